@@ -1,0 +1,295 @@
+package mesh
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// Keys and record encodings of BadgerStore. The layout is described at the
+// top of badgerstore.go.
+
+// Key prefixes. The expiry index uses the record prefix as its kind byte.
+const (
+	badgerPrefixHeld    byte = 'h' // h|id → held meta record
+	badgerPrefixEnv     byte = 'e' // e|id → envelope bytes
+	badgerPrefixSeen    byte = 's' // s|id → seen record
+	badgerPrefixAck     byte = 'a' // a|id → ack record
+	badgerPrefixOutbox  byte = 'o' // o|id → outbox record
+	badgerPrefixIndex   byte = 'x' // x|kind|expiry|id → empty
+	badgerPrefixVersion byte = 'v' // v → schema version
+)
+
+const (
+	badgerKeySize      = 1 + envelope.IDSize
+	badgerIndexKeySize = 1 + 1 + 8 + envelope.IDSize
+
+	// badgerSchema is the version of the key layout, kept under the 'v' key.
+	badgerSchema = 1
+	// badgerRecordV1 is the first byte of every version-1 record.
+	badgerRecordV1 = 1
+
+	badgerHeldSize   = 1 + envelope.IDSize + 8 + 1 + 8 + envelope.TagSize + envelope.AckHashSize + envelope.KeySize + 1
+	badgerSeenSize   = 1 + 8
+	badgerAckSize    = 1 + envelope.AckSize + 8
+	badgerOutboxBase = 1 + envelope.IDSize + envelope.KeySize + 8 + 8 + 8 + 1 + 8 + 8 + 1
+
+	// badgerMaxLabel bounds OutboxEntry.Label.
+	badgerMaxLabel = 255
+
+	badgerFlagOwn = 1 << 0
+)
+
+var errBadgerCorrupt = errors.New("corrupt record")
+
+// badgerKey returns prefix|id.
+func badgerKey(prefix byte, id envelope.ID) []byte {
+	k := make([]byte, badgerKeySize)
+	k[0] = prefix
+	copy(k[1:], id[:])
+	return k
+}
+
+// badgerSortable maps an int64 to a uint64 with the same order, so that
+// big-endian keys sort by time even for negative values.
+func badgerSortable(v int64) uint64 { return uint64(v) ^ (1 << 63) }
+
+// badgerIndexKey returns x|kind|expiry|id.
+func badgerIndexKey(kind byte, expiry int64, id envelope.ID) []byte {
+	k := make([]byte, badgerIndexKeySize)
+	k[0] = badgerPrefixIndex
+	k[1] = kind
+	binary.BigEndian.PutUint64(k[2:], badgerSortable(expiry))
+	copy(k[10:], id[:])
+	return k
+}
+
+// badgerParseIndexKey splits an index key.
+func badgerParseIndexKey(k []byte) (kind byte, expiry int64, id envelope.ID, err error) {
+	if len(k) != badgerIndexKeySize || k[0] != badgerPrefixIndex {
+		return 0, 0, id, fmt.Errorf("%w: index key of %d bytes", errBadgerCorrupt, len(k))
+	}
+	switch k[1] {
+	case badgerPrefixHeld, badgerPrefixSeen, badgerPrefixAck, badgerPrefixOutbox:
+	default:
+		return 0, 0, id, fmt.Errorf("%w: index kind %#x", errBadgerCorrupt, k[1])
+	}
+	expiry = int64(binary.BigEndian.Uint64(k[2:]) ^ (1 << 63))
+	copy(id[:], k[10:])
+	return k[1], expiry, id, nil
+}
+
+// badgerIDFromKey returns the ID of a prefix|id key.
+func badgerIDFromKey(k []byte) (envelope.ID, error) {
+	var id envelope.ID
+	if len(k) != badgerKeySize {
+		return id, fmt.Errorf("%w: key of %d bytes", errBadgerCorrupt, len(k))
+	}
+	copy(id[:], k[1:])
+	return id, nil
+}
+
+// badgerCheckOp rejects an operation that no store can keep as given. Both
+// BadgerStore and MemStore call it, so that they accept the same batches.
+func badgerCheckOp(op *Op) error {
+	switch op.Kind {
+	case OpPutHeld:
+		switch {
+		case op.Meta.ID != op.ID:
+			return fmt.Errorf("mesh: put held %s: op ID differs from meta ID %s", op.ID.Short(), op.Meta.ID.Short())
+		case len(op.Env) < envelope.HeaderSize:
+			return fmt.Errorf("mesh: put held %s: %d bytes is shorter than an envelope header", op.ID.Short(), len(op.Env))
+		case op.Meta.Size < 0:
+			return fmt.Errorf("mesh: put held %s: negative size %d", op.ID.Short(), op.Meta.Size)
+		}
+	case OpDeleteHeld, OpSetHops, OpMarkSeen:
+	case OpPutAck:
+		if op.Ack.Ack.ID != op.ID {
+			return fmt.Errorf("mesh: put ack %s: op ID differs from ack ID %s", op.ID.Short(), op.Ack.Ack.ID.Short())
+		}
+	case OpPutOutbox:
+		o := &op.Outbox
+		switch {
+		case o.ID != op.ID:
+			return fmt.Errorf("mesh: put outbox %s: op ID differs from entry ID %s", op.ID.Short(), o.ID.Short())
+		case len(o.Label) > badgerMaxLabel:
+			return fmt.Errorf("mesh: put outbox %s: label of %d bytes, at most %d allowed", op.ID.Short(), len(o.Label), badgerMaxLabel)
+		case o.Status < StatusQueued || o.Status > StatusExpired:
+			return fmt.Errorf("mesh: put outbox %s: unknown status %d", op.ID.Short(), o.Status)
+		case o.Size < 0:
+			return fmt.Errorf("mesh: put outbox %s: negative size %d", op.ID.Short(), o.Size)
+		}
+	default:
+		return fmt.Errorf("mesh: unknown batch operation %d", op.Kind)
+	}
+	return nil
+}
+
+// Held meta record, version 1 (131 bytes):
+//
+//	version(1) | id(32) | expiry(8) | hops(1) | size(8) | tag(16) |
+//	ackHash(32) | from(32) | flags(1: bit 0 = own)
+
+func badgerEncodeHeld(m *HeldMeta) []byte {
+	b := make([]byte, 0, badgerHeldSize)
+	b = append(b, badgerRecordV1)
+	b = append(b, m.ID[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Expiry))
+	b = append(b, m.Hops)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Size))
+	b = append(b, m.Tag[:]...)
+	b = append(b, m.AckHash[:]...)
+	b = append(b, m.From[:]...)
+	var flags byte
+	if m.Own {
+		flags |= badgerFlagOwn
+	}
+	return append(b, flags)
+}
+
+func badgerDecodeHeld(b []byte) (HeldMeta, error) {
+	var m HeldMeta
+	if err := badgerCheckRecord("held", b, badgerHeldSize); err != nil {
+		return m, err
+	}
+	r := badgerReader{b: b[1:]}
+	r.bytes(m.ID[:])
+	m.Expiry = r.int64()
+	m.Hops = r.byte()
+	size := r.int64()
+	r.bytes(m.Tag[:])
+	r.bytes(m.AckHash[:])
+	r.bytes(m.From[:])
+	flags := r.byte()
+	if size < 0 || uint64(size) > math.MaxInt {
+		return HeldMeta{}, fmt.Errorf("%w: held size %d", errBadgerCorrupt, size)
+	}
+	if flags&^badgerFlagOwn != 0 {
+		return HeldMeta{}, fmt.Errorf("%w: held flags %#x", errBadgerCorrupt, flags)
+	}
+	m.Size = int(size)
+	m.Own = flags&badgerFlagOwn != 0
+	return m, nil
+}
+
+// Seen record, version 1 (9 bytes): version(1) | expiry(8)
+
+func badgerEncodeSeen(expiry int64) []byte {
+	b := make([]byte, 0, badgerSeenSize)
+	b = append(b, badgerRecordV1)
+	return binary.BigEndian.AppendUint64(b, uint64(expiry))
+}
+
+func badgerDecodeSeen(b []byte) (int64, error) {
+	if err := badgerCheckRecord("seen", b, badgerSeenSize); err != nil {
+		return 0, err
+	}
+	return int64(binary.BigEndian.Uint64(b[1:])), nil
+}
+
+// Ack record, version 1 (73 bytes): version(1) | id(32) | secret(32) | expiry(8)
+
+func badgerEncodeAck(a *AckRecord) []byte {
+	b := make([]byte, 0, badgerAckSize)
+	b = append(b, badgerRecordV1)
+	b = a.Ack.AppendBinary(b)
+	return binary.BigEndian.AppendUint64(b, uint64(a.Expiry))
+}
+
+func badgerDecodeAck(b []byte) (AckRecord, error) {
+	var a AckRecord
+	if err := badgerCheckRecord("ack", b, badgerAckSize); err != nil {
+		return a, err
+	}
+	ack, err := envelope.DecodeAck(b[1 : 1+envelope.AckSize])
+	if err != nil {
+		return a, fmt.Errorf("%w: %w", errBadgerCorrupt, err)
+	}
+	a.Ack = ack
+	a.Expiry = int64(binary.BigEndian.Uint64(b[1+envelope.AckSize:]))
+	return a, nil
+}
+
+// Outbox record, version 1 (107 + label bytes):
+//
+//	version(1) | id(32) | to(32) | created(8) | expiry(8) | size(8) |
+//	status(1) | offered(8) | delivered(8) | labelLen(1) | label
+
+func badgerEncodeOutbox(o *OutboxEntry) []byte {
+	b := make([]byte, 0, badgerOutboxBase+len(o.Label))
+	b = append(b, badgerRecordV1)
+	b = append(b, o.ID[:]...)
+	b = append(b, o.To[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Created))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Expiry))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Size))
+	b = append(b, byte(o.Status))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Offered))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Delivered))
+	b = append(b, byte(len(o.Label))) // badgerCheckOp bounds it
+	return append(b, o.Label...)
+}
+
+func badgerDecodeOutbox(b []byte) (OutboxEntry, error) {
+	var o OutboxEntry
+	if len(b) < badgerOutboxBase {
+		return o, fmt.Errorf("%w: outbox record of %d bytes, want at least %d", errBadgerCorrupt, len(b), badgerOutboxBase)
+	}
+	if n := int(b[badgerOutboxBase-1]); len(b) != badgerOutboxBase+n {
+		return o, fmt.Errorf("%w: outbox record of %d bytes with a %d-byte label", errBadgerCorrupt, len(b), n)
+	}
+	if err := badgerCheckRecord("outbox", b, len(b)); err != nil {
+		return o, err
+	}
+	r := badgerReader{b: b[1:]}
+	r.bytes(o.ID[:])
+	r.bytes(o.To[:])
+	o.Created = r.int64()
+	o.Expiry = r.int64()
+	size := r.int64()
+	o.Status = Status(r.byte())
+	o.Offered = r.int64()
+	o.Delivered = r.int64()
+	n := int(r.byte())
+	o.Label = string(r.b[:n])
+	if size < 0 || uint64(size) > math.MaxInt {
+		return OutboxEntry{}, fmt.Errorf("%w: outbox size %d", errBadgerCorrupt, size)
+	}
+	if o.Status < StatusQueued || o.Status > StatusExpired {
+		return OutboxEntry{}, fmt.Errorf("%w: outbox status %d", errBadgerCorrupt, o.Status)
+	}
+	o.Size = int(size)
+	return o, nil
+}
+
+// badgerCheckRecord checks a record's length and version byte.
+func badgerCheckRecord(what string, b []byte, size int) error {
+	if len(b) != size {
+		return fmt.Errorf("%w: %s record of %d bytes, want %d", errBadgerCorrupt, what, len(b), size)
+	}
+	if b[0] != badgerRecordV1 {
+		return fmt.Errorf("%w: %s record version %d", errBadgerCorrupt, what, b[0])
+	}
+	return nil
+}
+
+// badgerReader reads fixed-size fields from a record whose length has
+// already been checked.
+type badgerReader struct{ b []byte }
+
+func (r *badgerReader) bytes(dst []byte) { r.b = r.b[copy(dst, r.b):] }
+
+func (r *badgerReader) byte() byte {
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *badgerReader) int64() int64 {
+	v := int64(binary.BigEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	return v
+}

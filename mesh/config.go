@@ -1,0 +1,128 @@
+package mesh
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// Config holds a node's tunables. Start from DefaultConfig; Validate names
+// the field and its allowed range on error. The TOML [mesh] section of
+// toxmail.toml maps onto it one to one.
+type Config struct {
+	// TTL is the hop limit the node gives its own mail: it may travel at
+	// most TTL friend links from here. Default 4; 1..MaxHops.
+	TTL uint8
+	// MaxHops caps the hop counter of envelopes from friends, so that a
+	// friend cannot make an envelope flood further than any sender may ask.
+	// Default 8; 1..64.
+	MaxHops uint8
+	// Lifetime is how long the node's own mail lives before it expires
+	// undelivered. Default 7 days; 1 minute..MaxLifetime.
+	Lifetime time.Duration
+	// MaxLifetime is the furthest expiry accepted from friends: envelopes
+	// expiring later than now+MaxLifetime+ClockSkew are refused. Default 14
+	// days; 1 hour..365 days.
+	MaxLifetime time.Duration
+	// ClockSkew is the disagreement between clocks tolerated on expiry
+	// checks. Default 10 minutes; 0..1 day.
+	ClockSkew time.Duration
+	// MaxEnvelopeSize is the largest envelope sent, requested or held, in
+	// bytes. Default 8 MiB; envelope.SealedSize(0)..64 MiB+header.
+	MaxEnvelopeSize int
+	// MaxHeldBytes bounds the bytes of envelopes held. When it is reached
+	// the relay copy expiring first is evicted; the node's own outbox is
+	// never evicted. Default 256 MiB; MaxEnvelopeSize..1 TiB.
+	MaxHeldBytes int64
+	// FriendShare is the fraction of MaxHeldBytes that envelopes from any
+	// one friend may fill, so a flooding friend cannot crowd out the rest.
+	// Default 0.25; (0, 1].
+	FriendShare float64
+	// DedupeSize is the number of envelope IDs in the in-memory LRU in
+	// front of the store's persistent seen set. Default 65536; 16..1<<24.
+	DedupeSize int
+	// RequestTimeout is how long to wait for a requested envelope before
+	// asking another friend that offered it. Default 2 minutes; 1 second..1 hour.
+	RequestTimeout time.Duration
+	// OfferDelay batches offers: new offers to a friend wait up to this long
+	// to share one frame (like Bitcoin's inventory trickling). Acks and
+	// requests are never delayed. Default 50 ms; 0 (send at once)..10 s.
+	OfferDelay time.Duration
+	// MaxBatch is the most IDs in one offer, request or ack frame. Default
+	// 256; 1..1024.
+	MaxBatch int
+	// SweepInterval is the longest the node goes without sweeping expired
+	// records out of its store (held envelopes are dropped exactly at
+	// expiry regardless). Default 1 hour; 0 (only at expiries)..1 day.
+	SweepInterval time.Duration
+	// OutboxRetention is how long outbox entries stay listed after their
+	// envelope's expiry. Default 30 days; 0..3650 days.
+	OutboxRetention time.Duration
+	// DeliverRetry is how long to wait before retrying a delivery the
+	// mailbox refused with a temporary error. Default 30 s; 1 s..1 hour.
+	DeliverRetry time.Duration
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		TTL:             4,
+		MaxHops:         8,
+		Lifetime:        7 * 24 * time.Hour,
+		MaxLifetime:     14 * 24 * time.Hour,
+		ClockSkew:       10 * time.Minute,
+		MaxEnvelopeSize: 8 << 20,
+		MaxHeldBytes:    256 << 20,
+		FriendShare:     0.25,
+		DedupeSize:      1 << 16,
+		RequestTimeout:  2 * time.Minute,
+		OfferDelay:      50 * time.Millisecond,
+		MaxBatch:        256,
+		SweepInterval:   time.Hour,
+		OutboxRetention: 30 * 24 * time.Hour,
+		DeliverRetry:    30 * time.Second,
+	}
+}
+
+const day = 24 * time.Hour
+
+// Validate checks every field against its documented range.
+func (c *Config) Validate() error {
+	errf := func(field string, v any, rng string) error {
+		return fmt.Errorf("mesh: %s = %v is out of range: want %s", field, v, rng)
+	}
+	switch {
+	case c.MaxHops < 1 || c.MaxHops > 64:
+		return errf("MaxHops", c.MaxHops, "1..64")
+	case c.TTL < 1 || c.TTL > c.MaxHops:
+		return errf("TTL", c.TTL, fmt.Sprintf("1..MaxHops (%d)", c.MaxHops))
+	case c.MaxLifetime < time.Hour || c.MaxLifetime > 365*day:
+		return errf("MaxLifetime", c.MaxLifetime, "1h..8760h (365 days)")
+	case c.Lifetime < time.Minute || c.Lifetime > c.MaxLifetime:
+		return errf("Lifetime", c.Lifetime, fmt.Sprintf("1m..MaxLifetime (%v)", c.MaxLifetime))
+	case c.ClockSkew < 0 || c.ClockSkew > day:
+		return errf("ClockSkew", c.ClockSkew, "0..24h")
+	case c.MaxEnvelopeSize < envelope.SealedSize(0) || c.MaxEnvelopeSize > envelope.HeaderSize+envelope.MaxCiphertext:
+		return errf("MaxEnvelopeSize", c.MaxEnvelopeSize, fmt.Sprintf("%d..%d bytes", envelope.SealedSize(0), envelope.HeaderSize+envelope.MaxCiphertext))
+	case c.MaxHeldBytes < int64(c.MaxEnvelopeSize) || c.MaxHeldBytes > 1<<40:
+		return errf("MaxHeldBytes", c.MaxHeldBytes, fmt.Sprintf("MaxEnvelopeSize (%d)..1 TiB", c.MaxEnvelopeSize))
+	case !(c.FriendShare > 0 && c.FriendShare <= 1):
+		return errf("FriendShare", c.FriendShare, "(0, 1]")
+	case c.DedupeSize < 16 || c.DedupeSize > 1<<24:
+		return errf("DedupeSize", c.DedupeSize, "16..16777216")
+	case c.RequestTimeout < time.Second || c.RequestTimeout > time.Hour:
+		return errf("RequestTimeout", c.RequestTimeout, "1s..1h")
+	case c.OfferDelay < 0 || c.OfferDelay > 10*time.Second:
+		return errf("OfferDelay", c.OfferDelay, "0..10s")
+	case c.MaxBatch < 1 || c.MaxBatch > MaxBatchLimit:
+		return errf("MaxBatch", c.MaxBatch, fmt.Sprintf("1..%d", MaxBatchLimit))
+	case c.SweepInterval < 0 || c.SweepInterval > day:
+		return errf("SweepInterval", c.SweepInterval, "0..24h")
+	case c.OutboxRetention < 0 || c.OutboxRetention > 3650*day:
+		return errf("OutboxRetention", c.OutboxRetention, "0..87600h (3650 days)")
+	case c.DeliverRetry < time.Second || c.DeliverRetry > time.Hour:
+		return errf("DeliverRetry", c.DeliverRetry, "1s..1h")
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package mesh
+
+import (
+	"container/heap"
+)
+
+// heldEntry is the in-memory index of one held envelope.
+type heldEntry struct {
+	meta  HeldMeta
+	known friendSet // friends known to have it
+	from  *peer     // friend it is accounted to; nil for own mail
+	seq   uint64    // index order: breaks expiry ties, deterministically
+	gone  bool      // no longer held (evicted, acked or expired)
+	// Positions in two heaps, -1 when absent: slot 0 is Node.relay (relay
+	// copies, for sweeping and global eviction) or Node.own (own mail, for
+	// sweeping); slot 1 is the from-peer's heap (FriendShare eviction).
+	pos [2]int
+}
+
+const (
+	heapNode = iota // Node.relay or Node.own
+	heapPeer        // peer.heap
+)
+
+// heldHeap is a min-heap of entries by expiry (then ID, for determinism)
+// that keeps each entry's position in slot which.
+type heldHeap struct {
+	items []*heldEntry
+	which int
+}
+
+func newHeldHeap(which int) heldHeap { return heldHeap{which: which} }
+
+func (h *heldHeap) Len() int { return len(h.items) }
+func (h *heldHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if a.meta.Expiry != b.meta.Expiry {
+		return a.meta.Expiry < b.meta.Expiry
+	}
+	return a.seq < b.seq
+}
+func (h *heldHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].pos[h.which] = i
+	h.items[j].pos[h.which] = j
+}
+func (h *heldHeap) Push(x any) {
+	e := x.(*heldEntry)
+	e.pos[h.which] = len(h.items)
+	h.items = append(h.items, e)
+}
+func (h *heldHeap) Pop() any {
+	n := len(h.items) - 1
+	e := h.items[n]
+	h.items[n] = nil
+	h.items = h.items[:n]
+	e.pos[h.which] = -1
+	return e
+}
+
+func (h *heldHeap) add(e *heldEntry) { heap.Push(h, e) }
+
+func (h *heldHeap) remove(e *heldEntry) {
+	if i := e.pos[h.which]; i >= 0 && i < len(h.items) && h.items[i] == e {
+		heap.Remove(h, i)
+	}
+}
+
+func (h *heldHeap) min() *heldEntry {
+	if len(h.items) == 0 {
+		return nil
+	}
+	return h.items[0]
+}
+
+// ackEntry is a remembered ack.
+type ackEntry struct {
+	rec   AckRecord
+	known friendSet // friends known to have the ack
+	pos   int
+}
+
+// ackHeap orders acks by expiry for sweeping.
+type ackHeap []*ackEntry
+
+func (h ackHeap) Len() int { return len(h) }
+func (h ackHeap) Less(i, j int) bool {
+	if h[i].rec.Expiry != h[j].rec.Expiry {
+		return h[i].rec.Expiry < h[j].rec.Expiry
+	}
+	return string(h[i].rec.Ack.ID[:]) < string(h[j].rec.Ack.ID[:])
+}
+func (h ackHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = i, j
+}
+func (h *ackHeap) Push(x any) {
+	e := x.(*ackEntry)
+	e.pos = len(*h)
+	*h = append(*h, e)
+}
+func (h *ackHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.pos = -1
+	return e
+}

@@ -1,0 +1,431 @@
+package mesh
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// Mailbox receives the mail opened by a node. Deliver must be durable
+// before it returns and idempotent per envelope ID: the mesh may call it
+// again for the same ID after a crash. An error for which Temporary is true
+// makes the node retry after Config.DeliverRetry; any other error drops the
+// envelope (it is not acknowledged).
+type Mailbox interface {
+	Deliver(d *Delivery) error
+}
+
+// Delivery is one opened mail handed to the Mailbox.
+type Delivery struct {
+	Letter   *envelope.Letter
+	From     FriendKey // the friend that handed it over; zero for mail to oneself
+	Received time.Time
+}
+
+// Deps are what a node is wired to.
+type Deps struct {
+	Identity  envelope.KeyPair // the node's long-term (Tox) key pair
+	Transport Transport
+	Store     Store
+	Mailbox   Mailbox      // nil: mail for this node is acknowledged and dropped
+	Clock     Clock        // nil: RealClock
+	Logger    *slog.Logger // nil: discard
+	// Keyring overrides the keyring built from Identity (to share its
+	// shared-key cache); optional.
+	Keyring *envelope.Keyring
+}
+
+// Node is the gossip engine of one toxmail node. It floods envelopes to
+// friends with a hop limit, holds what it cannot open, hands envelopes over
+// when friends come online, delivers its own mail to the Mailbox and floods
+// acks back. It knows nothing of Tox: the Transport carries its frames.
+//
+// All methods are safe for concurrent use; one mutex serialises the node's
+// state, and the Transport must never call back into the node from Send.
+type Node struct {
+	cfg   Config
+	deps  Deps
+	keys  *envelope.Keyring
+	clock Clock
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+
+	peers   []*peer
+	byKey   map[FriendKey]*peer
+	dirty   []*peer
+	flushAt time.Time // when a delayed offer flush is due; zero if none
+
+	held     map[envelope.ID]*heldEntry
+	relay    heldHeap // relay copies by expiry: swept and evicted
+	own      heldHeap // own mail by expiry: swept, never evicted
+	heldSize int64    // bytes held, own mail included
+	heldSeq  uint64   // last heldEntry.seq
+
+	acks    map[envelope.ID]*ackEntry
+	ackHeap ackHeap
+
+	outbox map[envelope.ID]*OutboxEntry
+
+	inflight      map[envelope.ID]*inflight
+	inflightQueue []*inflight // by deadline (RequestTimeout is constant)
+
+	retry     map[envelope.ID]*retryDelivery
+	seen      *simplelru.LRU[envelope.ID, struct{}]
+	myTag     envelope.Tag
+	myEpoch   uint64
+	myTagOK   bool
+	seq       uint32
+	timer     Timer
+	timerAt   time.Time
+	timerGen  uint64
+	lastSweep time.Time
+
+	batch   Batch
+	scratch struct {
+		offers []offerItem
+		ids    []envelope.ID
+		acks   []envelope.Ack
+	}
+	stats Stats
+}
+
+// inflight is an envelope requested and not yet received.
+type inflight struct {
+	id       envelope.ID
+	from     *peer
+	offerers []*peer
+	deadline time.Time
+	done     bool
+}
+
+type retryDelivery struct {
+	env  []byte
+	from FriendKey
+	at   time.Time
+}
+
+// NewNode checks cfg and deps and returns a node that does nothing until
+// Start.
+func NewNode(cfg Config, deps Deps) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Transport == nil || deps.Store == nil {
+		return nil, errors.New("mesh: NewNode needs a Transport and a Store")
+	}
+	if deps.Identity.Public.IsZero() {
+		return nil, errors.New("mesh: NewNode needs an Identity")
+	}
+	n := &Node{
+		cfg:      cfg,
+		deps:     deps,
+		keys:     deps.Keyring,
+		clock:    deps.Clock,
+		log:      deps.Logger,
+		byKey:    make(map[FriendKey]*peer),
+		held:     make(map[envelope.ID]*heldEntry),
+		relay:    newHeldHeap(heapNode),
+		own:      newHeldHeap(heapNode),
+		acks:     make(map[envelope.ID]*ackEntry),
+		outbox:   make(map[envelope.ID]*OutboxEntry),
+		inflight: make(map[envelope.ID]*inflight),
+		retry:    make(map[envelope.ID]*retryDelivery),
+	}
+	if n.keys == nil {
+		n.keys = envelope.NewKeyring(envelope.Config{Identity: deps.Identity})
+	}
+	if n.keys.PublicKey() != deps.Identity.Public {
+		return nil, errors.New("mesh: Keyring and Identity disagree")
+	}
+	if n.clock == nil {
+		n.clock = RealClock{}
+	}
+	if n.log == nil {
+		n.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	lru, err := simplelru.NewLRU[envelope.ID, struct{}](cfg.DedupeSize, nil)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: dedupe cache: %w", err)
+	}
+	n.seen = lru
+	return n, nil
+}
+
+// Key returns the node's public key.
+func (n *Node) Key() FriendKey { return n.deps.Identity.Public }
+
+// Config returns the node's configuration.
+func (n *Node) Config() Config { return n.cfg }
+
+// Start loads the node's state from its store, registers with the
+// transport and greets the friends that are online.
+func (n *Node) Start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return errors.New("mesh: node already started")
+	}
+	now := n.clock.Now()
+	var metas []HeldMeta
+	var ackRecs []AckRecord
+	err := n.deps.Store.Load(
+		func(m HeldMeta) error { metas = append(metas, m); return nil },
+		func(a AckRecord) error { ackRecs = append(ackRecs, a); return nil },
+		func(o OutboxEntry) error { n.outbox[o.ID] = &o; return nil })
+	if err != nil {
+		return fmt.Errorf("mesh: loading store: %w", err)
+	}
+	// Index in a fixed order so that a restarted node behaves the same
+	// whatever order the store lists things in.
+	sort.Slice(metas, func(i, j int) bool { return string(metas[i].ID[:]) < string(metas[j].ID[:]) })
+	sort.Slice(ackRecs, func(i, j int) bool { return string(ackRecs[i].Ack.ID[:]) < string(ackRecs[j].Ack.ID[:]) })
+	own := 0
+	for _, m := range metas {
+		e := &heldEntry{meta: m}
+		if m.Own {
+			own++
+		} else {
+			e.from = n.peer(m.From)
+		}
+		n.index(e)
+	}
+	for _, a := range ackRecs {
+		n.addAck(a)
+	}
+	relay, acks := len(metas)-own, len(ackRecs)
+	n.started = true
+	n.lastSweep = now
+	n.log.Info("mesh node started", "key", n.Key(), "own", own, "relay", relay, "acks", acks, "outbox", len(n.outbox))
+	n.deps.Transport.SetHandler(n)
+	for _, f := range n.deps.Transport.Friends() {
+		p := n.peer(f.Key)
+		if f.Online && !p.online {
+			n.connected(p)
+		}
+	}
+	n.sweep(now)
+	n.flush(now)
+	n.arm(now)
+	return nil
+}
+
+// Close stops the node: no more frames are handled or sent and its timer is
+// stopped. It does not close the Store or the Transport, which the caller
+// owns.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	n.closed = true
+	if n.timer != nil {
+		n.timer.Stop()
+		n.timer = nil
+	}
+	return nil
+}
+
+// peer returns the state for a friend, creating it on first sight.
+func (n *Node) peer(k FriendKey) *peer {
+	if p := n.byKey[k]; p != nil {
+		return p
+	}
+	p := &peer{key: k, idx: len(n.peers), heap: newHeldHeap(heapPeer)}
+	n.peers = append(n.peers, p)
+	n.byKey[k] = p
+	return p
+}
+
+// index adds a held entry to the in-memory index.
+func (n *Node) index(e *heldEntry) {
+	e.pos = [2]int{-1, -1}
+	e.gone = false
+	if e.seq == 0 {
+		n.heldSeq++
+		e.seq = n.heldSeq
+	}
+	n.held[e.meta.ID] = e
+	n.heldSize += int64(e.meta.Size)
+	if e.meta.Own {
+		n.own.add(e)
+	} else {
+		n.relay.add(e)
+		if e.from != nil {
+			e.from.heap.add(e)
+			e.from.heldBytes += int64(e.meta.Size)
+		}
+	}
+}
+
+// unindex removes a held entry from the in-memory index. While held, the
+// held map answers "seen?"; afterwards the dedupe LRU does.
+func (n *Node) unindex(e *heldEntry) {
+	e.gone = true
+	delete(n.held, e.meta.ID)
+	n.seen.Add(e.meta.ID, struct{}{})
+	n.heldSize -= int64(e.meta.Size)
+	if e.meta.Own {
+		n.own.remove(e)
+	} else {
+		n.relay.remove(e)
+		if e.from != nil {
+			e.from.heap.remove(e)
+			e.from.heldBytes -= int64(e.meta.Size)
+		}
+	}
+}
+
+func (n *Node) addAck(a AckRecord) *ackEntry {
+	e := &ackEntry{rec: a}
+	n.acks[a.Ack.ID] = e
+	heap.Push(&n.ackHeap, e)
+	return e
+}
+
+// popAck removes the ack expiring first from the ack heap.
+func (n *Node) popAck() { heap.Pop(&n.ackHeap) }
+
+// isSeen reports whether the node has seen id: the LRU first, then the
+// store's persistent seen set.
+func (n *Node) isSeen(id envelope.ID) bool {
+	if _, ok := n.seen.Get(id); ok {
+		return true
+	}
+	ok, err := n.deps.Store.Seen(id)
+	if err != nil {
+		n.stats.StoreErrors++
+		n.log.Warn("seen-set lookup failed", "id", id, "err", err)
+		return true // refuse rather than risk a double delivery
+	}
+	if ok {
+		n.seen.Add(id, struct{}{})
+	}
+	return ok
+}
+
+// mine reports whether a header carries this node's tag.
+func (n *Node) mine(h *envelope.Header) bool {
+	e := envelope.Epoch(h.Expiry)
+	if !n.myTagOK || n.myEpoch != e {
+		n.myTag, n.myEpoch, n.myTagOK = envelope.MakeTag(n.Key(), e), e, true
+	}
+	return n.myTag == h.Tag
+}
+
+// apply writes the node's pending batch to the store and resets it.
+func (n *Node) apply() error {
+	if n.batch.Len() == 0 {
+		return nil
+	}
+	err := n.deps.Store.Apply(&n.batch)
+	n.batch.Reset()
+	if err != nil {
+		n.stats.StoreErrors++
+		n.log.Error("store write failed", "err", err)
+	}
+	return err
+}
+
+// Outbox lists the node's sent mail, newest first.
+func (n *Node) Outbox() []OutboxEntry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]OutboxEntry, 0, len(n.outbox))
+	for _, o := range n.outbox {
+		out = append(out, *o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Created != out[j].Created {
+			return out[i].Created > out[j].Created
+		}
+		return string(out[i].ID[:]) < string(out[j].ID[:])
+	})
+	return out
+}
+
+// OutboxEntry returns one sent mail's entry.
+func (n *Node) OutboxEntry(id envelope.ID) (OutboxEntry, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	o, ok := n.outbox[id]
+	if !ok {
+		return OutboxEntry{}, false
+	}
+	return *o, true
+}
+
+// Holds reports whether the node holds envelope id.
+func (n *Node) Holds(id envelope.ID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.held[id]
+	return ok
+}
+
+// HasAck reports whether the node remembers an ack for id.
+func (n *Node) HasAck(id envelope.ID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.acks[id]
+	return ok
+}
+
+// HeldInfo describes one held envelope for the dashboard.
+type HeldInfo struct {
+	ID     envelope.ID
+	Size   int
+	Hops   uint8
+	Expiry time.Time
+	Own    bool
+	From   FriendKey
+}
+
+// Held lists the envelopes the node holds, soonest expiry first.
+func (n *Node) Held() []HeldInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]HeldInfo, 0, len(n.held))
+	for _, e := range n.held {
+		out = append(out, HeldInfo{ID: e.meta.ID, Size: e.meta.Size, Hops: e.meta.Hops,
+			Expiry: time.Unix(e.meta.Expiry, 0), Own: e.meta.Own, From: e.meta.From})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Expiry.Equal(out[j].Expiry) {
+			return out[i].Expiry.Before(out[j].Expiry)
+		}
+		return string(out[i].ID[:]) < string(out[j].ID[:])
+	})
+	return out
+}
+
+// PeerInfo describes a friend as the mesh sees it.
+type PeerInfo struct {
+	Key       FriendKey
+	Online    bool  // connected
+	MeshPeer  bool  // answered the mesh hello
+	HeldBytes int64 // relay bytes held on its behalf
+}
+
+// Peers lists the friends the node has seen.
+func (n *Node) Peers() []PeerInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]PeerInfo, 0, len(n.peers))
+	for _, p := range n.peers {
+		out = append(out, PeerInfo{Key: p.key, Online: p.online, MeshPeer: p.ready, HeldBytes: p.heldBytes})
+	}
+	return out
+}

@@ -1,0 +1,184 @@
+package mesh
+
+import (
+	"sort"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// onEnvelope is the relay decision for one envelope body from a friend:
+// strict header parse, ID, dedupe, checks, then deliver (if it is ours) or
+// hold within budget and offer onward while hops remain. No public-key
+// cryptography runs unless the tag is ours.
+func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
+	n.stats.EnvelopesIn++
+	h, err := envelope.ParseHeader(b)
+	if err != nil {
+		n.stats.Refused++
+		n.log.Debug("malformed envelope", "from", p.key, "err", err)
+		return
+	}
+	id := envelope.ComputeID(b)
+	if in := n.inflight[id]; in != nil {
+		in.done = true
+		delete(n.inflight, id)
+	} else {
+		n.stats.Unsolicited++
+	}
+	if e := n.held[id]; e != nil {
+		n.stats.Duplicates++
+		e.known.add(p.idx)
+		if h.Hops > e.meta.Hops && !e.meta.Own {
+			n.upgrade(e, h.Hops, p)
+		}
+		return
+	}
+	if a := n.acks[id]; a != nil {
+		n.stats.Duplicates++
+		if !a.known.has(p.idx) {
+			n.queueAck(p, a)
+		}
+		return
+	}
+	if n.isSeen(id) {
+		n.stats.Duplicates++
+		return
+	}
+	if !n.acceptable(len(b), h.Expiry, now) {
+		n.stats.Refused++
+		return
+	}
+	if h.Hops > n.cfg.MaxHops {
+		h.Hops = n.cfg.MaxHops
+		envelope.SetHops(b, h.Hops)
+	}
+	if n.mine(&h) {
+		n.deliverMine(p.key, b, id, h.Expiry, now)
+		return
+	}
+	n.hold(p, b, &h, id)
+}
+
+// hold keeps a relay copy within budget and offers it onward.
+func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID) {
+	e := &heldEntry{
+		meta: HeldMeta{ID: id, Expiry: h.Expiry, Hops: h.Hops, Size: len(b), Tag: h.Tag, AckHash: h.AckHash, From: p.key},
+		from: p,
+	}
+	victims, ok := n.makeRoom(p, e)
+	if !ok {
+		n.stats.OverBudget++
+		n.batch.MarkSeen(id, h.Expiry) // do not ask for it again
+		if n.apply() == nil {
+			n.seen.Add(id, struct{}{})
+		}
+		return
+	}
+	for _, v := range victims {
+		n.batch.DeleteHeld(v.meta.ID)
+	}
+	n.batch.PutHeld(e.meta, b)
+	if n.apply() != nil {
+		for _, v := range victims {
+			n.index(v)
+		}
+		return
+	}
+	n.stats.Evicted += uint64(len(victims))
+	n.stats.Relayed++
+	n.index(e)
+	e.known.add(p.idx)
+	if e.meta.Hops == 0 {
+		return
+	}
+	for _, q := range n.peers {
+		if q.ready && !e.known.has(q.idx) {
+			n.queueOffer(q, e)
+		}
+	}
+}
+
+// makeRoom picks relay copies to evict so that e fits both the friend's
+// share and the node's budget: those expiring first, as long as they expire
+// no later than e. It takes the victims out of the index; if e cannot fit,
+// it puts them back and reports false.
+func (n *Node) makeRoom(p *peer, e *heldEntry) ([]*heldEntry, bool) {
+	size := int64(e.meta.Size)
+	share := int64(float64(n.cfg.MaxHeldBytes) * n.cfg.FriendShare)
+	if size > share {
+		return nil, false
+	}
+	var victims []*heldEntry
+	fail := func() ([]*heldEntry, bool) {
+		for _, v := range victims {
+			n.index(v)
+		}
+		return nil, false
+	}
+	for p.heldBytes+size > share {
+		v := p.heap.min()
+		if v == nil || v.meta.Expiry > e.meta.Expiry {
+			return fail()
+		}
+		n.unindex(v)
+		victims = append(victims, v)
+	}
+	for n.heldSize+size > n.cfg.MaxHeldBytes {
+		v := n.relay.min()
+		if v == nil || v.meta.Expiry > e.meta.Expiry {
+			return fail()
+		}
+		n.unindex(v)
+		victims = append(victims, v)
+	}
+	return victims, true
+}
+
+// deliverMine opens an envelope addressed to this node, hands it to the
+// mailbox, and floods the ack.
+func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int64, now time.Time) {
+	letter, err := n.keys.Open(b, now)
+	if err != nil {
+		n.stats.OpenFailures++
+		n.log.Warn("envelope with our tag did not open", "id", id, "from", from, "err", err)
+		n.batch.MarkSeen(id, expiry) // its ID commits to its bytes: it never will
+		if n.apply() == nil {
+			n.seen.Add(id, struct{}{})
+		}
+		return
+	}
+	if n.deps.Mailbox != nil {
+		err := n.deps.Mailbox.Deliver(&Delivery{Letter: letter, From: from, Received: now})
+		if err != nil {
+			n.stats.DeliverErrors++
+			if Temporary(err) {
+				n.log.Warn("mailbox refused delivery for now; will retry", "id", id, "err", err)
+				n.retry[id] = &retryDelivery{env: b, from: from, at: now.Add(n.cfg.DeliverRetry)}
+			} else {
+				n.log.Error("mailbox refused delivery", "id", id, "err", err)
+			}
+			return
+		}
+	}
+	delete(n.retry, id)
+	rec := AckRecord{Ack: letter.Ack, Expiry: expiry}
+	n.batch.PutAck(rec)
+	if n.apply() != nil {
+		return // the mailbox dedupes the next attempt
+	}
+	n.stats.Delivered++
+	n.log.Info("mail received", "id", id, "sender", letter.Sender, "path", letter.PathLength())
+	n.floodAck(n.addAck(rec))
+}
+
+// sortEntries orders held entries by expiry, then ID.
+func sortEntries(es []*heldEntry) {
+	sort.Slice(es, func(i, j int) bool {
+		a, b := &es[i].meta, &es[j].meta
+		if a.Expiry != b.Expiry {
+			return a.Expiry < b.Expiry
+		}
+		return string(a.ID[:]) < string(b.ID[:])
+	})
+}

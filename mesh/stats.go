@@ -1,0 +1,67 @@
+package mesh
+
+// Stats are a node's counters since Start (and gauges of its state now).
+type Stats struct {
+	FramesIn, FramesOut uint64 // frames received and sent
+	BytesIn, BytesOut   uint64 // their bytes
+	SendErrors          uint64 // Send calls the transport refused
+	BadFrames           uint64 // frames that failed to decode
+
+	OffersIn, OffersOut     uint64 // offered IDs received and sent
+	RequestsIn, RequestsOut uint64 // requested IDs received and sent
+	EnvelopesIn             uint64 // envelope frames received
+	EnvelopesOut            uint64 // envelope bodies sent
+	Duplicates              uint64 // envelope bodies that were already seen
+	Unsolicited             uint64 // envelope bodies nobody asked for (still accepted if new)
+	Refused                 uint64 // envelopes refused: malformed, expired, too far in the future, too big
+	Relayed                 uint64 // envelopes accepted and held for others
+	Upgrades                uint64 // held copies whose hop counter a friend raised
+	Evicted                 uint64 // relay copies evicted for budget
+	OverBudget              uint64 // new envelopes turned away for budget
+	Expired                 uint64 // held envelopes dropped at expiry
+	RequestRetries          uint64 // requests sent again to another offerer
+	RequestTimeouts         uint64 // requests abandoned with no one left to ask
+
+	Delivered     uint64 // mails opened and handed to the Mailbox
+	OpenFailures  uint64 // envelopes with our tag that did not open
+	DeliverErrors uint64 // Mailbox errors
+
+	AcksIn, AcksOut uint64 // acks received and sent
+	AcksVerified    uint64 // acks that purged a held copy
+	AcksForged      uint64 // acks that failed verification
+	AcksUnknown     uint64 // acks for envelopes not held here (not forwarded)
+
+	Submitted   uint64 // own mails accepted by Submit
+	StoreErrors uint64 // store failures
+
+	// Gauges.
+	Held      int   // envelopes held (own mail included)
+	HeldBytes int64 // their bytes
+	OwnHeld   int   // own mail still held (not yet acked or expired)
+	AcksKept  int   // acks remembered
+	Inflight  int   // requests awaiting a body
+	Peers     int   // friends known
+	Online    int   // friends connected
+	MeshPeers int   // friends that answered hello
+}
+
+// Stats returns the node's counters and gauges.
+func (n *Node) Stats() Stats {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := n.stats
+	s.Held, s.HeldBytes = len(n.held), n.heldSize
+	s.OwnHeld = len(n.held) - n.relay.Len()
+	s.AcksKept = len(n.acks)
+	s.Inflight = len(n.inflight)
+	s.Peers = len(n.peers)
+	for _, p := range n.peers {
+		if p.online {
+			s.Online++
+		}
+		if p.ready {
+			s.MeshPeers++
+		}
+	}
+	return s
+}

@@ -1,0 +1,61 @@
+package mesh
+
+import (
+	"errors"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// FriendKey names a friend by its long-term Tox public key.
+type FriendKey = envelope.PublicKey
+
+// Friend is a friend as the transport sees it.
+type Friend struct {
+	Key    FriendKey
+	Online bool
+}
+
+// Transport carries frames between a node and its friends. The mesh does
+// not know what is underneath: Tox lossless packets, MemNetwork, or the
+// simulator.
+type Transport interface {
+	// Friends lists the node's friends and whether each is online now.
+	Friends() []Friend
+	// Send queues one frame for a friend and returns without blocking. The
+	// transport owns frame after the call. An error wrapping ErrOffline or
+	// ErrBackpressure is temporary: the mesh offers again later.
+	Send(to FriendKey, frame []byte) error
+	// SetHandler registers the receiver of frames and online events. The
+	// transport calls it from its own goroutine(s), never from inside Send.
+	SetHandler(h Handler)
+}
+
+// Handler receives what a Transport delivers.
+type Handler interface {
+	// HandleFrame is called for each whole frame from a friend.
+	HandleFrame(from FriendKey, frame []byte)
+	// HandleOnline is called when a friend's connection comes up or goes down.
+	HandleOnline(friend FriendKey, online bool)
+}
+
+// Transport errors. Both are temporary.
+var (
+	// ErrOffline means the friend is not connected.
+	ErrOffline = errors.New("mesh: friend offline")
+	// ErrBackpressure means the friend's send queue is full.
+	ErrBackpressure = errors.New("mesh: send queue full")
+)
+
+// Temporary reports whether err means "try again later" rather than "drop".
+// It is true for errors wrapping ErrOffline, ErrBackpressure, or any error
+// with a `Temporary() bool` method returning true.
+func Temporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrOffline) || errors.Is(err, ErrBackpressure) {
+		return true
+	}
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
