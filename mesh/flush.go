@@ -32,7 +32,10 @@ func (n *Node) queueOffer(p *peer, e *heldEntry) {
 		return
 	}
 	if len(p.offers) == 0 {
-		p.offerDue = n.clock.Now().Add(n.cfg.OfferDelay)
+		p.offerDue = n.now.Add(n.cfg.OfferDelay)
+		if n.offersDue.IsZero() || p.offerDue.Before(n.offersDue) {
+			n.offersDue = p.offerDue
+		}
 	}
 	p.offers = append(p.offers, e)
 	n.markDirty(p)
@@ -44,15 +47,19 @@ func (n *Node) queueAck(p *peer, a *ackEntry) {
 		return
 	}
 	p.acks = append(p.acks, a)
+	n.acksQueued = true
 	n.markDirty(p)
 }
 
 // flush sends queued acks, and queued offers that are due, as batched
 // frames.
 func (n *Node) flush(now time.Time) {
-	if len(n.dirty) == 0 {
+	if len(n.dirty) == 0 || (!n.acksQueued && now.Before(n.offersDue)) {
+		n.apply()
 		return
 	}
+	n.acksQueued = false
+	n.offersDue = time.Time{}
 	keep := n.dirty[:0]
 	for _, p := range n.dirty {
 		if !p.online {
@@ -66,6 +73,10 @@ func (n *Node) flush(now time.Time) {
 		}
 		if len(p.offers) > 0 || len(p.acks) > 0 {
 			keep = append(keep, p)
+			if len(p.offers) > 0 && (n.offersDue.IsZero() || p.offerDue.Before(n.offersDue)) {
+				n.offersDue = p.offerDue
+			}
+			n.acksQueued = n.acksQueued || len(p.acks) > 0
 		} else {
 			p.dirty = false
 		}
@@ -101,10 +112,11 @@ func (n *Node) flushAcks(p *peer) {
 func (n *Node) flushOffers(p *peer, now time.Time) {
 	var own []*heldEntry
 	ok := true
-	for len(p.offers) > 0 && ok {
-		k := min(len(p.offers), n.cfg.MaxBatch)
-		chunk := p.offers[:k]
-		p.offers = p.offers[k:]
+	queue := p.offers
+	for len(queue) > 0 && ok {
+		k := min(len(queue), n.cfg.MaxBatch)
+		chunk := queue[:k]
+		queue = queue[k:]
 		live := 0
 		for _, e := range chunk {
 			if !e.gone && e.meta.Hops > 0 {
@@ -115,13 +127,12 @@ func (n *Node) flushOffers(p *peer, now time.Time) {
 		if live == 0 {
 			continue
 		}
-		batch := append([]*heldEntry(nil), chunk[:live]...)
 		n.seq++
 		if n.seq == 0 {
 			n.seq = 1 // 0 means "not an answer to an offer"
 		}
 		frame := offerFrame(n.seq, live)
-		for _, e := range batch {
+		for _, e := range chunk[:live] {
 			frame = appendOfferEntry(frame, &offerItem{id: e.meta.ID, hops: e.meta.Hops - 1, size: uint32(e.meta.Size), expiry: e.meta.Expiry})
 			if e.meta.Own {
 				own = append(own, e)
@@ -129,10 +140,11 @@ func (n *Node) flushOffers(p *peer, now time.Time) {
 		}
 		if ok = n.send(p, frame); ok {
 			n.stats.OffersOut += uint64(live)
-			p.remember(n.seq, batch)
+			p.remember(n.seq, frame)
 		}
 	}
-	p.offers = nil
+	clear(p.offers)
+	p.offers = p.offers[:0] // keep the capacity for the next batch
 	if !ok {
 		return // the friend is unreachable: everything is offered again when it is back
 	}
@@ -176,11 +188,7 @@ func (n *Node) arm(now time.Time) {
 	for _, r := range n.retry {
 		consider(r.at)
 	}
-	for _, p := range n.dirty {
-		if len(p.offers) > 0 {
-			consider(p.offerDue)
-		}
-	}
+	consider(n.offersDue)
 	if n.cfg.SweepInterval > 0 {
 		consider(n.lastSweep.Add(n.cfg.SweepInterval))
 	}
@@ -207,6 +215,7 @@ func (n *Node) wake(gen uint64) {
 	}
 	n.timer = nil
 	now := n.clock.Now()
+	n.now = now
 	n.sweep(now)
 	n.flush(now)
 	n.arm(now)
@@ -238,9 +247,7 @@ func (n *Node) sweep(now time.Time) {
 		expired++
 	}
 	for len(n.ackHeap) > 0 && n.ackHeap[0].rec.Expiry <= unix {
-		a := n.ackHeap[0]
 		n.popAck()
-		delete(n.acks, a.rec.Ack.ID)
 	}
 	for len(n.inflightQueue) > 0 {
 		in := n.inflightQueue[0]
@@ -282,8 +289,8 @@ func (n *Node) sweep(now time.Time) {
 // the friend first asked went quiet or away.
 func (n *Node) retryRequest(in *inflight, now time.Time) {
 	in.done = true
-	if n.inflight[in.id] == in {
-		delete(n.inflight, in.id)
+	if r := n.ids[in.id]; r != nil && r.in == in {
+		n.setInflight(in.id, nil)
 	}
 	for i, q := range in.offerers {
 		if !q.ready || q == in.from {
@@ -291,7 +298,7 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 		}
 		next := &inflight{id: in.id, from: q, offerers: in.offerers[i+1:], deadline: now.Add(n.cfg.RequestTimeout)}
 		if n.send(q, encodeRequest(0, []envelope.ID{in.id})) {
-			n.inflight[in.id] = next
+			n.setInflight(in.id, next)
 			n.inflightQueue = append(n.inflightQueue, next)
 			n.stats.RequestRetries++
 			n.stats.RequestsOut++

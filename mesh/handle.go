@@ -14,6 +14,7 @@ func (n *Node) HandleOnline(friend FriendKey, online bool) {
 		return
 	}
 	now := n.clock.Now()
+	n.now = now
 	p := n.peer(friend)
 	if online {
 		if !p.online {
@@ -35,8 +36,8 @@ func (n *Node) connected(p *peer) {
 func (n *Node) disconnected(p *peer, now time.Time) {
 	p.disconnect()
 	// Ask someone else for what we were waiting on from this friend.
-	for _, in := range n.inflight {
-		if in.from == p {
+	for _, in := range n.inflightQueue {
+		if !in.done && in.from == p {
 			n.retryRequest(in, now)
 		}
 	}
@@ -50,6 +51,7 @@ func (n *Node) HandleFrame(from FriendKey, frame []byte) {
 		return
 	}
 	now := n.clock.Now()
+	n.now = now
 	p := n.peer(from)
 	p.online = true // a frame proves the connection
 	n.stats.FramesIn++
@@ -131,24 +133,26 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 	want := n.scratch.ids[:0]
 	for i := range items {
 		it := &items[i]
-		if a := n.acks[it.id]; a != nil {
-			if !a.known.has(p.idx) {
-				n.queueAck(p, a) // tell the offerer it can drop its copy
+		if r := n.ids[it.id]; r != nil {
+			if a := r.ack; a != nil {
+				if !a.known.has(p.idx) {
+					n.queueAck(p, a) // tell the offerer it can drop its copy
+				}
+				continue
 			}
-			continue
-		}
-		if e := n.held[it.id]; e != nil {
-			e.known.add(p.idx)
-			if it.hops > e.meta.Hops && !e.meta.Own {
-				n.upgrade(e, it.hops, p)
+			if e := r.held; e != nil {
+				e.known.add(p.idx)
+				if it.hops > e.meta.Hops && !e.meta.Own {
+					n.upgrade(e, it.hops, p)
+				}
+				continue
 			}
-			continue
-		}
-		if in := n.inflight[it.id]; in != nil {
-			if in.from != p {
-				in.offerers = append(in.offerers, p)
+			if in := r.in; in != nil {
+				if in.from != p {
+					in.offerers = append(in.offerers, p)
+				}
+				continue
 			}
-			continue
 		}
 		if n.isSeen(it.id) {
 			continue
@@ -158,7 +162,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 			continue
 		}
 		in := &inflight{id: it.id, from: p, deadline: now.Add(n.cfg.RequestTimeout)}
-		n.inflight[it.id] = in
+		n.setInflight(it.id, in)
 		n.inflightQueue = append(n.inflightQueue, in)
 		want = append(want, it.id)
 	}
@@ -208,24 +212,19 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 	n.stats.RequestsIn += uint64(len(ids))
 	if seq != 0 {
 		// What we offered and the friend did not ask for, it has.
-		offered := p.answered(seq)
-	next:
-		for _, e := range offered {
-			for _, w := range ids {
-				if w == e.meta.ID {
-					continue next
-				}
-			}
-			if !e.gone {
-				e.known.add(p.idx)
-			}
+		if f := p.answered(seq); f != nil {
+			n.markDeclined(p, f, ids)
 		}
 	}
 	for _, id := range ids {
-		e := n.held[id]
+		r := n.ids[id]
+		var e *heldEntry
+		if r != nil {
+			e = r.held
+		}
 		if e == nil {
-			if a := n.acks[id]; a != nil && !a.known.has(p.idx) {
-				n.queueAck(p, a)
+			if r != nil && r.ack != nil && !r.ack.known.has(p.idx) {
+				n.queueAck(p, r.ack)
 			}
 			continue
 		}
@@ -246,6 +245,27 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 	return nil
 }
 
+// markDeclined marks the IDs of one of our offer frames that the friend
+// did not request as known to it.
+func (n *Node) markDeclined(p *peer, offer []byte, wanted []envelope.ID) {
+	_, items, err := decodeOffer(offer[2:], n.scratch.offers[:0])
+	n.scratch.offers = items[:0]
+	if err != nil {
+		return
+	}
+next:
+	for i := range items {
+		for _, w := range wanted {
+			if w == items[i].id {
+				continue next
+			}
+		}
+		if r := n.ids[items[i].id]; r != nil && r.held != nil {
+			r.held.known.add(p.idx)
+		}
+	}
+}
+
 func (n *Node) onAcks(p *peer, payload []byte, now time.Time) error {
 	acks, err := decodeAcks(payload, n.scratch.acks[:0])
 	n.scratch.acks = acks[:0]
@@ -262,15 +282,16 @@ func (n *Node) onAcks(p *peer, payload []byte, now time.Time) error {
 // takeAck checks an ack against the held envelope it names and, if it
 // verifies, drops the copy, remembers the ack and floods it on.
 func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
-	if ae := n.acks[a.ID]; ae != nil {
-		ae.known.add(p.idx)
+	r := n.ids[a.ID]
+	if r != nil && r.ack != nil {
+		r.ack.known.add(p.idx)
 		return
 	}
-	e := n.held[a.ID]
-	if e == nil {
+	if r == nil || r.held == nil {
 		n.stats.AcksUnknown++
 		return
 	}
+	e := r.held
 	if !a.Verify(e.meta.AckHash) {
 		n.stats.AcksForged++
 		n.log.Warn("forged ack", "from", p.key, "id", a.ID)

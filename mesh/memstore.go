@@ -24,14 +24,10 @@ type MemStore struct {
 
 // memRec is everything a MemStore knows about one envelope ID.
 type memRec struct {
-	seen int64 // seen-set expiry; 0 when not in the seen set
-	held *memHeld
+	seen int64    // seen-set expiry; 0 when not in the seen set
+	env  []byte   // the held envelope; nil when not held
+	meta HeldMeta // valid while env is not nil
 	ack  *AckRecord
-}
-
-type memHeld struct {
-	meta HeldMeta
-	env  []byte
 }
 
 var _ Store = (*MemStore)(nil)
@@ -69,18 +65,17 @@ func (s *MemStore) Apply(b *Batch) error {
 		switch op.Kind {
 		case OpPutHeld:
 			r := s.rec(op.ID)
-			r.held = &memHeld{meta: op.Meta, env: append([]byte(nil), op.Env...)}
+			r.meta, r.env = op.Meta, append([]byte(nil), op.Env...)
 			s.markSeen(r, op.Meta.Expiry)
 		case OpDeleteHeld:
 			if r := s.ids[op.ID]; r != nil {
-				r.held = nil
+				r.env, r.meta = nil, HeldMeta{}
 			}
 		case OpSetHops:
-			h := s.ids[op.ID].held
-			env := append([]byte(nil), h.env...)
+			r := s.ids[op.ID]
+			env := append([]byte(nil), r.env...) // callers may still read the old slice
 			envelope.SetHops(env, op.Hops)
-			s.ids[op.ID].held = &memHeld{meta: h.meta, env: env}
-			s.ids[op.ID].held.meta.Hops = op.Hops
+			r.env, r.meta.Hops = env, op.Hops
 		case OpMarkSeen:
 			s.markSeen(s.rec(op.ID), op.Expiry)
 		case OpPutAck:
@@ -118,7 +113,7 @@ func (s *MemStore) heldBefore(b *Batch, before int, id envelope.ID) bool {
 		}
 	}
 	r := s.ids[id]
-	return r != nil && r.held != nil
+	return r != nil && r.env != nil
 }
 
 func (s *MemStore) markSeen(r *memRec, exp int64) {
@@ -136,10 +131,10 @@ func (s *MemStore) Envelope(id envelope.ID) ([]byte, error) {
 		return nil, errClosed
 	}
 	r := s.ids[id]
-	if r == nil || r.held == nil {
+	if r == nil || r.env == nil {
 		return nil, ErrNotFound
 	}
-	return r.held.env, nil
+	return r.env, nil
 }
 
 // Seen implements Store.
@@ -167,8 +162,8 @@ func (s *MemStore) Load(held func(HeldMeta) error, ack func(AckRecord) error, ou
 		entries []OutboxEntry
 	)
 	for _, r := range s.ids {
-		if held != nil && r.held != nil {
-			metas = append(metas, r.held.meta)
+		if held != nil && r.env != nil {
+			metas = append(metas, r.meta)
 		}
 		if ack != nil && r.ack != nil {
 			acks = append(acks, *r.ack)
@@ -210,8 +205,8 @@ func (s *MemStore) Expire(now, retention int64) (int, error) {
 	if now >= s.minExp {
 		s.minExp = math.MaxInt64
 		for id, r := range s.ids {
-			if r.held != nil && r.held.meta.Expiry <= now {
-				r.held = nil
+			if r.env != nil && r.meta.Expiry <= now {
+				r.env, r.meta = nil, HeldMeta{}
 				n++
 			}
 			if r.ack != nil && r.ack.Expiry <= now {
@@ -222,7 +217,7 @@ func (s *MemStore) Expire(now, retention int64) (int, error) {
 				r.seen = 0
 				n++
 			}
-			if r.held == nil && r.ack == nil && r.seen == 0 {
+			if r.env == nil && r.ack == nil && r.seen == 0 {
 				delete(s.ids, id)
 				continue
 			}
@@ -252,10 +247,10 @@ func (s *MemStore) Close() error {
 }
 
 func heldExpiry(r *memRec) int64 {
-	if r.held == nil {
+	if r.env == nil {
 		return 0
 	}
-	return r.held.meta.Expiry
+	return r.meta.Expiry
 }
 
 func ackExpiry(r *memRec) int64 {

@@ -62,23 +62,28 @@ type Node struct {
 	started bool
 	closed  bool
 
-	peers   []*peer
-	byKey   map[FriendKey]*peer
-	dirty   []*peer
-	flushAt time.Time // when a delayed offer flush is due; zero if none
+	peers      []*peer
+	byKey      map[FriendKey]*peer
+	dirty      []*peer
+	offersDue  time.Time // earliest offerDue among dirty peers; zero if none
+	acksQueued bool      // some dirty peer has acks queued
+	now        time.Time // the clock's time for the event being handled
 
-	held     map[envelope.ID]*heldEntry
+	// ids is the node's state per envelope ID: held copy, remembered ack,
+	// outstanding request. One map, so the relay path does one look-up.
+	ids      map[envelope.ID]*record
+	nHeld    int
 	relay    heldHeap // relay copies by expiry: swept and evicted
 	own      heldHeap // own mail by expiry: swept, never evicted
 	heldSize int64    // bytes held, own mail included
 	heldSeq  uint64   // last heldEntry.seq
 
-	acks    map[envelope.ID]*ackEntry
+	nAcks   int
 	ackHeap ackHeap
 
 	outbox map[envelope.ID]*OutboxEntry
 
-	inflight      map[envelope.ID]*inflight
+	nInflight     int
 	inflightQueue []*inflight // by deadline (RequestTimeout is constant)
 
 	retry     map[envelope.ID]*retryDelivery
@@ -99,6 +104,14 @@ type Node struct {
 		acks   []envelope.Ack
 	}
 	stats Stats
+}
+
+// record is what the node knows of one envelope ID beyond the seen set;
+// any field may be nil.
+type record struct {
+	held *heldEntry // a copy the node holds
+	ack  *ackEntry  // a verified ack it remembers
+	in   *inflight  // a request awaiting the body
 }
 
 // inflight is an envelope requested and not yet received.
@@ -129,19 +142,17 @@ func NewNode(cfg Config, deps Deps) (*Node, error) {
 		return nil, errors.New("mesh: NewNode needs an Identity")
 	}
 	n := &Node{
-		cfg:      cfg,
-		deps:     deps,
-		keys:     deps.Keyring,
-		clock:    deps.Clock,
-		log:      deps.Logger,
-		byKey:    make(map[FriendKey]*peer),
-		held:     make(map[envelope.ID]*heldEntry),
-		relay:    newHeldHeap(heapNode),
-		own:      newHeldHeap(heapNode),
-		acks:     make(map[envelope.ID]*ackEntry),
-		outbox:   make(map[envelope.ID]*OutboxEntry),
-		inflight: make(map[envelope.ID]*inflight),
-		retry:    make(map[envelope.ID]*retryDelivery),
+		cfg:    cfg,
+		deps:   deps,
+		keys:   deps.Keyring,
+		clock:  deps.Clock,
+		log:    deps.Logger,
+		byKey:  make(map[FriendKey]*peer),
+		ids:    make(map[envelope.ID]*record),
+		relay:  newHeldHeap(heapNode),
+		own:    newHeldHeap(heapNode),
+		outbox: make(map[envelope.ID]*OutboxEntry),
+		retry:  make(map[envelope.ID]*retryDelivery),
 	}
 	if n.keys == nil {
 		n.keys = envelope.NewKeyring(envelope.Config{Identity: deps.Identity})
@@ -178,6 +189,7 @@ func (n *Node) Start() error {
 		return errors.New("mesh: node already started")
 	}
 	now := n.clock.Now()
+	n.now = now
 	var metas []HeldMeta
 	var ackRecs []AckRecord
 	err := n.deps.Store.Load(
@@ -257,7 +269,8 @@ func (n *Node) index(e *heldEntry) {
 		n.heldSeq++
 		e.seq = n.heldSeq
 	}
-	n.held[e.meta.ID] = e
+	n.recFor(e.meta.ID).held = e
+	n.nHeld++
 	n.heldSize += int64(e.meta.Size)
 	if e.meta.Own {
 		n.own.add(e)
@@ -274,7 +287,11 @@ func (n *Node) index(e *heldEntry) {
 // held map answers "seen?"; afterwards the dedupe LRU does.
 func (n *Node) unindex(e *heldEntry) {
 	e.gone = true
-	delete(n.held, e.meta.ID)
+	if r := n.ids[e.meta.ID]; r != nil && r.held == e {
+		r.held = nil
+		n.nHeld--
+		n.dropIfEmpty(e.meta.ID, r)
+	}
 	n.seen.Add(e.meta.ID, struct{}{})
 	n.heldSize -= int64(e.meta.Size)
 	if e.meta.Own {
@@ -290,13 +307,61 @@ func (n *Node) unindex(e *heldEntry) {
 
 func (n *Node) addAck(a AckRecord) *ackEntry {
 	e := &ackEntry{rec: a}
-	n.acks[a.Ack.ID] = e
+	r := n.recFor(a.Ack.ID)
+	if r.ack == nil {
+		n.nAcks++
+	}
+	r.ack = e
 	heap.Push(&n.ackHeap, e)
 	return e
 }
 
-// popAck removes the ack expiring first from the ack heap.
-func (n *Node) popAck() { heap.Pop(&n.ackHeap) }
+// popAck forgets the ack expiring first.
+func (n *Node) popAck() {
+	a := heap.Pop(&n.ackHeap).(*ackEntry)
+	if r := n.ids[a.rec.Ack.ID]; r != nil && r.ack == a {
+		r.ack = nil
+		n.nAcks--
+		n.dropIfEmpty(a.rec.Ack.ID, r)
+	}
+}
+
+// recFor returns the record of id, creating it.
+func (n *Node) recFor(id envelope.ID) *record {
+	r := n.ids[id]
+	if r == nil {
+		r = &record{}
+		n.ids[id] = r
+	}
+	return r
+}
+
+// dropIfEmpty deletes a record that holds nothing any more.
+func (n *Node) dropIfEmpty(id envelope.ID, r *record) {
+	if r.held == nil && r.ack == nil && r.in == nil {
+		delete(n.ids, id)
+	}
+}
+
+// setInflight records (or, with in nil, clears) the request for id.
+func (n *Node) setInflight(id envelope.ID, in *inflight) {
+	r := n.ids[id]
+	if in == nil {
+		if r != nil && r.in != nil {
+			r.in = nil
+			n.nInflight--
+			n.dropIfEmpty(id, r)
+		}
+		return
+	}
+	if r == nil {
+		r = n.recFor(id)
+	}
+	if r.in == nil {
+		n.nInflight++
+	}
+	r.in = in
+}
 
 // isSeen reports whether the node has seen id: the LRU first, then the
 // store's persistent seen set.
@@ -371,16 +436,16 @@ func (n *Node) OutboxEntry(id envelope.ID) (OutboxEntry, bool) {
 func (n *Node) Holds(id envelope.ID) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	_, ok := n.held[id]
-	return ok
+	r := n.ids[id]
+	return r != nil && r.held != nil
 }
 
 // HasAck reports whether the node remembers an ack for id.
 func (n *Node) HasAck(id envelope.ID) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	_, ok := n.acks[id]
-	return ok
+	r := n.ids[id]
+	return r != nil && r.ack != nil
 }
 
 // HeldInfo describes one held envelope for the dashboard.
@@ -397,8 +462,8 @@ type HeldInfo struct {
 func (n *Node) Held() []HeldInfo {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	out := make([]HeldInfo, 0, len(n.held))
-	for _, e := range n.held {
+	out := make([]HeldInfo, 0, n.nHeld)
+	for _, e := range append(append([]*heldEntry(nil), n.relay.items...), n.own.items...) {
 		out = append(out, HeldInfo{ID: e.meta.ID, Size: e.meta.Size, Hops: e.meta.Hops,
 			Expiry: time.Unix(e.meta.Expiry, 0), Own: e.meta.Own, From: e.meta.From})
 	}

@@ -57,6 +57,7 @@ func (n *Node) Submit(msgs ...Outgoing) ([]envelope.ID, error) {
 	if !n.started || n.closed {
 		return nil, ErrClosed
 	}
+	n.now = now
 	ids := make([]envelope.ID, len(msgs))
 	entries := make([]*heldEntry, len(msgs))
 	outs := make([]OutboxEntry, len(msgs))

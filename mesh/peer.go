@@ -21,9 +21,9 @@ type peer struct {
 	offers   []*heldEntry // queued offers, framed at offerDue
 	offerDue time.Time    // when queued offers are sent (Config.OfferDelay)
 	acks     []*ackEntry  // queued acks, sent at the next flush
-	// outstanding maps an offer frame's seq to its IDs until the request
-	// answering it arrives.
-	outstanding map[uint32][]*heldEntry
+	// outstanding maps an offer frame's seq to the frame itself (it lists
+	// the IDs) until the request answering it arrives.
+	outstanding map[uint32][]byte
 	outOrder    []uint32 // seqs of outstanding, oldest first
 
 	// Relay envelopes this friend handed us, for its FriendShare.
@@ -45,11 +45,11 @@ func (p *peer) tagFor(expiry int64) envelope.Tag {
 }
 
 // remember records an offer batch awaiting its request.
-func (p *peer) remember(seq uint32, batch []*heldEntry) {
+func (p *peer) remember(seq uint32, frame []byte) {
 	if p.outstanding == nil {
-		p.outstanding = make(map[uint32][]*heldEntry)
+		p.outstanding = make(map[uint32][]byte)
 	}
-	p.outstanding[seq] = batch
+	p.outstanding[seq] = frame
 	p.outOrder = append(p.outOrder, seq)
 	for len(p.outOrder) > maxOutstanding {
 		delete(p.outstanding, p.outOrder[0])
@@ -57,9 +57,9 @@ func (p *peer) remember(seq uint32, batch []*heldEntry) {
 	}
 }
 
-// answered removes and returns the entries of offer batch seq.
-func (p *peer) answered(seq uint32) []*heldEntry {
-	ids, ok := p.outstanding[seq]
+// answered removes and returns the offer frame seq (nil if unknown).
+func (p *peer) answered(seq uint32) []byte {
+	f, ok := p.outstanding[seq]
 	if !ok {
 		return nil
 	}
@@ -70,7 +70,7 @@ func (p *peer) answered(seq uint32) []*heldEntry {
 			break
 		}
 	}
-	return ids
+	return f
 }
 
 // disconnect forgets everything that only made sense while connected.

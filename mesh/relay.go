@@ -20,13 +20,16 @@ func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
 		return
 	}
 	id := envelope.ComputeID(b)
-	if in := n.inflight[id]; in != nil {
-		in.done = true
-		delete(n.inflight, id)
+	r := n.ids[id]
+	if r != nil && r.in != nil {
+		r.in.done = true
+		n.setInflight(id, nil)
+		r = n.ids[id]
 	} else {
 		n.stats.Unsolicited++
 	}
-	if e := n.held[id]; e != nil {
+	if r != nil && r.held != nil {
+		e := r.held
 		n.stats.Duplicates++
 		e.known.add(p.idx)
 		if h.Hops > e.meta.Hops && !e.meta.Own {
@@ -34,10 +37,10 @@ func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
 		}
 		return
 	}
-	if a := n.acks[id]; a != nil {
+	if r != nil && r.ack != nil {
 		n.stats.Duplicates++
-		if !a.known.has(p.idx) {
-			n.queueAck(p, a)
+		if !r.ack.known.has(p.idx) {
+			n.queueAck(p, r.ack)
 		}
 		return
 	}

@@ -50,10 +50,10 @@ func (n *Node) Stats() Stats {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	s := n.stats
-	s.Held, s.HeldBytes = len(n.held), n.heldSize
-	s.OwnHeld = len(n.held) - n.relay.Len()
-	s.AcksKept = len(n.acks)
-	s.Inflight = len(n.inflight)
+	s.Held, s.HeldBytes = n.nHeld, n.heldSize
+	s.OwnHeld = n.own.Len()
+	s.AcksKept = n.nAcks
+	s.Inflight = n.nInflight
 	s.Peers = len(n.peers)
 	for _, p := range n.peers {
 		if p.online {

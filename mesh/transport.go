@@ -22,7 +22,8 @@ type Transport interface {
 	// Friends lists the node's friends and whether each is online now.
 	Friends() []Friend
 	// Send queues one frame for a friend and returns without blocking. The
-	// transport owns frame after the call. An error wrapping ErrOffline or
+	// transport may keep frame after the call but must not modify it (the
+	// node keeps reading its offer frames). An error wrapping ErrOffline or
 	// ErrBackpressure is temporary: the mesh offers again later.
 	Send(to FriendKey, frame []byte) error
 	// SetHandler registers the receiver of frames and online events. The
@@ -32,7 +33,8 @@ type Transport interface {
 
 // Handler receives what a Transport delivers.
 type Handler interface {
-	// HandleFrame is called for each whole frame from a friend.
+	// HandleFrame is called for each whole frame from a friend. The node
+	// takes ownership of frame: the transport must not reuse it.
 	HandleFrame(from FriendKey, frame []byte)
 	// HandleOnline is called when a friend's connection comes up or goes down.
 	HandleOnline(friend FriendKey, online bool)

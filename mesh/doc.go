@@ -1,0 +1,72 @@
+// Package mesh is toxmail's gossip engine: it floods sealed envelopes from
+// friend to friend with a hop limit, holds what it cannot open until the
+// envelope expires or is acknowledged, hands envelopes over when friends
+// come online, delivers the node's own mail to its Mailbox, and floods acks
+// back so that relays drop their copies and the sender's outbox shows the
+// mail delivered.
+//
+// The engine knows nothing of Tox. It talks to three small interfaces it
+// defines: Transport (friends, their online state, frames), Clock (real or
+// virtual time) and Store (durable state). MemNetwork is an in-memory
+// Transport and VirtualClock a simulated clock, so tests and the simulator
+// run the real engine deterministically; MemStore and BadgerStore are the
+// two stores.
+//
+// # Rules
+//
+//   - TTL: a mail's TTL is the number of friend links it may travel from its
+//     sender. A node holding a copy with h hops left offers it onward only if
+//     h ≥ 1, and the friend holds it with h-1. A friend's hop counter is
+//     capped at Config.MaxHops. If a friend later offers a copy with more
+//     hops left than ours (it came by a shorter path), we raise ours and
+//     offer again ("upgrade"), without moving the body a second time.
+//   - Dedupe: an envelope is recognised by its ID (SHA-256 over everything
+//     but the hop counter, recomputed on arrival). The node checks its
+//     in-memory index (held copies, acks, outstanding requests), then an LRU
+//     of recently seen IDs, then the store's persistent seen set, which
+//     lives until each envelope's expiry. A restart or a late duplicate
+//     therefore neither re-floods nor double-delivers.
+//   - Hold: every node holds the envelopes it cannot open, within budget,
+//     until expiry or ack. Expiry is absolute; envelopes expiring further
+//     ahead than Config.MaxLifetime (plus ClockSkew) are refused.
+//   - Hand-over: when a friend's hello arrives, the node offers it every held
+//     envelope it is not known to have and that may still travel, the
+//     envelopes whose tag is that friend's first, then the acks it has not
+//     had from us.
+//   - Deliver: an envelope whose tag is ours is opened (sender verified),
+//     given to the Mailbox, recorded as seen with its ack, and the ack
+//     floods to every mesh friend.
+//   - Acks: a node that holds the envelope checks the ack against the
+//     envelope's ack hash, drops its copy, remembers the ack until the
+//     envelope's expiry, and floods it on. A node that does not hold the
+//     envelope cannot check the ack and does not forward it, so acks travel
+//     only where the envelope went. A friend that offers an acked envelope
+//     is answered with the ack.
+//   - Budgets: Config.MaxHeldBytes bounds all held bytes; no friend's
+//     envelopes may fill more than Config.FriendShare of it. When a new
+//     envelope does not fit, relay copies are evicted earliest expiry first
+//     (the friend's own first, for its share), as long as they expire no
+//     later than the newcomer; otherwise the newcomer is turned away. The
+//     node's own outbox is never evicted.
+//   - Outbox: each own mail is queued (durable), offered (to at least one
+//     friend), delivered (ack seen) or expired.
+//
+// # Friend protocol
+//
+// Frames are described in frame.go. On connect both sides send hello; each
+// starts offering after the other's hello, so a friend that never answers
+// (a plain Tox client) is never sent mesh traffic. Offers (ID, hops, size,
+// expiry) are batched for up to Config.OfferDelay. The receiver answers
+// every offer frame with a request frame listing the IDs it wants, and
+// the offerer takes the rest as "has it". Bodies are sent only on request,
+// so a body crosses a link at most once unless a request times out
+// (Config.RequestTimeout) and is retried with another friend that offered it.
+//
+// # Concurrency and determinism
+//
+// A Node is one mutex around plain data; Transport.Send never blocks and
+// never calls back. With a VirtualClock and MemNetwork every event runs on
+// the goroutine that advances the clock, in (time, scheduling order), and
+// the node never ranges over a Go map where order is visible, so the same
+// inputs give the same outputs.
+package mesh
