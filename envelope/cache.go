@@ -2,10 +2,29 @@ package envelope
 
 import (
 	"container/list"
+	"fmt"
 	"sync"
 
-	"golang.org/x/crypto/nacl/box"
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/crypto/salsa20/salsa"
 )
+
+// sharedKey is box.Precompute with the check box leaves out: X25519 with a
+// low-order public key gives an all-zero secret that anyone can compute, so
+// it is refused (curve25519.X25519 reports it). The result is HSalsa20 of
+// the secret, exactly as NaCl's crypto_box_beforenm.
+func sharedKey(sk *SecretKey, pk PublicKey) (*[32]byte, error) {
+	s, err := curve25519.X25519(sk[:], pk[:])
+	if err != nil {
+		return nil, fmt.Errorf("envelope: public key %s is not usable: %w", pk.Short(), err)
+	}
+	var in [32]byte
+	copy(in[:], s)
+	var zero [16]byte
+	key := new([32]byte)
+	salsa.HSalsa20(key, &zero, &in, &salsa.Sigma)
+	return key, nil
+}
 
 // sharedCache is a small LRU of precomputed box keys, keyed by peer public
 // key, so that a node opening many envelopes from one friend (or sealing
@@ -27,23 +46,25 @@ func newSharedCache(capacity int) *sharedCache {
 }
 
 // get returns the shared key between sk and peer, computing it on a miss.
-func (c *sharedCache) get(peer PublicKey, sk *SecretKey) *[32]byte {
+// Unusable (low-order) keys are refused and never cached.
+func (c *sharedCache) get(peer PublicKey, sk *SecretKey) (*[32]byte, error) {
 	if c == nil || c.cap <= 0 {
-		var k [32]byte
-		box.Precompute(&k, (*[32]byte)(&peer), (*[32]byte)(sk))
-		return &k
+		return sharedKey(sk, peer)
 	}
 	c.mu.Lock()
 	if el, ok := c.index[peer]; ok {
 		c.order.MoveToFront(el)
 		k := el.Value.(*sharedEntry).key
 		c.mu.Unlock()
-		return &k
+		return &k, nil
 	}
 	c.mu.Unlock()
 
-	e := &sharedEntry{peer: peer}
-	box.Precompute(&e.key, (*[32]byte)(&peer), (*[32]byte)(sk))
+	key, err := sharedKey(sk, peer)
+	if err != nil {
+		return nil, err
+	}
+	e := &sharedEntry{peer: peer, key: *key}
 	k := e.key
 
 	c.mu.Lock()
@@ -55,7 +76,7 @@ func (c *sharedCache) get(peer PublicKey, sk *SecretKey) *[32]byte {
 			delete(c.index, old.peer)
 		}
 	}
-	return &k
+	return &k, nil
 }
 
 // len reports how many keys are cached.

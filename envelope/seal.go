@@ -16,7 +16,7 @@ const (
 	// outer plaintext: inner length, sender key, inner nonce, inner box
 	outerFixed = 4 + KeySize + NonceSize
 	// payload before the body
-	payloadFixed   = 1 + 8 + TagSize + AckHashSize + 32 + 8
+	payloadFixed   = 1 + 8 + TagSize + AckHashSize + 32 + 8 + 1 // …, created, TTL
 	payloadVersion = 1
 )
 
@@ -103,32 +103,47 @@ func (k *Keyring) Seal(p SealParams) (*Envelope, error) {
 	payload = append(payload, p.Hops)
 	payload = append(payload, p.Body...)
 
+	shared, err := k.cache.get(p.To, &k.id.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.sealPayload(e, p.To, k.id.Public, shared, payload); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// sealPayload completes e (whose header fields are set) around payload:
+// the inner box from sender under innerKey, the padding, and the outer box
+// under a fresh ephemeral key to the recipient.
+func (k *Keyring) sealPayload(e *Envelope, to, sender PublicKey, innerKey *[32]byte, payload []byte) error {
 	var innerNonce [NonceSize]byte
 	if _, err := io.ReadFull(k.rand, innerNonce[:]); err != nil {
-		return nil, fmt.Errorf("envelope: reading randomness: %w", err)
+		return fmt.Errorf("envelope: reading randomness: %w", err)
 	}
 	innerLen := KeySize + NonceSize + boxOverhead + len(payload)
 	outer := make([]byte, 4, PaddedSize(4+innerLen))
 	binary.BigEndian.PutUint32(outer, uint32(innerLen))
-	outer = append(outer, k.id.Public[:]...)
+	outer = append(outer, sender[:]...)
 	outer = append(outer, innerNonce[:]...)
-	shared := k.cache.get(p.To, &k.id.Secret)
-	outer = box.SealAfterPrecomputation(outer, payload, &innerNonce, shared)
+	outer = box.SealAfterPrecomputation(outer, payload, &innerNonce, innerKey)
 	outer = outer[:cap(outer)] // zero padding up to the bucket
 
-	// Outer layer under a fresh ephemeral key.
 	eph, err := GenerateKeyPair(k.rand)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	e.EphemeralKey = eph.Public
 	if _, err := io.ReadFull(k.rand, e.Nonce[:]); err != nil {
-		return nil, fmt.Errorf("envelope: reading randomness: %w", err)
+		return fmt.Errorf("envelope: reading randomness: %w", err)
 	}
-	to := [32]byte(p.To)
-	e.Ciphertext = box.Seal(make([]byte, 0, len(outer)+boxOverhead), outer, &e.Nonce, &to, (*[32]byte)(&eph.Secret))
+	outerKey, err := sharedKey(&eph.Secret, to)
 	clear(eph.Secret[:])
-	return e, nil
+	if err != nil {
+		return err
+	}
+	e.Ciphertext = box.SealAfterPrecomputation(make([]byte, 0, len(outer)+boxOverhead), outer, &e.Nonce, outerKey)
+	return nil
 }
 
 // PathLength returns how many friend links the envelope travelled: its TTL
@@ -172,8 +187,11 @@ func (k *Keyring) Open(b []byte, now time.Time) (*Letter, error) {
 	if now.Unix() >= h.Expiry {
 		return nil, fmt.Errorf("%w at %v", ErrExpired, h.ExpiryTime().UTC())
 	}
-	eph := [32]byte(h.EphemeralKey)
-	outer, ok := box.Open(nil, b[HeaderSize:], &h.Nonce, &eph, (*[32]byte)(&k.id.Secret))
+	outerKey, err := sharedKey(&k.id.Secret, h.EphemeralKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ephemeral key: %v", ErrAuth, err)
+	}
+	outer, ok := box.OpenAfterPrecomputation(nil, b[HeaderSize:], &h.Nonce, outerKey)
 	if !ok {
 		return nil, fmt.Errorf("%w: outer box", ErrAuth)
 	}
@@ -194,7 +212,10 @@ func (k *Keyring) Open(b []byte, now time.Time) (*Letter, error) {
 	copy(sender[:], inner)
 	var innerNonce [NonceSize]byte
 	copy(innerNonce[:], inner[KeySize:])
-	shared := k.cache.get(sender, &k.id.Secret)
+	shared, err := k.cache.get(sender, &k.id.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("%w: sender key: %v", ErrAuth, err)
+	}
 	payload, ok := box.OpenAfterPrecomputation(nil, inner[KeySize+NonceSize:], &innerNonce, shared)
 	if !ok {
 		return nil, fmt.Errorf("%w: sender authentication", ErrAuth)
