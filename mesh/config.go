@@ -45,6 +45,12 @@ type Config struct {
 	// RequestTimeout is how long to wait for a requested envelope before
 	// asking another friend that offered it. Default 2 minutes; 1 second..1 hour.
 	RequestTimeout time.Duration
+	// MaxInflight bounds the envelopes requested and not yet received, from
+	// all friends together; MaxInflightPerFriend from any one. Offers past
+	// the limits are deferred: the friend offers them again later. Defaults
+	// 8192 and 1024; 1..1<<20 and 1..MaxInflight.
+	MaxInflight          int
+	MaxInflightPerFriend int
 	// OfferDelay batches offers: new offers to a friend wait up to this long
 	// to share one frame (like Bitcoin's inventory trickling). Acks and
 	// requests are never delayed. Default 50 ms; 0 (send at once)..10 s.
@@ -67,21 +73,23 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		TTL:             4,
-		MaxHops:         8,
-		Lifetime:        7 * 24 * time.Hour,
-		MaxLifetime:     14 * 24 * time.Hour,
-		ClockSkew:       10 * time.Minute,
-		MaxEnvelopeSize: 8 << 20,
-		MaxHeldBytes:    256 << 20,
-		FriendShare:     0.25,
-		DedupeSize:      1 << 16,
-		RequestTimeout:  2 * time.Minute,
-		OfferDelay:      50 * time.Millisecond,
-		MaxBatch:        256,
-		SweepInterval:   time.Hour,
-		OutboxRetention: 30 * 24 * time.Hour,
-		DeliverRetry:    30 * time.Second,
+		TTL:                  4,
+		MaxHops:              8,
+		Lifetime:             7 * 24 * time.Hour,
+		MaxLifetime:          14 * 24 * time.Hour,
+		ClockSkew:            10 * time.Minute,
+		MaxEnvelopeSize:      8 << 20,
+		MaxHeldBytes:         256 << 20,
+		FriendShare:          0.25,
+		DedupeSize:           1 << 16,
+		RequestTimeout:       2 * time.Minute,
+		MaxInflight:          8192,
+		MaxInflightPerFriend: 1024,
+		OfferDelay:           50 * time.Millisecond,
+		MaxBatch:             256,
+		SweepInterval:        time.Hour,
+		OutboxRetention:      30 * 24 * time.Hour,
+		DeliverRetry:         30 * time.Second,
 	}
 }
 
@@ -109,10 +117,16 @@ func (c *Config) Validate() error {
 		return errf("MaxHeldBytes", c.MaxHeldBytes, fmt.Sprintf("MaxEnvelopeSize (%d)..1 TiB", c.MaxEnvelopeSize))
 	case !(c.FriendShare > 0 && c.FriendShare <= 1):
 		return errf("FriendShare", c.FriendShare, "(0, 1]")
+	case float64(c.MaxHeldBytes)*c.FriendShare < float64(c.MaxEnvelopeSize):
+		return errf("FriendShare", c.FriendShare, fmt.Sprintf("at least MaxEnvelopeSize/MaxHeldBytes (%.4f), so one friend can hand over the largest envelope", float64(c.MaxEnvelopeSize)/float64(c.MaxHeldBytes)))
 	case c.DedupeSize < 16 || c.DedupeSize > 1<<24:
 		return errf("DedupeSize", c.DedupeSize, "16..16777216")
 	case c.RequestTimeout < time.Second || c.RequestTimeout > time.Hour:
 		return errf("RequestTimeout", c.RequestTimeout, "1s..1h")
+	case c.MaxInflight < 1 || c.MaxInflight > 1<<20:
+		return errf("MaxInflight", c.MaxInflight, "1..1048576")
+	case c.MaxInflightPerFriend < 1 || c.MaxInflightPerFriend > c.MaxInflight:
+		return errf("MaxInflightPerFriend", c.MaxInflightPerFriend, fmt.Sprintf("1..MaxInflight (%d)", c.MaxInflight))
 	case c.OfferDelay < 0 || c.OfferDelay > 10*time.Second:
 		return errf("OfferDelay", c.OfferDelay, "0..10s")
 	case c.MaxBatch < 1 || c.MaxBatch > MaxBatchLimit:

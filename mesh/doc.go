@@ -53,14 +53,26 @@
 //
 // # Friend protocol
 //
-// Frames are described in frame.go. On connect both sides send hello; each
-// starts offering after the other's hello, so a friend that never answers
-// (a plain Tox client) is never sent mesh traffic. Offers (ID, hops, size,
-// expiry) are batched for up to Config.OfferDelay. The receiver answers
-// every offer frame with a request frame listing the IDs it wants, and
-// the offerer takes the rest as "has it". Bodies are sent only on request,
-// so a body crosses a link at most once unless a request times out
-// (Config.RequestTimeout) and is retried with another friend that offered it.
+// Frames are described in frame.go. On connect both sides send hello with
+// a session number; each starts offering after the other's hello, so a
+// friend that never answers (a plain Tox client) is never sent mesh
+// traffic, and a hello with a new session means the friend restarted.
+// Offers (ID, hops, size, expiry) are batched for up to Config.OfferDelay.
+// The receiver answers every offer frame with a request frame listing the
+// IDs it wants and those it must defer (Config.MaxInflight and
+// MaxInflightPerFriend bound what it has asked for and not yet received);
+// the offerer takes the rest as "has it" and offers the deferred ones again
+// later. Bodies are sent only on request, so a body crosses a link at most
+// once unless a request times out (Config.RequestTimeout) and is retried,
+// first with another friend that offered it, then with the same friend.
+//
+// What a node believes a friend has comes only from the friend: it offered,
+// declined or sent the envelope, or sent the ack. A body or ack the node
+// sent may be lost with the connection, so after a reconnect the friend is
+// offered the envelope (and sent the ack) again; it declines what it got.
+// A frame the transport refuses for backpressure is kept in the friend's
+// backlog, in order, and retried; frames to a friend that went offline are
+// dropped and everything is offered again when it returns.
 //
 // # Concurrency and determinism
 //

@@ -1,21 +1,88 @@
 package mesh
 
 import (
+	"bytes"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/toxmail/toxmail/envelope"
 )
 
-// send hands one frame to the transport and counts it.
+// backlogRetry is how long a friend's backlog waits after the transport
+// refused a frame for backpressure.
+const backlogRetry = time.Second
+
+// send hands one frame to the transport. A frame refused for now
+// (backpressure) waits in the friend's backlog, in order, and goes out
+// before anything else once the transport takes frames again. send reports
+// false only when the frame is lost: the friend is offline, the backlog is
+// full, or the error is permanent.
 func (n *Node) send(p *peer, frame []byte) bool {
-	if err := n.deps.Transport.Send(p.key, frame); err != nil {
+	if len(p.backlog) > 0 {
+		return n.toBacklog(p, frame)
+	}
+	err := n.deps.Transport.Send(p.key, frame)
+	if err == nil {
+		n.stats.FramesOut++
+		n.stats.BytesOut += uint64(len(frame))
+		return true
+	}
+	if errors.Is(err, ErrOffline) || !Temporary(err) {
 		n.stats.SendErrors++
-		n.log.Debug("send failed", "to", p.key, "err", err, "temporary", Temporary(err))
+		n.log.Debug("send failed", "to", p.key, "err", err)
 		return false
 	}
-	n.stats.FramesOut++
-	n.stats.BytesOut += uint64(len(frame))
+	return n.toBacklog(p, frame)
+}
+
+// backlogLimit bounds one friend's backlog: room for two of the largest
+// envelopes and plenty of small frames.
+func (n *Node) backlogLimit() int { return 2*n.cfg.MaxEnvelopeSize + 1<<20 }
+
+func (n *Node) toBacklog(p *peer, frame []byte) bool {
+	if p.backlogBytes+len(frame) > n.backlogLimit() {
+		n.stats.SendErrors++
+		n.stats.BacklogDropped++
+		return false
+	}
+	if len(p.backlog) == 0 {
+		p.backlogDue = n.now.Add(backlogRetry)
+		if n.backlogDue.IsZero() || p.backlogDue.Before(n.backlogDue) {
+			n.backlogDue = p.backlogDue
+		}
+	}
+	p.backlog = append(p.backlog, frame)
+	p.backlogBytes += len(frame)
+	n.stats.Backlogged++
+	n.markDirty(p)
 	return true
+}
+
+// flushBacklog retries a friend's backlog when it is due.
+func (n *Node) flushBacklog(p *peer, now time.Time) {
+	if len(p.backlog) == 0 || now.Before(p.backlogDue) {
+		return
+	}
+	for len(p.backlog) > 0 {
+		f := p.backlog[0]
+		err := n.deps.Transport.Send(p.key, f)
+		if err != nil {
+			if errors.Is(err, ErrOffline) || !Temporary(err) {
+				n.stats.SendErrors += uint64(len(p.backlog))
+				p.backlog, p.backlogBytes = nil, 0
+				return
+			}
+			p.backlogDue = now.Add(backlogRetry)
+			return
+		}
+		n.stats.FramesOut++
+		n.stats.BytesOut += uint64(len(f))
+		p.backlog[0] = nil
+		p.backlog = p.backlog[1:]
+		p.backlogBytes -= len(f)
+	}
+	p.backlog = nil
 }
 
 func (n *Node) markDirty(p *peer) {
@@ -41,6 +108,23 @@ func (n *Node) queueOffer(p *peer, e *heldEntry) {
 	n.markDirty(p)
 }
 
+// queueOfferLater queues an offer the friend deferred: it goes out again
+// after a quarter of RequestTimeout, when the friend may have room.
+func (n *Node) queueOfferLater(p *peer, e *heldEntry) {
+	if !p.ready || e.meta.Hops == 0 {
+		return
+	}
+	due := n.now.Add(n.cfg.RequestTimeout / 4)
+	if len(p.offers) == 0 || p.offerDue.Before(due) {
+		p.offerDue = due
+	}
+	if n.offersDue.IsZero() || p.offerDue.Before(n.offersDue) {
+		n.offersDue = p.offerDue
+	}
+	p.offers = append(p.offers, e)
+	n.markDirty(p)
+}
+
 // queueAck queues an ack to a friend for the next flush.
 func (n *Node) queueAck(p *peer, a *ackEntry) {
 	if !p.ready {
@@ -54,12 +138,12 @@ func (n *Node) queueAck(p *peer, a *ackEntry) {
 // flush sends queued acks, and queued offers that are due, as batched
 // frames.
 func (n *Node) flush(now time.Time) {
-	if len(n.dirty) == 0 || (!n.acksQueued && now.Before(n.offersDue)) {
+	if len(n.dirty) == 0 || (!n.acksQueued && now.Before(n.offersDue) && (n.backlogDue.IsZero() || now.Before(n.backlogDue))) {
 		n.apply()
 		return
 	}
 	n.acksQueued = false
-	n.offersDue = time.Time{}
+	n.offersDue, n.backlogDue = time.Time{}, time.Time{}
 	keep := n.dirty[:0]
 	for _, p := range n.dirty {
 		if !p.online {
@@ -67,14 +151,21 @@ func (n *Node) flush(now time.Time) {
 			p.dirty = false
 			continue
 		}
+		n.flushBacklog(p, now)
 		n.flushAcks(p)
-		if len(p.offers) > 0 && !now.Before(p.offerDue) {
+		if len(p.offers) > 0 && !now.Before(p.offerDue) && len(p.backlog) == 0 {
 			n.flushOffers(p, now)
 		}
-		if len(p.offers) > 0 || len(p.acks) > 0 {
+		if len(p.offers) > 0 && len(p.backlog) > 0 && !p.backlogDue.Before(p.offerDue) {
+			p.offerDue = p.backlogDue.Add(time.Millisecond) // after the backlog drains
+		}
+		if len(p.offers) > 0 || len(p.acks) > 0 || len(p.backlog) > 0 {
 			keep = append(keep, p)
 			if len(p.offers) > 0 && (n.offersDue.IsZero() || p.offerDue.Before(n.offersDue)) {
 				n.offersDue = p.offerDue
+			}
+			if len(p.backlog) > 0 && (n.backlogDue.IsZero() || p.backlogDue.Before(n.backlogDue)) {
+				n.backlogDue = p.backlogDue
 			}
 			n.acksQueued = n.acksQueued || len(p.acks) > 0
 		} else {
@@ -99,7 +190,10 @@ func (n *Node) flushAcks(p *peer) {
 			break // the friend is unreachable; it gets them when it is back
 		}
 		for _, a := range chunk {
-			a.known.add(p.idx)
+			if !a.sent.has(p.idx) {
+				a.sent.add(p.idx)
+				p.acksSent = append(p.acksSent, a)
+			}
 		}
 		n.stats.AcksOut += uint64(k)
 		p.acks = p.acks[k:]
@@ -189,6 +283,7 @@ func (n *Node) arm(now time.Time) {
 		consider(r.at)
 	}
 	consider(n.offersDue)
+	consider(n.backlogDue)
 	if n.cfg.SweepInterval > 0 {
 		consider(n.lastSweep.Add(n.cfg.SweepInterval))
 	}
@@ -248,6 +343,7 @@ func (n *Node) sweep(now time.Time) {
 	}
 	for len(n.ackHeap) > 0 && n.ackHeap[0].rec.Expiry <= unix {
 		n.popAck()
+		expired++
 	}
 	for len(n.inflightQueue) > 0 {
 		in := n.inflightQueue[0]
@@ -260,10 +356,15 @@ func (n *Node) sweep(now time.Time) {
 			n.retryRequest(in, now)
 		}
 	}
+	var due []envelope.ID
 	for id, r := range n.retry {
-		if r.at.After(now) {
-			continue
+		if !r.at.After(now) {
+			due = append(due, id)
 		}
+	}
+	slices.SortFunc(due, compareIDs) // map order must not leak
+	for _, id := range due {
+		r := n.retry[id]
 		delete(n.retry, id)
 		if h, err := envelope.ParseHeader(r.env); err == nil && h.Expiry > unix {
 			n.deliverMine(r.from, r.env, id, h.Expiry, now)
@@ -276,33 +377,82 @@ func (n *Node) sweep(now time.Time) {
 			n.stats.StoreErrors++
 			n.log.Warn("store sweep failed", "err", err)
 		}
-		for id, o := range n.outbox {
-			if o.Expiry <= unix-retention {
-				delete(n.outbox, id)
-			}
-		}
+		n.expireOutbox(unix, retention)
 		n.lastSweep = now
 	}
 }
 
-// retryRequest asks the next friend that offered an envelope for it, after
-// the friend first asked went quiet or away.
-func (n *Node) retryRequest(in *inflight, now time.Time) {
+// expireOutbox marks as expired the own mail whose expiry passed while it
+// was not held (a store may drop it while the node is down), and forgets
+// entries past the retention.
+func (n *Node) expireOutbox(unix, retention int64) {
+	var ids []envelope.ID
+	for id := range n.outbox {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, compareIDs)
+	for _, id := range ids {
+		o := n.outbox[id]
+		switch {
+		case o.Expiry <= unix-retention:
+			delete(n.outbox, id)
+		case o.Expiry <= unix && (o.Status == StatusQueued || o.Status == StatusOffered):
+			if r := n.ids[id]; r != nil && r.held != nil {
+				continue // swept with the held copy
+			}
+			c := *o
+			c.Status = StatusExpired
+			n.batch.PutOutbox(c)
+			n.outbox[id] = &c
+		}
+	}
+	n.apply()
+}
+
+func compareIDs(a, b envelope.ID) int { return bytes.Compare(a[:], b[:]) }
+
+// endInflight closes a request: the body came, or the friend is gone.
+func (n *Node) endInflight(in *inflight) {
+	if in.done {
+		return
+	}
 	in.done = true
+	in.from.inflight--
 	if r := n.ids[in.id]; r != nil && r.in == in {
 		n.setInflight(in.id, nil)
 	}
-	for i, q := range in.offerers {
-		if !q.ready || q == in.from {
-			continue
+}
+
+// retryRequest asks again for an envelope whose request went unanswered:
+// another friend that offered it first, else the same friend, up to
+// maxTries requests; after that the node waits for the next offer.
+func (n *Node) retryRequest(in *inflight, now time.Time) {
+	n.endInflight(in)
+	if in.tries < maxTries {
+		var q *peer
+		for _, c := range n.peers {
+			if c.ready && in.offerers.has(c.idx) && !in.tried.has(c.idx) {
+				q = c
+				break
+			}
 		}
-		next := &inflight{id: in.id, from: q, offerers: in.offerers[i+1:], deadline: now.Add(n.cfg.RequestTimeout)}
-		if n.send(q, encodeRequest(0, []envelope.ID{in.id})) {
-			n.setInflight(in.id, next)
-			n.inflightQueue = append(n.inflightQueue, next)
-			n.stats.RequestRetries++
-			n.stats.RequestsOut++
-			return
+		if q == nil && in.from.ready {
+			q = in.from
+		}
+		if q != nil && q.inflight < n.cfg.MaxInflightPerFriend && n.nInflight < n.cfg.MaxInflight {
+			next := &inflight{id: in.id, from: q, tries: in.tries + 1, maxHops: in.maxHops, ack: in.ack,
+				deadline: now.Add(n.cfg.RequestTimeout)}
+			next.offerers.union(&in.offerers)
+			next.tried.union(&in.tried)
+			next.tried.add(q.idx)
+			if n.send(q, encodeRequest(0, []envelope.ID{in.id}, nil)) {
+				n.setInflight(in.id, next)
+				q.inflight++
+				n.inflightQueue = append(n.inflightQueue, next)
+				n.stats.RequestRetries++
+				n.stats.RequestsOut++
+				return
+			}
 		}
 	}
 	n.stats.RequestTimeouts++

@@ -12,18 +12,22 @@ import (
 // type byte; all integers are big-endian; decoding is strict (exact lengths,
 // bounded counts, no trailing bytes).
 //
-//	hello    flags u32 (reserved; unknown bits are ignored)
+//	hello    session u32
 //	offer    seq u32, n u16, n × { id [32], hops u8, size u32, expiry i64 }
-//	request  seq u32, n u16, n × id [32]
+//	request  seq u32, n u16, n × id [32], d u16, d × id [32]
 //	envelope the envelope's wire bytes (envelope.ParseHeader checks them)
 //	ack      n u16, n × { id [32], secret [32] }
 //
 // A node sends hello when a friend connects and starts offering once the
-// friend's hello arrives. It answers every offer with a request carrying the
-// offer's seq and the IDs it wants; the offerer takes every ID it offered and
-// was not asked for as one the friend already has. A request with seq 0
-// asks for IDs outside any offer (a retry after a timeout). So an envelope's
-// body crosses a link only when the receiving side has asked for it.
+// friend's hello arrives. The session is a number the sender picks at start:
+// a hello with a new session from a friend we thought connected means it
+// restarted, and both sides start over. A node answers every offer with a
+// request carrying the offer's seq, the n IDs it wants now and the d IDs it
+// lacks but cannot take yet (its request limits are reached); the offerer
+// takes every other ID it offered as one the friend already has, and offers
+// the deferred ones again later. A request with seq 0 asks for IDs outside
+// any offer (a retry after a timeout). So an envelope's body crosses a link
+// only when the receiving side has asked for it.
 const (
 	ProtocolVersion = 1
 
@@ -55,8 +59,8 @@ func frameHeader(typ byte, extra int) []byte {
 	return b
 }
 
-func encodeHello() []byte {
-	return binary.BigEndian.AppendUint32(frameHeader(frameHello, 4), 0)
+func encodeHello(session uint32) []byte {
+	return binary.BigEndian.AppendUint32(frameHeader(frameHello, 4), session)
 }
 
 func encodeOffer(seq uint32, items []offerItem) []byte {
@@ -84,12 +88,14 @@ func appendOfferEntry(b []byte, it *offerItem) []byte {
 	return b
 }
 
-func encodeRequest(seq uint32, ids []envelope.ID) []byte {
-	b := frameHeader(frameRequest, 6+len(ids)*envelope.IDSize)
+func encodeRequest(seq uint32, want, deferred []envelope.ID) []byte {
+	b := frameHeader(frameRequest, 8+(len(want)+len(deferred))*envelope.IDSize)
 	b = binary.BigEndian.AppendUint32(b, seq)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(ids)))
-	for i := range ids {
-		b = append(b, ids[i][:]...)
+	for _, ids := range [][]envelope.ID{want, deferred} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(ids)))
+		for i := range ids {
+			b = append(b, ids[i][:]...)
+		}
 	}
 	return b
 }
@@ -124,11 +130,11 @@ func frameType(f []byte) (byte, []byte, error) {
 	return f[1], f[2:], nil
 }
 
-func decodeHello(p []byte) error {
+func decodeHello(p []byte) (uint32, error) {
 	if len(p) != 4 {
-		return fmt.Errorf("%w: hello of %d bytes", ErrFrame, len(p))
+		return 0, fmt.Errorf("%w: hello of %d bytes", ErrFrame, len(p))
 	}
-	return nil
+	return binary.BigEndian.Uint32(p), nil
 }
 
 // decodeCounted reads seq (if withSeq) and a u16 count, and checks that
@@ -173,15 +179,32 @@ func decodeOffer(p []byte, out []offerItem) (uint32, []offerItem, error) {
 	return seq, out, nil
 }
 
-func decodeRequest(p []byte, out []envelope.ID) (uint32, []envelope.ID, error) {
-	seq, n, p, err := decodeCounted(p, true, envelope.IDSize)
-	if err != nil {
-		return 0, nil, err
+// decodeRequest appends the wanted IDs and then the deferred ones to out;
+// it returns how many of them are wanted.
+func decodeRequest(p []byte, out []envelope.ID) (seq uint32, ids []envelope.ID, nWant int, err error) {
+	if len(p) < 6 {
+		return 0, nil, 0, fmt.Errorf("%w: truncated request", ErrFrame)
 	}
-	for i := 0; i < n; i++ {
+	seq = binary.BigEndian.Uint32(p)
+	nWant = int(binary.BigEndian.Uint16(p[4:]))
+	p = p[6:]
+	if nWant > MaxBatchLimit || len(p) < nWant*envelope.IDSize+2 {
+		return 0, nil, 0, fmt.Errorf("%w: request of %d IDs in %d bytes", ErrFrame, nWant, len(p))
+	}
+	for i := 0; i < nWant; i++ {
 		out = append(out, envelope.ID(p[i*envelope.IDSize:]))
 	}
-	return seq, out, nil
+	_, nDefer, rest, err := decodeCounted(p[nWant*envelope.IDSize:], false, envelope.IDSize)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	if nWant+nDefer > MaxBatchLimit {
+		return 0, nil, 0, fmt.Errorf("%w: %d entries exceed %d", ErrFrame, nWant+nDefer, MaxBatchLimit)
+	}
+	for i := 0; i < nDefer; i++ {
+		out = append(out, envelope.ID(rest[i*envelope.IDSize:]))
+	}
+	return seq, out, nWant, nil
 }
 
 func decodeAcks(p []byte, out []envelope.Ack) ([]envelope.Ack, error) {

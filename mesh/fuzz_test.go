@@ -12,10 +12,11 @@ import (
 // accepted frame re-encodes to the same bytes.
 func FuzzFrames(f *testing.F) {
 	id := envelope.ID{1, 2, 3}
-	f.Add(encodeHello())
+	f.Add(encodeHello(42))
 	f.Add(encodeOffer(7, []offerItem{{id: id, hops: 3, size: 700, expiry: 1 << 40}}))
-	f.Add(encodeRequest(7, []envelope.ID{id}))
-	f.Add(encodeRequest(0, nil))
+	f.Add(encodeRequest(7, []envelope.ID{id}, nil))
+	f.Add(encodeRequest(7, []envelope.ID{id}, []envelope.ID{id, id}))
+	f.Add(encodeRequest(0, nil, nil))
 	f.Add(encodeAcks([]envelope.Ack{{ID: id}}))
 	f.Add([]byte{1, 2, 0, 0, 0, 1, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -26,16 +27,16 @@ func FuzzFrames(f *testing.F) {
 		var re []byte
 		switch typ {
 		case frameHello:
-			if decodeHello(p) == nil {
-				re = b // flags are ignored, so any accepted hello is fine
+			if s, err := decodeHello(p); err == nil {
+				re = encodeHello(s)
 			}
 		case frameOffer:
 			if seq, items, err := decodeOffer(p, nil); err == nil {
 				re = encodeOffer(seq, items)
 			}
 		case frameRequest:
-			if seq, ids, err := decodeRequest(p, nil); err == nil {
-				re = encodeRequest(seq, ids)
+			if seq, ids, nWant, err := decodeRequest(p, nil); err == nil {
+				re = encodeRequest(seq, ids[:nWant], ids[nWant:])
 			}
 		case frameAck:
 			if acks, err := decodeAcks(p, nil); err == nil {
@@ -62,10 +63,18 @@ func FuzzHandleFrame(f *testing.F) {
 	tn.run(time.Second)
 	env, _ := tn.nodes["B"].store.Envelope(id)
 	f.Add(encodeEnvelope(env, 2))
+	// An envelope addressed to B, so the fuzzer reaches opening and delivery.
+	mine, err := envelope.NewKeyring(envelope.Config{Identity: tn.nodes["A"].kp}).Seal(envelope.SealParams{
+		To: tn.nodes["B"].kp.Public, Body: []byte("Subject: x\r\n\r\nfor B\r\n"),
+		Created: tn.clock.Now(), Expiry: tn.clock.Now().Add(time.Hour), Hops: 2})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(encodeEnvelope(mine.Encode(), 1))
 	f.Add(encodeOffer(1, []offerItem{{id: id, hops: 9, size: 700, expiry: epoch2030.Unix() + 3600}}))
-	f.Add(encodeRequest(0, []envelope.ID{id}))
+	f.Add(encodeRequest(0, []envelope.ID{id}, nil))
 	f.Add(encodeAcks([]envelope.Ack{{ID: id}}))
-	f.Add(encodeHello())
+	f.Add(encodeHello(9))
 	b := tn.nodes["B"].node
 	a := tn.nodes["A"].kp.Public
 	f.Fuzz(func(t *testing.T, frame []byte) {

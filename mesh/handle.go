@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"slices"
 	"time"
 
 	"github.com/toxmail/toxmail/envelope"
@@ -27,15 +28,27 @@ func (n *Node) HandleOnline(friend FriendKey, online bool) {
 	n.arm(now)
 }
 
-// connected greets a friend that just connected. Offers wait for its hello.
+// connected greets a friend whose connection is up. Offers wait for its
+// hello.
 func (n *Node) connected(p *peer) {
 	p.online = true
-	n.send(p, encodeHello())
+	n.sayHello(p)
+}
+
+func (n *Node) sayHello(p *peer) {
+	if n.send(p, encodeHello(n.session)) {
+		p.helloSent = true
+	}
 }
 
 func (n *Node) disconnected(p *peer, now time.Time) {
 	p.disconnect()
-	// Ask someone else for what we were waiting on from this friend.
+	n.requestsGone(p, now)
+}
+
+// requestsGone asks other friends (or the same one later) for what we were
+// waiting on from p.
+func (n *Node) requestsGone(p *peer, now time.Time) {
 	for _, in := range n.inflightQueue {
 		if !in.done && in.from == p {
 			n.retryRequest(in, now)
@@ -53,14 +66,16 @@ func (n *Node) HandleFrame(from FriendKey, frame []byte) {
 	now := n.clock.Now()
 	n.now = now
 	p := n.peer(from)
-	p.online = true // a frame proves the connection
+	if !p.online {
+		n.connected(p) // a frame proves the connection; greet it
+	}
 	n.stats.FramesIn++
 	n.stats.BytesIn += uint64(len(frame))
 	typ, payload, err := frameType(frame)
 	if err == nil {
 		switch typ {
 		case frameHello:
-			err = n.onHello(p, payload)
+			err = n.onHello(p, payload, now)
 		case frameOffer:
 			err = n.onOffer(p, payload, now)
 		case frameRequest:
@@ -79,14 +94,24 @@ func (n *Node) HandleFrame(from FriendKey, frame []byte) {
 	n.arm(now)
 }
 
-func (n *Node) onHello(p *peer, payload []byte) error {
-	if err := decodeHello(payload); err != nil {
+func (n *Node) onHello(p *peer, payload []byte, now time.Time) error {
+	session, err := decodeHello(payload)
+	if err != nil {
 		return err
 	}
 	if p.ready {
-		return nil
+		if session == p.session {
+			return nil
+		}
+		// The friend restarted without the link going down: start over.
+		p.resetSession()
+		n.requestsGone(p, now)
+		p.helloSent = false
 	}
-	p.ready = true
+	if !p.helloSent {
+		n.sayHello(p)
+	}
+	p.ready, p.session = true, session
 	n.handOver(p)
 	return nil
 }
@@ -117,7 +142,7 @@ func (n *Node) handOver(p *peer) {
 		n.queueOffer(p, e)
 	}
 	for _, a := range n.ackHeap {
-		if !a.known.has(p.idx) {
+		if !a.known.has(p.idx) && !a.sent.has(p.idx) {
 			n.queueAck(p, a)
 		}
 	}
@@ -131,13 +156,12 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 	}
 	n.stats.OffersIn += uint64(len(items))
 	want := n.scratch.ids[:0]
+	var deferred []envelope.ID
 	for i := range items {
 		it := &items[i]
 		if r := n.ids[it.id]; r != nil {
 			if a := r.ack; a != nil {
-				if !a.known.has(p.idx) {
-					n.queueAck(p, a) // tell the offerer it can drop its copy
-				}
+				n.queueAck(p, a) // whatever we sent before: the offerer still holds a copy
 				continue
 			}
 			if e := r.held; e != nil {
@@ -148,27 +172,39 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 				continue
 			}
 			if in := r.in; in != nil {
-				if in.from != p {
-					in.offerers = append(in.offerers, p)
-				}
+				in.offerers.add(p.idx)
+				in.maxHops = max(in.maxHops, it.hops)
 				continue
 			}
 		}
-		if n.isSeen(it.id) {
+		seen, err := n.seenErr(it.id)
+		if err != nil {
+			deferred = append(deferred, it.id) // cannot tell now; ask again later
+			continue
+		}
+		if seen {
 			continue
 		}
 		if !n.acceptable(int(it.size), it.expiry, now) {
 			n.stats.Refused++
 			continue
 		}
-		in := &inflight{id: it.id, from: p, deadline: now.Add(n.cfg.RequestTimeout)}
+		if n.nInflight >= n.cfg.MaxInflight || p.inflight >= n.cfg.MaxInflightPerFriend {
+			deferred = append(deferred, it.id)
+			continue
+		}
+		in := &inflight{id: it.id, from: p, maxHops: it.hops, tries: 1, deadline: now.Add(n.cfg.RequestTimeout)}
+		in.offerers.add(p.idx)
+		in.tried.add(p.idx)
 		n.setInflight(it.id, in)
+		p.inflight++
 		n.inflightQueue = append(n.inflightQueue, in)
 		want = append(want, it.id)
 	}
 	n.scratch.ids = want[:0]
 	n.stats.RequestsOut += uint64(len(want))
-	n.send(p, encodeRequest(seq, want))
+	n.stats.Deferred += uint64(len(deferred))
+	n.send(p, encodeRequest(seq, want, deferred))
 	return nil
 }
 
@@ -176,6 +212,9 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 func (n *Node) acceptable(size int, expiry int64, now time.Time) bool {
 	if size < envelope.SealedSize(0) || size > n.cfg.MaxEnvelopeSize {
 		return false
+	}
+	if float64(size) > float64(n.cfg.MaxHeldBytes)*n.cfg.FriendShare {
+		return false // no friend could hand it over within its share
 	}
 	if expiry <= now.Unix() {
 		return false
@@ -203,33 +242,41 @@ func (n *Node) upgrade(e *heldEntry, hops uint8, from *peer) {
 	}
 }
 
+// servedAgainAfter is how soon the same body may be sent to the same friend
+// again: a friend asks again only after its request timed out.
+func (n *Node) servedAgainAfter() time.Duration { return n.cfg.RequestTimeout / 2 }
+
 func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
-	seq, ids, err := decodeRequest(payload, n.scratch.ids[:0])
+	seq, ids, nWant, err := decodeRequest(payload, n.scratch.ids[:0])
 	n.scratch.ids = ids[:0]
 	if err != nil {
 		return err
 	}
-	n.stats.RequestsIn += uint64(len(ids))
+	want, deferred := ids[:nWant], ids[nWant:]
+	n.stats.RequestsIn += uint64(nWant)
 	if seq != 0 {
-		// What we offered and the friend did not ask for, it has.
 		if f := p.answered(seq); f != nil {
-			n.markDeclined(p, f, ids)
+			n.markDeclined(p, f, ids, deferred)
 		}
 	}
-	for _, id := range ids {
-		r := n.ids[id]
-		var e *heldEntry
-		if r != nil {
-			e = r.held
+	for i, id := range want {
+		if slices.Contains(want[:i], id) {
+			continue // asked twice in one frame: served once
 		}
-		if e == nil {
-			if r != nil && r.ack != nil && !r.ack.known.has(p.idx) {
-				n.queueAck(p, r.ack)
-			}
+		r := n.ids[id]
+		if r == nil {
 			continue
 		}
-		if e.meta.Hops == 0 {
-			continue // it may travel no further
+		if r.ack != nil {
+			n.queueAck(p, r.ack)
+			continue
+		}
+		e := r.held
+		if e == nil || e.meta.Hops == 0 {
+			continue // gone, or it may travel no further
+		}
+		if t, ok := p.servedAt[id]; ok && now.Sub(t) < n.servedAgainAfter() {
+			continue
 		}
 		env, err := n.deps.Store.Envelope(id)
 		if err != nil {
@@ -238,29 +285,34 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 			continue
 		}
 		if n.send(p, encodeEnvelope(env, e.meta.Hops-1)) {
-			e.known.add(p.idx)
 			n.stats.EnvelopesOut++
+			if p.servedAt == nil || len(p.servedAt) > 4*n.cfg.MaxInflightPerFriend {
+				p.servedAt = make(map[envelope.ID]time.Time)
+			}
+			p.servedAt[id] = now
 		}
 	}
 	return nil
 }
 
-// markDeclined marks the IDs of one of our offer frames that the friend
-// did not request as known to it.
-func (n *Node) markDeclined(p *peer, offer []byte, wanted []envelope.ID) {
+// markDeclined handles the answer to one of our offer frames: the IDs the
+// friend neither wants nor deferred, it has; the deferred ones are offered
+// again later.
+func (n *Node) markDeclined(p *peer, offer []byte, answered, deferred []envelope.ID) {
 	_, items, err := decodeOffer(offer[2:], n.scratch.offers[:0])
 	n.scratch.offers = items[:0]
 	if err != nil {
 		return
 	}
-next:
 	for i := range items {
-		for _, w := range wanted {
-			if w == items[i].id {
-				continue next
-			}
+		r := n.ids[items[i].id]
+		if r == nil || r.held == nil {
+			continue
 		}
-		if r := n.ids[items[i].id]; r != nil && r.held != nil {
+		switch {
+		case slices.Contains(deferred, items[i].id):
+			n.queueOfferLater(p, r.held)
+		case !slices.Contains(answered, items[i].id):
 			r.held.known.add(p.idx)
 		}
 	}
@@ -280,11 +332,19 @@ func (n *Node) onAcks(p *peer, payload []byte, now time.Time) error {
 }
 
 // takeAck checks an ack against the held envelope it names and, if it
-// verifies, drops the copy, remembers the ack and floods it on.
+// verifies, drops the copy, remembers the ack and floods it on. An ack for
+// an envelope still being fetched waits for the body.
 func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	r := n.ids[a.ID]
 	if r != nil && r.ack != nil {
 		r.ack.known.add(p.idx)
+		return
+	}
+	if r != nil && r.in != nil && r.held == nil {
+		if r.in.ack == nil {
+			ack := a
+			r.in.ack = &ack
+		}
 		return
 	}
 	if r == nil || r.held == nil {
@@ -324,11 +384,28 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	n.floodAck(ae)
 }
 
-// floodAck sends an ack to every mesh friend not known to have it.
+// floodAck sends an ack to every mesh friend that has not had it.
 func (n *Node) floodAck(ae *ackEntry) {
 	for _, q := range n.peers {
-		if q.ready && !ae.known.has(q.idx) {
+		if q.ready && !ae.known.has(q.idx) && !ae.sent.has(q.idx) {
 			n.queueAck(q, ae)
 		}
 	}
+}
+
+// seenErr is isSeen that reports store failures instead of guessing.
+func (n *Node) seenErr(id envelope.ID) (bool, error) {
+	if _, ok := n.seen.Get(id); ok {
+		return true, nil
+	}
+	ok, err := n.deps.Store.Seen(id)
+	if err != nil {
+		n.stats.StoreErrors++
+		n.log.Warn("seen-set lookup failed", "id", id, "err", err)
+		return false, err
+	}
+	if ok {
+		n.seen.Add(id, struct{}{})
+	}
+	return ok, nil
 }

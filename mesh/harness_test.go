@@ -30,6 +30,14 @@ func keyFor(name string) envelope.KeyPair {
 	return kp
 }
 
+// seededKeyring seals with randomness seeded by the node's name and start
+// count: runs repeat exactly, and a restarted node never reuses a nonce.
+func seededKeyring(n *testNode) *envelope.Keyring {
+	n.starts++
+	seed := sha256.Sum256([]byte(fmt.Sprintf("%s/rand/%d", n.name, n.starts)))
+	return envelope.NewKeyring(envelope.Config{Identity: n.kp, Rand: seedReader{rand.NewChaCha8(seed)}})
+}
+
 // testMailbox records deliveries.
 type testMailbox struct {
 	mu    sync.Mutex
@@ -104,12 +112,13 @@ func (c *countingTransport) Send(to FriendKey, f []byte) error {
 }
 
 type testNode struct {
-	name  string
-	kp    envelope.KeyPair
-	cfg   Config
-	node  *Node
-	store Store
-	box   *testMailbox
+	starts int // how many times started: seeds its keyring afresh each time
+	name   string
+	kp     envelope.KeyPair
+	cfg    Config
+	node   *Node
+	store  Store
+	box    *testMailbox
 }
 
 type testNet struct {
@@ -153,7 +162,7 @@ func (tn *testNet) add(name string, cfg Config, store Store) *testNode {
 func (tn *testNet) start(n *testNode) {
 	tn.t.Helper()
 	tr := &countingTransport{Transport: tn.net.Transport(n.kp.Public), from: n.kp.Public, bodies: tn.bodies, perID: tn.perID, mu: &tn.mu, hook: &tn.onSend}
-	node, err := NewNode(n.cfg, Deps{Identity: n.kp, Transport: tr, Store: n.store, Mailbox: n.box, Clock: tn.clock})
+	node, err := NewNode(n.cfg, Deps{Identity: n.kp, Transport: tr, Store: n.store, Mailbox: n.box, Clock: tn.clock, Keyring: seededKeyring(n)})
 	if err != nil {
 		tn.t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 // heldEntry is the in-memory index of one held envelope.
 type heldEntry struct {
 	meta  HeldMeta
-	known friendSet // friends known to have it
+	known friendSet // friends that told us they have it (offered, declined or sent it)
 	from  *peer     // friend it is accounted to; nil for own mail
 	seq   uint64    // index order: breaks expiry ties, deterministically
 	gone  bool      // no longer held (evicted, acked or expired)
@@ -76,7 +76,8 @@ func (h *heldHeap) min() *heldEntry {
 // ackEntry is a remembered ack.
 type ackEntry struct {
 	rec   AckRecord
-	known friendSet // friends known to have the ack
+	known friendSet // friends that sent us the ack
+	sent  friendSet // friends we sent it to on their current connection
 	pos   int
 }
 

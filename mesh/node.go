@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"container/heap"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +68,7 @@ type Node struct {
 	byKey      map[FriendKey]*peer
 	dirty      []*peer
 	offersDue  time.Time // earliest offerDue among dirty peers; zero if none
+	backlogDue time.Time // earliest backlogDue among dirty peers; zero if none
 	acksQueued bool      // some dirty peer has acks queued
 	now        time.Time // the clock's time for the event being handled
 
@@ -92,6 +95,7 @@ type Node struct {
 	myEpoch   uint64
 	myTagOK   bool
 	seq       uint32
+	session   uint32 // ours, sent in hello
 	timer     Timer
 	timerAt   time.Time
 	timerGen  uint64
@@ -117,11 +121,19 @@ type record struct {
 // inflight is an envelope requested and not yet received.
 type inflight struct {
 	id       envelope.ID
-	from     *peer
-	offerers []*peer
+	from     *peer         // the friend asked
+	offerers friendSet     // every friend that offered it
+	tried    friendSet     // friends already asked
+	tries    int           // requests sent in all
+	maxHops  uint8         // the most hops any offer promised
+	ack      *envelope.Ack // an ack that arrived first, checked when the body does
 	deadline time.Time
 	done     bool
 }
+
+// maxTries bounds the requests for one envelope before the node waits for
+// the next offer of it.
+const maxTries = 4
 
 type retryDelivery struct {
 	env  []byte
@@ -218,6 +230,8 @@ func (n *Node) Start() error {
 	}
 	relay, acks := len(metas)-own, len(ackRecs)
 	n.started = true
+	sum := sha256.Sum256(binary.BigEndian.AppendUint64(append([]byte("toxmail/session"), n.Key().String()...), uint64(now.UnixNano())))
+	n.session = binary.BigEndian.Uint32(sum[:])
 	n.lastSweep = now
 	n.log.Info("mesh node started", "key", n.Key(), "own", own, "relay", relay, "acks", acks, "outbox", len(n.outbox))
 	n.deps.Transport.SetHandler(n)
@@ -228,6 +242,7 @@ func (n *Node) Start() error {
 		}
 	}
 	n.sweep(now)
+	n.expireOutbox(now.Unix(), int64(n.cfg.OutboxRetention/time.Second))
 	n.flush(now)
 	n.arm(now)
 	return nil

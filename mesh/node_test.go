@@ -110,11 +110,12 @@ func TestHopLimit(t *testing.T) {
 			id := tn.send("A", "D", "far away", withTTL(c.ttl))
 			tn.run(time.Minute)
 			for _, n := range c.reach {
-				s := tn.nodes[n].node.Stats()
-				if !tn.nodes[n].node.Holds(id) && !tn.nodes[n].node.HasAck(id) {
-					t.Errorf("%s never got the envelope\n%v", n, tn)
+				if s := tn.nodes[n].node.Stats(); s.EnvelopesIn != 1 {
+					t.Errorf("%s received %d bodies, want 1\n%v", n, s.EnvelopesIn, tn)
 				}
-				_ = s
+				if !tn.nodes[n].node.Holds(id) && !tn.nodes[n].node.HasAck(id) {
+					t.Errorf("%s holds neither the envelope nor its ack\n%v", n, tn)
+				}
 			}
 			for _, n := range c.untouched {
 				if s := tn.nodes[n].node.Stats(); s.EnvelopesIn != 0 || s.OffersIn != 0 {

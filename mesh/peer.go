@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"math/bits"
 	"time"
 
 	"github.com/toxmail/toxmail/envelope"
@@ -12,11 +13,25 @@ const maxOutstanding = 64
 
 // peer is the node's state for one friend.
 type peer struct {
-	key    FriendKey
-	idx    int  // index into Node.peers, for friendSet
-	online bool // the transport says the friend is connected
-	ready  bool // the friend's hello arrived: it speaks the mesh protocol
-	dirty  bool // has queued output; listed in Node.dirty
+	key       FriendKey
+	idx       int    // index into Node.peers, for friendSet
+	online    bool   // the transport says the friend is connected
+	ready     bool   // the friend's hello arrived: it speaks the mesh protocol
+	helloSent bool   // our hello went out on this connection
+	session   uint32 // the session in the friend's last hello
+	dirty     bool   // has queued output; listed in Node.dirty
+
+	// backlog holds frames the transport refused for now (backpressure),
+	// in order; they go out before anything else.
+	backlog      [][]byte
+	backlogBytes int
+	backlogDue   time.Time
+
+	acksSent []*ackEntry // acks sent on this connection (ackEntry.sent)
+	inflight int         // our requests to this friend awaiting bodies
+	// servedAt is when each body was last sent to this friend, so that a
+	// repeated request is not served again before RequestTimeout/2.
+	servedAt map[envelope.ID]time.Time
 
 	offers   []*heldEntry // queued offers, framed at offerDue
 	offerDue time.Time    // when queued offers are sent (Config.OfferDelay)
@@ -73,13 +88,26 @@ func (p *peer) answered(seq uint32) []byte {
 	return f
 }
 
-// disconnect forgets everything that only made sense while connected.
+// disconnect forgets everything that only made sense on this connection.
 func (p *peer) disconnect() {
-	p.online, p.ready = false, false
+	p.online, p.ready, p.helloSent = false, false, false
+	p.resetSession()
+}
+
+// resetSession forgets the state of one mesh session with the friend: what
+// was queued, offered, refused for now or sent, but not what the friend
+// told us it has.
+func (p *peer) resetSession() {
 	clear(p.offers)
 	p.offers = p.offers[:0]
 	p.acks = p.acks[:0]
 	p.outstanding, p.outOrder = nil, nil
+	p.backlog, p.backlogBytes = nil, 0
+	for _, a := range p.acksSent {
+		a.sent.remove(p.idx)
+	}
+	p.acksSent = nil
+	p.servedAt = nil
 }
 
 // friendSet is a set of peer indices: a bitmap, inline for the first 64.
@@ -100,12 +128,30 @@ func (s *friendSet) add(i int) {
 	s.hi[w] |= 1 << (i % 64)
 }
 
+func (s *friendSet) remove(i int) {
+	if i < 64 {
+		s.lo &^= 1 << i
+		return
+	}
+	if w := i/64 - 1; w < len(s.hi) {
+		s.hi[w] &^= 1 << (i % 64)
+	}
+}
+
 func (s *friendSet) has(i int) bool {
 	if i < 64 {
 		return s.lo&(1<<i) != 0
 	}
 	w := i/64 - 1
 	return w < len(s.hi) && s.hi[w]&(1<<(i%64)) != 0
+}
+
+func (s *friendSet) count() int {
+	n := bits.OnesCount64(s.lo)
+	for _, w := range s.hi {
+		n += bits.OnesCount64(w)
+	}
+	return n
 }
 
 func (s *friendSet) union(o *friendSet) {

@@ -21,9 +21,12 @@ func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
 	}
 	id := envelope.ComputeID(b)
 	r := n.ids[id]
+	var promised uint8      // hops offers promised while it was fetched
+	var early *envelope.Ack // an ack that came before the body
 	if r != nil && r.in != nil {
-		r.in.done = true
-		n.setInflight(id, nil)
+		in := r.in
+		promised, early = in.maxHops, in.ack
+		n.endInflight(in)
 		r = n.ids[id]
 	} else {
 		n.stats.Unsolicited++
@@ -60,7 +63,20 @@ func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
 		n.deliverMine(p.key, b, id, h.Expiry, now)
 		return
 	}
+	if early != nil && early.Verify(h.AckHash) {
+		// Delivered already: keep the ack, not the body.
+		rec := AckRecord{Ack: *early, Expiry: h.Expiry}
+		n.batch.PutAck(rec)
+		if n.apply() == nil {
+			n.stats.AcksVerified++
+			n.floodAck(n.addAck(rec))
+		}
+		return
+	}
 	n.hold(p, b, &h, id)
+	if r := n.ids[id]; r != nil && r.held != nil && promised > r.held.meta.Hops {
+		n.upgrade(r.held, promised, p)
+	}
 }
 
 // hold keeps a relay copy within budget and offers it onward.
@@ -155,7 +171,7 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 		err := n.deps.Mailbox.Deliver(&Delivery{Letter: letter, From: from, Received: now})
 		if err != nil {
 			n.stats.DeliverErrors++
-			if Temporary(err) {
+			if Temporary(err) && len(n.retry) < maxRetries {
 				n.log.Warn("mailbox refused delivery for now; will retry", "id", id, "err", err)
 				n.retry[id] = &retryDelivery{env: b, from: from, at: now.Add(n.cfg.DeliverRetry)}
 			} else {
@@ -174,6 +190,10 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 	n.log.Info("mail received", "id", id, "sender", letter.Sender, "path", letter.PathLength())
 	n.floodAck(n.addAck(rec))
 }
+
+// maxRetries bounds the deliveries waiting for the mailbox; past it a
+// mail is left to be offered again by its relays.
+const maxRetries = 1024
 
 // sortEntries orders held entries by expiry, then ID.
 func sortEntries(es []*heldEntry) {

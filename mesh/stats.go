@@ -4,11 +4,14 @@ package mesh
 type Stats struct {
 	FramesIn, FramesOut uint64 // frames received and sent
 	BytesIn, BytesOut   uint64 // their bytes
-	SendErrors          uint64 // Send calls the transport refused
+	SendErrors          uint64 // frames lost: friend offline, backlog full, permanent errors
+	Backlogged          uint64 // frames the transport refused for now, kept to retry
+	BacklogDropped      uint64 // frames dropped because a friend's backlog was full
 	BadFrames           uint64 // frames that failed to decode
 
 	OffersIn, OffersOut     uint64 // offered IDs received and sent
 	RequestsIn, RequestsOut uint64 // requested IDs received and sent
+	Deferred                uint64 // offered IDs deferred for the request limits
 	EnvelopesIn             uint64 // envelope frames received
 	EnvelopesOut            uint64 // envelope bodies sent
 	Duplicates              uint64 // envelope bodies that were already seen

@@ -1,0 +1,127 @@
+package tox
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// RequestPolicy decides what happens to a friend request.
+type RequestPolicy uint8
+
+// Friend-request policies.
+const (
+	// AcceptKnown accepts requests from contacts (TransportConfig.Known)
+	// and leaves the rest pending for approval. The default.
+	AcceptKnown RequestPolicy = iota
+	// AcceptAll accepts every request.
+	AcceptAll
+	// Manual leaves every request pending for approval.
+	Manual
+)
+
+// String returns the policy's config name.
+func (p RequestPolicy) String() string {
+	return [...]string{"known", "all", "manual"}[p]
+}
+
+// ParseRequestPolicy parses "known", "all" or "manual".
+func ParseRequestPolicy(s string) (RequestPolicy, error) {
+	switch s {
+	case "known":
+		return AcceptKnown, nil
+	case "all":
+		return AcceptAll, nil
+	case "manual":
+		return Manual, nil
+	}
+	return 0, fmt.Errorf("tox: friend request policy %q: want known, all or manual", s)
+}
+
+// Request is a friend request waiting for approval.
+type Request struct {
+	Key      PublicKey
+	Message  string
+	Received time.Time
+}
+
+// maxPending bounds the requests kept for approval; the oldest go first.
+const maxPending = 256
+
+// ErrNoRequest means there is no pending request from that key.
+var ErrNoRequest = errors.New("tox: no pending friend request from that key")
+
+// onFriendRequest runs on the Tox goroutine.
+func (t *Transport) onFriendRequest(pk PublicKey, message string) {
+	accept := t.cfg.Policy == AcceptAll || (t.cfg.Policy == AcceptKnown && t.cfg.Known != nil && t.cfg.Known(pk))
+	if accept {
+		t.do(func(c *Core) {
+			if _, err := c.AddFriendNoRequest(pk); err != nil && !errors.Is(err, ErrAlreadyFriend) {
+				t.log.Warn("accepting friend request failed", "from", pk, "err", err)
+				return
+			}
+			t.log.Info("friend request accepted", "from", pk, "policy", t.cfg.Policy)
+		})
+		return
+	}
+	r := Request{Key: pk, Message: message, Received: time.Now()}
+	t.mu.Lock()
+	t.pending[pk] = r
+	if len(t.pending) > maxPending {
+		var oldest PublicKey
+		first := true
+		for k, p := range t.pending {
+			if first || p.Received.Before(t.pending[oldest].Received) {
+				oldest, first = k, false
+			}
+		}
+		delete(t.pending, oldest)
+	}
+	t.mu.Unlock()
+	t.log.Info("friend request pending approval", "from", pk)
+	t.events.push(event{kind: evRequest, req: r})
+}
+
+// Pending lists friend requests waiting for approval, oldest first.
+func (t *Transport) Pending() []Request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Request, 0, len(t.pending))
+	for _, r := range t.pending {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Received.Before(out[j].Received) })
+	return out
+}
+
+// Approve accepts a pending friend request.
+func (t *Transport) Approve(pk PublicKey) error {
+	t.mu.Lock()
+	_, ok := t.pending[pk]
+	delete(t.pending, pk)
+	x := t.tox
+	t.mu.Unlock()
+	if !ok {
+		return ErrNoRequest
+	}
+	if x == nil {
+		return ErrClosed
+	}
+	_, err := x.AddFriendNoRequest(pk)
+	if errors.Is(err, ErrAlreadyFriend) {
+		return nil
+	}
+	return err
+}
+
+// Deny drops a pending friend request.
+func (t *Transport) Deny(pk PublicKey) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.pending[pk]; !ok {
+		return ErrNoRequest
+	}
+	delete(t.pending, pk)
+	return nil
+}

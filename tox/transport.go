@@ -1,0 +1,473 @@
+package tox
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/toxmail/toxmail/mesh"
+)
+
+// PeerKind says whether a friend speaks the mesh protocol.
+type PeerKind uint8
+
+// Peer kinds. A friend is Unknown until it sends a mesh packet (Mesh) or
+// stays connected for TransportConfig.HelloTimeout without one (Plain: a
+// qTox, uTox or toxic user, reachable by text messages only).
+const (
+	PeerUnknown PeerKind = iota
+	PeerMesh
+	PeerPlain
+)
+
+// String returns "unknown", "mesh" or "plain".
+func (k PeerKind) String() string {
+	return [...]string{"unknown", "mesh", "plain"}[k]
+}
+
+// TransportConfig tunes a Transport.
+type TransportConfig struct {
+	// MaxFrame is the largest mesh frame sent or reassembled, in bytes.
+	// Default 16 MiB; it must exceed the mesh's MaxEnvelopeSize.
+	MaxFrame int
+	// MaxQueue bounds the bytes waiting to be sent to one friend; past it
+	// Send reports mesh.ErrBackpressure. Default 16 MiB.
+	MaxQueue int
+	// MaxInbound bounds the bytes received and not yet handled by the mesh,
+	// all friends together; past it frames are dropped (and counted).
+	// Default 64 MiB.
+	MaxInbound int
+	// HelloTimeout is how long a connected friend may stay silent on the
+	// mesh before it counts as a plain Tox client. Default 20 s.
+	HelloTimeout time.Duration
+	// Policy decides friend requests. Default AcceptKnown.
+	Policy RequestPolicy
+	// Known reports whether a public key belongs to a contact (for
+	// AcceptKnown). nil means nobody is known.
+	Known func(PublicKey) bool
+	// OnText receives text messages from friends (plain clients, or anyone
+	// typing to this node), on the transport's dispatch goroutine.
+	OnText func(from PublicKey, name, text string)
+	// OnRequest is told of friend requests left pending (Manual policy, or
+	// AcceptKnown from a stranger), on the dispatch goroutine.
+	OnRequest func(Request)
+	// Logger receives the transport's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+func (c *TransportConfig) defaults() {
+	if c.MaxFrame == 0 {
+		c.MaxFrame = 16 << 20
+	}
+	if c.MaxQueue == 0 {
+		c.MaxQueue = 16 << 20
+	}
+	if c.MaxInbound == 0 {
+		c.MaxInbound = 64 << 20
+	}
+	if c.HelloTimeout == 0 {
+		c.HelloTimeout = 20 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+}
+
+// TransportStats counts a transport's traffic.
+type TransportStats struct {
+	FramesOut, FramesIn   uint64
+	PacketsOut, PacketsIn uint64
+	BytesOut, BytesIn     uint64 // frame bytes
+	SendQFull             uint64 // times libtoxcore's send queue was full
+	FramesLost            uint64 // queued frames dropped by a disconnect
+	PartialsLost          uint64 // inbound frames cut off by a disconnect
+	BadChunks             uint64 // malformed chunks
+	InboundDropped        uint64 // frames dropped over MaxInbound
+	TextsOut, TextsIn     uint64 // text messages
+}
+
+// friend is the transport's state for one Tox friend.
+type friend struct {
+	pk          PublicKey
+	num         uint32
+	name        string
+	conn        Connection
+	kind        PeerKind
+	connectedAt time.Time
+	q           sendQueue
+	texts       []string // text messages waiting to be sent (kept while offline)
+	textBytes   int
+	in          reassembler
+}
+
+func (f *friend) online() bool { return f.conn != ConnectionNone }
+
+// Transport carries mesh frames over Tox lossless custom packets and
+// implements mesh.Transport. It also sends and receives plain text
+// messages, classifies friends as mesh peers or plain contacts, and applies
+// the friend-request policy.
+//
+// Frames to a friend queue in the transport and are pumped into libtoxcore
+// on the Tox goroutine until it reports a full send queue, so one slow
+// friend never stalls the others. Events go to the mesh from a separate
+// dispatch goroutine, so slow mesh work never stalls Tox.
+type Transport struct {
+	cfg TransportConfig
+	log *slog.Logger
+	tox *Tox
+
+	mu      sync.Mutex
+	byKey   map[PublicKey]*friend
+	byNum   map[uint32]*friend
+	handler mesh.Handler
+	pending map[PublicKey]Request
+	actions []func(*Core) // run on the Tox goroutine at the next pump
+	stats   TransportStats
+
+	events *eventQueue
+	done   chan struct{}
+	buf    []byte // packet scratch, used on the Tox goroutine only
+}
+
+var _ mesh.Transport = (*Transport)(nil)
+
+// NewTransport returns a transport that is not yet attached to a Tox
+// instance: pass its Callbacks in Options when creating the instance, then
+// call Attach.
+func NewTransport(cfg TransportConfig) *Transport {
+	cfg.defaults()
+	t := &Transport{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		byKey:   make(map[PublicKey]*friend),
+		byNum:   make(map[uint32]*friend),
+		pending: make(map[PublicKey]Request),
+		events:  newEventQueue(cfg.MaxInbound),
+		done:    make(chan struct{}),
+		buf:     make([]byte, MaxCustomPacket),
+	}
+	go t.dispatch()
+	return t
+}
+
+// Callbacks returns the libtoxcore callbacks the transport needs.
+func (t *Transport) Callbacks() Callbacks {
+	return Callbacks{
+		FriendRequest:    t.onFriendRequest,
+		FriendConnection: t.onFriendConnection,
+		FriendMessage:    t.onFriendMessage,
+		FriendLossless:   t.onFriendLossless,
+		FriendName:       t.onFriendName,
+	}
+}
+
+// Attach binds the transport to a running instance created with its
+// Callbacks, and loads the friend list.
+func (t *Transport) Attach(x *Tox) error {
+	t.mu.Lock()
+	t.tox = x
+	t.mu.Unlock()
+	err := x.Do(func(c *Core) error {
+		for _, num := range c.Friends() {
+			pk, err := c.FriendPublicKey(num)
+			if err != nil {
+				return err
+			}
+			name, _ := c.FriendName(num)
+			conn, _ := c.FriendConnection(num)
+			t.mu.Lock()
+			f := t.addFriendLocked(num, pk)
+			f.name = name
+			t.mu.Unlock()
+			if conn != ConnectionNone {
+				t.onFriendConnection(num, pk, conn)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("tox: loading friends: %w", err)
+	}
+	x.SetIterateHook(t.pump)
+	return nil
+}
+
+// Close stops the dispatch goroutine. It does not close the Tox instance.
+func (t *Transport) Close() error {
+	t.events.close()
+	<-t.done
+	return nil
+}
+
+func (t *Transport) addFriendLocked(num uint32, pk PublicKey) *friend {
+	if f := t.byKey[pk]; f != nil {
+		if f.num != num {
+			delete(t.byNum, f.num)
+			f.num = num
+			t.byNum[num] = f
+		}
+		return f
+	}
+	f := &friend{pk: pk, num: num, in: reassembler{max: t.cfg.MaxFrame}}
+	t.byKey[pk] = f
+	t.byNum[num] = f
+	return f
+}
+
+// SetHandler implements mesh.Transport.
+func (t *Transport) SetHandler(h mesh.Handler) {
+	t.mu.Lock()
+	t.handler = h
+	t.mu.Unlock()
+}
+
+// Friends implements mesh.Transport: every Tox friend that is not known
+// to be a plain client.
+func (t *Transport) Friends() []mesh.Friend {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]mesh.Friend, 0, len(t.byKey))
+	for _, f := range t.byKey {
+		if f.kind != PeerPlain {
+			out = append(out, mesh.Friend{Key: f.pk, Online: f.online()})
+		}
+	}
+	return out
+}
+
+// ErrFrameTooLarge is returned by Send for a frame over MaxFrame.
+var ErrFrameTooLarge = errors.New("tox: mesh frame too large")
+
+// Send implements mesh.Transport: it queues frame for the friend and wakes
+// the Tox goroutine, which pumps it out in chunks.
+func (t *Transport) Send(to mesh.FriendKey, frame []byte) error {
+	if len(frame) == 0 || len(frame) > t.cfg.MaxFrame {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, len(frame), t.cfg.MaxFrame)
+	}
+	t.mu.Lock()
+	f := t.byKey[to]
+	switch {
+	case f == nil || !f.online():
+		t.mu.Unlock()
+		return mesh.ErrOffline
+	case f.q.bytes+len(frame) > t.cfg.MaxQueue:
+		t.mu.Unlock()
+		return fmt.Errorf("%w: %d bytes queued for %s", mesh.ErrBackpressure, f.q.bytes, to.Short())
+	}
+	f.q.push(frame)
+	x := t.tox
+	t.mu.Unlock()
+	if x != nil {
+		x.Wake()
+	}
+	return nil
+}
+
+// pump runs on the Tox goroutine after every iteration: pending actions,
+// then each friend's queued packets until libtoxcore's send queue is full,
+// then queued text messages, then the plain-client timeouts.
+func (t *Transport) pump(c *Core) {
+	t.mu.Lock()
+	actions := t.actions
+	t.actions = nil
+	t.mu.Unlock()
+	for _, a := range actions {
+		a(c)
+	}
+
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.byNum {
+		if !f.online() {
+			continue
+		}
+		for !f.q.empty() {
+			pkt := f.q.next(t.buf)
+			err := c.SendLossless(f.num, pkt)
+			if err != nil {
+				if errors.Is(err, ErrSendQ) {
+					t.stats.SendQFull++
+				} else {
+					t.log.Debug("lossless send failed", "friend", f.pk, "err", err)
+				}
+				break
+			}
+			t.stats.PacketsOut++
+			if f.q.advance(pkt) {
+				t.stats.FramesOut++
+			}
+		}
+		for len(f.texts) > 0 {
+			if _, err := c.SendMessage(f.num, MessageNormal, f.texts[0]); err != nil {
+				break
+			}
+			t.stats.TextsOut++
+			f.textBytes -= len(f.texts[0])
+			f.texts = f.texts[1:]
+		}
+		if f.kind == PeerUnknown && now.Sub(f.connectedAt) >= t.cfg.HelloTimeout {
+			f.kind = PeerPlain
+			t.log.Info("friend is a plain Tox client (no mesh hello)", "friend", f.pk)
+			t.events.push(event{kind: evOnline, pk: f.pk, online: false})
+		}
+	}
+}
+
+// onFriendConnection runs on the Tox goroutine.
+func (t *Transport) onFriendConnection(num uint32, pk PublicKey, c Connection) {
+	t.mu.Lock()
+	f := t.addFriendLocked(num, pk)
+	was := f.online()
+	f.conn = c
+	now := f.online()
+	var ev *event
+	switch {
+	case now && !was:
+		f.connectedAt = time.Now()
+		if f.kind == PeerPlain {
+			f.kind = PeerUnknown // it may have installed a mesh client since
+		}
+		ev = &event{kind: evOnline, pk: pk, online: true}
+	case !now && was:
+		lost := f.q.drop()
+		t.stats.FramesLost += uint64(lost)
+		if f.in.reset() {
+			t.stats.PartialsLost++
+		}
+		if f.kind != PeerPlain {
+			ev = &event{kind: evOnline, pk: pk, online: false}
+		}
+	}
+	t.mu.Unlock()
+	if ev != nil {
+		t.events.push(*ev)
+	}
+}
+
+// onFriendLossless runs on the Tox goroutine.
+func (t *Transport) onFriendLossless(num uint32, pk PublicKey, data []byte) {
+	if !isMeshPacket(data) {
+		return
+	}
+	t.mu.Lock()
+	f := t.addFriendLocked(num, pk)
+	t.stats.PacketsIn++
+	if f.kind != PeerMesh {
+		if f.kind == PeerPlain {
+			t.events.push(event{kind: evOnline, pk: pk, online: true})
+		}
+		f.kind = PeerMesh
+	}
+	frame, err := f.in.add(data)
+	if err != nil {
+		t.stats.BadChunks++
+		t.log.Debug("bad mesh chunk", "friend", pk, "err", err)
+	}
+	if frame != nil {
+		t.stats.FramesIn++
+		t.stats.BytesIn += uint64(len(frame))
+		if !t.events.push(event{kind: evFrame, pk: pk, frame: frame}) {
+			t.stats.InboundDropped++
+		}
+	}
+	t.mu.Unlock()
+}
+
+func (t *Transport) onFriendName(num uint32, pk PublicKey, name string) {
+	t.mu.Lock()
+	t.addFriendLocked(num, pk).name = name
+	t.mu.Unlock()
+}
+
+func (t *Transport) onFriendMessage(num uint32, pk PublicKey, typ MessageType, text string) {
+	t.mu.Lock()
+	f := t.addFriendLocked(num, pk)
+	t.stats.TextsIn++
+	name := f.name
+	t.mu.Unlock()
+	t.events.push(event{kind: evText, pk: pk, name: name, text: text})
+}
+
+// dispatch hands events to the mesh and the text handler, in order.
+func (t *Transport) dispatch() {
+	defer close(t.done)
+	for {
+		ev, ok := t.events.pop()
+		if !ok {
+			return
+		}
+		t.mu.Lock()
+		h := t.handler
+		t.mu.Unlock()
+		switch ev.kind {
+		case evFrame:
+			if h != nil {
+				h.HandleFrame(ev.pk, ev.frame)
+			}
+		case evOnline:
+			if h != nil {
+				h.HandleOnline(ev.pk, ev.online)
+			}
+		case evText:
+			if t.cfg.OnText != nil {
+				t.cfg.OnText(ev.pk, ev.name, ev.text)
+			}
+		case evRequest:
+			if t.cfg.OnRequest != nil {
+				t.cfg.OnRequest(ev.req)
+			}
+		}
+	}
+}
+
+// PeerInfo describes a Tox friend as the transport sees it.
+type PeerInfo struct {
+	Key        PublicKey
+	Name       string
+	Connection Connection
+	Kind       PeerKind
+	Queued     int // bytes waiting to be sent
+}
+
+// Peers lists every Tox friend.
+func (t *Transport) Peers() []PeerInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]PeerInfo, 0, len(t.byKey))
+	for _, f := range t.byKey {
+		out = append(out, PeerInfo{Key: f.pk, Name: f.name, Connection: f.conn, Kind: f.kind, Queued: f.q.bytes})
+	}
+	return out
+}
+
+// Kind returns what kind of peer a friend is.
+func (t *Transport) Kind(pk PublicKey) PeerKind {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if f := t.byKey[pk]; f != nil {
+		return f.kind
+	}
+	return PeerUnknown
+}
+
+// Stats returns the transport's counters.
+func (t *Transport) Stats() TransportStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
+
+// do queues an action for the Tox goroutine and wakes it.
+func (t *Transport) do(a func(*Core)) {
+	t.mu.Lock()
+	t.actions = append(t.actions, a)
+	x := t.tox
+	t.mu.Unlock()
+	if x != nil {
+		x.Wake()
+	}
+}
