@@ -18,17 +18,31 @@ import (
 
 // BadgerStore keeps a node's state in a badger database.
 //
-// Key layout. Every key starts with a one-byte prefix; ids are the 32-byte
-// envelope IDs; times are Unix seconds as 8 big-endian bytes with the sign
-// bit flipped, so that keys sort by time:
+// Key layout (schema 2). Every key starts with a one-byte prefix; ids are
+// the 32-byte envelope IDs; times are Unix seconds as 8 big-endian bytes
+// with the sign bit flipped, so that keys sort by time:
 //
-//	'v'                            → schema version (1 byte, currently 1)
-//	'h' | id                       → held meta record   (HeldMeta)
-//	'e' | id                       → held envelope bytes (the wire format)
+//	'v'                            → schema version (1 byte, currently 2)
+//	'h' | id                       → held meta record   (HeldMeta, envelope length)
+//	'e' | id | chunk               → one chunk of the held envelope's bytes
 //	's' | id                       → seen record        (expiry)
 //	'a' | id                       → ack record         (AckRecord)
 //	'o' | id                       → outbox record      (OutboxEntry)
 //	'x' | kind | expiry | id       → empty: the expiry index
+//
+// Envelope chunks. chunk is a 2-byte big-endian index. Chunk 0 is the
+// envelope's 120-byte header, hop counter included (byte 2), so SetHops
+// rewrites 120 bytes and never the ciphertext. Chunks 1, 2, … hold the
+// ciphertext in pieces of badgerChunkSize (512 KiB), the last one shorter:
+// an envelope of L bytes has 1 + ⌈(L−120)/512 KiB⌉ chunks, 129 at the
+// format maximum (64 MiB + 120 bytes). The held record stores L, so reads
+// and deletes know the chunks without a scan. All chunks are written and
+// deleted in the same transaction as their held record, with the same TTL.
+// Chunks exist because badger in memory keeps every value in its memtable
+// and takes only values below its value threshold, which is at most 1 MiB.
+//
+// Schema 1 kept every envelope whole under 'e' | id; OpenBadgerStore
+// refuses such a store (there is no migration).
 //
 // kind is the prefix of the indexed record ('h', 's', 'a' or 'o'). Every
 // record with an expiry has exactly one index key, written and deleted in
@@ -39,6 +53,28 @@ import (
 //
 // Records are versioned binary (see badgerstore_codec.go) and decoded
 // strictly: a corrupt record is an error, never a panic.
+//
+// Transaction size. Apply is one badger transaction. Badger bounds a
+// transaction to 15% of the memtable size, counting for every entry its key,
+// 12 bytes, and either its value, if the value stays in the LSM tree, or a
+// 14-byte pointer, if it goes to the value log; and it bounds the entries to
+// that size over 96 (a skiplist node).
+//
+//   - On disk (16 MiB memtable: 2.4 MiB and 26214 entries a transaction),
+//     chunks of badgerValueThreshold (4 KiB) or more go to the value log and
+//     cost 59 bytes each, whatever their size. A format-maximum envelope
+//     costs about 8 KiB and 133 entries (129 chunks, the held record, the
+//     seen record and their index keys), so one Apply carries any envelope
+//     the format allows, and up to about 195 of the largest at once; an
+//     8 MiB envelope costs about 1.4 KiB and 21 entries.
+//   - In memory there is no value log: every chunk counts in full. The
+//     memtable is sized from BadgerOptions.MaxEnvelopeSize (default 8 MiB,
+//     mesh's default Config.MaxEnvelopeSize) so that one Apply carries two
+//     envelopes of that size and 1 MiB of other records: by default a
+//     114 MiB memtable, 17.1 MiB a transaction.
+//
+// A batch over the limit fails whole, with an error wrapping
+// badger.ErrTxnTooBig. Expire bounds its own transactions.
 //
 // Time. Expiry is logical: it comes from the node's clock through Expire's
 // now, which may be virtual. Badger TTLs are a backstop only, set to the
@@ -59,6 +95,11 @@ type BadgerStore struct {
 
 	writeMu sync.Mutex // one writer at a time: no transaction conflicts
 	gate    badgerGate
+
+	maxEnvelope int // in memory: the MaxEnvelopeSize the memtable is sized for
+	// expireOps is a soft bound on the deletions of one Expire
+	// transaction: badgerExpireOps but in tests.
+	expireOps int
 
 	stopGC chan struct{}
 	gcDone chan struct{}
@@ -84,12 +125,29 @@ type BadgerOptions struct {
 	// it false for a node: the SMTP server acknowledges a mail only once
 	// its outbox entry is durable.
 	NoSync bool
+	// MaxEnvelopeSize matters InMemory only, where envelope bytes count in
+	// full against badger's transaction limit: the memtable is sized so
+	// that one Apply carries two envelopes of this many bytes, and badger
+	// allocates about 18 times this up front (148 MiB for the default).
+	// 0 means 8 MiB, mesh's default Config.MaxEnvelopeSize; at most
+	// envelope.HeaderSize + envelope.MaxCiphertext (1.1 GiB then). On disk
+	// it is checked but unused: every envelope the format allows fits in
+	// one Apply.
+	MaxEnvelopeSize int
 }
 
 // Storage tuning. A node's state is small (megabytes to a few gigabytes),
-// so the memtables, caches and value-log files are much smaller than
-// badger's defaults; envelope bodies above badgerValueThreshold live in the
-// value log, which small files let garbage collection actually reclaim.
+// so on disk the memtables, caches and value-log files are much smaller
+// than badger's defaults; envelope chunks of badgerValueThreshold or more
+// live in the value log, which small files let garbage collection actually
+// reclaim, and cost little of a transaction's budget (see BadgerStore).
+//
+// In memory, badger keeps every value in the memtable but still refuses a
+// value above the value threshold given at open, and v4.9.6 panics on one
+// equal to it (it looks for a value-log pointer that was never written).
+// So the in-memory threshold is badger's maximum, 1 MiB, strictly above
+// badgerChunkSize; and the memtable is sized for MaxEnvelopeSize, since
+// badger's transaction limit is 15% of it.
 const (
 	badgerDefaultGCInterval = 10 * time.Minute
 	badgerGCDiscardRatio    = 0.5
@@ -98,11 +156,40 @@ const (
 	badgerMemTableSize      = 16 << 20
 	badgerBlockCacheSize    = 16 << 20
 	badgerValueLogFileSize  = 64 << 20
+
+	badgerMemValueThreshold = 1 << 20
+	// badgerDefaultMaxEnvelope is BadgerOptions.MaxEnvelopeSize's default.
+	badgerDefaultMaxEnvelope = 8 << 20
+	// badgerMemRecordRoom is what an in-memory transaction keeps for
+	// records besides two largest envelopes.
+	badgerMemRecordRoom = 1 << 20
+	// badgerEntryCost is what badger counts for an entry besides its key
+	// and value: 2 bytes of metas and 10 of key version.
+	badgerEntryCost = 12
+
 	// badgerExpireChunk is how many index keys one Expire transaction
-	// handles, so that a large sweep never exceeds badger's transaction
-	// limits.
+	// handles, and badgerExpireOps about how many deletions (records,
+	// envelope chunks and index keys), so that a large sweep never exceeds
+	// badger's transaction limits: a deletion costs about 50 bytes, and a
+	// record at most 131 deletions.
 	badgerExpireChunk = 1000
+	badgerExpireOps   = 10000
 )
+
+// Every chunk must be strictly below the in-memory value threshold: this
+// constant overflows, and the build fails, if it is not.
+const _ = uint(badgerMemValueThreshold - badgerChunkSize - 1)
+
+// badgerMemTableFor returns the in-memory memtable size that lets one
+// transaction carry two envelopes of maxEnv bytes and badgerMemRecordRoom.
+func badgerMemTableFor(maxEnv int) int64 {
+	perEnv := int64(maxEnv) + int64(badgerChunkCount(maxEnv))*(badgerChunkKeySize+badgerEntryCost)
+	budget := 2*perEnv + badgerMemRecordRoom
+	// badger's limit is 15*size/100, and a transaction must stay below it.
+	size := (budget*100)/15 + 1
+	size = (size + 1<<20 - 1) &^ (1<<20 - 1) // whole MiB
+	return max(size, badgerMemTableSize)
+}
 
 var _ Store = (*BadgerStore)(nil)
 
@@ -112,9 +199,19 @@ func OpenBadgerStore(opts BadgerOptions) (*BadgerStore, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	maxEnv := opts.MaxEnvelopeSize
+	switch {
+	case maxEnv == 0:
+		maxEnv = badgerDefaultMaxEnvelope
+	case maxEnv < envelope.HeaderSize || maxEnv > badgerMaxEnvelope:
+		return nil, fmt.Errorf("mesh: badger store: MaxEnvelopeSize %d is not in %d..%d", maxEnv, envelope.HeaderSize, badgerMaxEnvelope)
+	}
 	var bo badger.Options
 	if opts.InMemory {
-		bo = badger.DefaultOptions("").WithInMemory(true)
+		bo = badger.DefaultOptions("").
+			WithInMemory(true).
+			WithValueThreshold(badgerMemValueThreshold).
+			WithMemTableSize(badgerMemTableFor(maxEnv))
 	} else {
 		if opts.Dir == "" {
 			return nil, errors.New("mesh: badger store: no directory given (set BadgerOptions.Dir)")
@@ -124,14 +221,14 @@ func OpenBadgerStore(opts BadgerOptions) (*BadgerStore, error) {
 		}
 		bo = badger.DefaultOptions(opts.Dir).
 			WithSyncWrites(!opts.NoSync).
-			WithValueLogFileSize(badgerValueLogFileSize)
+			WithValueLogFileSize(badgerValueLogFileSize).
+			WithValueThreshold(badgerValueThreshold).
+			WithMemTableSize(badgerMemTableSize)
 	}
 	bo = bo.
 		WithLogger(nil).
 		WithMetricsEnabled(false).
 		WithCompression(options.None). // envelopes are ciphertext
-		WithValueThreshold(badgerValueThreshold).
-		WithMemTableSize(badgerMemTableSize).
 		WithBlockCacheSize(badgerBlockCacheSize).
 		WithDetectConflicts(false) // writeMu serialises writers
 	if opts.Logger != nil {
@@ -145,12 +242,14 @@ func OpenBadgerStore(opts BadgerOptions) (*BadgerStore, error) {
 		return nil, fmt.Errorf("mesh: opening badger store in %s: %w", opts.Dir, err)
 	}
 	s := &BadgerStore{
-		db:       db,
-		log:      log,
-		inMemory: opts.InMemory,
-		wallNow:  time.Now,
-		stopGC:   make(chan struct{}),
-		gcDone:   make(chan struct{}),
+		db:          db,
+		log:         log,
+		inMemory:    opts.InMemory,
+		wallNow:     time.Now,
+		maxEnvelope: maxEnv,
+		expireOps:   badgerExpireOps,
+		stopGC:      make(chan struct{}),
+		gcDone:      make(chan struct{}),
 	}
 	s.gate.idle.L = &s.gate.mu
 	if err := s.checkSchema(); err != nil {
@@ -182,10 +281,15 @@ func (s *BadgerStore) checkSchema() error {
 			return fmt.Errorf("mesh: badger store: reading schema version: %w", err)
 		}
 		return item.Value(func(v []byte) error {
-			if len(v) != 1 || v[0] != badgerSchema {
-				return fmt.Errorf("mesh: badger store has schema %x, this toxmail reads %d: use a newer toxmail or another directory", v, badgerSchema)
+			switch {
+			case len(v) == 1 && v[0] == badgerSchema:
+				return nil
+			case len(v) == 1 && v[0] < badgerSchema:
+				return fmt.Errorf("mesh: badger store has schema %d, from an older toxmail; this one reads only schema %d and cannot convert it (envelopes are now stored in chunks): move the directory aside and start afresh", v[0], badgerSchema)
+			case len(v) == 1:
+				return fmt.Errorf("mesh: badger store has schema %d, this toxmail reads %d: use a newer toxmail or another directory", v[0], badgerSchema)
 			}
-			return nil
+			return fmt.Errorf("mesh: badger store has a malformed schema version %x, this toxmail reads %d: use another directory", v, badgerSchema)
 		})
 	})
 }
@@ -211,18 +315,31 @@ func (s *BadgerStore) Apply(b *Batch) error {
 	defer w.txn.Discard()
 	for i := range b.Ops {
 		if err := w.apply(&b.Ops[i]); err != nil {
-			return badgerBatchError(b, err, fmt.Sprintf("operation %d of %d", i+1, len(b.Ops)))
+			return s.batchError(b, err, fmt.Sprintf("operation %d of %d", i+1, len(b.Ops)))
 		}
 	}
 	if err := w.txn.Commit(); err != nil {
-		return badgerBatchError(b, err, "commit")
+		return s.batchError(b, err, "commit")
 	}
 	return nil
 }
 
-func badgerBatchError(b *Batch, err error, where string) error {
+// batchError describes a failed Apply; nothing of the batch was applied.
+func (s *BadgerStore) batchError(b *Batch, err error, where string) error {
 	if errors.Is(err, badger.ErrTxnTooBig) {
-		return fmt.Errorf("mesh: badger store: batch of %d operations is too big for one transaction; apply it in smaller batches: %w", len(b.Ops), err)
+		envBytes := 0
+		for i := range b.Ops {
+			if b.Ops[i].Kind == OpPutHeld {
+				envBytes += len(b.Ops[i].Env)
+			}
+		}
+		var limit string
+		if s.inMemory {
+			limit = fmt.Sprintf("in memory every envelope byte counts against badger's limit of %d bytes a transaction, room for two envelopes of BadgerOptions.MaxEnvelopeSize = %d bytes", s.db.MaxBatchSize(), s.maxEnvelope)
+		} else {
+			limit = fmt.Sprintf("badger's limit is %d entries and %d bytes of keys, records and value-log pointers a transaction", s.db.MaxBatchCount(), s.db.MaxBatchSize())
+		}
+		return fmt.Errorf("mesh: badger store: batch of %d operations with %d envelope bytes is too big for one transaction (%s); nothing was applied: apply it in smaller batches: %w", len(b.Ops), envBytes, limit, err)
 	}
 	return fmt.Errorf("mesh: badger store: batch %s: %w", where, err)
 }
@@ -256,33 +373,64 @@ func (w *badgerWriter) apply(op *Op) error {
 	return fmt.Errorf("unknown operation %d", op.Kind)
 }
 
+// putHeld writes the held record, the envelope's chunks and the seen
+// record. Chunks of an envelope it replaces beyond the new one's are
+// deleted; the others are overwritten.
 func (w *badgerWriter) putHeld(id envelope.ID, m *HeldMeta, env []byte) error {
-	if err := w.putRecord(badgerPrefixHeld, id, m.Expiry, badgerEncodeHeld(m), true); err != nil {
+	n := badgerChunkCount(len(env))
+	raw, err := w.get(badgerKey(badgerPrefixHeld, id))
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		old := -1 // a corrupt record: its chunks are unknown
+		if _, oldLen, err := badgerDecodeHeld(raw); err == nil {
+			old = badgerChunkCount(oldLen)
+		}
+		if _, err := badgerDeleteChunks(w.txn, id, n, old); err != nil {
+			return err
+		}
+	}
+	if err := w.putRecord(badgerPrefixHeld, id, m.Expiry, badgerEncodeHeld(m, len(env)), true); err != nil {
 		return err
 	}
-	if err := w.txn.SetEntry(w.entry(badgerKey(badgerPrefixEnv, id), env, m.Expiry, true)); err != nil {
-		return err
+	for i := range n {
+		lo, hi := badgerChunkBounds(i, len(env))
+		if err := w.txn.SetEntry(w.entry(badgerChunkKey(id, i), env[lo:hi], m.Expiry, true)); err != nil {
+			return err
+		}
 	}
 	return w.markSeen(id, m.Expiry)
 }
 
 func (w *badgerWriter) deleteHeld(id envelope.ID) error {
 	key := badgerKey(badgerPrefixHeld, id)
-	old, ok, err := w.oldExpiry(badgerPrefixHeld, key)
-	if err != nil || !ok {
+	raw, err := w.get(key)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
-	if old.indexed {
-		if err := w.txn.Delete(badgerIndexKey(badgerPrefixHeld, old.expiry, id)); err != nil {
+	chunks := -1
+	if m, envLen, err := badgerDecodeHeld(raw); err != nil {
+		w.log.Warn("deleting a corrupt store record", "key", fmt.Sprintf("%x", key), "err", err)
+	} else {
+		chunks = badgerChunkCount(envLen)
+		if err := w.txn.Delete(badgerIndexKey(badgerPrefixHeld, m.Expiry, id)); err != nil {
 			return err
 		}
 	}
 	if err := w.txn.Delete(key); err != nil {
 		return err
 	}
-	return w.txn.Delete(badgerKey(badgerPrefixEnv, id))
+	_, err = badgerDeleteChunks(w.txn, id, 0, chunks)
+	return err
 }
 
+// setHops rewrites the hop counter in the held record and in chunk 0, the
+// envelope's header; the other chunks stay as they are.
 func (w *badgerWriter) setHops(id envelope.ID, hops uint8) error {
 	key := badgerKey(badgerPrefixHeld, id)
 	raw, err := w.get(key)
@@ -292,26 +440,58 @@ func (w *badgerWriter) setHops(id envelope.ID, hops uint8) error {
 		}
 		return err
 	}
-	m, err := badgerDecodeHeld(raw)
+	m, envLen, err := badgerDecodeHeld(raw)
 	if err != nil {
 		return fmt.Errorf("held envelope %s: %w", id.Short(), err)
 	}
-	env, err := w.get(badgerKey(badgerPrefixEnv, id))
+	ck := badgerChunkKey(id, 0)
+	header, err := w.get(ck)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("%w: held envelope %s has meta but no bytes", errBadgerCorrupt, id.Short())
+			return fmt.Errorf("%w: held envelope %s has meta but no header chunk", errBadgerCorrupt, id.Short())
 		}
 		return err
 	}
-	if len(env) < envelope.HeaderSize {
-		return fmt.Errorf("%w: held envelope %s is %d bytes", errBadgerCorrupt, id.Short(), len(env))
+	if len(header) != envelope.HeaderSize {
+		return fmt.Errorf("%w: held envelope %s has a header chunk of %d bytes", errBadgerCorrupt, id.Short(), len(header))
 	}
 	m.Hops = hops
-	envelope.SetHops(env, hops) // env is a copy
-	if err := w.putRecord(badgerPrefixHeld, id, m.Expiry, badgerEncodeHeld(&m), true); err != nil {
+	envelope.SetHops(header, hops) // header is a copy
+	if err := w.putRecord(badgerPrefixHeld, id, m.Expiry, badgerEncodeHeld(&m, envLen), true); err != nil {
 		return err
 	}
-	return w.txn.SetEntry(w.entry(badgerKey(badgerPrefixEnv, id), env, m.Expiry, true))
+	return w.txn.SetEntry(w.entry(ck, header, m.Expiry, true))
+}
+
+// badgerDeleteChunks deletes the chunks from, from+1, … of the envelope
+// held as id, which has n chunks; n < 0 means unknown (a corrupt held
+// record), and every chunk key under e|id from on is then looked for. It
+// returns how many deletions it made.
+func badgerDeleteChunks(txn *badger.Txn, id envelope.ID, from, n int) (int, error) {
+	if n >= 0 {
+		for i := from; i < n; i++ {
+			if err := txn.Delete(badgerChunkKey(id, i)); err != nil {
+				return i - from, err
+			}
+		}
+		return max(n-from, 0), nil
+	}
+	var keys [][]byte
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: badgerKey(badgerPrefixEnv, id)})
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().KeyCopy(nil)
+		if _, i, err := badgerParseChunkKey(k); err == nil && i < from {
+			continue
+		}
+		keys = append(keys, k) // a chunk to drop, or a stray key
+	}
+	it.Close()
+	for i, k := range keys {
+		if err := txn.Delete(k); err != nil {
+			return i, err
+		}
+	}
+	return len(keys), nil
 }
 
 // markSeen records id until expiry, or keeps a later expiry already there.
@@ -400,7 +580,7 @@ func badgerGet(txn *badger.Txn, key []byte) ([]byte, error) {
 func badgerRecordExpiry(kind byte, raw []byte) (int64, error) {
 	switch kind {
 	case badgerPrefixHeld:
-		m, err := badgerDecodeHeld(raw)
+		m, _, err := badgerDecodeHeld(raw)
 		return m.Expiry, err
 	case badgerPrefixSeen:
 		return badgerDecodeSeen(raw)
@@ -423,13 +603,49 @@ func (s *BadgerStore) Envelope(id envelope.ID) ([]byte, error) {
 	var env []byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error
-		env, err = badgerGet(txn, badgerKey(badgerPrefixEnv, id))
+		env, err = badgerReadEnvelope(txn, id)
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("mesh: badger store: reading envelope %s: %w", id.Short(), err)
 	}
 	return env, err
+}
+
+// badgerReadEnvelope reassembles a held envelope from its chunks, checking
+// each against the length in the held record.
+func badgerReadEnvelope(txn *badger.Txn, id envelope.ID) ([]byte, error) {
+	raw, err := badgerGet(txn, badgerKey(badgerPrefixHeld, id))
+	if err != nil {
+		return nil, err
+	}
+	_, envLen, err := badgerDecodeHeld(raw)
+	if err != nil {
+		return nil, err
+	}
+	env := make([]byte, envLen)
+	n := badgerChunkCount(envLen)
+	for i := range n {
+		lo, hi := badgerChunkBounds(i, envLen)
+		item, err := txn.Get(badgerChunkKey(id, i))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, fmt.Errorf("%w: chunk %d of %d is missing", errBadgerCorrupt, i, n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		err = item.Value(func(v []byte) error {
+			if len(v) != hi-lo {
+				return fmt.Errorf("%w: chunk %d of %d has %d bytes, want %d", errBadgerCorrupt, i, n, len(v), hi-lo)
+			}
+			copy(env[lo:], v)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
 }
 
 // Seen implements Store with a single look-up.
@@ -464,7 +680,7 @@ func (s *BadgerStore) Load(held func(HeldMeta) error, ack func(AckRecord) error,
 	return s.db.View(func(txn *badger.Txn) error {
 		if held != nil {
 			err := badgerWalk(txn, badgerPrefixHeld, func(id envelope.ID, v []byte) error {
-				m, err := badgerDecodeHeld(v)
+				m, _, err := badgerDecodeHeld(v)
 				if err == nil && m.ID != id {
 					err = fmt.Errorf("%w: held record names ID %s", errBadgerCorrupt, m.ID.Short())
 				}
@@ -526,8 +742,9 @@ func badgerWalk(txn *badger.Txn, prefix byte, fn func(envelope.ID, []byte) error
 }
 
 // Expire implements Store. It walks only the expired head of each kind's
-// expiry index, in transactions of at most badgerExpireChunk records. If it
-// fails, what earlier transactions removed stays removed and is counted.
+// expiry index, in transactions of at most badgerExpireChunk records and
+// about badgerExpireOps deletions. If it fails, what earlier transactions
+// removed stays removed and is counted.
 func (s *BadgerStore) Expire(now, retention int64) (int, error) {
 	if err := s.gate.enter(); err != nil {
 		return 0, err
@@ -560,7 +777,8 @@ func (s *BadgerStore) Expire(now, retention int64) (int, error) {
 }
 
 // expireChunk removes up to badgerExpireChunk records of kind whose expiry
-// is at or before cutoff, and reports whether there may be more.
+// is at or before cutoff, stopping early once it has made s.expireOps
+// deletions, and reports whether there may be more.
 func (s *BadgerStore) expireChunk(kind byte, cutoff int64) (removed int, more bool, err error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
@@ -578,7 +796,12 @@ func (s *BadgerStore) expireChunk(kind byte, cutoff int64) (removed int, more bo
 	}
 	it.Close()
 
+	ops, done := 0, 0
 	for _, ik := range keys {
+		if ops >= s.expireOps {
+			break // the rest in the next transaction
+		}
+		done++
 		_, exp, id, perr := badgerParseIndexKey(ik)
 		if perr == nil {
 			key := badgerKey(kind, id)
@@ -598,10 +821,17 @@ func (s *BadgerStore) expireChunk(kind byte, cutoff int64) (removed int, more bo
 				if err := txn.Delete(key); err != nil {
 					return 0, false, err
 				}
+				ops++
 				if kind == badgerPrefixHeld {
-					if err := txn.Delete(badgerKey(badgerPrefixEnv, id)); err != nil {
+					chunks := -1 // a corrupt record: look for its chunks
+					if _, envLen, err := badgerDecodeHeld(raw); err == nil {
+						chunks = badgerChunkCount(envLen)
+					}
+					n, err := badgerDeleteChunks(txn, id, 0, chunks)
+					if err != nil {
 						return 0, false, err
 					}
+					ops += n
 				}
 				removed++
 			}
@@ -609,6 +839,7 @@ func (s *BadgerStore) expireChunk(kind byte, cutoff int64) (removed int, more bo
 		if err := txn.Delete(ik); err != nil {
 			return 0, false, err
 		}
+		ops++
 	}
 	if len(keys) == 0 {
 		return 0, false, nil
@@ -616,7 +847,7 @@ func (s *BadgerStore) expireChunk(kind byte, cutoff int64) (removed int, more bo
 	if err := txn.Commit(); err != nil {
 		return 0, false, err
 	}
-	return removed, len(keys) == badgerExpireChunk, nil
+	return removed, done < len(keys) || len(keys) == badgerExpireChunk, nil
 }
 
 // badgerSubSat returns a-b, saturated to the int64 range.

@@ -15,7 +15,7 @@ import (
 // Key prefixes. The expiry index uses the record prefix as its kind byte.
 const (
 	badgerPrefixHeld    byte = 'h' // h|id → held meta record
-	badgerPrefixEnv     byte = 'e' // e|id → envelope bytes
+	badgerPrefixEnv     byte = 'e' // e|id|chunk → one chunk of the envelope bytes
 	badgerPrefixSeen    byte = 's' // s|id → seen record
 	badgerPrefixAck     byte = 'a' // a|id → ack record
 	badgerPrefixOutbox  byte = 'o' // o|id → outbox record
@@ -25,14 +25,28 @@ const (
 
 const (
 	badgerKeySize      = 1 + envelope.IDSize
+	badgerChunkKeySize = badgerKeySize + 2
 	badgerIndexKeySize = 1 + 1 + 8 + envelope.IDSize
 
 	// badgerSchema is the version of the key layout, kept under the 'v' key.
-	badgerSchema = 1
+	// Version 1 kept each envelope whole under e|id; version 2 keeps it in
+	// chunks under e|id|chunk, and its length in the held record.
+	badgerSchema = 2
 	// badgerRecordV1 is the first byte of every version-1 record.
 	badgerRecordV1 = 1
+	// badgerHeldV2 is the first byte of a held record, which also carries
+	// the envelope's length since schema 2.
+	badgerHeldV2 = 2
 
-	badgerHeldSize   = 1 + envelope.IDSize + 8 + 1 + 8 + envelope.TagSize + envelope.AckHashSize + envelope.KeySize + 1
+	// badgerChunkSize is the most ciphertext bytes in one envelope chunk.
+	// It must stay below badgerMemValueThreshold (see badgerstore.go).
+	badgerChunkSize = 512 << 10
+	// badgerMaxEnvelope is the format maximum: the longest envelope any
+	// store keeps (64 MiB of ciphertext and the header). It has
+	// 1 + 128 chunks.
+	badgerMaxEnvelope = envelope.HeaderSize + envelope.MaxCiphertext
+
+	badgerHeldSize   = 1 + envelope.IDSize + 8 + 1 + 8 + envelope.TagSize + envelope.AckHashSize + envelope.KeySize + 1 + 8
 	badgerSeenSize   = 1 + 8
 	badgerAckSize    = 1 + envelope.AckSize + 8
 	badgerOutboxBase = 1 + envelope.IDSize + envelope.KeySize + 8 + 8 + 8 + 1 + 8 + 8 + 1
@@ -51,6 +65,44 @@ func badgerKey(prefix byte, id envelope.ID) []byte {
 	k[0] = prefix
 	copy(k[1:], id[:])
 	return k
+}
+
+// Envelope chunks. Chunk 0 is the envelope's header (envelope.HeaderSize
+// bytes, the hop counter among them); chunk i ≥ 1 holds the ciphertext bytes
+// [(i-1)·badgerChunkSize, i·badgerChunkSize), the last chunk possibly
+// shorter. An envelope of exactly the header's size has chunk 0 only.
+
+// badgerChunkCount returns how many chunks an envelope of n ≥
+// envelope.HeaderSize bytes has.
+func badgerChunkCount(n int) int {
+	return 1 + (n-envelope.HeaderSize+badgerChunkSize-1)/badgerChunkSize
+}
+
+// badgerChunkBounds returns the byte range of chunk i of an envelope of n
+// bytes.
+func badgerChunkBounds(i, n int) (lo, hi int) {
+	if i == 0 {
+		return 0, envelope.HeaderSize
+	}
+	lo = envelope.HeaderSize + (i-1)*badgerChunkSize
+	return lo, min(n, lo+badgerChunkSize)
+}
+
+// badgerChunkKey returns e|id|chunk, chunk as 2 big-endian bytes.
+func badgerChunkKey(id envelope.ID, chunk int) []byte {
+	k := make([]byte, badgerKeySize, badgerChunkKeySize)
+	k[0] = badgerPrefixEnv
+	copy(k[1:], id[:])
+	return binary.BigEndian.AppendUint16(k, uint16(chunk))
+}
+
+// badgerParseChunkKey splits a chunk key.
+func badgerParseChunkKey(k []byte) (id envelope.ID, chunk int, err error) {
+	if len(k) != badgerChunkKeySize || k[0] != badgerPrefixEnv {
+		return id, 0, fmt.Errorf("%w: envelope chunk key of %d bytes", errBadgerCorrupt, len(k))
+	}
+	copy(id[:], k[1:])
+	return id, int(binary.BigEndian.Uint16(k[badgerKeySize:])), nil
 }
 
 // badgerSortable maps an int64 to a uint64 with the same order, so that
@@ -102,6 +154,8 @@ func badgerCheckOp(op *Op) error {
 			return fmt.Errorf("mesh: put held %s: op ID differs from meta ID %s", op.ID.Short(), op.Meta.ID.Short())
 		case len(op.Env) < envelope.HeaderSize:
 			return fmt.Errorf("mesh: put held %s: %d bytes is shorter than an envelope header", op.ID.Short(), len(op.Env))
+		case len(op.Env) > badgerMaxEnvelope:
+			return fmt.Errorf("mesh: put held %s: %d bytes is longer than the largest envelope, %d bytes", op.ID.Short(), len(op.Env), badgerMaxEnvelope)
 		case op.Meta.Size < 0:
 			return fmt.Errorf("mesh: put held %s: negative size %d", op.ID.Short(), op.Meta.Size)
 		}
@@ -128,14 +182,17 @@ func badgerCheckOp(op *Op) error {
 	return nil
 }
 
-// Held meta record, version 1 (131 bytes):
+// Held meta record, version 2 (139 bytes):
 //
-//	version(1) | id(32) | expiry(8) | hops(1) | size(8) | tag(16) |
-//	ackHash(32) | from(32) | flags(1: bit 0 = own)
+//	version(1) = 2 | id(32) | expiry(8) | hops(1) | size(8) | tag(16) |
+//	ackHash(32) | from(32) | flags(1: bit 0 = own) | envLen(8)
+//
+// envLen is the length of the envelope bytes stored in chunks, which tells
+// how many chunks there are; size is HeldMeta.Size, as the node gave it.
 
-func badgerEncodeHeld(m *HeldMeta) []byte {
+func badgerEncodeHeld(m *HeldMeta, envLen int) []byte {
 	b := make([]byte, 0, badgerHeldSize)
-	b = append(b, badgerRecordV1)
+	b = append(b, badgerHeldV2)
 	b = append(b, m.ID[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Expiry))
 	b = append(b, m.Hops)
@@ -147,13 +204,16 @@ func badgerEncodeHeld(m *HeldMeta) []byte {
 	if m.Own {
 		flags |= badgerFlagOwn
 	}
-	return append(b, flags)
+	b = append(b, flags)
+	return binary.BigEndian.AppendUint64(b, uint64(envLen))
 }
 
-func badgerDecodeHeld(b []byte) (HeldMeta, error) {
+// badgerDecodeHeld returns the meta of a held record and the length of the
+// envelope it describes.
+func badgerDecodeHeld(b []byte) (HeldMeta, int, error) {
 	var m HeldMeta
-	if err := badgerCheckRecord("held", b, badgerHeldSize); err != nil {
-		return m, err
+	if err := badgerCheckVersion("held", b, badgerHeldSize, badgerHeldV2); err != nil {
+		return m, 0, err
 	}
 	r := badgerReader{b: b[1:]}
 	r.bytes(m.ID[:])
@@ -164,15 +224,19 @@ func badgerDecodeHeld(b []byte) (HeldMeta, error) {
 	r.bytes(m.AckHash[:])
 	r.bytes(m.From[:])
 	flags := r.byte()
+	envLen := r.int64()
 	if size < 0 || uint64(size) > math.MaxInt {
-		return HeldMeta{}, fmt.Errorf("%w: held size %d", errBadgerCorrupt, size)
+		return HeldMeta{}, 0, fmt.Errorf("%w: held size %d", errBadgerCorrupt, size)
 	}
 	if flags&^badgerFlagOwn != 0 {
-		return HeldMeta{}, fmt.Errorf("%w: held flags %#x", errBadgerCorrupt, flags)
+		return HeldMeta{}, 0, fmt.Errorf("%w: held flags %#x", errBadgerCorrupt, flags)
+	}
+	if envLen < envelope.HeaderSize || envLen > badgerMaxEnvelope {
+		return HeldMeta{}, 0, fmt.Errorf("%w: held envelope length %d", errBadgerCorrupt, envLen)
 	}
 	m.Size = int(size)
 	m.Own = flags&badgerFlagOwn != 0
-	return m, nil
+	return m, int(envLen), nil
 }
 
 // Seen record, version 1 (9 bytes): version(1) | expiry(8)
@@ -265,12 +329,17 @@ func badgerDecodeOutbox(b []byte) (OutboxEntry, error) {
 	return o, nil
 }
 
-// badgerCheckRecord checks a record's length and version byte.
+// badgerCheckRecord checks a version-1 record's length and version byte.
 func badgerCheckRecord(what string, b []byte, size int) error {
+	return badgerCheckVersion(what, b, size, badgerRecordV1)
+}
+
+// badgerCheckVersion checks a record's length and version byte.
+func badgerCheckVersion(what string, b []byte, size int, version byte) error {
 	if len(b) != size {
 		return fmt.Errorf("%w: %s record of %d bytes, want %d", errBadgerCorrupt, what, len(b), size)
 	}
-	if b[0] != badgerRecordV1 {
+	if b[0] != version {
 		return fmt.Errorf("%w: %s record version %d", errBadgerCorrupt, what, b[0])
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -212,20 +214,28 @@ func badgerCheckTTL(t *testing.T, s *BadgerStore, expiry int64, wantTTL bool) {
 
 // badgerIndexProblems lists the differences between the expiry index and
 // the records: every record has exactly one index key, carrying its
-// expiry, and every held meta has its envelope bytes.
+// expiry; every held meta has exactly the envelope chunks its length calls
+// for, each of the right size; and there are no other chunks.
 func badgerIndexProblems(s *BadgerStore) ([]string, error) {
 	var problems []string
 	want := make(map[string]bool)
 	got := make(map[string]bool)
-	metas := make(map[envelope.ID]bool)
-	envs := make(map[envelope.ID]bool)
+	metas := make(map[envelope.ID]int)          // envelope length
+	chunks := make(map[envelope.ID]map[int]int) // chunk → size
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
 			k := item.KeyCopy(nil)
-			v, err := item.ValueCopy(nil)
+			var v []byte
+			var err error
+			if k[0] == badgerPrefixEnv {
+				// Only the size matters: do not copy megabytes.
+				err = item.Value(func(b []byte) error { v = b[:len(b):len(b)]; return nil })
+			} else {
+				v, err = item.ValueCopy(nil)
+			}
 			if err != nil {
 				return err
 			}
@@ -237,8 +247,15 @@ func badgerIndexProblems(s *BadgerStore) ([]string, error) {
 				}
 				got[string(k)] = true
 			case badgerPrefixEnv:
-				id, _ := badgerIDFromKey(k)
-				envs[id] = true
+				id, i, err := badgerParseChunkKey(k)
+				if err != nil {
+					problems = append(problems, err.Error())
+					break
+				}
+				if chunks[id] == nil {
+					chunks[id] = make(map[int]int)
+				}
+				chunks[id][i] = len(v) // v is not kept
 			case badgerPrefixHeld, badgerPrefixSeen, badgerPrefixAck, badgerPrefixOutbox:
 				id, err := badgerIDFromKey(k)
 				if err != nil {
@@ -250,7 +267,7 @@ func badgerIndexProblems(s *BadgerStore) ([]string, error) {
 				}
 				want[string(badgerIndexKey(k[0], exp, id))] = true
 				if k[0] == badgerPrefixHeld {
-					metas[id] = true
+					_, metas[id], _ = badgerDecodeHeld(v)
 				}
 			default:
 				problems = append(problems, fmt.Sprintf("unknown key %x", k))
@@ -268,14 +285,23 @@ func badgerIndexProblems(s *BadgerStore) ([]string, error) {
 			problems = append(problems, fmt.Sprintf("stale index key %x", k))
 		}
 	}
-	for id := range metas {
-		if !envs[id] {
-			problems = append(problems, fmt.Sprintf("held %s has no bytes", id.Short()))
+	for id, envLen := range metas {
+		n := badgerChunkCount(envLen)
+		for i := range n {
+			lo, hi := badgerChunkBounds(i, envLen)
+			if size, ok := chunks[id][i]; !ok || size != hi-lo {
+				problems = append(problems, fmt.Sprintf("held %s of %d bytes: chunk %d of %d has %d bytes (present %v), want %d", id.Short(), envLen, i, n, size, ok, hi-lo))
+			}
+		}
+		for i := range chunks[id] {
+			if i >= n {
+				problems = append(problems, fmt.Sprintf("held %s of %d bytes has a stale chunk %d", id.Short(), envLen, i))
+			}
 		}
 	}
-	for id := range envs {
-		if !metas[id] {
-			problems = append(problems, fmt.Sprintf("bytes %s have no meta", id.Short()))
+	for id := range chunks {
+		if _, ok := metas[id]; !ok {
+			problems = append(problems, fmt.Sprintf("chunks of %s have no meta", id.Short()))
 		}
 	}
 	return problems, err
@@ -567,7 +593,8 @@ func TestBadgerConcurrent(t *testing.T) {
 // panic, and whatever decodes re-encodes to the same bytes.
 func FuzzBadgerDecode(f *testing.F) {
 	held := HeldMeta{ID: stID(1), Expiry: 5, Hops: 3, Size: 900, Tag: envelope.Tag{1}, Own: true}
-	f.Add(badgerEncodeHeld(&held))
+	f.Add(badgerEncodeHeld(&held, 900))
+	f.Add(badgerChunkKey(stID(5), 7))
 	f.Add(badgerEncodeSeen(-7))
 	f.Add(badgerEncodeAck(&AckRecord{Ack: envelope.Ack{ID: stID(2), Secret: envelope.AckSecret{3}}, Expiry: 9}))
 	f.Add(badgerEncodeOutbox(&OutboxEntry{ID: stID(3), Status: StatusExpired, Label: "label"}))
@@ -575,9 +602,14 @@ func FuzzBadgerDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{badgerRecordV1})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if m, err := badgerDecodeHeld(b); err == nil {
-			if got := badgerEncodeHeld(&m); !bytes.Equal(got, b) {
+		if m, n, err := badgerDecodeHeld(b); err == nil {
+			if got := badgerEncodeHeld(&m, n); !bytes.Equal(got, b) {
 				t.Errorf("held: re-encoded %x, decoded from %x", got, b)
+			}
+		}
+		if id, i, err := badgerParseChunkKey(b); err == nil {
+			if got := badgerChunkKey(id, i); !bytes.Equal(got, b) {
+				t.Errorf("chunk key: re-encoded %x, parsed from %x", got, b)
 			}
 		}
 		if e, err := badgerDecodeSeen(b); err == nil {
@@ -635,6 +667,355 @@ func TestBadgerSubSat(t *testing.T) {
 	} {
 		if got := badgerSubSat(tc.a, tc.b); got != tc.want {
 			t.Errorf("badgerSubSat(%d, %d): got %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// badgerChunks returns the chunks stored under e|id: index → (size,
+// badger version).
+func badgerChunks(t *testing.T, s *BadgerStore, id envelope.ID) map[int][2]uint64 {
+	t.Helper()
+	got := make(map[int][2]uint64)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: badgerKey(badgerPrefixEnv, id)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			_, i, err := badgerParseChunkKey(it.Item().Key())
+			if err != nil {
+				return err
+			}
+			var size int
+			if err := it.Item().Value(func(v []byte) error { size = len(v); return nil }); err != nil {
+				return err
+			}
+			got[i] = [2]uint64{uint64(size), it.Item().Version()}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walking the chunks of %s: %v", id.Short(), err)
+	}
+	return got
+}
+
+// TestBadgerChunkLayout puts envelopes around the chunk boundaries under
+// one ID, growing and shrinking, and checks the chunks, the bytes read
+// back, and that SetHops rewrites chunk 0 only.
+func TestBadgerChunkLayout(t *testing.T) {
+	const (
+		exp = 2_000_000_000
+		h   = envelope.HeaderSize
+		c   = badgerChunkSize
+	)
+	sizes := []struct{ size, chunks int }{
+		{h, 1}, {h + 1, 2}, {h + c - 1, 2}, {h + c, 2}, {h + c + 1, 3}, {h + 2*c + 5, 4},
+	}
+	for _, mode := range []struct {
+		name string
+		opts func(t *testing.T) BadgerOptions
+	}{
+		{"mem", func(*testing.T) BadgerOptions { return BadgerOptions{InMemory: true, GCInterval: -1} }},
+		{"disk", func(t *testing.T) BadgerOptions {
+			return BadgerOptions{Dir: t.TempDir(), GCInterval: -1, NoSync: true}
+		}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			s := stOpenBadger(t, mode.opts(t))
+			_, meta := stEnvelope(t, exp, 5, "layout")
+			order := append(slices.Clone(sizes), sizes[:len(sizes)-1]...)
+			slices.Reverse(order[len(sizes):]) // up, then down again
+			for _, sz := range order {
+				env, _ := stBigEnvelope(t, sz.size, exp, 5)
+				m := meta
+				m.Size = len(env)
+				stApply(t, s, func(b *Batch) { b.PutHeld(m, env) })
+				chunks := badgerChunks(t, s, meta.ID)
+				if len(chunks) != sz.chunks {
+					t.Errorf("%d bytes: %d chunks, want %d", sz.size, len(chunks), sz.chunks)
+				}
+				if got, err := s.Envelope(meta.ID); err != nil || !bytes.Equal(got, env) {
+					t.Fatalf("%d bytes: Envelope got %d bytes, %v; want the bytes put", sz.size, len(got), err)
+				}
+
+				stApply(t, s, func(b *Batch) { b.SetHops(meta.ID, 1) })
+				after := badgerChunks(t, s, meta.ID)
+				for i, before := range chunks {
+					if changed := after[i][1] != before[1]; changed != (i == 0) {
+						t.Errorf("%d bytes: SetHops rewrote chunk %d: %v, want %v", sz.size, i, changed, i == 0)
+					}
+				}
+				want := bytes.Clone(env)
+				envelope.SetHops(want, 1)
+				if got, err := s.Envelope(meta.ID); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%d bytes: Envelope after SetHops got %d bytes, %v; want the bytes put, 1 hop", sz.size, len(got), err)
+				}
+				badgerCheckIndex(t, s)
+			}
+			stApply(t, s, func(b *Batch) { b.DeleteHeld(meta.ID) })
+			if chunks := badgerChunks(t, s, meta.ID); len(chunks) != 0 {
+				t.Errorf("chunks left after DeleteHeld: %v", chunks)
+			}
+			badgerCheckIndex(t, s)
+		})
+	}
+}
+
+// TestBadgerTxnLimits checks what one Apply carries: in memory, two
+// envelopes of MaxEnvelopeSize and not three, failing whole with a clear
+// error; on disk, any envelope the format allows, several at once. The
+// subtests move tens of megabytes each and run one after the other: in
+// parallel, under the race detector, they thrash.
+func TestBadgerTxnLimits(t *testing.T) {
+	const exp = 2_000_000_000
+	t.Run("mem-default", func(t *testing.T) {
+		s := stOpenBadger(t, BadgerOptions{InMemory: true, GCInterval: -1})
+		var envs [3][]byte
+		var metas [3]HeldMeta
+		for i := range envs {
+			envs[i], metas[i] = stBigEnvelope(t, badgerDefaultMaxEnvelope, exp, uint8(i))
+		}
+		// Two at once, with room to spare for records.
+		stApply(t, s, func(b *Batch) {
+			b.PutHeld(metas[0], envs[0])
+			b.PutHeld(metas[1], envs[1])
+			for i := range 2000 {
+				b.MarkSeen(stID(i), exp)
+				b.PutOutbox(OutboxEntry{ID: stID(i), Expiry: exp, Status: StatusQueued, Label: "<x@example.org>"})
+			}
+		})
+		for i := range 2 {
+			if got, err := s.Envelope(metas[i].ID); err != nil || !bytes.Equal(got, envs[i]) {
+				t.Errorf("Envelope %d: got %d bytes, %v; want the bytes put", i, len(got), err)
+			}
+		}
+		stApply(t, s, func(b *Batch) { b.DeleteHeld(metas[0].ID); b.DeleteHeld(metas[1].ID) })
+
+		// Three are too many: nothing is applied.
+		var b Batch
+		b.MarkSeen(stID(99_999), exp)
+		for i := range envs {
+			b.PutHeld(metas[i], envs[i])
+		}
+		err := s.Apply(&b)
+		if !errors.Is(err, badger.ErrTxnTooBig) {
+			t.Fatalf("Apply of three %d-byte envelopes: got %v, want %v", badgerDefaultMaxEnvelope, err, badger.ErrTxnTooBig)
+		}
+		for _, want := range []string{"too big for one transaction", "nothing was applied", "MaxEnvelopeSize"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+		for _, id := range []envelope.ID{stID(99_999), metas[2].ID} {
+			if stSeen(t, s, id) {
+				t.Errorf("Seen(%s) after a batch too big = true, want false", id.Short())
+			}
+		}
+		badgerCheckIndex(t, s)
+	})
+
+	t.Run("mem-format-max", func(t *testing.T) {
+		// The memtable this takes is about 1.1 GiB; it is allocated up
+		// front, and under the race detector its shadow too, which costs
+		// seconds and gigabytes. The arithmetic is checked in any case.
+		mt := badgerMemTableFor(badgerMaxEnvelope)
+		perEnv := int64(badgerMaxEnvelope + badgerChunkCount(badgerMaxEnvelope)*(badgerChunkKeySize+badgerEntryCost))
+		if limit := 15 * mt / 100; limit <= 2*perEnv+badgerMemRecordRoom || mt >= 1<<32 {
+			t.Errorf("memtable of %d bytes for the format maximum: limit %d, want more than %d (and an arena below 4 GiB)", mt, limit, 2*perEnv+badgerMemRecordRoom)
+		}
+		if testing.Short() || badgerRaceEnabled() {
+			t.Skip("a 1.1 GiB memtable: skipped with -short or -race")
+		}
+		s := stOpenBadger(t, BadgerOptions{InMemory: true, GCInterval: -1, MaxEnvelopeSize: badgerMaxEnvelope})
+		env, meta := stBigEnvelope(t, badgerMaxEnvelope, exp, 3)
+		stApply(t, s, func(b *Batch) { b.PutHeld(meta, env); b.SetHops(meta.ID, 2) })
+		envelope.SetHops(env, 2)
+		if got, err := s.Envelope(meta.ID); err != nil || !bytes.Equal(got, env) {
+			t.Errorf("Envelope: got %d bytes, %v; want the %d bytes put", len(got), err, len(env))
+		}
+		if n := stExpire(t, s, exp, 0); n != 2 {
+			t.Errorf("Expire removed %d, want 2", n)
+		}
+		badgerCheckIndex(t, s)
+	})
+
+	t.Run("disk", func(t *testing.T) {
+		opts := BadgerOptions{Dir: t.TempDir(), GCInterval: -1, NoSync: true}
+		s := stOpenBadger(t, opts)
+		big, bigMeta := stBigEnvelope(t, badgerMaxEnvelope, exp, 3)
+		var envs [2][]byte
+		var metas [2]HeldMeta
+		stApply(t, s, func(b *Batch) {
+			b.PutHeld(bigMeta, big)
+			for i := range envs {
+				envs[i], metas[i] = stBigEnvelope(t, badgerDefaultMaxEnvelope+i, exp, uint8(i))
+				b.PutHeld(metas[i], envs[i])
+			}
+		})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = stOpenBadger(t, opts)
+		if got, err := s.Envelope(bigMeta.ID); err != nil || !bytes.Equal(got, big) {
+			t.Errorf("Envelope of the largest envelope after reopen: got %d bytes, %v; want the %d bytes put", len(got), err, len(big))
+		}
+		if got, err := s.Envelope(metas[1].ID); err != nil || !bytes.Equal(got, envs[1]) {
+			t.Errorf("Envelope after reopen: got %d bytes, %v; want the %d bytes put", len(got), err, len(envs[1]))
+		}
+		if n := stExpire(t, s, exp, 0); n != 6 {
+			t.Errorf("Expire removed %d, want 6", n)
+		}
+		badgerCheckIndex(t, s)
+	})
+
+	t.Run("options", func(t *testing.T) {
+		for _, n := range []int{-1, envelope.HeaderSize - 1, badgerMaxEnvelope + 1} {
+			if s, err := OpenBadgerStore(BadgerOptions{InMemory: true, MaxEnvelopeSize: n}); err == nil {
+				s.Close()
+				t.Errorf("OpenBadgerStore with MaxEnvelopeSize %d: got nil error, want one", n)
+			}
+		}
+		// The default leaves room for two default-size envelopes and
+		// their chunk keys, and more than 1 MiB besides.
+		s := stOpenBadger(t, BadgerOptions{InMemory: true, GCInterval: -1})
+		perEnv := int64(badgerDefaultMaxEnvelope + badgerChunkCount(badgerDefaultMaxEnvelope)*(badgerChunkKeySize+badgerEntryCost))
+		if got, min := s.db.MaxBatchSize(), 2*perEnv+badgerMemRecordRoom; got <= min {
+			t.Errorf("in-memory transaction limit %d, want more than %d", got, min)
+		}
+	})
+}
+
+// badgerRaceEnabled reports whether the test binary was built with -race.
+func badgerRaceEnabled() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// TestBadgerExpireOps expires multi-chunk envelopes with a tiny deletion
+// budget per transaction: every transaction makes progress and stops
+// early, and all goes in the end.
+func TestBadgerExpireOps(t *testing.T) {
+	const exp = 2_000_000_000
+	s := stOpenBadger(t, BadgerOptions{Dir: t.TempDir(), GCInterval: -1, NoSync: true})
+	s.expireOps = 3 // a held envelope of 3 chunks takes 5 deletions
+	const n = 5
+	for i := range n {
+		env, meta := stBigEnvelope(t, envelope.HeaderSize+badgerChunkSize+100, exp-int64(i), uint8(i))
+		stApply(t, s, func(b *Batch) { b.PutHeld(meta, env) })
+	}
+	removed, more, err := s.expireChunk(badgerPrefixHeld, exp)
+	if err != nil || removed != 1 || !more {
+		t.Errorf("expireChunk: got %d, %v, %v; want 1, true, nil", removed, more, err)
+	}
+	if got := stExpire(t, s, exp, 0); got != n-1+n { // the other held and every seen entry
+		t.Errorf("Expire removed %d, want %d", got, 2*n-1)
+	}
+	if st := stLoad(t, s); len(st.held) != 0 {
+		t.Errorf("held after Expire: %v", st.held)
+	}
+	badgerCheckIndex(t, s)
+}
+
+// TestBadgerCorruptHeldChunks checks that the chunks of an envelope whose
+// held record is corrupt are still found and removed, and that missing or
+// mis-sized chunks are reported as corruption.
+func TestBadgerCorruptHeldChunks(t *testing.T) {
+	const exp = 2_000_000_000
+	s := stOpenBadger(t, BadgerOptions{InMemory: true, GCInterval: -1})
+	env, meta := stBigEnvelope(t, envelope.HeaderSize+2*badgerChunkSize+5, exp, 4) // 4 chunks
+	put := func(env []byte) {
+		t.Helper()
+		m := meta
+		m.Size = len(env)
+		stApply(t, s, func(b *Batch) { b.PutHeld(m, env) })
+	}
+	corrupt := func(key, val []byte) {
+		t.Helper()
+		if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(key, val) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heldKey := badgerKey(badgerPrefixHeld, meta.ID)
+
+	// Missing and mis-sized chunks.
+	put(env)
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(badgerChunkKey(meta.ID, 2)) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Envelope(meta.ID); !errors.Is(err, errBadgerCorrupt) {
+		t.Errorf("Envelope with a chunk missing: got %v, want %v", err, errBadgerCorrupt)
+	}
+	corrupt(badgerChunkKey(meta.ID, 2), []byte{1, 2, 3})
+	if _, err := s.Envelope(meta.ID); !errors.Is(err, errBadgerCorrupt) {
+		t.Errorf("Envelope with a short chunk: got %v, want %v", err, errBadgerCorrupt)
+	}
+	corrupt(badgerChunkKey(meta.ID, 0), []byte{1, 2, 3})
+	var b Batch
+	b.SetHops(meta.ID, 1)
+	if err := s.Apply(&b); !errors.Is(err, errBadgerCorrupt) {
+		t.Errorf("SetHops with a short header chunk: got %v, want %v", err, errBadgerCorrupt)
+	}
+
+	// A corrupt held record: DeleteHeld finds every chunk.
+	put(env)
+	corrupt(heldKey, []byte{9})
+	if _, err := s.Envelope(meta.ID); !errors.Is(err, errBadgerCorrupt) {
+		t.Errorf("Envelope with a corrupt held record: got %v, want %v", err, errBadgerCorrupt)
+	}
+	stApply(t, s, func(b *Batch) { b.DeleteHeld(meta.ID) })
+	if chunks := badgerChunks(t, s, meta.ID); len(chunks) != 0 {
+		t.Errorf("chunks left after DeleteHeld of a corrupt record: %v", chunks)
+	}
+	stExpire(t, s, exp, 0) // drops the index key the corrupt record hid
+	badgerCheckIndex(t, s)
+
+	// A shorter envelope put over a corrupt record leaves no stale chunks.
+	put(env)
+	corrupt(heldKey, []byte{9})
+	short, _ := stBigEnvelope(t, envelope.HeaderSize+10, exp, 4)
+	put(short)
+	if got, err := s.Envelope(meta.ID); err != nil || !bytes.Equal(got, short) {
+		t.Errorf("Envelope after replacing a corrupt record: got %d bytes, %v; want the %d bytes put", len(got), err, len(short))
+	}
+	badgerCheckIndex(t, s)
+
+	// Expire removes every chunk of a corrupt record.
+	put(env)
+	corrupt(heldKey, []byte{9})
+	stExpire(t, s, exp, 0)
+	if chunks := badgerChunks(t, s, meta.ID); len(chunks) != 0 {
+		t.Errorf("chunks left after expiring a corrupt record: %v", chunks)
+	}
+	badgerCheckIndex(t, s)
+}
+
+// TestBadgerSchemaOld checks that a store of the schema before chunked
+// envelopes is refused with a clear error.
+func TestBadgerSchemaOld(t *testing.T) {
+	dir := t.TempDir()
+	s := stOpenBadger(t, BadgerOptions{Dir: dir, GCInterval: -1})
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set([]byte{badgerPrefixVersion}, []byte{1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err := OpenBadgerStore(BadgerOptions{Dir: dir, GCInterval: -1})
+	if err == nil {
+		s.Close()
+		t.Fatalf("OpenBadgerStore of a schema-1 store: got nil error, want one")
+	}
+	for _, want := range []string{"schema 1", "older", fmt.Sprintf("schema %d", badgerSchema)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
 }

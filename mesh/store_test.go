@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -21,16 +22,22 @@ import (
 type stOpener struct {
 	name string
 	open func(t *testing.T) Store
+	// persist, if set, opens a store and returns a function that reopens
+	// it, once closed, with everything it held.
+	persist func(t *testing.T) (Store, func() Store)
 }
 
 func stOpeners() []stOpener {
 	return []stOpener{
-		{"mem", func(t *testing.T) Store { return NewMemStore() }},
-		{"badger-mem", func(t *testing.T) Store {
+		{name: "mem", open: func(t *testing.T) Store { return NewMemStore() }},
+		{name: "badger-mem", open: func(t *testing.T) Store {
 			return stOpenBadger(t, BadgerOptions{InMemory: true, GCInterval: -1})
 		}},
-		{"badger-disk", func(t *testing.T) Store {
+		{name: "badger-disk", open: func(t *testing.T) Store {
 			return stOpenBadger(t, BadgerOptions{Dir: t.TempDir(), GCInterval: -1})
+		}, persist: func(t *testing.T) (Store, func() Store) {
+			opts := BadgerOptions{Dir: t.TempDir(), GCInterval: -1}
+			return stOpenBadger(t, opts), func() Store { return stOpenBadger(t, opts) }
 		}},
 	}
 }
@@ -49,7 +56,7 @@ func TestStoreConformance(t *testing.T) {
 	for _, o := range stOpeners() {
 		t.Run(o.name, func(t *testing.T) {
 			t.Parallel()
-			stConformance(t, o.open)
+			stConformance(t, o)
 		})
 	}
 }
@@ -155,8 +162,41 @@ func stSeen(t testing.TB, s Store, id envelope.ID) bool {
 	return ok
 }
 
-func stConformance(t *testing.T, open func(t *testing.T) Store) {
+// stBigSizes are the sizes of the large envelopes of the conformance
+// suite: one chunk of ciphertext and a bit (badger's chunks are 512 KiB),
+// several, and mesh's default Config.MaxEnvelopeSize.
+var stBigSizes = []int{600 << 10, 3 << 20, 8 << 20}
+
+var (
+	stBigMu   sync.Mutex
+	stBigEnvs = make(map[int][]byte)
+)
+
+// stBigEnvelope returns an envelope of exactly size bytes expiring at
+// expiry: the header of a sealed envelope, with hops, and random
+// ciphertext. Its header declares another ciphertext length, so it does
+// not open or parse; stores neither open nor parse what they hold. The
+// bytes are the caller's.
+func stBigEnvelope(t testing.TB, size int, expiry int64, hops uint8) ([]byte, HeldMeta) {
+	t.Helper()
+	stBigMu.Lock()
+	ct, ok := stBigEnvs[size]
+	if !ok {
+		ct = make([]byte, size-envelope.HeaderSize)
+		rand.NewChaCha8([32]byte{byte(size), byte(size >> 8), byte(size >> 16), byte(size >> 24)}).Read(ct)
+		stBigEnvs[size] = ct
+	}
+	stBigMu.Unlock()
+	small, meta := stEnvelope(t, expiry, hops, "big")
+	env := append(small[:envelope.HeaderSize:envelope.HeaderSize], ct...)
+	meta.ID = envelope.ComputeID(env)
+	meta.Size = len(env)
+	return env, meta
+}
+
+func stConformance(t *testing.T, o stOpener) {
 	const exp = 2_000_000_000 // 2033
+	open := o.open
 
 	t.Run("held", func(t *testing.T) {
 		s := open(t)
@@ -362,6 +402,7 @@ func stConformance(t *testing.T, open func(t *testing.T) Store) {
 			{"unknown kind 99", Op{Kind: 99, ID: stID(1)}},
 			{"held ID mismatch", Op{Kind: OpPutHeld, ID: stID(1), Meta: meta, Env: env}},
 			{"held short bytes", Op{Kind: OpPutHeld, ID: meta.ID, Meta: meta, Env: env[:10]}},
+			{"held too long", Op{Kind: OpPutHeld, ID: meta.ID, Meta: meta, Env: stTooLong()}},
 			{"held negative size", Op{Kind: OpPutHeld, ID: meta.ID, Meta: HeldMeta{ID: meta.ID, Size: -1}, Env: env}},
 			{"ack ID mismatch", Op{Kind: OpPutAck, ID: stID(2), Ack: AckRecord{Ack: envelope.Ack{ID: stID(1)}}}},
 			{"outbox ID mismatch", Op{Kind: OpPutOutbox, ID: stID(2), Outbox: good}},
@@ -564,6 +605,12 @@ func stConformance(t *testing.T, open func(t *testing.T) Store) {
 		}
 	})
 
+	for _, size := range stBigSizes {
+		t.Run(fmt.Sprintf("large-%dK", size>>10), func(t *testing.T) {
+			stLarge(t, o, size)
+		})
+	}
+
 	t.Run("closed", func(t *testing.T) {
 		s := open(t)
 		if err := s.Close(); err != nil {
@@ -589,6 +636,145 @@ func stConformance(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("second Close: got %v, want nil", err)
 		}
 	})
+}
+
+var (
+	stTooLongOnce sync.Once
+	stTooLongEnv  []byte
+)
+
+// stTooLong returns an envelope one byte over the format maximum.
+func stTooLong() []byte {
+	stTooLongOnce.Do(func() { stTooLongEnv = make([]byte, envelope.HeaderSize+envelope.MaxCiphertext+1) })
+	return stTooLongEnv
+}
+
+// stLarge puts, reads, re-hops, overwrites, deletes, expires and, for a
+// store that persists, reopens an envelope of size bytes.
+func stLarge(t *testing.T, o stOpener, size int) {
+	const exp = 2_000_000_000
+	envEqual := func(t *testing.T, s Store, id envelope.ID, want []byte, when string) {
+		t.Helper()
+		got, err := s.Envelope(id)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Envelope %s: got %d bytes, %v; want the %d bytes put", when, len(got), err, len(want))
+		}
+	}
+	env, meta := stBigEnvelope(t, size, exp, 6)
+	orig := bytes.Clone(env)
+
+	t.Run("put-hops-delete", func(t *testing.T) {
+		s := o.open(t)
+		meta := meta
+		meta.Own = true
+		stApply(t, s, func(b *Batch) { b.PutHeld(meta, env) })
+		envEqual(t, s, meta.ID, orig, "after put")
+		if st := stLoad(t, s); len(st.held) != 1 || st.held[meta.ID] != meta {
+			t.Errorf("Load held = %v, want just %v", st.held, meta)
+		}
+		if !stSeen(t, s, meta.ID) {
+			t.Errorf("Seen after PutHeld = false, want true")
+		}
+
+		stApply(t, s, func(b *Batch) { b.SetHops(meta.ID, 2) })
+		want := bytes.Clone(orig)
+		envelope.SetHops(want, 2)
+		got, err := s.Envelope(meta.ID)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Envelope after SetHops: got %d bytes, %v; want the %d bytes put, with 2 hops", len(got), err, len(want))
+		}
+		if id := envelope.ComputeID(got); id != meta.ID {
+			t.Errorf("ComputeID after SetHops: got %s, want %s", id.Short(), meta.ID.Short())
+		}
+		if st := stLoad(t, s); st.held[meta.ID].Hops != 2 {
+			t.Errorf("meta hops: got %d, want %d", st.held[meta.ID].Hops, 2)
+		}
+		if !bytes.Equal(env, orig) {
+			t.Errorf("the store changed the caller's bytes")
+		}
+
+		// A shorter envelope under the same ID replaces all of it.
+		short, _ := stEnvelope(t, exp, 1, "short")
+		m2 := meta
+		m2.Size, m2.Hops = len(short), 1
+		stApply(t, s, func(b *Batch) { b.PutHeld(m2, short) })
+		envEqual(t, s, meta.ID, short, "after a shorter overwrite")
+		stBadgerIndex(t, s)
+
+		stApply(t, s, func(b *Batch) { b.DeleteHeld(meta.ID) })
+		if _, err := s.Envelope(meta.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Envelope after DeleteHeld: got %v, want %v", err, ErrNotFound)
+		}
+		if st := stLoad(t, s); len(st.held) != 0 {
+			t.Errorf("Load held after delete = %v, want none", st.held)
+		}
+		stBadgerIndex(t, s)
+	})
+
+	t.Run("expire", func(t *testing.T) {
+		s := o.open(t)
+		small, smeta := stEnvelope(t, exp+1, 3, "stays")
+		stApply(t, s, func(b *Batch) {
+			b.PutHeld(meta, env)
+			b.PutHeld(smeta, small)
+			b.SetHops(meta.ID, 4)
+		})
+		if n := stExpire(t, s, exp-1, 0); n != 0 {
+			t.Errorf("Expire before the expiry removed %d, want 0", n)
+		}
+		if n := stExpire(t, s, exp, 0); n != 2 { // held and its seen entry
+			t.Errorf("Expire removed %d, want 2", n)
+		}
+		if _, err := s.Envelope(meta.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Envelope after Expire: got %v, want %v", err, ErrNotFound)
+		}
+		envEqual(t, s, smeta.ID, small, "of the envelope not expired")
+		stBadgerIndex(t, s)
+	})
+
+	if o.persist == nil {
+		return
+	}
+	t.Run("reopen", func(t *testing.T) {
+		s, reopen := o.persist(t)
+		stApply(t, s, func(b *Batch) { b.PutHeld(meta, env) })
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		s = reopen()
+		envEqual(t, s, meta.ID, orig, "after reopen")
+		stApply(t, s, func(b *Batch) { b.SetHops(meta.ID, 0) })
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		s = reopen()
+		want := bytes.Clone(orig)
+		envelope.SetHops(want, 0)
+		envEqual(t, s, meta.ID, want, "after SetHops and reopen")
+		if st := stLoad(t, s); len(st.held) != 1 || st.held[meta.ID].Hops != 0 {
+			t.Errorf("Load held after reopen = %v, want just %s with 0 hops", st.held, meta.ID.Short())
+		}
+		if n := stExpire(t, s, exp, 0); n != 2 {
+			t.Errorf("Expire after reopen removed %d, want 2", n)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		s = reopen()
+		if _, err := s.Envelope(meta.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Envelope after Expire and reopen: got %v, want %v", err, ErrNotFound)
+		}
+		stBadgerIndex(t, s)
+	})
+}
+
+// stBadgerIndex checks a BadgerStore's index and chunks; other stores
+// pass.
+func stBadgerIndex(t *testing.T, s Store) {
+	t.Helper()
+	if bs, ok := s.(*BadgerStore); ok {
+		badgerCheckIndex(t, bs)
+	}
 }
 
 // stHops returns the hop counter of a held envelope.
@@ -921,7 +1107,9 @@ func TestStoreStateMachine(t *testing.T) {
 	t.Run("badger-mem", func(t *testing.T) {
 		t.Parallel()
 		stStateMachine(t, func(t *testing.T) (Store, func() Store) {
-			s, err := OpenBadgerStore(BadgerOptions{InMemory: true, GCInterval: -1})
+			// The pool's envelopes are small: a small memtable makes the
+			// hundred opens cheaper.
+			s, err := OpenBadgerStore(BadgerOptions{InMemory: true, GCInterval: -1, MaxEnvelopeSize: 64 << 10})
 			if err != nil {
 				t.Fatalf("OpenBadgerStore: %v", err)
 			}

@@ -206,6 +206,16 @@ func (c *Core) SetStatusMessage(msg string) error {
 	return toxError(op, int(e))
 }
 
+// checkKey rejects what libtoxcore's public_key_valid rejects (and would
+// report as BAD_CHECKSUM): a key with the top bit set, which no Curve25519
+// public key has.
+func checkKey(op string, pk PublicKey) error {
+	if pk[PublicKeySize-1] >= 0x80 {
+		return invalidf(op, "%s is not a valid public key (top bit set)", pk.Short())
+	}
+	return nil
+}
+
 // checkHost validates a host name or IP literal and port for op.
 func checkHost(op, host string, port uint16) error {
 	if host == "" || len(host) >= MaxHostnameLength || strings.IndexByte(host, 0) >= 0 {
@@ -264,6 +274,9 @@ func (c *Core) AddFriend(addr Address, message string) (uint32, error) {
 	if !addr.Valid() {
 		return 0, rejectf(op, ErrBadChecksum, "address checksum mismatch")
 	}
+	if err := checkKey(op, addr.PublicKey()); err != nil {
+		return 0, err
+	}
 	if err := checkText(op, "friend request message", message, MaxFriendRequest, false); err != nil {
 		return 0, err
 	}
@@ -281,6 +294,9 @@ func (c *Core) AddFriendNoRequest(pk PublicKey) (uint32, error) {
 	const op = "friend_add_norequest"
 	if c.closed() {
 		return 0, closedError(op)
+	}
+	if err := checkKey(op, pk); err != nil {
+		return 0, err
 	}
 	var e C.Tox_Err_Friend_Add
 	fn := C.tox_friend_add_norequest(c.ptr, keyPtr(&pk), &e)

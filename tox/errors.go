@@ -165,10 +165,12 @@ var errTables = map[string]errTable{
 		"BAD_CHECKSUM", "SET_NEW_NOSPAM", "MALLOC"},
 		kinds: map[string]*Error{"NO_MESSAGE": ErrNoMessage, "OWN_KEY": ErrOwnKey,
 			"ALREADY_SENT": ErrAlreadyFriend, "BAD_CHECKSUM": ErrBadChecksum, "SET_NEW_NOSPAM": ErrAlreadyFriend}},
+	// Without an address there is no checksum: libtoxcore reports an
+	// invalid public key as BAD_CHECKSUM.
 	"friend_add_norequest": {names: []string{"OK", "NULL", "TOO_LONG", "NO_MESSAGE", "OWN_KEY", "ALREADY_SENT",
 		"BAD_CHECKSUM", "SET_NEW_NOSPAM", "MALLOC"},
 		kinds: map[string]*Error{"NO_MESSAGE": ErrNoMessage, "OWN_KEY": ErrOwnKey,
-			"ALREADY_SENT": ErrAlreadyFriend, "BAD_CHECKSUM": ErrBadChecksum, "SET_NEW_NOSPAM": ErrAlreadyFriend}},
+			"ALREADY_SENT": ErrAlreadyFriend, "BAD_CHECKSUM": ErrInvalid, "SET_NEW_NOSPAM": ErrAlreadyFriend}},
 	"friend_delete":                {names: []string{"OK", "FRIEND_NOT_FOUND"}},
 	"friend_by_public_key":         {names: []string{"OK", "NULL", "NOT_FOUND"}, kinds: map[string]*Error{"NOT_FOUND": ErrFriendNotFound}},
 	"friend_get_public_key":        {names: []string{"OK", "FRIEND_NOT_FOUND"}},

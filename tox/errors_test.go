@@ -29,6 +29,7 @@ func TestErrorMapping(t *testing.T) {
 		{"friend_add", 4, "OWN_KEY", ErrOwnKey, false},
 		{"friend_add", 5, "ALREADY_SENT", ErrAlreadyFriend, false},
 		{"friend_add", 6, "BAD_CHECKSUM", ErrBadChecksum, false},
+		{"friend_add_norequest", 6, "BAD_CHECKSUM", ErrInvalid, false},
 		{"friend_add", 7, "SET_NEW_NOSPAM", ErrAlreadyFriend, false},
 		{"friend_add", 8, "MALLOC", ErrNoMemory, false},
 		{"friend_by_public_key", 2, "NOT_FOUND", ErrFriendNotFound, false},

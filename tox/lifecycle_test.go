@@ -1,8 +1,12 @@
 package tox
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
+	"io"
+	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,6 +158,15 @@ func TestLocalErrors(t *testing.T) {
 	}
 	var stranger PublicKey
 	rand.Read(stranger[:])
+	stranger[31] &= 0x7F // a valid Curve25519 public key
+	badKey := stranger
+	badKey[31] |= 0x80
+	if _, err := x.AddFriendNoRequest(badKey); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("AddFriendNoRequest(top bit set): got %v, want ErrInvalid", err)
+	}
+	if _, err := x.AddFriend(MakeAddress(badKey, 1), "hi"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("AddFriend(top bit set): got %v, want ErrInvalid", err)
+	}
 	strangerAddr := MakeAddress(stranger, 1)
 	if _, err := x.AddFriend(strangerAddr, ""); !errors.Is(err, ErrNoMessage) {
 		t.Fatalf("empty request: got %v, want ErrNoMessage", err)
@@ -221,5 +234,79 @@ func TestLocalErrors(t *testing.T) {
 	}
 	if sk, err := x.SecretKey(); err != nil || sk.IsZero() {
 		t.Fatalf("SecretKey: %v", err)
+	}
+}
+
+// logCollector is a slog.Handler that keeps records.
+type logCollector struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *logCollector) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCollector) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logCollector) WithGroup(string) slog.Handler            { return l }
+func (l *logCollector) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.records = append(l.records, r.Clone())
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *logCollector) text() (n int, maxLevel slog.Level, all string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var sb strings.Builder
+	maxLevel = slog.LevelDebug - 8
+	for _, r := range l.records {
+		maxLevel = max(maxLevel, r.Level)
+		sb.WriteString(r.Message)
+		r.Attrs(func(a slog.Attr) bool {
+			sb.WriteString(" " + a.String())
+			return true
+		})
+		sb.WriteString("\n")
+	}
+	return len(l.records), maxLevel, sb.String()
+}
+
+// TestLogRouting checks that libtoxcore's log reaches the Logger in the
+// Debian build (which compiles out trace and debug messages) by making
+// tox_new fail to bind a port that is taken: the log callback works from
+// inside tox_new, in the Debug band, with level and source attributes.
+func TestLogRouting(t *testing.T) {
+	taken, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := uint16(taken.LocalAddr().(*net.UDPAddr).Port)
+	var coll logCollector
+	o := LoopbackOptions()
+	o.StartPort, o.EndPort = port, port
+	o.Logger = slog.New(&coll)
+	if x, err := New(o); !errors.Is(err, ErrPortAlloc) {
+		if x != nil {
+			x.Close()
+		}
+		t.Fatalf("New on a taken port: got %v, want ErrPortAlloc", err)
+	}
+	n, maxLevel, all := coll.text()
+	if n == 0 {
+		t.Fatal("libtoxcore logged nothing about the failed bind")
+	}
+	if maxLevel >= slog.LevelInfo {
+		t.Errorf("libtoxcore logged at %v; everything should stay below Info", maxLevel)
+	}
+	if !strings.Contains(all, "tox_level=") || !strings.Contains(all, "src=") || !strings.Contains(all, "bind") {
+		t.Errorf("records lack tox_level/src attributes or the bind failure:\n%.1000s", all)
+	}
+
+	// A logger that wants nothing gets no callback at all.
+	if lvl := minLogLevel(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))); lvl != -1 {
+		t.Errorf("minLogLevel for an Info logger: got %d, want -1", lvl)
+	}
+	if lvl := minLogLevel(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))); lvl != logDebug {
+		t.Errorf("minLogLevel for a Debug logger: got %d, want %d", lvl, logDebug)
 	}
 }

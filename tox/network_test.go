@@ -2,104 +2,12 @@ package tox
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// streamPacket builds packet seq of a test stream: ID 160, the sequence
-// number, then bytes derived from it, MaxCustomPacket bytes in all.
-func streamPacket(buf []byte, seq uint32) []byte {
-	p := buf[:MaxCustomPacket]
-	p[0] = LosslessFirstID
-	binary.BigEndian.PutUint32(p[1:], seq)
-	for i := 5; i < len(p); i++ {
-		p[i] = byte(uint32(i)*31 + seq*7)
-	}
-	return p
-}
-
-// streamSender sends packets 0..n-1 to friend fn from the iterate hook,
-// stopping at each SENDQ until the next iteration. n < 0 means: as many as
-// credit allows (see bench).
-type streamSender struct {
-	fn    uint32
-	n     uint32
-	sent  atomic.Uint32
-	sendq atomic.Uint64
-	err   atomic.Pointer[error]
-	buf   []byte
-	limit func() uint32 // optional cap on sent (flow control for the benchmark)
-}
-
-func newStreamSender(fn, n uint32) *streamSender {
-	return &streamSender{fn: fn, n: n, buf: make([]byte, MaxCustomPacket)}
-}
-
-// pump is the iterate hook.
-func (s *streamSender) pump(c *Core) {
-	if s.err.Load() != nil {
-		return
-	}
-	end := s.n
-	if s.limit != nil {
-		end = min(end, s.limit())
-	}
-	for seq := s.sent.Load(); seq < end; seq++ {
-		err := c.SendLossless(s.fn, streamPacket(s.buf, seq))
-		if errors.Is(err, ErrSendQ) {
-			s.sendq.Add(1)
-			return
-		}
-		if err != nil {
-			s.err.Store(&err)
-			return
-		}
-		s.sent.Store(seq + 1)
-	}
-}
-
-// streamReceiver checks that packets arrive complete and in order.
-type streamReceiver struct {
-	mu   sync.Mutex
-	next uint32
-	err  error
-	want []byte
-}
-
-func newStreamReceiver() *streamReceiver {
-	return &streamReceiver{want: make([]byte, MaxCustomPacket)}
-}
-
-// receive is the FriendLossless callback.
-func (r *streamReceiver) receive(_ uint32, _ PublicKey, data []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err != nil {
-		return
-	}
-	if want := streamPacket(r.want, r.next); !bytes.Equal(data, want) {
-		seq := uint32(0)
-		if len(data) >= 5 {
-			seq = binary.BigEndian.Uint32(data[1:])
-		}
-		r.err = fmt.Errorf("packet %d: got %d bytes with sequence %d, want packet %d intact", r.next, len(data), seq, r.next)
-		return
-	}
-	r.next++
-}
-
-func (r *streamReceiver) count() (uint32, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.next, r.err
-}
 
 // TestNetworkPair runs two real instances on loopback through a friend
 // request, a friend connection and every kind of traffic. The subtests
@@ -142,9 +50,11 @@ func TestNetworkPair(t *testing.T) {
 		peer PublicKey
 	}{{recA, ab, b.PublicKey()}, {recB, ba, a.PublicKey()}} {
 		_, _, conns, _, _ := r.rec.snapshot()
-		if len(conns) == 0 || conns[len(conns)-1] != (pairConn{r.fn, r.peer, conns[len(conns)-1].Conn}) ||
-			!conns[len(conns)-1].Conn.Online() {
-			t.Fatalf("FriendConnection events: got %v, want the last one online for friend %d %v", conns, r.fn, r.peer)
+		if len(conns) == 0 {
+			t.Fatalf("no FriendConnection event for friend %d", r.fn)
+		}
+		if last := conns[len(conns)-1]; last.FN != r.fn || last.PK != r.peer || !last.Conn.Online() {
+			t.Fatalf("last FriendConnection event: got %+v, want friend %d %v online", last, r.fn, r.peer)
 		}
 	}
 	if pk, err := b.FriendPublicKey(ba); err != nil || pk != a.PublicKey() {
@@ -261,8 +171,8 @@ func TestNetworkPair(t *testing.T) {
 			}
 		}
 		const n = 2000
-		sendA, sendB := newStreamSender(ab, n), newStreamSender(ba, n)
-		recvA, recvB := newStreamReceiver(), newStreamReceiver()
+		sendA, sendB := newPairSender(ab, n), newPairSender(ba, n)
+		recvA, recvB := newPairReceiver(), newPairReceiver()
 		recA.setLossless(recvA.receive)
 		recB.setLossless(recvB.receive)
 		defer recA.setLossless(nil)
@@ -280,7 +190,7 @@ func TestNetworkPair(t *testing.T) {
 			if err := errors.Join(errA, errB); err != nil {
 				t.Fatal(err)
 			}
-			for _, s := range []*streamSender{sendA, sendB} {
+			for _, s := range []*pairSender{sendA, sendB} {
 				if p := s.err.Load(); p != nil {
 					t.Fatalf("send: %v", *p)
 				}

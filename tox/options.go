@@ -101,7 +101,7 @@ func LoopbackOptions() Options {
 
 // Validate checks the options for consistency; New calls it. Errors wrap
 // ErrInvalid and name the field.
-func (o *Options) Validate() error {
+func (o Options) Validate() error {
 	const op = "options"
 	switch o.Proxy {
 	case ProxyNone:

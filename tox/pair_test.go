@@ -1,22 +1,42 @@
 package tox
 
 // Test helpers shared by the package's tests (binding and transport):
-// instances on loopback, a connected pair, bounded waits and a recorder of
-// callback events. Every instance uses LoopbackOptions and bootstraps only
-// to 127.0.0.1; every wait is bounded and fails the test when it expires.
+// instances on loopback, a connected pair, bounded waits, a recorder of
+// callback events, an ordered packet stream and a local tox-bootstrapd.
+// Every instance uses LoopbackOptions and bootstraps only to 127.0.0.1;
+// every wait is bounded and fails the test when it expires.
 //
-//	pairOptions(t) Options                      loopback options (+ logger if TOXMAIL_TOX_LOG=1)
-//	pairNew(t, opts) *Tox                       New, closed at cleanup
-//	pairBootstrap(t, a, b)                      a and b bootstrap to each other
-//	pairConnect(t, optsA, optsB) *pair          two friends, both online
-//	waitFor(t, timeout, what, cond)             poll cond until true or fail
-//	waitOnline(t, timeout, x, fn)               wait until x sees friend fn online
-//	newPairRecorder() *pairRecorder             records callbacks; rec.Callbacks()
+//	pairOptions(t) Options                       LoopbackOptions (+ libtoxcore log if TOXMAIL_TOX_LOG=1)
+//	pairNew(t, opts) *Tox                        New, closed at cleanup
+//	pairBootstrap(t, a, b)                       a and b bootstrap to each other (UDP port + DHT key)
+//	pairConnect(t, optsA, optsB) *pair           two friends, both online (~10 s); p.A, p.B, p.AB, p.BA
+//	waitFor(t, timeout, what, cond)              poll cond every 20 ms until true, or fail
+//	waitOnline(t, timeout, x, fn)                wait until x sees friend fn online
+//	newPairRecorder() *pairRecorder              records callbacks: rec.Callbacks(), rec.snapshot(),
+//	                                             rec.messageCount(), rec.setLossless(f)
+//	newPairSender(fn, n) *pairSender             iterate hook sending packets 0..n-1, stops at SENDQ
+//	newPairReceiver() *pairReceiver              FriendLossless callback checking order and content
+//	pairStreamPacket(buf, seq) []byte            packet seq of that stream (1373 bytes, ID 160)
+//	pairBootstrapd(t) (port, dhtKey)             tox-bootstrapd on 127.0.0.1 (skips if not installed)
+//	pairFreeUDPPort(t) uint16                    a UDP port free a moment ago
 
 import (
+	"bytes"
+	"context"
+	"crypto/ecdh"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -35,15 +55,15 @@ const (
 func pairOptions(t testing.TB) Options {
 	o := LoopbackOptions()
 	if os.Getenv("TOXMAIL_TOX_LOG") == "1" {
-		o.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.Logger = slog.New(slog.NewTextHandler(pairTestWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return o
 }
 
-// testWriter sends log lines to t.Log.
-type testWriter struct{ t testing.TB }
+// pairTestWriter sends log lines to t.Log.
+type pairTestWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) {
+func (w pairTestWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
 }
@@ -220,4 +240,184 @@ func (r *pairRecorder) messageCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.messages)
+}
+
+// pairStreamPacket builds packet seq of a test stream: ID 160, the sequence
+// number, then bytes derived from it, MaxCustomPacket bytes in all.
+func pairStreamPacket(buf []byte, seq uint32) []byte {
+	p := buf[:MaxCustomPacket]
+	p[0] = LosslessFirstID
+	binary.BigEndian.PutUint32(p[1:], seq)
+	for i := 5; i < len(p); i++ {
+		p[i] = byte(uint32(i)*31 + seq*7)
+	}
+	return p
+}
+
+// pairSender sends packets 0..n-1 of the pairStreamPacket stream to
+// friend fn. Install s.pump as the iterate hook: it sends until libtoxcore
+// reports SENDQ, then continues after the next iteration. sent counts the
+// packets accepted, sendq the SENDQ stops, err holds the first other error.
+type pairSender struct {
+	fn    uint32
+	n     uint32
+	sent  atomic.Uint32
+	sendq atomic.Uint64
+	err   atomic.Pointer[error]
+	buf   []byte
+}
+
+func newPairSender(fn, n uint32) *pairSender {
+	return &pairSender{fn: fn, n: n, buf: make([]byte, MaxCustomPacket)}
+}
+
+// pump is the iterate hook.
+func (s *pairSender) pump(c *Core) {
+	if s.err.Load() != nil {
+		return
+	}
+	for seq := s.sent.Load(); seq < s.n; seq++ {
+		err := c.SendLossless(s.fn, pairStreamPacket(s.buf, seq))
+		if errors.Is(err, ErrSendQ) {
+			s.sendq.Add(1)
+			return
+		}
+		if err != nil {
+			s.err.Store(&err)
+			return
+		}
+		s.sent.Store(seq + 1)
+	}
+}
+
+// pairReceiver checks that the pairStreamPacket stream arrives complete
+// and in order. Use r.receive as the FriendLossless callback (or via
+// pairRecorder.setLossless); r.count returns how many packets arrived and
+// the first mismatch.
+type pairReceiver struct {
+	mu   sync.Mutex
+	next uint32
+	err  error
+	want []byte
+}
+
+func newPairReceiver() *pairReceiver {
+	return &pairReceiver{want: make([]byte, MaxCustomPacket)}
+}
+
+// receive is the FriendLossless callback.
+func (r *pairReceiver) receive(_ uint32, _ PublicKey, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return
+	}
+	if want := pairStreamPacket(r.want, r.next); !bytes.Equal(data, want) {
+		seq := uint32(0)
+		if len(data) >= 5 {
+			seq = binary.BigEndian.Uint32(data[1:])
+		}
+		r.err = fmt.Errorf("packet %d: got %d bytes with sequence %d, want packet %d intact", r.next, len(data), seq, r.next)
+		return
+	}
+	r.next++
+}
+
+func (r *pairReceiver) count() (uint32, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.next, r.err
+}
+
+const pairBootstrapdPath = "/usr/bin/tox-bootstrapd"
+
+// pairLockedBuffer collects a child's output safely.
+type pairLockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *pairLockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *pairLockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// pairFreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
+func pairFreeUDPPort(t *testing.T) uint16 {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
+}
+
+// pairBootstrapd runs tox-bootstrapd on loopback with a key pair made
+// here (the keys file is 32 bytes of public key, then 32 of secret key),
+// no LAN discovery, no IPv6, no TCP relay and no bootstrap nodes. It
+// returns the daemon's UDP port and DHT key, and stops it at cleanup.
+func pairBootstrapd(t *testing.T) (uint16, PublicKey) {
+	t.Helper()
+	if _, err := os.Stat(pairBootstrapdPath); err != nil {
+		t.Skipf("%s not installed (Debian package toxcore-utils): %v", pairBootstrapdPath, err)
+	}
+	dir := t.TempDir()
+	sk, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pk PublicKey
+	copy(pk[:], sk.PublicKey().Bytes())
+	keys := filepath.Join(dir, "keys")
+	if err := os.WriteFile(keys, append(pk[:], sk.Bytes()...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	port := pairFreeUDPPort(t)
+	conf := filepath.Join(dir, "tox-bootstrapd.conf")
+	config := fmt.Sprintf(`port = %d
+keys_file_path = %q
+pid_file_path = %q
+enable_ipv6 = false
+enable_ipv4_fallback = true
+enable_lan_discovery = false
+enable_tcp_relay = false
+enable_motd = false
+motd = "toxmail test"
+bootstrap_nodes = ()
+`, port, keys, filepath.Join(dir, "tox-bootstrapd.pid"))
+	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, pairBootstrapdPath, "--foreground", "--log-backend", "stdout", "--config", conf)
+	out := &pairLockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second // then SIGKILL
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting tox-bootstrapd: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel() // SIGTERM, SIGKILL after WaitDelay
+		_ = cmd.Wait()
+		log := out.String()
+		if i := strings.Index(log, "Public Key: "); i >= 0 {
+			if got := strings.Fields(log[i+len("Public Key: "):]); len(got) == 0 || got[0] != pk.String() {
+				t.Errorf("tox-bootstrapd reported key %v, want %v", got, pk)
+			}
+		}
+		if t.Failed() {
+			t.Logf("tox-bootstrapd output:\n%s", log)
+		}
+	})
+	return port, pk
 }

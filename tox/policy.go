@@ -108,11 +108,7 @@ func (t *Transport) Approve(pk PublicKey) error {
 	if x == nil {
 		return ErrClosed
 	}
-	_, err := x.AddFriendNoRequest(pk)
-	if errors.Is(err, ErrAlreadyFriend) {
-		return nil
-	}
-	return err
+	return t.AddFriendNoRequest(pk)
 }
 
 // Deny drops a pending friend request.
@@ -124,4 +120,82 @@ func (t *Transport) Deny(pk PublicKey) error {
 	}
 	delete(t.pending, pk)
 	return nil
+}
+
+// AddFriend sends a friend request to a Tox address.
+func (t *Transport) AddFriend(addr Address, message string) error {
+	x := t.attached()
+	if x == nil {
+		return ErrClosed
+	}
+	num, err := x.AddFriend(addr, message)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.addFriendLocked(num, addr.PublicKey())
+	t.mu.Unlock()
+	return nil
+}
+
+// AddFriendNoRequest adds a friend by public key without a request (both
+// sides must add each other), and drops any pending request from it.
+func (t *Transport) AddFriendNoRequest(pk PublicKey) error {
+	x := t.attached()
+	if x == nil {
+		return ErrClosed
+	}
+	num, err := x.AddFriendNoRequest(pk)
+	if err != nil && !errors.Is(err, ErrAlreadyFriend) {
+		return err
+	}
+	if err != nil {
+		if num, err = x.FriendByPublicKey(pk); err != nil {
+			return err
+		}
+	}
+	t.mu.Lock()
+	t.addFriendLocked(num, pk)
+	delete(t.pending, pk)
+	t.mu.Unlock()
+	return nil
+}
+
+// DeleteFriend removes a friend: its queued frames and text are dropped and
+// the mesh is told it is offline.
+func (t *Transport) DeleteFriend(pk PublicKey) error {
+	x := t.attached()
+	if x == nil {
+		return ErrClosed
+	}
+	t.mu.Lock()
+	f := t.byKey[pk]
+	t.mu.Unlock()
+	if f == nil {
+		return fmt.Errorf("tox: %s: %w", pk.Short(), ErrFriendNotFound)
+	}
+	if err := x.DeleteFriend(f.num); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	online := f.online()
+	t.stats.FramesLost += uint64(f.q.drop())
+	if f.in.reset() {
+		t.stats.PartialsLost++
+	}
+	delete(t.byKey, pk)
+	if t.byNum[f.num] == f {
+		delete(t.byNum, f.num)
+	}
+	t.mu.Unlock()
+	if online {
+		t.events.push(event{kind: evOnline, pk: pk, online: false})
+	}
+	return nil
+}
+
+func (t *Transport) attached() *Tox {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tox
 }

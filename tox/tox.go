@@ -169,7 +169,8 @@ func (t *Tox) loop() {
 // send queue was full or a packet arrived in the last iteration), so that
 // libtoxcore reads the socket, sends acknowledgements and frees queue
 // space sooner than its own pacing would. On loopback it raises lossless
-// throughput by about half; it costs CPU only while data is moving.
+// throughput by about a quarter (1.4 to 1.75 MB/s); it costs CPU only
+// while data is moving.
 const busyInterval = time.Millisecond
 
 // interval returns the time to the next tox_iterate.

@@ -130,13 +130,17 @@ type Transport struct {
 	events *eventQueue
 	done   chan struct{}
 	buf    []byte // packet scratch, used on the Tox goroutine only
+
+	// Test hooks (BenchmarkToxLink): raw packets pumped like mesh chunks,
+	// and non-mesh packets received.
+	testRawSend func(c *Core)
+	testRawRecv func(pk PublicKey, data []byte)
 }
 
 var _ mesh.Transport = (*Transport)(nil)
 
 // NewTransport returns a transport that is not yet attached to a Tox
-// instance: pass its Callbacks in Options when creating the instance, then
-// call Attach.
+// instance; Attach binds it.
 func NewTransport(cfg TransportConfig) *Transport {
 	cfg.defaults()
 	t := &Transport{
@@ -164,12 +168,16 @@ func (t *Transport) Callbacks() Callbacks {
 	}
 }
 
-// Attach binds the transport to a running instance created with its
-// Callbacks, and loads the friend list.
+// Attach binds the transport to a running instance: it installs its
+// callbacks and iterate hook and loads the friend list with each friend's
+// connection state.
 func (t *Transport) Attach(x *Tox) error {
 	t.mu.Lock()
 	t.tox = x
 	t.mu.Unlock()
+	if err := x.SetCallbacks(t.Callbacks()); err != nil {
+		return fmt.Errorf("tox: attaching transport: %w", err)
+	}
 	err := x.Do(func(c *Core) error {
 		for _, num := range c.Friends() {
 			pk, err := c.FriendPublicKey(num)
@@ -277,6 +285,9 @@ func (t *Transport) pump(c *Core) {
 	for _, a := range actions {
 		a(c)
 	}
+	if t.testRawSend != nil {
+		t.testRawSend(c)
+	}
 
 	now := time.Now()
 	t.mu.Lock()
@@ -351,6 +362,9 @@ func (t *Transport) onFriendConnection(num uint32, pk PublicKey, c Connection) {
 // onFriendLossless runs on the Tox goroutine.
 func (t *Transport) onFriendLossless(num uint32, pk PublicKey, data []byte) {
 	if !isMeshPacket(data) {
+		if t.testRawRecv != nil {
+			t.testRawRecv(pk, data)
+		}
 		return
 	}
 	t.mu.Lock()
