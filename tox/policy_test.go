@@ -1,0 +1,134 @@
+package tox
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+func randomKey(t *testing.T) PublicKey {
+	t.Helper()
+	kp, err := envelope.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp.Public
+}
+
+func isFriend(x *Tox, pk PublicKey) bool {
+	_, err := x.FriendByPublicKey(pk)
+	return err == nil
+}
+
+func TestRequestPolicy(t *testing.T) {
+	for _, policy := range []RequestPolicy{AcceptKnown, AcceptAll, Manual} {
+		t.Run(policy.String(), func(t *testing.T) {
+			known, stranger := randomKey(t), randomKey(t)
+			var mu sync.Mutex
+			var told []Request
+			x := pairNew(t, pairOptions(t))
+			tr := NewTransport(TransportConfig{
+				Policy: policy,
+				Known:  func(pk PublicKey) bool { return pk == known },
+				OnRequest: func(r Request) {
+					mu.Lock()
+					told = append(told, r)
+					mu.Unlock()
+				},
+			})
+			t.Cleanup(func() { tr.Close() })
+			if err := tr.Attach(x); err != nil {
+				t.Fatal(err)
+			}
+			// What the friend-request callback does on the Tox goroutine.
+			tr.onFriendRequest(known, "it's me")
+			tr.onFriendRequest(stranger, "who am I")
+			x.Wake()
+
+			wantFriend := map[PublicKey]bool{known: policy != Manual, stranger: policy == AcceptAll}
+			waitFor(t, 5*time.Second, "the policy's friends", func() bool {
+				return isFriend(x, known) == wantFriend[known] && isFriend(x, stranger) == wantFriend[stranger]
+			})
+			time.Sleep(50 * time.Millisecond) // a wrongly accepted request would show by now
+			for pk, want := range wantFriend {
+				if got := isFriend(x, pk); got != want {
+					t.Fatalf("friend %v: got %v, want %v", pk.Short(), got, want)
+				}
+			}
+			var pending []PublicKey
+			for _, r := range tr.Pending() {
+				pending = append(pending, r.Key)
+				if r.Key == stranger && r.Message != "who am I" {
+					t.Errorf("pending message %q", r.Message)
+				}
+			}
+			wantPending := 0
+			for _, f := range wantFriend {
+				if !f {
+					wantPending++
+				}
+			}
+			if len(pending) != wantPending {
+				t.Fatalf("pending %d requests, want %d", len(pending), wantPending)
+			}
+			waitFor(t, 5*time.Second, "OnRequest calls", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(told) == wantPending
+			})
+			for _, pk := range pending {
+				if pk == known {
+					if err := tr.Deny(pk); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err := tr.Approve(pk); err != nil {
+					t.Fatal(err)
+				}
+				if !isFriend(x, pk) {
+					t.Fatal("approved, yet not a friend")
+				}
+				if err := tr.Approve(pk); !errors.Is(err, ErrNoRequest) {
+					t.Fatalf("approving twice: got %v, want ErrNoRequest", err)
+				}
+			}
+			if len(tr.Pending()) != 0 {
+				t.Fatal("requests still pending after approve/deny")
+			}
+		})
+	}
+	if _, err := ParseRequestPolicy("sometimes"); err == nil {
+		t.Error("a bad policy name was accepted")
+	}
+}
+
+// TestDeleteFriendDropsQueue: deleting a friend drops what was queued for
+// it and tells the mesh it is gone.
+func TestDeleteFriendDropsQueue(t *testing.T) {
+	x := pairNew(t, pairOptions(t))
+	tr := NewTransport(TransportConfig{})
+	t.Cleanup(func() { tr.Close() })
+	if err := tr.Attach(x); err != nil {
+		t.Fatal(err)
+	}
+	pk := randomKey(t)
+	if err := tr.AddFriendNoRequest(pk); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Send(pk, []byte("x")); err == nil {
+		t.Fatal("Send to an offline friend succeeded")
+	}
+	if err := tr.DeleteFriend(pk); err != nil {
+		t.Fatal(err)
+	}
+	if isFriend(x, pk) || len(tr.Peers()) != 0 {
+		t.Fatal("friend not deleted")
+	}
+	if err := tr.DeleteFriend(pk); !errors.Is(err, ErrFriendNotFound) {
+		t.Fatalf("deleting twice: got %v", err)
+	}
+}
