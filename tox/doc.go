@@ -26,6 +26,17 @@
 // The callbacks find their *Tox through a runtime/cgo.Handle passed to
 // libtoxcore as user_data; there is no global registry.
 //
+// # Transport
+//
+// Transport is the mesh.Transport over Tox (see chunk.go for the framing):
+// mesh frames are cut into lossless custom packets 160 and 161, queued per
+// friend and pumped from the iterate hook until SENDQ, so one slow friend
+// never holds up another; received frames go to the mesh from a dispatch
+// goroutine, so mesh work never holds up Tox. It also tells mesh peers from
+// plain Tox clients (silent for HelloTimeout), carries text messages both
+// ways (SendText, TextFromMail, MailFromText) and applies the friend-request
+// policy (AcceptKnown, AcceptAll, Manual). Attach it to a running Tox.
+//
 // # Network defaults
 //
 // DefaultOptions is a real node: UDP and IPv6 on, hole punching and DHT
