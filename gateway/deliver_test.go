@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/mesh"
+)
+
+type dirMap map[envelope.PublicKey][2]string
+
+func (d dirMap) SenderAddress(k envelope.PublicKey) (string, string, bool) {
+	v, ok := d[k]
+	return v[0], v[1], ok
+}
+
+func letterFrom(t *testing.T, from envelope.KeyPair, to envelope.KeyPair, body string) *envelope.Letter {
+	t.Helper()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	e, err := envelope.NewKeyring(envelope.Config{Identity: from}).Seal(envelope.SealParams{
+		To: to.Public, Body: []byte(body), Created: now, Expiry: now.Add(time.Hour), Hops: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Hops = 2
+	l, err := envelope.NewKeyring(envelope.Config{Identity: to}).Open(e.Encode(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestMailboxDeliver(t *testing.T) {
+	alice, _ := envelope.GenerateKeyPair(nil)
+	bob, _ := envelope.GenerateKeyPair(nil)
+	mallory, _ := envelope.GenerateKeyPair(nil)
+	ib, err := inbox.Open(inbox.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ib.Close()
+	dir := dirMap{alice.Public: {"alice@example.org", "contacts"}, mallory.Public: {"mallory@evil.example", "tox1 DNS, unauthenticated"}}
+	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: dir, Hostname: "bob.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, body string
+		from       envelope.KeyPair
+		check      string
+	}{
+		{"known sender", "From: Alice <alice@example.org>\r\nSubject: hi\r\n\r\nhello\r\n", alice, "X-Toxmail-From-Check: pass"},
+		{"forged From", "From: Alice <alice@example.org>\r\nSubject: trust me\r\n\r\npay\r\n", mallory, "X-Toxmail-From-Check: fail"},
+		{"own key", "From: " + strings.ToLower(bob.Public.String()) + "@tox\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
+		{"unknown key", "From: someone@else.example\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: none"},
+		{"no header", "just text", alice, "X-Toxmail-From-Check: fail"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := letterFrom(t, c.from, bob, c.body)
+			d := &mesh.Delivery{Letter: l, Received: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)}
+			if err := mb.Deliver(d); err != nil {
+				t.Fatal(err)
+			}
+			if err := mb.Deliver(d); err != nil { // exactly once: a second delivery is a no-op
+				t.Fatal(err)
+			}
+			_, data, err := ib.Get(inbox.EnvelopeID(l.ID).UID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasSuffix(data, []byte(c.body)) {
+				t.Fatalf("the stored mail does not end with the submitted bytes")
+			}
+			hdr := string(data[:len(data)-len(c.body)])
+			for _, want := range []string{c.check, "X-Toxmail-Sender-Key: " + c.from.Public.String(), "X-Toxmail-Path: 2 hops (TTL 4)", "by bob.local", "X-Toxmail-Envelope: " + l.ID.String()} {
+				if !strings.Contains(hdr, want) {
+					t.Errorf("headers lack %q:\n%s", want, hdr)
+				}
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(hdr, "\r\n"), "\r\n") {
+				if line == "" || strings.ContainsAny(line, "\r\n") {
+					t.Fatalf("malformed header line %q", line)
+				}
+			}
+		})
+	}
+	if n, _, _ := ib.Stats(); n != len(cases) {
+		t.Fatalf("inbox holds %d mails, want %d", n, len(cases))
+	}
+}
+
+func TestMailboxErrorsClassify(t *testing.T) {
+	alice, _ := envelope.GenerateKeyPair(nil)
+	bob, _ := envelope.GenerateKeyPair(nil)
+	ib, err := inbox.Open(inbox.Options{InMemory: true, MaxMessageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := NewMailbox(MailboxConfig{Inbox: ib})
+	big := letterFrom(t, alice, bob, "From: a@b\r\n\r\n"+strings.Repeat("x", 500))
+	err = mb.Deliver(&mesh.Delivery{Letter: big})
+	if err == nil || mesh.Temporary(err) || !errors.Is(err, inbox.ErrTooLarge) {
+		t.Fatalf("oversize mail: got %v, want a permanent ErrTooLarge", err)
+	}
+	ib.Close()
+	small := letterFrom(t, alice, bob, "From: a@b\r\n\r\nx")
+	if err := mb.Deliver(&mesh.Delivery{Letter: small}); err == nil || !mesh.Temporary(err) {
+		t.Fatalf("closed inbox: got %v, want a temporary error", err)
+	}
+}
