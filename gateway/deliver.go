@@ -133,16 +133,28 @@ func fromCheck(body []byte, sender envelope.PublicKey, known string, isKnown boo
 	if err != nil {
 		return "fail", "no readable From header: " + err.Error()
 	}
-	keyAddr := strings.ToLower(sender.String()) + "@tox"
 	switch {
-	case strings.EqualFold(from, keyAddr):
-		return "pass", "From is the sender's own key"
+	case isOwnToxAddress(from, sender):
+		return "pass", "From is the sender's own Tox ID"
 	case isKnown && strings.EqualFold(from, known):
 		return "pass", "From matches the address book"
 	case isKnown:
 		return "fail", fmt.Sprintf("From says %s, but the sender's key goes by %s", clean(from), clean(known))
 	}
 	return "none", fmt.Sprintf("From says %s; the sender's key has no known address", clean(from))
+}
+
+// isOwnToxAddress reports whether addr is "<Tox ID>@tox" (76 hex digits)
+// or "<public key>@tox" (64) for the key.
+func isOwnToxAddress(addr string, key envelope.PublicKey) bool {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || !strings.EqualFold(domain, "tox") {
+		return false
+	}
+	if id, err := ParseToxID(local); err == nil {
+		return id.PublicKey() == key
+	}
+	return strings.EqualFold(local, key.String())
 }
 
 // headerFrom reads only the header of a mail and returns its From address.

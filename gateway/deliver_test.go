@@ -57,6 +57,8 @@ func TestMailboxDeliver(t *testing.T) {
 		{"known sender", "From: Alice <alice@example.org>\r\nSubject: hi\r\n\r\nhello\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"forged From", "From: Alice <alice@example.org>\r\nSubject: trust me\r\n\r\npay\r\n", mallory, "X-Toxmail-From-Check: fail"},
 		{"own key", "From: " + strings.ToLower(bob.Public.String()) + "@tox\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
+		{"own Tox ID", "From: " + NewToxID(bob.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
+		{"someone else's Tox ID", "From: " + NewToxID(alice.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: none"},
 		{"unknown key", "From: someone@else.example\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: none"},
 		{"no header", "just text", alice, "X-Toxmail-From-Check: fail"},
 	}

@@ -1,0 +1,350 @@
+package gateway
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// Contacts is the address book as the gateway reads it: forward lookup for
+// recipients, reverse lookup for "who is this sender" headers.
+type Contacts interface {
+	// Lookup finds a contact by mail address (when key has an "@") or by
+	// contact name.
+	Lookup(key string) (Contact, bool)
+	// ByKey finds the contact whose Tox ID has this public key.
+	ByKey(pk envelope.PublicKey) (Contact, bool)
+}
+
+// Contact is one address book entry. It has a Name, an Address or both.
+type Contact struct {
+	// Name is a short nickname, usable as a bare recipient ("RCPT TO:<alice>").
+	// Names compare case-insensitively; they have no "@" and no spaces.
+	Name string
+	// Address is a mail address. Its domain compares case-insensitively, its
+	// local part exactly; NewContactBook and Add store it normalised.
+	Address string
+	// ID is the contact's Tox ID.
+	ID ToxID
+	// Source is how the ID was learned: SourceToxID when the user typed or
+	// pasted it, SourceDNS when it was saved from a tox1 lookup (and so is
+	// only as trustworthy as that unauthenticated answer was).
+	Source Source
+	// Added is when the entry was made; the book does not read a clock.
+	Added time.Time
+}
+
+// Errors from the address book, for errors.Is.
+var (
+	ErrContactInvalid = errors.New("invalid contact")
+	ErrContactExists  = errors.New("contact name or address already in use")
+)
+
+// ContactBook is an in-memory address book, safe for concurrent use.
+//
+// It holds no file of its own: to keep it in a file, load the entries and
+// pass them to NewContactBook, and write List back after changes. ToxID and
+// Source implement encoding.TextMarshaler, so a Contact encodes as plain
+// strings in TOML or JSON.
+type ContactBook struct {
+	mu     sync.RWMutex
+	seq    uint64
+	byName map[string]*bookEntry // lower-cased name
+	byAddr map[string]*bookEntry // normalised address
+	byKey  map[envelope.PublicKey][]*bookEntry
+}
+
+type bookEntry struct {
+	c   Contact
+	seq uint64 // insertion order
+}
+
+var (
+	_ Contacts        = (*ContactBook)(nil)
+	_ SenderDirectory = (*ContactBook)(nil)
+)
+
+// NewContactBook returns a book holding entries, or an error naming the
+// first invalid entry, or one whose name or address an earlier entry has.
+func NewContactBook(entries []Contact) (*ContactBook, error) {
+	b := &ContactBook{
+		byName: make(map[string]*bookEntry),
+		byAddr: make(map[string]*bookEntry),
+		byKey:  make(map[envelope.PublicKey][]*bookEntry),
+	}
+	for i, c := range entries {
+		nc, err := normaliseContact(c)
+		if err == nil {
+			if _, dup := b.Lookup(nc.Name); dup && nc.Name != "" {
+				err = fmt.Errorf("%w: %q is listed twice", ErrContactExists, nc.Name)
+			} else if _, dup := b.Lookup(nc.Address); dup && nc.Address != "" {
+				err = fmt.Errorf("%w: <%s> is listed twice", ErrContactExists, nc.Address)
+			} else {
+				err = b.Add(nc)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gateway: contact %d: %w", i+1, err)
+		}
+	}
+	return b, nil
+}
+
+// Add adds a contact. If an entry with the same name and address exists,
+// Add replaces it (a new ID, source or date). If the name or the address is
+// used by a different entry, Add fails with ErrContactExists: to rename a
+// contact or change its address, Remove it and Add it again.
+func (b *ContactBook) Add(c Contact) error {
+	c, err := normaliseContact(c)
+	if err != nil {
+		return err
+	}
+	nameKey := strings.ToLower(c.Name)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var nameHit, addrHit *bookEntry
+	if c.Name != "" {
+		nameHit = b.byName[nameKey]
+	}
+	if c.Address != "" {
+		addrHit = b.byAddr[c.Address]
+	}
+	var old *bookEntry
+	for _, hit := range []*bookEntry{nameHit, addrHit} {
+		if hit == nil {
+			continue
+		}
+		if !strings.EqualFold(hit.c.Name, c.Name) || hit.c.Address != c.Address {
+			return fmt.Errorf("%w: %s", ErrContactExists, describeContact(hit.c))
+		}
+		old = hit // both hits, if both, are this same entry
+	}
+	if old != nil {
+		b.unlink(old)
+	}
+	b.seq++
+	e := &bookEntry{c: c, seq: b.seq}
+	if old != nil {
+		e.seq = old.seq // keep the entry's place in List
+	}
+	if c.Name != "" {
+		b.byName[nameKey] = e
+	}
+	if c.Address != "" {
+		b.byAddr[c.Address] = e
+	}
+	pk := c.ID.PublicKey()
+	b.byKey[pk] = append(b.byKey[pk], e)
+	return nil
+}
+
+// Remove removes the contact that key (a name or a mail address) finds and
+// reports whether there was one.
+func (b *ContactBook) Remove(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.find(key)
+	if e != nil {
+		b.unlink(e)
+	}
+	return e != nil
+}
+
+// Lookup finds a contact by mail address (when key has an "@") or by name.
+func (b *ContactBook) Lookup(key string) (Contact, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if e := b.find(key); e != nil {
+		return e.c, true
+	}
+	return Contact{}, false
+}
+
+// ByKey finds a contact by the public key of its Tox ID. When several
+// entries share a key, it prefers one with a mail address, then the one
+// added first.
+func (b *ContactBook) ByKey(pk envelope.PublicKey) (Contact, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var best *bookEntry
+	for _, e := range b.byKey[pk] {
+		if best == nil || (best.c.Address == "") && e.c.Address != "" ||
+			(best.c.Address == "") == (e.c.Address == "") && e.seq < best.seq {
+			best = e
+		}
+	}
+	if best == nil {
+		return Contact{}, false
+	}
+	return best.c, true
+}
+
+// SenderAddress implements SenderDirectory: the mail address a sender's key
+// goes by in the book, and where it came from. Contacts with a name but no
+// mail address give no address.
+func (b *ContactBook) SenderAddress(pk envelope.PublicKey) (address, source string, ok bool) {
+	c, ok := b.ByKey(pk)
+	if !ok || c.Address == "" {
+		return "", "", false
+	}
+	source = "address book"
+	if c.Source == SourceDNS {
+		source += ", ID from tox1 DNS, unauthenticated"
+	}
+	return c.Address, source, true
+}
+
+// List returns every contact in the order added.
+func (b *ContactBook) List() []Contact {
+	b.mu.RLock()
+	entries := make([]*bookEntry, 0, len(b.byName)+len(b.byAddr))
+	for _, es := range b.byKey {
+		entries = append(entries, es...)
+	}
+	b.mu.RUnlock()
+	slices.SortFunc(entries, func(x, y *bookEntry) int { return cmp.Compare(x.seq, y.seq) })
+	out := make([]Contact, len(entries))
+	for i, e := range entries {
+		out[i] = e.c
+	}
+	return out
+}
+
+// Len returns the number of contacts.
+func (b *ContactBook) Len() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	n := 0
+	for _, es := range b.byKey {
+		n += len(es)
+	}
+	return n
+}
+
+// find looks key up; the caller holds the lock.
+func (b *ContactBook) find(key string) *bookEntry {
+	key = strings.TrimSpace(key)
+	if strings.ContainsRune(key, '@') {
+		norm, err := NormalizeAddress(key)
+		if err != nil {
+			return nil
+		}
+		return b.byAddr[norm]
+	}
+	return b.byName[strings.ToLower(key)]
+}
+
+// unlink removes e from every index; the caller holds the write lock.
+func (b *ContactBook) unlink(e *bookEntry) {
+	if e.c.Name != "" && b.byName[strings.ToLower(e.c.Name)] == e {
+		delete(b.byName, strings.ToLower(e.c.Name))
+	}
+	if e.c.Address != "" && b.byAddr[e.c.Address] == e {
+		delete(b.byAddr, e.c.Address)
+	}
+	pk := e.c.ID.PublicKey()
+	es := slices.DeleteFunc(b.byKey[pk], func(x *bookEntry) bool { return x == e })
+	if len(es) == 0 {
+		delete(b.byKey, pk)
+	} else {
+		b.byKey[pk] = es
+	}
+}
+
+func normaliseContact(c Contact) (Contact, error) {
+	c.Name = strings.TrimSpace(c.Name)
+	c.Address = strings.TrimSpace(c.Address)
+	if c.Name == "" && c.Address == "" {
+		return c, fmt.Errorf("%w: it needs a name or a mail address", ErrContactInvalid)
+	}
+	if c.Name != "" {
+		if err := checkContactName(c.Name); err != nil {
+			return c, fmt.Errorf("%w: %w", ErrContactInvalid, err)
+		}
+	}
+	if c.Address != "" {
+		norm, err := NormalizeAddress(c.Address)
+		if err != nil {
+			return c, fmt.Errorf("%w: %w", ErrContactInvalid, err)
+		}
+		if _, domain := splitMailAddress(norm); domain == ToxDomain {
+			return c, fmt.Errorf("%w: %s: addresses @%s are raw Tox IDs and need no contact; give it a name instead",
+				ErrContactInvalid, norm, ToxDomain)
+		}
+		c.Address = norm
+	}
+	if !c.ID.Valid() {
+		return c, fmt.Errorf("%w: %s: Tox ID checksum does not match", ErrContactInvalid, describeContact(c))
+	}
+	if c.ID.IsZero() {
+		return c, fmt.Errorf("%w: %s: no Tox ID", ErrContactInvalid, describeContact(c))
+	}
+	return c, nil
+}
+
+func describeContact(c Contact) string {
+	switch {
+	case c.Name != "" && c.Address != "":
+		return fmt.Sprintf("%q <%s>", c.Name, c.Address)
+	case c.Name != "":
+		return fmt.Sprintf("%q", c.Name)
+	}
+	return "<" + c.Address + ">"
+}
+
+// maxContactName bounds a contact name, like an address's local part.
+const maxContactName = 64
+
+// checkContactName accepts a bare name: printable, no spaces, no "@", at
+// most 64 bytes of UTF-8.
+func checkContactName(name string) error {
+	if name == "" {
+		return errors.New("empty contact name")
+	}
+	if len(name) > maxContactName {
+		return fmt.Errorf("contact name is %d bytes, at most %d", len(name), maxContactName)
+	}
+	if !utf8.ValidString(name) {
+		return errors.New("contact name is not UTF-8")
+	}
+	for _, r := range name {
+		if r == '@' || r == '<' || r == '>' || r == ',' || r == '"' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return fmt.Errorf("contact name %q has %q, which names may not contain", name, r)
+		}
+	}
+	return nil
+}
+
+// NormalizeAddress parses a mail address ("alice@Example.ORG" or
+// "Alice <alice@example.org>") and returns its bare form with the domain
+// lower-cased and any trailing dot removed; the local part stays as given.
+func NormalizeAddress(s string) (string, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return "", fmt.Errorf("malformed mail address %q: %w", s, err)
+	}
+	local, domain := splitMailAddress(a.Address)
+	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
+	if local == "" || domain == "" {
+		return "", fmt.Errorf("malformed mail address %q: want local@domain", s)
+	}
+	return local + "@" + domain, nil
+}
+
+// splitMailAddress splits at the last "@".
+func splitMailAddress(addr string) (local, domain string) {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return addr, ""
+	}
+	return addr[:i], addr[i+1:]
+}

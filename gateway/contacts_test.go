@@ -1,0 +1,255 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/gateway"
+)
+
+func newTestBook(t testing.TB, entries ...gateway.Contact) *gateway.ContactBook {
+	t.Helper()
+	b, err := gateway.NewContactBook(entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestContactBookLookup(t *testing.T) {
+	bob, carol := resolveTestID(2), resolveTestID(3)
+	b := newTestBook(t,
+		gateway.Contact{Name: "bob", Address: "Bob.Smith@Example.ORG", ID: bob, Source: gateway.SourceToxID},
+		gateway.Contact{Name: "Carol", ID: carol},
+	)
+	tests := []struct {
+		key  string
+		want string // ID of the contact found; "" for none
+	}{
+		{"bob", bob.String()},
+		{"BOB", bob.String()},
+		{" bob ", bob.String()},
+		{"Bob.Smith@example.org", bob.String()},
+		{"Bob.Smith@EXAMPLE.org", bob.String()},
+		{"Bob Smith <Bob.Smith@example.org>", bob.String()},
+		{"bob.smith@example.org", ""}, // the local part is exact
+		{"carol", carol.String()},
+		{"cArOl", carol.String()},
+		{"carol@example.org", ""},
+		{"dave", ""},
+		{"", ""},
+		{"@@", ""},
+	}
+	for _, tt := range tests {
+		c, ok := b.Lookup(tt.key)
+		got := ""
+		if ok {
+			got = c.ID.String()
+		}
+		if got != tt.want {
+			t.Errorf("Lookup(%q): got %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	c, _ := b.Lookup("bob")
+	if got, want := c.Address, "Bob.Smith@example.org"; got != want {
+		t.Errorf("stored address: got %q, want %q", got, want)
+	}
+}
+
+func TestContactBookInvalid(t *testing.T) {
+	good := resolveTestID(1)
+	bad := good
+	bad[37] ^= 1
+	tests := []struct {
+		name string
+		c    gateway.Contact
+		msg  string
+	}{
+		{"nothing", gateway.Contact{ID: good}, "needs a name or a mail address"},
+		{"bad checksum", gateway.Contact{Name: "x", ID: bad}, "checksum"},
+		{"no ID", gateway.Contact{Name: "x"}, "no Tox ID"},
+		{"name with @", gateway.Contact{Name: "a@b", Address: "", ID: good}, "'@'"},
+		{"name with space", gateway.Contact{Name: "a b", ID: good}, "' '"},
+		{"long name", gateway.Contact{Name: strings.Repeat("n", 65), ID: good}, "at most 64"},
+		{"malformed address", gateway.Contact{Address: "not an address", ID: good}, "malformed mail address"},
+		{"@tox address", gateway.Contact{Address: good.String() + "@TOX", ID: good}, "raw Tox IDs"},
+	}
+	for _, tt := range tests {
+		_, err := gateway.NewContactBook([]gateway.Contact{tt.c})
+		if !errors.Is(err, gateway.ErrContactInvalid) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: got %v, want ErrContactInvalid mentioning %q", tt.name, err, tt.msg)
+		}
+	}
+}
+
+func TestContactBookAddConflictsAndUpdates(t *testing.T) {
+	a, b2, c := resolveTestID(1), resolveTestID(2), resolveTestID(3)
+	book := newTestBook(t,
+		gateway.Contact{Name: "alice", Address: "alice@example.org", ID: a},
+		gateway.Contact{Name: "bob", ID: b2},
+	)
+	conflicts := []gateway.Contact{
+		{Name: "ALICE", ID: c},                                          // name in use by an entry with an address
+		{Address: "alice@EXAMPLE.org", ID: c},                           // address in use by an entry with a name
+		{Name: "alice", Address: "alice2@example.org", ID: c},           // same name, other address
+		{Name: "bob", Address: "alice@example.org", ID: c},              // name of one, address of another
+		{Name: "robert", Address: "alice@example.org", ID: a},           // address in use
+		{Name: "bob", Address: "bob@example.org", ID: resolveTestID(4)}, // bob has no address
+	}
+	for _, x := range conflicts {
+		if err := book.Add(x); !errors.Is(err, gateway.ErrContactExists) {
+			t.Errorf("Add(%+v): got %v, want ErrContactExists", x, err)
+		}
+	}
+	// Same name and address: an update, in place.
+	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := book.Add(gateway.Contact{Name: "Alice", Address: "alice@Example.org", ID: c, Source: gateway.SourceDNS, Added: when}); err != nil {
+		t.Fatal(err)
+	}
+	if err := book.Add(gateway.Contact{Name: "BOB", ID: a}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range book.List() {
+		got = append(got, fmt.Sprintf("%s|%s|%s|%s", x.Name, x.Address, x.ID.PublicKey().Short(), x.Source))
+	}
+	want := []string{
+		"Alice|alice@example.org|" + c.PublicKey().Short() + "|dns",
+		"BOB||" + a.PublicKey().Short() + "|unknown",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("List: got %q, want %q", got, want)
+	}
+	if _, ok := book.ByKey(b2.PublicKey()); ok {
+		t.Errorf("ByKey finds bob's old key after the update")
+	}
+	if x, ok := book.ByKey(c.PublicKey()); !ok || !x.Added.Equal(when) {
+		t.Errorf("ByKey(new key): got %+v, %v", x, ok)
+	}
+}
+
+func TestContactBookRemove(t *testing.T) {
+	a := resolveTestID(1)
+	book := newTestBook(t, gateway.Contact{Name: "alice", Address: "alice@example.org", ID: a})
+	if !book.Remove("alice@EXAMPLE.org") {
+		t.Fatal("Remove by address: nothing removed")
+	}
+	for _, key := range []string{"alice", "alice@example.org"} {
+		if _, ok := book.Lookup(key); ok {
+			t.Errorf("Lookup(%q) after Remove: found", key)
+		}
+	}
+	if _, ok := book.ByKey(a.PublicKey()); ok {
+		t.Errorf("ByKey after Remove: found")
+	}
+	if book.Remove("alice") {
+		t.Errorf("second Remove removed something")
+	}
+	if got := book.Len(); got != 0 {
+		t.Errorf("Len: got %d, want 0", got)
+	}
+	// The name is free again.
+	if err := book.Add(gateway.Contact{Name: "alice", ID: a}); err != nil {
+		t.Fatal(err)
+	}
+	if !book.Remove("Alice") || book.Len() != 0 {
+		t.Errorf("Remove by name failed")
+	}
+}
+
+func TestContactBookByKeyAndSenderAddress(t *testing.T) {
+	a := resolveTestID(1)
+	sameKey := gateway.NewToxID(a.PublicKey(), [4]byte{9, 9, 9, 9})
+	d := resolveTestID(4)
+	book := newTestBook(t,
+		gateway.Contact{Name: "al", ID: a},
+		gateway.Contact{Address: "alice@example.org", ID: sameKey, Source: gateway.SourceToxID},
+		gateway.Contact{Address: "alice@example.net", ID: a},
+		gateway.Contact{Name: "dave", Address: "dave@example.org", ID: d, Source: gateway.SourceDNS},
+		gateway.Contact{Name: "eve", ID: resolveTestID(5)},
+	)
+	tests := []struct {
+		key             gateway.ToxID
+		address, source string
+		ok              bool
+	}{
+		// Prefers an entry with an address, then the first added.
+		{a, "alice@example.org", "address book", true},
+		{d, "dave@example.org", "address book, ID from tox1 DNS, unauthenticated", true},
+		{resolveTestID(5), "", "", false}, // a name, no address
+		{resolveTestID(6), "", "", false},
+	}
+	for _, tt := range tests {
+		addr, source, ok := book.SenderAddress(tt.key.PublicKey())
+		if addr != tt.address || source != tt.source || ok != tt.ok {
+			t.Errorf("SenderAddress(%s): got %q, %q, %v, want %q, %q, %v",
+				tt.key.PublicKey().Short(), addr, source, ok, tt.address, tt.source, tt.ok)
+		}
+	}
+	if c, ok := book.ByKey(resolveTestID(5).PublicKey()); !ok || c.Name != "eve" {
+		t.Errorf("ByKey(eve): got %+v, %v", c, ok)
+	}
+}
+
+func TestContactBookFileRoundTrip(t *testing.T) {
+	book := newTestBook(t,
+		gateway.Contact{Name: "alice", Address: "alice@example.org", ID: resolveTestID(1), Source: gateway.SourceDNS,
+			Added: time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)},
+		gateway.Contact{Name: "bob", ID: resolveTestID(2), Source: gateway.SourceToxID},
+	)
+	data, err := json.Marshal(book.List())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"Source":"dns"`) || !strings.Contains(string(data), resolveTestID(1).String()) {
+		t.Errorf("got %s, want IDs and sources as text", data)
+	}
+	var entries []gateway.Contact
+	if err := json.Unmarshal(data, &entries); err != nil {
+		t.Fatal(err)
+	}
+	again := newTestBook(t, entries...)
+	if got, want := fmt.Sprint(again.List()), fmt.Sprint(book.List()); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := gateway.NewContactBook(append(entries, entries[0])); !errors.Is(err, gateway.ErrContactExists) {
+		t.Errorf("an entry listed twice: got %v, want ErrContactExists", err)
+	}
+}
+
+func TestContactBookConcurrent(t *testing.T) {
+	book := newTestBook(t)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				name := fmt.Sprintf("c%d", (g*7+i)%20)
+				id := resolveTestID(byte(i % 20))
+				switch i % 4 {
+				case 0:
+					book.Add(gateway.Contact{Name: name, Address: name + "@example.org", ID: id}) // may conflict
+				case 1:
+					book.Lookup(name)
+					book.ByKey(id.PublicKey())
+				case 2:
+					book.Remove(name + "@example.org")
+				case 3:
+					for _, c := range book.List() {
+						if !c.ID.Valid() {
+							t.Errorf("List: invalid ID %q", c.ID)
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, l := book.Len(), len(book.List()); n != l {
+		t.Errorf("Len %d, List %d", n, l)
+	}
+}

@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/toxmail/toxmail/inbox"
+)
+
+// InboxMaildrop returns the Maildrop of an inbox: its messages in arrival
+// order, numbered from 1 by the session; UIDL is the inbox UID.
+//
+// Each message is served as headers(msg) followed by the stored bytes,
+// with line endings normalized to CRLF (a bare LF becomes CRLF; a last
+// line without a line ending gets one). Sizes are exactly the octets
+// served: List reads each message once to count them (the inbox's
+// Message.Size is the stored size, not the served one) and caches the
+// count, so create one InboxMaildrop per inbox and return it from the
+// POP3Authenticator on every login. headers must return the same bytes for
+// the same Message every time (no clock reads); nil means no headers.
+//
+// All InboxMaildrops of one inbox share one lock (SharedMaildrop), so
+// several users mapped to one inbox exclude each other.
+func InboxMaildrop(b *inbox.Inbox, headers func(inbox.Message) []byte) Maildrop {
+	if headers == nil {
+		headers = func(inbox.Message) []byte { return nil }
+	}
+	return &inboxMaildrop{b: b, headers: headers, sizes: make(map[inboxSizeKey]int64)}
+}
+
+type inboxMaildrop struct {
+	b       *inbox.Inbox
+	headers func(inbox.Message) []byte
+
+	mu    sync.Mutex
+	sizes map[inboxSizeKey]int64 // served sizes of the messages last listed
+}
+
+// inboxSizeKey names one stored mail: a UID could come back after its
+// tombstone expired, with other delivery headers, but never with the same
+// Seq.
+type inboxSizeKey struct {
+	uid string
+	seq uint64
+}
+
+var _ SharedMaildrop = (*inboxMaildrop)(nil)
+
+// LockKey names the inbox.
+func (d *inboxMaildrop) LockKey() string { return fmt.Sprintf("inbox %p", d.b) }
+
+// List lists the inbox with served sizes. A mail deleted while List runs
+// is left out.
+func (d *inboxMaildrop) List() ([]MaildropMessage, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ms, err := d.b.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MaildropMessage, 0, len(ms))
+	sizes := make(map[inboxSizeKey]int64, len(ms))
+	for _, m := range ms {
+		k := inboxSizeKey{m.UID, m.Seq}
+		size, ok := d.sizes[k]
+		if !ok {
+			size, err = d.servedSize(m.UID)
+			if errors.Is(err, inbox.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("gateway: size of %s: %w", m.UID, err)
+			}
+		}
+		sizes[k] = size
+		out = append(out, MaildropMessage{UID: m.UID, Size: size})
+	}
+	d.sizes = sizes
+	return out, nil
+}
+
+// servedSize counts the octets Open serves for uid.
+func (d *inboxMaildrop) servedSize(uid string) (int64, error) {
+	rc, err := d.Open(uid)
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	return io.Copy(io.Discard, rc)
+}
+
+// Open streams headers and mail, CRLF-normalized.
+func (d *inboxMaildrop) Open(uid string) (io.ReadCloser, error) {
+	m, body, err := d.b.Reader(uid)
+	if err != nil {
+		return nil, err
+	}
+	r := io.MultiReader(bytes.NewReader(d.headers(m)), body)
+	return pop3ReadCloser{Reader: newPOP3CRLFReader(r), Closer: body}, nil
+}
+
+// Delete deletes the mails from the inbox, all or none.
+func (d *inboxMaildrop) Delete(uids ...string) error {
+	return d.b.Delete(uids...)
+}
+
+// pop3ReadCloser joins a Reader and the Closer of what it reads.
+type pop3ReadCloser struct {
+	io.Reader
+	io.Closer
+}

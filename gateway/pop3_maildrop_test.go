@@ -1,0 +1,243 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/toxmail/toxmail/inbox"
+)
+
+// pop3RefNormalize is the reference for what InboxMaildrop serves: a LF
+// without CR before it gets one, and the last line a line ending.
+func pop3RefNormalize(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
+			b.WriteByte('\r')
+		}
+		b.WriteByte(s[i])
+	}
+	out := b.String()
+	switch {
+	case out == "" || strings.HasSuffix(out, "\n"):
+	case strings.HasSuffix(out, "\r"):
+		out += "\n"
+	default:
+		out += "\r\n"
+	}
+	return out
+}
+
+func TestPOP3CRLFReader(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"a", "a\r\n"},
+		{"a\r\n", "a\r\n"},
+		{"a\n", "a\r\n"},
+		{"\n\n", "\r\n\r\n"},
+		{"a\r", "a\r\n"},
+		{"a\rb\n", "a\rb\r\n"},
+		{"a\r\r\nb", "a\r\r\nb\r\n"},
+		{"x\n.y\r\n..z", "x\r\n.y\r\n..z\r\n"},
+	}
+	for _, tt := range tests {
+		if got := pop3RefNormalize(tt.in); got != tt.want {
+			t.Fatalf("reference(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+		for name, wrap := range map[string]func(io.Reader) io.Reader{
+			"whole":    func(r io.Reader) io.Reader { return r },
+			"one byte": iotest.OneByteReader,
+			"half":     iotest.HalfReader,
+		} {
+			got, err := io.ReadAll(newPOP3CRLFReader(wrap(strings.NewReader(tt.in))))
+			if err != nil || string(got) != tt.want {
+				t.Errorf("%s %q: got %q, %v; want %q", name, tt.in, got, err, tt.want)
+			}
+		}
+		if err := iotest.TestReader(newPOP3CRLFReader(strings.NewReader(tt.in)), []byte(tt.want)); err != nil {
+			t.Errorf("TestReader %q: %v", tt.in, err)
+		}
+	}
+	long := strings.Repeat("line\n", 20_000) + "end"
+	got, err := io.ReadAll(newPOP3CRLFReader(iotest.HalfReader(strings.NewReader(long))))
+	if want := pop3RefNormalize(long); err != nil || string(got) != want {
+		t.Fatalf("long: got %d bytes, %v; want %d", len(got), err, len(want))
+	}
+}
+
+// TestPOP3WriteMessage drives pop3WriteMessage with a 16-byte buffer so
+// that lines longer than the buffer arrive in pieces.
+func TestPOP3WriteMessage(t *testing.T) {
+	long := strings.Repeat("x", 40)
+	tests := []struct {
+		msg   string
+		lines int64
+		want  string
+	}{
+		{"", -1, ".\r\n"},
+		{"a\r\n", -1, "a\r\n.\r\n"},
+		{"a", -1, "a\r\n.\r\n"},
+		{".\r\n", -1, "..\r\n.\r\n"},
+		{"." + long + "\r\n." + long + "\r\n", -1, ".." + long + "\r\n.." + long + "\r\n.\r\n"},
+		{long + "." + long + "\r\n", -1, long + "." + long + "\r\n.\r\n"}, // a dot inside a long line
+		{"a\n.b\n", -1, "a\n..b\n.\r\n"},                                  // bare LF still ends a line
+		{"H: 1\r\n\r\nb1\r\nb2\r\n", 0, "H: 1\r\n\r\n.\r\n"},
+		{"H: 1\r\n\r\nb1\r\nb2\r\n", 1, "H: 1\r\n\r\nb1\r\n.\r\n"},
+		{"H: 1\r\n\r\n" + long + "\r\n.b2\r\nb3", 2, "H: 1\r\n\r\n" + long + "\r\n..b2\r\n.\r\n"},
+		{"H: 1\r\n\r\nb1", 5, "H: 1\r\n\r\nb1\r\n.\r\n"},
+		{"H: 1\r\nH: " + long + "\r\n", 0, "H: 1\r\nH: " + long + "\r\n.\r\n"}, // all header
+		{"\r\nbody\r\n", 0, "\r\n.\r\n"},                                       // empty header
+		{"H: 1\r\n\r\n\r\n\r\nb\r\n", 2, "H: 1\r\n\r\n\r\n\r\n.\r\n"},
+	}
+	for _, tt := range tests {
+		var out bytes.Buffer
+		w := bufio.NewWriterSize(&out, 16)
+		n, err := pop3WriteMessage(w, bufio.NewReaderSize(strings.NewReader(tt.msg), 16), tt.lines)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			t.Fatalf("%q %d: %v", tt.msg, tt.lines, err)
+		}
+		if got := out.String(); got != tt.want {
+			t.Errorf("%q lines %d: got %q, want %q", tt.msg, tt.lines, got, tt.want)
+		}
+		if tt.lines < 0 && n != int64(len(tt.msg)) {
+			t.Errorf("%q: n = %d, want %d", tt.msg, n, len(tt.msg))
+		}
+	}
+}
+
+// pop3TestInbox opens an in-memory inbox closed at the end of the test.
+func pop3TestInbox(t testing.TB) *inbox.Inbox {
+	t.Helper()
+	b, err := inbox.Open(inbox.Options{InMemory: true})
+	if err != nil {
+		t.Fatalf("inbox.Open: %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+// pop3Deliver stores data in b as the mail of an envelope whose ID bytes
+// are all n.
+func pop3Deliver(t testing.TB, b *inbox.Inbox, n byte, data string) string {
+	t.Helper()
+	var id inbox.EnvelopeID
+	for i := range id {
+		id[i] = n
+	}
+	meta := inbox.Meta{PathLength: int(n % 4), Created: time.Now(), KeepUntil: time.Now().Add(time.Hour)}
+	if _, err := b.Deliver(id, meta, []byte(data)); err != nil {
+		t.Fatalf("Deliver: %v", err)
+	}
+	return id.UID()
+}
+
+func TestInboxMaildrop(t *testing.T) {
+	b := pop3TestInbox(t)
+	headers := func(m inbox.Message) []byte {
+		return fmt.Appendf(nil, "X-Test-Seq: %d\nX-Test-Path: %d\r\n", m.Seq, m.Meta.PathLength)
+	}
+	bodies := []string{
+		"Subject: crlf\r\n\r\nfine\r\n",
+		"Subject: bare lf\n\n.dot\nline\n",
+		"Subject: no end\r\n\r\nno final newline",
+		"",
+		strings.Repeat("a long mail\n", 60_000) + ".\n", // more than one inbox chunk
+	}
+	var uids, want []string
+	for i, body := range bodies {
+		uids = append(uids, pop3Deliver(t, b, byte(i+1), body))
+		want = append(want, pop3RefNormalize(fmt.Sprintf("X-Test-Seq: %d\nX-Test-Path: %d\r\n", i+1, (i+1)%4)+body))
+	}
+	md := InboxMaildrop(b, headers)
+	auth := newPOP3TestAuth()
+	auth.set("alice", "secret", md)
+	auth.set("alias", "secret", InboxMaildrop(b, nil)) // same inbox, same lock
+	_, addr := startPOP3(t, pop3TestConfig(), auth)
+
+	c := dialPOP3(t, addr)
+	defer c.close()
+	c.login("alice", "secret")
+	var list, uidl strings.Builder
+	total := 0
+	for i, w := range want {
+		fmt.Fprintf(&list, "%d %d\r\n", i+1, len(w))
+		fmt.Fprintf(&uidl, "%d %s\r\n", i+1, uids[i])
+		total += len(w)
+	}
+	c.expect("LIST", fmt.Sprintf("+OK %d messages (%d octets)\r\n%s.\r\n", len(want), total, list.String()))
+	c.expect("UIDL", "+OK unique-id listing follows\r\n"+uidl.String()+".\r\n")
+	for i, w := range want {
+		resp := c.cmd(fmt.Sprintf("RETR %d", i+1))
+		if first := fmt.Sprintf("+OK %d octets\r\n", len(w)); !strings.HasPrefix(resp, first) {
+			t.Fatalf("RETR %d: got %.60q, want %q", i+1, resp, first)
+		}
+		if got := pop3Unstuff(t, resp); got != w {
+			t.Fatalf("RETR %d: got %d bytes %.80q, want %d bytes %.80q", i+1, len(got), got, len(w), w)
+		}
+	}
+	c.expect("TOP 2 1", "+OK top of message follows\r\nX-Test-Seq: 2\r\nX-Test-Path: 2\r\nSubject: bare lf\r\n\r\n..dot\r\n.\r\n")
+
+	other := dialPOP3(t, addr)
+	defer other.close()
+	other.expect("USER alias", "+OK send your password\r\n")
+	other.expect("PASS secret", "-ERR [IN-USE] maildrop already locked\r\n")
+
+	c.expect("DELE 2", "+OK message 2 deleted\r\n")
+	c.expect("DELE 4", "+OK message 4 deleted\r\n")
+	c.expect("QUIT", "+OK signing off (3 messages left)\r\n")
+	ms, err := b.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, m := range ms {
+		left = append(left, m.UID)
+	}
+	if got, want := fmt.Sprint(left), fmt.Sprint([]string{uids[0], uids[2], uids[4]}); got != want {
+		t.Fatalf("inbox after QUIT: got %s, want %s", got, want)
+	}
+
+	// Sizes are served from the cache now, and still right.
+	got, err := md.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range []int{0, 2, 4} {
+		if got[i].UID != uids[j] || got[i].Size != int64(len(want[j])) {
+			t.Fatalf("List()[%d] = %+v, want %s size %d", i, got[i], uids[j], len(want[j]))
+		}
+	}
+}
+
+// TestInboxMaildropDeletedMeanwhile: a mail deleted behind the session's
+// back cannot be read, and the QUIT that deletes it reports the failure.
+func TestInboxMaildropDeletedMeanwhile(t *testing.T) {
+	b := pop3TestInbox(t)
+	u1 := pop3Deliver(t, b, 1, "Subject: 1\r\n\r\none\r\n")
+	pop3Deliver(t, b, 2, "Subject: 2\r\n\r\ntwo\r\n")
+	auth := newPOP3TestAuth()
+	auth.set("alice", "secret", InboxMaildrop(b, nil))
+	_, addr := startPOP3(t, pop3TestConfig(), auth)
+	c := dialPOP3(t, addr)
+	defer c.close()
+	c.login("alice", "secret")
+	if err := b.Delete(u1); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("RETR 1", "-ERR [SYS/TEMP] cannot read message 1\r\n")
+	c.expect("DELE 1", "+OK message 1 deleted\r\n")
+	c.expect("DELE 2", "+OK message 2 deleted\r\n")
+	c.expect("QUIT", "-ERR some deleted messages not removed\r\n")
+	if n, _, _ := b.Stats(); n != 1 {
+		t.Fatalf("%d mails left, want 1 (Delete is all or nothing)", n)
+	}
+}

@@ -1,0 +1,336 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// ToxDomain is the pseudo-domain of raw addresses: "<76 hex Tox ID>@tox".
+const ToxDomain = "tox"
+
+// Source says where a recipient's key came from.
+type Source uint8
+
+// Sources, in the order Resolver tries them.
+const (
+	SourceUnknown  Source = iota // not recorded
+	SourceToxID                  // the address itself was "<76 hex>@tox"; checksum verified
+	SourceContacts               // the local address book
+	SourceDNS                    // a tox1 TXT record: UNAUTHENTICATED, see Resolver
+)
+
+var sourceNames = [...]string{"unknown", "toxid", "contacts", "dns"}
+
+// String returns a short token: "toxid", "contacts", "dns" or "unknown".
+// ParseSource reads it back.
+func (s Source) String() string {
+	if int(s) < len(sourceNames) {
+		return sourceNames[s]
+	}
+	return fmt.Sprintf("source(%d)", uint8(s))
+}
+
+// Describe returns the source for people, in headers and the dashboard. It
+// says when a source is unauthenticated.
+func (s Source) Describe() string {
+	switch s {
+	case SourceToxID:
+		return "raw Tox ID"
+	case SourceContacts:
+		return "address book"
+	case SourceDNS:
+		return "tox1 DNS, unauthenticated"
+	}
+	return "unknown source"
+}
+
+// Authenticated reports whether a key from this source can be trusted as far
+// as the user trusts what they typed or saved: true for a raw Tox ID and the
+// address book, false for tox1 DNS, whose records are unsigned.
+func (s Source) Authenticated() bool { return s == SourceToxID || s == SourceContacts }
+
+// ParseSource parses the token String returns.
+func ParseSource(s string) (Source, error) {
+	for i, n := range sourceNames {
+		if strings.EqualFold(s, n) {
+			return Source(i), nil
+		}
+	}
+	return SourceUnknown, fmt.Errorf("gateway: unknown source %q (want toxid, contacts or dns)", s)
+}
+
+// MarshalText encodes the source as its String token.
+func (s Source) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a String token.
+func (s *Source) UnmarshalText(b []byte) error {
+	p, err := ParseSource(string(b))
+	if err != nil {
+		return err
+	}
+	*s = p
+	return nil
+}
+
+// Resolution is a resolved recipient.
+type Resolution struct {
+	Address string             // the recipient as asked for, normalised
+	ID      ToxID              // the full Tox ID; its checksum is valid
+	Key     envelope.PublicKey // ID.PublicKey(): the key to seal to
+	Source  Source
+	// Detail says exactly where the key came from, for logs and headers,
+	// e.g. "TXT alice._tox.example.org, unsigned tox1 record (unauthenticated)".
+	Detail string
+}
+
+// LogValue logs a resolution by source and short key, never the full address.
+func (r Resolution) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("source", r.Source.String()), slog.String("key", r.Key.Short()))
+}
+
+// ResolveError is why a recipient could not be resolved. It classifies
+// itself: Temporary reports whether trying again later may succeed (a DNS
+// server failed or timed out) or the address is unknown or wrong. Find it
+// with errors.As, never a type assertion.
+//
+// The brief named the flag Temporary; Go does not allow a field and a method
+// of the same name, so the field is Temp and the method Temporary.
+type ResolveError struct {
+	Address string // the address as given
+	Temp    bool   // see Temporary
+	Reason  string // one line for the user, details included; the SMTP reply
+	Err     error  // the underlying error, if any, for errors.Is and errors.As
+}
+
+func (e *ResolveError) Error() string {
+	msg := "gateway: resolving " + e.Address + ": " + e.Reason
+	if e.Err != nil && !strings.Contains(e.Reason, e.Err.Error()) {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// Temporary reports whether the failure may go away: true for DNS servers
+// that failed or timed out, false for unknown names, missing or malformed
+// records and malformed addresses.
+func (e *ResolveError) Temporary() bool { return e.Temp }
+
+// SMTPStatus is the reply an SMTP server gives for e at RCPT: 451 4.4.3
+// (directory server failure, try again later) when temporary, 550 5.1.1
+// (bad destination mailbox) otherwise, with the reason as the message.
+func (e *ResolveError) SMTPStatus() (code int, enhanced [3]int, message string) {
+	if e.Temp {
+		return 451, [3]int{4, 4, 3}, replyLine(e.Reason)
+	}
+	return 550, [3]int{5, 1, 1}, replyLine(e.Reason)
+}
+
+// replyLine keeps a reply on one printable line of bounded length.
+func replyLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	const max = 400
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}
+
+// Resolver turns a recipient address into the Tox public key mail to it is
+// sealed to. It tries, in order:
+//
+//  1. a raw address "<76 hex Tox ID>@tox" (any case): the ID's checksum must
+//     match, which catches typos; the address domain "tox" is reserved for this.
+//  2. the address book (Contacts): by full mail address, or by bare contact
+//     name when the address has no "@".
+//  3. tox1 DNS for "name@domain": the TXT record "v=tox1;id=<76 hex>" at
+//     "name._tox.domain".
+//
+// tox1 records are UNAUTHENTICATED. Version 1 of ToxDNS never signed its
+// records and the public ToxDNS services that once answered for tox.chat and
+// friends are gone; whoever controls the domain's DNS, or can spoof or alter
+// the answer on the path to the resolver, can substitute their own key, and
+// the mail is then sealed to them. A Resolution from DNS says so in its
+// Source and Detail. For anything sensitive, exchange Tox IDs by other means
+// and put them in the address book.
+//
+// The zero Resolver resolves raw Tox IDs only. Resolve is safe for
+// concurrent use if Contacts and DNS are.
+type Resolver struct {
+	Contacts Contacts     // nil: no address book
+	DNS      TXTResolver  // nil: no tox1 DNS lookups; wrap it in a TXTCache
+	Logger   *slog.Logger // nil: discard
+}
+
+// Resolve resolves one recipient address. Errors are *ResolveError.
+func (r *Resolver) Resolve(ctx context.Context, address string) (Resolution, error) {
+	addr := strings.TrimSpace(address)
+	res, err := r.resolve(ctx, addr)
+	if err != nil {
+		var re *ResolveError
+		if errors.As(err, &re) {
+			re.Address = address
+		}
+		if r.Logger != nil {
+			r.Logger.Debug("recipient not resolved", "domain", addrDomainForLog(addr), "temporary", re != nil && re.Temp)
+		}
+		return Resolution{}, err
+	}
+	if r.Logger != nil {
+		r.Logger.Debug("recipient resolved", "domain", addrDomainForLog(addr), "resolution", res)
+	}
+	return res, nil
+}
+
+func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error) {
+	if addr == "" {
+		return Resolution{}, permanentResolveErr("empty address", nil)
+	}
+	// A bare contact name.
+	if !strings.ContainsRune(addr, '@') {
+		if err := checkContactName(addr); err != nil {
+			return Resolution{}, permanentResolveErr("not a mail address or contact name", err)
+		}
+		if r.Contacts != nil {
+			if c, ok := r.Contacts.Lookup(addr); ok {
+				return contactResolution(addr, c), nil
+			}
+		}
+		return Resolution{}, permanentResolveErr(fmt.Sprintf(
+			"no contact named %q; use name@domain (tox1 DNS) or a <76 hex Tox ID>@tox address", addr), nil)
+	}
+	norm, err := NormalizeAddress(addr) // also takes "<a@b>" and "Name <a@b>"
+	if err != nil {
+		return Resolution{}, &ResolveError{Reason: err.Error(), Err: err}
+	}
+	local, domain := splitMailAddress(norm)
+
+	// 1. Raw Tox ID.
+	if domain == ToxDomain {
+		return resolveRaw(local)
+	}
+
+	// 2. Address book.
+	if r.Contacts != nil {
+		if c, ok := r.Contacts.Lookup(norm); ok {
+			return contactResolution(norm, c), nil
+		}
+	}
+
+	// 3. tox1 DNS.
+	if r.DNS == nil {
+		return Resolution{}, permanentResolveErr("not in the address book, and tox1 DNS lookups are off", nil)
+	}
+	name, err := Tox1Name(local, domain)
+	if err != nil {
+		return Resolution{}, permanentResolveErr("address cannot have a tox1 DNS record", err)
+	}
+	txts, err := r.DNS.LookupTXT(ctx, name)
+	if err != nil {
+		name := strings.TrimSuffix(name, ".")
+		if dnsNotFound(err) {
+			return Resolution{}, &ResolveError{
+				Reason: "unknown recipient: not in the address book and no tox1 DNS record at " + name, Err: err}
+		}
+		why := "error"
+		var de *DNSError
+		if errors.As(err, &de) {
+			why = de.Reason
+		}
+		return Resolution{}, &ResolveError{Temp: true, Err: err,
+			Reason: "tox1 DNS lookup of " + name + " failed (" + why + "), try again later"}
+	}
+	texts := make([]string, len(txts))
+	for i, t := range txts {
+		texts[i] = t.Text
+	}
+	id, err := Tox1FromTXT(texts)
+	if err != nil {
+		return Resolution{}, permanentResolveErr("no usable tox1 DNS record at "+strings.TrimSuffix(name, "."), err)
+	}
+	return Resolution{
+		Address: norm,
+		ID:      id,
+		Key:     id.PublicKey(),
+		Source:  SourceDNS,
+		Detail:  "TXT " + strings.TrimSuffix(name, ".") + ", unsigned tox1 record (unauthenticated)",
+	}, nil
+}
+
+func resolveRaw(local string) (Resolution, error) {
+	if len(local) == 2*envelope.KeySize {
+		if _, err := envelope.ParsePublicKey(local); err == nil {
+			return Resolution{}, permanentResolveErr("64 hex digits is a bare public key, which has no checksum to catch typos; "+
+				"use the full 76-hex-digit Tox ID", nil)
+		}
+	}
+	id, err := ParseToxID(local)
+	if err != nil {
+		return Resolution{}, permanentResolveErr("bad Tox ID in @tox address", err)
+	}
+	if id.IsZero() {
+		return Resolution{}, permanentResolveErr("the all-zero Tox ID names no one", nil)
+	}
+	return Resolution{
+		Address: id.Address(),
+		ID:      id,
+		Key:     id.PublicKey(),
+		Source:  SourceToxID,
+		Detail:  "raw Tox ID in the address, checksum verified",
+	}, nil
+}
+
+func contactResolution(addr string, c Contact) Resolution {
+	detail := "address book entry"
+	if c.Name != "" {
+		detail += fmt.Sprintf(" %q", c.Name)
+	}
+	if c.Address != "" {
+		detail += " <" + c.Address + ">"
+	}
+	if c.Source == SourceDNS {
+		detail += ", ID first learned from tox1 DNS (unauthenticated)"
+	}
+	return Resolution{Address: addr, ID: c.ID, Key: c.ID.PublicKey(), Source: SourceContacts, Detail: detail}
+}
+
+// permanentResolveErr is a permanent failure; err's text, if any, ends the reason.
+func permanentResolveErr(reason string, err error) *ResolveError {
+	if err != nil {
+		reason += ": " + err.Error()
+	}
+	return &ResolveError{Reason: reason, Err: err}
+}
+
+// dnsNotFound reports whether a TXTResolver's error says the name or record
+// does not exist. Every other failure (timeouts, SERVFAIL, refused, errors
+// this package does not know) counts as temporary: the mail client tries
+// again, which is harmless, while a wrong 5xx would bounce mail.
+func dnsNotFound(err error) bool {
+	if errors.Is(err, ErrDNSNotFound) {
+		return true
+	}
+	var nerr *net.DNSError
+	return errors.As(err, &nerr) && nerr.IsNotFound
+}
+
+// addrDomainForLog returns what follows the last "@", for logs that must not show
+// full addresses.
+func addrDomainForLog(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}

@@ -1,0 +1,261 @@
+package gateway_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/foxcpp/go-mockdns"
+	"github.com/miekg/dns"
+
+	"github.com/toxmail/toxmail/gateway"
+)
+
+// resolveFixture is a Resolver with an address book and tox1 DNS over a
+// go-mockdns server on 127.0.0.1, plus the IDs it knows.
+type resolveFixture struct {
+	r                            *gateway.Resolver
+	queries                      *atomic.Int64
+	raw, bob, carol, dave, alice gateway.ToxID
+}
+
+func newResolveFixture(t *testing.T) *resolveFixture {
+	t.Helper()
+	f := &resolveFixture{
+		raw: resolveTestID(1), bob: resolveTestID(2), carol: resolveTestID(3), dave: resolveTestID(4),
+		alice: resolveTestID(5),
+	}
+	// The raw ID's key is also a contact's, under another nospam.
+	rawContact := gateway.NewToxID(f.raw.PublicKey(), [4]byte{7, 7, 7, 7})
+	book := newTestBook(t,
+		gateway.Contact{Name: "rawfriend", ID: rawContact},
+		gateway.Contact{Name: "bob", Address: "bob@example.org", ID: f.bob, Source: gateway.SourceToxID},
+		gateway.Contact{Name: "carol", ID: f.carol},
+		gateway.Contact{Address: "dave@example.org", ID: f.dave, Source: gateway.SourceDNS},
+	)
+	addr, queries := startMockDNS(t, map[string]mockdns.Zone{
+		"alice._tox.example.org.":  {TXT: []string{"v=spf1 -all", "v=tox1;id=" + f.alice.String()}},
+		"bob._tox.example.org.":    {TXT: []string{"v=tox1;id=" + resolveTestID(66).String()}}, // the book wins
+		"old._tox.example.org.":    {TXT: []string{"v=tox2;pub=00;check=00"}},
+		"broken._tox.example.org.": {TXT: []string{"v=tox1;id=" + f.alice.String()[:75] + "0"}},
+		"twice._tox.example.org.": {TXT: []string{
+			"v=tox1;id=" + f.alice.String(), "v=tox1;id=" + f.bob.String(),
+		}},
+	})
+	cache := newTestCache(t, newTestDNSResolver(t, addr, 2*time.Second), newResolveTestClock(), nil)
+	f.r = &gateway.Resolver{Contacts: book, DNS: cache}
+	f.queries = queries
+	return f
+}
+
+func TestResolveOrder(t *testing.T) {
+	f := newResolveFixture(t)
+	tests := []struct {
+		address string
+		want    gateway.ToxID
+		source  gateway.Source
+		normal  string // Resolution.Address
+		detail  string // Detail contains this
+		queries int64  // DNS queries so far
+	}{
+		{f.raw.String() + "@tox", f.raw, gateway.SourceToxID, f.raw.Address(), "checksum verified", 0},
+		{strings.ToLower(f.raw.String()) + "@TOX", f.raw, gateway.SourceToxID, f.raw.Address(), "raw Tox ID", 0},
+		{"<" + f.raw.String() + "@tox>", f.raw, gateway.SourceToxID, f.raw.Address(), "raw Tox ID", 0},
+		{"Friend <" + f.raw.String() + "@Tox>", f.raw, gateway.SourceToxID, f.raw.Address(), "raw Tox ID", 0},
+		{"<bob@example.org>", f.bob, gateway.SourceContacts, "bob@example.org", "address book", 0},
+		{"bob@example.org", f.bob, gateway.SourceContacts, "bob@example.org", `"bob" <bob@example.org>`, 0},
+		{"bob@EXAMPLE.ORG", f.bob, gateway.SourceContacts, "bob@example.org", "address book", 0},
+		{"Bob <bob@example.org>", f.bob, gateway.SourceContacts, "bob@example.org", "address book", 0},
+		{"bob", f.bob, gateway.SourceContacts, "bob", `address book entry "bob"`, 0},
+		{"CAROL", f.carol, gateway.SourceContacts, "CAROL", `"carol"`, 0},
+		{"dave@example.org", f.dave, gateway.SourceContacts, "dave@example.org", "first learned from tox1 DNS (unauthenticated)", 0},
+		{"alice@example.org", f.alice, gateway.SourceDNS, "alice@example.org",
+			"TXT alice._tox.example.org, unsigned tox1 record (unauthenticated)", 1},
+		{"Alice@Example.org", f.alice, gateway.SourceDNS, "Alice@example.org", "TXT alice._tox.example.org", 1}, // cached
+	}
+	for _, tt := range tests {
+		t.Run(tt.address, func(t *testing.T) {
+			res, err := f.r.Resolve(testCtx(t), tt.address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ID != tt.want || res.Key != tt.want.PublicKey() {
+				t.Errorf("ID: got %q, want %q", res.ID, tt.want)
+			}
+			if res.Source != tt.source {
+				t.Errorf("Source: got %q, want %q", res.Source, tt.source)
+			}
+			if res.Address != tt.normal {
+				t.Errorf("Address: got %q, want %q", res.Address, tt.normal)
+			}
+			if !strings.Contains(res.Detail, tt.detail) {
+				t.Errorf("Detail: got %q, want it to contain %q", res.Detail, tt.detail)
+			}
+			if got := f.queries.Load(); got != tt.queries {
+				t.Errorf("DNS queries: got %d, want %d", got, tt.queries)
+			}
+		})
+	}
+}
+
+func TestResolveErrorsClassify(t *testing.T) {
+	f := newResolveFixture(t)
+	id := resolveTestID(1).String()
+	tests := []struct {
+		address string
+		temp    bool
+		reason  string // the SMTP message contains this
+		is      error  // errors.Is target, if any
+	}{
+		{"", false, "empty address", nil},
+		{"dave", false, `no contact named "dave"`, nil},
+		{"nobody", false, "<76 hex Tox ID>@tox", nil},
+		{"x y", false, "not a mail address or contact name", nil},
+		{id[:75] + "0@tox", false, "checksum does not match", gateway.ErrToxIDChecksum},
+		{id[:70] + "@tox", false, "76 hex digits, got 70", gateway.ErrToxIDLength},
+		{"alice@tox", false, "bad Tox ID in @tox address", gateway.ErrToxIDLength},
+		{id[:64] + "@tox", false, "bare public key", nil},
+		{strings.Repeat("0", 76) + "@tox", false, "names no one", nil},
+		{"a@@b", false, "malformed mail address", nil},
+		{"john.doe@example.org", false, "cannot have a tox1 DNS record", nil},
+		{"nobody@example.org", false, "no tox1 DNS record at nobody._tox.example.org", gateway.ErrDNSNotFound},
+		{"old@example.org", false, "unsupported tox DNS record version", gateway.ErrTox1Version},
+		{"broken@example.org", false, "checksum", gateway.ErrToxIDChecksum},
+		{"twice@example.org", false, "conflicting tox1 records", gateway.ErrTox1Conflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.address, func(t *testing.T) {
+			_, err := f.r.Resolve(testCtx(t), tt.address)
+			checkResolveError(t, err, tt.address, tt.temp, tt.reason)
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("got %v, want it to wrap %v", err, tt.is)
+			}
+		})
+	}
+}
+
+// checkResolveError finds the ResolveError under a wrapped err and checks
+// its class and SMTP reply.
+func checkResolveError(t *testing.T, err error, address string, temp bool, reason string) {
+	t.Helper()
+	wrapped := fmt.Errorf("RCPT TO: %w", err) // as the SMTP layer might wrap it
+	var re *gateway.ResolveError
+	if !errors.As(wrapped, &re) {
+		t.Fatalf("got %v, want a *ResolveError", err)
+	}
+	if re.Temporary() != temp {
+		t.Errorf("Temporary: got %v, want %v", re.Temporary(), temp)
+	}
+	if re.Address != address {
+		t.Errorf("Address: got %q, want %q", re.Address, address)
+	}
+	code, enh, msg := re.SMTPStatus()
+	wantCode, wantEnh := 550, [3]int{5, 1, 1}
+	if temp {
+		wantCode, wantEnh = 451, [3]int{4, 4, 3}
+	}
+	if code != wantCode || enh != wantEnh {
+		t.Errorf("SMTPStatus: got %d %v, want %d %v", code, enh, wantCode, wantEnh)
+	}
+	if !strings.Contains(msg, reason) {
+		t.Errorf("SMTP message: got %q, want it to contain %q", msg, reason)
+	}
+	if strings.ContainsAny(msg, "\r\n") {
+		t.Errorf("SMTP message %q is not one line", msg)
+	}
+}
+
+func TestResolveTemporaryDNSFailure(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		handler dns.Handler
+		timeout time.Duration
+	}{
+		{"SERVFAIL", rcodeHandler(dns.RcodeServerFailure), 2 * time.Second},
+		{"REFUSED", rcodeHandler(dns.RcodeRefused), 2 * time.Second},
+		{"no answer", dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {}), 50 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, queries := startTestDNS(t, tt.handler)
+			cache := newTestCache(t, newTestDNSResolver(t, addr, tt.timeout), newResolveTestClock(), nil)
+			r := &gateway.Resolver{DNS: cache}
+			for range 2 {
+				_, err := r.Resolve(testCtx(t), "alice@example.org")
+				checkResolveError(t, err, "alice@example.org", true, "tox1 DNS lookup of alice._tox.example.org failed (")
+			}
+			if queries.Load() < 2 {
+				t.Errorf("got %d queries, want the failure not cached", queries.Load())
+			}
+		})
+	}
+}
+
+func TestResolveWithoutDNSOrContacts(t *testing.T) {
+	var r gateway.Resolver // the zero Resolver: raw IDs only
+	id := resolveTestID(8)
+	res, err := r.Resolve(context.Background(), id.String()+"@tox")
+	if err != nil || res.ID != id || res.Source != gateway.SourceToxID {
+		t.Fatalf("got %+v, %v, want the raw ID", res, err)
+	}
+	_, err = r.Resolve(context.Background(), "alice@example.org")
+	checkResolveError(t, err, "alice@example.org", false, "tox1 DNS lookups are off")
+	_, err = r.Resolve(context.Background(), "alice")
+	checkResolveError(t, err, "alice", false, `no contact named "alice"`)
+}
+
+func TestResolveSystemResolverErrors(t *testing.T) {
+	// A TXTResolver whose errors are not this package's: context errors are
+	// temporary, anything unknown too.
+	for _, tt := range []struct {
+		err  error
+		temp bool
+	}{
+		{context.DeadlineExceeded, true},
+		{errors.New("something odd"), true},
+		{&gateway.DNSError{Name: "x", Reason: "NXDOMAIN", NotFound: true}, false},
+	} {
+		r := &gateway.Resolver{DNS: gateway.TXTResolverFunc(func(context.Context, string) ([]gateway.TXT, error) {
+			return nil, tt.err
+		})}
+		_, err := r.Resolve(context.Background(), "alice@example.org")
+		var re *gateway.ResolveError
+		if !errors.As(err, &re) || re.Temporary() != tt.temp {
+			t.Errorf("%v: got %v, want temporary %v", tt.err, err, tt.temp)
+		}
+	}
+}
+
+func TestResolveSourceText(t *testing.T) {
+	tests := []struct {
+		s               gateway.Source
+		token, describe string
+		authenticated   bool
+	}{
+		{gateway.SourceUnknown, "unknown", "unknown source", false},
+		{gateway.SourceToxID, "toxid", "raw Tox ID", true},
+		{gateway.SourceContacts, "contacts", "address book", true},
+		{gateway.SourceDNS, "dns", "tox1 DNS, unauthenticated", false},
+	}
+	for _, tt := range tests {
+		if got := tt.s.String(); got != tt.token {
+			t.Errorf("String: got %q, want %q", got, tt.token)
+		}
+		if got := tt.s.Describe(); got != tt.describe {
+			t.Errorf("Describe: got %q, want %q", got, tt.describe)
+		}
+		if got := tt.s.Authenticated(); got != tt.authenticated {
+			t.Errorf("%s Authenticated: got %v, want %v", tt.s, got, tt.authenticated)
+		}
+		back, err := gateway.ParseSource(strings.ToUpper(tt.token))
+		if err != nil || back != tt.s {
+			t.Errorf("ParseSource(%q): got %v, %v", tt.token, back, err)
+		}
+	}
+	if _, err := gateway.ParseSource("ldap"); err == nil {
+		t.Errorf("ParseSource(ldap): no error")
+	}
+}
