@@ -129,7 +129,9 @@ func (r *reassembler) add(pkt []byte) ([]byte, error) {
 			}
 			return f, nil
 		}
-		r.buf = make([]byte, 0, n)
+		// Grow with what arrives, not with what the first chunk claims:
+		// a friend cannot make us allocate by sending lengths alone.
+		r.buf = make([]byte, 0, min(n, 64<<10))
 		r.buf = append(r.buf, data...)
 		r.need = n - len(data)
 		if lost {

@@ -32,12 +32,6 @@ func BenchmarkToxLink(b *testing.B) {
 	b.Cleanup(func() { ta.Close(); tb.Close() })
 	h := &countingHandler{}
 	tb.SetHandler(h)
-	if err := ta.Attach(p.A); err != nil {
-		b.Fatal(err)
-	}
-	if err := tb.Attach(p.B); err != nil {
-		b.Fatal(err)
-	}
 
 	var rawRecv atomic.Int64
 	tb.testRawRecv = func(_ PublicKey, d []byte) { rawRecv.Add(int64(len(d))) }
@@ -57,6 +51,13 @@ func BenchmarkToxLink(b *testing.B) {
 			}
 			rawSent.Add(int64(len(pkt)))
 		}
+	}
+	// The hooks are set before Attach: the Tox goroutine reads them.
+	if err := ta.Attach(p.A); err != nil {
+		b.Fatal(err)
+	}
+	if err := tb.Attach(p.B); err != nil {
+		b.Fatal(err)
 	}
 
 	kr := envelope.NewKeyring(envelope.Config{Identity: mustKeyPair(b)})

@@ -30,7 +30,9 @@ var ErrTextQueueFull = errors.New("tox: text queue for friend is full")
 
 // SendText queues text for a friend as one or more Tox text messages. It
 // is sent when the friend is online, in order; it is kept in memory only.
+// Invalid UTF-8 (which libtoxcore refuses) is replaced by U+FFFD.
 func (t *Transport) SendText(to PublicKey, text string) error {
+	text = strings.ToValidUTF8(text, "\uFFFD")
 	parts := SplitText(text, MaxMessageLength)
 	t.mu.Lock()
 	f := t.byKey[to]
@@ -132,7 +134,22 @@ func plainBody(ctype, cte string, r io.Reader, depth int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tox: reading mail body: %w", err)
 	}
-	return string(b), nil
+	return toUTF8(b, params["charset"]), nil
+}
+
+// toUTF8 decodes the charsets a mail body commonly has without a charset
+// library (UTF-8, US-ASCII, ISO-8859-1 and its Windows superset read as
+// Latin-1); anything else keeps its valid UTF-8 and marks the rest U+FFFD.
+func toUTF8(b []byte, charset string) string {
+	switch strings.ToLower(strings.TrimSpace(charset)) {
+	case "iso-8859-1", "latin1", "iso_8859-1", "windows-1252", "cp1252":
+		r := make([]rune, len(b))
+		for i, c := range b {
+			r[i] = rune(c)
+		}
+		return string(r)
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
 // newlineStripper drops CR and LF so base64 bodies decode.

@@ -52,15 +52,29 @@ const maxPending = 256
 // ErrNoRequest means there is no pending request from that key.
 var ErrNoRequest = errors.New("tox: no pending friend request from that key")
 
-// onFriendRequest runs on the Tox goroutine.
+// onFriendRequest runs on the Tox goroutine: it only queues the request,
+// so that Known (which may read files or the address book) never runs there.
 func (t *Transport) onFriendRequest(pk PublicKey, message string) {
+	t.events.push(event{kind: evFriendRequest, pk: pk, text: message})
+}
+
+// decideRequest applies the policy, on the dispatch goroutine.
+func (t *Transport) decideRequest(pk PublicKey, message string) {
 	accept := t.cfg.Policy == AcceptAll || (t.cfg.Policy == AcceptKnown && t.cfg.Known != nil && t.cfg.Known(pk))
 	if accept {
 		t.do(func(c *Core) {
-			if _, err := c.AddFriendNoRequest(pk); err != nil && !errors.Is(err, ErrAlreadyFriend) {
+			num, err := c.AddFriendNoRequest(pk)
+			if errors.Is(err, ErrAlreadyFriend) {
+				num, err = c.FriendByPublicKey(pk)
+			}
+			if err != nil {
 				t.log.Warn("accepting friend request failed", "from", pk, "err", err)
 				return
 			}
+			t.mu.Lock()
+			t.addFriendLocked(num, pk)
+			delete(t.pending, pk)
+			t.mu.Unlock()
 			t.log.Info("friend request accepted", "from", pk, "policy", t.cfg.Policy)
 		})
 		return
@@ -80,7 +94,9 @@ func (t *Transport) onFriendRequest(pk PublicKey, message string) {
 	}
 	t.mu.Unlock()
 	t.log.Info("friend request pending approval", "from", pk)
-	t.events.push(event{kind: evRequest, req: r})
+	if t.cfg.OnRequest != nil {
+		t.cfg.OnRequest(r)
+	}
 }
 
 // Pending lists friend requests waiting for approval, oldest first.
@@ -170,11 +186,15 @@ func (t *Transport) DeleteFriend(pk PublicKey) error {
 	}
 	t.mu.Lock()
 	f := t.byKey[pk]
+	var num uint32
+	if f != nil {
+		num = f.num
+	}
 	t.mu.Unlock()
 	if f == nil {
 		return fmt.Errorf("tox: %s: %w", pk.Short(), ErrFriendNotFound)
 	}
-	if err := x.DeleteFriend(f.num); err != nil {
+	if err := x.DeleteFriend(num); err != nil {
 		return err
 	}
 	t.mu.Lock()

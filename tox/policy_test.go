@@ -115,6 +115,8 @@ func TestDeleteFriendDropsQueue(t *testing.T) {
 	if err := tr.Attach(x); err != nil {
 		t.Fatal(err)
 	}
+	rec := &frameRec{}
+	tr.SetHandler(rec)
 	pk := randomKey(t)
 	if err := tr.AddFriendNoRequest(pk); err != nil {
 		t.Fatal(err)
@@ -122,9 +124,25 @@ func TestDeleteFriendDropsQueue(t *testing.T) {
 	if err := tr.Send(pk, []byte("x")); err == nil {
 		t.Fatal("Send to an offline friend succeeded")
 	}
+	num, err := x.FriendByPublicKey(pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.onFriendConnection(num, pk, ConnectionUDP) // as if it had connected
+	if err := tr.Send(pk, make([]byte, 5000)); err != nil {
+		t.Fatal(err)
+	}
 	if err := tr.DeleteFriend(pk); err != nil {
 		t.Fatal(err)
 	}
+	if st := tr.Stats(); st.FramesLost != 1 {
+		t.Errorf("FramesLost %d, want 1 (the queued frame)", st.FramesLost)
+	}
+	waitFor(t, 5*time.Second, "the mesh told online then offline", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.online) == 2 && rec.online[0] && !rec.online[1]
+	})
 	if isFriend(x, pk) || len(tr.Peers()) != 0 {
 		t.Fatal("friend not deleted")
 	}

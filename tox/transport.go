@@ -46,7 +46,8 @@ type TransportConfig struct {
 	// Policy decides friend requests. Default AcceptKnown.
 	Policy RequestPolicy
 	// Known reports whether a public key belongs to a contact (for
-	// AcceptKnown). nil means nobody is known.
+	// AcceptKnown); it runs on the dispatch goroutine, never on Tox's.
+	// nil means nobody is known.
 	Known func(PublicKey) bool
 	// OnText receives text messages from friends (plain clients, or anyone
 	// typing to this node), on the transport's dispatch goroutine.
@@ -87,6 +88,7 @@ type TransportStats struct {
 	BadChunks             uint64 // malformed chunks
 	InboundDropped        uint64 // frames dropped over MaxInbound
 	TextsOut, TextsIn     uint64 // text messages
+	TextsDropped          uint64 // texts libtoxcore refused for good, or over MaxInbound
 }
 
 // friend is the transport's state for one Tox friend.
@@ -127,9 +129,10 @@ type Transport struct {
 	actions []func(*Core) // run on the Tox goroutine at the next pump
 	stats   TransportStats
 
-	events *eventQueue
-	done   chan struct{}
-	buf    []byte // packet scratch, used on the Tox goroutine only
+	events     *eventQueue
+	done       chan struct{}
+	handlerSet chan struct{} // closed by the first SetHandler: mesh events wait for it
+	buf        []byte        // packet scratch, used on the Tox goroutine only
 
 	// Test hooks (BenchmarkToxLink): raw packets pumped like mesh chunks,
 	// and non-mesh packets received.
@@ -144,14 +147,15 @@ var _ mesh.Transport = (*Transport)(nil)
 func NewTransport(cfg TransportConfig) *Transport {
 	cfg.defaults()
 	t := &Transport{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		byKey:   make(map[PublicKey]*friend),
-		byNum:   make(map[uint32]*friend),
-		pending: make(map[PublicKey]Request),
-		events:  newEventQueue(cfg.MaxInbound),
-		done:    make(chan struct{}),
-		buf:     make([]byte, MaxCustomPacket),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		byKey:      make(map[PublicKey]*friend),
+		byNum:      make(map[uint32]*friend),
+		pending:    make(map[PublicKey]Request),
+		events:     newEventQueue(cfg.MaxInbound),
+		done:       make(chan struct{}),
+		handlerSet: make(chan struct{}),
+		buf:        make([]byte, MaxCustomPacket),
 	}
 	go t.dispatch()
 	return t
@@ -226,10 +230,20 @@ func (t *Transport) addFriendLocked(num uint32, pk PublicKey) *friend {
 }
 
 // SetHandler implements mesh.Transport.
+// Frames and connection events that arrive before it is called wait for
+// the handler rather than being lost.
 func (t *Transport) SetHandler(h mesh.Handler) {
 	t.mu.Lock()
 	t.handler = h
+	first := h != nil && t.handlerSet != nil
+	gate := t.handlerSet
+	if first {
+		t.handlerSet = nil
+	}
 	t.mu.Unlock()
+	if first {
+		close(gate)
+	}
 }
 
 // Friends implements mesh.Transport: every Tox friend that is not known
@@ -297,6 +311,7 @@ func (t *Transport) pump(c *Core) {
 			continue
 		}
 		for !f.q.empty() {
+			frameLen := len(f.q.frames[0])
 			pkt := f.q.next(t.buf)
 			err := c.SendLossless(f.num, pkt)
 			if err != nil {
@@ -310,13 +325,19 @@ func (t *Transport) pump(c *Core) {
 			t.stats.PacketsOut++
 			if f.q.advance(pkt) {
 				t.stats.FramesOut++
+				t.stats.BytesOut += uint64(frameLen)
 			}
 		}
 		for len(f.texts) > 0 {
 			if _, err := c.SendMessage(f.num, MessageNormal, f.texts[0]); err != nil {
-				break
+				if mesh.Temporary(err) {
+					break // SENDQ or not connected: try again later
+				}
+				t.stats.TextsDropped++
+				t.log.Warn("text message refused; dropped", "friend", f.pk, "err", err)
+			} else {
+				t.stats.TextsOut++
 			}
-			t.stats.TextsOut++
 			f.textBytes -= len(f.texts[0])
 			f.texts = f.texts[1:]
 		}
@@ -402,8 +423,10 @@ func (t *Transport) onFriendMessage(num uint32, pk PublicKey, typ MessageType, t
 	f := t.addFriendLocked(num, pk)
 	t.stats.TextsIn++
 	name := f.name
+	if !t.events.push(event{kind: evText, pk: pk, name: name, text: text}) {
+		t.stats.TextsDropped++
+	}
 	t.mu.Unlock()
-	t.events.push(event{kind: evText, pk: pk, name: name, text: text})
 }
 
 // dispatch hands events to the mesh and the text handler, in order.
@@ -413,6 +436,16 @@ func (t *Transport) dispatch() {
 		ev, ok := t.events.pop()
 		if !ok {
 			return
+		}
+		t.mu.Lock()
+		gate := t.handlerSet
+		t.mu.Unlock()
+		if gate != nil && (ev.kind == evFrame || ev.kind == evOnline) {
+			select { // hold mesh events until the mesh is listening
+			case <-gate:
+			case <-t.events.closedCh():
+				return
+			}
 		}
 		t.mu.Lock()
 		h := t.handler
@@ -434,6 +467,8 @@ func (t *Transport) dispatch() {
 			if t.cfg.OnRequest != nil {
 				t.cfg.OnRequest(ev.req)
 			}
+		case evFriendRequest:
+			t.decideRequest(ev.pk, ev.text)
 		}
 	}
 }

@@ -8,8 +8,15 @@ const (
 	evFrame eventKind = iota + 1
 	evOnline
 	evText
-	evRequest
+	evRequest       // a pending request to report (OnRequest)
+	evFriendRequest // a request to decide by policy, off the Tox goroutine
 )
+
+// smallFrame is the size below which a frame is never dropped for the
+// inbound limit: hellos, offers, requests and acks are small, and losing
+// one would stall a friend's session. Only envelope bodies, which the
+// mesh asks for again, may be dropped.
+const smallFrame = 64 << 10
 
 // event is one thing for the dispatch goroutine to hand on.
 type event struct {
@@ -23,20 +30,21 @@ type event struct {
 }
 
 // eventQueue is a FIFO between the Tox goroutine (which must never block)
-// and the dispatch goroutine. Frames count against a byte limit; past it
-// they are dropped rather than blocking Tox. Other events are small and
-// always queued.
+// and the dispatch goroutine. Frames and texts count against a byte limit;
+// past it, large frames and texts are dropped rather than blocking Tox.
+// Small frames and connection events are always queued.
 type eventQueue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	items  []event
-	bytes  int
-	limit  int
-	closed bool
+	mu      sync.Mutex
+	cond    *sync.Cond
+	closing chan struct{} // closed by close
+	items   []event
+	bytes   int
+	limit   int
+	closed  bool
 }
 
 func newEventQueue(limit int) *eventQueue {
-	q := &eventQueue{limit: limit}
+	q := &eventQueue{limit: limit, closing: make(chan struct{})}
 	q.cond = sync.NewCond(&q.mu)
 	return q
 }
@@ -48,11 +56,11 @@ func (q *eventQueue) push(ev event) bool {
 	if q.closed {
 		return false
 	}
-	if ev.kind == evFrame {
-		if q.bytes+len(ev.frame) > q.limit {
+	if n := ev.size(); n > 0 {
+		if q.bytes+n > q.limit && (ev.kind != evFrame || n >= smallFrame) {
 			return false
 		}
-		q.bytes += len(ev.frame)
+		q.bytes += n
 	}
 	q.items = append(q.items, ev)
 	q.cond.Signal()
@@ -72,15 +80,30 @@ func (q *eventQueue) pop() (event, bool) {
 	ev := q.items[0]
 	q.items[0] = event{}
 	q.items = q.items[1:]
-	if ev.kind == evFrame {
-		q.bytes -= len(ev.frame)
-	}
+	q.bytes -= ev.size()
 	return ev, true
+}
+
+// size is what an event counts against the byte limit.
+func (ev *event) size() int {
+	switch ev.kind {
+	case evFrame:
+		return len(ev.frame)
+	case evText, evFriendRequest:
+		return len(ev.text) + len(ev.name)
+	}
+	return 0
 }
 
 func (q *eventQueue) close() {
 	q.mu.Lock()
-	q.closed = true
+	if !q.closed {
+		q.closed = true
+		close(q.closing)
+	}
 	q.cond.Broadcast()
 	q.mu.Unlock()
 }
+
+// closedCh is closed once the queue is closed.
+func (q *eventQueue) closedCh() <-chan struct{} { return q.closing }

@@ -217,9 +217,17 @@ func TestTransportPlainPeer(t *testing.T) {
 	pairBootstrap(t, m.x, plain)
 	waitFor(t, 40*time.Second, "plain peer connected", func() bool { return m.connectedTo(plain.PublicKey()) })
 	waitFor(t, 10*time.Second, "plain peer classified", func() bool { return m.tr.Kind(plain.PublicKey()) == PeerPlain })
-	for _, p := range m.node.Peers() {
-		if p.Key == plain.PublicKey() && p.MeshPeer {
-			t.Fatal("the mesh took a plain client for a mesh peer")
+	waitFor(t, 5*time.Second, "the mesh to see the plain client go away", func() bool {
+		for _, p := range m.node.Peers() {
+			if p.Key == plain.PublicKey() {
+				return !p.Online && !p.MeshPeer
+			}
+		}
+		return false
+	})
+	for _, f := range m.tr.Friends() {
+		if f.Key == plain.PublicKey() {
+			t.Fatal("Friends() lists a plain client to the mesh")
 		}
 	}
 
