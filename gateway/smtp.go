@@ -1,0 +1,355 @@
+package gateway
+
+// The SMTP submission server: the seams to the rest of the node (Submitter,
+// RecipientResolver, PlainSender) and the server's lifecycle, over
+// emersion/go-smtp. Its configuration is in smtp_config.go, the session
+// (AUTH, MAIL, RCPT, DATA) in smtp_session.go.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/mesh"
+)
+
+// ErrSMTPServerClosed is returned by Serve and ListenAndServe after Close or
+// Shutdown.
+var ErrSMTPServerClosed = errors.New("gateway: SMTP server closed")
+
+// Submitter queues mail for the mesh. *mesh.Node implements it: Submit
+// seals one envelope per Outgoing and writes all of them durably in one
+// atomic store write, or none. Errors wrapping mesh.ErrTooLarge and
+// mesh.ErrBadMail are permanent; others are worth retrying.
+type Submitter interface {
+	Submit(msgs ...mesh.Outgoing) ([]envelope.ID, error)
+}
+
+var _ Submitter = (*mesh.Node)(nil)
+
+// RecipientResolver turns a recipient address into the key mail to it is
+// sealed to. *Resolver implements it; errors should be *ResolveError (any
+// other error is answered as a temporary failure).
+type RecipientResolver interface {
+	Resolve(ctx context.Context, address string) (Resolution, error)
+}
+
+var _ RecipientResolver = (*Resolver)(nil)
+
+// SMTPServer is the node's SMTP submission server (RFC 6409 in spirit, on
+// loopback): a mail client authenticates (AUTH PLAIN or LOGIN), names its
+// recipients, each resolved at RCPT through the RecipientResolver, and
+// sends the mail; the server submits one envelope per recipient to the
+// node in one atomic, durable write, and only then answers 250. The mail
+// is sealed byte for byte as the client sent it: the server adds no
+// header (the recipient's node adds delivery headers).
+//
+// EHLO advertises AUTH PLAIN LOGIN, SIZE (SMTPConfig.MaxMessageBytes),
+// 8BITMIME, SMTPUTF8, PIPELINING, ENHANCEDSTATUSCODES and CHUNKING.
+// A recipient named twice, or under two addresses of the same key, gets
+// one copy. The reverse-path of MAIL FROM is not carried: the recipient
+// learns the sender from the envelope's verified key, and checks the From
+// header against it. It is safe for concurrent use.
+type SMTPServer struct {
+	cfg      SMTPConfig
+	resolver RecipientResolver
+	node     Submitter
+	auth     *smtpAuth
+	log      *slog.Logger
+	smtp     *smtp.Server
+
+	ctx    context.Context // ends at Close: bounds resolver lookups
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closing   bool // Shutdown or Close began
+	addr      net.Addr
+	listeners map[net.Listener]struct{}
+	conns     map[*smtpConn]struct{}
+	data      sync.WaitGroup // DATA in progress; Add only while !closing
+}
+
+// meshConfigurer is the optional capability of a Submitter to report its
+// mesh.Config; *mesh.Node has it.
+type meshConfigurer interface {
+	Config() mesh.Config
+}
+
+// NewSMTPServer returns a server with cfg (zero fields take defaults) that
+// resolves recipients with resolver and queues mail with node. When
+// cfg.MaxMessageBytes is 0 and node reports its mesh.Config (as *mesh.Node
+// does), the default is the largest mail that fits that node's
+// MaxEnvelopeSize rather than the default node's.
+func NewSMTPServer(cfg SMTPConfig, resolver RecipientResolver, node Submitter) (*SMTPServer, error) {
+	if resolver == nil || node == nil {
+		return nil, errors.New("gateway: NewSMTPServer needs a RecipientResolver and a Submitter")
+	}
+	if mc, ok := node.(meshConfigurer); ok && cfg.MaxMessageBytes == 0 {
+		cfg.MaxMessageBytes = LargestSealableBody(mc.Config().MaxEnvelopeSize)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	auth, err := newSMTPAuth(cfg.Users)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv := &SMTPServer{
+		cfg:       cfg,
+		resolver:  resolver,
+		node:      node,
+		auth:      auth,
+		log:       log.With("component", "smtp"),
+		conns:     make(map[*smtpConn]struct{}),
+		listeners: make(map[net.Listener]struct{}),
+	}
+	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+
+	s := smtp.NewServer(smtp.BackendFunc(srv.newSession))
+	s.Addr = cfg.Addr
+	s.Domain = cfg.Domain
+	s.MaxMessageBytes = cfg.MaxMessageBytes
+	s.MaxRecipients = cfg.MaxRecipients
+	s.ReadTimeout = cfg.ReadTimeout
+	s.WriteTimeout = cfg.WriteTimeout
+	s.AllowInsecureAuth = true // loopback only unless AllowRemote: see SMTPConfig.Addr
+	s.EnableSMTPUTF8 = true    // the mail is carried as bytes; UTF-8 addresses resolve like any
+	s.ErrorLog = smtpErrorLog{srv.log}
+	srv.smtp = s
+	return srv, nil
+}
+
+// ListenAndServe listens on the configured Addr and serves it until Close
+// or Shutdown, when it returns ErrSMTPServerClosed.
+func (srv *SMTPServer) ListenAndServe() error {
+	l, err := net.Listen("tcp", srv.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("gateway: SMTP listen: %w", err)
+	}
+	return srv.Serve(l)
+}
+
+// Serve accepts connections on l until Close or Shutdown, when it closes l
+// and returns ErrSMTPServerClosed. Serve may be called for several
+// listeners. It does not check l's address: AllowRemote guards only Addr.
+func (srv *SMTPServer) Serve(l net.Listener) error {
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
+		l.Close()
+		return ErrSMTPServerClosed
+	}
+	if srv.addr == nil {
+		srv.addr = l.Addr()
+	}
+	srv.listeners[l] = struct{}{}
+	srv.mu.Unlock()
+	srv.log.Info("SMTP server listening", "addr", l.Addr().String())
+
+	err := srv.smtp.Serve(smtpListener{Listener: l, srv: srv})
+	srv.mu.Lock()
+	delete(srv.listeners, l)
+	closing := srv.closing
+	srv.mu.Unlock()
+	if closing {
+		l.Close()
+		return ErrSMTPServerClosed
+	}
+	return err
+}
+
+// Addr returns the address of the first listener Serve was given, or nil
+// before that.
+func (srv *SMTPServer) Addr() net.Addr {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.addr
+}
+
+// Close stops accepting connections and closes every connection at once.
+// A DATA whose mail was fully received may still be submitted (the client
+// then never sees the 250, and may send it again); Close returns when no
+// DATA is in progress, so that the node can be closed after it.
+func (srv *SMTPServer) Close() error {
+	srv.stop()
+	srv.mu.Lock()
+	conns := srv.connList()
+	srv.mu.Unlock()
+	srv.cancel()
+	err := srv.smtp.Close() // closes the connections
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil // after Shutdown; listeners closed by stop
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	srv.data.Wait()
+	return err
+}
+
+// Shutdown stops accepting connections, closes the connections that are
+// not in a DATA, lets every DATA in progress finish (its mail submitted and
+// answered) and closes its connection after the reply, and waits until all
+// connections have ended. If ctx ends first, it closes the rest as Close
+// does and returns ctx.Err().
+func (srv *SMTPServer) Shutdown(ctx context.Context) error {
+	srv.stop()
+	srv.mu.Lock()
+	var idle []*smtpConn
+	for c := range srv.conns {
+		if !c.busy {
+			idle = append(idle, c)
+		}
+	}
+	srv.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+	err := srv.smtp.Shutdown(ctx) // waits for the connections
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil // Shutdown or Close ran before; listeners closed by stop
+	}
+	// go-smtp does not wait a second time: wait for the DATA here too.
+	dataDone := make(chan struct{})
+	go func() {
+		srv.data.Wait()
+		close(dataDone)
+	}()
+	select {
+	case <-dataDone:
+	case <-ctx.Done():
+	}
+	if ctx.Err() != nil {
+		return errors.Join(srv.Close(), ctx.Err())
+	}
+	srv.cancel()
+	return err
+}
+
+// stop marks the server closing and closes its listeners (go-smtp closes
+// those it knows too; this covers a Serve that raced with the close).
+func (srv *SMTPServer) stop() {
+	srv.mu.Lock()
+	srv.closing = true
+	ls := make([]net.Listener, 0, len(srv.listeners))
+	for l := range srv.listeners {
+		ls = append(ls, l)
+	}
+	srv.mu.Unlock()
+	for _, l := range ls {
+		l.Close()
+	}
+}
+
+// connList returns the open connections; srv.mu must be held.
+func (srv *SMTPServer) connList() []*smtpConn {
+	cs := make([]*smtpConn, 0, len(srv.conns))
+	for c := range srv.conns {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// track registers a new connection, or closes it and returns nil when the
+// server is closing.
+func (srv *SMTPServer) track(c net.Conn) *smtpConn {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing {
+		c.Close()
+		return nil
+	}
+	sc := &smtpConn{Conn: c, srv: srv}
+	srv.conns[sc] = struct{}{}
+	return sc
+}
+
+// beginData marks c as receiving a mail; false if the server is closing.
+func (srv *SMTPServer) beginData(c *smtpConn) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing {
+		return false
+	}
+	srv.data.Add(1)
+	if c != nil {
+		c.busy = true
+	}
+	return true
+}
+
+// endTransaction runs when a session resets, which go-smtp does after it
+// has written the reply to DATA: c is no longer busy, and if the server is
+// shutting down its connection is closed now that the reply is out.
+func (srv *SMTPServer) endTransaction(c *smtpConn) {
+	if c == nil {
+		return
+	}
+	srv.mu.Lock()
+	c.busy = false
+	closing := srv.closing
+	srv.mu.Unlock()
+	if closing {
+		c.Close()
+	}
+}
+
+// smtpListener hands go-smtp connections the server tracks.
+type smtpListener struct {
+	net.Listener
+	srv *SMTPServer
+}
+
+func (l smtpListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	sc := l.srv.track(c)
+	if sc == nil {
+		return nil, net.ErrClosed // go-smtp's Serve then returns
+	}
+	return sc, nil
+}
+
+// smtpConn is a connection the server tracks until it is closed.
+type smtpConn struct {
+	net.Conn
+	srv  *SMTPServer
+	once sync.Once
+	busy bool // in a DATA, until its reply is written; guarded by srv.mu
+}
+
+func (c *smtpConn) Close() error {
+	err := net.ErrClosed
+	c.once.Do(func() {
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+		err = c.Conn.Close()
+	})
+	return err
+}
+
+// smtpErrorLog passes go-smtp's own error log (connection errors, panics)
+// to slog.
+type smtpErrorLog struct{ log *slog.Logger }
+
+func (l smtpErrorLog) Printf(format string, v ...any) {
+	l.log.Warn("SMTP: " + fmt.Sprintf(format, v...))
+}
+
+func (l smtpErrorLog) Println(v ...any) {
+	l.log.Warn("SMTP: " + fmt.Sprint(v...))
+}

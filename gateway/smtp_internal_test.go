@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-sasl"
+)
+
+func TestMessageIDLabel(t *testing.T) {
+	long := "<a" + strings.Repeat("é", 200) + "@x>" // 2-byte runes from byte 2: 255 falls inside one
+	tests := []struct {
+		name, body, want string
+	}{
+		{"plain", "From: a@b\r\nMessage-ID: <1@b>\r\n\r\nbody\r\n", "<1@b>"},
+		{"case", "message-id:<2@b>\r\n\r\n", "<2@b>"},
+		{"LF only", "Subject: x\nMessage-Id: <3@b>\n\nbody", "<3@b>"},
+		{"folded", "Message-ID:\r\n <4@b>\r\nSubject: y\r\n\r\n", "<4@b>"},
+		{"folded twice", "Message-ID: <5\r\n\t@b>\r\n\r\n", "<5 @b>"},
+		{"none", "Subject: x\r\n\r\nMessage-ID: <in the body>\r\n", ""},
+		{"no header section", "just text", ""},
+		{"empty", "", ""},
+		{"control", "Message-ID: <6\x00@b>\r\n\r\n", "<6 @b>"},
+		{"other field", "Message-IDs: <7@b>\r\n\r\n", ""},
+		{"long", "Message-ID: " + long + "\r\n\r\n", long[:254]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := messageIDLabel([]byte(tt.body))
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if len(got) > 255 {
+				t.Errorf("label of %d bytes", len(got))
+			}
+		})
+	}
+}
+
+func TestLoginServer(t *testing.T) {
+	var gotUser, gotPass string
+	check := func(u, p string) error {
+		gotUser, gotPass = u, p
+		if p != "pw" {
+			return errors.New("bad")
+		}
+		return nil
+	}
+	l := &loginServer{check: check}
+	steps := []struct {
+		resp      []byte
+		challenge string
+		done      bool
+	}{
+		{nil, "Username:", false},
+		{[]byte("alice"), "Password:", false},
+		{[]byte("pw"), "", true},
+	}
+	for i, s := range steps {
+		c, done, err := l.Next(s.resp)
+		if err != nil || string(c) != s.challenge || done != s.done {
+			t.Fatalf("step %d: got %q %v %v, want %q %v", i, c, done, err, s.challenge, s.done)
+		}
+	}
+	if gotUser != "alice" || gotPass != "pw" {
+		t.Fatalf("checked %q/%q", gotUser, gotPass)
+	}
+	if _, _, err := l.Next([]byte("more")); !errors.Is(err, sasl.ErrUnexpectedClientResponse) {
+		t.Fatalf("after done: got %v", err)
+	}
+
+	// The user name as initial response; a wrong password.
+	l = &loginServer{check: check}
+	if c, _, _ := l.Next([]byte("bob")); string(c) != "Password:" {
+		t.Fatalf("initial response: got challenge %q", c)
+	}
+	if _, done, err := l.Next([]byte("nope")); err == nil || !done {
+		t.Fatalf("wrong password: got done=%v err=%v", done, err)
+	}
+}

@@ -1,0 +1,335 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/mesh"
+)
+
+// smtpResolveTimeout bounds one recipient lookup (a tox1 DNS query).
+const smtpResolveTimeout = 30 * time.Second
+
+// Replies of the session. go-smtp finds a reply only in an unwrapped
+// *smtp.SMTPError: every error a Session method returns is one of these or
+// built by smtpErr.
+var (
+	errSMTPAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0},
+		Message: "Authentication required: AUTH PLAIN or LOGIN first"}
+	errSMTPTooLarge = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
+		Message: "Message too large for one envelope"}
+	errSMTPShuttingDown = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2},
+		Message: "Server shutting down, try again later"}
+	errSMTPNotQueued = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
+		Message: "Mail not queued (local error), try again later"}
+)
+
+func smtpErr(code int, enh [3]int, msg string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode(enh), Message: replyLine(msg)}
+}
+
+// smtpRcpt is an accepted recipient.
+type smtpRcpt struct {
+	res   Resolution
+	plain bool // goes through PlainSender
+}
+
+// smtpSession is one connection's SMTP session. go-smtp calls its methods
+// from the connection's goroutine, except Data under BDAT (a goroutine of
+// its own) and Logout (from Close); mu guards the transaction.
+type smtpSession struct {
+	srv  *SMTPServer
+	conn *smtpConn // nil if go-smtp was handed another net.Conn
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	user  string // authenticated user; "" before AUTH
+	rcpts []smtpRcpt
+	keys  map[envelope.PublicKey]struct{}
+}
+
+var _ smtp.AuthSession = (*smtpSession)(nil)
+
+func (srv *SMTPServer) newSession(c *smtp.Conn) (smtp.Session, error) {
+	sc, _ := c.Conn().(*smtpConn)
+	s := &smtpSession{srv: srv, conn: sc, log: srv.log.With("remote", c.Conn().RemoteAddr().String())}
+	s.log.Debug("SMTP session started", "helo", replyLine(c.Hostname()))
+	return s, nil
+}
+
+// AuthMechanisms implements smtp.AuthSession.
+func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
+
+// Auth implements smtp.AuthSession.
+func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && identity != user {
+				s.log.Info("SMTP login refused: authorization identity differs", "user", pop3Trunc(user))
+				return smtp.ErrAuthFailed
+			}
+			return s.login(user, pass)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: s.login}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// login checks a user's password; the error is the reply.
+func (s *smtpSession) login(user, pass string) error {
+	if !s.srv.auth.check(user, pass) {
+		s.log.Info("SMTP login failed", "user", pop3Trunc(user))
+		return smtp.ErrAuthFailed // 535 5.7.8
+	}
+	s.mu.Lock()
+	s.user = user
+	s.mu.Unlock()
+	s.log.Info("SMTP login", "user", pop3Trunc(user))
+	return nil
+}
+
+// loginServer is the server side of SASL LOGIN (draft-murchison-sasl-login),
+// which go-sasl does not provide: "Username:" and "Password:" challenges,
+// the user name possibly as the initial response.
+type loginServer struct {
+	step  int
+	user  string
+	check func(user, pass string) error
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch l.step {
+	case 0:
+		if response == nil { // no initial response
+			l.step = 1
+			return []byte("Username:"), false, nil
+		}
+		l.user, l.step = string(response), 2
+		return []byte("Password:"), false, nil
+	case 1:
+		l.user, l.step = string(response), 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(l.user, string(response))
+	}
+	return nil, false, sasl.ErrUnexpectedClientResponse
+}
+
+// Mail implements smtp.Session. The reverse-path is not used: the mesh
+// carries the sender's verified key instead.
+func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.user == "" {
+		return errSMTPAuthRequired
+	}
+	s.resetLocked()
+	return nil
+}
+
+// Rcpt implements smtp.Session: the recipient is resolved now, so that an
+// unknown one is refused at once (550 5.1.1) and a DNS failure deferred
+// (451 4.4.3).
+func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	s.mu.Lock()
+	authed := s.user != ""
+	s.mu.Unlock()
+	if !authed {
+		return errSMTPAuthRequired
+	}
+	ctx, cancel := context.WithTimeout(s.srv.ctx, smtpResolveTimeout)
+	res, err := s.srv.resolver.Resolve(ctx, to)
+	cancel()
+	if err != nil {
+		var re *ResolveError
+		if errors.As(err, &re) {
+			code, enh, msg := re.SMTPStatus()
+			s.log.Debug("SMTP recipient refused", "address", replyLine(to), "temporary", re.Temp, "reason", msg)
+			return smtpErr(code, enh, msg)
+		}
+		s.log.Warn("SMTP recipient lookup failed", "domain", addrDomainForLog(to), "err", err)
+		return smtpErr(451, [3]int{4, 4, 3}, "recipient lookup failed, try again later")
+	}
+	plain := s.srv.cfg.Plain != nil && s.srv.cfg.Plain.IsPlain(res.Key)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.keys == nil {
+		s.keys = make(map[envelope.PublicKey]struct{})
+	}
+	if _, dup := s.keys[res.Key]; dup {
+		// One copy per key: the same person named twice, or under two
+		// addresses, gets the mail once.
+		s.log.Debug("SMTP recipient repeated", "address", res.Address, "resolution", res)
+		return nil
+	}
+	s.keys[res.Key] = struct{}{}
+	s.rcpts = append(s.rcpts, smtpRcpt{res: res, plain: plain})
+	s.log.Debug("SMTP recipient accepted", "address", res.Address, "resolution", res, "detail", res.Detail, "plain", plain)
+	return nil
+}
+
+// Data implements smtp.Session: it reads the mail, submits one envelope
+// per mesh recipient in one atomic, durable Submit, hands plain copies to
+// the PlainSender, and returns nil (250) only then.
+func (s *smtpSession) Data(r io.Reader) error {
+	if !s.srv.beginData(s.conn) {
+		return errSMTPShuttingDown
+	}
+	defer s.srv.data.Done()
+	s.mu.Lock()
+	user, rcpts := s.user, append([]smtpRcpt(nil), s.rcpts...)
+	s.mu.Unlock()
+	if user == "" {
+		return errSMTPAuthRequired
+	}
+
+	limit := s.srv.cfg.MaxMessageBytes
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	switch {
+	case errors.Is(err, smtp.ErrDataTooLarge) || err == nil && int64(len(body)) > limit:
+		s.log.Info("SMTP mail refused: too large", "limit", limit)
+		return errSMTPTooLarge
+	case errors.Is(err, smtp.ErrTooLongLine):
+		s.log.Info("SMTP mail refused: line too long", "limit", s.srv.smtp.MaxLineLength)
+		return smtpErr(554, [3]int{5, 6, 0}, fmt.Sprintf("line longer than %d octets: encode the message "+
+			"(quoted-printable or base64)", s.srv.smtp.MaxLineLength))
+	case err != nil:
+		s.log.Info("SMTP mail not received", "err", err)
+		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
+	}
+
+	label := messageIDLabel(body)
+	var outs []mesh.Outgoing
+	var plain []smtpRcpt
+	for _, rc := range rcpts {
+		if rc.plain {
+			plain = append(plain, rc)
+			continue
+		}
+		outs = append(outs, mesh.Outgoing{To: rc.res.Key, Body: body, Label: label,
+			TTL: s.srv.cfg.TTL, Lifetime: s.srv.cfg.Lifetime})
+	}
+	var ids []envelope.ID
+	if len(outs) > 0 {
+		ids, err = s.srv.node.Submit(outs...)
+		if err != nil {
+			return s.submitError(err, len(outs), len(body))
+		}
+	}
+	sent, failed := 0, 0
+	for _, rc := range plain {
+		if err := s.srv.cfg.Plain.SendMail(rc.res.Key, body); err != nil {
+			if len(ids) == 0 && sent == 0 {
+				s.log.Warn("SMTP mail to a plain Tox contact not sent", "key", rc.res.Key, "err", err)
+				return smtpErr(451, [3]int{4, 4, 0}, "mail to a plain Tox contact not sent, try again later")
+			}
+			failed++
+			s.log.Error("SMTP mail to a plain Tox contact lost after other copies were sent",
+				"user", pop3Trunc(user), "key", rc.res.Key, "err", err)
+			continue
+		}
+		sent++
+	}
+	short := make([]string, len(ids))
+	for i, id := range ids {
+		short[i] = id.Short()
+	}
+	s.log.Info("SMTP mail queued", "user", pop3Trunc(user), "envelopes", len(ids), "ids", short, "plain", sent, "plain_failed", failed, "bytes", len(body))
+	return nil
+}
+
+// submitError maps a Submit failure to the reply. Submit wrote nothing.
+func (s *smtpSession) submitError(err error, n, size int) error {
+	switch {
+	case errors.Is(err, mesh.ErrTooLarge):
+		s.log.Info("SMTP mail refused by the node: too large", "bytes", size, "err", err)
+		return errSMTPTooLarge
+	case errors.Is(err, mesh.ErrBadMail):
+		s.log.Error("SMTP mail refused by the node", "envelopes", n, "err", err)
+		return smtpErr(554, [3]int{5, 6, 0}, "mail refused by the node: "+err.Error())
+	}
+	s.log.Error("SMTP mail not queued", "envelopes", n, "temporary", mesh.Temporary(err), "err", err)
+	return errSMTPNotQueued
+}
+
+// Reset implements smtp.Session. go-smtp calls it after the reply to DATA
+// (and at RSET and a new EHLO).
+func (s *smtpSession) Reset() {
+	s.mu.Lock()
+	s.resetLocked()
+	s.mu.Unlock()
+	s.srv.endTransaction(s.conn)
+}
+
+func (s *smtpSession) resetLocked() {
+	s.rcpts = nil
+	clear(s.keys)
+}
+
+// Logout implements smtp.Session.
+func (s *smtpSession) Logout() error {
+	s.log.Debug("SMTP session ended")
+	return nil
+}
+
+// messageIDLabel returns the mail's Message-ID header value for the outbox
+// label: unfolded, control characters as spaces, at most 255 bytes (cut on
+// a UTF-8 boundary); "" if the header section has none.
+func messageIDLabel(body []byte) string {
+	const name = "message-id:"
+	var id []byte
+	found := false
+	for rest := body; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) == 0 {
+			break // end of the header section
+		}
+		if found {
+			if line[0] != ' ' && line[0] != '\t' {
+				break // the next field
+			}
+			id = append(id, line...) // a folded continuation
+			continue
+		}
+		if len(line) >= len(name) && strings.EqualFold(string(line[:len(name)]), name) {
+			found = true
+			id = append(id, line[len(name):]...)
+		}
+	}
+	label := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, string(id)))
+	if len(label) > 255 {
+		cut := 255
+		for cut > 0 && !utf8.RuneStart(label[cut]) {
+			cut--
+		}
+		label = label[:cut]
+	}
+	return label
+}
