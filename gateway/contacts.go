@@ -116,7 +116,7 @@ func (b *ContactBook) Add(c Contact) error {
 		nameHit = b.byName[nameKey]
 	}
 	if c.Address != "" {
-		addrHit = b.byAddr[c.Address]
+		addrHit = b.byAddr[addrKey(c.Address)]
 	}
 	var old *bookEntry
 	for _, hit := range []*bookEntry{nameHit, addrHit} {
@@ -140,7 +140,7 @@ func (b *ContactBook) Add(c Contact) error {
 		b.byName[nameKey] = e
 	}
 	if c.Address != "" {
-		b.byAddr[c.Address] = e
+		b.byAddr[addrKey(c.Address)] = e
 	}
 	pk := c.ID.PublicKey()
 	b.byKey[pk] = append(b.byKey[pk], e)
@@ -238,7 +238,7 @@ func (b *ContactBook) find(key string) *bookEntry {
 		if err != nil {
 			return nil
 		}
-		return b.byAddr[norm]
+		return b.byAddr[addrKey(norm)]
 	}
 	return b.byName[strings.ToLower(key)]
 }
@@ -248,7 +248,7 @@ func (b *ContactBook) unlink(e *bookEntry) {
 	if e.c.Name != "" && b.byName[strings.ToLower(e.c.Name)] == e {
 		delete(b.byName, strings.ToLower(e.c.Name))
 	}
-	if e.c.Address != "" && b.byAddr[e.c.Address] == e {
+	if e.c.Address != "" && b.byAddr[addrKey(e.c.Address)] == e {
 		delete(b.byAddr, e.c.Address)
 	}
 	pk := e.c.ID.PublicKey()
@@ -338,6 +338,22 @@ func NormalizeAddress(s string) (string, error) {
 		return "", fmt.Errorf("malformed mail address %q: want local@domain", s)
 	}
 	return local + "@" + domain, nil
+}
+
+// addrKey is the address-index key: local parts are matched without case
+// too. RFC 5321 lets a server treat them as case-sensitive, but matching
+// "Alice@" and "alice@" to different people would let a case slip send
+// mail past the address book to an unauthenticated DNS answer.
+func addrKey(normalized string) string { return strings.ToLower(normalized) }
+
+// AddressKey returns the public key of the contact with this mail address
+// or Tox address, for checking a mail's From against the sender.
+func (b *ContactBook) AddressKey(address string) (envelope.PublicKey, bool) {
+	c, ok := b.Lookup(address)
+	if !ok || c.ID.IsZero() {
+		return envelope.PublicKey{}, false
+	}
+	return c.ID.PublicKey(), true
 }
 
 // splitMailAddress splits at the last "@".

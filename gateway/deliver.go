@@ -10,17 +10,19 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/mesh"
 )
 
-// SenderDirectory says what this node knows of a sender's key: the mail
-// address it goes by and where that came from ("contacts", "tox1 DNS,
-// unauthenticated", ...). The address book implements it.
+// SenderDirectory says what this node knows of keys and addresses: the
+// mail address a key goes by and where that came from ("contacts", ...),
+// and the key an address belongs to. The address book implements it.
 type SenderDirectory interface {
 	SenderAddress(key envelope.PublicKey) (address, source string, ok bool)
+	AddressKey(address string) (envelope.PublicKey, bool)
 }
 
 // MailboxConfig configures Mailbox.
@@ -33,7 +35,10 @@ type MailboxConfig struct {
 
 // Mailbox is the mesh.Mailbox of a node: it stores each opened mail in the
 // inbox, exactly once per envelope, as delivery headers followed by the
-// mail byte for byte as the sender submitted it.
+// mail byte for byte as the sender submitted it — except that header
+// fields the sender wrote as X-Toxmail-* are renamed X-Sender-Toxmail-*
+// (and an X-Toxmail-Renamed field says so), so that only this node's
+// fields carry its name.
 //
 // The delivery headers are
 //
@@ -81,9 +86,14 @@ func (e tempError) Temporary() bool { return true }
 func (m *Mailbox) Deliver(d *mesh.Delivery) error {
 	l := d.Letter
 	hdr := m.DeliveryHeaders(d)
+	body, renamed := renameOurFields(l.Body)
+	if renamed > 0 {
+		hdr = fmt.Appendf(hdr, "X-Toxmail-Renamed: %d field(s) the sender wrote as X-Toxmail-* are below as X-Sender-Toxmail-*\r\n", renamed)
+		m.log.Warn("mail carried its own X-Toxmail fields; renamed", "id", l.ID, "fields", renamed)
+	}
 	meta := inbox.Meta{Sender: l.Sender, PathLength: l.PathLength(), Created: l.Created, KeepUntil: l.Expiry}
-	msg := make([]byte, 0, len(hdr)+len(l.Body))
-	msg = append(append(msg, hdr...), l.Body...)
+	msg := make([]byte, 0, len(hdr)+len(body))
+	msg = append(append(msg, hdr...), body...)
 	added, err := m.cfg.Inbox.Deliver(inbox.EnvelopeID(l.ID), meta, msg)
 	if err != nil {
 		if errors.Is(err, inbox.ErrTooLarge) {
@@ -105,7 +115,7 @@ func (m *Mailbox) DeliveryHeaders(d *mesh.Delivery) []byte {
 	if m.cfg.Directory != nil {
 		addr, source, known = m.cfg.Directory.SenderAddress(l.Sender)
 	}
-	check, why := fromCheck(l.Body, l.Sender, addr, known)
+	check, why := m.fromCheck(l.Body, l.Sender, addr, known)
 	received := d.Received
 	if received.IsZero() {
 		received = time.Now()
@@ -119,42 +129,59 @@ func (m *Mailbox) DeliveryHeaders(d *mesh.Delivery) []byte {
 	} else {
 		b.WriteString("X-Toxmail-Sender-Address: unknown (not in the address book)\r\n")
 	}
-	fmt.Fprintf(&b, "X-Toxmail-From-Check: %s (%s)\r\n", check, why)
+	fmt.Fprintf(&b, "X-Toxmail-From-Check: %s (%s)\r\n", check, clip(clean(why), 400))
 	fmt.Fprintf(&b, "X-Toxmail-Path: %d hops (TTL %d)\r\n", l.PathLength(), l.TTL)
 	fmt.Fprintf(&b, "X-Toxmail-Sent: %s\r\n", l.Created.UTC().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "X-Toxmail-Envelope: %s\r\n", l.ID)
 	return b.Bytes()
 }
 
-// fromCheck compares the mail's From address with what is known of the
-// sender's key.
-func fromCheck(body []byte, sender envelope.PublicKey, known string, isKnown bool) (result, why string) {
+// fromCheck compares the mail's From with what is known of the sender's
+// key and of the From address: "pass" when they agree, "fail" when the From
+// names someone else (another key, or an address another key goes by) or
+// cannot be read, "none" when nothing is known either way.
+func (m *Mailbox) fromCheck(body []byte, sender envelope.PublicKey, known string, isKnown bool) (result, why string) {
+	if len(body) > 0 && (body[0] == ' ' || body[0] == '\t') {
+		return "fail", "the mail starts with white space, which would continue these headers"
+	}
 	from, err := headerFrom(body)
 	if err != nil {
-		return "fail", "no readable From header: " + err.Error()
+		return "fail", "no single readable From: " + err.Error()
 	}
-	switch {
-	case isOwnToxAddress(from, sender):
-		return "pass", "From is the sender's own Tox ID"
-	case isKnown && strings.EqualFold(from, known):
-		return "pass", "From matches the address book"
-	case isKnown:
-		return "fail", fmt.Sprintf("From says %s, but the sender's key goes by %s", clean(from), clean(known))
+	if key, ok := toxAddressKey(from); ok {
+		if key == sender {
+			return "pass", "From is the sender's own Tox ID"
+		}
+		return "fail", fmt.Sprintf("From is the Tox ID of %s, but the sender is %s", key.Short(), sender.Short())
 	}
-	return "none", fmt.Sprintf("From says %s; the sender's key has no known address", clean(from))
+	if m.cfg.Directory != nil {
+		if key, ok := m.cfg.Directory.AddressKey(from); ok {
+			if key == sender {
+				return "pass", "From matches the address book"
+			}
+			return "fail", fmt.Sprintf("From says %s, who is %s in the address book, but the sender is %s", from, key.Short(), sender.Short())
+		}
+	}
+	if isKnown && !strings.EqualFold(from, known) {
+		return "fail", fmt.Sprintf("From says %s, but the sender's key goes by %s", from, known)
+	}
+	return "none", fmt.Sprintf("From says %s; nothing links that address to the sender's key", from)
 }
 
-// isOwnToxAddress reports whether addr is "<Tox ID>@tox" (76 hex digits)
-// or "<public key>@tox" (64) for the key.
-func isOwnToxAddress(addr string, key envelope.PublicKey) bool {
+// toxAddressKey returns the key of "<Tox ID>@tox" (76 hex digits) or
+// "<public key>@tox" (64).
+func toxAddressKey(addr string) (envelope.PublicKey, bool) {
 	local, domain, ok := strings.Cut(addr, "@")
 	if !ok || !strings.EqualFold(domain, "tox") {
-		return false
+		return envelope.PublicKey{}, false
 	}
 	if id, err := ParseToxID(local); err == nil {
-		return id.PublicKey() == key
+		return id.PublicKey(), true
 	}
-	return strings.EqualFold(local, key.String())
+	if k, err := envelope.ParsePublicKey(local); err == nil {
+		return k, true
+	}
+	return envelope.PublicKey{}, false
 }
 
 // headerFrom reads only the header of a mail and returns its From address.
@@ -168,10 +195,64 @@ func headerFrom(body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if n := len(msg.Header["From"]); n != 1 {
+		return "", fmt.Errorf("%d From fields", n)
+	}
 	if len(list) != 1 {
 		return "", fmt.Errorf("%d From addresses", len(list))
 	}
 	return list[0].Address, nil
+}
+
+// ourPrefix starts every header field this node adds on delivery.
+const ourPrefix = "x-toxmail-"
+
+// renameOurFields renames header fields in the sender's mail that start
+// with X-Toxmail- to X-Sender-Toxmail-, so that no mail filter takes the
+// sender's word for what only this node can say (RFC 8601 §5 asks the same
+// for Authentication-Results). It is the one change made to the mail as
+// submitted; it returns the mail (a copy if changed) and how many fields
+// it renamed.
+func renameOurFields(body []byte) ([]byte, int) {
+	end := bytes.Index(body, []byte("\r\n\r\n"))
+	if end < 0 {
+		end = len(body)
+	}
+	n := 0
+	var out []byte
+	for i := 0; i < end; {
+		j := bytes.IndexByte(body[i:end], '\n')
+		line := body[i:end]
+		if j >= 0 {
+			line = body[i : i+j+1]
+		}
+		if len(line) >= len(ourPrefix) && strings.EqualFold(string(line[:len(ourPrefix)]), ourPrefix) {
+			if out == nil {
+				out = append(make([]byte, 0, len(body)+64), body[:i]...)
+			}
+			out = append(out, "X-Sender-Toxmail-"...)
+			out = append(out, line[len(ourPrefix):]...)
+			n++
+		} else if out != nil {
+			out = append(out, line...)
+		}
+		i += len(line)
+	}
+	if out == nil {
+		return body, 0
+	}
+	return append(out, body[end:]...), n
+}
+
+// clip cuts s to at most n bytes, on a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // clean keeps a header value on one line and printable.

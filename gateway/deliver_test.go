@@ -19,6 +19,15 @@ func (d dirMap) SenderAddress(k envelope.PublicKey) (string, string, bool) {
 	return v[0], v[1], ok
 }
 
+func (d dirMap) AddressKey(addr string) (envelope.PublicKey, bool) {
+	for k, v := range d {
+		if strings.EqualFold(v[0], addr) {
+			return k, true
+		}
+	}
+	return envelope.PublicKey{}, false
+}
+
 func letterFrom(t *testing.T, from envelope.KeyPair, to envelope.KeyPair, body string) *envelope.Letter {
 	t.Helper()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -58,7 +67,10 @@ func TestMailboxDeliver(t *testing.T) {
 		{"forged From", "From: Alice <alice@example.org>\r\nSubject: trust me\r\n\r\npay\r\n", mallory, "X-Toxmail-From-Check: fail"},
 		{"own key", "From: " + strings.ToLower(bob.Public.String()) + "@tox\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
 		{"own Tox ID", "From: " + NewToxID(bob.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
-		{"someone else's Tox ID", "From: " + NewToxID(alice.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: none"},
+		{"someone else's Tox ID", "From: " + NewToxID(alice.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: fail"},
+		{"stranger claims a contact", "From: Alice <alice@example.org>\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: fail"},
+		{"two From fields", "From: alice@example.org\r\nFrom: CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
+		{"leading white space", " continuation\r\nFrom: alice@example.org\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
 		{"unknown key", "From: someone@else.example\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: none"},
 		{"no header", "just text", alice, "X-Toxmail-From-Check: fail"},
 	}
@@ -94,6 +106,38 @@ func TestMailboxDeliver(t *testing.T) {
 	}
 	if n, _, _ := ib.Stats(); n != len(cases) {
 		t.Fatalf("inbox holds %d mails, want %d", n, len(cases))
+	}
+}
+
+// TestMailboxRenamesSenderFields: a sender cannot plant this node's
+// delivery fields; theirs are renamed and the real verdict is the only one.
+func TestMailboxRenamesSenderFields(t *testing.T) {
+	alice, _ := envelope.GenerateKeyPair(nil)
+	bob, _ := envelope.GenerateKeyPair(nil)
+	ib, err := inbox.Open(inbox.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ib.Close()
+	mb, _ := NewMailbox(MailboxConfig{Inbox: ib})
+	body := "X-Toxmail-From-Check: pass (trust me)\r\nFrom: ceo@bank.example\r\nx-toxmail-sender-key: 00\r\n\r\nX-Toxmail-From-Check: pass in the body stays\r\n"
+	l := letterFrom(t, alice, bob, body)
+	if err := mb.Deliver(&mesh.Delivery{Letter: l}); err != nil {
+		t.Fatal(err)
+	}
+	_, data, err := ib.Get(inbox.EnvelopeID(l.ID).UID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	header, _, _ := strings.Cut(s, "\r\n\r\n")
+	if n := strings.Count(header, "X-Toxmail-From-Check: "); n != 1 || strings.Contains(header, "\nX-Toxmail-From-Check: pass (trust") {
+		t.Fatalf("%d From-Check fields in the header, or the forged one kept:\n%s", n, s)
+	}
+	for _, want := range []string{"X-Sender-Toxmail-From-Check: pass (trust me)", "X-Sender-Toxmail-sender-key: 00", "X-Toxmail-Renamed: 2 field(s)", "\r\n\r\nX-Toxmail-From-Check: pass in the body stays\r\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("stored mail lacks %q:\n%s", want, s)
+		}
 	}
 }
 

@@ -27,6 +27,9 @@ type POP3Config struct {
 	// "127.0.0.1:1110": mail clients run on the same machine, and POP3
 	// here has no TLS, so it should stay on loopback.
 	Addr string
+	// AllowRemote permits a non-loopback Addr. The server has no TLS and
+	// takes passwords in the clear: only set it on a network you trust.
+	AllowRemote bool
 
 	// IdleTimeout is the autologout timer: how long the server waits for
 	// each command (and for a client to accept each part of a response)
@@ -128,8 +131,13 @@ func (c POP3Config) withDefaults() POP3Config {
 // out of range.
 func (c POP3Config) Validate() error {
 	c = c.withDefaults()
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
 		return fmt.Errorf("gateway: POP3Config.Addr %q: want host:port: %v", c.Addr, err)
+	}
+	if !c.AllowRemote && !isLoopbackHost(host) {
+		return fmt.Errorf("gateway: POP3Config.Addr %q is not a loopback address: the POP3 server has no TLS and "+
+			"takes passwords in the clear; listen on 127.0.0.1, or set AllowRemote if you accept that risk", c.Addr)
 	}
 	switch {
 	case c.IdleTimeout < 0 || c.IdleTimeout > 24*time.Hour:

@@ -18,12 +18,17 @@ func TestPOP3ConfigValidate(t *testing.T) {
 	if err := DefaultPOP3Config().Validate(); err != nil {
 		t.Fatalf("DefaultPOP3Config: %v", err)
 	}
+	if err := (POP3Config{Addr: "192.0.2.1:110", AllowRemote: true}).Validate(); err != nil {
+		t.Fatalf("a remote address with AllowRemote: %v", err)
+	}
 	tests := []struct {
 		name  string
 		edit  func(*POP3Config)
 		field string
 	}{
 		{"address", func(c *POP3Config) { c.Addr = "localhost" }, "Addr"},
+		{"not loopback", func(c *POP3Config) { c.Addr = "0.0.0.0:1110" }, "Addr"},
+		{"no host", func(c *POP3Config) { c.Addr = ":1110" }, "Addr"},
 		{"negative idle", func(c *POP3Config) { c.IdleTimeout = -time.Second }, "IdleTimeout"},
 		{"idle too long", func(c *POP3Config) { c.IdleTimeout = 25 * time.Hour }, "IdleTimeout"},
 		{"bad commands", func(c *POP3Config) { c.MaxBadCommands = -1 }, "MaxBadCommands"},

@@ -115,6 +115,14 @@ type SMTPConfig struct {
 	// §4.5.3.1.8), range [1, 10000].
 	MaxRecipients int
 
+	// MaxAuthFailures is how many failed logins one connection gets before
+	// it is answered 421 4.7.0 and closed. Default 3, range [1, 100].
+	MaxAuthFailures int
+	// AuthFailureDelay is the wait before answering a failed login,
+	// multiplied by the connection's failures so far. Default 1 s; negative
+	// turns it off (tests); range up to 30 s.
+	AuthFailureDelay time.Duration
+
 	// ReadTimeout bounds each command read (and the DATA that follows
 	// it); WriteTimeout each reply. Past them the connection is closed.
 	// Default 5 minutes each, range (0, 1h].
@@ -196,6 +204,12 @@ func (c SMTPConfig) withDefaults() SMTPConfig {
 	if c.MaxRecipients == 0 {
 		c.MaxRecipients = d.MaxRecipients
 	}
+	if c.MaxAuthFailures == 0 {
+		c.MaxAuthFailures = 3
+	}
+	if c.AuthFailureDelay == 0 {
+		c.AuthFailureDelay = time.Second
+	}
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = d.ReadTimeout
 	}
@@ -222,6 +236,10 @@ func (c SMTPConfig) Validate() error {
 		return fmt.Errorf("gateway: SMTPConfig.MaxMessageBytes %d out of range [1, %d]", c.MaxMessageBytes, smtpMaxMessageLimit())
 	case c.MaxRecipients < 1 || c.MaxRecipients > smtpMaxRecipientsLimit:
 		return fmt.Errorf("gateway: SMTPConfig.MaxRecipients %d out of range [1, %d]", c.MaxRecipients, smtpMaxRecipientsLimit)
+	case c.MaxAuthFailures < 1 || c.MaxAuthFailures > 100:
+		return fmt.Errorf("gateway: SMTPConfig.MaxAuthFailures %d out of range [1, 100]", c.MaxAuthFailures)
+	case c.AuthFailureDelay > 30*time.Second:
+		return fmt.Errorf("gateway: SMTPConfig.AuthFailureDelay %v out of range (up to 30s; negative: none)", c.AuthFailureDelay)
 	case c.ReadTimeout < 0 || c.ReadTimeout > smtpMaxTimeout:
 		return fmt.Errorf("gateway: SMTPConfig.ReadTimeout %v out of range (0, 1h]", c.ReadTimeout)
 	case c.WriteTimeout < 0 || c.WriteTimeout > smtpMaxTimeout:

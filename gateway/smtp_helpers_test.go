@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/textproto"
 	"strings"
@@ -260,4 +261,19 @@ func (c *rawSMTP) send(body string, rcpts ...string) (int, string) {
 		c.expect(250, "2.0.0", "RCPT TO:<%s>", r)
 	}
 	return c.data(body)
+}
+
+// tryCommand sends a command and reads a reply within 5 s; it returns an
+// error for a closed connection or a reply that is not 2xx.
+func (c *rawSMTP) tryCommand(format string, args ...any) error {
+	c.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	defer c.conn.SetDeadline(time.Time{})
+	if err := c.tp.PrintfLine(format, args...); err != nil {
+		return err
+	}
+	code, msg, err := c.tp.ReadResponse(0)
+	if err == nil && code/100 != 2 {
+		err = fmt.Errorf("%d %s", code, msg)
+	}
+	return err
 }

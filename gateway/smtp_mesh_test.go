@@ -157,6 +157,15 @@ func (d senderDir) SenderAddress(k envelope.PublicKey) (string, string, bool) {
 	return a, "contacts", ok
 }
 
+func (d senderDir) AddressKey(addr string) (envelope.PublicKey, bool) {
+	for k, a := range d {
+		if strings.EqualFold(a, addr) {
+			return k, true
+		}
+	}
+	return envelope.PublicKey{}, false
+}
+
 // Given a *mesh.Node, the default SIZE is what fits that node's envelopes.
 func TestSMTPSizeFromNode(t *testing.T) {
 	kp, err := envelope.GenerateKeyPair(nil)

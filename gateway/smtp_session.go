@@ -54,17 +54,20 @@ type smtpSession struct {
 	conn *smtpConn // nil if go-smtp was handed another net.Conn
 	log  *slog.Logger
 
-	mu    sync.Mutex
-	user  string // authenticated user; "" before AUTH
-	rcpts []smtpRcpt
-	keys  map[envelope.PublicKey]struct{}
+	mu       sync.Mutex
+	user     string // authenticated user; "" before AUTH
+	inMail   bool   // a MAIL transaction is open (until DATA ends or RSET)
+	rcpts    []smtpRcpt
+	keys     map[envelope.PublicKey]struct{}
+	failures int // failed logins on this connection
+	netConn  interface{ Close() error }
 }
 
 var _ smtp.AuthSession = (*smtpSession)(nil)
 
 func (srv *SMTPServer) newSession(c *smtp.Conn) (smtp.Session, error) {
 	sc, _ := c.Conn().(*smtpConn)
-	s := &smtpSession{srv: srv, conn: sc, log: srv.log.With("remote", c.Conn().RemoteAddr().String())}
+	s := &smtpSession{srv: srv, conn: sc, netConn: c.Conn(), log: srv.log.With("remote", c.Conn().RemoteAddr().String())}
 	s.log.Debug("SMTP session started", "helo", replyLine(c.Hostname()))
 	return s, nil
 }
@@ -91,8 +94,26 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 
 // login checks a user's password; the error is the reply.
 func (s *smtpSession) login(user, pass string) error {
+	s.mu.Lock()
+	spent := s.failures >= s.srv.cfg.MaxAuthFailures
+	s.mu.Unlock()
+	if spent {
+		return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
+	}
 	if !s.srv.auth.check(user, pass) {
-		s.log.Info("SMTP login failed", "user", pop3Trunc(user))
+		s.mu.Lock()
+		s.failures++
+		n := s.failures
+		s.mu.Unlock()
+		s.log.Info("SMTP login failed", "user", pop3Trunc(user), "failures", n)
+		if d := s.srv.cfg.AuthFailureDelay; d > 0 {
+			time.Sleep(time.Duration(n) * d) // slow down guessing
+		}
+		if n >= s.srv.cfg.MaxAuthFailures {
+			// Reply, then hang up: this connection guessed enough.
+			time.AfterFunc(200*time.Millisecond, func() { s.netConn.Close() })
+			return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
+		}
 		return smtp.ErrAuthFailed // 535 5.7.8
 	}
 	s.mu.Lock()
@@ -138,7 +159,11 @@ func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	if s.user == "" {
 		return errSMTPAuthRequired
 	}
+	if s.inMail {
+		return smtpErr(503, [3]int{5, 5, 1}, "nested MAIL command: finish this mail or send RSET first")
+	}
 	s.resetLocked()
+	s.inMail = true
 	return nil
 }
 
@@ -197,6 +222,9 @@ func (s *smtpSession) Data(r io.Reader) error {
 	s.mu.Unlock()
 	if user == "" {
 		return errSMTPAuthRequired
+	}
+	if len(rcpts) == 0 {
+		return smtpErr(554, [3]int{5, 5, 1}, "no valid recipients")
 	}
 
 	limit := s.srv.cfg.MaxMessageBytes
@@ -279,6 +307,7 @@ func (s *smtpSession) Reset() {
 
 func (s *smtpSession) resetLocked() {
 	s.rcpts = nil
+	s.inMail = false
 	clear(s.keys)
 }
 

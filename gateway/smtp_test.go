@@ -60,6 +60,37 @@ func TestSMTPSizeFromConfig(t *testing.T) {
 	}
 }
 
+// TestSMTPAuthFailureLimit: a connection that fails to log in
+// MaxAuthFailures times is answered 421 and closed.
+func TestSMTPAuthFailureLimit(t *testing.T) {
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.AuthFailureDelay = time.Millisecond })
+	c := dialSMTP(t, f.addr)
+	c.ehlo()
+	c.expect(535, "5.7.8", "AUTH PLAIN %s", plainIR("", smtpTestUser, "guess1"))
+	c.expect(535, "5.7.8", "AUTH PLAIN %s", plainIR("", smtpTestUser, "guess2"))
+	c.expect(421, "4.7.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, "guess3"))
+	if err := c.tryCommand("AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass)); err == nil {
+		t.Fatal("the connection still takes logins after the limit")
+	}
+}
+
+// TestSMTPNestedMailRefused: a second MAIL inside a transaction is refused,
+// and DATA without recipients is never answered 250.
+func TestSMTPNestedMailRefused(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	c := dialSMTP(t, f.addr)
+	c.ehlo()
+	c.expect(235, "2.0.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass))
+	c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	c.expect(250, "2.0.0", "RCPT TO:<%s>", f.raw.Address())
+	c.expect(503, "5.5.1", "MAIL FROM:<alice@example.org>")
+	c.expect(250, "2.0.0", "RSET")
+	c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	if n := len(f.sub.recorded()); n != 0 {
+		t.Fatalf("%d submissions", n)
+	}
+}
+
 func TestSMTPMailBeforeAuthRefused(t *testing.T) {
 	f := newSMTPFixture(t, nil)
 	c := dialSMTP(t, f.addr)
@@ -73,7 +104,7 @@ func TestSMTPMailBeforeAuthRefused(t *testing.T) {
 }
 
 func TestSMTPAuthBadPassword(t *testing.T) {
-	f := newSMTPFixture(t, nil)
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.MaxAuthFailures = 10; c.AuthFailureDelay = -1 })
 	c := dialSMTP(t, f.addr)
 	c.ehlo()
 	c.expect(535, "5.7.8", "AUTH PLAIN %s", plainIR("", smtpTestUser, "wrong"))
