@@ -102,9 +102,32 @@ func (d *inboxMaildrop) Open(uid string) (io.ReadCloser, error) {
 	return pop3ReadCloser{Reader: newPOP3CRLFReader(r), Closer: body}, nil
 }
 
-// Delete deletes the mails from the inbox, all or none.
+// Delete deletes the mails from the inbox, all or none. A mail already
+// gone (deleted by another session meanwhile) counts as deleted: it must
+// not keep the others from going.
 func (d *inboxMaildrop) Delete(uids ...string) error {
-	return d.b.Delete(uids...)
+	err := d.b.Delete(uids...)
+	if !errors.Is(err, inbox.ErrNotFound) {
+		return err
+	}
+	list, lerr := d.b.List()
+	if lerr != nil {
+		return err
+	}
+	present := make(map[string]bool, len(list))
+	for _, m := range list {
+		present[m.UID] = true
+	}
+	var still []string
+	for _, u := range uids {
+		if present[u] {
+			still = append(still, u)
+		}
+	}
+	if len(still) == 0 {
+		return nil
+	}
+	return d.b.Delete(still...)
 }
 
 // pop3ReadCloser joins a Reader and the Closer of what it reads.
