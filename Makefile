@@ -28,7 +28,7 @@ bench: deps
 
 # A short run of every fuzz target.
 fuzz: deps
-	@for p in envelope mesh; do \
+	@for p in envelope mesh inbox tox gateway; do \
 	  for f in $$($(GO) test -list 'Fuzz.*' ./$$p | grep ^Fuzz); do \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s ./$$p || exit 1; \
 	  done; \
