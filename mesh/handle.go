@@ -393,7 +393,8 @@ func (n *Node) floodAck(ae *ackEntry) {
 	}
 }
 
-// seenErr is isSeen that reports store failures instead of guessing.
+// seenErr reports whether the node has seen id (the LRU, then the store's
+// seen set), and store failures as errors rather than guesses.
 func (n *Node) seenErr(id envelope.ID) (bool, error) {
 	if _, ok := n.seen.Get(id); ok {
 		return true, nil

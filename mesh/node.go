@@ -381,19 +381,8 @@ func (n *Node) setInflight(id envelope.ID, in *inflight) {
 // isSeen reports whether the node has seen id: the LRU first, then the
 // store's persistent seen set.
 func (n *Node) isSeen(id envelope.ID) bool {
-	if _, ok := n.seen.Get(id); ok {
-		return true
-	}
-	ok, err := n.deps.Store.Seen(id)
-	if err != nil {
-		n.stats.StoreErrors++
-		n.log.Warn("seen-set lookup failed", "id", id, "err", err)
-		return true // refuse rather than risk a double delivery
-	}
-	if ok {
-		n.seen.Add(id, struct{}{})
-	}
-	return ok
+	seen, err := n.seenErr(id)
+	return seen || err != nil // on a store failure, refuse rather than risk a double delivery
 }
 
 // mine reports whether a header carries this node's tag.
