@@ -379,3 +379,56 @@ func TestMailboxTemporaryFailureRetried(t *testing.T) {
 		t.Fatalf("A outbox %v, want delivered", got)
 	}
 }
+
+// On the last hop only the recipient is offered the envelope.
+func TestLastHopOnlyToRecipient(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	for _, n := range []string{"A", "B", "C"} {
+		tn.add(n, testConfig(), nil)
+	}
+	tn.friends("A", "B")
+	tn.friends("A", "C")
+	tn.online("A", "B", "C")
+	tn.run(time.Second)
+	id := tn.send("A", "B", "just for B", withTTL(1))
+	tn.run(time.Minute)
+	tn.wantDelivered("B", "A", "just for B", id)
+	if s := tn.nodes["C"].node.Stats(); s.OffersIn != 0 || s.EnvelopesIn != 0 {
+		t.Errorf("C saw %d offers and %d bodies of a TTL-1 mail for B", s.OffersIn, s.EnvelopesIn)
+	}
+	if got := tn.status("A", id); got != StatusDelivered {
+		t.Errorf("A's outbox says %v, want delivered", got)
+	}
+}
+
+// With NoAcks the mail is delivered but no ack is sent: relays keep their
+// copies and the sender never sees "delivered".
+func TestNoAcks(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	cfg := testConfig()
+	cfg.NoAcks = true
+	for _, n := range []string{"A", "B", "C"} {
+		tn.add(n, cfg, nil)
+	}
+	tn.friends("A", "B")
+	tn.friends("B", "C")
+	tn.online("A", "B", "C")
+	tn.run(time.Second)
+	id := tn.send("A", "C", "no receipt", withTTL(3))
+	tn.run(time.Minute)
+	tn.wantDelivered("C", "A", "no receipt", id)
+	for _, n := range []string{"A", "B", "C"} {
+		if s := tn.nodes[n].node.Stats(); s.AcksOut != 0 || s.AcksIn != 0 {
+			t.Errorf("%s sent %d and got %d acks, want none", n, s.AcksOut, s.AcksIn)
+		}
+	}
+	if !tn.nodes["B"].node.Holds(id) {
+		t.Error("B dropped its relay copy without an ack")
+	}
+	if got := tn.status("A", id); got == StatusDelivered {
+		t.Errorf("A's outbox says delivered with acks off")
+	}
+	if p := tn.nodes["B"].node.Stats().PeakHeldBytes; p == 0 {
+		t.Error("PeakHeldBytes stayed 0 on a relay that held a copy")
+	}
+}

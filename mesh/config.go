@@ -68,6 +68,11 @@ type Config struct {
 	// DeliverRetry is how long to wait before retrying a delivery the
 	// mailbox refused with a temporary error. Default 30 s; 1 s..1 hour.
 	DeliverRetry time.Duration
+	// NoAcks stops the node from sending acks, so relays keep their copies
+	// until expiry and senders never see "delivered". It exists for the
+	// simulator's flood-without-acks baseline; a real node never sets it.
+	// Default false.
+	NoAcks bool
 }
 
 // DefaultConfig returns the documented defaults.

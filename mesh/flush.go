@@ -94,8 +94,11 @@ func (n *Node) markDirty(p *peer) {
 
 // queueOffer queues an offer of a held envelope to a friend; it goes out
 // within Config.OfferDelay, batched with others.
+//
+// On the last hop (the copy may travel one more link) only the recipient
+// is offered it: a copy arriving with no hops left is of use to nobody else.
 func (n *Node) queueOffer(p *peer, e *heldEntry) {
-	if !p.ready || e.meta.Hops == 0 {
+	if !p.ready || e.meta.Hops == 0 || (e.meta.Hops == 1 && p.tagFor(e.meta.Expiry) != e.meta.Tag) {
 		return
 	}
 	if len(p.offers) == 0 {
@@ -111,7 +114,7 @@ func (n *Node) queueOffer(p *peer, e *heldEntry) {
 // queueOfferLater queues an offer the friend deferred: it goes out again
 // after a quarter of RequestTimeout, when the friend may have room.
 func (n *Node) queueOfferLater(p *peer, e *heldEntry) {
-	if !p.ready || e.meta.Hops == 0 {
+	if !p.ready || e.meta.Hops == 0 || (e.meta.Hops == 1 && p.tagFor(e.meta.Expiry) != e.meta.Tag) {
 		return
 	}
 	due := n.now.Add(n.cfg.RequestTimeout / 4)
@@ -127,7 +130,7 @@ func (n *Node) queueOfferLater(p *peer, e *heldEntry) {
 
 // queueAck queues an ack to a friend for the next flush.
 func (n *Node) queueAck(p *peer, a *ackEntry) {
-	if !p.ready {
+	if !p.ready || n.cfg.NoAcks {
 		return
 	}
 	p.acks = append(p.acks, a)

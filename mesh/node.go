@@ -287,6 +287,7 @@ func (n *Node) index(e *heldEntry) {
 	n.recFor(e.meta.ID).held = e
 	n.nHeld++
 	n.heldSize += int64(e.meta.Size)
+	n.stats.PeakHeldBytes = max(n.stats.PeakHeldBytes, n.heldSize)
 	if e.meta.Own {
 		n.own.add(e)
 	} else {

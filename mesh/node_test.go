@@ -90,9 +90,12 @@ func TestHopLimit(t *testing.T) {
 		untouched []string // nodes it never reaches
 		delivered bool
 	}{
-		{1, []string{"B"}, []string{"C", "D"}, false},
-		{2, []string{"B", "C"}, []string{"D"}, false},
+		// The last hop goes to the recipient only: a copy that could
+		// travel no further is of no use to anyone else.
+		{1, nil, []string{"B", "C", "D"}, false},
+		{2, []string{"B"}, []string{"C", "D"}, false},
 		{3, []string{"B", "C"}, nil, true},
+		{4, []string{"B", "C"}, nil, true},
 	} {
 		t.Run("ttl"+string(rune('0'+c.ttl)), func(t *testing.T) {
 			tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})

@@ -34,8 +34,10 @@ type Stats struct {
 	AcksForged      uint64 // acks that failed verification
 	AcksUnknown     uint64 // acks for envelopes not held here (not forwarded)
 
-	Submitted   uint64 // own mails accepted by Submit
-	StoreErrors uint64 // store failures
+	Submitted uint64 // own mails accepted by Submit
+	// PeakHeldBytes is the most bytes held at once (own mail included).
+	PeakHeldBytes int64
+	StoreErrors   uint64 // store failures
 
 	// Gauges.
 	Held      int   // envelopes held (own mail included)
