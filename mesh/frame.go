@@ -224,3 +224,17 @@ func decodeAcks(p []byte, out []envelope.Ack) ([]envelope.Ack, error) {
 	}
 	return out, nil
 }
+
+// FrameKind names a frame's type for statistics: "hello", "offer",
+// "request", "envelope", "ack", or "bad" for anything that is not a
+// version-1 frame.
+func FrameKind(f []byte) string {
+	typ, _, err := frameType(f)
+	if err != nil {
+		return "bad"
+	}
+	return [...]string{frameHello: "hello", frameOffer: "offer", frameRequest: "request", frameEnvelope: "envelope", frameAck: "ack"}[typ]
+}
+
+// IsHello reports whether f is a hello frame: session control, not mail.
+func IsHello(f []byte) bool { return len(f) >= 2 && f[0] == ProtocolVersion && f[1] == frameHello }

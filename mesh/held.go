@@ -11,6 +11,7 @@ type heldEntry struct {
 	from  *peer     // friend it is accounted to; nil for own mail
 	seq   uint64    // index order: breaks expiry ties, deterministically
 	gone  bool      // no longer held (evicted, acked or expired)
+	since int64     // Unix seconds this node took it (or loaded it at start)
 	// Positions in two heaps, -1 when absent: slot 0 is Node.relay (relay
 	// copies, for sweeping and global eviction) or Node.own (own mail, for
 	// sweeping); slot 1 is the from-peer's heap (FriendShare eviction).

@@ -284,6 +284,13 @@ func (n *Node) index(e *heldEntry) {
 		n.heldSeq++
 		e.seq = n.heldSeq
 	}
+	if e.since == 0 {
+		now := n.now
+		if now.IsZero() {
+			now = n.clock.Now()
+		}
+		e.since = now.Unix()
+	}
 	n.recFor(e.meta.ID).held = e
 	n.nHeld++
 	n.heldSize += int64(e.meta.Size)
@@ -461,6 +468,7 @@ type HeldInfo struct {
 	Expiry time.Time
 	Own    bool
 	From   FriendKey
+	Since  time.Time // when this node took it (or loaded it at start-up)
 }
 
 // Held lists the envelopes the node holds, soonest expiry first.
@@ -470,7 +478,7 @@ func (n *Node) Held() []HeldInfo {
 	out := make([]HeldInfo, 0, n.nHeld)
 	for _, e := range append(append([]*heldEntry(nil), n.relay.items...), n.own.items...) {
 		out = append(out, HeldInfo{ID: e.meta.ID, Size: e.meta.Size, Hops: e.meta.Hops,
-			Expiry: time.Unix(e.meta.Expiry, 0), Own: e.meta.Own, From: e.meta.From})
+			Expiry: time.Unix(e.meta.Expiry, 0), Own: e.meta.Own, From: e.meta.From, Since: time.Unix(e.since, 0)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Expiry.Equal(out[j].Expiry) {
