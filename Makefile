@@ -4,7 +4,7 @@ PKGS      ?= ./...
 TESTFLAGS ?= -race -count=1 -timeout 15m
 BENCH     ?= .
 
-.PHONY: all deps build vet test bench fuzz fmt clean
+.PHONY: all deps build vet test bench fuzz fmt clean demo sim
 
 all: build
 
@@ -17,6 +17,18 @@ build: deps
 vet: deps
 	$(GO) vet $(PKGS)
 
+# The main job on an embedded local network: three real Tox nodes on
+# loopback pass a mail from alice to an offline carol through bob. Runs
+# in the loopback-only namespace when the machine allows it.
+demo: deps
+	$(GO) build -o bin/toxmail ./cmd/toxmail
+	scripts/sandbox-test bin/toxmail demo
+
+# A quick simulator study with plots in sim-out/ (see README "Simulator").
+sim: deps
+	$(GO) build -o bin/toxmail ./cmd/toxmail
+	bin/toxmail sim --nodes 2000 --ttl 1-6 --out sim-out
+
 # The tests run in a loopback-only network namespace with the module proxy
 # off (scripts/sandbox-test).
 test: deps vet
@@ -28,7 +40,7 @@ bench: deps
 
 # A short run of every fuzz target.
 fuzz: deps
-	@for p in envelope mesh inbox tox gateway; do \
+	@for p in envelope mesh inbox tox gateway config sim; do \
 	  for f in $$($(GO) test -list 'Fuzz.*' ./$$p | grep ^Fuzz); do \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s ./$$p || exit 1; \
 	  done; \

@@ -1,0 +1,191 @@
+package daemon
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/mesh"
+	"github.com/toxmail/toxmail/tox"
+)
+
+// backend is what the dashboard shows of a running node.
+type backend struct{ d *Daemon }
+
+var _ gateway.DashboardBackend = (*backend)(nil)
+
+// Identity implements gateway.DashboardBackend.
+func (b *backend) Identity() gateway.DashboardIdentity {
+	return gateway.DashboardIdentity{Name: b.d.cfg.Name, ToxID: b.d.ToxID(), PublicKey: b.d.PublicKey()}
+}
+
+// Contacts implements gateway.DashboardBackend: the address book, then
+// Tox friends that are not in it.
+func (b *backend) Contacts() []gateway.DashboardContact {
+	peers := make(map[envelope.PublicKey]tox.PeerInfo)
+	for _, p := range b.d.tr.Peers() {
+		peers[envelope.PublicKey(p.Key)] = p
+	}
+	var out []gateway.DashboardContact
+	seen := make(map[envelope.PublicKey]bool)
+	for _, c := range b.d.book.current().List() {
+		pk := c.ID.PublicKey()
+		dc := gateway.DashboardContact{Name: c.Name, Address: c.Address, ToxID: c.ID, PublicKey: pk, Source: dashSource(c.Source), Kind: gateway.DashboardKindUnknown}
+		if p, ok := peers[pk]; ok {
+			fillPeer(&dc, p)
+		}
+		seen[pk] = true
+		out = append(out, dc)
+	}
+	var rest []gateway.DashboardContact
+	for pk, p := range peers {
+		if seen[pk] {
+			continue
+		}
+		dc := gateway.DashboardContact{Name: p.Name, PublicKey: pk, Source: gateway.DashboardSourceFriend}
+		fillPeer(&dc, p)
+		rest = append(rest, dc)
+	}
+	slices.SortFunc(rest, func(x, y gateway.DashboardContact) int { return strings.Compare(x.PublicKey.String(), y.PublicKey.String()) })
+	return append(out, rest...)
+}
+
+// dashSource names where a contact's ID came from, as the dashboard shows it.
+func dashSource(s gateway.Source) string {
+	if s == gateway.SourceDNS {
+		return gateway.DashboardSourceDNS
+	}
+	return gateway.DashboardSourceToxID
+}
+
+func fillPeer(dc *gateway.DashboardContact, p tox.PeerInfo) {
+	dc.Online = p.Connection != tox.ConnectionNone
+	switch p.Kind {
+	case tox.PeerMesh:
+		dc.Kind = gateway.DashboardKindMesh
+	case tox.PeerPlain:
+		dc.Kind = gateway.DashboardKindPlain
+	default:
+		dc.Kind = gateway.DashboardKindUnknown
+	}
+	if dc.Online {
+		dc.LastSeen = time.Now()
+	}
+}
+
+// AddContact implements gateway.DashboardBackend.
+func (b *backend) AddContact(ctx context.Context, name, idOrAddress string) (gateway.DashboardContact, error) {
+	c := gateway.Contact{Name: strings.TrimSpace(name)}
+	s := strings.TrimSpace(idOrAddress)
+	if strings.Contains(s, "@") {
+		res, err := b.d.resolve.Resolve(ctx, s)
+		if err != nil {
+			return gateway.DashboardContact{}, err
+		}
+		if res.ID.IsZero() {
+			return gateway.DashboardContact{}, fmt.Errorf("%s resolved to a key without a full Tox ID; ask for the 76-digit Tox ID", s)
+		}
+		c.Address, c.ID, c.Source = s, res.ID, gateway.SourceDNS
+		if res.Source != gateway.SourceDNS {
+			c.Source = res.Source
+		}
+	} else {
+		id, err := gateway.ParseToxID(s)
+		if err != nil {
+			return gateway.DashboardContact{}, err
+		}
+		c.ID, c.Source = id, gateway.SourceToxID
+	}
+	if err := b.d.addContact(c); err != nil {
+		return gateway.DashboardContact{}, err
+	}
+	return gateway.DashboardContact{Name: c.Name, Address: c.Address, ToxID: c.ID, PublicKey: c.ID.PublicKey(), Source: dashSource(c.Source), Kind: gateway.DashboardKindUnknown}, nil
+}
+
+// RemoveContact implements gateway.DashboardBackend.
+func (b *backend) RemoveContact(nameOrKey string) error {
+	return b.d.book.change(func(book *gateway.ContactBook) error {
+		if book.Remove(nameOrKey) {
+			return nil
+		}
+		if pk, err := parseKey(nameOrKey); err == nil {
+			if c, ok := book.ByKey(pk); ok {
+				key := c.Name
+				if key == "" {
+					key = c.Address
+				}
+				if book.Remove(key) {
+					return nil
+				}
+			}
+		}
+		return gateway.ErrNoSuchContact
+	})
+}
+
+// Requests implements gateway.DashboardBackend.
+func (b *backend) Requests() []gateway.DashboardRequest {
+	var out []gateway.DashboardRequest
+	for _, r := range b.d.tr.Pending() {
+		out = append(out, gateway.DashboardRequest{PublicKey: envelope.PublicKey(r.Key), Message: r.Message, Received: r.Received})
+	}
+	return out
+}
+
+// Approve implements gateway.DashboardBackend.
+func (b *backend) Approve(publicKeyHex string) error {
+	return b.request(publicKeyHex, b.d.tr.Approve)
+}
+
+// Deny implements gateway.DashboardBackend.
+func (b *backend) Deny(publicKeyHex string) error {
+	return b.request(publicKeyHex, b.d.tr.Deny)
+}
+
+func (b *backend) request(keyHex string, f func(tox.PublicKey) error) error {
+	pk, err := parseKey(keyHex)
+	if err != nil {
+		return err
+	}
+	if err := f(tox.PublicKey(pk)); err != nil {
+		if errors.Is(err, tox.ErrNoRequest) {
+			return fmt.Errorf("%w: %v", gateway.ErrNoSuchRequest, err)
+		}
+		return err
+	}
+	return b.d.saveProfile()
+}
+
+func parseKey(s string) (envelope.PublicKey, error) {
+	var pk envelope.PublicKey
+	raw, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(raw) != len(pk) {
+		return pk, fmt.Errorf("%q is not a public key (64 hex digits)", s)
+	}
+	copy(pk[:], raw)
+	return pk, nil
+}
+
+// Outbox implements gateway.DashboardBackend.
+func (b *backend) Outbox() []mesh.OutboxEntry { return b.d.node.Outbox() }
+
+// Held implements gateway.DashboardBackend: relay copies only.
+func (b *backend) Held() gateway.DashboardHeld {
+	h := gateway.NewDashboardHeld()
+	now := time.Now()
+	for _, e := range b.d.node.Held() {
+		if !e.Own {
+			h.Add(now.Sub(e.Since), e.Size)
+		}
+	}
+	return h
+}
+
+// Stats implements gateway.DashboardBackend.
+func (b *backend) Stats() mesh.Stats { return b.d.node.Stats() }

@@ -1,0 +1,453 @@
+// Package daemon assembles a toxmail node from its configuration: the Tox
+// instance and its transport, the mesh node with its badger store, the
+// inbox, SMTP, POP3 and the dashboard. It is what `toxmail run` and
+// `toxmail demo` start; everything in it is wiring of the other packages.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/mesh"
+	"github.com/toxmail/toxmail/tox"
+)
+
+// ErrNoBootstrap means the configuration names no bootstrap node, so the
+// node could never find anyone on the Tox network.
+var ErrNoBootstrap = errors.New("no bootstrap nodes configured")
+
+// Options are what a caller adds to the configuration.
+type Options struct {
+	// Logger receives the node's structured logs; nil discards them.
+	Logger *slog.Logger
+	// Passphrase decrypts (and encrypts) the Tox profile; nil means the
+	// profile is stored unencrypted (still mode 0600).
+	Passphrase []byte
+	// Tox adjusts the Tox options after the configuration's are applied
+	// (the demo uses it to stay on loopback); optional.
+	Tox func(*tox.Options)
+	// AllowNoBootstrap starts a node with no bootstrap nodes (the demo
+	// bootstraps its nodes from each other after start).
+	AllowNoBootstrap bool
+	// ContactsPoll is how often the contacts file is checked for changes
+	// made by `toxmail contacts`. Default 2 s.
+	ContactsPoll time.Duration
+	// SaveEvery is how often the Tox profile is saved while running.
+	// Default 5 minutes.
+	SaveEvery time.Duration
+}
+
+// Daemon is one running toxmail node.
+type Daemon struct {
+	cfg  *config.Config
+	opts Options
+	log  *slog.Logger
+
+	lock    *dirLock
+	x       *tox.Tox
+	tr      *tox.Transport
+	store   *mesh.BadgerStore
+	box     *inbox.Inbox
+	node    *mesh.Node
+	book    *contactBook
+	smtp    *gateway.SMTPServer
+	pop3    *gateway.POP3Server
+	dash    *gateway.Dashboard
+	resolve *gateway.Resolver
+	started time.Time
+
+	smtpL, pop3L, dashL net.Listener
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closeMu  sync.Mutex
+	closed   bool
+	serveErr chan error
+}
+
+// Open builds the node described by cfg without starting anything that
+// talks to the network: it takes the data directory's lock, loads the
+// profile, and opens the stores. Close undoes it.
+func Open(cfg *config.Config, opts Options) (d *Daemon, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.ContactsPoll <= 0 {
+		opts.ContactsPoll = 2 * time.Second
+	}
+	if opts.SaveEvery <= 0 {
+		opts.SaveEvery = 5 * time.Minute
+	}
+	if len(cfg.Tox.Bootstrap) == 0 && !cfg.Tox.LANDiscovery && !opts.AllowNoBootstrap {
+		return nil, fmt.Errorf("%w: add at least one [[tox.bootstrap]] entry (host, port, public_key) to %s; "+
+			"public nodes are listed at https://nodes.tox.chat, or run your own tox-bootstrapd", ErrNoBootstrap, cfg.Path)
+	}
+	d = &Daemon{cfg: cfg, opts: opts, log: opts.Logger, stop: make(chan struct{}), serveErr: make(chan error, 3)}
+	defer func() {
+		if err != nil {
+			d.Close()
+			d = nil
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("daemon: data directory: %w", err)
+	}
+	if d.lock, err = lockDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if err := d.openTox(); err != nil {
+		return nil, err
+	}
+	if err := d.openStores(); err != nil {
+		return nil, err
+	}
+	if err := d.openGateway(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) openTox() error {
+	save, err := tox.LoadProfile(d.cfg.ProfilePath(), d.opts.Passphrase)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("daemon: no Tox profile at %s: run `toxmail init --dir %s` first", d.cfg.ProfilePath(), d.cfg.DataDir)
+		}
+		return fmt.Errorf("daemon: loading the Tox profile: %w", err)
+	}
+	o := d.cfg.ToxOptions()
+	o.Savedata = save
+	o.Logger = d.log.With("component", "toxcore")
+	if d.opts.Tox != nil {
+		d.opts.Tox(&o)
+	}
+	book, err := loadContactBook(config.ContactsPath(d.cfg))
+	if err != nil {
+		return err
+	}
+	d.book = book
+	d.tr = tox.NewTransport(tox.TransportConfig{
+		MaxFrame:  max(16<<20, d.cfg.Mesh.MaxEnvelopeSize+1<<10),
+		Policy:    d.cfg.RequestPolicy(),
+		Known:     d.book.knows,
+		OnText:    d.onText,
+		OnRequest: func(r tox.Request) { d.log.Info("friend request waiting for approval", "from", r.Key.Short()) },
+		Logger:    d.log.With("component", "transport"),
+	})
+	o.Callbacks = d.tr.Callbacks()
+	if d.x, err = tox.New(o); err != nil {
+		return fmt.Errorf("daemon: starting Tox: %w", err)
+	}
+	if err := d.tr.Attach(d.x); err != nil {
+		return fmt.Errorf("daemon: Tox transport: %w", err)
+	}
+	if d.cfg.Name != "" {
+		if err := d.x.SetName(d.cfg.Name); err != nil {
+			d.log.Warn("setting the Tox name", "err", err)
+		}
+	}
+	return d.saveProfile()
+}
+
+func (d *Daemon) openStores() error {
+	var err error
+	d.store, err = mesh.OpenBadgerStore(mesh.BadgerOptions{
+		Dir:             filepath.Join(d.cfg.DataDir, "mesh"),
+		Logger:          d.log.With("component", "store"),
+		MaxEnvelopeSize: d.cfg.Mesh.MaxEnvelopeSize,
+	})
+	if err != nil {
+		return fmt.Errorf("daemon: mesh store: %w", err)
+	}
+	d.box, err = inbox.Open(inbox.Options{Dir: filepath.Join(d.cfg.DataDir, "inbox"), Logger: d.log.With("component", "inbox")})
+	if err != nil {
+		return fmt.Errorf("daemon: inbox: %w", err)
+	}
+	sk, err := d.x.SecretKey()
+	if err != nil {
+		return err
+	}
+	id, err := envelope.KeyPairFromSecret(envelope.SecretKey(sk))
+	if err != nil {
+		return err
+	}
+	if id.Public != d.x.PublicKey() {
+		return errors.New("daemon: the profile's secret key does not match its public key")
+	}
+	mb, err := gateway.NewMailbox(gateway.MailboxConfig{Inbox: d.box, Directory: d.book, Hostname: d.cfg.SMTP.Domain, Logger: d.log.With("component", "mailbox")})
+	if err != nil {
+		return err
+	}
+	d.node, err = mesh.NewNode(d.cfg.MeshConfig(), mesh.Deps{
+		Identity:  id,
+		Transport: d.tr,
+		Store:     d.store,
+		Mailbox:   mb,
+		Logger:    d.log.With("component", "mesh"),
+	})
+	if err != nil {
+		return fmt.Errorf("daemon: mesh: %w", err)
+	}
+	return nil
+}
+
+func (d *Daemon) openGateway() error {
+	var dns gateway.TXTResolver
+	if d.cfg.DNS.Server == "" {
+		dns = gateway.SystemResolver()
+	} else {
+		r, err := gateway.NewDNSResolver(d.cfg.DNS.Server, d.cfg.DNS.Timeout)
+		if err != nil {
+			return fmt.Errorf("daemon: dns.server: %w", err)
+		}
+		dns = r
+	}
+	cache, err := gateway.NewTXTCache(dns, gateway.DNSCacheConfig{})
+	if err != nil {
+		return err
+	}
+	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Logger: d.log.With("component", "resolve")}
+
+	sc := d.cfg.SMTPConfig()
+	sc.Plain = plainSender{d}
+	sc.Logger = d.log.With("component", "smtp")
+	if d.smtp, err = gateway.NewSMTPServer(sc, d.resolve, d.node); err != nil {
+		return fmt.Errorf("daemon: smtp: %w", err)
+	}
+	pc := d.cfg.POP3Config()
+	pc.Logger = d.log.With("component", "pop3")
+	drop := gateway.InboxMaildrop(d.box, nil)
+	users := sc.Users
+	auth := gateway.POP3AuthFunc(func(user, pass string) (gateway.Maildrop, error) {
+		if !checkPassword(users, user, pass) {
+			return nil, gateway.ErrPOP3BadCredentials
+		}
+		return drop, nil
+	})
+	if d.pop3, err = gateway.NewPOP3Server(pc, auth); err != nil {
+		return fmt.Errorf("daemon: pop3: %w", err)
+	}
+	if d.dash, err = gateway.NewDashboard(gateway.DashboardConfig{
+		Addr:        d.cfg.Dashboard.Listen,
+		AllowRemote: d.cfg.Dashboard.AllowRemote,
+		Token:       d.cfg.Dashboard.Token,
+		Logger:      d.log.With("component", "dashboard"),
+	}, &backend{d}); err != nil {
+		return fmt.Errorf("daemon: dashboard: %w", err)
+	}
+	return nil
+}
+
+// Start binds the listeners, starts the mesh, bootstraps Tox and befriends
+// the address book. It returns once everything is listening.
+func (d *Daemon) Start() error {
+	var err error
+	if d.smtpL, err = listen("smtp.listen", d.cfg.SMTP.Listen); err != nil {
+		return err
+	}
+	if d.pop3L, err = listen("pop3.listen", d.cfg.POP3.Listen); err != nil {
+		return err
+	}
+	if d.dashL, err = listen("dashboard.listen", d.cfg.Dashboard.Listen); err != nil {
+		return err
+	}
+	if err := d.node.Start(); err != nil {
+		return fmt.Errorf("daemon: mesh: %w", err)
+	}
+	d.started = time.Now()
+	d.serve("smtp", func() error { return d.smtp.Serve(d.smtpL) })
+	d.serve("pop3", func() error { return d.pop3.Serve(d.pop3L) })
+	d.serve("dashboard", func() error { return d.dash.Serve(d.dashL) })
+	for _, b := range d.cfg.Tox.Bootstrap {
+		if err := d.Bootstrap(b.Host, b.Port, b.PublicKey); err != nil {
+			d.log.Warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
+		}
+	}
+	d.reconcileFriends()
+	d.wg.Add(1)
+	go d.background()
+	d.log.Info("toxmail running", "tox_id", d.ToxID().String(), "smtp", d.SMTPAddr(), "pop3", d.POP3Addr(), "dashboard", d.DashboardAddr())
+	return nil
+}
+
+func listen(knob, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %s = %q: %w (is another program using the port? change %s in the config)", knob, addr, err, knob)
+	}
+	return l, nil
+}
+
+func (d *Daemon) serve(name string, f func() error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := f(); err != nil && !d.isClosed() {
+			d.log.Error("server stopped", "server", name, "err", err)
+			d.serveErr <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// Err delivers the first failure of a server after Start.
+func (d *Daemon) Err() <-chan error { return d.serveErr }
+
+// background saves the profile now and then and follows the contacts file.
+func (d *Daemon) background() {
+	defer d.wg.Done()
+	save := time.NewTicker(d.opts.SaveEvery)
+	defer save.Stop()
+	poll := time.NewTicker(d.opts.ContactsPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-save.C:
+			if err := d.saveProfile(); err != nil {
+				d.log.Error("saving the Tox profile", "err", err)
+			}
+		case <-poll.C:
+			changed, err := d.book.reload()
+			if err != nil {
+				d.log.Warn("contacts file not reloaded", "err", err)
+			} else if changed {
+				d.log.Info("contacts file changed; befriending new contacts")
+				d.reconcileFriends()
+			}
+		}
+	}
+}
+
+// Bootstrap adds a DHT node to join the Tox network through.
+func (d *Daemon) Bootstrap(host string, port uint16, key [32]byte) error {
+	return d.x.Bootstrap(host, port, tox.PublicKey(key))
+}
+
+// saveProfile writes the Tox profile (keys, friends) atomically, mode 0600.
+func (d *Daemon) saveProfile() error {
+	data, err := d.x.Savedata()
+	if err != nil {
+		return err
+	}
+	return tox.SaveProfile(d.cfg.ProfilePath(), data, d.opts.Passphrase)
+}
+
+func (d *Daemon) isClosed() bool {
+	d.closeMu.Lock()
+	defer d.closeMu.Unlock()
+	return d.closed
+}
+
+// Close shuts the node down gracefully: the servers stop accepting and
+// finish what is in flight (bounded by ctx), the mesh stops, the Tox
+// profile is saved, and the stores are closed.
+func (d *Daemon) Close() error { return d.Shutdown(context.Background()) }
+
+// Shutdown is Close with a deadline for in-flight SMTP and POP3 sessions.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.closeMu.Lock()
+	if d.closed {
+		d.closeMu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.closeMu.Unlock()
+	var errs []error
+	if d.smtp != nil && d.smtpL != nil {
+		errs = append(errs, d.smtp.Shutdown(ctx))
+	}
+	if d.pop3 != nil && d.pop3L != nil {
+		errs = append(errs, d.pop3.Shutdown(ctx))
+	}
+	if d.dash != nil && d.dashL != nil {
+		errs = append(errs, d.dash.Shutdown(ctx))
+	}
+	for _, l := range []net.Listener{d.smtpL, d.pop3L, d.dashL} {
+		if l != nil {
+			l.Close()
+		}
+	}
+	close(d.stop)
+	if d.node != nil {
+		errs = append(errs, d.node.Close())
+	}
+	if d.x != nil {
+		if err := d.saveProfile(); err != nil {
+			errs = append(errs, fmt.Errorf("saving the Tox profile: %w", err))
+		}
+	}
+	if d.tr != nil {
+		d.tr.Close()
+	}
+	if d.x != nil {
+		errs = append(errs, d.x.Close())
+	}
+	d.wg.Wait()
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+	}
+	if d.box != nil {
+		errs = append(errs, d.box.Close())
+	}
+	d.lock.release()
+	var out []error
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, net.ErrClosed) && !errors.Is(e, context.Canceled) {
+			out = append(out, e)
+		}
+	}
+	return errors.Join(out...)
+}
+
+// ToxID is the node's full Tox ID, to give to friends.
+func (d *Daemon) ToxID() gateway.ToxID {
+	a := d.x.Address()
+	var id gateway.ToxID
+	copy(id[:], a[:])
+	return id
+}
+
+// PublicKey is the node's long-term public key.
+func (d *Daemon) PublicKey() envelope.PublicKey { return d.x.PublicKey() }
+
+// UDPPort is the port the Tox instance listens on.
+func (d *Daemon) UDPPort() (uint16, error) { return d.x.UDPPort() }
+
+// DHTKey is the Tox instance's DHT key (what others bootstrap from).
+func (d *Daemon) DHTKey() [32]byte { return d.x.DHTKey() }
+
+// Node is the mesh node.
+func (d *Daemon) Node() *mesh.Node { return d.node }
+
+// Inbox is the node's mailbox.
+func (d *Daemon) Inbox() *inbox.Inbox { return d.box }
+
+// SMTPAddr, POP3Addr and DashboardAddr are the bound addresses (after
+// Start).
+func (d *Daemon) SMTPAddr() string { return addrOf(d.smtpL) }
+
+// POP3Addr is the POP3 server's bound address.
+func (d *Daemon) POP3Addr() string { return addrOf(d.pop3L) }
+
+// DashboardAddr is the dashboard's bound address.
+func (d *Daemon) DashboardAddr() string { return addrOf(d.dashL) }
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}

@@ -1,0 +1,79 @@
+package daemon
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/tox"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// plainSender sends mail to friends that are plain Tox clients (qTox, uTox,
+// toxic) as text messages: they cannot open envelopes.
+type plainSender struct{ d *Daemon }
+
+var _ gateway.PlainSender = plainSender{}
+
+// IsPlain implements gateway.PlainSender.
+func (p plainSender) IsPlain(key envelope.PublicKey) bool {
+	return p.d.tr.Kind(tox.PublicKey(key)) == tox.PeerPlain
+}
+
+// SendMail implements gateway.PlainSender.
+func (p plainSender) SendMail(key envelope.PublicKey, raw []byte) error {
+	text, err := tox.TextFromMail(raw)
+	if err != nil {
+		return err
+	}
+	return p.d.tr.SendText(tox.PublicKey(key), text)
+}
+
+// onText stores a text message from a friend in the inbox as a mail. Its
+// inbox ID is a hash of sender, time and text, so the same message is
+// stored once.
+func (d *Daemon) onText(from tox.PublicKey, name, text string) {
+	now := time.Now()
+	h := sha256.New()
+	h.Write([]byte("toxmail text v1\x00"))
+	h.Write(from[:])
+	var t [8]byte
+	binary.BigEndian.PutUint64(t[:], uint64(now.UnixNano()))
+	h.Write(t[:])
+	h.Write([]byte(text))
+	var id inbox.EnvelopeID
+	copy(id[:], h.Sum(nil))
+	to := ""
+	if d.cfg.SMTP.Domain != "" {
+		to = "me@" + d.cfg.SMTP.Domain
+	}
+	msg := tox.MailFromText(from, name, to, text, now)
+	meta := inbox.Meta{Sender: from, PathLength: 1, Created: now, KeepUntil: now.Add(d.cfg.Mesh.OutboxRetention)}
+	if _, err := d.box.Deliver(id, meta, msg); err != nil {
+		d.log.Error("text message not stored", "from", from.Short(), "err", err)
+		return
+	}
+	d.log.Info("text message stored as mail", "from", from.Short(), "bytes", len(msg))
+}
+
+// checkPassword compares a login against the configured bcrypt hashes in
+// constant time per hash; an unknown user costs a comparison too.
+func checkPassword(users map[string]string, user, pass string) bool {
+	hash, ok := users[user]
+	if !ok {
+		hash = dummyHash()
+	}
+	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(pass))
+	return ok && err == nil
+}
+
+// dummyHash is compared against for unknown users, so that a login's
+// timing does not tell whether the user exists.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
+	return string(h)
+})

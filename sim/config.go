@@ -1,0 +1,199 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Strategy names, as in Config.Strategies.
+const (
+	// StrategyDirect: the sender befriends each recipient and retries until
+	// it is online; nobody relays (TTL 1).
+	StrategyDirect = "direct"
+	// StrategyRelay: one always-on relay node that every node is friends
+	// with, and nothing else (TTL 2: sender → relay → recipient).
+	StrategyRelay = "relay"
+	// StrategyFlood: the toxmail mesh over the social graph, at each TTL.
+	StrategyFlood = "flood"
+	// StrategyFloodNoAck: the mesh without acks: relays hold copies until
+	// they expire.
+	StrategyFloodNoAck = "flood-noack"
+)
+
+// Strategies lists every strategy, in the order reports show them.
+var Strategies = []string{StrategyDirect, StrategyRelay, StrategyFlood, StrategyFloodNoAck}
+
+// Config is one simulation study: a graph, a churn model, a workload, link
+// properties, and the TTLs, strategies and seeds to compare. The zero value
+// is not valid; start from DefaultConfig.
+type Config struct {
+	// Graph.
+	Nodes  int     // number of nodes (ignored for an edge-list file)
+	Graph  string  // "er", "ws", "ba", "hk", or the path of a SNAP edge list
+	Degree float64 // mean degree (er, ws; ba and hk attach Degree/2 edges per node)
+	Rewire float64 // ws: probability of rewiring each edge, 0..1
+	Triad  float64 // hk: probability of a triad-formation step, 0..1
+
+	// Churn.
+	Churn    string        // "none", "exp", "weibull" or "kad"
+	MeanOn   time.Duration // exp: mean online session
+	MeanOff  time.Duration // exp: mean offline period
+	OnShape  float64       // weibull: online session shape
+	OnScale  time.Duration // weibull: online session scale
+	OffShape float64       // weibull: offline period shape
+	OffScale time.Duration // weibull: offline period scale
+	AlwaysOn float64       // fraction of nodes that never go offline, 0..1
+
+	// Links.
+	Latency      time.Duration // one-way frame latency
+	Bandwidth    float64       // bytes per second per directed link (0: unlimited)
+	ConnectDelay time.Duration // from both ends online to the friend link being up
+
+	// Workload.
+	Messages   int           // mails per run
+	Days       float64       // simulated time per run, in days
+	Window     time.Duration // mails are created uniformly over [0, Window)
+	Distance   int           // 0: random pairs; d > 0: recipient exactly d links from the sender
+	SizeMedian int           // mail body size: log-normal median, bytes
+	SizeSigma  float64       // log-normal sigma (0: every mail is SizeMedian)
+	SizeMax    int           // largest body, bytes
+
+	// Mesh knobs the simulated nodes share (the rest are mesh defaults).
+	Lifetime     time.Duration // envelope lifetime
+	MaxHeldBytes int64         // per-node budget for held envelopes
+
+	// What to compare.
+	TTLs       []int    // hop limits for flood and flood-noack
+	Strategies []string // subset of Strategies
+	Seeds      int      // runs per (strategy, TTL), seeds Seed, Seed+1, ...
+	Seed       uint64   // first seed
+}
+
+// Kad preset: Weibull session and inter-session times measured in the KAD
+// network (Steiner, En-Najjary, Biersack: "Long term study of peer behavior
+// in the KAD DHT", IEEE/ACM ToN 2009).
+const (
+	KadOnShape  = 0.615
+	KadOnScale  = time.Duration(169.5 * float64(time.Minute))
+	KadOffShape = 0.476
+	KadOffScale = time.Duration(413.7 * float64(time.Minute))
+)
+
+// DefaultConfig returns the defaults every front end (the config file's
+// [sim] section, the flags) starts from.
+func DefaultConfig() Config {
+	return Config{
+		Nodes:  1000,
+		Graph:  "hk",
+		Degree: 20,
+		Rewire: 0.1,
+		Triad:  0.5,
+
+		Churn:    "kad",
+		MeanOn:   4 * time.Hour,
+		MeanOff:  12 * time.Hour,
+		OnShape:  KadOnShape,
+		OnScale:  KadOnScale,
+		OffShape: KadOffShape,
+		OffScale: KadOffScale,
+		AlwaysOn: 0,
+
+		Latency:      50 * time.Millisecond,
+		Bandwidth:    1 << 20, // ~1 MB/s, Tox lossless packets on loopback
+		ConnectDelay: 10 * time.Second,
+
+		Messages:   200,
+		Days:       7,
+		Window:     24 * time.Hour,
+		Distance:   0,
+		SizeMedian: 4 << 10,
+		SizeSigma:  1,
+		SizeMax:    1 << 20,
+
+		Lifetime:     7 * 24 * time.Hour,
+		MaxHeldBytes: 256 << 20,
+
+		TTLs:       []int{1, 2, 3, 4, 5, 6},
+		Strategies: slices.Clone(Strategies),
+		Seeds:      1,
+		Seed:       1,
+	}
+}
+
+// Duration returns the simulated time of one run.
+func (c *Config) Duration() time.Duration {
+	return time.Duration(c.Days * float64(24*time.Hour))
+}
+
+// Validate reports the first knob out of range, naming it and its range.
+func (c *Config) Validate() error {
+	bad := func(knob, rng string, v any) error {
+		return fmt.Errorf("sim: %s = %v is out of range (%s)", knob, v, rng)
+	}
+	switch {
+	case c.Graph == "":
+		return fmt.Errorf("sim: graph is empty (er, ws, ba, hk or an edge-list file)")
+	case isGenerated(c.Graph) && (c.Nodes < 2 || c.Nodes > 10_000_000):
+		return bad("nodes", "2..10000000", c.Nodes)
+	case isGenerated(c.Graph) && (c.Degree < 1 || c.Degree >= float64(c.Nodes)):
+		return bad("degree", "1..nodes-1", c.Degree)
+	case c.Rewire < 0 || c.Rewire > 1:
+		return bad("rewire", "0..1", c.Rewire)
+	case c.Triad < 0 || c.Triad > 1:
+		return bad("triad", "0..1", c.Triad)
+	case !slices.Contains([]string{"none", "exp", "weibull", "kad"}, c.Churn):
+		return fmt.Errorf("sim: churn = %q is not one of none, exp, weibull, kad", c.Churn)
+	case c.Churn == "exp" && (c.MeanOn <= 0 || c.MeanOff <= 0):
+		return bad("mean_on/mean_off", "> 0", fmt.Sprint(c.MeanOn, "/", c.MeanOff))
+	case c.Churn == "weibull" && (c.OnShape <= 0 || c.OffShape <= 0 || c.OnScale <= 0 || c.OffScale <= 0):
+		return bad("on_shape/on_scale/off_shape/off_scale", "> 0", fmt.Sprint(c.OnShape, c.OnScale, c.OffShape, c.OffScale))
+	case c.AlwaysOn < 0 || c.AlwaysOn > 1:
+		return bad("always_on", "0..1", c.AlwaysOn)
+	case c.Latency < 0 || c.Latency > time.Hour:
+		return bad("latency", "0s..1h", c.Latency)
+	case c.Bandwidth < 0:
+		return bad("bandwidth", ">= 0 (0: unlimited)", c.Bandwidth)
+	case c.ConnectDelay < 0 || c.ConnectDelay > time.Hour:
+		return bad("connect_delay", "0s..1h", c.ConnectDelay)
+	case c.Messages < 1 || c.Messages > 1_000_000:
+		return bad("messages", "1..1000000", c.Messages)
+	case c.Days <= 0 || c.Days > 365:
+		return bad("days", "(0, 365]", c.Days)
+	case c.Window <= 0 || c.Window > c.Duration():
+		return bad("window", "(0, days]", c.Window)
+	case c.Distance < 0 || c.Distance > 64:
+		return bad("distance", "0..64", c.Distance)
+	case c.SizeMedian < 1 || c.SizeMedian > c.SizeMax:
+		return bad("size_median", "1..size_max", c.SizeMedian)
+	case c.SizeSigma < 0 || c.SizeSigma > 5:
+		return bad("size_sigma", "0..5", c.SizeSigma)
+	case c.SizeMax < 1 || c.SizeMax > 8<<20-1024:
+		return bad("size_max", "1..8387584", c.SizeMax)
+	case c.Lifetime < time.Minute || c.Lifetime > 14*24*time.Hour:
+		return bad("lifetime", "1m..336h", c.Lifetime)
+	case c.MaxHeldBytes < 1<<20:
+		return bad("max_held_bytes", ">= 1048576", c.MaxHeldBytes)
+	case len(c.TTLs) == 0 && (slices.Contains(c.Strategies, StrategyFlood) || slices.Contains(c.Strategies, StrategyFloodNoAck)):
+		return fmt.Errorf("sim: ttl is empty; give at least one hop limit (1..255)")
+	case len(c.Strategies) == 0:
+		return fmt.Errorf("sim: strategies is empty (choose from %v)", Strategies)
+	case c.Seeds < 1 || c.Seeds > 1000:
+		return bad("seeds", "1..1000", c.Seeds)
+	}
+	for _, t := range c.TTLs {
+		if t < 1 || t > 255 {
+			return bad("ttl", "1..255", t)
+		}
+	}
+	for _, s := range c.Strategies {
+		if !slices.Contains(Strategies, s) {
+			return fmt.Errorf("sim: strategy %q is not one of %v", s, Strategies)
+		}
+	}
+	return nil
+}
+
+func isGenerated(graph string) bool {
+	return slices.Contains([]string{"er", "ws", "ba", "hk"}, graph)
+}

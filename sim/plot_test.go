@@ -1,0 +1,191 @@
+package sim
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// plotFiles lists the files WritePlots writes.
+func plotFiles() []string {
+	var out []string
+	for _, n := range []string{"delivery_vs_ttl", "latency_cdf", "overhead_vs_ttl", "overhead_bytes_vs_ttl"} {
+		out = append(out, n+".png", n+".svg")
+	}
+	return out
+}
+
+// checkPlots checks that every plot file in dir is a PNG of the expected
+// size or an SVG.
+func checkPlots(t *testing.T, dir string) {
+	t.Helper()
+	for _, name := range plotFiles() {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if strings.HasSuffix(name, ".svg") {
+			if !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("</svg>")) {
+				t.Errorf("%s is not an SVG", name)
+			}
+			continue
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		// 20 × 12 cm at 150 dpi.
+		if sz := img.Bounds().Size(); sz.X != 1181 || sz.Y != 709 {
+			t.Errorf("%s is %v, want 1181×709", name, sz)
+		}
+	}
+}
+
+func TestWritePlotsReport(t *testing.T) {
+	dir := t.TempDir()
+	rep := synthReport(8, 3)
+	if err := WritePlots(dir, rep); err != nil {
+		t.Fatal(err)
+	}
+	checkPlots(t, dir)
+	// Optionally keep a copy to look at.
+	if out := os.Getenv("SIM_PLOT_DIR"); out != "" {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteOutputs(out, rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestWritePlotsEdgeCases(t *testing.T) {
+	directOnly := synthReport(1, 1)
+	directOnly.Runs = directOnly.Runs[:1]
+	directOnly.Summaries = summarise(directOnly.Runs)
+
+	noDelivery := synthReport(3, 2)
+	for i := range noDelivery.Runs {
+		r := &noDelivery.Runs[i]
+		r.Delivered, r.DeliveryRatio, r.Latencies = 0, 0, nil
+		r.LatencyS, r.FramesPerDelivery, r.BytesPerDelivery = Quantiles{}, 0, 0
+	}
+	noDelivery.Summaries = summarise(noDelivery.Runs)
+
+	zeroLatency := synthReport(2, 1)
+	for i := range zeroLatency.Runs {
+		for j := range zeroLatency.Runs[i].Latencies {
+			zeroLatency.Runs[i].Latencies[j] = 0
+		}
+	}
+
+	narrow := synthReport(3, 1) // latencies within two decades: linear axis
+	for i := range narrow.Runs {
+		for j := range narrow.Runs[i].Latencies {
+			narrow.Runs[i].Latencies[j] = 3600 + float64(j)
+		}
+	}
+
+	floodZero := synthReport(4, 2) // flood delivers nothing at TTL 1
+	for i := range floodZero.Runs {
+		if r := &floodZero.Runs[i]; r.Strategy == StrategyFlood && r.TTL == 1 {
+			r.Delivered, r.DeliveryRatio, r.Latencies, r.FramesPerDelivery, r.BytesPerDelivery = 0, 0, nil, 0, 0
+		}
+	}
+	floodZero.Summaries = summarise(floodZero.Runs)
+
+	manyTTL := synthReport(40, 1)
+
+	for name, rep := range map[string]*Report{
+		"empty":        {},
+		"direct only":  directOnly,
+		"no delivery":  noDelivery,
+		"single TTL":   synthReport(1, 1),
+		"zero latency": zeroLatency,
+		"narrow":       narrow,
+		"flood zero":   floodZero,
+		"many TTLs":    manyTTL,
+		"no summaries": {Runs: synthReport(3, 2).Runs},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := WritePlots(dir, rep); err != nil {
+				t.Fatal(err)
+			}
+			checkPlots(t, dir)
+		})
+	}
+}
+
+func TestPlotCDFCurves(t *testing.T) {
+	rep := synthReport(8, 2)
+	cs := cdfCurves(rep)
+	if len(cs) != 8 {
+		t.Fatalf("%d curves, want direct, relay and 6 flood TTLs", len(cs))
+	}
+	if cs[0].strategy != StrategyDirect || cs[1].strategy != StrategyRelay {
+		t.Errorf("first curves %s %s", cs[0].strategy, cs[1].strategy)
+	}
+	var ttls []int
+	for _, c := range cs[2:] {
+		if c.strategy != StrategyFlood {
+			t.Errorf("curve %s", c.strategy)
+		}
+		ttls = append(ttls, c.ttl)
+	}
+	if ttls[0] != 1 || ttls[len(ttls)-1] != 8 {
+		t.Errorf("flood TTLs %v do not span 1..8", ttls)
+	}
+	// Pooled over seeds: created adds up, and the curve ends at the
+	// pooled delivery ratio.
+	c := cs[0]
+	if c.created != 400 {
+		t.Errorf("direct created %d, want 400", c.created)
+	}
+	pts := cdfPoints(c, 0.01, 500)
+	last := pts[len(pts)-1]
+	if want := float64(len(c.lat)) / 400; last.X != 500 || last.Y != want {
+		t.Errorf("curve ends at %v, want (500, %v)", last, want)
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i].X < pts[i-1].X || pts[i].Y < pts[i-1].Y {
+			t.Fatalf("curve not monotone at %d: %v %v", i, pts[i-1], pts[i])
+		}
+	}
+}
+
+func TestPlotTicks(t *testing.T) {
+	labels := func(ts []string) string { return strings.Join(ts, ",") }
+	var got []string
+	for _, tk := range (logTicks{}).Ticks(0.02, 300) {
+		if tk.Label != "" && tk.Value >= 0.02 && tk.Value <= 300 {
+			got = append(got, tk.Label)
+		}
+	}
+	if labels(got) != "0.1,1,10,100" {
+		t.Errorf("decimal log ticks %v", got)
+	}
+	got = nil
+	for _, tk := range (logTicks{binary: true}).Ticks(3000, 70000) {
+		if tk.Label != "" && tk.Value >= 3000 && tk.Value <= 70000 {
+			got = append(got, tk.Label)
+		}
+	}
+	if labels(got) != "4 KiB,8 KiB,16 KiB,32 KiB,64 KiB" {
+		t.Errorf("binary log ticks %v", got)
+	}
+	got = nil
+	for _, tk := range (ttlTicks{}).Ticks(0.6, 8.4) {
+		if tk.Label != "" {
+			got = append(got, tk.Label)
+		}
+	}
+	if labels(got) != "1,2,3,4,5,6,7,8" {
+		t.Errorf("TTL ticks %v", got)
+	}
+}

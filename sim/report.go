@@ -1,0 +1,328 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+)
+
+// WriteOutputs creates dir (0755) and writes every output of r into it:
+// report.txt (WriteTable), report.json (WriteJSON), runs.csv, summary.csv
+// and latency_cdf.csv (WriteCSV), and the plots (WritePlots).
+func WriteOutputs(dir string, r *Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("sim: output directory: %w", err)
+	}
+	var txt, js bytes.Buffer
+	if err := WriteTable(&txt, r); err != nil {
+		return err
+	}
+	if err := WriteJSON(&js, r); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.txt"), txt.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), js.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	if err := WriteCSV(dir, r); err != nil {
+		return err
+	}
+	return WritePlots(dir, r)
+}
+
+// WriteJSON writes r as one indented JSON document followed by a newline.
+// Identical reports give identical bytes: NaN and ±Inf (which JSON cannot
+// carry) are written as 0, nil slices as [], and r is not modified.
+func WriteJSON(w io.Writer, r *Report) error {
+	b, err := json.MarshalIndent(cleanReport(r), "", "  ")
+	if err != nil {
+		return fmt.Errorf("sim: encoding the report: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = w.Write(b)
+	return err
+}
+
+// WriteTable writes a human-readable summary of r: what was simulated, one
+// row per strategy and TTL (means over the seeds), and the smallest TTL at
+// which flood delivered 99% of the mail.
+func WriteTable(w io.Writer, r *Report) error {
+	r = cleanReport(r)
+	var b bytes.Buffer
+
+	g := r.Graph
+	fmt.Fprintf(&b, "graph:     %s, %d nodes, %d edges, mean degree %s, max degree %d\n",
+		orDash(g.Kind), g.Nodes, g.Edges, trimFloat(g.MeanDegree, 2), g.MaxDegree)
+	c := r.Churn
+	churn := fmt.Sprintf("%s, %s available", orDash(c.Model), pct(c.Availability, 1))
+	if c.MeanOnS > 0 || c.MeanOffS > 0 {
+		churn += fmt.Sprintf(", mean on %s, mean off %s", humanSeconds(c.MeanOnS), humanSeconds(c.MeanOffS))
+	}
+	if c.AlwaysOn > 0 {
+		churn += fmt.Sprintf(", %s of nodes always on", pct(c.AlwaysOn, 0))
+	}
+	fmt.Fprintf(&b, "churn:     %s\n", churn)
+	fmt.Fprintf(&b, "workload:  %d messages per run, %s days simulated\n", r.Messages, trimFloat(r.Days, 2))
+	b.WriteByte('\n')
+
+	sums := reportSummaries(r)
+	if len(sums) == 0 {
+		b.WriteString("no runs\n")
+		_, err := w.Write(b.Bytes())
+		return err
+	}
+
+	nameW := len("strategy")
+	multi, fixed := false, false
+	for _, s := range sums {
+		nameW = max(nameW, len(s.Strategy))
+		multi = multi || s.Runs > 1
+		fixed = fixed || !isFloodStrategy(s.Strategy)
+	}
+	// Right-aligned columns; the strategy names are padded to one width so
+	// they read left-aligned.
+	var tb bytes.Buffer
+	tw := tabwriter.NewWriter(&tb, 0, 8, 2, ' ', tabwriter.AlignRight)
+	head := []string{fmt.Sprintf("%-*s", nameW, "strategy"), "ttl", "runs", "delivery",
+		"lat p50", "lat p90", "lat p99", "frames/del", "bytes/del",
+		"peak held/node", "mean held/node", "dups"}
+	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+	for _, s := range sums {
+		ttl := fmt.Sprint(s.TTL)
+		if !isFloodStrategy(s.Strategy) {
+			ttl += "*"
+		}
+		del := pct(s.DeliveryRatio, 1)
+		if s.Runs > 1 {
+			del += " ±" + trimFixed(100*s.DeliveryRatioCI, 1)
+		}
+		p50, p90, p99, fpd, bpd := "-", "-", "-", "-", "-"
+		if s.DeliveryRatio > 0 {
+			p50, p90, p99 = humanSeconds(s.LatencyP50), humanSeconds(s.LatencyP90), humanSeconds(s.LatencyP99)
+			fpd = humanCount(s.FramesPerDelivery)
+			bpd = humanBytes(s.BytesPerDelivery)
+		}
+		row := []string{fmt.Sprintf("%-*s", nameW, s.Strategy), ttl, fmt.Sprint(s.Runs), del,
+			p50, p90, p99, fpd, bpd,
+			humanBytes(s.PeakHeldBytes), humanBytes(s.MeanHeldBytes), fmt.Sprint(s.Duplicates)}
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// AlignRight pads every line's first cell on the left too.
+	for line := range strings.Lines(tb.String()) {
+		b.WriteString(strings.TrimPrefix(line, "  "))
+	}
+	b.WriteByte('\n')
+	if fixed {
+		b.WriteString("* fixed hop count: direct is TTL 1 (sender to recipient), relay TTL 2 (via the relay)\n")
+	}
+	if multi {
+		b.WriteString("± is the half-width of the 95% confidence interval of the mean over seeds, in percentage points\n")
+	}
+	b.WriteString("latency: creation to the recipient's inbox, over delivered mail; frames and bytes per delivered mail\n")
+
+	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
+		seen := false
+		ttl := 0
+		for _, s := range sums {
+			if s.Strategy != st {
+				continue
+			}
+			seen = true
+			if s.DeliveryRatio >= 0.99-1e-9 && (ttl == 0 || s.TTL < ttl) {
+				ttl = s.TTL
+			}
+		}
+		switch {
+		case !seen:
+		case ttl > 0:
+			fmt.Fprintf(&b, "%s reaches 99%% delivery at TTL %d\n", st, ttl)
+		case st == StrategyFlood:
+			b.WriteString("no TTL reached 99% delivery\n")
+		default:
+			fmt.Fprintf(&b, "%s: no TTL reached 99%% delivery\n", st)
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// isFloodStrategy reports whether s runs at every TTL of the study (the
+// others have a fixed hop count).
+func isFloodStrategy(s string) bool {
+	return s == StrategyFlood || s == StrategyFloodNoAck
+}
+
+// reportSummaries returns r's summaries, computing them from the runs when
+// the report has none.
+func reportSummaries(r *Report) []Summary {
+	if len(r.Summaries) == 0 && len(r.Runs) > 0 {
+		return summarise(r.Runs)
+	}
+	return r.Summaries
+}
+
+// cleanReport returns a copy of r in which every NaN or infinite float
+// that JSON would carry is 0 and every nil slice is empty. It shares
+// nothing that it changes with r; fields JSON leaves out (Latencies) are
+// shared as they are.
+func cleanReport(r *Report) *Report {
+	if r == nil {
+		return &Report{Runs: []Result{}, Summaries: []Summary{}}
+	}
+	c := *r
+	cleanValue(reflect.ValueOf(&c).Elem())
+	return &c
+}
+
+// cleanValue rewrites the addressable v in place, copying slices, maps and
+// pointees before it changes them so that the values v shared are left
+// alone.
+func cleanValue(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			v.SetFloat(0)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || f.Tag.Get("json") == "-" {
+				continue
+			}
+			cleanValue(v.Field(i))
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			cleanValue(v.Index(i))
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return // []byte is base64, nothing to clean
+		}
+		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(n, v)
+		v.Set(n)
+		for i := range n.Len() {
+			cleanValue(n.Index(i))
+		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		p := reflect.New(v.Type().Elem())
+		p.Elem().Set(v.Elem())
+		v.Set(p)
+		cleanValue(p.Elem())
+	case reflect.Map:
+		if v.IsNil() {
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(it.Value())
+			cleanValue(e)
+			m.SetMapIndex(it.Key(), e)
+		}
+		v.Set(m)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// pct formats a ratio as a percentage with the given decimals.
+func pct(ratio float64, decimals int) string {
+	return trimFixed(100*ratio, decimals) + "%"
+}
+
+// trimFixed formats x with the given decimals.
+func trimFixed(x float64, decimals int) string {
+	return fmt.Sprintf("%.*f", decimals, x)
+}
+
+// trimFloat formats x with at most the given decimals, without trailing
+// zeros.
+func trimFloat(x float64, decimals int) string {
+	s := fmt.Sprintf("%.*f", decimals, x)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+// humanSeconds formats a duration in seconds the way people read them:
+// "0.4s", "42s", "7.5m", "3.1h", "1.2d".
+func humanSeconds(s float64) string {
+	switch a := math.Abs(s); {
+	case a < 10:
+		return trimFloat(s, 1) + "s"
+	case a < 60:
+		return trimFixed(s, 0) + "s"
+	case a < 3600:
+		return oneDecimal(s/60) + "m"
+	case a < 86400:
+		return oneDecimal(s/3600) + "h"
+	default:
+		return oneDecimal(s/86400) + "d"
+	}
+}
+
+// oneDecimal formats x with one decimal below 100 and none above.
+func oneDecimal(x float64) string {
+	if math.Abs(x) >= 99.95 {
+		return trimFixed(x, 0)
+	}
+	return trimFixed(x, 1)
+}
+
+// humanBytes formats a byte count in binary units: "512 B", "4.0 KiB",
+// "1.3 MiB".
+func humanBytes(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for math.Abs(n) >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return trimFixed(n, 0) + " B"
+	}
+	return oneDecimal(n) + " " + units[i]
+}
+
+// humanCount formats a count that may be fractional: "3.5", "42", "1.2k",
+// "3.4M".
+func humanCount(x float64) string {
+	switch a := math.Abs(x); {
+	case a < 10:
+		return trimFloat(x, 2)
+	case a < 1000:
+		return trimFloat(x, 1)
+	case a < 1e6:
+		return oneDecimal(x/1e3) + "k"
+	default:
+		return oneDecimal(x/1e6) + "M"
+	}
+}

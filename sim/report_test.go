@@ -1,0 +1,424 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// synthRun builds one run's result: created mails, ratio of them delivered
+// with log-normal latencies (median med seconds, sigma), and frames/bytes
+// per delivery.
+func synthRun(rng *rand.Rand, strategy string, ttl int, seed uint64, created int, ratio, med, sigma, frames, bytesPer float64) Result {
+	delivered := int(math.Round(ratio * float64(created)))
+	lat := make([]float64, delivered)
+	for i := range lat {
+		l := med * math.Exp(sigma*rng.NormFloat64())
+		lat[i] = math.Round(min(max(l, 20), 7*86400)*10) / 10
+	}
+	slices.Sort(lat)
+	r := Result{
+		Strategy: strategy, TTL: ttl, Seed: seed, Nodes: 1000,
+		Created: created, Delivered: delivered, DeliveryRatio: float64(delivered) / float64(created),
+		LatencyS: quantiles(lat), AcksSeen: delivered, AckLatencyS: quantiles(lat),
+		HopsMean: math.Min(float64(ttl), 3), HopsMax: ttl,
+		Latencies: lat,
+	}
+	if delivered > 0 {
+		r.Frames = uint64(frames * float64(delivered))
+		r.Bytes = uint64(bytesPer * float64(delivered))
+		r.FramesPerDelivery = float64(r.Frames) / float64(delivered)
+		r.BytesPerDelivery = float64(r.Bytes) / float64(delivered)
+	}
+	r.HelloFrames = 5000
+	r.Offers = r.Frames / 3
+	r.PeakHeldBytesPerNode = int64(bytesPer * float64(ttl) * 4)
+	r.MeanHeldBytesPerNode = bytesPer * float64(ttl) / 3
+	r.Events = 123456
+	return r
+}
+
+// synthReport is a realistic study: TTL 1..maxTTL with flood delivery
+// rising from 0.3 to 0.995, latencies from minutes to days, direct at 0.6
+// and relay at 0.97, over seeds seeds.
+func synthReport(maxTTL, seeds int) *Report {
+	rng := rand.New(rand.NewPCG(7, 11))
+	rep := &Report{
+		Graph:    GraphInfo{Kind: "hk", Nodes: 1000, Edges: 9981, MeanDegree: 19.962, MaxDegree: 87},
+		Churn:    ChurnInfo{Model: "kad", Availability: 0.2817, MeanOnS: 14400, MeanOffS: 43200, AlwaysOn: 0.1},
+		Messages: 200,
+		Days:     7,
+	}
+	const created = 200
+	for k := range seeds {
+		seed := uint64(1 + k)
+		jit := func(x float64) float64 { return x * (1 + 0.03*rng.NormFloat64()) }
+		rep.Runs = append(rep.Runs,
+			synthRun(rng, StrategyDirect, 1, seed, created, min(jit(0.6), 1), 30*3600, 1.0, 6, 9000),
+			synthRun(rng, StrategyRelay, 2, seed, created, min(jit(0.97), 1), 5*3600, 1.2, 9, 14000))
+		for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
+			for t := 1; t <= maxTTL; t++ {
+				ratio := 0.3 + 0.695*float64(t-1)/float64(max(maxTTL-1, 1))
+				ratio = min(1, jit(ratio))
+				if t == maxTTL {
+					ratio = 0.995
+				}
+				med := 30 * 3600 / math.Pow(2.2, float64(t-1))
+				frames := 5 * math.Pow(2.4, float64(t-1))
+				if st == StrategyFloodNoAck {
+					frames *= 1.3
+				}
+				rep.Runs = append(rep.Runs, synthRun(rng, st, t, seed, created, ratio, med, 1.4, jit(frames), jit(frames*2300)))
+			}
+		}
+	}
+	rep.Summaries = summarise(rep.Runs)
+	return rep
+}
+
+func TestHumanFormats(t *testing.T) {
+	for _, c := range []struct {
+		got, want string
+	}{
+		{humanSeconds(0), "0s"},
+		{humanSeconds(0.42), "0.4s"},
+		{humanSeconds(42), "42s"},
+		{humanSeconds(450), "7.5m"},
+		{humanSeconds(3.1 * 3600), "3.1h"},
+		{humanSeconds(1.2 * 86400), "1.2d"},
+		{humanSeconds(400 * 86400), "400d"},
+		{humanBytes(512), "512 B"},
+		{humanBytes(4096), "4.0 KiB"},
+		{humanBytes(1.5 * 1024 * 1024), "1.5 MiB"},
+		{humanCount(3.456), "3.46"},
+		{humanCount(42), "42"},
+		{humanCount(1234), "1.2k"},
+		{humanCount(2.5e6), "2.5M"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+func TestWriteTableReport(t *testing.T) {
+	rep := synthReport(8, 3)
+	var b bytes.Buffer
+	if err := WriteTable(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	t.Log("\n" + out)
+	for _, want := range []string{
+		"graph:", "hk, 1000 nodes, 9981 edges, mean degree 19.96, max degree 87",
+		"churn:", "kad, 28.2% available, mean on 4.0h, mean off 12.0h, 10% of nodes always on",
+		"200 messages per run, 7 days",
+		"strategy", "ttl", "runs", "delivery", "lat p50", "lat p90", "lat p99",
+		"frames/del", "bytes/del", "peak held/node", "mean held/node", "dups",
+		"KiB", "±",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	// One row per summary, in order.
+	rows := 0
+	var flood99 int
+	for _, s := range rep.Summaries {
+		if s.Strategy == StrategyFlood && s.DeliveryRatio >= 0.99 && flood99 == 0 {
+			flood99 = s.TTL
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 12 && slices.Contains(Strategies, f[0]) {
+			s := rep.Summaries[rows]
+			if f[0] != s.Strategy {
+				t.Errorf("row %d is %s, want %s", rows, f[0], s.Strategy)
+			}
+			wantTTL := strconv.Itoa(s.TTL)
+			if !isFloodStrategy(s.Strategy) {
+				wantTTL += "*"
+			}
+			if f[1] != wantTTL || f[2] != "3" {
+				t.Errorf("row %q: ttl/runs %s %s, want %s 3", line, f[1], f[2], wantTTL)
+			}
+			rows++
+		}
+	}
+	if rows != len(rep.Summaries) {
+		t.Errorf("%d rows, want %d", rows, len(rep.Summaries))
+	}
+	if flood99 == 0 {
+		t.Fatal("synthetic report never reaches 99%")
+	}
+	if want := "flood reaches 99% delivery at TTL " + strconv.Itoa(flood99) + "\n"; !strings.Contains(out, want) {
+		t.Errorf("table lacks %q", want)
+	}
+	// Columns are aligned: every row as long as the header.
+	lines := strings.Split(out, "\n")
+	var head string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "strategy") {
+			head = l
+		}
+	}
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) >= 12 && slices.Contains(Strategies, f[0]) && utf8.RuneCountInString(l) != utf8.RuneCountInString(head) {
+			t.Errorf("row %q not aligned with header %q", l, head)
+		}
+	}
+}
+
+func TestWriteTableNo99(t *testing.T) {
+	rep := synthReport(3, 1)
+	for i := range rep.Summaries {
+		rep.Summaries[i].DeliveryRatio = min(rep.Summaries[i].DeliveryRatio, 0.95)
+	}
+	var b bytes.Buffer
+	if err := WriteTable(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "no TTL reached 99% delivery") || strings.Contains(out, "flood reaches") {
+		t.Errorf("want the no-TTL line:\n%s", out)
+	}
+	if strings.Contains(out, "±") {
+		t.Errorf("one seed has no confidence interval:\n%s", out)
+	}
+}
+
+func TestWriteTableDirectOnly(t *testing.T) {
+	rep := &Report{Graph: GraphInfo{Kind: "er", Nodes: 10}, Churn: ChurnInfo{Model: "none", Availability: 1}, Messages: 5, Days: 1}
+	rep.Runs = []Result{{Strategy: StrategyDirect, TTL: 1, Seed: 1, Created: 5}}
+	// No summaries: WriteTable computes them.
+	var b bytes.Buffer
+	if err := WriteTable(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "direct") || !strings.Contains(out, "1*") || !strings.Contains(out, "0.0%") {
+		t.Errorf("direct row missing:\n%s", out)
+	}
+	if strings.Contains(out, "99% delivery") {
+		t.Errorf("no flood, no 99%% line:\n%s", out)
+	}
+	b.Reset()
+	if err := WriteTable(&b, &Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "no runs") {
+		t.Errorf("empty report:\n%s", b.String())
+	}
+}
+
+func TestWriteJSONDeterministic(t *testing.T) {
+	rep := synthReport(4, 2)
+	var a, b bytes.Buffer
+	if err := WriteJSON(&a, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&b, synthReport(4, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("two encodes of the same report differ")
+	}
+	if !json.Valid(a.Bytes()) || !bytes.HasSuffix(a.Bytes(), []byte("}\n")) {
+		t.Fatal("not one JSON document and a newline")
+	}
+	if !bytes.Contains(a.Bytes(), []byte("\n  \"graph\": {")) {
+		t.Error("not indented")
+	}
+	var back Report
+	if err := json.Unmarshal(a.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Runs) != len(rep.Runs) || len(back.Summaries) != len(rep.Summaries) {
+		t.Fatalf("decoded %d runs %d summaries, want %d %d", len(back.Runs), len(back.Summaries), len(rep.Runs), len(rep.Summaries))
+	}
+	if back.Runs[3].LatencyS != rep.Runs[3].LatencyS || back.Summaries[2] != rep.Summaries[2] {
+		t.Error("round trip changed values")
+	}
+	if bytes.Contains(a.Bytes(), []byte("latencies")) {
+		t.Error("Latencies must not be in JSON")
+	}
+}
+
+func TestWriteJSONNaN(t *testing.T) {
+	rep := synthReport(2, 1)
+	rep.Churn.Availability = math.NaN()
+	rep.Runs[0].LatencyS.P50 = math.NaN()
+	rep.Runs[1].BytesPerDelivery = math.Inf(1)
+	rep.Summaries[0].DeliveryRatioCI = math.Inf(-1)
+	var b bytes.Buffer
+	if err := WriteJSON(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(b.Bytes()) {
+		t.Fatal("invalid JSON")
+	}
+	var back Report
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Churn.Availability != 0 || back.Runs[0].LatencyS.P50 != 0 || back.Runs[1].BytesPerDelivery != 0 || back.Summaries[0].DeliveryRatioCI != 0 {
+		t.Error("NaN/Inf not replaced by 0")
+	}
+	// The report itself is untouched.
+	if !math.IsNaN(rep.Churn.Availability) || !math.IsNaN(rep.Runs[0].LatencyS.P50) ||
+		!math.IsInf(rep.Runs[1].BytesPerDelivery, 1) || !math.IsInf(rep.Summaries[0].DeliveryRatioCI, -1) {
+		t.Error("WriteJSON mutated the report")
+	}
+	// Nil slices are [], not null; a nil report is still a document.
+	b.Reset()
+	if err := WriteJSON(&b, &Report{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"runs": []`) || !strings.Contains(b.String(), `"summary": []`) {
+		t.Errorf("empty report: %s", b.String())
+	}
+	b.Reset()
+	if err := WriteJSON(&b, nil); err != nil || !json.Valid(b.Bytes()) {
+		t.Errorf("nil report: %v %s", err, b.String())
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return recs
+}
+
+func TestWriteCSVReport(t *testing.T) {
+	rep := synthReport(5, 2)
+	rep.Runs[0].HopsMean = math.NaN()
+	dir := t.TempDir()
+	if err := WriteCSV(dir, rep); err != nil {
+		t.Fatal(err)
+	}
+
+	runs := readCSV(t, filepath.Join(dir, "runs.csv"))
+	if len(runs) != len(rep.Runs)+1 {
+		t.Fatalf("runs.csv has %d rows, want %d", len(runs), len(rep.Runs)+1)
+	}
+	head := runs[0]
+	for _, col := range []string{"strategy", "ttl", "seed", "nodes", "created", "delivered", "delivery_ratio",
+		"latency_s_n", "latency_s_mean", "latency_s_p50", "latency_s_p90", "latency_s_p99",
+		"acks_seen", "ack_latency_s_p50", "hops_mean", "hops_max", "duplicates", "frames", "bytes",
+		"hello_frames", "offers", "frames_per_delivery", "bytes_per_delivery",
+		"peak_held_bytes_per_node", "mean_held_bytes_per_node", "events"} {
+		if !slices.Contains(head, col) {
+			t.Errorf("runs.csv lacks column %s: %v", col, head)
+		}
+	}
+	// Every JSON leaf is a column.
+	js, err := json.Marshal(rep.Runs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(js, &m)
+	leaves := 0
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			for k2 := range sub {
+				leaves++
+				if !slices.Contains(head, k+"_"+k2) {
+					t.Errorf("runs.csv lacks column %s_%s", k, k2)
+				}
+			}
+		} else {
+			leaves++
+		}
+	}
+	if len(head) != leaves {
+		t.Errorf("runs.csv has %d columns, want %d (every JSON field flattened)", len(head), leaves)
+	}
+	col := func(name string) int { return slices.Index(head, name) }
+	if got := runs[1][col("hops_mean")]; got != "0" {
+		t.Errorf("NaN hops_mean written as %q", got)
+	}
+	if got, want := runs[2][col("latency_s_p50")], strconv.FormatFloat(rep.Runs[1].LatencyS.P50, 'f', -1, 64); got != want {
+		t.Errorf("latency_s_p50 = %s, want %s", got, want)
+	}
+	if runs[3][col("strategy")] != rep.Runs[2].Strategy {
+		t.Error("rows out of order")
+	}
+
+	sum := readCSV(t, filepath.Join(dir, "summary.csv"))
+	if len(sum) != len(rep.Summaries)+1 {
+		t.Fatalf("summary.csv has %d rows, want %d", len(sum), len(rep.Summaries)+1)
+	}
+	want := []string{"strategy", "ttl", "runs", "delivery_ratio", "delivery_ratio_ci95",
+		"latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p50_ci95",
+		"frames_per_delivery", "frames_per_delivery_ci95", "bytes_per_delivery", "bytes_per_delivery_ci95",
+		"peak_held_bytes_per_node", "mean_held_bytes_per_node", "duplicates"}
+	if !slices.Equal(sum[0], want) {
+		t.Errorf("summary.csv header %v, want %v", sum[0], want)
+	}
+
+	cdf := readCSV(t, filepath.Join(dir, "latency_cdf.csv"))
+	n := 0
+	for _, r := range rep.Runs {
+		n += len(r.Latencies)
+	}
+	if len(cdf) != n+1 {
+		t.Fatalf("latency_cdf.csv has %d rows, want %d", len(cdf), n+1)
+	}
+	if !slices.Equal(cdf[0], []string{"strategy", "ttl", "seed", "latency_s", "fraction"}) {
+		t.Errorf("latency_cdf.csv header %v", cdf[0])
+	}
+	// The last row of the first run reaches its delivery ratio.
+	r0 := rep.Runs[0]
+	last := cdf[len(r0.Latencies)]
+	frac, _ := strconv.ParseFloat(last[4], 64)
+	if last[0] != r0.Strategy || math.Abs(frac-r0.DeliveryRatio) > 1e-12 {
+		t.Errorf("last row of run 0 = %v, want fraction %v", last, r0.DeliveryRatio)
+	}
+}
+
+func TestWriteCSVEmpty(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteCSV(dir, &Report{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"runs.csv", "summary.csv", "latency_cdf.csv"} {
+		if recs := readCSV(t, filepath.Join(dir, name)); len(recs) != 1 {
+			t.Errorf("%s: %d rows, want just the header", name, len(recs))
+		}
+	}
+}
+
+func TestWriteOutputsReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	if err := WriteOutputs(dir, synthReport(3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("dir: %v %v", fi, err)
+	}
+	for _, name := range append([]string{"report.json", "report.txt", "runs.csv", "summary.csv", "latency_cdf.csv"}, plotFiles()...) {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

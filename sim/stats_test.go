@@ -1,0 +1,114 @@
+package sim
+
+import (
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+func near(a, b, tol float64) bool {
+	return math.Abs(a-b) <= tol || (math.IsNaN(a) && math.IsNaN(b))
+}
+
+func TestPercentile(t *testing.T) {
+	tests := []struct {
+		xs   []float64
+		p    float64
+		want float64
+	}{
+		{[]float64{1, 2, 3, 4}, 50, 2.5},
+		{[]float64{1, 2, 3, 4}, 25, 1.75},
+		{[]float64{1, 2, 3, 4}, 0, 1},
+		{[]float64{1, 2, 3, 4}, 100, 4},
+		{[]float64{1, 2, 3, 4}, 90, 3.7},
+		{[]float64{10, 20, 30, 40, 50}, 50, 30},
+		{[]float64{10, 20, 30, 40, 50}, 99, 49.6},
+		{[]float64{7}, 50, 7},
+		{[]float64{7}, 99, 7},
+		{[]float64{1, 2}, -5, 1},  // clamped
+		{[]float64{1, 2}, 150, 2}, // clamped
+		{nil, 50, math.NaN()},
+		{[]float64{1, 2}, math.NaN(), math.NaN()},
+	}
+	for _, tt := range tests {
+		if got := Percentile(tt.xs, tt.p); !near(got, tt.want, 1e-12) {
+			t.Errorf("Percentile(%v, %v): got %v, want %v", tt.xs, tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestMeanCI95(t *testing.T) {
+	tests := []struct {
+		xs       []float64
+		mean     float64
+		half     float64
+		halfTol  float64
+		describe string
+	}{
+		// s = √2.5, se = √0.5, t(4) = 2.7764.
+		{[]float64{1, 2, 3, 4, 5}, 3, 2.7764 * math.Sqrt(0.5), 1e-9, "n=5"},
+		// s = √2, se = 1, t(1) = 12.7062.
+		{[]float64{2, 4}, 3, 12.7062, 1e-9, "n=2"},
+		{[]float64{5, 5, 5}, 5, 0, 1e-12, "no spread"},
+		{[]float64{42}, 42, 0, 0, "one value"},
+		{nil, math.NaN(), 0, 0, "empty"},
+	}
+	for _, tt := range tests {
+		mean, half := MeanCI95(tt.xs)
+		if !near(mean, tt.mean, 1e-12) || !near(half, tt.half, tt.halfTol) {
+			t.Errorf("%s: got %v ± %v, want %v ± %v", tt.describe, mean, half, tt.mean, tt.half)
+		}
+	}
+	// 100 values 0..99: mean 49.5, s = √(100·101/12) = 29.011, t(99) from
+	// the 60–120 interpolation: 1.9842 (exact 1.98422).
+	xs := make([]float64, 100)
+	for i := range xs {
+		xs[i] = float64(i)
+	}
+	mean, half := MeanCI95(xs)
+	if want := 1.98422 * math.Sqrt(100.0*101/12) / 10; !near(mean, 49.5, 1e-12) || !near(half, want, 0.005) {
+		t.Errorf("0..99: got %v ± %v, want 49.5 ± %v", mean, half, want)
+	}
+	if got, want := Mean([]float64{1, 2, 6}), 3.0; got != want {
+		t.Errorf("Mean: got %v, want %v", got, want)
+	}
+}
+
+// TestT975 checks the t table and its interpolation against gonum's
+// Student's t quantile.
+func TestT975(t *testing.T) {
+	for _, df := range []int{1, 2, 3, 5, 10, 29, 30, 31, 35, 40, 50, 60, 90, 120, 121, 200, 1000, 100_000} {
+		want := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)
+		tol := 6e-5
+		if df > 30 {
+			tol = 1e-3
+		}
+		if got := t975(df); !near(got, want, tol) {
+			t.Errorf("t975(%d): got %v, want %v ± %v", df, got, want, tol)
+		}
+	}
+}
+
+func TestWilsonCI95(t *testing.T) {
+	tests := []struct {
+		k, n   int
+		lo, hi float64
+	}{
+		// Worked by hand with z = 1.96: (p̂ + z²/2n ± z√(p̂q̂/n + z²/4n²))/(1 + z²/n).
+		{5, 10, 0.2366, 0.7634},
+		{0, 10, 0, 0.2775},
+		{10, 10, 0.7225, 1},
+		{1, 1, 0.2065, 1},
+		{50, 100, 0.4038, 0.5962},
+		{95, 100, 0.8882, 0.9785},
+		{0, 0, 0, 1},
+		{3, 2, math.NaN(), math.NaN()},
+	}
+	for _, tt := range tests {
+		lo, hi := WilsonCI95(tt.k, tt.n)
+		if !near(lo, tt.lo, 1e-4) || !near(hi, tt.hi, 1e-4) {
+			t.Errorf("WilsonCI95(%d, %d): got [%v, %v], want [%v, %v]", tt.k, tt.n, lo, hi, tt.lo, tt.hi)
+		}
+	}
+}

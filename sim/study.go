@@ -1,0 +1,248 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Quantiles summarise a set of durations in seconds. N is how many there
+// were; with N = 0 the other fields are 0.
+type Quantiles struct {
+	N    int     `json:"n"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+}
+
+// Result is what one run measured.
+type Result struct {
+	Strategy string `json:"strategy"`
+	TTL      int    `json:"ttl"`
+	Seed     uint64 `json:"seed"`
+	Nodes    int    `json:"nodes"` // nodes simulated (direct and relay leave out nodes that send and receive nothing)
+
+	Created       int       `json:"created"`
+	Delivered     int       `json:"delivered"`
+	DeliveryRatio float64   `json:"delivery_ratio"`
+	LatencyS      Quantiles `json:"latency_s"`     // creation to the recipient's inbox
+	AcksSeen      int       `json:"acks_seen"`     // mails whose sender saw the ack
+	AckLatencyS   Quantiles `json:"ack_latency_s"` // creation to "delivered" in the sender's outbox
+	HopsMean      float64   `json:"hops_mean"`     // friend links travelled by delivered mail
+	HopsMax       int       `json:"hops_max"`
+	Duplicates    int       `json:"duplicates"` // second deliveries of one mail to its recipient: must be 0
+
+	Frames            uint64  `json:"frames"` // offer, request, envelope and ack frames sent
+	Bytes             uint64  `json:"bytes"`
+	HelloFrames       uint64  `json:"hello_frames"` // session set-up, paid whether or not there is mail
+	Offers            uint64  `json:"offers"`       // offered IDs handled by receivers
+	FramesPerDelivery float64 `json:"frames_per_delivery"`
+	BytesPerDelivery  float64 `json:"bytes_per_delivery"`
+
+	PeakHeldBytesPerNode int64   `json:"peak_held_bytes_per_node"` // the most any node held at once
+	MeanHeldBytesPerNode float64 `json:"mean_held_bytes_per_node"` // over nodes and time
+
+	Events uint64 `json:"events"` // clock callbacks run
+
+	Latencies []float64 `json:"-"` // every delivered mail's latency, sorted (for CDFs)
+}
+
+// Summary aggregates the runs of one strategy and TTL over the seeds, with
+// 95% confidence intervals (Student's t) of the mean across seeds.
+type Summary struct {
+	Strategy            string  `json:"strategy"`
+	TTL                 int     `json:"ttl"`
+	Runs                int     `json:"runs"`
+	DeliveryRatio       float64 `json:"delivery_ratio"`
+	DeliveryRatioCI     float64 `json:"delivery_ratio_ci95"`
+	LatencyP50          float64 `json:"latency_p50_s"`
+	LatencyP90          float64 `json:"latency_p90_s"`
+	LatencyP99          float64 `json:"latency_p99_s"`
+	LatencyP50CI        float64 `json:"latency_p50_ci95"`
+	FramesPerDelivery   float64 `json:"frames_per_delivery"`
+	FramesPerDeliveryCI float64 `json:"frames_per_delivery_ci95"`
+	BytesPerDelivery    float64 `json:"bytes_per_delivery"`
+	BytesPerDeliveryCI  float64 `json:"bytes_per_delivery_ci95"`
+	PeakHeldBytes       float64 `json:"peak_held_bytes_per_node"`
+	MeanHeldBytes       float64 `json:"mean_held_bytes_per_node"`
+	Duplicates          int     `json:"duplicates"`
+}
+
+// GraphInfo describes the social graph of a study.
+type GraphInfo struct {
+	Kind       string  `json:"kind"`
+	Nodes      int     `json:"nodes"`
+	Edges      int     `json:"edges"`
+	MeanDegree float64 `json:"mean_degree"`
+	MaxDegree  int     `json:"max_degree"`
+}
+
+// ChurnInfo describes the churn model of a study.
+type ChurnInfo struct {
+	Model        string  `json:"model"`
+	Availability float64 `json:"availability"` // long-run fraction of time a churning node is online
+	MeanOnS      float64 `json:"mean_on_s"`
+	MeanOffS     float64 `json:"mean_off_s"`
+	AlwaysOn     float64 `json:"always_on"`
+}
+
+// Report is a whole study: what was simulated and every run's results.
+type Report struct {
+	Graph     GraphInfo `json:"graph"`
+	Churn     ChurnInfo `json:"churn"`
+	Messages  int       `json:"messages"`
+	Days      float64   `json:"days"`
+	Runs      []Result  `json:"runs"`
+	Summaries []Summary `json:"summary"`
+}
+
+// Study is a configured comparison: one graph, and for each seed one
+// scenario (mails, keys, churn) shared by every strategy and TTL.
+type Study struct {
+	cfg   Config
+	graph *Graph
+	churn *Churn
+}
+
+// NewStudy validates c and builds its graph.
+func NewStudy(c Config) (*Study, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c.TTLs = slices.Clone(c.TTLs)
+	c.Strategies = slices.Clone(c.Strategies)
+	g, err := BuildGraph(&c, c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := NewChurn(&c)
+	if err != nil {
+		return nil, err
+	}
+	return &Study{cfg: c, graph: g, churn: ch}, nil
+}
+
+// Graph returns the study's social graph.
+func (s *Study) Graph() *Graph { return s.graph }
+
+// Config returns the study's configuration.
+func (s *Study) Config() Config { return s.cfg }
+
+// job is one run of a study.
+type job struct {
+	strategy string
+	ttl      int
+}
+
+// jobs lists the runs of one seed in report order: strategies in the order
+// of Strategies; flood and flood-noack once per TTL, the others once.
+func (s *Study) jobs() []job {
+	var out []job
+	for _, st := range Strategies {
+		if !slices.Contains(s.cfg.Strategies, st) {
+			continue
+		}
+		switch st {
+		case StrategyFlood, StrategyFloodNoAck:
+			for _, t := range s.cfg.TTLs {
+				out = append(out, job{st, t})
+			}
+		default:
+			out = append(out, job{st, 0})
+		}
+	}
+	return out
+}
+
+// Runs returns how many runs Run will make.
+func (s *Study) Runs() int { return len(s.jobs()) * s.cfg.Seeds }
+
+// Run simulates every strategy, TTL and seed, one after another, calling
+// progress (if not nil) after each run. It stops early, with ctx's error,
+// when ctx is done.
+func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Result)) (*Report, error) {
+	c := &s.cfg
+	rep := &Report{
+		Graph: GraphInfo{Kind: c.Graph, Nodes: s.graph.Nodes(), Edges: s.graph.Edges(),
+			MeanDegree: roundTo(s.graph.MeanDegree(), 3), MaxDegree: s.graph.MaxDegree()},
+		Churn: ChurnInfo{Model: c.Churn, Availability: roundTo(s.churn.Availability(), 4),
+			MeanOnS: s.churn.MeanOn().Seconds(), MeanOffS: s.churn.MeanOff().Seconds(), AlwaysOn: c.AlwaysOn},
+		Messages: c.Messages,
+		Days:     c.Days,
+	}
+	jobs := s.jobs()
+	total := len(jobs) * c.Seeds
+	for k := range c.Seeds {
+		seed := c.Seed + uint64(k)
+		sc, err := newScenario(c, s.graph, seed)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range jobs {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			r, err := runOne(c, s.graph, s.churn, sc, j.strategy, j.ttl)
+			if err != nil {
+				return nil, fmt.Errorf("sim: %s ttl %d seed %d: %w", j.strategy, j.ttl, seed, err)
+			}
+			rep.Runs = append(rep.Runs, *r)
+			if progress != nil {
+				progress(len(rep.Runs), total, r)
+			}
+		}
+	}
+	rep.Summaries = summarise(rep.Runs)
+	return rep, nil
+}
+
+// summarise groups runs by strategy and TTL, in the order they first
+// appear.
+func summarise(runs []Result) []Summary {
+	var out []Summary
+	type key struct {
+		s string
+		t int
+	}
+	var order []key
+	groups := map[key][]*Result{}
+	for i := range runs {
+		k := key{runs[i].Strategy, runs[i].TTL}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], &runs[i])
+	}
+	for _, k := range order {
+		rs := groups[k]
+		col := func(f func(*Result) float64) (float64, float64) {
+			xs := make([]float64, 0, len(rs))
+			for _, r := range rs {
+				xs = append(xs, f(r))
+			}
+			m, h := MeanCI95(xs)
+			return roundTo(m, 4), roundTo(h, 4)
+		}
+		sm := Summary{Strategy: k.s, TTL: k.t, Runs: len(rs)}
+		sm.DeliveryRatio, sm.DeliveryRatioCI = col(func(r *Result) float64 { return r.DeliveryRatio })
+		sm.LatencyP50, sm.LatencyP50CI = col(func(r *Result) float64 { return r.LatencyS.P50 })
+		sm.LatencyP90, _ = col(func(r *Result) float64 { return r.LatencyS.P90 })
+		sm.LatencyP99, _ = col(func(r *Result) float64 { return r.LatencyS.P99 })
+		sm.FramesPerDelivery, sm.FramesPerDeliveryCI = col(func(r *Result) float64 { return r.FramesPerDelivery })
+		sm.BytesPerDelivery, sm.BytesPerDeliveryCI = col(func(r *Result) float64 { return r.BytesPerDelivery })
+		sm.PeakHeldBytes, _ = col(func(r *Result) float64 { return float64(r.PeakHeldBytesPerNode) })
+		sm.MeanHeldBytes, _ = col(func(r *Result) float64 { return r.MeanHeldBytesPerNode })
+		for _, r := range rs {
+			sm.Duplicates += r.Duplicates
+		}
+		out = append(out, sm)
+	}
+	return out
+}
+
+func roundTo(x float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(x*p) / p
+}
