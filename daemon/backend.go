@@ -52,7 +52,9 @@ func (b *backend) Contacts() []gateway.DashboardContact {
 		fillPeer(&dc, p)
 		rest = append(rest, dc)
 	}
-	slices.SortFunc(rest, func(x, y gateway.DashboardContact) int { return strings.Compare(x.PublicKey.String(), y.PublicKey.String()) })
+	slices.SortFunc(rest, func(x, y gateway.DashboardContact) int {
+		return strings.Compare(x.PublicKey.String(), y.PublicKey.String())
+	})
 	return append(out, rest...)
 }
 

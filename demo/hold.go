@@ -8,15 +8,15 @@ import (
 
 // HeldNode is how to reach one node of a held demo network.
 type HeldNode struct {
-	Name      string `json:"name"`
-	ToxID     string `json:"tox_id"`
-	Address   string `json:"address"` // the mail address to write to
-	SMTP      string `json:"smtp"`
-	POP3      string `json:"pop3"`
-	Dashboard string `json:"dashboard"`
-	Token     string `json:"dashboard_token"`
-	User      string `json:"user"`
-	Password  string `json:"password"`
+	Name      string   `json:"name"`
+	ToxID     string   `json:"tox_id"`
+	Address   string   `json:"address"` // the mail address to write to
+	SMTP      string   `json:"smtp"`
+	POP3      string   `json:"pop3"`
+	Dashboard string   `json:"dashboard"`
+	Token     string   `json:"dashboard_token"`
+	User      string   `json:"user"`
+	Password  string   `json:"password"`
 	Friends   []string `json:"friends"`
 }
 

@@ -336,4 +336,3 @@ func atoi(s string) int {
 	fmt.Sscan(s, &n)
 	return n
 }
-

@@ -94,9 +94,9 @@ func (r rngReader) Read(p []byte) (int, error) {
 type plan struct {
 	strategy string
 	ttl      int
-	nodes    int          // nodes simulated, relay included
+	nodes    int // nodes simulated, relay included
 	edges    func(func(u, v int32))
-	relay    int32        // the always-on relay node; -1 if none
+	relay    int32 // the always-on relay node; -1 if none
 	noAcks   bool
 	present  func(int32) bool // nodes that exist in this network
 }
