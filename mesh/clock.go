@@ -1,7 +1,7 @@
 package mesh
 
 import (
-	"container/heap"
+	"math"
 	"sync"
 	"time"
 )
@@ -68,8 +68,8 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
-	ev := &vevent{at: c.now.Add(d), seq: c.seq, f: f, clock: c}
-	heap.Push(&c.events, ev)
+	ev := &vevent{at: c.now.Add(d).UnixNano(), seq: c.seq, f: f, clock: c}
+	c.events.push(ev)
 	return ev
 }
 
@@ -91,13 +91,13 @@ func (c *VirtualClock) Fired() uint64 {
 // whether one ran.
 func (c *VirtualClock) step(limit time.Time) bool {
 	c.mu.Lock()
-	if c.events.Len() == 0 || c.events[0].at.After(limit) {
+	if c.events.Len() == 0 || c.events[0].at > satNanos(limit) {
 		c.mu.Unlock()
 		return false
 	}
-	ev := heap.Pop(&c.events).(*vevent)
-	if ev.at.After(c.now) {
-		c.now = ev.at
+	ev := c.events.pop()
+	if at := time.Unix(0, ev.at).In(c.now.Location()); at.After(c.now) {
+		c.now = at
 	}
 	c.fired++
 	c.mu.Unlock()
@@ -133,7 +133,7 @@ func (c *VirtualClock) Run(max int) int {
 }
 
 type vevent struct {
-	at    time.Time
+	at    int64 // Unix nanoseconds
 	seq   uint64
 	f     func()
 	index int // in the heap; -1 once popped or stopped
@@ -148,33 +148,99 @@ func (e *vevent) Stop() bool {
 	if e.index < 0 {
 		return false
 	}
-	heap.Remove(&c.events, e.index)
+	c.events.remove(e.index)
 	return true
 }
 
+// eventQueue is a 4-ary min-heap of events by (at, seq): the simulator
+// pushes and pops millions of them, so it avoids container/heap's
+// interface calls and compares integers only.
 type eventQueue []*vevent
 
 func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if !q[i].at.Equal(q[j].at) {
-		return q[i].at.Before(q[j].at)
-	}
-	return q[i].seq < q[j].seq
+
+func (q eventQueue) less(i, j int) bool {
+	a, b := q[i], q[j]
+	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
 }
-func (q eventQueue) Swap(i, j int) {
+
+func (q eventQueue) swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
 	q[i].index, q[j].index = i, j
 }
-func (q *eventQueue) Push(x any) {
-	e := x.(*vevent)
+
+func (q *eventQueue) push(e *vevent) {
 	e.index = len(*q)
 	*q = append(*q, e)
+	q.up(e.index)
 }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
+
+// pop removes and returns the earliest event.
+func (q *eventQueue) pop() *vevent {
+	return q.remove(0)
+}
+
+func (q *eventQueue) remove(i int) *vevent {
+	h := *q
+	n := len(h) - 1
+	e := h[i]
+	if i != n {
+		h.swap(i, n)
+	}
+	h[n] = nil
+	*q = h[:n]
+	if i != n {
+		if !q.down(i) {
+			q.up(i)
+		}
+	}
 	e.index = -1
-	*q = old[:len(old)-1]
 	return e
+}
+
+func (q eventQueue) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 4
+		if !q.less(i, p) {
+			return
+		}
+		q.swap(i, p)
+		i = p
+	}
+}
+
+// down sifts i towards the leaves; it reports whether i moved.
+func (q eventQueue) down(i int) bool {
+	start := i
+	n := len(q)
+	for {
+		c := 4*i + 1
+		if c >= n {
+			break
+		}
+		best := c
+		for k := c + 1; k < c+4 && k < n; k++ {
+			if q.less(k, best) {
+				best = k
+			}
+		}
+		if !q.less(best, i) {
+			break
+		}
+		q.swap(i, best)
+		i = best
+	}
+	return i > start
+}
+
+// satNanos is t in Unix nanoseconds, saturated to the int64 range (for the
+// "run everything" limit of Run).
+func satNanos(t time.Time) int64 {
+	if t.After(time.Unix(0, math.MaxInt64)) {
+		return math.MaxInt64
+	}
+	if t.Before(time.Unix(0, math.MinInt64)) {
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }

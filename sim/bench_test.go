@@ -32,6 +32,7 @@ func benchConfig(n int) Config {
 // second inside the engine (the figure the simulator's speed depends on):
 // b.N mails flooded one after another. Building the network is not timed.
 func BenchmarkSimOffers(b *testing.B) {
+	b.Log(TuneGC()) // as `toxmail sim` does
 	g, err := benchGraph()
 	if err != nil {
 		b.Fatal(err)

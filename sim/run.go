@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -39,6 +40,9 @@ type world struct {
 	duplicates    int
 	lost          int // mails Submit refused
 }
+
+// discard is the simulated nodes' logger: one for all of them.
+var discard = slog.New(slog.DiscardHandler)
 
 // vnode is one simulated node.
 type vnode struct {
@@ -166,7 +170,7 @@ func (w *world) build() error {
 		} else {
 			kr = envelope.NewKeyring(envelope.Config{Identity: id, KeyCacheSize: -1})
 		}
-		n, err := mesh.NewNode(mc, mesh.Deps{Identity: id, Transport: v, Store: v.store, Mailbox: v, Clock: w.clock, Keyring: kr})
+		n, err := mesh.NewNode(mc, mesh.Deps{Identity: id, Transport: v, Store: v.store, Mailbox: v, Clock: w.clock, Keyring: kr, Logger: discard})
 		if err != nil {
 			return fmt.Errorf("sim: node %d: %w", idx, err)
 		}

@@ -126,15 +126,15 @@ func (s *store) markSeen(id envelope.ID, exp int64) {
 	}
 }
 
-// Envelope implements mesh.Store: a fresh copy with this node's hop count.
+// Envelope implements mesh.Store. Like MemStore's, the returned slice must
+// not be modified; it is shared by every node holding the envelope, and
+// its hop byte is stale (the node frames it with the hops it tracks).
 func (s *store) Envelope(id envelope.ID) ([]byte, error) {
 	r, ok := s.held[id]
 	if !ok {
 		return nil, mesh.ErrNotFound
 	}
-	b := append([]byte(nil), r.env...)
-	envelope.SetHops(b, r.meta.Hops)
-	return b, nil
+	return r.env, nil
 }
 
 // Seen implements mesh.Store.
