@@ -193,10 +193,7 @@ func (n *Node) flushAcks(p *peer) {
 			break // the friend is unreachable; it gets them when it is back
 		}
 		for _, a := range chunk {
-			if !a.sent.has(p.idx) {
-				a.sent.add(p.idx)
-				p.acksSent = append(p.acksSent, a)
-			}
+			a.sent.add(p.idx)
 		}
 		n.stats.AcksOut += uint64(k)
 		p.acks = p.acks[k:]

@@ -78,7 +78,7 @@ func (h *heldHeap) min() *heldEntry {
 type ackEntry struct {
 	rec   AckRecord
 	known friendSet // friends that sent us the ack
-	sent  friendSet // friends we sent it to on their current connection
+	sent  friendSet // friends we pushed it to (once; see peer.resetSession)
 	pos   int
 }
 

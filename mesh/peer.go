@@ -27,7 +27,6 @@ type peer struct {
 	backlogBytes int
 	backlogDue   time.Time
 
-	acksSent []*ackEntry // acks sent on this connection (ackEntry.sent)
 	inflight int         // our requests to this friend awaiting bodies
 	// servedAt is when each body was last sent to this friend, so that a
 	// repeated request is not served again before RequestTimeout/2.
@@ -95,18 +94,18 @@ func (p *peer) disconnect() {
 }
 
 // resetSession forgets the state of one mesh session with the friend: what
-// was queued, offered, refused for now or sent, but not what the friend
-// told us it has.
+// was queued, offered or refused for now, but not what the friend told us
+// it has, nor which acks we sent it. An ack is pushed to a friend once:
+// one lost with a dropped connection reaches the friend when it next
+// offers us the envelope, since an offer of an acked envelope is answered
+// with its ack. Pushing every remembered ack again on every reconnection
+// would cost each connection all the acks of the past days.
 func (p *peer) resetSession() {
 	clear(p.offers)
 	p.offers = p.offers[:0]
 	p.acks = p.acks[:0]
 	p.outstanding, p.outOrder = nil, nil
 	p.backlog, p.backlogBytes = nil, 0
-	for _, a := range p.acksSent {
-		a.sent.remove(p.idx)
-	}
-	p.acksSent = nil
 	p.servedAt = nil
 }
 

@@ -586,3 +586,50 @@ func TestRegressionOutboxExpiresWhenStoreDroppedCopy(t *testing.T) {
 		t.Fatalf("outbox says %v two hours after expiry, want expired", got)
 	}
 }
+
+// Acks are pushed to a friend once. One lost with a dropped connection is
+// not pushed again on reconnection; the friend learns it when it offers the
+// envelope again, and drops its copy.
+func TestLostAckLearnedFromOffer(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 100 * time.Millisecond})
+	for _, n := range []string{"S", "B", "R"} {
+		tn.add(n, testConfig(), nil)
+	}
+	tn.friends("S", "B")
+	tn.friends("B", "R")
+	tn.online("S", "B")
+	tn.run(time.Second)
+	id := tn.send("S", "R", "ack me", withTTL(3))
+	tn.run(10 * time.Second)
+	if !tn.nodes["B"].node.Holds(id) {
+		t.Fatalf("B does not hold the mail for offline R\n%v", tn)
+	}
+	tn.online("R")
+	// Step until R has the mail, then cut B off while R's ack is in flight.
+	for i := 0; i < 10000 && len(tn.nodes["R"].box.deliveries()) == 0; i++ {
+		tn.clock.Advance(time.Millisecond)
+	}
+	if len(tn.nodes["R"].box.deliveries()) != 1 {
+		t.Fatalf("R got no mail\n%v", tn)
+	}
+	tn.offline("B")
+	if !tn.nodes["B"].node.Holds(id) {
+		t.Fatal("B got the ack although it went offline while it was in flight")
+	}
+	acksBefore := tn.nodes["R"].node.Stats().AcksOut
+	tn.online("B")
+	tn.run(time.Minute)
+	if tn.nodes["B"].node.Holds(id) || !tn.nodes["B"].node.HasAck(id) {
+		t.Errorf("B still holds the copy: it should have learnt the ack from R's answer to its offer\n%v", tn)
+	}
+	if got := tn.nodes["R"].node.Stats().AcksOut - acksBefore; got != 1 {
+		t.Errorf("R sent %d acks after B came back, want 1 (the answer to B's offer)", got)
+	}
+	if got := len(tn.nodes["R"].box.deliveries()); got != 1 {
+		t.Errorf("R got the mail %d times", got)
+	}
+	tn.run(time.Minute)
+	if got := tn.status("S", id); got != StatusDelivered {
+		t.Errorf("S's outbox says %v, want delivered", got)
+	}
+}

@@ -14,7 +14,10 @@ import (
 // Kad preset the chance of a draw beyond a year is about e^-30, so clipping
 // moves the means by nothing measurable.
 const (
+	// MinSession is the shortest session or offline period.
 	MinSession = time.Millisecond
+	// MaxSession is the longest session or offline period, and the session
+	// of a node under "none".
 	MaxSession = 365 * 24 * time.Hour
 )
 

@@ -59,7 +59,7 @@ func WriteCSV(dir string, r *Report) error {
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("sim: latency_cdf.csv: %w", err)
 	}
-	return writeFile(filepath.Join(dir, "latency_cdf.csv"), b.Bytes())
+	return writeReportFile(filepath.Join(dir, "latency_cdf.csv"), b.Bytes())
 }
 
 // csvColumn is one flattened field of a struct: its column name and the
@@ -119,7 +119,7 @@ func writeStructCSV(path string, t reflect.Type, rows []any) error {
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("sim: %s: %w", filepath.Base(path), err)
 	}
-	return writeFile(path, b.Bytes())
+	return writeReportFile(path, b.Bytes())
 }
 
 // csvValue formats one scalar field.
@@ -149,7 +149,7 @@ func csvFloat(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-func writeFile(path string, b []byte) error {
+func writeReportFile(path string, b []byte) error {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}

@@ -229,8 +229,9 @@ func (b *builder) preferential(v int32, ends []int32, rng *rand.Rand, scratch *[
 
 // builder is a compact graph.UndirectedBuilder for gonum's generators: a
 // neighbour slice per node instead of simple.UndirectedGraph's maps of maps
-// (which take over 100 bytes per edge end). Nodes are 0..n-1. SetEdge drops
-// self loops and edges already present, so the result is always simple.
+// (which take over 100 bytes per edge end). Nodes are 0..n-1. The graph it
+// converts to is always simple: self loops are never stored and graph()
+// removes repeated edges.
 type builder struct {
 	adj [][]int32
 }
@@ -329,7 +330,7 @@ func (b *builder) Edge(uid, vid int64) graph.Edge {
 	if !b.HasEdgeBetween(uid, vid) {
 		return nil
 	}
-	return edge{int32(uid), int32(vid)}
+	return edge{node(uid), node(vid)}
 }
 
 // EdgeBetween implements graph.Undirected.
@@ -343,16 +344,22 @@ func (b *builder) AddNode(n graph.Node) { b.ensure(n.ID()) }
 
 // NewEdge implements graph.EdgeAdder.
 func (b *builder) NewEdge(from, to graph.Node) graph.Edge {
-	return edge{int32(from.ID()), int32(to.ID())}
+	return edge{from, to}
 }
 
 // SetEdge implements graph.EdgeAdder, adding missing end nodes as
-// simple.UndirectedGraph does (gen.PreferentialAttachment relies on it).
+// simple.UndirectedGraph does. It drops self loops but does not look for an
+// existing edge: gonum's generators check HasEdgeBetween before SetEdge, so
+// checking again would double the cost of the largest builds, and graph()
+// removes any duplicate that got through anyway.
 func (b *builder) SetEdge(e graph.Edge) {
 	u, v := e.From().ID(), e.To().ID()
 	b.ensure(max(u, v))
 	b.ensure(min(u, v))
-	b.addEdge(int32(u), int32(v))
+	if u != v {
+		b.adj[u] = append(b.adj[u], int32(v))
+		b.adj[v] = append(b.adj[v], int32(u))
+	}
 }
 
 // node is a builder node: its id.
@@ -361,14 +368,15 @@ type node int64
 // ID implements graph.Node.
 func (n node) ID() int64 { return int64(n) }
 
-// edge is a builder edge.
-type edge struct{ f, t int32 }
+// edge is a builder edge. It keeps the nodes it was made from, so that
+// From and To do not box a new interface value on every call.
+type edge struct{ f, t graph.Node }
 
 // From implements graph.Edge.
-func (e edge) From() graph.Node { return node(e.f) }
+func (e edge) From() graph.Node { return e.f }
 
 // To implements graph.Edge.
-func (e edge) To() graph.Node { return node(e.t) }
+func (e edge) To() graph.Node { return e.t }
 
 // ReversedEdge implements graph.Edge.
 func (e edge) ReversedEdge() graph.Edge { return edge{e.t, e.f} }

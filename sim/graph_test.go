@@ -581,8 +581,9 @@ func TestDistancesProperty(t *testing.T) {
 }
 
 // BenchmarkBuildGraph builds a 100,000-node Holme–Kim graph of mean degree
-// 20. Set SIM_BENCH_1M=1 to also build the 1,000,000-node one (the size the
-// simulator must handle); measure its peak memory with
+// 20 (and er and ws graphs of the same size). Set SIM_BENCH_1M=1 to also
+// build the 1,000,000-node ones (the size the simulator must handle);
+// measure peak memory with
 //
 //	go test -c -o /tmp/sim.test ./sim
 //	SIM_BENCH_1M=1 /usr/bin/time -v /tmp/sim.test -test.run '^$' \
@@ -597,6 +598,8 @@ func BenchmarkBuildGraph(b *testing.B) {
 		{"er-100k", "er", 100_000},
 		{"ws-100k", "ws", 100_000},
 		{"hk-1M", "hk", 1_000_000},
+		{"er-1M", "er", 1_000_000},
+		{"ws-1M", "ws", 1_000_000},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			if bb.n > 100_000 && os.Getenv("SIM_BENCH_1M") == "" {

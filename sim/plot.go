@@ -1,13 +1,14 @@
 package sim
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"image/color"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	stdfont "golang.org/x/image/font"
@@ -40,7 +41,6 @@ var (
 var (
 	colBlack  = color.RGBA{0, 0, 0, 255}
 	colOrange = color.RGBA{230, 159, 0, 255}
-	colGreen  = color.RGBA{0, 158, 115, 255}
 	colBlue   = color.RGBA{0, 114, 178, 255}
 	colRed    = color.RGBA{213, 94, 0, 255}
 	colGrey   = color.RGBA{140, 140, 140, 255}
@@ -65,6 +65,11 @@ var (
 //   - overhead_vs_ttl and overhead_bytes_vs_ttl: frames and bytes sent per
 //     delivered mail against TTL, on log axes.
 func WritePlots(dir string, r *Report) error {
+	return writePlots(dir, r, "png", "svg")
+}
+
+// writePlots writes the plots of r in the given formats.
+func writePlots(dir string, r *Report, formats ...string) error {
 	r = cleanReport(r)
 	sums := reportSummaries(r)
 	figs := []struct {
@@ -77,7 +82,7 @@ func WritePlots(dir string, r *Report) error {
 		{"overhead_bytes_vs_ttl", overheadFigure(r, sums, true)},
 	}
 	for _, f := range figs {
-		for _, format := range []string{"png", "svg"} {
+		for _, format := range formats {
 			if err := f.fig.save(filepath.Join(dir, f.name+"."+format), format); err != nil {
 				return err
 			}
@@ -88,32 +93,31 @@ func WritePlots(dir string, r *Report) error {
 
 // figure is a plot with its legend, which is drawn beside the axes rather
 // than over them.
+//
+// The figure draws the title and the axis labels itself: gonum places an
+// axis label by the arithmetic middle of the axis range, which on a log
+// axis is near its end, and then shrinks the axes to make room for it.
 type figure struct {
-	p   *plot.Plot
-	leg plot.Legend
+	p               *plot.Plot
+	leg             plot.Legend
+	title, subtitle string
+	xLabel, yLabel  string
 }
 
-func newFigure(title, xLabel, yLabel string) *figure {
+func newFigure(title, subtitle, xLabel, yLabel string) *figure {
 	p := plot.New()
-	p.Title.Text = title
-	p.Title.TextStyle.Font = font.From(plotFontBold, 13)
-	p.Title.Padding = vg.Points(10)
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = font.From(plotFont, 12)
-		a.Label.Padding = vg.Points(4)
 		a.Tick.Label.Font = font.From(plotFont, 10.5)
 		a.Tick.Length = vg.Points(5)
 		a.Padding = vg.Points(4)
 	}
-	p.X.Label.Text = xLabel
-	p.Y.Label.Text = yLabel
 	p.Add(gridLines{})
 	leg := plot.NewLegend()
 	leg.TextStyle.Font = font.From(plotFont, 10.5)
 	leg.Top, leg.Left = true, true
 	leg.ThumbnailWidth = vg.Points(32)
 	leg.Padding = vg.Points(4)
-	return &figure{p: p, leg: leg}
+	return &figure{p: p, leg: leg, title: title, subtitle: subtitle, xLabel: xLabel, yLabel: yLabel}
 }
 
 // save renders the figure to path in format ("png" or "svg").
@@ -128,18 +132,19 @@ func (f *figure) save(path, format string) error {
 		return fmt.Errorf("sim: unknown plot format %q", format)
 	}
 	f.draw(draw.New(cw))
-	out, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("sim: %w", err)
+	var buf bytes.Buffer
+	if _, err := cw.WriteTo(&buf); err != nil {
+		return fmt.Errorf("sim: rendering %s: %w", filepath.Base(path), err)
 	}
-	if _, err := cw.WriteTo(out); err != nil {
-		out.Close()
-		return fmt.Errorf("sim: writing %s: %w", filepath.Base(path), err)
+	b := buf.Bytes()
+	if format == "svg" {
+		// The SVG names the font but does not embed it: let viewers
+		// without Liberation Sans fall back to a sans-serif font of the
+		// same metrics rather than to their default serif.
+		b = bytes.ReplaceAll(b, []byte("font-family:Liberation Sans;"),
+			[]byte("font-family:'Liberation Sans',Arimo,Arial,Helvetica,sans-serif;"))
 	}
-	if err := out.Close(); err != nil {
-		return fmt.Errorf("sim: %w", err)
-	}
-	return nil
+	return writeReportFile(path, b)
 }
 
 // draw draws the plot on the left of c and the legend on its right, top
@@ -149,15 +154,50 @@ func (f *figure) draw(c draw.Canvas) {
 	c.Fill(c.Rectangle.Path())
 	margin := vg.Points(8)
 	c = draw.Crop(c, margin, -margin, margin, -margin)
+
+	// The title and subtitle span the whole width, above the axes and
+	// the legend; a subtitle too wide for one line breaks at its dots.
+	title := text.Style{Color: colBlack, Font: font.From(plotFontBold, 13),
+		XAlign: draw.XCenter, YAlign: draw.YTop, Handler: f.p.TextHandler}
+	sub := title
+	sub.Font = font.From(plotFont, 10.5)
+	sub.Color = color.Gray{Y: 60}
+	subtitle := f.subtitle
+	if sub.Width(subtitle) > c.Size().X {
+		subtitle = strings.ReplaceAll(subtitle, " · ", "\n")
+	}
+	top := c.Max.Y
+	if f.title != "" {
+		c.FillText(title, vg.Point{X: c.Center().X, Y: top}, f.title)
+		top -= title.Height(f.title) + vg.Points(3)
+	}
+	if subtitle != "" {
+		c.FillText(sub, vg.Point{X: c.Center().X, Y: top}, subtitle)
+		top -= sub.Height(subtitle)
+	}
+	c.Max.Y = top - vg.Points(10)
+
+	// Room for the axis labels, left and below.
+	label := text.Style{Color: colBlack, Font: font.From(plotFont, 12),
+		XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: f.p.TextHandler}
+	labelH := label.Height("Mg")
 	lw := f.leg.Rectangle(c).Size().X
 	gap := vg.Points(14)
-	pc := c
+	pc := draw.Crop(c, labelH+vg.Points(6), 0, labelH+vg.Points(6), 0)
 	if lw > 0 {
-		pc = draw.Crop(c, 0, -(lw + gap), 0, 0)
+		pc = draw.Crop(pc, 0, -(lw + gap), 0, 0)
 	}
 	f.p.Draw(pc)
+	da := f.p.DataCanvas(pc)
+	if f.xLabel != "" {
+		c.FillText(label, vg.Point{X: (da.Min.X + da.Max.X) / 2, Y: c.Min.Y + labelH/2}, f.xLabel)
+	}
+	if f.yLabel != "" {
+		ly := label
+		ly.Rotation = math.Pi / 2
+		c.FillText(ly, vg.Point{X: c.Min.X + labelH/2, Y: (da.Min.Y + da.Max.Y) / 2}, f.yLabel)
+	}
 	if lw > 0 {
-		da := f.p.DataCanvas(pc)
 		lc := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
 			Min: vg.Point{X: pc.Max.X + gap, Y: da.Min.Y},
 			Max: vg.Point{X: c.Max.X, Y: da.Max.Y},
@@ -171,21 +211,30 @@ func (f *figure) note(txt string) {
 	f.p.Add(centredText{txt})
 }
 
-// subtitle describes the study in one line, for plot titles.
-func subtitle(r *Report, sums []Summary) string {
+// plotSubtitle describes the study in one line, for plot titles.
+func plotSubtitle(r *Report, sums []Summary) string {
 	var parts []string
-	g := r.Graph
-	parts = append(parts, fmt.Sprintf("%s graph, %d nodes, mean degree %s", orDash(g.Kind), g.Nodes, trimFloat(g.MeanDegree, 1)))
-	churn := orDash(r.Churn.Model) + " churn"
-	if r.Churn.Model != "none" {
-		churn += fmt.Sprintf(" (%s online)", pct(r.Churn.Availability, 0))
+	if g := r.Graph; g.Kind != "" || g.Nodes > 0 {
+		parts = append(parts, fmt.Sprintf("%s graph, %d nodes, mean degree %s", dashIfEmpty(g.Kind), g.Nodes, trimFloat(g.MeanDegree, 1)))
 	}
-	parts = append(parts, churn)
-	w := fmt.Sprintf("%d mails, %s days", r.Messages, trimFloat(r.Days, 1))
+	if c := r.Churn; c.Model == "none" {
+		parts = append(parts, "no churn")
+	} else if c.Model != "" {
+		parts = append(parts, fmt.Sprintf("%s churn (%s online)", c.Model, percentString(c.Availability, 0)))
+	}
+	var w []string
+	if r.Messages > 0 {
+		w = append(w, fmt.Sprintf("%d mails", r.Messages))
+	}
+	if r.Days > 0 {
+		w = append(w, trimFloat(r.Days, 1)+" days")
+	}
 	if n := seedCount(sums); n > 1 {
-		w += fmt.Sprintf(", %d seeds", n)
+		w = append(w, fmt.Sprintf("%d seeds", n))
 	}
-	parts = append(parts, w)
+	if len(w) > 0 {
+		parts = append(parts, strings.Join(w, ", "))
+	}
 	return strings.Join(parts, " · ")
 }
 
@@ -211,7 +260,7 @@ func summariesOf(sums []Summary, st string) []Summary {
 }
 
 // ttlRange returns the x range of a TTL axis: the flood TTLs with half a
-// step either side (a whole step for a single TTL), or 1..2 without them.
+// step either side, or 1..2 without them.
 func ttlRange(sums []Summary) (lo, hi float64) {
 	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, s := range sums {
@@ -223,7 +272,7 @@ func ttlRange(sums []Summary) (lo, hi float64) {
 		return 0.5, 2.5
 	}
 	if lo == hi {
-		return lo - 1, hi + 1
+		return lo - 0.5, hi + 0.5
 	}
 	return lo - 0.4, hi + 0.4
 }
@@ -236,7 +285,7 @@ var floodStyle = map[string]struct {
 	label string
 }{
 	StrategyFlood:      {colBlue, dashSolid, draw.CircleGlyph{}, "flood"},
-	StrategyFloodNoAck: {colRed, dashDashed, draw.TriangleGlyph{}, "flood, no acks"},
+	StrategyFloodNoAck: {colRed, dashDashed, draw.TriangleGlyph{}, "flood-noack (no acks)"},
 }
 
 // refStyle is how direct and relay are drawn as reference lines.
@@ -246,7 +295,7 @@ var refStyle = map[string]struct {
 	label string
 }{
 	StrategyDirect: {colBlack, dashDashed, "direct (TTL 1)"},
-	StrategyRelay:  {colGreen, dashDashDot, "relay (TTL 2)"},
+	StrategyRelay:  {colOrange, dashDashDot, "relay (TTL 2)"},
 }
 
 // addSeries draws one flood strategy's means against TTL, with CI bars,
@@ -299,7 +348,7 @@ func ciNote(f *figure, sums []Summary) {
 
 // deliveryFigure plots delivery ratio against TTL.
 func deliveryFigure(r *Report, sums []Summary) *figure {
-	f := newFigure("Delivery ratio vs TTL\n"+subtitle(r, sums), "TTL (friend links)", "delivery ratio")
+	f := newFigure("Delivery ratio vs TTL", plotSubtitle(r, sums), "TTL (friend links)", "delivery ratio")
 	x0, x1 := ttlRange(sums)
 	ratio := func(s Summary) (float64, float64) { return s.DeliveryRatio, s.DeliveryRatioCI }
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
@@ -307,7 +356,7 @@ func deliveryFigure(r *Report, sums []Summary) *figure {
 	}
 	for _, st := range []string{StrategyDirect, StrategyRelay} {
 		for _, s := range summariesOf(sums, st) {
-			addReference(f, st, s.DeliveryRatio, x0, x1, fmt.Sprintf("%s: %s", refStyle[st].label, pct(s.DeliveryRatio, 1)))
+			addReference(f, st, s.DeliveryRatio, x0, x1, fmt.Sprintf("%s: %s", refStyle[st].label, percentString(s.DeliveryRatio, 1)))
 		}
 	}
 	target := &plotter.Line{XYs: plotter.XYs{{X: x0, Y: 0.99}, {X: x1, Y: 0.99}},
@@ -334,7 +383,7 @@ func overheadFigure(r *Report, sums []Summary, bytes bool) *figure {
 		title, ylabel = "Bytes sent per delivered mail vs TTL", "bytes per delivered mail"
 		val = func(s Summary) (float64, float64) { return s.BytesPerDelivery, s.BytesPerDeliveryCI }
 	}
-	f := newFigure(title+"\n"+subtitle(r, sums), "TTL (friend links)", ylabel)
+	f := newFigure(title, plotSubtitle(r, sums), "TTL (friend links)", ylabel)
 	x0, x1 := ttlRange(sums)
 
 	// The y range: every positive mean, and the upper ends of the bars.
@@ -355,6 +404,7 @@ func overheadFigure(r *Report, sums []Summary, bytes bool) *figure {
 		f.p.X.Min, f.p.X.Max = x0, x1
 		f.p.X.Tick.Marker = ttlTicks{}
 		f.p.Y.Min, f.p.Y.Max = 0, 1
+		f.p.Y.Tick.Marker = plot.ConstantTicks{}
 		return f
 	}
 	if hi/lo < 10 {
@@ -397,7 +447,7 @@ type cdfCurve struct {
 // latencyFigure plots the CDF of delivery latency over created mail.
 func latencyFigure(r *Report) *figure {
 	sums := reportSummaries(r)
-	f := newFigure("Delivery latency: fraction of created mail delivered\n"+subtitle(r, sums),
+	f := newFigure("Delivery latency: fraction of created mail delivered", plotSubtitle(r, sums),
 		"latency (hours)", "fraction of mails delivered")
 	curves := cdfCurves(r)
 
@@ -426,6 +476,7 @@ func latencyFigure(r *Report) *figure {
 		f.p.X.Tick.Marker = logTicks{}
 	default:
 		f.p.X.Min, f.p.X.Max = 0, maxL*1.04
+		f.p.X.Tick.Marker = hourTicks{}
 	}
 	x0, x1 := f.p.X.Min, f.p.X.Max
 
@@ -450,10 +501,10 @@ func latencyFigure(r *Report) *figure {
 			label = rs.label
 		default:
 			sty = draw.LineStyle{Color: rampColour(k, floods), Width: vg.Points(2)}
-			label = fmt.Sprintf("%s, TTL %d", floodStyle[c.strategy].label, c.ttl)
+			label = fmt.Sprintf("%s, TTL %d", c.strategy, c.ttl)
 			k++
 		}
-		label += ": " + pct(frac, 1)
+		label += ": " + percentString(frac, 1)
 		line := &plotter.Line{XYs: cdfPoints(c, x0, x1), LineStyle: sty}
 		if n > 0 {
 			f.p.Add(line)
@@ -626,18 +677,46 @@ func (t centredText) Plot(c draw.Canvas, p *plot.Plot) {
 type ttlTicks struct{}
 
 func (ttlTicks) Ticks(lo, hi float64) []plot.Tick {
-	first, last := int(math.Ceil(lo)), int(math.Floor(hi))
+	first, last := max(int(math.Ceil(lo)), 0), int(math.Floor(hi))
 	step := 1
-	for (last-first)/step > 16 {
-		step *= 2
+	for _, s := range []int{1, 2, 5, 10, 20, 50, 100} {
+		step = s
+		if (last-first)/s <= 12 {
+			break
+		}
 	}
 	var out []plot.Tick
 	for v := first; v <= last; v++ {
 		t := plot.Tick{Value: float64(v)}
-		if (v-first)%step == 0 {
+		if v%step == 0 || step == 1 {
 			t.Label = fmt.Sprint(v)
 		}
 		out = append(out, t)
+	}
+	return out
+}
+
+// hourTicks marks a linear axis of hours at steps that read well in
+// hours: decimal fractions below an hour, then hours, days and weeks.
+type hourTicks struct{}
+
+func (hourTicks) Ticks(lo, hi float64) []plot.Tick {
+	steps := []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5,
+		1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 1440, 2880}
+	step := steps[len(steps)-1]
+	for _, s := range steps {
+		if (hi-lo)/s <= 9 {
+			step = s
+			break
+		}
+	}
+	var out []plot.Tick
+	for i := math.Ceil(lo / step); i*step <= hi; i++ {
+		out = append(out, plot.Tick{Value: i * step, Label: trimFloat(i*step, 3)})
+		// One minor tick between labels.
+		if m := (i + 0.5) * step; m <= hi {
+			out = append(out, plot.Tick{Value: m})
+		}
 	}
 	return out
 }
@@ -661,9 +740,10 @@ func (unitTicks) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
-// logTicks marks a log axis: powers of ten (1, 2, 5 times them across
-// less than two decades), or with binary set, powers of two labelled as
-// byte sizes.
+// logTicks marks a log axis between lo and hi (only there: gonum makes
+// room for the labels of every tick it is given): powers of ten (and 2 and
+// 5 times them across less than two decades), or with binary set, powers
+// of two labelled as byte sizes.
 type logTicks struct{ binary bool }
 
 func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
@@ -683,6 +763,9 @@ func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
 		for k := k0; k <= k1; k++ {
 			v := math.Ldexp(1, k)
 			tk := plot.Tick{Value: v}
+			if v < lo || v > hi {
+				continue
+			}
 			if ((k%step)+step)%step == 0 {
 				tk.Label = strings.Replace(humanBytes(v), ".0 ", " ", 1)
 			}
@@ -700,6 +783,9 @@ func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
 		p := math.Pow(10, float64(d))
 		for m := 1; m <= 9; m++ {
 			tk := plot.Tick{Value: float64(m) * p}
+			if tk.Value < lo*(1-1e-9) || tk.Value > hi*(1+1e-9) {
+				continue
+			}
 			if (m == 1 && (d-d0)%every == 0) || (span < 2 && (m == 2 || m == 5)) {
 				tk.Label = tickNumber(tk.Value)
 			}
@@ -712,6 +798,8 @@ func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
 // tickNumber formats a tick value briefly: 0.01, 0.5, 20, 1k, 2M.
 func tickNumber(v float64) string {
 	switch {
+	case v >= 1e9:
+		return strings.Replace(strconv.FormatFloat(v, 'g', 3, 64), "e+", "e", 1)
 	case v >= 1e6:
 		return trimFloat(v/1e6, 3) + "M"
 	case v >= 1e3:

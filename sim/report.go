@@ -61,14 +61,14 @@ func WriteTable(w io.Writer, r *Report) error {
 
 	g := r.Graph
 	fmt.Fprintf(&b, "graph:     %s, %d nodes, %d edges, mean degree %s, max degree %d\n",
-		orDash(g.Kind), g.Nodes, g.Edges, trimFloat(g.MeanDegree, 2), g.MaxDegree)
+		dashIfEmpty(g.Kind), g.Nodes, g.Edges, trimFloat(g.MeanDegree, 2), g.MaxDegree)
 	c := r.Churn
-	churn := fmt.Sprintf("%s, %s available", orDash(c.Model), pct(c.Availability, 1))
+	churn := fmt.Sprintf("%s, %s available", dashIfEmpty(c.Model), percentString(c.Availability, 1))
 	if c.MeanOnS > 0 || c.MeanOffS > 0 {
 		churn += fmt.Sprintf(", mean on %s, mean off %s", humanSeconds(c.MeanOnS), humanSeconds(c.MeanOffS))
 	}
 	if c.AlwaysOn > 0 {
-		churn += fmt.Sprintf(", %s of nodes always on", pct(c.AlwaysOn, 0))
+		churn += fmt.Sprintf(", %s of nodes always on", percentString(c.AlwaysOn, 0))
 	}
 	fmt.Fprintf(&b, "churn:     %s\n", churn)
 	fmt.Fprintf(&b, "workload:  %d messages per run, %s days simulated\n", r.Messages, trimFloat(r.Days, 2))
@@ -101,7 +101,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		if !isFloodStrategy(s.Strategy) {
 			ttl += "*"
 		}
-		del := pct(s.DeliveryRatio, 1)
+		del := percentString(s.DeliveryRatio, 1)
 		if s.Runs > 1 {
 			del += " ±" + trimFixed(100*s.DeliveryRatioCI, 1)
 		}
@@ -242,15 +242,15 @@ func cleanValue(v reflect.Value) {
 	}
 }
 
-func orDash(s string) string {
+func dashIfEmpty(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
 }
 
-// pct formats a ratio as a percentage with the given decimals.
-func pct(ratio float64, decimals int) string {
+// percentString formats a ratio as a percentage with the given decimals.
+func percentString(ratio float64, decimals int) string {
 	return trimFixed(100*ratio, decimals) + "%"
 }
 
@@ -300,7 +300,7 @@ func oneDecimal(x float64) string {
 // humanBytes formats a byte count in binary units: "512 B", "4.0 KiB",
 // "1.3 MiB".
 func humanBytes(n float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
 	i := 0
 	for math.Abs(n) >= 1024 && i < len(units)-1 {
 		n /= 1024

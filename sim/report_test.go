@@ -85,7 +85,7 @@ func synthReport(maxTTL, seeds int) *Report {
 	return rep
 }
 
-func TestHumanFormats(t *testing.T) {
+func TestReportHumanFormats(t *testing.T) {
 	for _, c := range []struct {
 		got, want string
 	}{
@@ -293,7 +293,7 @@ func TestWriteJSONNaN(t *testing.T) {
 	}
 }
 
-func readCSV(t *testing.T, path string) [][]string {
+func readCSVFile(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -315,7 +315,7 @@ func TestWriteCSVReport(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	runs := readCSV(t, filepath.Join(dir, "runs.csv"))
+	runs := readCSVFile(t, filepath.Join(dir, "runs.csv"))
 	if len(runs) != len(rep.Runs)+1 {
 		t.Fatalf("runs.csv has %d rows, want %d", len(runs), len(rep.Runs)+1)
 	}
@@ -363,7 +363,7 @@ func TestWriteCSVReport(t *testing.T) {
 		t.Error("rows out of order")
 	}
 
-	sum := readCSV(t, filepath.Join(dir, "summary.csv"))
+	sum := readCSVFile(t, filepath.Join(dir, "summary.csv"))
 	if len(sum) != len(rep.Summaries)+1 {
 		t.Fatalf("summary.csv has %d rows, want %d", len(sum), len(rep.Summaries)+1)
 	}
@@ -375,7 +375,7 @@ func TestWriteCSVReport(t *testing.T) {
 		t.Errorf("summary.csv header %v, want %v", sum[0], want)
 	}
 
-	cdf := readCSV(t, filepath.Join(dir, "latency_cdf.csv"))
+	cdf := readCSVFile(t, filepath.Join(dir, "latency_cdf.csv"))
 	n := 0
 	for _, r := range rep.Runs {
 		n += len(r.Latencies)
@@ -401,13 +401,14 @@ func TestWriteCSVEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"runs.csv", "summary.csv", "latency_cdf.csv"} {
-		if recs := readCSV(t, filepath.Join(dir, name)); len(recs) != 1 {
+		if recs := readCSVFile(t, filepath.Join(dir, name)); len(recs) != 1 {
 			t.Errorf("%s: %d rows, want just the header", name, len(recs))
 		}
 	}
 }
 
 func TestWriteOutputsReport(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	if err := WriteOutputs(dir, synthReport(3, 2)); err != nil {
 		t.Fatal(err)
