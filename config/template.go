@@ -10,12 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
-	"math"
 	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
@@ -319,7 +315,7 @@ var schema = []section{
 	},
 	{
 		name: "sim",
-		doc:  "The simulator (`toxmail sim`): it runs the real mesh code over many virtual nodes on a social graph with on/off churn, and measures delivery, latency, overhead and storage for each strategy and TTL. A run node does not read this section.",
+		doc:  "The simulator (`toxmail sim`): it runs the real mesh code over many virtual nodes on a social graph with on/off churn, and measures delivery, latency, overhead and storage for each strategy and TTL. `toxmail run` does not read this section.",
 		knobs: []knob{
 			{key: "graph", field: "Graph", rng: `"er", "ws", "ba", "hk" or a file path`,
 				doc: "The friendship graph:\n" +
@@ -530,159 +526,4 @@ func WriteNew(path string, c *Config) error {
 		return fmt.Errorf("config: writing %s: %w", path, err)
 	}
 	return nil
-}
-
-// format writes the value p points to as a TOML value.
-func format(p any, size bool) string {
-	switch p := p.(type) {
-	case *bool:
-		return strconv.FormatBool(*p)
-	case *string:
-		return quote(*p)
-	case *time.Duration:
-		return quote(formatDuration(*p))
-	case *uint8:
-		return formatInt(int64(*p), size)
-	case *uint16:
-		return formatInt(int64(*p), size)
-	case *int:
-		return formatInt(int64(*p), size)
-	case *int64:
-		return formatInt(*p, size)
-	case *uint64:
-		if *p > math.MaxInt64 {
-			return strconv.FormatUint(*p, 10) // out of range; Validate says so
-		}
-		return formatInt(int64(*p), size)
-	case *float64:
-		if size && *p >= 0 && *p < 1<<53 && *p == math.Trunc(*p) {
-			return formatInt(int64(*p), true)
-		}
-		return formatFloat(*p)
-	case *[]int:
-		parts := make([]string, len(*p))
-		for i, v := range *p {
-			parts[i] = strconv.Itoa(v)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case *[]string:
-		return "[" + quoteList(*p) + "]"
-	case *tox.ProxyType:
-		return quote(p.String())
-	case *tox.RequestPolicy:
-		if *p > tox.Manual {
-			return strconv.Itoa(int(*p))
-		}
-		return quote(p.String())
-	case *slog.Level:
-		return quote(levelName(*p))
-	case *tox.PublicKey:
-		return quote(p.String())
-	}
-	panic(fmt.Sprintf("config: no format for %T", p))
-}
-
-func formatInt(n int64, size bool) string {
-	if size {
-		return formatSize(n)
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-// formatSize writes whole KiB, MiB, GiB and TiB as strings ("8MiB"), other
-// sizes as integers.
-func formatSize(n int64) string {
-	if n > 0 {
-		for _, u := range []struct {
-			name  string
-			bytes int64
-		}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-			if n%u.bytes == 0 {
-				return quote(strconv.FormatInt(n/u.bytes, 10) + u.name)
-			}
-		}
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-// formatFloat writes a TOML float that parses back to f exactly.
-func formatFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".e") {
-		s += ".0"
-	}
-	return s
-}
-
-// formatDuration writes whole days as "7d" and other durations as Go does,
-// without trailing zero units: "2m", "1h30m", "50ms".
-func formatDuration(d time.Duration) string {
-	if d != 0 && d%day == 0 {
-		return strconv.FormatInt(int64(d/day), 10) + "d"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
-
-const day = 24 * time.Hour
-
-// quote writes a TOML basic string.
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\u%04X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func quoteList(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = quote(s)
-	}
-	return strings.Join(q, ", ")
-}
-
-type namedLevel struct {
-	name  string
-	level slog.Level
-}
-
-var levelNames = []namedLevel{{"debug", slog.LevelDebug}, {"info", slog.LevelInfo}, {"warn", slog.LevelWarn}, {"error", slog.LevelError}}
-
-func levelName(l slog.Level) string {
-	for _, n := range levelNames {
-		if n.level == l {
-			return n.name
-		}
-	}
-	return strings.ToLower(l.String())
 }

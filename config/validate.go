@@ -1,0 +1,413 @@
+package config
+
+// Validation: each value against its range, the values that must agree,
+// and the errors of the owning packages' own Validate mapped to keys.
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/tox"
+)
+
+// Validate checks c: every value against its allowed range, and the values
+// that must agree with each other. It reports every problem, each an
+// *Error with Key and Value set, joined as Parse does. It does not insist
+// on secrets: Default has no dashboard token and no SMTP user and is
+// valid (Parse and Load refuse a file without a token).
+func (c *Config) Validate() error {
+	errs := c.check()
+	for _, e := range errs {
+		e.File = c.Path
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return join(redact(errs))
+}
+
+// check returns the problems with c, in schema order.
+func (c *Config) check() []*Error {
+	v := checker{c: c}
+	if c.DataDir == "" {
+		v.bad("data_dir", `empty: want a directory ("." is the folder of the config file)`)
+	}
+	if len(c.Name) > tox.MaxNameLength || !utf8.ValidString(c.Name) {
+		v.bad("name", fmt.Sprintf("want at most %d bytes of UTF-8", tox.MaxNameLength))
+	}
+	v.owner("mesh", func(c *Config) error { return c.Mesh.Validate() })
+	v.checkTox()
+	v.checkSMTP()
+	v.listen("pop3", c.POP3.Listen, c.POP3.AllowRemote, "the POP3 server has no TLS and takes passwords in the clear")
+	if c.POP3.IdleTimeout <= 0 || c.POP3.IdleTimeout > 24*time.Hour {
+		v.bad("pop3.idle_timeout", "out of range: want (0s, 24h]")
+	}
+	v.backstop("pop3", c.POP3Config().Validate())
+	v.checkDashboard()
+	v.checkDNS()
+	if !slices.ContainsFunc(levelNames, func(n namedLevel) bool { return n.level == c.Log.Level }) {
+		v.bad("log.level", `want "debug", "info", "warn" or "error"`)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		v.bad("log.format", `want "text" or "json"`)
+	}
+	v.owner("sim", func(c *Config) error { return c.Sim.Validate() })
+	if c.Sim.Seed > math.MaxInt64 {
+		v.bad("sim.seed", "out of range: want 0..9223372036854775807")
+	}
+	v.distinctListen()
+	return v.errs
+}
+
+type checker struct {
+	c    *Config
+	errs []*Error
+	// failed counts the errors per section, so a backstop check by the
+	// owning package runs only when ours found nothing.
+	failed map[string]int
+}
+
+// bad records a problem with key, showing its current value.
+func (v *checker) bad(key, msg string) {
+	v.errs = append(v.errs, &Error{Key: key, Value: valueOf(v.c, key), Msg: msg})
+	if v.failed == nil {
+		v.failed = make(map[string]int)
+	}
+	section, _, _ := strings.Cut(key, ".")
+	v.failed[section]++
+}
+
+// backstop reports an error of the owning package's Validate (e.g.
+// gateway.POP3Config.Validate) against the section, if ours missed it.
+func (v *checker) backstop(section string, err error) {
+	if err != nil && v.failed[section] == 0 {
+		v.errs = append(v.errs, &Error{Key: section, Msg: section + ": " + err.Error()})
+	}
+}
+
+// ownerErr parses the errors of mesh.Config.Validate and sim.Config.Validate:
+// "mesh: TTL = 0 is out of range: want 1..MaxHops (8)", "sim: churn = "x"
+// is not one of ...", "sim: ttl is empty; ...".
+var ownerErr = regexp.MustCompile(`(?s)^(?:mesh|sim): ([A-Za-z_]+)(?:/[A-Za-z_/]+)?.*? is (.*)$`)
+
+var goName = regexp.MustCompile(`\b[A-Z][A-Za-z]*\b`)
+var goDuration = regexp.MustCompile(`\b(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?(?:s|ms|µs|ns)\b`)
+
+// owner runs the Validate of the package that owns a section (mesh, sim)
+// and maps its errors to the keys they name. Such a Validate reports only
+// its first problem, so owner sets that knob back to its default and asks
+// again, until no problem is left.
+func (v *checker) owner(section string, validate func(*Config) error) {
+	c, def := *v.c, Default()
+	seen := make(map[string]bool)
+	for {
+		err := validate(&c)
+		if err == nil {
+			return
+		}
+		m := ownerErr.FindStringSubmatch(err.Error())
+		var k *knob
+		if m != nil {
+			k = findKnob(section, m[1])
+		}
+		if k == nil {
+			v.errs = append(v.errs, &Error{Key: section, Msg: err.Error()})
+			return
+		}
+		if seen[k.key] {
+			return // its default clashes with another value: reported once
+		}
+		seen[k.key] = true
+		v.bad(section+"."+k.key, ownerMsg(section, m[2]))
+		reflect.ValueOf(k.ptr(&c)).Elem().Set(reflect.ValueOf(k.ptr(&def)).Elem())
+	}
+}
+
+// ownerMsg rewrites the tail of an owner's error in this file's terms:
+// keys for Go field names, durations as the file writes them.
+func ownerMsg(section, msg string) string {
+	if r, ok := strings.CutPrefix(msg, "out of range ("); ok && strings.HasSuffix(r, ")") {
+		msg = "out of range: want " + strings.TrimSuffix(r, ")")
+	}
+	msg = goName.ReplaceAllStringFunc(msg, func(w string) string {
+		if k := findKnob(section, w); k != nil && k.field == w {
+			return k.key
+		}
+		return w
+	})
+	return goDuration.ReplaceAllStringFunc(msg, func(s string) string {
+		if d, err := time.ParseDuration(s); err == nil {
+			return formatDuration(d)
+		}
+		return s
+	})
+}
+
+// findKnob finds a knob of a section by its key or by the name its owner's
+// Validate uses.
+func findKnob(section, name string) *knob {
+	if section == "sim" && name == "strategy" {
+		name = "strategies"
+	}
+	for i := range schema {
+		if schema[i].name != section {
+			continue
+		}
+		for j, k := range schema[i].knobs {
+			if k.key == name || k.field == name {
+				return &schema[i].knobs[j]
+			}
+		}
+	}
+	return nil
+}
+
+func (v *checker) checkTox() {
+	t := &v.c.Tox
+	switch t.Proxy {
+	case tox.ProxyNone:
+		if t.ProxyHost != "" {
+			v.bad("tox.proxy_host", `want "" with proxy_type "none"`)
+		}
+		if t.ProxyPort != 0 {
+			v.bad("tox.proxy_port", `want 0 with proxy_type "none"`)
+		}
+	case tox.ProxyHTTP, tox.ProxySOCKS5:
+		if !hostOK(t.ProxyHost) {
+			v.bad("tox.proxy_host", fmt.Sprintf("want a host name or address of 1..%d bytes with proxy_type %q", tox.MaxHostnameLength-1, t.Proxy))
+		}
+		if t.ProxyPort == 0 {
+			v.bad("tox.proxy_port", fmt.Sprintf("want 1..65535 with proxy_type %q", t.Proxy))
+		}
+		if t.UDP {
+			v.bad("tox.udp", fmt.Sprintf("want false with proxy_type %q: UDP traffic would bypass the proxy", t.Proxy))
+		}
+	default:
+		v.bad("tox.proxy_type", `want "none", "http" or "socks5"`)
+	}
+	if t.UDPPortStart != 0 && t.UDPPortEnd != 0 && t.UDPPortEnd < t.UDPPortStart {
+		v.bad("tox.udp_port_end", fmt.Sprintf("want at least udp_port_start (%d), or 0", t.UDPPortStart))
+	}
+	if t.FriendRequests > tox.Manual {
+		v.bad("tox.friend_requests", `want "known", "all" or "manual"`)
+	}
+	if t.Profile == "" {
+		v.bad("tox.profile", "empty: want a file name")
+	}
+	for i, n := range t.Bootstrap {
+		key := fmt.Sprintf("tox.bootstrap[%d].", i)
+		if !hostOK(n.Host) {
+			v.bad(key+"host", fmt.Sprintf("want an IP address or host name of 1..%d bytes", tox.MaxHostnameLength-1))
+		}
+		if n.Port == 0 {
+			v.bad(key+"port", "want 1..65535")
+		}
+		if n.PublicKey.IsZero() {
+			v.bad(key+"public_key", "want the node's DHT public key, 64 hex digits, not zero")
+		}
+	}
+	v.backstop("tox", v.c.ToxOptions().Validate())
+}
+
+func hostOK(h string) bool {
+	return h != "" && len(h) < tox.MaxHostnameLength && !strings.ContainsRune(h, 0)
+}
+
+func (v *checker) checkSMTP() {
+	s := &v.c.SMTP
+	v.listen("smtp", s.Listen, s.AllowRemote, "the SMTP server has no TLS and takes passwords in the clear")
+	if err := checkToken(s.Domain, 255); err != nil {
+		v.bad("smtp.domain", err.Error())
+	}
+	if limit := gateway.LargestSealableBody(v.c.Mesh.MaxEnvelopeSize); s.MaxMessageBytes < 0 || s.MaxMessageBytes > limit {
+		v.bad("smtp.max_message_bytes", fmt.Sprintf("out of range: want 0 (what fits one envelope), or 1..%d (what fits one envelope of mesh.max_envelope_size)", limit))
+	}
+	if s.MaxRecipients < 1 || s.MaxRecipients > 10000 {
+		v.bad("smtp.max_recipients", "out of range: want 1..10000")
+	}
+	seen := make(map[string]bool)
+	for i, u := range s.Users {
+		key := fmt.Sprintf("smtp.users[%d].", i)
+		if err := checkToken(u.Name, 255); err != nil {
+			v.bad(key+"name", err.Error())
+		} else if seen[u.Name] {
+			v.bad(key+"name", "listed twice: want each user once")
+		}
+		seen[u.Name] = true
+		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
+			v.bad(key+"password_hash", "not a bcrypt hash (`toxmail init` makes one)")
+		}
+	}
+	if len(s.Users) > 0 {
+		v.backstop("smtp", v.c.SMTPConfig().Validate())
+	}
+}
+
+// checkToken accepts 1..max printable ASCII characters without spaces.
+func checkToken(s string, max int) error {
+	if s == "" || len(s) > max {
+		return fmt.Errorf("%d characters: want 1..%d printable ASCII characters without spaces", len(s), max)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }); i >= 0 {
+		return fmt.Errorf("character %q at %d: want printable ASCII characters without spaces", s[i], i+1)
+	}
+	return nil
+}
+
+func (v *checker) checkDashboard() {
+	d := &v.c.Dashboard
+	v.listen("dashboard", d.Listen, d.AllowRemote, "the dashboard has no TLS, so the token would cross the network in the clear")
+	if d.Token != "" {
+		if err := checkToken(d.Token, 1024); err != nil || len(d.Token) < gateway.DashboardMinTokenLen {
+			v.bad("dashboard.token", fmt.Sprintf("%d characters: want %d..1024 printable ASCII characters without spaces (a long random secret)",
+				len(d.Token), gateway.DashboardMinTokenLen))
+		} else {
+			v.backstop("dashboard", v.c.DashboardConfig().Validate())
+		}
+	}
+}
+
+func (v *checker) checkDNS() {
+	d := &v.c.DNS
+	if d.Server != "" {
+		if _, err := splitHostPort(d.Server, false); err != nil {
+			v.bad("dns.server", err.Error())
+		}
+	}
+	if d.Timeout <= 0 || d.Timeout > time.Minute {
+		v.bad("dns.timeout", "out of range: want (0s, 1m]")
+	}
+	if d.CacheMinTTL < time.Second {
+		v.bad("dns.cache_min_ttl", "out of range: want at least 1s")
+	}
+	if d.CacheMaxTTL < d.CacheMinTTL {
+		v.bad("dns.cache_max_ttl", fmt.Sprintf("out of range: want at least cache_min_ttl (%s)", formatDuration(d.CacheMinTTL)))
+	}
+	if d.CacheNegativeTTL < time.Second {
+		v.bad("dns.cache_negative_ttl", "out of range: want at least 1s")
+	}
+	if d.CacheMaxNegTTL < d.CacheMinTTL {
+		v.bad("dns.cache_max_negative_ttl", fmt.Sprintf("out of range: want at least cache_min_ttl (%s)", formatDuration(d.CacheMinTTL)))
+	}
+	if d.CacheMaxEntries < 1 {
+		v.bad("dns.cache_max_entries", "out of range: want at least 1")
+	}
+	v.backstop("dns", v.c.DNSCacheConfig().Validate())
+}
+
+// listen checks a server's listen address: HOST:PORT, and loopback unless
+// allowRemote.
+func (v *checker) listen(section, addr string, allowRemote bool, risk string) {
+	key := section + ".listen"
+	host, err := splitHostPort(addr, true)
+	switch {
+	case err != nil:
+		v.bad(key, err.Error())
+	case !allowRemote && !isLoopback(host):
+		v.bad(key, fmt.Sprintf("not a loopback address: %s; listen on 127.0.0.1, or set %s.allow_remote = true if you accept that risk", risk, section))
+	}
+}
+
+// distinctListen refuses two servers on one address.
+func (v *checker) distinctListen() {
+	keys := []string{"smtp.listen", "pop3.listen", "dashboard.listen"}
+	addrs := []string{v.c.SMTP.Listen, v.c.POP3.Listen, v.c.Dashboard.Listen}
+	for i := range addrs {
+		for j := range i {
+			if addrs[i] == addrs[j] && !strings.HasSuffix(addrs[i], ":0") {
+				v.bad(keys[i], "already used by "+keys[j]+": want another address or port")
+			}
+		}
+	}
+}
+
+// splitHostPort checks "HOST:PORT" with a numeric port (0 allowed when
+// zeroPort: any free port) and returns HOST.
+func splitHostPort(addr string, zeroPort bool) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf(`want "HOST:PORT", e.g. "127.0.0.1:1025": %v`, err)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || (n == 0 && !zeroPort) {
+		lo := 1
+		if zeroPort {
+			lo = 0
+		}
+		return "", fmt.Errorf("port %q: want a number %d..65535", port, lo)
+	}
+	if !zeroPort && host == "" {
+		return "", errors.New(`want "HOST:PORT" with a host`)
+	}
+	return host, nil
+}
+
+// isLoopback reports whether host names only this machine: "localhost" or
+// an address in 127.0.0.0/8 or ::1, as the gateway's servers require.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// valueOf formats the value of key in c, for errors; "" for a section.
+func valueOf(c *Config, key string) string {
+	if k, ok := keyIndex[key]; ok {
+		return format(k.ptr(c), k.size)
+	}
+	// tox.bootstrap[1].port
+	var section, rest string
+	section, rest, _ = strings.Cut(key, ".")
+	name, rest, _ := strings.Cut(rest, "[")
+	idx, sub, _ := strings.Cut(rest, "].")
+	i, err := strconv.Atoi(idx)
+	if err != nil {
+		return ""
+	}
+	for _, s := range schema {
+		for _, t := range s.tables {
+			if s.name != section || t.key != name || i < 0 || i >= t.len(c) {
+				continue
+			}
+			for _, f := range t.fields {
+				if f.key == sub {
+					return format(f.ptr(c, i), false)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// keyIndex finds a knob by its dotted key.
+var keyIndex = func() map[string]*knob {
+	m := make(map[string]*knob)
+	for i := range schema {
+		for j := range schema[i].knobs {
+			m[dotted(schema[i].name, schema[i].knobs[j].key)] = &schema[i].knobs[j]
+		}
+	}
+	return m
+}()
+
+func dotted(section, key string) string {
+	if section == "" {
+		return key
+	}
+	return section + "." + key
+}
