@@ -51,9 +51,13 @@ type store struct {
 	peak   int64 // most bytes held at once
 }
 
+// heldRec is a held envelope: only what Envelope and Expire need. The node
+// keeps the rest of HeldMeta in its own index, and a simulated node never
+// restarts, so nothing is loaded back; keeping the meta here too would
+// double the simulator's memory per held copy.
 type heldRec struct {
-	meta mesh.HeldMeta
-	env  []byte // shared; its hop byte is stale, meta.Hops is right
+	env    []byte // shared, read-only; its hop byte is stale
+	expiry int64
 }
 
 var _ mesh.Store = (*store)(nil)
@@ -70,7 +74,7 @@ func (s *store) Apply(b *mesh.Batch) error {
 			if old, ok := s.held[op.ID]; ok {
 				s.release(op.ID, old)
 			}
-			s.held[op.ID] = heldRec{meta: op.Meta, env: s.w.bodies.ref(op.ID, op.Env)}
+			s.held[op.ID] = heldRec{env: s.w.bodies.ref(op.ID, op.Env), expiry: op.Meta.Expiry}
 			s.addBytes(int64(len(op.Env)))
 			s.markSeen(op.ID, op.Meta.Expiry)
 		case mesh.OpDeleteHeld:
@@ -79,12 +83,9 @@ func (s *store) Apply(b *mesh.Batch) error {
 				delete(s.held, op.ID)
 			}
 		case mesh.OpSetHops:
-			r, ok := s.held[op.ID]
-			if !ok {
+			if _, ok := s.held[op.ID]; !ok {
 				return mesh.ErrNotFound
 			}
-			r.meta.Hops = op.Hops
-			s.held[op.ID] = r
 		case mesh.OpMarkSeen:
 			s.markSeen(op.ID, op.Expiry)
 		case mesh.OpPutAck:
@@ -168,7 +169,7 @@ func (s *store) Expire(now, retention int64) (int, error) {
 	}
 	// Map order does not matter here: each record is decided on its own.
 	for id, r := range s.held {
-		if !keep(r.meta.Expiry) {
+		if !keep(r.expiry) {
 			s.release(id, r)
 			delete(s.held, id)
 		}
