@@ -80,7 +80,7 @@ type Daemon struct {
 // Open builds the node described by cfg without starting anything that
 // talks to the network: it takes the data directory's lock, loads the
 // profile, and opens the stores. Close undoes it.
-func Open(cfg *config.Config, opts Options) (d *Daemon, err error) {
+func Open(cfg *config.Config, opts Options) (*Daemon, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -94,29 +94,33 @@ func Open(cfg *config.Config, opts Options) (d *Daemon, err error) {
 		return nil, fmt.Errorf("%w: add at least one [[tox.bootstrap]] entry (host, port, public_key) to %s; "+
 			"public nodes are listed at https://nodes.tox.chat, or run your own tox-bootstrapd", ErrNoBootstrap, cfg.Path)
 	}
-	d = &Daemon{cfg: cfg, opts: opts, log: opts.Logger, stop: make(chan struct{}), serveErr: make(chan error, 3)}
-	defer func() {
-		if err != nil {
-			d.Close()
-			d = nil
-		}
-	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("daemon: data directory: %w", err)
-	}
-	if d.lock, err = lockDir(cfg.DataDir); err != nil {
-		return nil, err
-	}
-	if err := d.openTox(); err != nil {
-		return nil, err
-	}
-	if err := d.openStores(); err != nil {
-		return nil, err
-	}
-	if err := d.openGateway(); err != nil {
+	d := &Daemon{cfg: cfg, opts: opts, log: opts.Logger, stop: make(chan struct{}), serveErr: make(chan error, 3)}
+	if err := d.open(); err != nil {
+		// Undo what was opened; its own errors matter less than err.
+		d.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// open does Open's work in order; on an error, Close undoes whatever of
+// it was done.
+func (d *Daemon) open() error {
+	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("daemon: data directory: %w", err)
+	}
+	lock, err := lockDir(d.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	d.lock = lock
+	if err := d.openTox(); err != nil {
+		return err
+	}
+	if err := d.openStores(); err != nil {
+		return err
+	}
+	return d.openGateway()
 }
 
 func (d *Daemon) openTox() error {
@@ -222,12 +226,12 @@ func (d *Daemon) openGateway() error {
 
 	sc := d.cfg.SMTPConfig()
 	sc.Plain = plainSender{d}
-	sc.Logger = d.log.With("component", "smtp")
+	sc.Logger = d.log // the gateway's servers name their own component
 	if d.smtp, err = gateway.NewSMTPServer(sc, d.resolve, d.node); err != nil {
 		return fmt.Errorf("daemon: smtp: %w", err)
 	}
 	pc := d.cfg.POP3Config()
-	pc.Logger = d.log.With("component", "pop3")
+	pc.Logger = d.log
 	drop := gateway.InboxMaildrop(d.box, nil)
 	users := sc.Users
 	auth := gateway.POP3AuthFunc(func(user, pass string) (gateway.Maildrop, error) {
@@ -243,7 +247,7 @@ func (d *Daemon) openGateway() error {
 		Addr:        d.cfg.Dashboard.Listen,
 		AllowRemote: d.cfg.Dashboard.AllowRemote,
 		Token:       d.cfg.Dashboard.Token,
-		Logger:      d.log.With("component", "dashboard"),
+		Logger:      d.log,
 	}, &backend{d}); err != nil {
 		return fmt.Errorf("daemon: dashboard: %w", err)
 	}
@@ -270,7 +274,12 @@ func (d *Daemon) Start() error {
 	d.serve("smtp", func() error { return d.smtp.Serve(d.smtpL) })
 	d.serve("pop3", func() error { return d.pop3.Serve(d.pop3L) })
 	d.serve("dashboard", func() error { return d.dash.Serve(d.dashL) })
+	m := d.cfg.Mesh
+	d.log.Debug("settings", "config", d.cfg.Path, "data_dir", d.cfg.DataDir,
+		"ttl", m.TTL, "lifetime", m.Lifetime, "max_held_bytes", m.MaxHeldBytes, "friend_share", m.FriendShare,
+		"friend_requests", d.cfg.Tox.FriendRequests, "bootstrap_nodes", len(d.cfg.Tox.Bootstrap))
 	for _, b := range d.cfg.Tox.Bootstrap {
+		d.log.Debug("bootstrapping", "host", b.Host, "port", b.Port)
 		if err := d.Bootstrap(b.Host, b.Port, b.PublicKey); err != nil {
 			d.log.Warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
 		}

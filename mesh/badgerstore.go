@@ -971,11 +971,11 @@ func (g *badgerGate) close() bool {
 type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(format string, args ...any) {
-	b.l.Error(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
+	b.l.Error(strings.TrimSpace(fmt.Sprintf(format, args...)), "source", "badger")
 }
 
 func (b badgerLogger) Warningf(format string, args ...any) {
-	b.l.Warn(strings.TrimSpace(fmt.Sprintf(format, args...)), "component", "badger")
+	b.l.Warn(strings.TrimSpace(fmt.Sprintf(format, args...)), "source", "badger")
 }
 
 func (badgerLogger) Infof(string, ...any)  {}

@@ -515,7 +515,7 @@ func TestBadgerLogger(t *testing.T) {
 	l.Infof("chatty")
 	l.Debugf("chattier")
 	got := logs.String()
-	for _, want := range []string{`level=ERROR msg="bad 1" component=badger`, `level=WARN msg="odd thing" component=badger`} {
+	for _, want := range []string{`level=ERROR msg="bad 1" source=badger`, `level=WARN msg="odd thing" source=badger`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("log %q does not contain %q", got, want)
 		}

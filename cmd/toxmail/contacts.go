@@ -1,0 +1,364 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/gateway"
+)
+
+// contactsCommands are the subcommands of `toxmail contacts`.
+var contactsCommands = []command{
+	{"add", "add NAME with a Tox ID, or with the ID that name@domain's tox1 DNS record gives", runContactsAdd},
+	{"list", "list the address book", runContactsList},
+	{"remove", "remove a contact by name or mail address", runContactsRemove},
+	{"requests", "list the friend requests waiting in the running node", runContactsRequests},
+	{"approve", "accept a waiting friend request (running node)", func(c *cli, args []string) error { return runContactsDecide(c, args, true) }},
+	{"deny", "refuse a waiting friend request (running node)", func(c *cli, args []string) error { return runContactsDecide(c, args, false) }},
+}
+
+func runContacts(c *cli, args []string) error {
+	usage := func() {
+		fmt.Fprintf(c.stdout, "Usage: toxmail contacts SUBCOMMAND [arguments] [flags]\n\n")
+		fmt.Fprintf(c.stdout, "The address book (contacts.toml in the data directory) and pending friend requests.\n\nSubcommands:\n")
+		for _, sc := range contactsCommands {
+			fmt.Fprintf(c.stdout, "  %-9s %s\n", sc.name, sc.summary)
+		}
+		fmt.Fprintf(c.stdout, "\nEach takes --help, and --config FILE (default $%s, else ./%s).\n", envConfig, config.FileName)
+	}
+	if len(args) == 0 {
+		return usagef("missing subcommand: add, list, remove, requests, approve or deny; see `toxmail contacts --help`")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage()
+		return errHelp
+	}
+	for _, sc := range contactsCommands {
+		if sc.name == args[0] {
+			return sc.run(c, args[1:])
+		}
+	}
+	return usagef("unknown subcommand %q: want add, list, remove, requests, approve or deny; see `toxmail contacts --help`", oneLine(args[0]))
+}
+
+// loadBook loads the address book of cfg.
+func loadBook(cfg *config.Config) (*gateway.ContactBook, string, error) {
+	path := config.ContactsPath(cfg)
+	entries, err := config.LoadContacts(path)
+	if err != nil {
+		return nil, path, fail(err, "fix "+path+" (it is plain TOML)")
+	}
+	book, err := gateway.NewContactBook(entries)
+	if err != nil {
+		return nil, path, fail(err, "fix "+path)
+	}
+	return book, path, nil
+}
+
+func runContactsAdd(c *cli, args []string) error {
+	f := c.flags("contacts add", "toxmail contacts add NAME TOXID|ADDRESS [--config FILE] [--dns HOST:PORT]", `
+Adds NAME to the address book with a Tox ID: either the 76 hex digits
+themselves (the checksum is checked), or name@domain, whose tox1 DNS record
+(TXT name._tox.domain) gives the ID; the contact then keeps that address,
+so mail to it needs no lookup. A DNS answer is unauthenticated: confirm
+such an ID with its owner another way.
+
+The running node picks the change up within seconds and sends the contact
+a friend request.`)
+	cfgFlag := f.configFlag()
+	dnsFlag := f.String("dns", "", "look ADDRESS up at this DNS server (`HOST:PORT`) instead of [dns] server of the config")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos, "NAME", "TOXID|ADDRESS"); err != nil {
+		return err
+	}
+	name, what := strings.TrimSpace(pos[0]), strings.TrimSpace(pos[1])
+	if strings.Contains(name, "@") {
+		return usagef("NAME %q has an \"@\"; the nickname comes first: toxmail contacts add NAME TOXID|ADDRESS", name)
+	}
+	cfg, err := c.loadConfig(*cfgFlag)
+	if err != nil {
+		return err
+	}
+	book, path, err := loadBook(cfg)
+	if err != nil {
+		return err
+	}
+
+	ct := gateway.Contact{Name: name, Added: time.Now().UTC().Truncate(time.Second)}
+	var from string
+	if strings.Contains(what, "@") {
+		server, timeout, cache := dnsSettings(cfg, *dnsFlag)
+		r, err := newResolver(server, timeout, cache)
+		if err != nil {
+			return err
+		}
+		res, err := resolveAddress(c.ctx, r, what, timeout)
+		if err != nil {
+			return err
+		}
+		ct.ID, ct.Source, from = res.ID, res.Source, res.Detail
+		if res.Source == gateway.SourceDNS {
+			ct.Address = res.Address
+			from += "; whoever controls that DNS answer controls this key, so confirm the ID with " + name + " another way"
+		}
+	} else {
+		id, err := gateway.ParseToxID(what)
+		if err != nil {
+			return failf("%s is not a valid Tox ID (%s); copy the whole 76-hex-digit Tox ID again (a 64-digit public key has no checksum and is not accepted)",
+				clip(what), clean(err))
+		}
+		ct.ID, ct.Source, from = id, gateway.SourceToxID, "the Tox ID as given, checksum verified"
+	}
+
+	if old, ok := book.Lookup(name); ok {
+		if old.ID == ct.ID && old.Address == ct.Address {
+			fmt.Fprintf(c.stdout, "%s is already in the address book with Tox ID %s\n", old.Name, old.ID)
+			return nil
+		}
+		return failf("a contact named %q already exists (Tox ID %s); remove it first with `toxmail contacts remove %s`, or choose another name",
+			old.Name, old.ID, old.Name)
+	}
+	if ct.Address != "" {
+		if old, ok := book.Lookup(ct.Address); ok {
+			return failf("%s is already in the address book as %q; remove that one first with `toxmail contacts remove %s`",
+				ct.Address, old.Name, ct.Address)
+		}
+	}
+	if err := book.Add(ct); err != nil {
+		if errors.Is(err, gateway.ErrContactInvalid) {
+			return &cliError{code: exitUsage, msg: clean(err) + "; see `toxmail contacts add --help`"}
+		}
+		return fail(err, "")
+	}
+	if err := config.SaveContacts(path, book.List()); err != nil {
+		return fail(err, "check that you can write to "+path)
+	}
+	who := ct.Name
+	if ct.Address != "" {
+		who += " <" + ct.Address + ">"
+	}
+	fmt.Fprintf(c.stdout, "added %s: Tox ID %s\n", who, ct.ID)
+	fmt.Fprintf(c.stdout, "  from: %s\n", from)
+	fmt.Fprintf(c.stdout, "  saved in %s; a running node sends %s a friend request within seconds\n", path, ct.Name)
+	return nil
+}
+
+// clip shortens what the user typed for an error line.
+func clip(s string) string {
+	if len(s) > 90 {
+		s = s[:90] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// sourceLabel names where a contact's ID came from, as the dashboard does.
+func sourceLabel(s gateway.Source) string {
+	switch s {
+	case gateway.SourceToxID:
+		return gateway.DashboardSourceToxID
+	case gateway.SourceDNS:
+		return gateway.DashboardSourceDNS
+	}
+	return s.String()
+}
+
+// listedContact is one contact in `contacts list --json`.
+type listedContact struct {
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address,omitempty"`
+	ToxID   string `json:"tox_id"`
+	Source  string `json:"source"`
+	Added   string `json:"added,omitempty"`
+}
+
+func runContactsList(c *cli, args []string) error {
+	f := c.flags("contacts list", "toxmail contacts list [--config FILE] [--json]",
+		"Lists the address book: name, mail address, Tox ID, where the ID came from (tox-id: given as a Tox ID; dns: from an unauthenticated tox1 lookup) and when it was added.")
+	cfgFlag := f.configFlag()
+	asJSON := f.Bool("json", false, "print a JSON array instead of a table")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*cfgFlag)
+	if err != nil {
+		return err
+	}
+	book, path, err := loadBook(cfg)
+	if err != nil {
+		return err
+	}
+	out := []listedContact{}
+	for _, ct := range book.List() {
+		l := listedContact{Name: ct.Name, Address: ct.Address, ToxID: ct.ID.String(), Source: sourceLabel(ct.Source)}
+		if !ct.Added.IsZero() {
+			l.Added = ct.Added.UTC().Format(time.RFC3339)
+		}
+		out = append(out, l)
+	}
+	if *asJSON {
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return fail(err, "")
+		}
+		fmt.Fprintf(c.stdout, "%s\n", b)
+		return nil
+	}
+	if len(out) == 0 {
+		fmt.Fprintf(c.stdout, "no contacts in %s; add one with `toxmail contacts add NAME TOXID`\n", path)
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tADDRESS\tTOXID\tSOURCE\tADDED")
+	for _, l := range out {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", dash(l.Name), dash(l.Address), l.ToxID, l.Source, dash(l.Added))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runContactsRemove(c *cli, args []string) error {
+	f := c.flags("contacts remove", "toxmail contacts remove NAME|ADDRESS [--config FILE]",
+		"Removes a contact from the address book, found by its name or its mail address.")
+	cfgFlag := f.configFlag()
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos, "NAME|ADDRESS"); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*cfgFlag)
+	if err != nil {
+		return err
+	}
+	book, path, err := loadBook(cfg)
+	if err != nil {
+		return err
+	}
+	key := strings.TrimSpace(pos[0])
+	ct, ok := book.Lookup(key)
+	if !ok || !book.Remove(key) {
+		return failf("no contact %q in %s; `toxmail contacts list` shows them", key, path)
+	}
+	if err := config.SaveContacts(path, book.List()); err != nil {
+		return fail(err, "check that you can write to "+path)
+	}
+	who := ct.Name
+	if who == "" {
+		who = ct.Address
+	}
+	fmt.Fprintf(c.stdout, "removed %s (Tox ID %s) from %s\n", who, ct.ID, path)
+	return nil
+}
+
+// pendingRequest is one entry of GET /api/requests.
+type pendingRequest struct {
+	PublicKey string `json:"public_key"`
+	Message   string `json:"message"`
+	Received  string `json:"received,omitempty"`
+}
+
+func runContactsRequests(c *cli, args []string) error {
+	f := c.flags("contacts requests", "toxmail contacts requests [--config FILE] [--json]", `
+Lists the friend requests waiting in the running node for approval: the
+sender's public key, when it came and its message (untrusted text). Approve
+one with `+"`toxmail contacts approve KEY`"+`, or deny it.`)
+	cfgFlag := f.configFlag()
+	asJSON := f.Bool("json", false, "print the node's answer as JSON (GET /api/requests)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*cfgFlag)
+	if err != nil {
+		return err
+	}
+	api, err := newAPIClient(cfg)
+	if err != nil {
+		return err
+	}
+	body, err := api.do(c.ctx, http.MethodGet, "/api/requests")
+	if err != nil {
+		return apiFail(err, "see the node's log")
+	}
+	var reqs []pendingRequest
+	if err := json.Unmarshal(body, &reqs); err != nil {
+		return failf("the node's answer is not JSON this toxmail understands (%v); are the node and the CLI the same version?", err)
+	}
+	if *asJSON {
+		_, err := c.stdout.Write(body)
+		return err
+	}
+	if len(reqs) == 0 {
+		fmt.Fprintln(c.stdout, "no friend requests waiting")
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tRECEIVED\tMESSAGE")
+	for _, r := range reqs {
+		fmt.Fprintf(tw, "%s\t%s\t%q\n", r.PublicKey, dash(r.Received), r.Message)
+	}
+	return tw.Flush()
+}
+
+func runContactsDecide(c *cli, args []string, approve bool) error {
+	verb, done := "deny", "denied"
+	about := "Refuses a friend request waiting in the running node; KEY is the sender's public key (64 hex digits) as `toxmail contacts requests` shows it."
+	if approve {
+		verb, done = "approve", "approved"
+		about = "Accepts a friend request waiting in the running node: the sender becomes a Tox friend. KEY is the sender's public key (64 hex digits) as `toxmail contacts requests` shows it."
+	}
+	f := c.flags("contacts "+verb, "toxmail contacts "+verb+" KEY [--config FILE]", about)
+	cfgFlag := f.configFlag()
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos, "KEY"); err != nil {
+		return err
+	}
+	key := strings.TrimSpace(pos[0])
+	cfg, err := c.loadConfig(*cfgFlag)
+	if err != nil {
+		return err
+	}
+	api, err := newAPIClient(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := api.do(c.ctx, http.MethodPost, "/api/requests/"+escape(key)+"/"+verb); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.status == http.StatusNotFound {
+			return failf("no friend request waiting from %s; `toxmail contacts requests` lists them", clip(key))
+		}
+		if errors.As(err, &ae) && ae.status == http.StatusBadRequest {
+			return &cliError{code: exitUsage, msg: oneLine(ae.msg) + "; KEY is the 64-hex public key `toxmail contacts requests` shows"}
+		}
+		return apiFail(err, "see the node's log")
+	}
+	fmt.Fprintf(c.stdout, "%s the friend request from %s\n", done, strings.ToUpper(key))
+	return nil
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/gateway"
+)
+
+// randomToxID is a valid Tox ID of a random key.
+func randomToxID(t *testing.T) gateway.ToxID {
+	t.Helper()
+	var pk envelope.PublicKey
+	var nospam [4]byte
+	rand.Read(pk[:])
+	rand.Read(nospam[:])
+	return gateway.NewToxID(pk, nospam)
+}
+
+// listContacts runs `contacts list --json`.
+func listContacts(t *testing.T, cfgPath string) []listedContact {
+	t.Helper()
+	r := toxmail(t, "contacts", "list", "--json", "--config", cfgPath).ok(t, "contacts list --json")
+	var out []listedContact
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("contacts list --json printed %q: %v", r.stdout, err)
+	}
+	return out
+}
+
+func TestContacts(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	bob, carol := randomToxID(t), randomToxID(t)
+
+	r := toxmail(t, "contacts", "add", "bob", bob.String(), "--config", n.config).ok(t, "contacts add (flags last)")
+	if !strings.Contains(r.stdout, "added bob") || !strings.Contains(r.stdout, bob.String()) || !strings.Contains(r.stdout, "checksum verified") {
+		t.Errorf("contacts add printed:\n%s", r.stdout)
+	}
+	// Flags first, and a lower-case ID.
+	toxmail(t, "contacts", "add", "--config", n.config, "carol", strings.ToLower(carol.String())).ok(t, "contacts add (flags first)")
+
+	path := filepath.Join(n.dir, config.ContactsFile)
+	if got := mode(t, path); got != 0o600 {
+		t.Errorf("contacts file mode %04o, want 0600", got)
+	}
+	cs, err := config.LoadContacts(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Name != "bob" || cs[0].ID != bob || cs[0].Source != gateway.SourceToxID || cs[0].Added.IsZero() {
+		t.Fatalf("contacts file holds %+v", cs)
+	}
+
+	got := listContacts(t, n.config)
+	if len(got) != 2 || got[0].Name != "bob" || got[0].ToxID != bob.String() || got[0].Source != "tox-id" || got[1].Name != "carol" {
+		t.Errorf("contacts list --json: %+v", got)
+	}
+	r = toxmail(t, "contacts", "list", "--config", n.config).ok(t, "contacts list")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 3 || strings.Fields(lines[0])[0] != "NAME" || !strings.Contains(lines[1], bob.String()) || !strings.Contains(lines[1], "tox-id") {
+		t.Errorf("contacts list printed:\n%s", r.stdout)
+	}
+
+	// The same again is fine; another ID under the name is not.
+	toxmail(t, "contacts", "add", "bob", bob.String(), "--config", n.config).ok(t, "contacts add again")
+	toxmail(t, "contacts", "add", "bob", randomToxID(t).String(), "--config", n.config).
+		failed(t, exitFailure, "toxmail contacts: ", `"bob" already exists`, "contacts remove bob")
+
+	// Bad IDs are refused with one line, and nothing is written.
+	bad := bob.String()[:75] + map[bool]string{true: "1", false: "0"}[bob.String()[75] == '0']
+	toxmail(t, "contacts", "add", "dave", bad, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "checksum")
+	toxmail(t, "contacts", "add", "dave", bob.String()[:64], "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "76")
+	toxmail(t, "contacts", "add", "dave", strings.Repeat("x", 76), "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "hex")
+	toxmail(t, "contacts", "add", "da ve", bob.String(), "--config", n.config).failed(t, exitUsage, "toxmail contacts: ")
+	if got := listContacts(t, n.config); len(got) != 2 {
+		t.Errorf("refused adds changed the book: %+v", got)
+	}
+
+	r = toxmail(t, "contacts", "remove", "bob", "--config", n.config).ok(t, "contacts remove")
+	if !strings.Contains(r.stdout, "removed bob") {
+		t.Errorf("contacts remove printed %q", r.stdout)
+	}
+	toxmail(t, "contacts", "remove", "bob", "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", `"bob"`, "contacts list")
+	toxmail(t, "contacts", "remove", "--config", n.config, "CAROL").ok(t, "contacts remove (any case)")
+	if got := listContacts(t, n.config); len(got) != 0 {
+		t.Errorf("after removing both: %+v", got)
+	}
+	r = toxmail(t, "contacts", "list", "--config", n.config).ok(t, "contacts list (empty)")
+	if !strings.Contains(r.stdout, "no contacts") {
+		t.Errorf("empty contacts list printed %q", r.stdout)
+	}
+}
+
+func TestContactsNodeNotRunning(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	rewriteConfig(t, n.config, func(c *config.Config) { c.Dashboard.Listen = freeTCPAddr(t) })
+	for _, args := range [][]string{
+		{"contacts", "requests"},
+		{"contacts", "approve", strings.Repeat("AB", 32)},
+		{"contacts", "deny", strings.Repeat("AB", 32)},
+		{"status"},
+	} {
+		toxmail(t, append(args, "--config", n.config)...).failed(t, exitFailure, "toxmail "+args[0]+": ",
+			"toxmail is not running", "toxmail run --config "+n.config)
+	}
+}

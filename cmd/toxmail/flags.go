@@ -1,0 +1,230 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/toxmail/toxmail/config"
+)
+
+// Environment variables the CLI reads.
+const (
+	envConfig     = "TOXMAIL_CONFIG"     // the default config file
+	envPassphrase = "TOXMAIL_PASSPHRASE" // the Tox profile's passphrase
+)
+
+// flagSet is one command's flags and its help text.
+type flagSet struct {
+	*flag.FlagSet
+	cmd      string // "init", "contacts add"
+	synopsis string // "toxmail init --dir DIR [--name NAME]"
+	about    string // what the command does, a paragraph or a few
+	stdout   io.Writer
+}
+
+func (c *cli) flags(cmd, synopsis, about string) *flagSet {
+	fs := flag.NewFlagSet("toxmail "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and help are printed by parse
+	return &flagSet{FlagSet: fs, cmd: cmd, synopsis: synopsis, about: about, stdout: c.stdout}
+}
+
+// parse parses args, where flags may come before, between or after the
+// positional arguments ("contacts add bob ID --config FILE"); "--" ends
+// the flags. It returns the positional arguments. --help prints the usage
+// on stdout and returns errHelp; a bad flag is a usage error.
+func (f *flagSet) parse(args []string) ([]string, error) {
+	var pos []string
+	for {
+		err := f.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			f.usage(f.stdout)
+			return nil, errHelp
+		}
+		if err != nil {
+			return nil, usagef("%s; see `toxmail %s --help`", flagError(err), f.cmd)
+		}
+		rest := f.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// singleDash matches a flag name as package flag writes it, "-nodes".
+var singleDash = regexp.MustCompile(`(^|[ :])-([A-Za-z])`)
+
+// flagError words package flag's parse errors the way the help writes
+// flags ("--nodes", not "-nodes") and says what a number flag wants.
+func flagError(err error) string {
+	msg := singleDash.ReplaceAllString(err.Error(), "$1--$2")
+	msg = strings.Replace(msg, ": parse error", ": not a number", 1)
+	return strings.Replace(msg, ": value out of range", ": out of range", 1)
+}
+
+// positional checks the number of positional arguments: want names them.
+func (f *flagSet) positional(pos []string, want ...string) error {
+	if len(pos) == len(want) {
+		return nil
+	}
+	if len(pos) < len(want) {
+		return usagef("missing %s; usage: %s", strings.Join(want[len(pos):], " and "), f.synopsis)
+	}
+	return usagef("unexpected argument %q; usage: %s", pos[len(want)], f.synopsis)
+}
+
+// usage prints the synopsis, the description and every flag.
+func (f *flagSet) usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n", f.synopsis)
+	if f.about != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(f.about))
+	}
+	n := 0
+	f.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFlags:\n")
+	f.VisitAll(func(fl *flag.Flag) {
+		name, usage := flag.UnquoteUsage(fl)
+		head := "  --" + fl.Name
+		if name != "" {
+			head += " " + name
+		}
+		fmt.Fprintf(w, "%s\n", head)
+		if def := defaultText(fl); def != "" {
+			usage += " (default " + def + ")"
+		}
+		for line := range strings.SplitSeq(usage, "\n") {
+			fmt.Fprintf(w, "      %s\n", line)
+		}
+	})
+}
+
+// defaultText is a flag's default as the help shows it, "" for none.
+func defaultText(fl *flag.Flag) string {
+	switch fl.DefValue {
+	case "", "false", "0":
+		return ""
+	}
+	if _, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok {
+		return ""
+	}
+	if strings.ContainsAny(fl.DefValue, " ,") {
+		return fmt.Sprintf("%q", fl.DefValue)
+	}
+	return fl.DefValue
+}
+
+// configFlag adds --config; configPath resolves it.
+func (f *flagSet) configFlag() *string {
+	return f.String("config", "", "the config `FILE` (default $"+envConfig+", else ./"+config.FileName+")")
+}
+
+// isSet reports whether the flag was given on the command line.
+func (f *flagSet) isSet(name string) bool {
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}
+
+// configPath returns the config file to use: --config, else
+// $TOXMAIL_CONFIG, else ./toxmail.toml; explicit reports whether the user
+// named it (flag or environment).
+func (c *cli) configPath(flagValue string) (path string, explicit bool) {
+	if flagValue != "" {
+		return flagValue, true
+	}
+	if p := c.getenv(envConfig); p != "" {
+		return p, true
+	}
+	return config.FileName, false
+}
+
+// loadConfig loads the config named by --config (or its default).
+func (c *cli) loadConfig(flagValue string) (*config.Config, error) {
+	path, explicit := c.configPath(flagValue)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if explicit {
+			return nil, failf("config file %s does not exist; check the path, or create one with `toxmail init --dir DIR`", path)
+		}
+		return nil, failf("no config file: ./%s does not exist; pass --config FILE (or set %s), or create one with `toxmail init --dir DIR`",
+			config.FileName, envConfig)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, fail(err, "")
+	}
+	return cfg, nil
+}
+
+// passphrase is the Tox profile's passphrase from the environment; nil
+// when unset (the profile is not encrypted).
+func (c *cli) passphrase() []byte {
+	if p := c.getenv(envPassphrase); p != "" {
+		return []byte(p)
+	}
+	return nil
+}
+
+// durationValue is a flag.Value for durations that also takes days
+// ("7d", "1d12h"), like the config file.
+type durationValue struct{ d *time.Duration }
+
+func (v durationValue) String() string {
+	if v.d == nil {
+		return ""
+	}
+	return formatDuration(*v.d)
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.d = d
+	return nil
+}
+
+// parseDuration reads a Go duration with an optional leading number of
+// days: "90s", "2h", "7d", "1d12h".
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	bad := fmt.Errorf("%q is not a duration like 90s, 2h or 7d", s)
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		var n int64
+		if _, err := fmt.Sscanf(s[:i], "%d", &n); err != nil || fmt.Sprint(n) != s[:i] || n < 0 || n > 100_000 {
+			return 0, bad
+		}
+		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, bad
+	}
+	return days + d, nil
+}
+
+// formatDuration writes whole days as "7d", the rest as Go does.
+func formatDuration(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d > 0 && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	return d.String()
+}

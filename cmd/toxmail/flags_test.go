@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func testCLI() (*cli, *bytes.Buffer) {
+	var out bytes.Buffer
+	return &cli{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}, &out
+}
+
+func TestParseInterleaved(t *testing.T) {
+	tests := []struct {
+		args []string
+		pos  []string
+		cfg  string
+		dns  string
+	}{
+		{[]string{"bob", "ID"}, []string{"bob", "ID"}, "", ""},
+		{[]string{"--config", "x.toml", "bob", "ID"}, []string{"bob", "ID"}, "x.toml", ""},
+		{[]string{"bob", "ID", "--config", "x.toml"}, []string{"bob", "ID"}, "x.toml", ""},
+		{[]string{"bob", "--config=x.toml", "ID", "--dns", "1.2.3.4:53"}, []string{"bob", "ID"}, "x.toml", "1.2.3.4:53"},
+		{[]string{"--dns", "h:53", "--", "--bob", "ID"}, []string{"--bob", "ID"}, "", "h:53"},
+		{[]string{"bob", "--", "--config", "x"}, []string{"bob", "--config", "x"}, "", ""},
+		{[]string{"-", "ID"}, []string{"-", "ID"}, "", ""},
+	}
+	for _, tt := range tests {
+		c, _ := testCLI()
+		f := c.flags("contacts add", "toxmail contacts add NAME ID", "")
+		cfg := f.configFlag()
+		dns := f.String("dns", "", "")
+		pos, err := f.parse(tt.args)
+		if err != nil {
+			t.Errorf("parse(%q): %v", tt.args, err)
+			continue
+		}
+		if !slices.Equal(pos, tt.pos) || *cfg != tt.cfg || *dns != tt.dns {
+			t.Errorf("parse(%q): got %q, config %q, dns %q; want %q, %q, %q", tt.args, pos, *cfg, *dns, tt.pos, tt.cfg, tt.dns)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	c, out := testCLI()
+	f := c.flags("id", "toxmail id --config FILE", "Prints the ID.")
+	f.configFlag()
+	if _, err := f.parse([]string{"--help"}); !errors.Is(err, errHelp) {
+		t.Errorf("--help: got %v, want errHelp", err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte("--config FILE")) {
+		t.Errorf("--help printed %q", out.String())
+	}
+	_, err := f.parse([]string{"--nope"})
+	msg, code := exitCode(err)
+	if code != exitUsage || msg != "flag provided but not defined: --nope; see `toxmail id --help`" {
+		t.Errorf("--nope: got %d %q", code, msg)
+	}
+	if err := f.positional([]string{"a"}); err == nil {
+		t.Error("an unexpected argument was accepted")
+	}
+	if err := f.positional(nil, "NAME"); err == nil {
+		t.Error("a missing argument was accepted")
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90s", 90 * time.Second, true},
+		{"2h", 2 * time.Hour, true},
+		{"7d", 7 * 24 * time.Hour, true},
+		{"1d12h", 36 * time.Hour, true},
+		{"d", 0, false},
+		{"1.5d", 0, false},
+		{"-1d", 0, false},
+		{"forever", 0, false},
+		{"1dx", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseDuration(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	for _, d := range []time.Duration{24 * time.Hour, 90 * time.Minute, 7 * 24 * time.Hour} {
+		if got, err := parseDuration(formatDuration(d)); err != nil || got != d {
+			t.Errorf("formatDuration(%v) = %q does not read back: %v, %v", d, formatDuration(d), got, err)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"config: x.toml:3: bad", "x.toml:3: bad"},
+		{"daemon: loading: tox: load_profile: X", "loading: tox: load_profile: X"},
+		{"sim: ttl = 0 is out of range (1..255)", "ttl = 0 is out of range (1..255)"},
+		{"a.toml:1: one\na.toml:2: two\n", "a.toml:1: one; a.toml:2: two"},
+		{"bell\a here", "bell  here"},
+	}
+	for _, tt := range tests {
+		if got := clean(errors.New(tt.in)); got != tt.want {
+			t.Errorf("clean(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSimHint(t *testing.T) {
+	c, _ := testCLI()
+	f := c.flags("sim", "", "")
+	f.Int("days", 0, "")
+	f.Float64("always-on", 0, "")
+	f.Int("size", 0, "")
+	tests := []struct{ err, want string }{
+		{"sim: days = 0 is out of range ((0, 365])", "change --days (or days in the [sim] section of the config)"},
+		{"sim: always_on = 2 is out of range (0..1)", "change --always-on (or always_on in the [sim] section of the config)"},
+		{"sim: size_median = 0 is out of range (1..size_max)", "change --size (or size_median in the [sim] section of the config)"},
+		{"sim: latency = 2h is out of range (0s..1h)", "change latency in the [sim] section of the config"},
+		{"something else", "see `toxmail sim --help`"},
+	}
+	for _, tt := range tests {
+		if got := simHint(f, errors.New(tt.err)); got != tt.want {
+			t.Errorf("simHint(%q) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}

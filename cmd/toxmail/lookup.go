@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/gateway"
+)
+
+func runLookup(c *cli, args []string) error {
+	f := c.flags("lookup", "toxmail lookup ADDRESS [--dns HOST:PORT] [--config FILE]", `
+Resolves name@domain to a Tox ID through tox1 DNS: the TXT record
+"v=tox1;id=<76 hex>" at name._tox.domain. It asks --dns if given, else the
+[dns] server of --config, else the system's resolver.
+
+tox1 records are not signed: whoever controls the DNS answer controls the
+key. Confirm an ID another way before trusting it with anything sensitive.`)
+	dnsFlag := f.String("dns", "", "ask this DNS server (`HOST:PORT`) instead")
+	cfgFlag := f.String("config", "", "use the [dns] section of this config `FILE`")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos, "ADDRESS"); err != nil {
+		return err
+	}
+	addr := strings.TrimSpace(pos[0])
+	if !strings.Contains(addr, "@") {
+		return usagef("%q is not a mail address; want name@domain, e.g. toxmail lookup alice@example.org", addr)
+	}
+	var server string
+	timeout := gateway.DefaultDNSTimeout
+	cache := gateway.DNSCacheConfig{}
+	if *cfgFlag != "" {
+		cfg, err := c.loadConfig(*cfgFlag)
+		if err != nil {
+			return err
+		}
+		server, timeout, cache = cfg.DNS.Server, cfg.DNS.Timeout, cfg.DNSCacheConfig()
+	}
+	if *dnsFlag != "" {
+		server = *dnsFlag
+	}
+	r, err := newResolver(server, timeout, cache)
+	if err != nil {
+		return err
+	}
+	res, err := resolveAddress(c.ctx, r, addr, timeout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, res.ID.String())
+	if res.Source == gateway.SourceDNS {
+		fmt.Fprintf(c.stdout, "%s: %s. DNS answers are unauthenticated: whoever controls the answer controls the key; "+
+			"confirm the ID with its owner another way before trusting it.\n", res.Address, res.Detail)
+	} else {
+		fmt.Fprintf(c.stdout, "%s: %s; nothing was looked up.\n", res.Address, res.Detail)
+	}
+	return nil
+}
+
+// newResolver returns a tox1 resolver over server ("" for the system's
+// resolver), without an address book.
+func newResolver(server string, timeout time.Duration, cache gateway.DNSCacheConfig) (*gateway.Resolver, error) {
+	var dns gateway.TXTResolver = gateway.SystemResolver()
+	if server != "" {
+		r, err := gateway.NewDNSResolver(server, timeout)
+		if err != nil {
+			return nil, &cliError{code: exitUsage, msg: clean(err) + "; give the DNS server as HOST:PORT, e.g. --dns 127.0.0.1:53"}
+		}
+		dns = r
+	}
+	cached, err := gateway.NewTXTCache(dns, cache)
+	if err != nil {
+		return nil, fail(err, "fix the [dns] section of the config")
+	}
+	return &gateway.Resolver{DNS: cached}, nil
+}
+
+// resolveAddress resolves one address, wording the failures.
+func resolveAddress(ctx context.Context, r *gateway.Resolver, addr string, timeout time.Duration) (gateway.Resolution, error) {
+	// Two UDP tries and one over TCP, each bounded by timeout.
+	ctx, cancel := context.WithTimeout(ctx, 3*max(timeout, time.Second)+time.Second)
+	defer cancel()
+	res, err := r.Resolve(ctx, addr)
+	if err == nil {
+		return res, nil
+	}
+	var re *gateway.ResolveError
+	switch {
+	case !errors.As(err, &re):
+		return res, fail(err, "")
+	case re.Temp:
+		return res, failf("%s: %s; check the network or the DNS server (--dns HOST:PORT, or [dns] server in the config)",
+			addr, strings.TrimSuffix(re.Reason, ", try again later"))
+	case errors.Is(err, gateway.ErrDNSNotFound):
+		return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, strings.TrimPrefix(re.Reason, "unknown recipient: not in the address book and "))
+	}
+	return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, oneLine(re.Reason))
+}
+
+// dnsSettings returns the DNS server, timeout and cache of cfg, with the
+// server overridden by flagValue when set.
+func dnsSettings(cfg *config.Config, flagValue string) (string, time.Duration, gateway.DNSCacheConfig) {
+	server := cfg.DNS.Server
+	if flagValue != "" {
+		server = flagValue
+	}
+	return server, cfg.DNS.Timeout, cfg.DNSCacheConfig()
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/foxcpp/go-mockdns"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/gateway"
+)
+
+// startDNS serves zones on a loopback port (UDP and TCP) and returns
+// HOST:PORT.
+func startDNS(t *testing.T, zones map[string]mockdns.Zone) string {
+	t.Helper()
+	var srv *mockdns.Server
+	var err error
+	for range 10 { // the UDP twin of a free TCP port may be taken
+		if srv, err = mockdns.NewServerWithLogger(zones, quietLog{}, false); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv.LocalAddr().String()
+}
+
+type quietLog struct{}
+
+func (quietLog) Printf(string, ...any) {}
+
+func TestLookup(t *testing.T) {
+	t.Parallel()
+	carol := randomToxID(t)
+	dns := startDNS(t, map[string]mockdns.Zone{
+		"carol._tox.example.org.": {TXT: []string{"v=tox1;id=" + carol.String()}},
+		"bad._tox.example.org.":   {TXT: []string{"v=tox1;id=" + carol.String()[:75] + "X"}},
+		"spf._tox.example.org.":   {TXT: []string{"v=spf1 -all"}},
+	})
+
+	r := toxmail(t, "lookup", "carol@example.org", "--dns", dns).ok(t, "lookup")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if lines[0] != carol.String() {
+		t.Errorf("lookup printed %q first, want the Tox ID %s", lines[0], carol)
+	}
+	if !strings.Contains(r.stdout, "unauthenticated") || !strings.Contains(r.stdout, "carol._tox.example.org") {
+		t.Errorf("lookup does not say where the ID came from and that it is unauthenticated:\n%s", r.stdout)
+	}
+	// Flags first, and the domain in capitals.
+	r = toxmail(t, "lookup", "--dns", dns, "carol@EXAMPLE.org").ok(t, "lookup (flags first)")
+	if !strings.HasPrefix(r.stdout, carol.String()+"\n") {
+		t.Errorf("lookup printed %q", r.stdout)
+	}
+
+	toxmail(t, "lookup", "dave@example.org", "--dns", dns).failed(t, exitFailure, "toxmail lookup: ", "dave@example.org", "no tox1 DNS record")
+	toxmail(t, "lookup", "spf@example.org", "--dns", dns).failed(t, exitFailure, "toxmail lookup: ", "spf@example.org")
+	toxmail(t, "lookup", "bad@example.org", "--dns", dns).failed(t, exitFailure, "toxmail lookup: ", "bad@example.org")
+
+	// The [dns] server of --config.
+	n := initNode(t)
+	rewriteConfig(t, n.config, func(c *config.Config) { c.DNS.Server = dns })
+	r = toxmail(t, "lookup", "carol@example.org", "--config", n.config).ok(t, "lookup --config")
+	if !strings.HasPrefix(r.stdout, carol.String()+"\n") {
+		t.Errorf("lookup --config printed %q", r.stdout)
+	}
+
+	// contacts add by address: the ID from DNS, marked so.
+	r = toxmail(t, "contacts", "add", "carol", "carol@example.org", "--config", n.config).ok(t, "contacts add by address")
+	if !strings.Contains(r.stdout, carol.String()) || !strings.Contains(r.stdout, "unauthenticated") {
+		t.Errorf("contacts add printed:\n%s", r.stdout)
+	}
+	cs, err := config.LoadContacts(filepath.Join(n.dir, config.ContactsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].ID != carol || cs[0].Source != gateway.SourceDNS || cs[0].Address != "carol@example.org" {
+		t.Errorf("contacts file holds %+v", cs)
+	}
+	got := listContacts(t, n.config)
+	if len(got) != 1 || got[0].Source != "dns" || got[0].Address != "carol@example.org" {
+		t.Errorf("contacts list: %+v", got)
+	}
+	// --dns overrides the config; an unknown name adds nothing.
+	other := startDNS(t, nil)
+	toxmail(t, "contacts", "add", "dave", "dave@example.org", "--config", n.config, "--dns", other).
+		failed(t, exitFailure, "toxmail contacts: ", "no tox1 DNS record")
+	if got := listContacts(t, n.config); len(got) != 1 {
+		t.Errorf("a failed lookup changed the book: %+v", got)
+	}
+}

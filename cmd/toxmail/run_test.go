@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/tox"
+)
+
+// freeTCPAddr returns a loopback address whose port was free a moment ago.
+func freeTCPAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// freeUDPPort returns a loopback UDP port that was free a moment ago.
+func freeUDPPort(t *testing.T) uint16 {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
+}
+
+// loopbackNode is a node set up to run on loopback only: a bootstrap
+// entry on 127.0.0.1 that nobody answers, LAN discovery, IPv6, hole
+// punching and DHT announcements off, servers on free ports.
+func loopbackNode(t *testing.T) (node, *config.Config) {
+	t.Helper()
+	n := initNode(t)
+	var key tox.PublicKey
+	rand.Read(key[:])
+	rewriteConfig(t, n.config, func(c *config.Config) {
+		c.Tox.Bootstrap = []config.BootstrapNode{{Host: "127.0.0.1", Port: freeUDPPort(t), PublicKey: key}}
+		c.Tox.IPv6, c.Tox.LANDiscovery, c.Tox.HolePunching, c.Tox.DHTAnnouncements = false, false, false, false
+		p := freeUDPPort(t)
+		c.Tox.UDPPortStart, c.Tox.UDPPortEnd = p, p
+		c.SMTP.Listen, c.POP3.Listen, c.Dashboard.Listen = freeTCPAddr(t), freeTCPAddr(t), freeTCPAddr(t)
+	})
+	cfg, err := config.Load(n.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, cfg
+}
+
+func TestRunNeedsBootstrap(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	toxmail(t, "run", "--config", n.config).failed(t, exitFailure, "toxmail run: ", "[[tox.bootstrap]]", n.config)
+}
+
+func TestRunNode(t *testing.T) {
+	t.Parallel()
+	n, cfg := loopbackNode(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", n.config)
+	cmd.Env = baseEnv()
+	cmd.Dir = t.TempDir()
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+	})
+
+	// Up when the dashboard answers.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", cfg.Dashboard.Listen, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("run exited early: %v\nstderr: %s", err, stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dashboard did not come up in 30 s\nstderr: %s", stderr.String())
+		}
+	}
+	if want := "toxmail running: Tox ID " + n.id + ", SMTP " + cfg.SMTP.Listen + ", POP3 " + cfg.POP3.Listen +
+		", dashboard http://" + cfg.Dashboard.Listen + "/"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("run did not print %q:\n%s", want, stderr.String())
+	}
+
+	t.Run("second run refused", func(t *testing.T) {
+		toxmail(t, "run", "--config", n.config).failed(t, exitFailure, "toxmail run: ", "another toxmail", "is running", n.dir)
+	})
+	t.Run("status --json", func(t *testing.T) {
+		r := toxmail(t, "status", "--json", "--config", n.config).ok(t, "status --json")
+		var st nodeStatus
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+			t.Fatalf("status --json printed %q: %v", r.stdout, err)
+		}
+		if st.Identity.ToxID != n.id || st.Identity.Name != "alice" {
+			t.Errorf("status identity %+v, want alice %s", st.Identity, n.id)
+		}
+		for _, k := range []string{"queued", "offered", "delivered", "expired"} {
+			if _, ok := st.Counts.Outbox[k]; !ok {
+				t.Errorf("status has no outbox count %q: %s", k, r.stdout)
+			}
+		}
+		if _, ok := st.Stats["mesh_peers"]; !ok {
+			t.Errorf("status has no mesh counters: %s", r.stdout)
+		}
+	})
+	t.Run("status", func(t *testing.T) {
+		r := toxmail(t, "status", "--config", n.config).ok(t, "status")
+		for _, want := range []string{"Tox ID:    " + n.id, "friends online", "0 queued", "envelopes for others", "relayed"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("status does not show %q:\n%s", want, r.stdout)
+			}
+		}
+	})
+	t.Run("id while running", func(t *testing.T) {
+		r := toxmail(t, "id", "--config", n.config).ok(t, "id")
+		if strings.TrimSpace(r.stdout) != n.id {
+			t.Errorf("id printed %q, want %s", r.stdout, n.id)
+		}
+	})
+	t.Run("requests", func(t *testing.T) {
+		r := toxmail(t, "contacts", "requests", "--config", n.config).ok(t, "contacts requests")
+		if !strings.Contains(r.stdout, "no friend requests waiting") {
+			t.Errorf("contacts requests printed %q", r.stdout)
+		}
+		r = toxmail(t, "contacts", "requests", "--json", "--config", n.config).ok(t, "contacts requests --json")
+		if strings.TrimSpace(r.stdout) != "[]" {
+			t.Errorf("contacts requests --json printed %q", r.stdout)
+		}
+		key := strings.Repeat("AB", 32)
+		toxmail(t, "contacts", "approve", key, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "no friend request waiting", "contacts requests")
+		toxmail(t, "contacts", "deny", key, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "no friend request waiting")
+		toxmail(t, "contacts", "approve", "nothex", "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "64-hex")
+	})
+	t.Run("wrong token", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "other.toml")
+		raw := strings.Replace(string(configBytes(t, n.config)), cfg.Dashboard.Token, strings.Repeat("x", 43), 1)
+		writeFile(t, other, raw)
+		toxmail(t, "status", "--config", other).failed(t, exitFailure, "toxmail status: ", "token")
+	})
+
+	// SIGTERM: a clean stop, exit 0, the profile still private.
+	stopped := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("run exited with %v after SIGTERM\nstderr: %s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("run did not stop within 20 s of SIGTERM\nstderr: %s", stderr.String())
+	}
+	t.Logf("stopped in %v", time.Since(stopped).Round(time.Millisecond))
+	if stdout.String() != "" {
+		t.Errorf("run wrote to stdout: %q", stdout.String())
+	}
+	if got := mode(t, cfg.ProfilePath()); got != 0o600 {
+		t.Errorf("profile mode %04o after run, want 0600", got)
+	}
+	r := toxmail(t, "id", "--config", n.config).ok(t, "id after run")
+	if strings.TrimSpace(r.stdout) != n.id {
+		t.Errorf("the Tox ID changed across run: %s, want %s", r.stdout, n.id)
+	}
+	toxmail(t, "status", "--config", n.config).failed(t, exitFailure, "toxmail status: ", "toxmail is not running")
+}
+
+func TestRunLogFlags(t *testing.T) {
+	t.Parallel()
+	n, cfg := loopbackNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "run", "--log-format", "json", "--log-level", "debug", "--config", n.config)
+	cmd.Env = baseEnv()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for !strings.Contains(stderr.String(), "toxmail running: ") {
+		select {
+		case err := <-exited:
+			t.Fatalf("run exited early: %v\n%s", err, stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("run exited with %v after SIGINT\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not stop within 20 s of SIGINT")
+	}
+	var sawDebug bool
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if strings.HasPrefix(line, "toxmail running: ") {
+			continue
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("a log line is not JSON: %q", line)
+		}
+		level, _ := rec["level"].(string)
+		sawDebug = sawDebug || strings.HasPrefix(level, "DEBUG")
+		if strings.Contains(line, cfg.Dashboard.Token) {
+			t.Errorf("the dashboard token was logged: %q", line)
+		}
+	}
+	if !sawDebug {
+		t.Errorf("no debug records with --log-level debug:\n%s", stderr.String())
+	}
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/sim"
+)
+
+// tinySim is a study that runs in a moment.
+var tinySim = []string{"sim", "--nodes", "60", "--graph", "ws", "--degree", "4", "--churn", "none",
+	"--messages", "5", "--days", "0.1", "--ttl", "1-3", "--window", "1h"}
+
+func TestSimJSON(t *testing.T) {
+	t.Parallel()
+	args := append(append([]string{}, tinySim...), "--json")
+	var outs [2]result
+	var errs [2]error
+	done := make(chan int)
+	for i := range outs {
+		dir := t.TempDir()
+		go func() {
+			defer func() { done <- i }()
+			outs[i], errs[i] = runRaw(invocation{args: args, dir: dir})
+		}()
+	}
+	<-done
+	<-done
+	for i, r := range outs {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		r.ok(t, "sim --json")
+		if r.stderr != "" {
+			t.Errorf("run %d: sim --json wrote to stderr (no progress bar off a terminal): %q", i, r.stderr)
+		}
+	}
+	var rep sim.Report
+	dec := json.NewDecoder(strings.NewReader(outs[0].stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("sim --json printed invalid JSON: %v\n%s", err, outs[0].stdout)
+	}
+	if dec.More() {
+		t.Error("sim --json printed more than one JSON document")
+	}
+	if rep.Graph.Kind != "ws" || rep.Graph.Nodes != 60 || rep.Messages != 5 || rep.Churn.Model != "none" {
+		t.Errorf("the report is not of the study asked for: graph %+v, churn %+v, %d messages", rep.Graph, rep.Churn, rep.Messages)
+	}
+	ttls := map[int]bool{}
+	for _, run := range rep.Runs {
+		if run.Strategy == sim.StrategyFlood {
+			ttls[run.TTL] = true
+		}
+	}
+	if len(ttls) != 3 || !ttls[1] || !ttls[3] {
+		t.Errorf("flood ran at TTLs %v, want 1, 2 and 3", ttls)
+	}
+	if outs[0].stdout != outs[1].stdout {
+		t.Error("two runs of the same study printed different JSON")
+	}
+}
+
+func TestSimOut(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "out")
+	args := append(append([]string{}, tinySim...), "--strategies", "direct,flood", "--out", dir)
+	r := runInv(t, invocation{args: args}).ok(t, "sim --out")
+	if !strings.Contains(r.stdout, "graph:") {
+		t.Errorf("sim did not print the table:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "wrote ") || !strings.Contains(r.stdout, dir) {
+		t.Errorf("sim --out does not name what it wrote:\n%s", r.stdout)
+	}
+	for _, name := range []string{"report.txt", "report.json", "runs.csv", "summary.csv", "latency_cdf.csv"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+		if !strings.Contains(r.stdout, name) {
+			t.Errorf("sim --out does not name %s", name)
+		}
+	}
+	for _, ext := range []string{"png", "svg"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*."+ext))
+		if len(files) == 0 {
+			t.Errorf("no %s plots in %s", ext, dir)
+		}
+	}
+	// --json keeps stdout for the JSON and names the files on stderr.
+	dir2 := filepath.Join(t.TempDir(), "out")
+	r = runInv(t, invocation{args: append(append([]string{}, tinySim...), "--strategies", "flood", "--json", "--out", dir2)}).ok(t, "sim --json --out")
+	if !json.Valid([]byte(r.stdout)) {
+		t.Errorf("sim --json --out printed more than the JSON:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "wrote ") {
+		t.Errorf("sim --json --out does not name what it wrote on stderr: %q", r.stderr)
+	}
+}
+
+func TestSimErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--ttl", "0"}, []string{"out of range", "1..255", "--ttl"}},
+		{[]string{"--ttl", "3-1"}, []string{"backwards"}},
+		{[]string{"--days", "0"}, []string{"days = 0 is out of range", "--days"}},
+		{[]string{"--always-on", "2"}, []string{"always_on = 2 is out of range", "--always-on"}},
+		{[]string{"--size", "0"}, []string{"size_median", "--size"}},
+		{[]string{"--strategies", "flood,teleport"}, []string{"teleport", "--strategies"}},
+		{[]string{"--churn", "sometimes"}, []string{"sometimes"}},
+		{[]string{"--window", "forever"}, []string{"--window"}},
+		{[]string{"--window", "2d"}, []string{"window", "out of range"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			args := append(append([]string{}, tinySim...), tt.args...)
+			r := runInv(t, invocation{args: args})
+			r.failed(t, exitUsage, "toxmail sim: ", tt.want...)
+			if r.stdout != "" {
+				t.Errorf("a refused sim printed %q", r.stdout)
+			}
+		})
+	}
+	t.Run("missing graph file", func(t *testing.T) {
+		t.Parallel()
+		r := runInv(t, invocation{args: []string{"sim", "--graph", filepath.Join(t.TempDir(), "nope.txt")}})
+		r.failed(t, exitFailure, "toxmail sim: ", "nope.txt")
+	})
+}
+
+func TestSimConfig(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	rewriteConfig(t, n.config, func(c *config.Config) {
+		c.Sim.Nodes, c.Sim.Graph, c.Sim.Degree, c.Sim.Churn = 50, "er", 4, "none"
+		c.Sim.Messages, c.Sim.Days, c.Sim.Window = 4, 0.1, time.Hour
+		c.Sim.TTLs, c.Sim.Strategies = []int{2}, []string{sim.StrategyFlood}
+	})
+	report := func(r result) sim.Report {
+		t.Helper()
+		r.ok(t, "sim")
+		var rep sim.Report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("sim printed %q: %v", r.stdout, err)
+		}
+		return rep
+	}
+	// From --config, from $TOXMAIL_CONFIG, and from ./toxmail.toml.
+	rep := report(runInv(t, invocation{args: []string{"sim", "--json", "--config", n.config}}))
+	if rep.Graph.Kind != "er" || rep.Graph.Nodes != 50 || rep.Messages != 4 || len(rep.Runs) != 1 || rep.Runs[0].TTL != 2 {
+		t.Errorf("sim --config did not take the [sim] section: graph %+v, %d messages, %d runs", rep.Graph, rep.Messages, len(rep.Runs))
+	}
+	rep = report(runInv(t, invocation{args: []string{"sim", "--json"}, env: []string{envConfig + "=" + n.config}}))
+	if rep.Graph.Nodes != 50 {
+		t.Errorf("sim with %s: %d nodes, want 50", envConfig, rep.Graph.Nodes)
+	}
+	rep = report(runInv(t, invocation{args: []string{"sim", "--json"}, dir: n.dir}))
+	if rep.Graph.Nodes != 50 {
+		t.Errorf("sim next to ./toxmail.toml: %d nodes, want 50", rep.Graph.Nodes)
+	}
+	// Flags override only what they set.
+	rep = report(runInv(t, invocation{args: []string{"sim", "--json", "--config", n.config, "--nodes", "40", "--ttl", "1,3"}}))
+	if rep.Graph.Kind != "er" || rep.Graph.Nodes != 40 || rep.Messages != 4 || len(rep.Runs) != 2 {
+		t.Errorf("flags over --config: graph %+v, %d messages, %d runs", rep.Graph, rep.Messages, len(rep.Runs))
+	}
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/toxmail/toxmail/sim"
+)
+
+func runSim(c *cli, args []string) error {
+	def := sim.DefaultConfig()
+	f := c.flags("sim", "toxmail sim [--config FILE] [flags] [--json] [--out DIR]", `
+Simulates the toxmail mesh — the real mesh code over an in-memory network
+with a virtual clock — on a social graph with on/off churn, and compares
+strategies: direct (no relays), relay (one always-on server), flood (the
+mesh) and flood-noack (the mesh without acks) at each TTL. It reports the
+delivery ratio, latency, frames and bytes per delivered mail and storage.
+
+The study starts from the [sim] section of the config (--config, else
+$TOXMAIL_CONFIG, else ./toxmail.toml when it exists), else from the
+defaults shown below; the flags given override it. Ctrl-C stops it.`)
+	cfgFlag := f.String("config", "", "start from the [sim] section of this config `FILE`")
+	nodes := f.Int("nodes", def.Nodes, "`N` nodes in a generated graph")
+	graph := f.String("graph", def.Graph, "the social `GRAPH`: er (Erdős–Rényi), ws (Watts–Strogatz), ba (Barabási–Albert),\nhk (Holme–Kim), or the path of a SNAP edge list")
+	degree := f.Float64("degree", def.Degree, "mean `DEGREE` of a generated graph")
+	churn := f.String("churn", def.Churn, "on/off churn `MODEL`: none, exp, weibull or kad (sessions measured in the KAD DHT)")
+	ttl := f.String("ttl", sim.FormatTTLs(def.TTLs), "hop limits for flood and flood-noack: a `LIST` (1,2,4), a range (1-6) or both (1-3,6)")
+	messages := f.Int("messages", def.Messages, "`M` mails per run")
+	days := f.Float64("days", def.Days, "simulated `DAYS` per run")
+	window := def.Window
+	f.Var(durationValue{&window}, "window", "mails are created uniformly over the first `DURATION` of a run (90m, 2h, 1d)")
+	distance := f.Int("distance", def.Distance, "`D` = 0: random sender and recipient; D > 0: the recipient is exactly D friend links away")
+	alwaysOn := f.Float64("always-on", def.AlwaysOn, "`FRACTION` of nodes that never go offline, 0..1")
+	size := f.Int("size", def.SizeMedian, "median mail body size in `BYTES` (log-normal)")
+	seeds := f.Int("seeds", def.Seeds, "`S` runs of each strategy and TTL, with seeds SEED, SEED+1, ...")
+	strategies := f.String("strategies", strings.Join(def.Strategies, ","), "the strategies to compare, a comma-separated `LIST` of "+strings.Join(sim.Strategies, ", "))
+	seed := f.Uint64("seed", def.Seed, "the first `SEED`")
+	out := f.String("out", "", "also write report.txt, report.json, CSV files and PNG and SVG plots into `DIR`")
+	asJSON := f.Bool("json", false, "print the report as JSON on stdout, and nothing else there")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos); err != nil {
+		return err
+	}
+
+	cfg := def
+	if path, explicit := c.configPath(*cfgFlag); explicit || fileExists(path) {
+		full, err := c.loadConfig(*cfgFlag)
+		if err != nil {
+			return err
+		}
+		cfg = full.Sim
+	}
+	var flagErr error
+	f.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "nodes":
+			cfg.Nodes = *nodes
+		case "graph":
+			cfg.Graph = *graph
+		case "degree":
+			cfg.Degree = *degree
+		case "churn":
+			cfg.Churn = *churn
+		case "ttl":
+			ttls, err := sim.ParseTTLs(*ttl)
+			if err != nil {
+				flagErr = usagef("--ttl: %s; give hop limits like 1,2,4 or 1-6", clean(err))
+			}
+			cfg.TTLs = ttls
+		case "messages":
+			cfg.Messages = *messages
+		case "days":
+			cfg.Days = *days
+		case "window":
+			cfg.Window = window
+		case "distance":
+			cfg.Distance = *distance
+		case "always-on":
+			cfg.AlwaysOn = *alwaysOn
+		case "size":
+			cfg.SizeMedian = *size
+		case "seeds":
+			cfg.Seeds = *seeds
+		case "strategies":
+			cfg.Strategies = splitList(*strategies)
+		case "seed":
+			cfg.Seed = *seed
+		}
+	})
+	if flagErr != nil {
+		return flagErr
+	}
+	if err := cfg.Validate(); err != nil {
+		return &cliError{code: exitUsage, msg: clean(err) + "; " + simHint(f, err)}
+	}
+	study, err := sim.NewStudy(cfg)
+	if err != nil {
+		return fail(err, "check --graph")
+	}
+
+	bar := c.progressBar(study.Runs())
+	rep, err := study.Run(c.ctx, func(done, total int, r *sim.Result) {
+		if bar != nil {
+			what := r.Strategy
+			if r.TTL > 0 && (r.Strategy == sim.StrategyFlood || r.Strategy == sim.StrategyFloodNoAck) {
+				what += fmt.Sprintf(" ttl %d", r.TTL)
+			}
+			bar.Describe(fmt.Sprintf("simulated %s, seed %d", what, r.Seed))
+			bar.Set(done)
+		}
+	})
+	if bar != nil {
+		bar.Exit()
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return failf("interrupted; nothing was written")
+		}
+		return fail(err, "")
+	}
+
+	if *asJSON {
+		if err := sim.WriteJSON(c.stdout, rep); err != nil {
+			return fail(err, "")
+		}
+	} else if err := sim.WriteTable(c.stdout, rep); err != nil {
+		return fail(err, "")
+	}
+	if *out != "" {
+		before := listDir(*out)
+		start := time.Now().Truncate(time.Second)
+		if err := sim.WriteOutputs(*out, rep); err != nil {
+			return fail(err, "check that you can write to "+*out)
+		}
+		written := writtenSince(*out, before, start)
+		w := c.stdout
+		if *asJSON {
+			w = c.stderr
+		}
+		fmt.Fprintf(w, "wrote %d files to %s: %s\n", len(written), *out, strings.Join(written, ", "))
+	}
+	return nil
+}
+
+// progressBar returns a bar on stderr when stderr is a terminal, nil
+// otherwise (CI logs get nothing).
+func (c *cli) progressBar(total int) *progressbar.ProgressBar {
+	if c.stderrFile == nil || !term.IsTerminal(int(c.stderrFile.Fd())) {
+		return nil
+	}
+	bar := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(c.stderr),
+		progressbar.OptionSetDescription("simulating"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionFullWidth(),
+	)
+	bar.RenderBlank()
+	return bar
+}
+
+// splitList splits a comma-separated flag value.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// simKnob finds the knob in sim.Config.Validate's "sim: knob = v is out of
+// range (...)".
+var simKnob = regexp.MustCompile(`^(?:sim: )?([a-z_/]+) (?:= |is empty|")`)
+
+// simHint says which flag or config key to change for a validation error.
+func simHint(f *flagSet, err error) string {
+	m := simKnob.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "see `toxmail sim --help`"
+	}
+	knob := m[1]
+	name := map[string]string{"size_median": "size", "always_on": "always-on", "strategy": "strategies"}[knob]
+	if name == "" {
+		name = knob
+	}
+	if f.Lookup(name) != nil {
+		return "change --" + name + " (or " + knob + " in the [sim] section of the config)"
+	}
+	return "change " + knob + " in the [sim] section of the config"
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// fileStamp is what tells a file rewritten.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+// listDir returns the regular files of dir; empty if it does not exist.
+func listDir(dir string) map[string]fileStamp {
+	m := make(map[string]fileStamp)
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			m[e.Name()] = fileStamp{fi.ModTime(), fi.Size()}
+		}
+	}
+	return m
+}
+
+// writtenSince returns the files of dir that are new or changed since
+// before, or modified since start, sorted.
+func writtenSince(dir string, before map[string]fileStamp, start time.Time) []string {
+	var out []string
+	for name, st := range listDir(dir) {
+		old, had := before[name]
+		if !had || old != st || !st.mod.Before(start) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

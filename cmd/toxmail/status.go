@@ -1,0 +1,134 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// nodeStatus is the part of GET /api/status that the summary shows.
+type nodeStatus struct {
+	Identity struct {
+		Name  string `json:"name"`
+		ToxID string `json:"tox_id"`
+	} `json:"identity"`
+	Counts struct {
+		Contacts int            `json:"contacts"`
+		Online   int            `json:"online"`
+		Requests int            `json:"requests"`
+		Outbox   map[string]int `json:"outbox"`
+	} `json:"counts"`
+	Held struct {
+		Count int   `json:"count"`
+		Bytes int64 `json:"bytes"`
+		ByAge []struct {
+			Label string `json:"label"`
+			Count int    `json:"count"`
+			Bytes int64  `json:"bytes"`
+		} `json:"by_age"`
+	} `json:"held"`
+	Stats map[string]int64 `json:"stats"`
+}
+
+func runStatus(c *cli, args []string) error {
+	f := c.flags("status", "toxmail status [--config FILE] [--json]", `
+Asks the running node (through its dashboard API, with the token from the
+config) for its state: Tox ID, friends online and speaking the mesh
+protocol, the outbox by status, the envelopes held for others, and the
+mesh counters.`)
+	cfgFlag := f.configFlag()
+	asJSON := f.Bool("json", false, "print the node's answer as JSON (GET /api/status)")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*cfgFlag)
+	if err != nil {
+		return err
+	}
+	api, err := newAPIClient(cfg)
+	if err != nil {
+		return err
+	}
+	body, err := api.do(c.ctx, http.MethodGet, "/api/status")
+	if err != nil {
+		return apiFail(err, "see the node's log")
+	}
+	var st nodeStatus
+	if err := json.Unmarshal(body, &st); err != nil {
+		return failf("the node's status is not JSON this toxmail understands (%v); are the node and the CLI the same version?", err)
+	}
+	if *asJSON {
+		_, err := c.stdout.Write(body)
+		return err
+	}
+	writeStatus(c.stdout, &st)
+	return nil
+}
+
+// writeStatus prints the human summary of a node's status.
+func writeStatus(w io.Writer, st *nodeStatus) {
+	s := func(k string) int64 { return st.Stats[k] }
+	name := st.Identity.Name
+	if name == "" {
+		name = "(no name)"
+	}
+	fmt.Fprintf(w, "toxmail node %s\n", name)
+	fmt.Fprintf(w, "  Tox ID:    %s\n", st.Identity.ToxID)
+	fmt.Fprintf(w, "  peers:     %d of %d friends online, %d speaking the mesh protocol\n",
+		s("online"), s("peers"), s("mesh_peers"))
+	fmt.Fprintf(w, "  contacts:  %d in the address book, %d online; %d friend %s waiting\n",
+		st.Counts.Contacts, st.Counts.Online, st.Counts.Requests, plural(st.Counts.Requests, "request", "requests"))
+	var ob []string
+	for _, k := range []string{"queued", "offered", "delivered", "expired"} {
+		ob = append(ob, fmt.Sprintf("%d %s", st.Counts.Outbox[k], k))
+	}
+	fmt.Fprintf(w, "  outbox:    %s\n", strings.Join(ob, ", "))
+	held := fmt.Sprintf("%d %s for others, %s", st.Held.Count, plural(st.Held.Count, "envelope", "envelopes"), humanBytes(st.Held.Bytes))
+	var ages []string
+	for _, b := range st.Held.ByAge {
+		if b.Count > 0 {
+			ages = append(ages, fmt.Sprintf("%s: %d", b.Label, b.Count))
+		}
+	}
+	if len(ages) > 0 {
+		held += " (held " + strings.Join(ages, ", ") + ")"
+	}
+	fmt.Fprintf(w, "  held:      %s\n", held)
+	fmt.Fprintf(w, "  mail:      %d submitted, %d still held until acked; %d delivered to this node\n",
+		s("submitted"), s("own_held"), s("delivered"))
+	fmt.Fprintf(w, "  relaying:  %d relayed, %d duplicates, %d refused, %d evicted, %d over budget, %d expired\n",
+		s("relayed"), s("duplicates"), s("refused"), s("evicted"), s("over_budget"), s("expired"))
+	fmt.Fprintf(w, "  acks:      %d in, %d out, %d verified, %d forged, %d kept\n",
+		s("acks_in"), s("acks_out"), s("acks_verified"), s("acks_forged"), s("acks_kept"))
+	fmt.Fprintf(w, "  traffic:   %d frames in (%s), %d out (%s), %d send errors\n",
+		s("frames_in"), humanBytes(s("bytes_in")), s("frames_out"), humanBytes(s("bytes_out")), s("send_errors"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// humanBytes writes n as B, KiB, MiB or GiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, suffix := float64(n)/unit, "KiB"
+	for _, s := range []string{"MiB", "GiB", "TiB"} {
+		if v < unit {
+			break
+		}
+		v, suffix = v/unit, s
+	}
+	return fmt.Sprintf("%.1f %s", v, suffix)
+}
