@@ -17,10 +17,14 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
-// Timer is a pending AfterFunc call.
+// Timer is a pending AfterFunc call. *time.Timer is one.
 type Timer interface {
 	// Stop cancels the call; it reports whether the call was still pending.
 	Stop() bool
+	// Reset schedules the call d from now, whether or not it is still
+	// pending or has run; it reports whether it was pending. A call already
+	// on its way may still run once more (as with time.Timer).
+	Reset(d time.Duration) bool
 }
 
 // RealClock is wall-clock time.
@@ -41,17 +45,20 @@ func (RealClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterF
 //
 // It is safe for concurrent use, but callbacks run one at a time.
 type VirtualClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	seq    uint64
-	events eventQueue
-	fired  uint64
+	mu       sync.Mutex
+	now      time.Time
+	nowNanos int64 // now in Unix nanoseconds
+	seq      uint64
+	events   eventQueue
+	fired    uint64
 }
 
 var _ Clock = (*VirtualClock)(nil)
 
 // NewVirtualClock returns a virtual clock reading start.
-func NewVirtualClock(start time.Time) *VirtualClock { return &VirtualClock{now: start} }
+func NewVirtualClock(start time.Time) *VirtualClock {
+	return &VirtualClock{now: start, nowNanos: start.UnixNano()}
+}
 
 // Now returns the virtual time.
 func (c *VirtualClock) Now() time.Time {
@@ -65,12 +72,27 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 	if d < 0 {
 		d = 0
 	}
+	ev := &vevent{f: f, clock: c, index: -1}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seq++
-	ev := &vevent{at: c.now.Add(d).UnixNano(), seq: c.seq, f: f, clock: c}
-	c.events.push(ev)
+	c.scheduleLocked(ev, c.now.Add(d).UnixNano())
 	return ev
+}
+
+// scheduleLocked queues ev (not pending) at Unix nanoseconds at.
+func (c *VirtualClock) scheduleLocked(ev *vevent, at int64) {
+	c.seq++
+	ev.at, ev.seq = at, c.seq
+	c.events.push(ev)
+}
+
+// schedule queues a caller-owned event that is not pending at Unix
+// nanoseconds at (not before now). MemNetwork uses it to deliver frames
+// without allocating an event for each.
+func (c *VirtualClock) schedule(ev *vevent, at int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.scheduleLocked(ev, max(at, c.now.UnixNano()))
 }
 
 // Pending returns how many callbacks are scheduled.
@@ -96,12 +118,17 @@ func (c *VirtualClock) step(limit time.Time) bool {
 		return false
 	}
 	ev := c.events.pop()
-	if at := time.Unix(0, ev.at).In(c.now.Location()); at.After(c.now) {
-		c.now = at
+	if ev.at > c.nowNanos {
+		c.now = time.Unix(0, ev.at).In(c.now.Location())
+		c.nowNanos = ev.at
 	}
 	c.fired++
 	c.mu.Unlock()
-	ev.f()
+	if ev.fire != nil {
+		ev.fire.fire()
+	} else {
+		ev.f()
+	}
 	return true
 }
 
@@ -112,7 +139,7 @@ func (c *VirtualClock) RunUntil(t time.Time) {
 	}
 	c.mu.Lock()
 	if t.After(c.now) {
-		c.now = t
+		c.now, c.nowNanos = t, t.UnixNano()
 	}
 	c.mu.Unlock()
 }
@@ -136,9 +163,13 @@ type vevent struct {
 	at    int64 // Unix nanoseconds
 	seq   uint64
 	f     func()
-	index int // in the heap; -1 once popped or stopped
+	fire  firer // called instead of f when set (events owned by MemNetwork)
+	index int   // in the heap; -1 once popped or stopped
 	clock *VirtualClock
 }
+
+// firer is what a caller-owned event runs.
+type firer interface{ fire() }
 
 // Stop implements Timer.
 func (e *vevent) Stop() bool {
@@ -150,6 +181,19 @@ func (e *vevent) Stop() bool {
 	}
 	c.events.remove(e.index)
 	return true
+}
+
+// Reset implements Timer.
+func (e *vevent) Reset(d time.Duration) bool {
+	c := e.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pending := e.index >= 0
+	if pending {
+		c.events.remove(e.index)
+	}
+	c.scheduleLocked(e, c.now.Add(max(d, 0)).UnixNano())
+	return pending
 }
 
 // eventQueue is a 4-ary min-heap of events by (at, seq): the simulator

@@ -40,7 +40,10 @@ type Config struct {
 	// Default 0.25; (0, 1].
 	FriendShare float64
 	// DedupeSize is the number of envelope IDs in the in-memory LRU in
-	// front of the store's persistent seen set. Default 65536; 16..1<<24.
+	// front of the store's persistent seen set. 0 means no LRU: every
+	// look-up the node's index cannot answer goes to the store, which suits
+	// a store whose seen set is in memory (the simulator's). Default 65536;
+	// 0 or 16..1<<24.
 	DedupeSize int
 	// RequestTimeout is how long to wait for a requested envelope before
 	// asking another friend that offered it. Default 2 minutes; 1 second..1 hour.
@@ -124,8 +127,8 @@ func (c *Config) Validate() error {
 		return errf("FriendShare", c.FriendShare, "(0, 1]")
 	case float64(c.MaxHeldBytes)*c.FriendShare < float64(c.MaxEnvelopeSize):
 		return errf("FriendShare", c.FriendShare, fmt.Sprintf("at least MaxEnvelopeSize/MaxHeldBytes (%.4f), so one friend can hand over the largest envelope", float64(c.MaxEnvelopeSize)/float64(c.MaxHeldBytes)))
-	case c.DedupeSize < 16 || c.DedupeSize > 1<<24:
-		return errf("DedupeSize", c.DedupeSize, "16..16777216")
+	case c.DedupeSize != 0 && (c.DedupeSize < 16 || c.DedupeSize > 1<<24):
+		return errf("DedupeSize", c.DedupeSize, "0 (no cache) or 16..16777216")
 	case c.RequestTimeout < time.Second || c.RequestTimeout > time.Hour:
 		return errf("RequestTimeout", c.RequestTimeout, "1s..1h")
 	case c.MaxInflight < 1 || c.MaxInflight > 1<<20:

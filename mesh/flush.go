@@ -3,6 +3,7 @@ package mesh
 import (
 	"bytes"
 	"errors"
+	"math"
 	"slices"
 	"time"
 
@@ -34,6 +35,27 @@ func (n *Node) send(p *peer, frame []byte) bool {
 		return false
 	}
 	return n.toBacklog(p, frame)
+}
+
+// sendEnvelope sends a held envelope's body with hops left: as a
+// SharedEnvelope when the transport can carry one and nothing waits in the
+// friend's backlog, else as a frame.
+func (n *Node) sendEnvelope(p *peer, id envelope.ID, env []byte, hops uint8) bool {
+	if n.carrier != nil && len(p.backlog) == 0 {
+		err := n.carrier.SendEnvelope(p.key, SharedEnvelope{ID: id, Bytes: env}, hops)
+		if err == nil {
+			n.stats.FramesOut++
+			n.stats.BytesOut += uint64(2 + len(env))
+			return true
+		}
+		if errors.Is(err, ErrOffline) || !Temporary(err) {
+			n.stats.SendErrors++
+			n.log.Debug("send failed", "to", p.key, "err", err)
+			return false
+		}
+		// Backpressure: the framed copy waits in the backlog.
+	}
+	return n.send(p, encodeEnvelope(env, hops))
 }
 
 // backlogLimit bounds one friend's backlog: room for two of the largest
@@ -259,56 +281,61 @@ func (n *Node) arm(now time.Time) {
 	if n.closed {
 		return
 	}
-	var next time.Time
-	consider := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
-			next = t
+	// Unix nanoseconds: arm runs after every event, and comparing
+	// integers is cheaper than building times.
+	next := int64(math.MaxInt64)
+	consider := func(ns int64) { next = min(next, ns) }
+	considerTime := func(t time.Time) {
+		if !t.IsZero() {
+			consider(t.UnixNano())
 		}
 	}
 	for _, h := range []*heldHeap{&n.relay, &n.own} {
 		if e := h.min(); e != nil {
-			consider(time.Unix(e.meta.Expiry, 0))
+			consider(e.meta.Expiry * int64(time.Second))
 		}
 	}
 	if len(n.ackHeap) > 0 {
-		consider(time.Unix(n.ackHeap[0].rec.Expiry, 0))
+		consider(n.ackHeap[0].rec.Expiry * int64(time.Second))
 	}
 	for _, in := range n.inflightQueue {
 		if !in.done {
-			consider(in.deadline)
+			considerTime(in.deadline)
 			break
 		}
 	}
 	for _, r := range n.retry {
-		consider(r.at)
+		considerTime(r.at)
 	}
-	consider(n.offersDue)
-	consider(n.backlogDue)
+	considerTime(n.offersDue)
+	considerTime(n.backlogDue)
 	if n.cfg.SweepInterval > 0 {
-		consider(n.lastSweep.Add(n.cfg.SweepInterval))
+		considerTime(n.lastSweep.Add(n.cfg.SweepInterval))
 	}
-	if next.IsZero() {
+	if next == math.MaxInt64 {
 		return
 	}
-	if n.timer != nil && !n.timerAt.After(next) {
+	if n.timerArmed && n.timerAt <= next {
 		return // the armed timer fires first and re-arms
 	}
-	if n.timer != nil {
-		n.timer.Stop()
+	n.timerArmed, n.timerAt = true, next
+	d := time.Duration(next - now.UnixNano())
+	if n.timer == nil {
+		n.timer = n.clock.AfterFunc(d, n.wake)
+	} else {
+		n.timer.Reset(d)
 	}
-	n.timerGen++
-	gen := n.timerGen
-	n.timerAt = next
-	n.timer = n.clock.AfterFunc(next.Sub(now), func() { n.wake(gen) })
 }
 
-func (n *Node) wake(gen uint64) {
+// wake is the node's timer. A wake-up that comes early or twice (a Reset
+// racing with a real timer that already fired) only finds less to do.
+func (n *Node) wake() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed || gen != n.timerGen {
+	if n.closed {
 		return
 	}
-	n.timer = nil
+	n.timerArmed = false
 	now := n.clock.Now()
 	n.now = now
 	n.sweep(now)
@@ -367,7 +394,7 @@ func (n *Node) sweep(now time.Time) {
 		r := n.retry[id]
 		delete(n.retry, id)
 		if h, err := envelope.ParseHeader(r.env); err == nil && h.Expiry > unix {
-			n.deliverMine(r.from, r.env, id, h.Expiry, now)
+			n.deliverMine(r.from, r.env, id, h.Expiry, r.hops, now)
 		}
 	}
 	n.apply()
@@ -397,7 +424,7 @@ func (n *Node) expireOutbox(unix, retention int64) {
 		case o.Expiry <= unix-retention:
 			delete(n.outbox, id)
 		case o.Expiry <= unix && (o.Status == StatusQueued || o.Status == StatusOffered):
-			if r := n.ids[id]; r != nil && r.held != nil {
+			if r := n.ids.get(id); r != nil && r.held != nil {
 				continue // swept with the held copy
 			}
 			c := *o
@@ -418,32 +445,34 @@ func (n *Node) endInflight(in *inflight) {
 	}
 	in.done = true
 	in.from.inflight--
-	if r := n.ids[in.id]; r != nil && r.in == in {
+	if r := n.ids.get(in.id); r != nil && r.in == in {
 		n.setInflight(in.id, nil)
 	}
 }
 
-// retryRequest asks again for an envelope whose request went unanswered:
-// another friend that offered it first, else the same friend, up to
-// maxTries requests; after that the node waits for the next offer.
+// retryRequest asks again for an envelope whose request went unanswered,
+// or was answered with the ack instead of the body: another friend that
+// offered it first, else the same friend, up to maxTries requests, never a
+// friend that sent the ack; after that the node waits for the next offer.
 func (n *Node) retryRequest(in *inflight, now time.Time) {
 	n.endInflight(in)
 	if in.tries < maxTries {
 		var q *peer
 		for _, c := range n.peers {
-			if c.ready && in.offerers.has(c.idx) && !in.tried.has(c.idx) {
+			if c.ready && in.offerers.has(c.idx) && !in.tried.has(c.idx) && !in.ackers.has(c.idx) {
 				q = c
 				break
 			}
 		}
-		if q == nil && in.from.ready {
+		if q == nil && in.from.ready && !in.ackers.has(in.from.idx) {
 			q = in.from
 		}
-		if q != nil && q.inflight < n.cfg.MaxInflightPerFriend && n.nInflight < n.cfg.MaxInflight {
+		if q != nil && int(q.inflight) < n.cfg.MaxInflightPerFriend && n.nInflight < n.cfg.MaxInflight {
 			next := &inflight{id: in.id, from: q, tries: in.tries + 1, maxHops: in.maxHops, ack: in.ack,
 				deadline: now.Add(n.cfg.RequestTimeout)}
 			next.offerers.union(&in.offerers)
 			next.tried.union(&in.tried)
+			next.ackers.union(&in.ackers)
 			next.tried.add(q.idx)
 			if n.send(q, encodeRequest(0, []envelope.ID{in.id}, nil)) {
 				n.setInflight(in.id, next)
@@ -455,5 +484,7 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 			}
 		}
 	}
-	n.stats.RequestTimeouts++
+	if in.ackers.count() == 0 {
+		n.stats.RequestTimeouts++
+	}
 }

@@ -16,12 +16,11 @@ func (n *Node) HandleOnline(friend FriendKey, online bool) {
 	}
 	now := n.clock.Now()
 	n.now = now
-	p := n.peer(friend)
 	if online {
-		if !p.online {
+		if p := n.peer(friend); !p.online {
 			n.connected(p)
 		}
-	} else if p.online {
+	} else if p := n.lookup(friend); p != nil && p.online {
 		n.disconnected(p, now)
 	}
 	n.flush(now)
@@ -31,7 +30,7 @@ func (n *Node) HandleOnline(friend FriendKey, online bool) {
 // connected greets a friend whose connection is up. Offers wait for its
 // hello.
 func (n *Node) connected(p *peer) {
-	p.online = true
+	p.connect()
 	n.sayHello(p)
 }
 
@@ -142,7 +141,7 @@ func (n *Node) handOver(p *peer) {
 		n.queueOffer(p, e)
 	}
 	for _, a := range n.ackHeap {
-		if !a.known.has(p.idx) && !a.sent.has(p.idx) {
+		if a.pushTo(p.idx) {
 			n.queueAck(p, a)
 		}
 	}
@@ -159,7 +158,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 	var deferred []envelope.ID
 	for i := range items {
 		it := &items[i]
-		if r := n.ids[it.id]; r != nil {
+		if r := n.ids.get(it.id); r != nil {
 			if a := r.ack; a != nil {
 				n.queueAck(p, a) // whatever we sent before: the offerer still holds a copy
 				continue
@@ -189,7 +188,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 			n.stats.Refused++
 			continue
 		}
-		if n.nInflight >= n.cfg.MaxInflight || p.inflight >= n.cfg.MaxInflightPerFriend {
+		if n.nInflight >= n.cfg.MaxInflight || int(p.inflight) >= n.cfg.MaxInflightPerFriend {
 			deferred = append(deferred, it.id)
 			continue
 		}
@@ -263,7 +262,7 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 		if slices.Contains(want[:i], id) {
 			continue // asked twice in one frame: served once
 		}
-		r := n.ids[id]
+		r := n.ids.get(id)
 		if r == nil {
 			continue
 		}
@@ -284,8 +283,9 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 			n.log.Warn("held envelope unreadable", "id", id, "err", err)
 			continue
 		}
-		if n.send(p, encodeEnvelope(env, e.meta.Hops-1)) {
+		if n.sendEnvelope(p, id, env, e.meta.Hops-1) {
 			n.stats.EnvelopesOut++
+			e.served.add(p.idx)
 			if p.servedAt == nil || len(p.servedAt) > 4*n.cfg.MaxInflightPerFriend {
 				p.servedAt = make(map[envelope.ID]time.Time)
 			}
@@ -305,7 +305,7 @@ func (n *Node) markDeclined(p *peer, offer []byte, answered, deferred []envelope
 		return
 	}
 	for i := range items {
-		r := n.ids[items[i].id]
+		r := n.ids.get(items[i].id)
 		if r == nil || r.held == nil {
 			continue
 		}
@@ -335,15 +335,24 @@ func (n *Node) onAcks(p *peer, payload []byte, now time.Time) error {
 // verifies, drops the copy, remembers the ack and floods it on. An ack for
 // an envelope still being fetched waits for the body.
 func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
-	r := n.ids[a.ID]
+	r := n.ids.get(a.ID)
 	if r != nil && r.ack != nil {
 		r.ack.known.add(p.idx)
 		return
 	}
 	if r != nil && r.in != nil && r.held == nil {
-		if r.in.ack == nil {
+		in := r.in
+		if in.ack == nil {
 			ack := a
-			r.in.ack = &ack
+			in.ack = &ack // checked when the body comes
+		}
+		in.ackers.add(p.idx)
+		if in.from == p && !in.done {
+			// The friend answered our request with the ack: it dropped
+			// its copy when the mail was delivered. Ask another that
+			// offered it now rather than after the request times out.
+			n.stats.RequestsAcked++
+			n.retryRequest(in, now)
 		}
 		return
 	}
@@ -381,13 +390,16 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	}
 	ae := n.addAck(rec)
 	ae.known.add(p.idx)
+	ae.toAll = false
+	ae.to.union(&e.known)
+	ae.to.union(&e.served)
 	n.floodAck(ae)
 }
 
-// floodAck sends an ack to every mesh friend that has not had it.
+// floodAck sends an ack to every mesh friend it is for that has not had it.
 func (n *Node) floodAck(ae *ackEntry) {
 	for _, q := range n.peers {
-		if q.ready && !ae.known.has(q.idx) && !ae.sent.has(q.idx) {
+		if q.ready && ae.pushTo(q.idx) {
 			n.queueAck(q, ae)
 		}
 	}
@@ -396,8 +408,10 @@ func (n *Node) floodAck(ae *ackEntry) {
 // seenErr reports whether the node has seen id (the LRU, then the store's
 // seen set), and store failures as errors rather than guesses.
 func (n *Node) seenErr(id envelope.ID) (bool, error) {
-	if _, ok := n.seen.Get(id); ok {
-		return true, nil
+	if n.seen != nil {
+		if _, ok := n.seen.Get(id); ok {
+			return true, nil
+		}
 	}
 	ok, err := n.deps.Store.Seen(id)
 	if err != nil {
@@ -406,7 +420,7 @@ func (n *Node) seenErr(id envelope.ID) (bool, error) {
 		return false, err
 	}
 	if ok {
-		n.seen.Add(id, struct{}{})
+		n.cacheSeen(id)
 	}
 	return ok, nil
 }

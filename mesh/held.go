@@ -6,12 +6,13 @@ import (
 
 // heldEntry is the in-memory index of one held envelope.
 type heldEntry struct {
-	meta  HeldMeta
-	known friendSet // friends that told us they have it (offered, declined or sent it)
-	from  *peer     // friend it is accounted to; nil for own mail
-	seq   uint64    // index order: breaks expiry ties, deterministically
-	gone  bool      // no longer held (evicted, acked or expired)
-	since int64     // Unix seconds this node took it (or loaded it at start)
+	meta   HeldMeta
+	known  friendSet // friends that told us they have it (offered, declined or sent it)
+	served friendSet // friends we sent the body to
+	from   *peer     // friend it is accounted to; nil for own mail
+	seq    uint64    // index order: breaks expiry ties, deterministically
+	gone   bool      // no longer held (evicted, acked or expired)
+	since  int64     // Unix seconds this node took it (or loaded it at start)
 	// Positions in two heaps, -1 when absent: slot 0 is Node.relay (relay
 	// copies, for sweeping and global eviction) or Node.own (own mail, for
 	// sweeping); slot 1 is the from-peer's heap (FriendShare eviction).
@@ -61,14 +62,19 @@ func (h *heldHeap) Pop() any {
 
 func (h *heldHeap) add(e *heldEntry) { heap.Push(h, e) }
 
+// remove takes e out of h; h may be nil.
 func (h *heldHeap) remove(e *heldEntry) {
+	if h == nil {
+		return
+	}
 	if i := e.pos[h.which]; i >= 0 && i < len(h.items) && h.items[i] == e {
 		heap.Remove(h, i)
 	}
 }
 
+// min returns the entry expiring first; h may be nil.
 func (h *heldHeap) min() *heldEntry {
-	if len(h.items) == 0 {
+	if h == nil || len(h.items) == 0 {
 		return nil
 	}
 	return h.items[0]
@@ -79,7 +85,18 @@ type ackEntry struct {
 	rec   AckRecord
 	known friendSet // friends that sent us the ack
 	sent  friendSet // friends we pushed it to (once; see peer.resetSession)
+	// to is whom the ack is pushed to: the friends that may hold the
+	// envelope, as far as this node knows (they told us they have it, or
+	// we sent it to them), unless toAll. A holder it misses gets the ack
+	// from the friend that sent it the envelope, or in answer to its offer.
+	to    friendSet
+	toAll bool
 	pos   int
+}
+
+// pushTo reports whether the ack goes to friend i now.
+func (a *ackEntry) pushTo(i int32) bool {
+	return (a.toAll || a.to.has(i)) && !a.known.has(i) && !a.sent.has(i)
 }
 
 // ackHeap orders acks by expiry for sweeping.

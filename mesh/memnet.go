@@ -1,8 +1,11 @@
 package mesh
 
 import (
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/toxmail/toxmail/envelope"
 )
 
 // MemConfig shapes a MemNetwork's links.
@@ -15,18 +18,29 @@ type MemConfig struct {
 	// ConnectDelay is how long after both ends are online a friend
 	// connection comes up (libtoxcore takes about 10 s on loopback).
 	ConnectDelay time.Duration
+	// ShareEnvelopes makes the transports EnvelopeCarriers: envelope
+	// bodies travel as SharedEnvelopes, not copied into frames (they take
+	// the same time on the link). The simulator sets it; tests that want
+	// the framed path, like a real transport's, leave it off.
+	ShareEnvelopes bool
 }
 
 // MemNetwork is an in-memory network of nodes for tests and the simulator.
 // Friendships are links; each node can be switched online and offline; a
 // frame is lost if its link goes down before it arrives. All delays run on
 // the network's Clock, so with a VirtualClock everything is deterministic.
+//
+// It is built to carry a simulated network of a million nodes: a link costs
+// 32 bytes while idle, and with a VirtualClock a frame in flight costs one
+// queue entry and no allocation of its own.
 type MemNetwork struct {
 	mu    sync.Mutex
 	clock Clock
+	vc    *VirtualClock // clock, when it is virtual
 	cfg   MemConfig
 	nodes map[FriendKey]*MemTransport
 	stats MemStats
+	free  []*memQueue // drained queues, for reuse
 }
 
 // MemStats counts what crossed a MemNetwork.
@@ -41,7 +55,8 @@ type MemStats struct {
 
 // NewMemNetwork returns an empty network on clock.
 func NewMemNetwork(clock Clock, cfg MemConfig) *MemNetwork {
-	return &MemNetwork{clock: clock, cfg: cfg, nodes: make(map[FriendKey]*MemTransport)}
+	vc, _ := clock.(*VirtualClock)
+	return &MemNetwork{clock: clock, vc: vc, cfg: cfg, nodes: make(map[FriendKey]*MemTransport)}
 }
 
 // Stats returns the network's counters.
@@ -62,26 +77,51 @@ func (n *MemNetwork) Transport(key FriendKey) *MemTransport {
 func (n *MemNetwork) transportLocked(key FriendKey) *MemTransport {
 	t := n.nodes[key]
 	if t == nil {
-		t = &MemTransport{net: n, key: key, links: make(map[FriendKey]*memLink)}
+		t = &MemTransport{net: n, key: key}
 		n.nodes[key] = t
 	}
 	return t
 }
 
-// memLink is one direction of a friendship: from owner to peer.
+// Grow makes room for n more friends of key, so that building a large
+// network does not leave every node's link list half empty.
+func (n *MemNetwork) Grow(key FriendKey, more int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := n.transportLocked(key)
+	if more > 0 {
+		t.links = slices.Grow(t.links, more)
+		t.index.grow(more)
+	}
+}
+
+// memLink is one direction of a friendship: from its owner to peer. While
+// no frame is in flight it is 24 bytes, and 8 more in the owner's index.
 type memLink struct {
-	peer    *MemTransport
-	up      bool
-	epoch   uint64    // bumped whenever the connection goes down
-	busy    time.Time // when the last queued frame finishes serialising
-	queue   []memFrame
-	pumping bool
+	peer *MemTransport // the other end
+	q    *memQueue     // frames in flight; nil when none
+	up   bool          // the friend connection is up
+}
+
+// memQueue holds the frames in flight on one link, in order, and the event
+// that delivers the first of them.
+type memQueue struct {
+	net     *MemNetwork
+	from    *MemTransport
+	link    int   // index of the link in from.links
+	busy    int64 // Unix ns when the last queued frame finishes serialising
+	frames  []memFrame
+	head    int    // frames[head:] are in flight
+	pumping bool   // a delivery is scheduled or running
+	ev      vevent // the delivery event, with a VirtualClock
 }
 
 type memFrame struct {
-	at    time.Time
-	data  []byte
-	epoch uint64
+	at     int64  // arrival, Unix ns
+	data   []byte // the frame, or a shared envelope's bytes
+	shared bool   // data is a SharedEnvelope's: id and hops go with it
+	hops   uint8
+	id     envelope.ID
 }
 
 // Befriend makes a and b friends. If both are online the connection comes
@@ -89,23 +129,12 @@ type memFrame struct {
 func (n *MemNetwork) Befriend(a, b FriendKey) {
 	n.mu.Lock()
 	ta, tb := n.transportLocked(a), n.transportLocked(b)
-	if ta.links[b] == nil {
-		ta.links[b] = &memLink{peer: tb}
-		tb.links[a] = &memLink{peer: ta}
+	if ta.find(&b) < 0 {
+		ta.addLink(tb)
+		tb.addLink(ta)
 	}
-	ta.order = appendUnique(ta.order, b)
-	tb.order = appendUnique(tb.order, a)
 	n.scheduleConnectLocked(ta, tb)
 	n.mu.Unlock()
-}
-
-func appendUnique(s []FriendKey, k FriendKey) []FriendKey {
-	for _, x := range s {
-		if x == k {
-			return s
-		}
-	}
-	return append(s, k)
 }
 
 // SetOnline switches a node on or off. Going offline drops its friend
@@ -122,14 +151,13 @@ func (n *MemNetwork) SetOnline(key FriendKey, online bool) {
 	t.gen++
 	var notes []note
 	if online {
-		for _, k := range t.order {
-			n.scheduleConnectLocked(t, t.links[k].peer)
-		}
+		t.since = n.nowLocked()
+		gen := t.gen
+		n.clock.AfterFunc(n.cfg.ConnectDelay, func() { n.connectAll(t, gen) })
 	} else {
-		for _, k := range t.order {
-			l := t.links[k]
-			if l.up {
-				notes = append(notes, n.downLocked(t, l.peer)...)
+		for i := range t.links {
+			if t.links[i].up {
+				notes = append(notes, n.downLocked(t, i)...)
 			}
 		}
 	}
@@ -159,31 +187,71 @@ func deliverNotes(ns []note) {
 	}
 }
 
-func (n *MemNetwork) downLocked(a, b *MemTransport) []note {
-	ab, ba := a.links[b.key], b.links[a.key]
-	ab.up, ba.up = false, false
-	ab.epoch++
-	ba.epoch++
+// downLocked takes the connection of a's link i down in both directions;
+// the frames in flight either way are lost.
+func (n *MemNetwork) downLocked(a *MemTransport, i int) []note {
+	b := a.links[i].peer
+	for _, l := range []*memLink{&a.links[i], &b.links[b.find(&a.key)]} {
+		l.up = false
+		if q := l.q; q != nil {
+			n.stats.Lost += uint64(len(q.frames) - q.head)
+			q.reset() // the pending delivery finds it empty
+		}
+	}
 	return []note{{a.handler, b.key, false}, {b.handler, a.key, false}}
 }
 
+// upLocked brings the connection of a's link i up in both directions.
+func (n *MemNetwork) upLocked(a *MemTransport, i int) []note {
+	b := a.links[i].peer
+	a.links[i].up = true
+	b.links[b.find(&a.key)].up = true
+	n.stats.Connects++
+	return []note{{a.handler, b.key, true}, {b.handler, a.key, true}}
+}
+
+// connectAll brings up, ConnectDelay after t came online (session gen),
+// its connections to the friends that were online then and still are.
+// Friends that came online later connect through their own connectAll.
+func (n *MemNetwork) connectAll(t *MemTransport, gen uint64) {
+	n.mu.Lock()
+	var notes []note
+	if t.online && t.gen == gen {
+		for i := range t.links {
+			p := t.links[i].peer
+			if !t.links[i].up && p.online && p.since <= t.since {
+				notes = append(notes, n.upLocked(t, i)...)
+			}
+		}
+	}
+	n.mu.Unlock()
+	deliverNotes(notes)
+}
+
+// scheduleConnectLocked connects two new friends that are both online.
 func (n *MemNetwork) scheduleConnectLocked(a, b *MemTransport) {
-	if !a.online || !b.online || a.links[b.key].up {
+	if !a.online || !b.online {
 		return
 	}
 	ga, gb := a.gen, b.gen
 	n.clock.AfterFunc(n.cfg.ConnectDelay, func() {
 		n.mu.Lock()
-		if !a.online || !b.online || a.gen != ga || b.gen != gb || a.links[b.key].up {
-			n.mu.Unlock()
-			return
+		var notes []note
+		if a.online && b.online && a.gen == ga && b.gen == gb {
+			if i := a.find(&b.key); i >= 0 && !a.links[i].up {
+				notes = n.upLocked(a, i)
+			}
 		}
-		a.links[b.key].up, b.links[a.key].up = true, true
-		n.stats.Connects++
-		notes := []note{{a.handler, b.key, true}, {b.handler, a.key, true}}
 		n.mu.Unlock()
 		deliverNotes(notes)
 	})
+}
+
+func (n *MemNetwork) nowLocked() int64 {
+	if n.vc != nil {
+		return n.vc.Now().UnixNano()
+	}
+	return n.clock.Now().UnixNano()
 }
 
 // MemTransport is one node's Transport on a MemNetwork.
@@ -191,13 +259,27 @@ type MemTransport struct {
 	net     *MemNetwork
 	key     FriendKey
 	online  bool
-	gen     uint64
+	since   int64  // Unix ns it last came online
+	gen     uint64 // bumped on every switch on or off
 	handler Handler
-	links   map[FriendKey]*memLink
-	order   []FriendKey // friends in befriending order, for determinism
+	links   []memLink // in befriending order
+	index   keyIndex  // finds links by key
 }
 
-var _ Transport = (*MemTransport)(nil)
+var (
+	_ Transport       = (*MemTransport)(nil)
+	_ EnvelopeCarrier = (*MemTransport)(nil)
+)
+
+// find returns the index of the link to key, or -1.
+func (t *MemTransport) find(key *FriendKey) int {
+	return t.index.find(keyPrefix(key), func(i int) bool { return t.links[i].peer.key == *key })
+}
+
+func (t *MemTransport) addLink(peer *MemTransport) {
+	t.links = append(t.links, memLink{peer: peer})
+	t.index.add(keyPrefix(&peer.key))
+}
 
 // Key returns the node's key.
 func (t *MemTransport) Key() FriendKey { return t.key }
@@ -206,9 +288,9 @@ func (t *MemTransport) Key() FriendKey { return t.key }
 func (t *MemTransport) Friends() []Friend {
 	t.net.mu.Lock()
 	defer t.net.mu.Unlock()
-	out := make([]Friend, 0, len(t.order))
-	for _, k := range t.order {
-		out = append(out, Friend{Key: k, Online: t.links[k].up})
+	out := make([]Friend, 0, len(t.links))
+	for i := range t.links {
+		out = append(out, Friend{Key: t.links[i].peer.key, Online: t.links[i].up})
 	}
 	return out
 }
@@ -223,62 +305,128 @@ func (t *MemTransport) SetHandler(h Handler) {
 // Send implements Transport: the frame arrives after the link's queue,
 // its serialisation time and the latency, unless the link goes down first.
 func (t *MemTransport) Send(to FriendKey, frame []byte) error {
+	return t.send(to, memFrame{data: frame}, len(frame))
+}
+
+// SendEnvelope implements EnvelopeCarrier. Unless the network shares
+// envelopes, it frames env like any transport would.
+func (t *MemTransport) SendEnvelope(to FriendKey, env SharedEnvelope, hops uint8) error {
+	if !t.net.cfg.ShareEnvelopes {
+		return t.Send(to, encodeEnvelope(env.Bytes, hops))
+	}
+	return t.send(to, memFrame{data: env.Bytes, shared: true, hops: hops, id: env.ID}, 2+len(env.Bytes))
+}
+
+// send queues f, of size bytes on the wire, on the link to to.
+func (t *MemTransport) send(to FriendKey, f memFrame, size int) error {
 	n := t.net
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	l := t.links[to]
-	if l == nil || !l.up {
+	i := t.find(&to)
+	if i < 0 || !t.links[i].up {
 		n.stats.Refused++
 		return ErrOffline
 	}
-	now := n.clock.Now()
-	start := l.busy
-	if start.Before(now) {
-		start = now
+	l := &t.links[i]
+	now := n.nowLocked()
+	q := l.q
+	if q == nil {
+		q = n.queue(t, i)
+		l.q = q
 	}
+	start := max(q.busy, now)
 	if n.cfg.Bandwidth > 0 {
-		start = start.Add(time.Duration(float64(len(frame)) / n.cfg.Bandwidth * float64(time.Second)))
+		start += int64(float64(size) / n.cfg.Bandwidth * float64(time.Second))
 	}
-	l.busy = start
-	l.queue = append(l.queue, memFrame{at: start.Add(n.cfg.Latency), data: frame, epoch: l.epoch})
+	q.busy = start
+	at := start + int64(n.cfg.Latency)
+	f.at = at
+	q.frames = append(q.frames, f)
 	n.stats.Transfers++
-	if !l.pumping {
-		l.pumping = true
-		n.clock.AfterFunc(l.queue[0].at.Sub(now), func() { n.pump(t, l) })
+	if !q.pumping {
+		q.pumping = true
+		n.wakeAt(q, at, now)
 	}
 	return nil
 }
 
-// pump delivers the frames of one link that are due, in order, and
-// reschedules itself for the next.
-func (n *MemNetwork) pump(from *MemTransport, l *memLink) {
+// queue returns an empty queue for link i of from.
+func (n *MemNetwork) queue(from *MemTransport, i int) *memQueue {
+	var q *memQueue
+	if k := len(n.free); k > 0 {
+		q = n.free[k-1]
+		n.free[k-1] = nil
+		n.free = n.free[:k-1]
+	} else {
+		q = &memQueue{net: n}
+		q.ev = vevent{fire: q, clock: n.vc, index: -1}
+	}
+	q.from, q.link, q.busy = from, i, 0
+	return q
+}
+
+// reset drops every frame in flight.
+func (q *memQueue) reset() {
+	clear(q.frames)
+	q.frames, q.head = q.frames[:0], 0
+}
+
+// wakeAt schedules q's delivery at Unix ns at.
+func (n *MemNetwork) wakeAt(q *memQueue, at, now int64) {
+	if n.vc != nil {
+		n.vc.schedule(&q.ev, at)
+		return
+	}
+	n.clock.AfterFunc(time.Duration(at-now), q.fire)
+}
+
+// fire delivers the frames of q that are due, in order, and schedules
+// itself for the next one; a drained queue goes back to the free list.
+func (q *memQueue) fire() {
+	n := q.net
 	for {
 		n.mu.Lock()
-		if len(l.queue) == 0 {
-			l.pumping = false
+		l := &q.from.links[q.link]
+		if q.head == len(q.frames) {
+			q.reset()
+			q.pumping = false
+			l.q, q.from = nil, nil
+			n.free = append(n.free, q)
 			n.mu.Unlock()
 			return
 		}
-		now := n.clock.Now()
-		f := l.queue[0]
-		if f.at.After(now) {
-			n.clock.AfterFunc(f.at.Sub(now), func() { n.pump(from, l) })
+		now := n.nowLocked()
+		f := q.frames[q.head]
+		if f.at > now {
+			n.wakeAt(q, f.at, now)
 			n.mu.Unlock()
 			return
 		}
-		l.queue[0] = memFrame{}
-		l.queue = l.queue[1:]
-		if f.epoch != l.epoch || !l.up {
+		q.frames[q.head] = memFrame{}
+		q.head++
+		if !l.up {
 			n.stats.Lost++
 			n.mu.Unlock()
 			continue
 		}
 		n.stats.Frames++
 		n.stats.Bytes += uint64(len(f.data))
-		h := l.peer.handler
+		if f.shared {
+			n.stats.Bytes += 2 // as the frame would have been
+		}
+		h, from := l.peer.handler, q.from.key
 		n.mu.Unlock()
-		if h != nil {
-			h.HandleFrame(from.key, f.data)
+		switch {
+		case !f.shared:
+			if h != nil {
+				h.HandleFrame(from, f.data)
+			}
+		case h != nil:
+			if eh, ok := h.(EnvelopeHandler); ok {
+				eh.HandleEnvelope(from, SharedEnvelope{ID: f.id, Bytes: f.data}, f.hops)
+			} else {
+				h.HandleFrame(from, encodeEnvelope(f.data, f.hops))
+			}
 		}
 	}
 }

@@ -60,12 +60,14 @@ type Node struct {
 	clock Clock
 	log   *slog.Logger
 
+	carrier EnvelopeCarrier // the Transport, if it can carry shared envelopes
+
 	mu      sync.Mutex
 	started bool
 	closed  bool
 
 	peers      []*peer
-	byKey      map[FriendKey]*peer
+	byKey      keyIndex // finds peers by key
 	dirty      []*peer
 	offersDue  time.Time // earliest offerDue among dirty peers; zero if none
 	backlogDue time.Time // earliest backlogDue among dirty peers; zero if none
@@ -74,7 +76,7 @@ type Node struct {
 
 	// ids is the node's state per envelope ID: held copy, remembered ack,
 	// outstanding request. One map, so the relay path does one look-up.
-	ids      map[envelope.ID]*record
+	ids      recordMap
 	nHeld    int
 	relay    heldHeap // relay copies by expiry: swept and evicted
 	own      heldHeap // own mail by expiry: swept, never evicted
@@ -89,17 +91,17 @@ type Node struct {
 	nInflight     int
 	inflightQueue []*inflight // by deadline (RequestTimeout is constant)
 
-	retry     map[envelope.ID]*retryDelivery
-	seen      *simplelru.LRU[envelope.ID, struct{}]
-	myTag     envelope.Tag
-	myEpoch   uint64
-	myTagOK   bool
-	seq       uint32
-	session   uint32 // ours, sent in hello
-	timer     Timer
-	timerAt   time.Time
-	timerGen  uint64
-	lastSweep time.Time
+	retry      map[envelope.ID]*retryDelivery
+	seen       *simplelru.LRU[envelope.ID, struct{}]
+	myTag      envelope.Tag
+	myEpoch    uint64
+	myTagOK    bool
+	seq        uint32
+	session    uint32 // ours, sent in hello
+	timer      Timer  // the node's one timer, made on first use and Reset after
+	timerAt    int64  // when it is armed for, Unix nanoseconds
+	timerArmed bool
+	lastSweep  time.Time
 
 	batch   Batch
 	scratch struct {
@@ -113,6 +115,8 @@ type Node struct {
 // record is what the node knows of one envelope ID beyond the seen set;
 // any field may be nil.
 type record struct {
+	id   envelope.ID
+	next *record    // the next record whose ID has the same first 8 bytes
 	held *heldEntry // a copy the node holds
 	ack  *ackEntry  // a verified ack it remembers
 	in   *inflight  // a request awaiting the body
@@ -124,6 +128,7 @@ type inflight struct {
 	from     *peer         // the friend asked
 	offerers friendSet     // every friend that offered it
 	tried    friendSet     // friends already asked
+	ackers   friendSet     // friends that sent the ack instead: they no longer hold it
 	tries    int           // requests sent in all
 	maxHops  uint8         // the most hops any offer promised
 	ack      *envelope.Ack // an ack that arrived first, checked when the body does
@@ -138,6 +143,7 @@ const maxTries = 4
 type retryDelivery struct {
 	env  []byte
 	from FriendKey
+	hops uint8
 	at   time.Time
 }
 
@@ -154,18 +160,15 @@ func NewNode(cfg Config, deps Deps) (*Node, error) {
 		return nil, errors.New("mesh: NewNode needs an Identity")
 	}
 	n := &Node{
-		cfg:    cfg,
-		deps:   deps,
-		keys:   deps.Keyring,
-		clock:  deps.Clock,
-		log:    deps.Logger,
-		byKey:  make(map[FriendKey]*peer),
-		ids:    make(map[envelope.ID]*record),
-		relay:  newHeldHeap(heapNode),
-		own:    newHeldHeap(heapNode),
-		outbox: make(map[envelope.ID]*OutboxEntry),
-		retry:  make(map[envelope.ID]*retryDelivery),
+		cfg:   cfg,
+		deps:  deps,
+		keys:  deps.Keyring,
+		clock: deps.Clock,
+		log:   deps.Logger,
+		relay: newHeldHeap(heapNode),
+		own:   newHeldHeap(heapNode),
 	}
+	n.carrier, _ = deps.Transport.(EnvelopeCarrier)
 	if n.keys == nil {
 		n.keys = envelope.NewKeyring(envelope.Config{Identity: deps.Identity})
 	}
@@ -178,11 +181,13 @@ func NewNode(cfg Config, deps Deps) (*Node, error) {
 	if n.log == nil {
 		n.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	lru, err := simplelru.NewLRU[envelope.ID, struct{}](cfg.DedupeSize, nil)
-	if err != nil {
-		return nil, fmt.Errorf("mesh: dedupe cache: %w", err)
+	if cfg.DedupeSize > 0 {
+		lru, err := simplelru.NewLRU[envelope.ID, struct{}](cfg.DedupeSize, nil)
+		if err != nil {
+			return nil, fmt.Errorf("mesh: dedupe cache: %w", err)
+		}
+		n.seen = lru
 	}
-	n.seen = lru
 	return n, nil
 }
 
@@ -207,7 +212,7 @@ func (n *Node) Start() error {
 	err := n.deps.Store.Load(
 		func(m HeldMeta) error { metas = append(metas, m); return nil },
 		func(a AckRecord) error { ackRecs = append(ackRecs, a); return nil },
-		func(o OutboxEntry) error { n.outbox[o.ID] = &o; return nil })
+		func(o OutboxEntry) error { n.putOutbox(&o); return nil })
 	if err != nil {
 		return fmt.Errorf("mesh: loading store: %w", err)
 	}
@@ -235,10 +240,13 @@ func (n *Node) Start() error {
 	n.lastSweep = now
 	n.log.Info("mesh node started", "key", n.Key(), "own", own, "relay", relay, "acks", acks, "outbox", len(n.outbox))
 	n.deps.Transport.SetHandler(n)
+	// A friend gets its state when it is first seen online: in a large
+	// network most friends of a node are never online when it is.
 	for _, f := range n.deps.Transport.Friends() {
-		p := n.peer(f.Key)
-		if f.Online && !p.online {
-			n.connected(p)
+		if f.Online {
+			if p := n.peer(f.Key); !p.online {
+				n.connected(p)
+			}
 		}
 	}
 	n.sweep(now)
@@ -265,14 +273,23 @@ func (n *Node) Close() error {
 	return nil
 }
 
+// lookup returns the state for a friend, or nil if it has never been
+// online.
+func (n *Node) lookup(k FriendKey) *peer {
+	if i := n.byKey.find(keyPrefix(&k), func(i int) bool { return n.peers[i].key == k }); i >= 0 {
+		return n.peers[i]
+	}
+	return nil
+}
+
 // peer returns the state for a friend, creating it on first sight.
 func (n *Node) peer(k FriendKey) *peer {
-	if p := n.byKey[k]; p != nil {
+	if p := n.lookup(k); p != nil {
 		return p
 	}
-	p := &peer{key: k, idx: len(n.peers), heap: newHeldHeap(heapPeer)}
+	p := &peer{key: k, idx: int32(len(n.peers))}
 	n.peers = append(n.peers, p)
-	n.byKey[k] = p
+	n.byKey.add(keyPrefix(&k))
 	return p
 }
 
@@ -300,6 +317,9 @@ func (n *Node) index(e *heldEntry) {
 	} else {
 		n.relay.add(e)
 		if e.from != nil {
+			if e.from.heap == nil {
+				e.from.heap = &heldHeap{which: heapPeer}
+			}
 			e.from.heap.add(e)
 			e.from.heldBytes += int64(e.meta.Size)
 		}
@@ -310,12 +330,12 @@ func (n *Node) index(e *heldEntry) {
 // held map answers "seen?"; afterwards the dedupe LRU does.
 func (n *Node) unindex(e *heldEntry) {
 	e.gone = true
-	if r := n.ids[e.meta.ID]; r != nil && r.held == e {
+	if r := n.ids.get(e.meta.ID); r != nil && r.held == e {
 		r.held = nil
 		n.nHeld--
 		n.dropIfEmpty(e.meta.ID, r)
 	}
-	n.seen.Add(e.meta.ID, struct{}{})
+	n.cacheSeen(e.meta.ID)
 	n.heldSize -= int64(e.meta.Size)
 	if e.meta.Own {
 		n.own.remove(e)
@@ -328,8 +348,10 @@ func (n *Node) unindex(e *heldEntry) {
 	}
 }
 
+// addAck remembers an ack, to be pushed to every friend (the caller may
+// narrow that down).
 func (n *Node) addAck(a AckRecord) *ackEntry {
-	e := &ackEntry{rec: a}
+	e := &ackEntry{rec: a, toAll: true}
 	r := n.recFor(a.Ack.ID)
 	if r.ack == nil {
 		n.nAcks++
@@ -342,7 +364,7 @@ func (n *Node) addAck(a AckRecord) *ackEntry {
 // popAck forgets the ack expiring first.
 func (n *Node) popAck() {
 	a := heap.Pop(&n.ackHeap).(*ackEntry)
-	if r := n.ids[a.rec.Ack.ID]; r != nil && r.ack == a {
+	if r := n.ids.get(a.rec.Ack.ID); r != nil && r.ack == a {
 		r.ack = nil
 		n.nAcks--
 		n.dropIfEmpty(a.rec.Ack.ID, r)
@@ -351,24 +373,35 @@ func (n *Node) popAck() {
 
 // recFor returns the record of id, creating it.
 func (n *Node) recFor(id envelope.ID) *record {
-	r := n.ids[id]
+	r := n.ids.get(id)
 	if r == nil {
-		r = &record{}
-		n.ids[id] = r
+		if n.ids == nil {
+			n.ids = make(recordMap)
+		}
+		r = &record{id: id}
+		n.ids.put(r)
 	}
 	return r
+}
+
+// putOutbox adds or replaces an outbox entry in memory.
+func (n *Node) putOutbox(o *OutboxEntry) {
+	if n.outbox == nil {
+		n.outbox = make(map[envelope.ID]*OutboxEntry)
+	}
+	n.outbox[o.ID] = o
 }
 
 // dropIfEmpty deletes a record that holds nothing any more.
 func (n *Node) dropIfEmpty(id envelope.ID, r *record) {
 	if r.held == nil && r.ack == nil && r.in == nil {
-		delete(n.ids, id)
+		n.ids.remove(r)
 	}
 }
 
 // setInflight records (or, with in nil, clears) the request for id.
 func (n *Node) setInflight(id envelope.ID, in *inflight) {
-	r := n.ids[id]
+	r := n.ids.get(id)
 	if in == nil {
 		if r != nil && r.in != nil {
 			r.in = nil
@@ -384,6 +417,13 @@ func (n *Node) setInflight(id envelope.ID, in *inflight) {
 		n.nInflight++
 	}
 	r.in = in
+}
+
+// cacheSeen puts id in the dedupe LRU, if there is one.
+func (n *Node) cacheSeen(id envelope.ID) {
+	if n.seen != nil {
+		n.seen.Add(id, struct{}{})
+	}
 }
 
 // isSeen reports whether the node has seen id: the LRU first, then the
@@ -448,7 +488,7 @@ func (n *Node) OutboxEntry(id envelope.ID) (OutboxEntry, bool) {
 func (n *Node) Holds(id envelope.ID) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	r := n.ids[id]
+	r := n.ids.get(id)
 	return r != nil && r.held != nil
 }
 
@@ -456,7 +496,7 @@ func (n *Node) Holds(id envelope.ID) bool {
 func (n *Node) HasAck(id envelope.ID) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	r := n.ids[id]
+	r := n.ids.get(id)
 	return r != nil && r.ack != nil
 }
 
@@ -497,7 +537,7 @@ type PeerInfo struct {
 	HeldBytes int64 // relay bytes held on its behalf
 }
 
-// Peers lists the friends the node has seen.
+// Peers lists the friends the node has seen online since Start.
 func (n *Node) Peers() []PeerInfo {
 	n.mu.Lock()
 	defer n.mu.Unlock()

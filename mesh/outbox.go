@@ -93,7 +93,7 @@ func (n *Node) Submit(msgs ...Outgoing) ([]envelope.ID, error) {
 	}
 	for i := range msgs {
 		o := outs[i]
-		n.outbox[o.ID] = &o
+		n.putOutbox(&o)
 		if entries[i] == nil {
 			continue
 		}

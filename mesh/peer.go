@@ -11,23 +11,36 @@ import (
 // older batch is forgotten (its IDs are simply offered again later).
 const maxOutstanding = 64
 
-// peer is the node's state for one friend.
+// peer is the node's state for one friend. It is kept small, since a
+// simulated network has tens of millions of them: what only a connected
+// friend needs lives in its session, which exists while it is online.
 type peer struct {
 	key       FriendKey
-	idx       int    // index into Node.peers, for friendSet
+	idx       int32  // index into Node.peers, for friendSet
+	session   uint32 // the session in the friend's last hello
+	inflight  int32  // our requests to this friend awaiting bodies
 	online    bool   // the transport says the friend is connected
 	ready     bool   // the friend's hello arrived: it speaks the mesh protocol
 	helloSent bool   // our hello went out on this connection
-	session   uint32 // the session in the friend's last hello
 	dirty     bool   // has queued output; listed in Node.dirty
 
+	// Relay envelopes this friend handed us, for its FriendShare; heap is
+	// made when the first one comes.
+	heap      *heldHeap
+	heldBytes int64
+
+	// *link is the connection's state: non-nil exactly while online.
+	*link
+}
+
+// link is what the node keeps for a connected friend.
+type link struct {
 	// backlog holds frames the transport refused for now (backpressure),
 	// in order; they go out before anything else.
 	backlog      [][]byte
 	backlogBytes int
 	backlogDue   time.Time
 
-	inflight int         // our requests to this friend awaiting bodies
 	// servedAt is when each body was last sent to this friend, so that a
 	// repeated request is not served again before RequestTimeout/2.
 	servedAt map[envelope.ID]time.Time
@@ -40,13 +53,17 @@ type peer struct {
 	outstanding map[uint32][]byte
 	outOrder    []uint32 // seqs of outstanding, oldest first
 
-	// Relay envelopes this friend handed us, for its FriendShare.
-	heap      heldHeap
-	heldBytes int64
-
 	tagEpoch uint64 // cache of the friend's recipient tag
 	tag      envelope.Tag
 	tagValid bool
+}
+
+// connect marks the friend online and gives it a fresh link.
+func (p *peer) connect() {
+	p.online = true
+	if p.link == nil {
+		p.link = &link{}
+	}
 }
 
 // tagFor returns the friend's recipient tag for an expiry.
@@ -90,7 +107,7 @@ func (p *peer) answered(seq uint32) []byte {
 // disconnect forgets everything that only made sense on this connection.
 func (p *peer) disconnect() {
 	p.online, p.ready, p.helloSent = false, false, false
-	p.resetSession()
+	p.link = nil
 }
 
 // resetSession forgets the state of one mesh session with the friend: what
@@ -101,12 +118,9 @@ func (p *peer) disconnect() {
 // with its ack. Pushing every remembered ack again on every reconnection
 // would cost each connection all the acks of the past days.
 func (p *peer) resetSession() {
-	clear(p.offers)
-	p.offers = p.offers[:0]
-	p.acks = p.acks[:0]
-	p.outstanding, p.outOrder = nil, nil
-	p.backlog, p.backlogBytes = nil, 0
-	p.servedAt = nil
+	if p.link != nil {
+		p.link = &link{}
+	}
 }
 
 // friendSet is a set of peer indices: a bitmap, inline for the first 64.
@@ -115,33 +129,33 @@ type friendSet struct {
 	hi []uint64
 }
 
-func (s *friendSet) add(i int) {
+func (s *friendSet) add(i int32) {
 	if i < 64 {
 		s.lo |= 1 << i
 		return
 	}
-	w := i/64 - 1
+	w := int(i/64 - 1)
 	for len(s.hi) <= w {
 		s.hi = append(s.hi, 0)
 	}
 	s.hi[w] |= 1 << (i % 64)
 }
 
-func (s *friendSet) remove(i int) {
+func (s *friendSet) remove(i int32) {
 	if i < 64 {
 		s.lo &^= 1 << i
 		return
 	}
-	if w := i/64 - 1; w < len(s.hi) {
+	if w := int(i/64 - 1); w < len(s.hi) {
 		s.hi[w] &^= 1 << (i % 64)
 	}
 }
 
-func (s *friendSet) has(i int) bool {
+func (s *friendSet) has(i int32) bool {
 	if i < 64 {
 		return s.lo&(1<<i) != 0
 	}
-	w := i/64 - 1
+	w := int(i/64 - 1)
 	return w < len(s.hi) && s.hi[w]&(1<<(i%64)) != 0
 }
 

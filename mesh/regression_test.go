@@ -385,7 +385,7 @@ func TestRegressionOfferersUnbounded(t *testing.T) {
 		b.HandleFrame(tn.nodes["M"].kp.Public, encodeOffer(uint32(2+k), items))
 	}
 	b.mu.Lock()
-	n := b.ids[id].in.offerers.count()
+	n := b.ids.get(id).in.offerers.count()
 	b.mu.Unlock()
 	if n > 2 {
 		t.Fatalf("in.offerers holds %d entries after 10 offer frames from one friend", n)

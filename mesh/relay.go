@@ -8,26 +8,59 @@ import (
 )
 
 // onEnvelope is the relay decision for one envelope body from a friend:
-// strict header parse, ID, dedupe, checks, then deliver (if it is ours) or
-// hold within budget and offer onward while hops remain. No public-key
-// cryptography runs unless the tag is ours.
+// strict header parse, ID, then relay.
 func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
-	n.stats.EnvelopesIn++
 	h, err := envelope.ParseHeader(b)
 	if err != nil {
+		n.stats.EnvelopesIn++
 		n.stats.Refused++
 		n.log.Debug("malformed envelope", "from", p.key, "err", err)
 		return
 	}
-	id := envelope.ComputeID(b)
-	r := n.ids[id]
+	n.relayEnvelope(p, b, h, envelope.ComputeID(b), now)
+}
+
+// HandleEnvelope implements EnvelopeHandler: an envelope from a friend's
+// node in this process, whose ID is already known.
+func (n *Node) HandleEnvelope(from FriendKey, env SharedEnvelope, hops uint8) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.started || n.closed {
+		return
+	}
+	now := n.clock.Now()
+	n.now = now
+	p := n.peer(from)
+	if !p.online {
+		n.connected(p)
+	}
+	n.stats.FramesIn++
+	n.stats.BytesIn += uint64(2 + len(env.Bytes))
+	if h, err := envelope.ParseHeader(env.Bytes); err != nil {
+		n.stats.EnvelopesIn++
+		n.stats.Refused++
+	} else {
+		h.Hops = hops
+		n.relayEnvelope(p, env.Bytes, h, env.ID, now)
+	}
+	n.flush(now)
+	n.arm(now)
+}
+
+// relayEnvelope decides what to do with envelope b (header h, ID id) from p:
+// dedupe, checks, then deliver (if it is ours) or hold within budget and
+// offer onward while hops remain. No public-key cryptography runs unless
+// the tag is ours. b is not modified: h.Hops is the hop counter.
+func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.ID, now time.Time) {
+	n.stats.EnvelopesIn++
+	r := n.ids.get(id)
 	var promised uint8      // hops offers promised while it was fetched
 	var early *envelope.Ack // an ack that came before the body
 	if r != nil && r.in != nil {
 		in := r.in
 		promised, early = in.maxHops, in.ack
 		n.endInflight(in)
-		r = n.ids[id]
+		r = n.ids.get(id)
 	} else {
 		n.stats.Unsolicited++
 	}
@@ -55,12 +88,9 @@ func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
 		n.stats.Refused++
 		return
 	}
-	if h.Hops > n.cfg.MaxHops {
-		h.Hops = n.cfg.MaxHops
-		envelope.SetHops(b, h.Hops)
-	}
+	h.Hops = min(h.Hops, n.cfg.MaxHops)
 	if n.mine(&h) {
-		n.deliverMine(p.key, b, id, h.Expiry, now)
+		n.deliverMine(p.key, b, id, h.Expiry, h.Hops, now)
 		return
 	}
 	if early != nil && early.Verify(h.AckHash) {
@@ -74,7 +104,7 @@ func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
 		return
 	}
 	n.hold(p, b, &h, id)
-	if r := n.ids[id]; r != nil && r.held != nil && promised > r.held.meta.Hops {
+	if r := n.ids.get(id); r != nil && r.held != nil && promised > r.held.meta.Hops {
 		n.upgrade(r.held, promised, p)
 	}
 }
@@ -90,7 +120,7 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID) {
 		n.stats.OverBudget++
 		n.batch.MarkSeen(id, h.Expiry) // do not ask for it again
 		if n.apply() == nil {
-			n.seen.Add(id, struct{}{})
+			n.cacheSeen(id)
 		}
 		return
 	}
@@ -156,14 +186,17 @@ func (n *Node) makeRoom(p *peer, e *heldEntry) ([]*heldEntry, bool) {
 
 // deliverMine opens an envelope addressed to this node, hands it to the
 // mailbox, and floods the ack.
-func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int64, now time.Time) {
+func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int64, hops uint8, now time.Time) {
 	letter, err := n.keys.Open(b, now)
+	if err == nil {
+		letter.Hops = hops // b's hop byte may be stale
+	}
 	if err != nil {
 		n.stats.OpenFailures++
 		n.log.Warn("envelope with our tag did not open", "id", id, "from", from, "err", err)
 		n.batch.MarkSeen(id, expiry) // its ID commits to its bytes: it never will
 		if n.apply() == nil {
-			n.seen.Add(id, struct{}{})
+			n.cacheSeen(id)
 		}
 		return
 	}
@@ -173,7 +206,10 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 			n.stats.DeliverErrors++
 			if Temporary(err) && len(n.retry) < maxRetries {
 				n.log.Warn("mailbox refused delivery for now; will retry", "id", id, "err", err)
-				n.retry[id] = &retryDelivery{env: b, from: from, at: now.Add(n.cfg.DeliverRetry)}
+				if n.retry == nil {
+					n.retry = make(map[envelope.ID]*retryDelivery)
+				}
+				n.retry[id] = &retryDelivery{env: b, from: from, hops: hops, at: now.Add(n.cfg.DeliverRetry)}
 			} else {
 				n.log.Error("mailbox refused delivery", "id", id, "err", err)
 			}

@@ -23,7 +23,8 @@ type Stats struct {
 	OverBudget              uint64 // new envelopes turned away for budget
 	Expired                 uint64 // held envelopes dropped at expiry
 	RequestRetries          uint64 // requests sent again to another offerer
-	RequestTimeouts         uint64 // requests abandoned with no one left to ask
+	RequestTimeouts         uint64 // requests abandoned with no one left to ask (and no ack seen)
+	RequestsAcked           uint64 // requests answered with the ack: the mail was delivered meanwhile
 
 	Delivered     uint64 // mails opened and handed to the Mailbox
 	OpenFailures  uint64 // envelopes with our tag that did not open
@@ -45,7 +46,7 @@ type Stats struct {
 	OwnHeld   int   // own mail still held (not yet acked or expired)
 	AcksKept  int   // acks remembered
 	Inflight  int   // requests awaiting a body
-	Peers     int   // friends known
+	Peers     int   // friends seen online since Start
 	Online    int   // friends connected
 	MeshPeers int   // friends that answered hello
 }

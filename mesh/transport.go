@@ -40,6 +40,34 @@ type Handler interface {
 	HandleOnline(friend FriendKey, online bool)
 }
 
+// SharedEnvelope is an envelope handed from node to node inside one
+// process. Bytes are shared by every node that holds the envelope and are
+// never modified; their hop byte is stale (the hop counter travels beside
+// them). ID was computed from Bytes by a node of this process when the
+// envelope first arrived, so the receiver does not hash them again.
+type SharedEnvelope struct {
+	ID    envelope.ID
+	Bytes []byte
+}
+
+// EnvelopeCarrier is an optional Transport capability: a transport inside
+// one process (MemNetwork with MemConfig.ShareEnvelopes, as the simulator
+// uses it) can carry an envelope as a SharedEnvelope instead of as a frame,
+// which saves copying and hashing its body at every hop. A node whose
+// transport has it sends envelope bodies through SendEnvelope; errors mean
+// what they mean for Send.
+type EnvelopeCarrier interface {
+	SendEnvelope(to FriendKey, env SharedEnvelope, hops uint8) error
+}
+
+// EnvelopeHandler is the receiving side of EnvelopeCarrier; Node
+// implements it.
+type EnvelopeHandler interface {
+	// HandleEnvelope is called for an envelope from a friend, with the hops
+	// it may still travel.
+	HandleEnvelope(from FriendKey, env SharedEnvelope, hops uint8)
+}
+
 // Transport errors. Both are temporary.
 var (
 	// ErrOffline means the friend is not connected.

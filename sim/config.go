@@ -68,6 +68,11 @@ type Config struct {
 	Strategies []string // subset of Strategies
 	Seeds      int      // runs per (strategy, TTL), seeds Seed, Seed+1, ...
 	Seed       uint64   // first seed
+
+	// Jobs is how many runs are simulated at once, each on its own core
+	// (0: one per CPU). Runs are independent and deterministic, so the
+	// report does not depend on it; memory grows with it.
+	Jobs int
 }
 
 // Kad preset: Weibull session and inter-session times measured in the KAD
@@ -180,6 +185,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("sim: strategies is empty (choose from %v)", Strategies)
 	case c.Seeds < 1 || c.Seeds > 1000:
 		return bad("seeds", "1..1000", c.Seeds)
+	case c.Jobs < 0 || c.Jobs > 256:
+		return bad("jobs", "0 (one per CPU)..256", c.Jobs)
 	}
 	for _, t := range c.TTLs {
 		if t < 1 || t > 255 {

@@ -66,12 +66,24 @@ func (sc *scenario) identity(v int32) envelope.KeyPair {
 	if kp, ok := sc.keys[v]; ok {
 		return kp
 	}
+	// Keys differ in their first bytes, as real keys do (the mesh and
+	// MemNetwork find friends by a key's first 8 bytes).
 	var kp envelope.KeyPair
-	binary.BigEndian.PutUint64(kp.Public[0:], sc.seed)
+	binary.BigEndian.PutUint64(kp.Public[0:], mix64(sc.seed<<32^uint64(v)))
 	binary.BigEndian.PutUint64(kp.Public[8:], uint64(v))
 	kp.Public[16] = 0xA5 // never a valid-looking secret's public key by accident of zero
-	binary.BigEndian.PutUint64(kp.Public[24:], ^uint64(v))
+	binary.BigEndian.PutUint64(kp.Public[24:], sc.seed)
 	return kp
+}
+
+// mix64 is SplitMix64's finaliser: a bijection that spreads every input
+// bit over the output.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 func fillRandom(rng *rand.Rand, b []byte) {
@@ -190,9 +202,8 @@ func meshConfig(c *Config, p *plan, mails int) mesh.Config {
 	mc.MaxHeldBytes = c.MaxHeldBytes
 	mc.MaxEnvelopeSize = min(mc.MaxEnvelopeSize, int(c.MaxHeldBytes))
 	mc.NoAcks = p.noAcks
-	// The seen set is all in the store; a small cache in front is enough,
-	// and a million nodes cannot each have 65,536 entries.
-	mc.DedupeSize = min(max(16, 2*mails), mc.DedupeSize)
+	// The seen set is a bitset in memory: no cache in front of it.
+	mc.DedupeSize = 0
 	// Nothing to sweep between expiries: the store is in memory.
 	mc.SweepInterval = 0
 	return mc

@@ -85,14 +85,13 @@ func TestFloodMatchesBFS(t *testing.T) {
 					n++
 				}
 			}
-			if want := float64(sum) / float64(n); !close(last.HopsMean, want, 1e-9) {
+			if want := float64(sum) / float64(n); !near(last.HopsMean, want, 1e-9) {
 				t.Errorf("ttl %d: mean path %.4f links, want the BFS mean %.4f", last.TTL, last.HopsMean, want)
 			}
 		})
 	}
 }
 
-func close(a, b, tol float64) bool { return a-b <= tol && b-a <= tol }
 
 // The same configuration and seed give byte-identical JSON.
 func TestDeterministic(t *testing.T) {

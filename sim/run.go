@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -23,7 +24,7 @@ type world struct {
 	net   *mesh.MemNetwork
 	nodes []*vnode // by graph index; nil for nodes absent from this network
 
-	bodies bodies
+	catalog *catalog
 
 	// Held bytes, all nodes together, and their integral over time.
 	heldNow   int64
@@ -33,6 +34,7 @@ type world struct {
 	// Mail traffic (hellos are session control and counted apart).
 	frames, bytes uint64
 	hellos        uint64
+	kinds         FrameCount
 	byID          map[envelope.ID]int // envelope → mail index
 	mailIDs       []envelope.ID
 	delivered     []time.Time // per mail; zero if not yet
@@ -62,12 +64,33 @@ func (v *vnode) Send(to mesh.FriendKey, frame []byte) error {
 	if err := v.tr.Send(to, frame); err != nil {
 		return err
 	}
-	if mesh.IsHello(frame) {
+	switch mesh.FrameKind(frame) {
+	case "hello":
 		v.w.hellos++
-	} else {
-		v.w.frames++
-		v.w.bytes += uint64(len(frame))
+		return nil
+	case "offer":
+		v.w.kinds.Offer++
+	case "request":
+		v.w.kinds.Request++
+	case "envelope":
+		v.w.kinds.Envelope++
+	case "ack":
+		v.w.kinds.Ack++
 	}
+	v.w.frames++
+	v.w.bytes += uint64(len(frame))
+	return nil
+}
+
+// SendEnvelope implements mesh.EnvelopeCarrier: the MemTransport's,
+// counted as the envelope frame it stands for.
+func (v *vnode) SendEnvelope(to mesh.FriendKey, env mesh.SharedEnvelope, hops uint8) error {
+	if err := v.tr.SendEnvelope(to, env, hops); err != nil {
+		return err
+	}
+	v.w.frames++
+	v.w.kinds.Envelope++
+	v.w.bytes += uint64(2 + len(env.Bytes))
 	return nil
 }
 
@@ -94,8 +117,9 @@ func (v *vnode) Deliver(d *mesh.Delivery) error {
 }
 
 var (
-	_ mesh.Transport = (*vnode)(nil)
-	_ mesh.Mailbox   = (*vnode)(nil)
+	_ mesh.Transport       = (*vnode)(nil)
+	_ mesh.EnvelopeCarrier = (*vnode)(nil)
+	_ mesh.Mailbox         = (*vnode)(nil)
 )
 
 func (w *world) heldChanged(d int64) {
@@ -105,15 +129,26 @@ func (w *world) heldChanged(d int64) {
 	w.heldSince = now
 }
 
-// runOne simulates one strategy at one TTL under one scenario.
-func runOne(c *Config, g *Graph, ch *Churn, sc *scenario, strategy string, ttl int) (*Result, error) {
+// runOne simulates one strategy at one TTL under one scenario. It gives
+// up with ctx's error when ctx is done.
+func runOne(ctx context.Context, c *Config, g *Graph, ch *Churn, sc *scenario, strategy string, ttl int) (*Result, error) {
 	w, err := newWorld(c, g, ch, sc, strategy, ttl)
 	if err != nil {
 		return nil, err
 	}
 	defer w.close()
 	end := Epoch.Add(c.Duration())
-	w.clock.RunUntil(end)
+	// Simulated time advances an hour at a time, so that a cancelled study
+	// stops within a moment.
+	for t := Epoch; t.Before(end); {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if t = t.Add(time.Hour); t.After(end) {
+			t = end
+		}
+		w.clock.RunUntil(t)
+	}
 	return w.result(end), nil
 }
 
@@ -127,9 +162,10 @@ func newWorld(c *Config, g *Graph, ch *Churn, sc *scenario, strategy string, ttl
 	clock := mesh.NewVirtualClock(Epoch)
 	w := &world{
 		c: c, p: p, sc: sc, churn: ch, clock: clock,
-		net:       mesh.NewMemNetwork(clock, mesh.MemConfig{Latency: c.Latency, Bandwidth: c.Bandwidth, ConnectDelay: c.ConnectDelay}),
+		net: mesh.NewMemNetwork(clock, mesh.MemConfig{Latency: c.Latency, Bandwidth: c.Bandwidth,
+			ConnectDelay: c.ConnectDelay, ShareEnvelopes: true}),
 		nodes:     make([]*vnode, p.nodes),
-		bodies:    bodies{m: make(map[envelope.ID]*body)},
+		catalog:   newCatalog(),
 		heldSince: Epoch,
 		byID:      make(map[envelope.ID]int, len(sc.mails)),
 		mailIDs:   make([]envelope.ID, len(sc.mails)),
@@ -176,6 +212,13 @@ func (w *world) build() error {
 		}
 		v.node = n
 		w.nodes[i] = v
+	}
+	degree := make([]int32, len(w.nodes))
+	w.p.edges(func(a, b int32) { degree[a]++; degree[b]++ })
+	for i, v := range w.nodes {
+		if v != nil && degree[i] > 0 {
+			w.net.Grow(v.key, int(degree[i]))
+		}
 	}
 	w.p.edges(func(a, b int32) {
 		w.net.Befriend(w.nodes[a].key, w.nodes[b].key)
@@ -278,7 +321,7 @@ func (w *world) result(end time.Time) *Result {
 		r.FramesPerDelivery = float64(w.frames) / float64(r.Delivered)
 		r.BytesPerDelivery = float64(w.bytes) / float64(r.Delivered)
 	}
-	r.Frames, r.Bytes, r.HelloFrames = w.frames, w.bytes, w.hellos
+	r.Frames, r.Bytes, r.HelloFrames, r.FramesByKind = w.frames, w.bytes, w.hellos, w.kinds
 	r.Duplicates = w.duplicates
 	present := 0
 	for _, v := range w.nodes {

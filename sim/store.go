@@ -1,99 +1,158 @@
 package sim
 
 import (
+	"math/bits"
+
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/mesh"
 )
 
-// bodies interns envelope bytes across the whole simulated network: every
-// node that holds envelope X refers to one copy of its bytes, and keeps its
-// own hop counter. A flood that reaches 50,000 nodes then costs 50,000 small
-// records, not 50,000 copies of the mail. The bytes are never modified.
-type bodies struct {
-	m map[envelope.ID]*body
+// catalog numbers the envelopes of one run and keeps what every node
+// holding one shares: its bytes (one copy for the whole network), its
+// expiry and, once the recipient has acked it, its ack. A node's store is
+// then a few bitsets over these numbers: a flood that reaches 100,000 nodes
+// costs 100,000 bits per set, not 100,000 copies of the mail or of its ack.
+type catalog struct {
+	index map[envelope.ID]int32
+	envs  []sealed
+	// byExpiry lists envelope numbers by expiry, for Expire.
+	byExpiry []int32
 }
 
-type body struct {
-	b    []byte
-	refs int
+// sealed is one envelope of the run.
+type sealed struct {
+	id     envelope.ID
+	bytes  []byte // nil once no node holds it
+	refs   int32  // nodes holding it
+	expiry int64
+	ack    *mesh.AckRecord // nil until a node has it
 }
 
-func (bs *bodies) ref(id envelope.ID, env []byte) []byte {
-	if x := bs.m[id]; x != nil {
-		x.refs++
-		return x.b
+func newCatalog() *catalog { return &catalog{index: make(map[envelope.ID]int32)} }
+
+// lookup returns the number of id, or -1.
+func (c *catalog) lookup(id envelope.ID) int32 {
+	if i, ok := c.index[id]; ok {
+		return i
 	}
-	b := append([]byte(nil), env...)
-	bs.m[id] = &body{b: b, refs: 1}
-	return b
+	return -1
 }
 
-func (bs *bodies) unref(id envelope.ID) {
-	if x := bs.m[id]; x != nil {
-		if x.refs--; x.refs == 0 {
-			delete(bs.m, id)
-		}
+// add returns the number of id, numbering it if it is new.
+func (c *catalog) add(id envelope.ID, expiry int64) int32 {
+	if i, ok := c.index[id]; ok {
+		return i
+	}
+	i := int32(len(c.envs))
+	c.index[id] = i
+	c.envs = append(c.envs, sealed{id: id, expiry: expiry})
+	// Keep byExpiry sorted; envelopes arrive roughly in expiry order.
+	k := len(c.byExpiry)
+	c.byExpiry = append(c.byExpiry, i)
+	for k > 0 && c.envs[c.byExpiry[k-1]].expiry > expiry {
+		c.byExpiry[k], c.byExpiry[k-1] = c.byExpiry[k-1], i
+		k--
+	}
+	return i
+}
+
+// hold takes a reference to envelope i's bytes, keeping env as them if
+// they are not kept yet.
+func (c *catalog) hold(i int32, env []byte) {
+	e := &c.envs[i]
+	if e.refs == 0 {
+		e.bytes = append([]byte(nil), env...)
+	}
+	e.refs++
+}
+
+// release drops a reference; the bytes go with the last one.
+func (c *catalog) release(i int32) {
+	e := &c.envs[i]
+	if e.refs--; e.refs == 0 {
+		e.bytes = nil
 	}
 }
 
-// store is a mesh.Store for one simulated node: MemStore's semantics, with
-// envelope bytes shared through bodies, maps made on first use (most of a
-// million nodes never hold anything), and the held-bytes accounting the
-// simulator reports. It is used by one node, on the simulator's goroutine.
+// bitset is a set of envelope numbers.
+type bitset []uint64
+
+func (b bitset) has(i int32) bool { return int(i>>6) < len(b) && b[i>>6]&(1<<(i&63)) != 0 }
+
+func (b *bitset) set(i int32) {
+	w := int(i >> 6)
+	if w >= len(*b) {
+		*b = append(*b, make([]uint64, w+1-len(*b))...)
+	}
+	(*b)[w] |= 1 << (i & 63)
+}
+
+func (b bitset) unset(i int32) {
+	if int(i>>6) < len(b) {
+		b[i>>6] &^= 1 << (i & 63)
+	}
+}
+
+func (b bitset) count() int {
+	n := 0
+	for _, w := range b {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// store is a mesh.Store for one simulated node, with MemStore's semantics
+// on the run's catalog: the node's held envelopes, seen set and acks are
+// bitsets, its outbox a map made on first use (most nodes send nothing).
+// It also keeps the held-bytes accounting the simulator reports. It is
+// used by one node, on the simulator's goroutine.
 type store struct {
 	w      *world
-	held   map[envelope.ID]heldRec
-	seen   map[envelope.ID]int64
-	acks   map[envelope.ID]mesh.AckRecord
+	held   bitset
+	seen   bitset
+	acks   bitset
 	outbox map[envelope.ID]mesh.OutboxEntry
-	minExp int64 // no record expires before this (0: nothing stored)
 	bytes  int64 // bytes held now
 	peak   int64 // most bytes held at once
-}
-
-// heldRec is a held envelope: only what Envelope and Expire need. The node
-// keeps the rest of HeldMeta in its own index, and a simulated node never
-// restarts, so nothing is loaded back; keeping the meta here too would
-// double the simulator's memory per held copy.
-type heldRec struct {
-	env    []byte // shared, read-only; its hop byte is stale
-	expiry int64
+	// expired counts the catalog's byExpiry entries already swept here.
+	expired int
 }
 
 var _ mesh.Store = (*store)(nil)
 
 // Apply implements mesh.Store. The simulator never fails a write.
 func (s *store) Apply(b *mesh.Batch) error {
+	c := s.w.catalog
 	for i := range b.Ops {
 		op := &b.Ops[i]
 		switch op.Kind {
 		case mesh.OpPutHeld:
-			if s.held == nil {
-				s.held = make(map[envelope.ID]heldRec)
+			k := c.add(op.ID, op.Meta.Expiry)
+			if !s.held.has(k) {
+				s.held.set(k)
+				c.hold(k, op.Env)
+				s.addBytes(int64(len(op.Env)))
 			}
-			if old, ok := s.held[op.ID]; ok {
-				s.release(op.ID, old)
-			}
-			s.held[op.ID] = heldRec{env: s.w.bodies.ref(op.ID, op.Env), expiry: op.Meta.Expiry}
-			s.addBytes(int64(len(op.Env)))
-			s.markSeen(op.ID, op.Meta.Expiry)
+			s.seen.set(k)
 		case mesh.OpDeleteHeld:
-			if old, ok := s.held[op.ID]; ok {
-				s.release(op.ID, old)
-				delete(s.held, op.ID)
+			if k := c.lookup(op.ID); k >= 0 && s.held.has(k) {
+				s.drop(k)
 			}
 		case mesh.OpSetHops:
-			if _, ok := s.held[op.ID]; !ok {
+			if k := c.lookup(op.ID); k < 0 || !s.held.has(k) {
 				return mesh.ErrNotFound
 			}
+			// The node keeps the hop counter; the shared bytes keep theirs.
 		case mesh.OpMarkSeen:
-			s.markSeen(op.ID, op.Expiry)
+			s.seen.set(c.add(op.ID, op.Expiry))
 		case mesh.OpPutAck:
-			if s.acks == nil {
-				s.acks = make(map[envelope.ID]mesh.AckRecord)
+			k := c.add(op.ID, op.Ack.Expiry)
+			if c.envs[k].ack == nil {
+				a := op.Ack
+				c.envs[k].ack = &a
 			}
-			s.acks[op.ID] = op.Ack
-			s.markSeen(op.ID, op.Ack.Expiry)
+			s.acks.set(k)
+			s.seen.set(k)
 		case mesh.OpPutOutbox:
 			if s.outbox == nil {
 				s.outbox = make(map[envelope.ID]mesh.OutboxEntry)
@@ -104,9 +163,11 @@ func (s *store) Apply(b *mesh.Batch) error {
 	return nil
 }
 
-func (s *store) release(id envelope.ID, r heldRec) {
-	s.w.bodies.unref(id)
-	s.addBytes(-int64(len(r.env)))
+// drop forgets held envelope k.
+func (s *store) drop(k int32) {
+	s.held.unset(k)
+	s.addBytes(-int64(len(s.w.catalog.envs[k].bytes)))
+	s.w.catalog.release(k)
 }
 
 func (s *store) addBytes(d int64) {
@@ -115,33 +176,21 @@ func (s *store) addBytes(d int64) {
 	s.w.heldChanged(d)
 }
 
-func (s *store) markSeen(id envelope.ID, exp int64) {
-	if s.seen == nil {
-		s.seen = make(map[envelope.ID]int64)
-	}
-	if old, ok := s.seen[id]; !ok || exp > old {
-		s.seen[id] = exp
-	}
-	if s.minExp == 0 || exp < s.minExp {
-		s.minExp = exp
-	}
-}
-
 // Envelope implements mesh.Store. Like MemStore's, the returned slice must
 // not be modified; it is shared by every node holding the envelope, and
-// its hop byte is stale (the node frames it with the hops it tracks).
+// its hop byte is stale (the node sends it with the hops it tracks).
 func (s *store) Envelope(id envelope.ID) ([]byte, error) {
-	r, ok := s.held[id]
-	if !ok {
+	k := s.w.catalog.lookup(id)
+	if k < 0 || !s.held.has(k) {
 		return nil, mesh.ErrNotFound
 	}
-	return r.env, nil
+	return s.w.catalog.envs[k].bytes, nil
 }
 
 // Seen implements mesh.Store.
 func (s *store) Seen(id envelope.ID) (bool, error) {
-	_, ok := s.seen[id]
-	return ok, nil
+	k := s.w.catalog.lookup(id)
+	return k >= 0 && s.seen.has(k), nil
 }
 
 // Load implements mesh.Store; simulated nodes never restart, so there is
@@ -150,38 +199,25 @@ func (s *store) Load(func(mesh.HeldMeta) error, func(mesh.AckRecord) error, func
 	return nil
 }
 
-// Expire implements mesh.Store.
+// Expire implements mesh.Store: envelopes of the catalog whose expiry has
+// passed leave the held set, the seen set and the acks.
 func (s *store) Expire(now, retention int64) (int, error) {
-	if s.minExp == 0 || now < s.minExp {
-		return 0, nil
-	}
+	c := s.w.catalog
 	n := 0
-	next := int64(0)
-	keep := func(exp int64) bool {
-		if exp <= now {
+	for ; s.expired < len(c.byExpiry); s.expired++ {
+		k := c.byExpiry[s.expired]
+		if c.envs[k].expiry > now {
+			break
+		}
+		if s.held.has(k) {
+			s.drop(k)
 			n++
-			return false
 		}
-		if next == 0 || exp < next {
-			next = exp
-		}
-		return true
-	}
-	// Map order does not matter here: each record is decided on its own.
-	for id, r := range s.held {
-		if !keep(r.expiry) {
-			s.release(id, r)
-			delete(s.held, id)
-		}
-	}
-	for id, exp := range s.seen {
-		if !keep(exp) {
-			delete(s.seen, id)
-		}
-	}
-	for id, a := range s.acks {
-		if !keep(a.Expiry) {
-			delete(s.acks, id)
+		for _, set := range []bitset{s.seen, s.acks} {
+			if set.has(k) {
+				set.unset(k)
+				n++
+			}
 		}
 	}
 	for id, o := range s.outbox {
@@ -190,7 +226,6 @@ func (s *store) Expire(now, retention int64) (int, error) {
 			n++
 		}
 	}
-	s.minExp = next
 	return n, nil
 }
 

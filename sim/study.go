@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Quantiles summarise a set of durations in seconds. N is how many there
@@ -34,12 +36,13 @@ type Result struct {
 	HopsMax       int       `json:"hops_max"`
 	Duplicates    int       `json:"duplicates"` // second deliveries of one mail to its recipient: must be 0
 
-	Frames            uint64  `json:"frames"` // offer, request, envelope and ack frames sent
-	Bytes             uint64  `json:"bytes"`
-	HelloFrames       uint64  `json:"hello_frames"` // session set-up, paid whether or not there is mail
-	Offers            uint64  `json:"offers"`       // offered IDs handled by receivers
-	FramesPerDelivery float64 `json:"frames_per_delivery"`
-	BytesPerDelivery  float64 `json:"bytes_per_delivery"`
+	Frames            uint64     `json:"frames"` // offer, request, envelope and ack frames sent
+	FramesByKind      FrameCount `json:"frames_by_kind"`
+	Bytes             uint64     `json:"bytes"`
+	HelloFrames       uint64     `json:"hello_frames"` // session set-up, paid whether or not there is mail
+	Offers            uint64     `json:"offers"`       // offered IDs handled by receivers
+	FramesPerDelivery float64    `json:"frames_per_delivery"`
+	BytesPerDelivery  float64    `json:"bytes_per_delivery"`
 
 	PeakHeldBytesPerNode int64   `json:"peak_held_bytes_per_node"` // the most any node held at once
 	MeanHeldBytesPerNode float64 `json:"mean_held_bytes_per_node"` // over nodes and time
@@ -47,6 +50,15 @@ type Result struct {
 	Events uint64 `json:"events"` // clock callbacks run
 
 	Latencies []float64 `json:"-"` // every delivered mail's latency, sorted (for CDFs)
+}
+
+// FrameCount counts the frames of a run by kind (hellos are counted in
+// Result.HelloFrames).
+type FrameCount struct {
+	Offer    uint64 `json:"offer"`
+	Request  uint64 `json:"request"`
+	Envelope uint64 `json:"envelope"`
+	Ack      uint64 `json:"ack"`
 }
 
 // Summary aggregates the runs of one strategy and TTL over the seeds, with
@@ -159,9 +171,11 @@ func (s *Study) jobs() []job {
 // Runs returns how many runs Run will make.
 func (s *Study) Runs() int { return len(s.jobs()) * s.cfg.Seeds }
 
-// Run simulates every strategy, TTL and seed, one after another, calling
-// progress (if not nil) after each run. It stops early, with ctx's error,
-// when ctx is done.
+// Run simulates every strategy, TTL and seed, Config.Jobs runs at a time,
+// calling progress (if not nil) after each run, from one goroutine at a
+// time. The report lists the runs in a fixed order (seed, then strategy,
+// then TTL) whatever order they finish in. It stops early, with ctx's
+// error, when ctx is done.
 func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Result)) (*Report, error) {
 	c := &s.cfg
 	rep := &Report{
@@ -173,26 +187,82 @@ func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Resul
 		Days:     c.Days,
 	}
 	jobs := s.jobs()
-	total := len(jobs) * c.Seeds
-	for k := range c.Seeds {
-		seed := c.Seed + uint64(k)
-		sc, err := newScenario(c, s.graph, seed)
+	scenarios := make([]*scenario, c.Seeds)
+	for k := range scenarios {
+		sc, err := newScenario(c, s.graph, c.Seed+uint64(k))
 		if err != nil {
 			return nil, err
 		}
-		for _, j := range jobs {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+		scenarios[k] = sc
+	}
+	total := len(jobs) * c.Seeds
+	results := make([]*Result, total)
+	workers := c.Jobs
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, total)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	type outcome struct {
+		i   int
+		r   *Result
+		err error
+	}
+	done := make(chan outcome)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				sc, j := scenarios[i/len(jobs)], jobs[i%len(jobs)]
+				r, err := runOne(ctx, c, s.graph, s.churn, sc, j.strategy, j.ttl)
+				if err != nil && ctx.Err() == nil {
+					err = fmt.Errorf("sim: %s ttl %d seed %d: %w", j.strategy, j.ttl, sc.seed, err)
+				}
+				done <- outcome{i, r, err}
 			}
-			r, err := runOne(c, s.graph, s.churn, sc, j.strategy, j.ttl)
-			if err != nil {
-				return nil, fmt.Errorf("sim: %s ttl %d seed %d: %w", j.strategy, j.ttl, seed, err)
-			}
-			rep.Runs = append(rep.Runs, *r)
-			if progress != nil {
-				progress(len(rep.Runs), total, r)
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range total {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
 			}
 		}
+	}()
+	go func() { wg.Wait(); close(done) }()
+
+	var firstErr error
+	finished := 0
+	for o := range done {
+		if o.err != nil {
+			if firstErr == nil {
+				firstErr = o.err
+				cancel()
+			}
+			continue
+		}
+		results[o.i] = o.r
+		finished++
+		if progress != nil && firstErr == nil {
+			progress(finished, total, o.r)
+		}
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	for _, r := range results {
+		rep.Runs = append(rep.Runs, *r)
 	}
 	rep.Summaries = summarise(rep.Runs)
 	return rep, nil
