@@ -158,7 +158,7 @@ func TestStatedRangesMatchOwners(t *testing.T) {
 	}
 	probes := []probe{
 		{key: "mesh.max_hops", lo: 1, hi: 64, set: func(c *Config, v int64) { c.Mesh.MaxHops = uint8(v); c.Mesh.TTL = 1 }},
-		{key: "mesh.dedupe_size", lo: 16, hi: 16777216, set: func(c *Config, v int64) { c.Mesh.DedupeSize = int(v) }},
+		{key: "sim.jobs", lo: 0, hi: 256, set: func(c *Config, v int64) { c.Sim.Jobs = int(v) }},
 		{key: "mesh.max_inflight", lo: 1, hi: 1048576, set: func(c *Config, v int64) { c.Mesh.MaxInflight = int(v); c.Mesh.MaxInflightPerFriend = 1 }},
 		{key: "mesh.max_batch", lo: 1, hi: int64(mesh.MaxBatchLimit), set: func(c *Config, v int64) { c.Mesh.MaxBatch = int(v) }},
 		{key: "sim.nodes", lo: 2, hi: 10000000, set: func(c *Config, v int64) { c.Sim.Nodes = int(v); c.Sim.Degree = 1 }},

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -74,17 +75,88 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// ErrInsecureFile means the config file may be read or written by users
+// other than its owner. It holds the dashboard token and the users'
+// password hashes, so Load refuses it, like the Tox profile is refused.
+var ErrInsecureFile = errors.New("readable or writable by others")
+
+// maxFileSize bounds what Load reads: a config is a few kilobytes.
+const maxFileSize = 1 << 20
+
 // Load reads the config file at path, parses it strictly and validates it;
-// see Parse.
+// see Parse. It refuses, with ErrInsecureFile, a file that group or others
+// may read or write (chmod 600 fixes it).
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("config: %s does not exist; `toxmail init --dir DIR` writes a new one", path)
-	}
+	data, mode, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
+	}
+	if err := checkMode(path, mode); err != nil {
+		return nil, err
 	}
 	return Parse(data, path)
+}
+
+// LoadSettings is Load without the check of the file's mode, for commands
+// that use only settings that are not secret (the simulator's [sim], the
+// [dns] of a lookup): refusing those would protect nothing, since the
+// file is already readable. Call CheckMode to warn about it.
+func LoadSettings(path string) (*Config, error) {
+	data, _, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, path)
+}
+
+// CheckMode reports, with ErrInsecureFile, whether the file at path may be
+// read or written by group or others; nil when only its owner may.
+func CheckMode(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return checkMode(path, fi.Mode())
+}
+
+func checkMode(path string, mode fs.FileMode) error {
+	if perm := mode.Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("config: %s has mode %04o: %w, but it holds the dashboard token and the password hashes; "+
+			"run chmod 600 %s", path, perm, ErrInsecureFile, path)
+	}
+	return nil
+}
+
+// readFile reads a config file and returns its mode, as one open file so
+// that the mode is that of the bytes read.
+func readFile(path string) ([]byte, fs.FileMode, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, fmt.Errorf("config: %s does not exist; `toxmail init --dir DIR` writes a new one", path)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("config: %w", err)
+	}
+	if fi.IsDir() {
+		return nil, 0, fmt.Errorf("config: %s is a directory, not a config file; give the file in it, e.g. %s",
+			path, filepath.Join(path, FileName))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("config: %s is not a regular file; give the path of toxmail.toml", path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("config: %w", err)
+	}
+	if len(data) > maxFileSize {
+		return nil, 0, fmt.Errorf("config: %s is over %d bytes; is it the right file?", path, maxFileSize)
+	}
+	return data, fi.Mode(), nil
 }
 
 // Parse reads a config file's contents; path is the file's name, for

@@ -149,6 +149,7 @@ ttl = [2, 4]
 strategies = ["flood", "direct"]
 seeds = 3
 seed = 42
+jobs = 2
 `
 }
 
@@ -191,6 +192,7 @@ func TestParseEveryKey(t *testing.T) {
 	s.Latency, s.Bandwidth, s.ConnectDelay = 100*time.Millisecond, 512<<10, 5*time.Second
 	s.Messages, s.Days, s.Window, s.Distance, s.SizeMedian, s.SizeSigma, s.SizeMax = 50, 3.5, 12*time.Hour, 2, 2048, 0.5, 512000
 	s.Lifetime, s.MaxHeldBytes, s.TTLs, s.Strategies, s.Seeds, s.Seed = 2*day, 64<<20, []int{2, 4}, []string{"flood", "direct"}, 3, 42
+	s.Jobs = 2
 
 	if !reflect.DeepEqual(got, &want) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", got, &want)
@@ -262,7 +264,8 @@ func TestBadValues(t *testing.T) {
 		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"hunter2\"", "smtp.users[0].password_hash", 3, `toxmail.toml:3: smtp.users[0].password_hash: not a bcrypt hash`},
 		{"[pop3]\nlisten = \"127.0.0.1:1025\"", "pop3.listen", 2, `toxmail.toml:2: pop3.listen = "127.0.0.1:1025": already used by smtp.listen`},
 		{"[pop3]\nidle_timeout = \"0s\"", "pop3.idle_timeout", 2, `toxmail.toml:2: pop3.idle_timeout = "0s": out of range: want (0s, 24h]`},
-		{"[dns]\nserver = \"nope\"", "dns.server", 2, `toxmail.toml:2: dns.server = "nope": want "HOST:PORT"`},
+		{"[dns]\nserver = \"nope\"", "dns.server", 2, `toxmail.toml:2: dns.server = "nope": want "IP:PORT"`},
+		{"[dns]\nserver = \"bogus:53\"", "dns.server", 2, `toxmail.toml:2: dns.server = "bogus:53": want "IP:PORT" with an IP address`},
 		{"[dns]\ncache_max_ttl = \"1s\"", "dns.cache_max_ttl", 2, `toxmail.toml:2: dns.cache_max_ttl = "1s": out of range: want at least cache_min_ttl (30s)`},
 		{"[sim]\nchurn = \"x\"", "sim.churn", 2, `toxmail.toml:2: sim.churn = "x": not one of none, exp, weibull, kad`},
 		{"[sim]\nttl = [0]", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = [0]: out of range: want 1..255`},
@@ -436,6 +439,50 @@ func TestLoad(t *testing.T) {
 	os.WriteFile(path, withToken("[mesh]\n\nttl = 0"), 0o600)
 	if _, err := Load(path); err == nil || !strings.HasPrefix(err.Error(), path+":3: mesh.ttl = 0") {
 		t.Errorf("Load(bad) = %v", err)
+	}
+}
+
+// The config holds the dashboard token and password hashes: Load refuses
+// a file group or others may read or write, as the Tox profile is
+// refused; LoadSettings (for [sim] and [dns] alone) reads it anyway.
+func TestLoadRefusesInsecureMode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "toxmail.toml")
+	if err := os.WriteFile(path, withToken("[mesh]\nttl = 2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604, 0o620, 0o660, 0o666} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path)
+		if !errors.Is(err, ErrInsecureFile) || !strings.Contains(err.Error(), "chmod 600 "+path) ||
+			!strings.Contains(err.Error(), fmt.Sprintf("%04o", mode)) {
+			t.Errorf("mode %04o: Load = %v, want ErrInsecureFile saying chmod 600 %s", mode, err, path)
+		}
+		if err := CheckMode(path); !errors.Is(err, ErrInsecureFile) {
+			t.Errorf("mode %04o: CheckMode = %v, want ErrInsecureFile", mode, err)
+		}
+		if c, err := LoadSettings(path); err != nil || c.Mesh.TTL != 2 {
+			t.Errorf("mode %04o: LoadSettings = %v", mode, err)
+		}
+	}
+	for _, mode := range []os.FileMode{0o600, 0o400} {
+		os.Chmod(path, mode)
+		if _, err := Load(path); err != nil {
+			t.Errorf("mode %04o: Load = %v", mode, err)
+		}
+		if err := CheckMode(path); err != nil {
+			t.Errorf("mode %04o: CheckMode = %v", mode, err)
+		}
+	}
+}
+
+func TestLoadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	if err == nil || !strings.Contains(err.Error(), "is a directory") || !strings.Contains(err.Error(), filepath.Join(dir, FileName)) {
+		t.Errorf("Load(a directory) = %v, want it to say so and name %s", err, filepath.Join(dir, FileName))
 	}
 }
 

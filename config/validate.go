@@ -283,8 +283,10 @@ func (v *checker) checkDashboard() {
 func (v *checker) checkDNS() {
 	d := &v.c.DNS
 	if d.Server != "" {
-		if _, err := splitHostPort(d.Server, false); err != nil {
-			v.bad("dns.server", err.Error())
+		if host, err := splitHostPort(d.Server, false); err != nil {
+			v.bad("dns.server", strings.Replace(err.Error(), `"HOST:PORT", e.g. "127.0.0.1:1025"`, `"IP:PORT", e.g. "127.0.0.1:53"`, 1))
+		} else if net.ParseIP(host) == nil {
+			v.bad("dns.server", `want "IP:PORT" with an IP address, e.g. "127.0.0.1:53": a host name would need another DNS server to find this one`)
 		}
 	}
 	if d.Timeout <= 0 || d.Timeout > time.Minute {

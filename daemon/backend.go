@@ -100,7 +100,7 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress string) (gat
 	} else {
 		id, err := gateway.ParseToxID(s)
 		if err != nil {
-			return gateway.DashboardContact{}, err
+			return gateway.DashboardContact{}, fmt.Errorf("%w; paste the whole 76-digit Tox ID, or give a name@domain address", err)
 		}
 		c.ID, c.Source = id, gateway.SourceToxID
 	}
@@ -110,26 +110,8 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress string) (gat
 	return gateway.DashboardContact{Name: c.Name, Address: c.Address, ToxID: c.ID, PublicKey: c.ID.PublicKey(), Source: dashSource(c.Source), Kind: gateway.DashboardKindUnknown}, nil
 }
 
-// RemoveContact implements gateway.DashboardBackend.
-func (b *backend) RemoveContact(nameOrKey string) error {
-	return b.d.book.change(func(book *gateway.ContactBook) error {
-		if book.Remove(nameOrKey) {
-			return nil
-		}
-		if pk, err := parseKey(nameOrKey); err == nil {
-			if c, ok := book.ByKey(pk); ok {
-				key := c.Name
-				if key == "" {
-					key = c.Address
-				}
-				if book.Remove(key) {
-					return nil
-				}
-			}
-		}
-		return gateway.ErrNoSuchContact
-	})
-}
+// RemoveContact implements gateway.DashboardBackend: see removeContact.
+func (b *backend) RemoveContact(nameOrKey string) error { return b.d.removeContact(nameOrKey) }
 
 // Requests implements gateway.DashboardBackend.
 func (b *backend) Requests() []gateway.DashboardRequest {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/envelope"
@@ -18,12 +17,17 @@ import (
 // loaded from the contacts file, replaced whole when the file changes (the
 // CLI edits it while the node runs) and written back when the dashboard
 // changes it.
+//
+// A contacts file that disappears is not taken to mean "remove everyone":
+// the book in memory stays (and with it every friendship) until the file
+// is back or the dashboard writes it again.
 type contactBook struct {
 	path string
 
-	mu   sync.RWMutex
-	book *gateway.ContactBook
-	raw  []byte // the file's bytes as last loaded or written
+	mu      sync.RWMutex
+	book    *gateway.ContactBook
+	raw     []byte // the file's bytes as last loaded or written
+	missing bool   // the file did not exist at the last reload
 }
 
 var (
@@ -39,14 +43,32 @@ func loadContactBook(path string) (*contactBook, error) {
 	return b, nil
 }
 
-// reload reads the file again if its bytes changed.
+// reload reads the file again if its bytes changed. A file that has
+// gone leaves a non-empty book as it is; the first reload that finds it
+// gone says so (an error), the later ones stay quiet.
 func (b *contactBook) reload() (bool, error) {
 	raw, err := os.ReadFile(b.path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		wasMissing := b.missing
+		b.missing = true
+		switch {
+		case b.book == nil:
+			b.book, _ = gateway.NewContactBook(nil)
+			b.raw = nil
+			return true, nil
+		case b.book.Len() > 0 && !wasMissing:
+			return false, fmt.Errorf("daemon: %s is gone; the node keeps its %d contacts and their Tox friendships "+
+				"(remove contacts with `toxmail contacts remove` or the dashboard, which writes the file again)", b.path, b.book.Len())
+		}
+		return false, nil
+	}
+	if err != nil {
 		return false, fmt.Errorf("daemon: contacts: %w", err)
 	}
 	b.mu.RLock()
-	same := b.book != nil && bytes.Equal(raw, b.raw)
+	same := b.book != nil && !b.missing && bytes.Equal(raw, b.raw)
 	b.mu.RUnlock()
 	if same {
 		return false, nil
@@ -60,9 +82,18 @@ func (b *contactBook) reload() (bool, error) {
 		return false, fmt.Errorf("daemon: %s: %w", b.path, err)
 	}
 	b.mu.Lock()
-	b.book, b.raw = book, raw
+	b.book, b.raw, b.missing = book, raw, false
 	b.mu.Unlock()
 	return true, nil
+}
+
+// fileExists reports whether the contacts file existed at the last reload
+// or write: only then does a key missing from the book mean that the user
+// removed it.
+func (b *contactBook) fileExists() bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return !b.missing
 }
 
 func (b *contactBook) current() *gateway.ContactBook {
@@ -89,7 +120,7 @@ func (b *contactBook) change(f func(*gateway.ContactBook) error) error {
 	if err != nil {
 		return err
 	}
-	b.book, b.raw = book, raw
+	b.book, b.raw, b.missing = book, raw, false
 	return nil
 }
 
@@ -116,39 +147,4 @@ func (b *contactBook) AddressKey(address string) (envelope.PublicKey, bool) {
 func (b *contactBook) knows(pk tox.PublicKey) bool {
 	_, ok := b.current().ByKey(envelope.PublicKey(pk))
 	return ok
-}
-
-// reconcileFriends makes every contact a Tox friend: a friend request to
-// its full Tox ID (which the other side's "known" policy accepts when we
-// are in its address book too). Contacts already befriended are left alone.
-func (d *Daemon) reconcileFriends() {
-	have := make(map[tox.PublicKey]bool)
-	for _, p := range d.tr.Peers() {
-		have[p.Key] = true
-	}
-	for _, c := range d.book.current().List() {
-		pk := tox.PublicKey(c.ID.PublicKey())
-		if have[pk] || pk == d.x.PublicKey() {
-			continue
-		}
-		var addr tox.Address
-		copy(addr[:], c.ID[:])
-		if err := d.tr.AddFriend(addr, "toxmail: "+d.cfg.Name); err != nil {
-			d.log.Warn("friend request not sent", "contact", c.Name, "key", pk.Short(), "err", err)
-			continue
-		}
-		d.log.Info("friend request sent", "contact", c.Name, "key", pk.Short())
-	}
-}
-
-// addContact adds a contact to the book and befriends it.
-func (d *Daemon) addContact(c gateway.Contact) error {
-	if c.Added.IsZero() {
-		c.Added = time.Now().UTC().Truncate(time.Second)
-	}
-	if err := d.book.change(func(b *gateway.ContactBook) error { return b.Add(c) }); err != nil {
-		return err
-	}
-	d.reconcileFriends()
-	return nil
 }

@@ -70,6 +70,13 @@ type Daemon struct {
 
 	smtpL, pop3L, dashL net.Listener
 
+	// friendsMu orders the changes to the Tox friend list (syncFriends,
+	// removeContact); applied is the address book's keys as last applied
+	// (see friends.go), appliedOK whether they are known.
+	friendsMu sync.Mutex
+	applied   map[tox.PublicKey]bool
+	appliedOK bool
+
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
@@ -142,6 +149,10 @@ func (d *Daemon) openTox() error {
 		return err
 	}
 	d.book = book
+	d.applied, d.appliedOK, err = loadApplied(filepath.Join(d.cfg.DataDir, appliedFile))
+	if err != nil {
+		d.log.Warn("the applied address book is unreadable; it is written again from contacts.toml", "err", err)
+	}
 	d.tr = tox.NewTransport(tox.TransportConfig{
 		MaxFrame:  max(16<<20, d.cfg.Mesh.MaxEnvelopeSize+1<<10),
 		Policy:    d.cfg.RequestPolicy(),
@@ -284,7 +295,7 @@ func (d *Daemon) Start() error {
 			d.log.Warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
 		}
 	}
-	d.reconcileFriends()
+	d.syncFriends()
 	d.wg.Add(1)
 	go d.background()
 	d.log.Info("toxmail running", "tox_id", d.ToxID().String(), "smtp", d.SMTPAddr(), "pop3", d.POP3Addr(), "dashboard", d.DashboardAddr())
@@ -333,8 +344,8 @@ func (d *Daemon) background() {
 			if err != nil {
 				d.log.Warn("contacts file not reloaded", "err", err)
 			} else if changed {
-				d.log.Info("contacts file changed; befriending new contacts")
-				d.reconcileFriends()
+				d.log.Info("contacts file changed; befriending new contacts, unfriending removed ones")
+				d.syncFriends()
 			}
 		}
 	}
@@ -365,7 +376,11 @@ func (d *Daemon) isClosed() bool {
 // profile is saved, and the stores are closed.
 func (d *Daemon) Close() error { return d.Shutdown(context.Background()) }
 
-// Shutdown is Close with a deadline for in-flight SMTP and POP3 sessions.
+// Shutdown is Close with a deadline: the SMTP, POP3 and dashboard servers
+// stop accepting at once, SMTP transactions under way (MAIL FROM sent)
+// and logged-in POP3 sessions may finish until ctx ends, and are cut
+// then; sessions idle between transactions, or not logged in, are closed
+// at once. Then the mesh stops, the profile is saved and the stores close.
 func (d *Daemon) Shutdown(ctx context.Context) error {
 	d.closeMu.Lock()
 	if d.closed {
@@ -374,16 +389,25 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	d.closed = true
 	d.closeMu.Unlock()
-	var errs []error
+	// The three servers stop accepting at once and share the grace
+	// period: an SMTP transaction under way, a logged-in POP3 session and
+	// a dashboard request in flight may finish until ctx ends.
+	var stops []func(context.Context) error
 	if d.smtp != nil && d.smtpL != nil {
-		errs = append(errs, d.smtp.Shutdown(ctx))
+		stops = append(stops, d.smtp.Shutdown)
 	}
 	if d.pop3 != nil && d.pop3L != nil {
-		errs = append(errs, d.pop3.Shutdown(ctx))
+		stops = append(stops, d.pop3.Shutdown)
 	}
 	if d.dash != nil && d.dashL != nil {
-		errs = append(errs, d.dash.Shutdown(ctx))
+		stops = append(stops, d.dash.Shutdown)
 	}
+	errs := make([]error, len(stops))
+	var stopping sync.WaitGroup
+	for i, stop := range stops {
+		stopping.Go(func() { errs[i] = stop(ctx) })
+	}
+	stopping.Wait()
 	for _, l := range []net.Listener{d.smtpL, d.pop3L, d.dashL} {
 		if l != nil {
 			l.Close()
@@ -434,6 +458,13 @@ func (d *Daemon) PublicKey() envelope.PublicKey { return d.x.PublicKey() }
 
 // UDPPort is the port the Tox instance listens on.
 func (d *Daemon) UDPPort() (uint16, error) { return d.x.UDPPort() }
+
+// Online reports whether the Tox instance is connected to the DHT (it has
+// joined the network through a bootstrap node or a friend).
+func (d *Daemon) Online() bool {
+	c, err := d.x.SelfConnection()
+	return err == nil && c.Online()
+}
 
 // DHTKey is the Tox instance's DHT key (what others bootstrap from).
 func (d *Daemon) DHTKey() [32]byte { return d.x.DHTKey() }

@@ -51,3 +51,26 @@ func (l *dirLock) release() {
 	l.f.Close()
 	l.f = nil
 }
+
+// Running reports whether a toxmail node holds the lock of the data
+// directory dir now, and the pid it wrote there. It takes the lock for a
+// moment when nobody holds it, so a node starting at that very instant
+// may be refused once.
+func Running(dir string) (pid string, running bool) {
+	path := filepath.Join(dir, "toxmail.lock")
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return "", false // no lock file: never ran here
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		return "", false
+	}
+	b, _ := os.ReadFile(path)
+	pid = strings.TrimSpace(string(b))
+	if _, err := strconv.Atoi(pid); err != nil {
+		pid = "unknown"
+	}
+	return pid, true
+}

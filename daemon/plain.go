@@ -3,6 +3,7 @@ package daemon
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"net/mail"
 	"sync"
 	"time"
 
@@ -47,17 +48,25 @@ func (d *Daemon) onText(from tox.PublicKey, name, text string) {
 	h.Write([]byte(text))
 	var id inbox.EnvelopeID
 	copy(id[:], h.Sum(nil))
-	to := ""
-	if d.cfg.SMTP.Domain != "" {
-		to = "me@" + d.cfg.SMTP.Domain
-	}
-	msg := tox.MailFromText(from, name, to, text, now)
+	msg := tox.MailFromText(from, name, d.ownMailbox(), text, now)
 	meta := inbox.Meta{Sender: from, PathLength: 1, Created: now, KeepUntil: now.Add(d.cfg.Mesh.OutboxRetention)}
 	if _, err := d.box.Deliver(id, meta, msg); err != nil {
 		d.log.Error("text message not stored", "from", from.Short(), "err", err)
 		return
 	}
 	d.log.Info("text message stored as mail", "from", from.Short(), "bytes", len(msg))
+}
+
+// ownMailbox is the To of a text message stored as mail: the node's own
+// address, "<Tox ID>@tox", which is what friends write to and what the
+// user's mail client has as its address, named after the login user when
+// there is one (else the node's name).
+func (d *Daemon) ownMailbox() string {
+	name := d.cfg.Name
+	if len(d.cfg.SMTP.Users) == 1 {
+		name = d.cfg.SMTP.Users[0].Name
+	}
+	return (&mail.Address{Name: name, Address: d.ToxID().Address()}).String()
 }
 
 // checkPassword compares a login against the configured bcrypt hashes in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,30 @@ func TestDemo(t *testing.T) {
 	}
 	if strings.Count(out.String(), "\n") != 1 {
 		t.Errorf("stdout has more than one line:\n%s", out.String())
+	}
+}
+
+// A dead --bootstrap fails with a line that names it and says what to
+// check, instead of a bare timeout.
+func TestDemoDeadBootstrap(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("AB", 32)
+	port, err := freeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs := fmt.Sprintf("127.0.0.1:%d:%s", port, key) // nothing listens there
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err = Run(ctx, Options{JSON: true, Bootstrap: bs, Stdout: &stdout, Stderr: &stderr, StepTimeout: 4 * time.Second})
+	if err == nil {
+		t.Fatal("the demo passed with a bootstrap node that does not exist")
+	}
+	for _, want := range []string{"timed out", "no node joined the Tox DHT through --bootstrap " + bs[:strings.LastIndexByte(bs, ':')], "tox-bootstrapd"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
 

@@ -193,6 +193,49 @@ func (n *network) join(m *member) error {
 	return nil
 }
 
+// rebootstrapEvery is how often a node that has not joined the DHT asks
+// the --bootstrap node again.
+const rebootstrapEvery = 5 * time.Second
+
+// rebootstrap asks the external bootstrap node again for every online
+// member that has not joined the DHT yet.
+func (n *network) rebootstrap() {
+	if n.bootstrap == nil {
+		return
+	}
+	for _, m := range n.members {
+		if m.d != nil && !m.d.Online() {
+			if err := m.d.Bootstrap(n.bootstrap.host, n.bootstrap.port, n.bootstrap.key); err != nil {
+				m.log.Warn("bootstrap node refused", "err", err)
+			}
+		}
+	}
+}
+
+// bootstrapHint is what a timed-out step adds when the nodes join through
+// --bootstrap: whether they reached that node, and what to check.
+func (n *network) bootstrapHint() string {
+	if n.bootstrap == nil {
+		return ""
+	}
+	b := fmt.Sprintf("%s:%d", n.bootstrap.host, n.bootstrap.port)
+	var joined, up int
+	for _, m := range n.members {
+		if m.d != nil {
+			up++
+			if m.d.Online() {
+				joined++
+			}
+		}
+	}
+	if joined == 0 && up > 0 {
+		return fmt.Sprintf("; no node joined the Tox DHT through --bootstrap %s: check that a tox-bootstrapd runs there "+
+			"(UDP, IPv4, LAN discovery off) and that its public key is the one given", b)
+	}
+	return fmt.Sprintf("; %d of %d nodes joined the DHT through --bootstrap %s, but not all friends found each other: "+
+		"check that node's log", joined, up, b)
+}
+
 // stop takes a member offline: a graceful shutdown that saves its profile.
 func (n *network) stop(m *member) error {
 	if m.d == nil {

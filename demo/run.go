@@ -147,20 +147,27 @@ func (s *story) say(format string, args ...any) {
 }
 
 // wait polls cond every 200 ms until it holds, the step times out, or ctx
-// ends.
+// ends. With --bootstrap, nodes that have not joined the DHT yet ask the
+// bootstrap node again every few seconds (it may have started after them),
+// and a timeout says whether they ever reached it.
 func (s *story) wait(what string, cond func() bool) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.o.StepTimeout)
 	defer cancel()
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
+	asked := time.Now()
 	for !cond() {
 		select {
 		case <-ctx.Done():
 			if s.ctx.Err() != nil {
 				return s.ctx.Err()
 			}
-			return fmt.Errorf("timed out after %v waiting for %s", s.o.StepTimeout, what)
+			return fmt.Errorf("timed out after %v waiting for %s%s", s.o.StepTimeout, what, s.n.bootstrapHint())
 		case <-t.C:
+		}
+		if time.Since(asked) >= rebootstrapEvery {
+			asked = time.Now()
+			s.n.rebootstrap()
 		}
 	}
 	return nil

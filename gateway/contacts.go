@@ -46,7 +46,7 @@ type Contact struct {
 // Errors from the address book, for errors.Is.
 var (
 	ErrContactInvalid = errors.New("invalid contact")
-	ErrContactExists  = errors.New("contact name or address already in use")
+	ErrContactExists  = errors.New("already in the address book")
 )
 
 // ContactBook is an in-memory address book, safe for concurrent use.
@@ -75,6 +75,8 @@ var (
 
 // NewContactBook returns a book holding entries, or an error naming the
 // first invalid entry, or one whose name or address an earlier entry has.
+// Several entries may share a Tox ID here (aliases written into the file
+// by hand, or books saved before Add refused them); Add never makes one.
 func NewContactBook(entries []Contact) (*ContactBook, error) {
 	b := &ContactBook{
 		byName: make(map[string]*bookEntry),
@@ -89,7 +91,7 @@ func NewContactBook(entries []Contact) (*ContactBook, error) {
 			} else if _, dup := b.Lookup(nc.Address); dup && nc.Address != "" {
 				err = fmt.Errorf("%w: <%s> is listed twice", ErrContactExists, nc.Address)
 			} else {
-				err = b.Add(nc)
+				err = b.add(nc, true)
 			}
 		}
 		if err != nil {
@@ -100,10 +102,15 @@ func NewContactBook(entries []Contact) (*ContactBook, error) {
 }
 
 // Add adds a contact. If an entry with the same name and address exists,
-// Add replaces it (a new ID, source or date). If the name or the address is
-// used by a different entry, Add fails with ErrContactExists: to rename a
-// contact or change its address, Remove it and Add it again.
-func (b *ContactBook) Add(c Contact) error {
+// Add replaces it (a new ID, source or date). If the name, the address or
+// the Tox ID's public key belongs to a different entry, Add fails with
+// ErrContactExists, naming that entry: one person has one entry, so to
+// rename a contact or change its address, Remove it and Add it again.
+func (b *ContactBook) Add(c Contact) error { return b.add(c, false) }
+
+// add is Add; sharedKeys lets the new entry share its public key with
+// other entries (NewContactBook, for files that already do).
+func (b *ContactBook) add(c Contact, sharedKeys bool) error {
 	c, err := normaliseContact(c)
 	if err != nil {
 		return err
@@ -124,9 +131,18 @@ func (b *ContactBook) Add(c Contact) error {
 			continue
 		}
 		if !strings.EqualFold(hit.c.Name, c.Name) || hit.c.Address != c.Address {
-			return fmt.Errorf("%w: %s", ErrContactExists, describeContact(hit.c))
+			return fmt.Errorf("%w: %s is taken by %s; to change that contact, remove it and add it again",
+				ErrContactExists, takenPart(hit.c, c), describeContact(hit.c))
 		}
 		old = hit // both hits, if both, are this same entry
+	}
+	if !sharedKeys {
+		for _, e := range b.byKey[c.ID.PublicKey()] {
+			if e != old {
+				return fmt.Errorf("%w: that Tox ID is saved as %s; a Tox ID has one entry, so to rename it, "+
+					"remove %s and add it again", ErrContactExists, describeContact(e.c), removeKey(e.c))
+			}
+		}
 	}
 	if old != nil {
 		b.unlink(old)
@@ -157,6 +173,21 @@ func (b *ContactBook) Remove(key string) bool {
 		b.unlink(e)
 	}
 	return e != nil
+}
+
+// RemoveKey removes every contact whose Tox ID has the public key pk and
+// returns them, in the order added.
+func (b *ContactBook) RemoveKey(pk envelope.PublicKey) []Contact {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	es := slices.Clone(b.byKey[pk])
+	slices.SortFunc(es, func(x, y *bookEntry) int { return cmp.Compare(x.seq, y.seq) })
+	out := make([]Contact, len(es))
+	for i, e := range es {
+		out[i] = e.c
+		b.unlink(e)
+	}
+	return out
 }
 
 // Lookup finds a contact by mail address (when key has an "@") or by name.
@@ -249,7 +280,7 @@ func (b *ContactBook) unlink(e *bookEntry) {
 		delete(b.byName, strings.ToLower(e.c.Name))
 	}
 	if e.c.Address != "" && b.byAddr[addrKey(e.c.Address)] == e {
-		delete(b.byAddr, e.c.Address)
+		delete(b.byAddr, addrKey(e.c.Address))
 	}
 	pk := e.c.ID.PublicKey()
 	es := slices.DeleteFunc(b.byKey[pk], func(x *bookEntry) bool { return x == e })
@@ -289,6 +320,22 @@ func normaliseContact(c Contact) (Contact, error) {
 		return c, fmt.Errorf("%w: %s: no Tox ID", ErrContactInvalid, describeContact(c))
 	}
 	return c, nil
+}
+
+// takenPart says which of c's name and address the entry hit also has.
+func takenPart(hit, c Contact) string {
+	if c.Name != "" && strings.EqualFold(hit.Name, c.Name) {
+		return fmt.Sprintf("the name %q", c.Name)
+	}
+	return "the address <" + c.Address + ">"
+}
+
+// removeKey is what finds c for Remove: its name, else its address.
+func removeKey(c Contact) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Address
 }
 
 func describeContact(c Contact) string {

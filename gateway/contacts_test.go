@@ -253,3 +253,93 @@ func TestContactBookConcurrent(t *testing.T) {
 		t.Errorf("Len %d, List %d", n, l)
 	}
 }
+
+// One person, one entry: a second name (or address) for a Tox ID already
+// in the book is refused, naming the entry that has it and how to rename.
+func TestContactBookOneEntryPerKey(t *testing.T) {
+	bob := resolveTestID(2)
+	book := newTestBook(t, gateway.Contact{Name: "bob", ID: bob, Source: gateway.SourceToxID})
+	sameKey := gateway.NewToxID(bob.PublicKey(), [4]byte{7, 7, 7, 7}) // another nospam, the same person
+	for _, c := range []gateway.Contact{
+		{Name: "bob2", ID: bob},
+		{Name: "bob3", ID: sameKey},
+		{Address: "bob@example.org", ID: bob},
+		{Name: "robert", Address: "bob@example.org", ID: bob},
+	} {
+		err := book.Add(c)
+		if !errors.Is(err, gateway.ErrContactExists) {
+			t.Fatalf("Add(%+v): got %v, want ErrContactExists", c, err)
+		}
+		for _, want := range []string{`saved as "bob"`, "remove bob"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Add(%+v): %q does not say %q", c, err, want)
+			}
+		}
+	}
+	if got := book.Len(); got != 1 {
+		t.Errorf("refused adds left %d entries, want 1", got)
+	}
+	// The entry itself may still be updated, with the same key or another.
+	if err := book.Add(gateway.Contact{Name: "BOB", ID: sameKey, Source: gateway.SourceToxID}); err != nil {
+		t.Errorf("updating bob with the same key: %v", err)
+	}
+	// A file that already lists a key twice still loads.
+	if _, err := gateway.NewContactBook([]gateway.Contact{{Name: "a", ID: bob}, {Name: "b", ID: bob}}); err != nil {
+		t.Errorf("a file with two entries of one key: %v", err)
+	}
+}
+
+func TestContactBookRemoveKey(t *testing.T) {
+	a, b := resolveTestID(1), resolveTestID(2)
+	book := newTestBook(t,
+		gateway.Contact{Name: "al", ID: a},
+		gateway.Contact{Name: "bob", ID: b},
+		gateway.Contact{Address: "Al.Ice@example.org", ID: a}, // an alias from a hand-edited file
+	)
+	got := book.RemoveKey(a.PublicKey())
+	if len(got) != 2 || got[0].Name != "al" || got[1].Address != "Al.Ice@example.org" {
+		t.Fatalf("RemoveKey: got %+v, want al and its alias", got)
+	}
+	for _, key := range []string{"al", "Al.Ice@example.org", "al.ice@example.org"} {
+		if _, ok := book.Lookup(key); ok {
+			t.Errorf("Lookup(%q) after RemoveKey: found", key)
+		}
+	}
+	if _, ok := book.Lookup("bob"); !ok || book.Len() != 1 {
+		t.Errorf("RemoveKey removed more than the key's entries: %+v", book.List())
+	}
+	if got := book.RemoveKey(a.PublicKey()); len(got) != 0 {
+		t.Errorf("second RemoveKey: %+v", got)
+	}
+	// An address with capitals is gone from the index after Remove too,
+	// so it can be added again.
+	book.Add(gateway.Contact{Address: "Bo.B@example.org", ID: resolveTestID(3)})
+	if !book.Remove("Bo.B@example.org") {
+		t.Fatal("Remove by address: nothing removed")
+	}
+	if err := book.Add(gateway.Contact{Address: "Bo.B@example.org", ID: resolveTestID(4)}); err != nil {
+		t.Errorf("adding the removed address again: %v", err)
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	id := resolveTestID(9)
+	bad := []byte(id.String())
+	bad[75] ^= 1
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{id.String(), true},
+		{strings.ToLower(id.String()), true},
+		{" " + id.PublicKey().String() + " ", true},
+		{string(bad), false},
+		{"bob", false},
+		{strings.Repeat("zz", 32), false},
+	} {
+		pk, ok := gateway.ParseKey(tt.in)
+		if ok != tt.ok || ok && pk != id.PublicKey() {
+			t.Errorf("ParseKey(%q) = %v, %v; want ok=%v", tt.in, pk.Short(), ok, tt.ok)
+		}
+	}
+}

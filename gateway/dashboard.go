@@ -31,10 +31,11 @@ const (
 	dashMaxTokenLen       = 1024
 	dashMaxSessionTTL     = 30 * 24 * time.Hour
 	dashMaxFailureDelay   = 30 * time.Second
-	dashFailureDelayCap   = 5 * time.Second // the escalated delay never exceeds this
-	dashMaxBody           = 64 << 10        // bytes of a form or JSON request
-	dashMaxSessions       = 64              // the oldest session goes beyond this
-	dashMaxFailureIPs     = 4096            // remote addresses tracked for failed logins
+	dashFailureDelayCap   = 5 * time.Second  // the escalated delay never exceeds this
+	dashMaxFailureQueue   = 30 * time.Second // wrong tokens due later than this are refused (429)
+	dashMaxBody           = 64 << 10         // bytes of a form or JSON request
+	dashMaxSessions       = 64               // the oldest session goes beyond this
+	dashMaxFailureIPs     = 4096             // remote addresses tracked for failed logins
 	dashFailureMemory     = 15 * time.Minute
 	dashBackendTimeout    = 20 * time.Second // AddContact (DNS)
 	dashReadHeaderTimeout = 10 * time.Second
@@ -66,11 +67,15 @@ type DashboardConfig struct {
 	// SessionTTL is how long a login lasts. Default 12 h, range
 	// [1 min, 30 days].
 	SessionTTL time.Duration
-	// AuthFailureDelay throttles token guessing: after the n-th failed
-	// login from one remote address in a row, that address is refused
-	// (429) for AuthFailureDelay × 2^(n-1), at most 5 s, without its
-	// token being checked. Default 1 s; negative turns it off (tests);
-	// at most 30 s.
+	// AuthFailureDelay throttles token guessing: the answer to the n-th
+	// wrong token in a row from one remote address is delayed by
+	// AuthFailureDelay × 2^(n-1), at most 5 s, after the answer to the
+	// one before, so parallel guesses are answered one at a time; a wrong
+	// token that would wait more than 30 s is refused at once (429). The
+	// right token is always accepted at once: on loopback every local
+	// program shares one address, and a stray wrong token must not lock
+	// the user out. Default 1 s; negative turns it off (tests); at most
+	// 30 s.
 	AuthFailureDelay time.Duration
 }
 
@@ -219,8 +224,15 @@ func (d *Dashboard) Serve(l net.Listener) error {
 }
 
 // Shutdown stops the server gracefully: it stops accepting connections and
-// waits, until ctx ends, for requests in progress.
-func (d *Dashboard) Shutdown(ctx context.Context) error { return d.srv.Shutdown(ctx) }
+// waits, until ctx ends, for requests in progress; then it closes the
+// connections still open and returns ctx's error.
+func (d *Dashboard) Shutdown(ctx context.Context) error {
+	err := d.srv.Shutdown(ctx)
+	if ctx.Err() != nil {
+		d.srv.Close()
+	}
+	return err
+}
 
 // Addr returns the address of the first listener Serve was given, or nil
 // before that.

@@ -9,7 +9,7 @@ package gateway
 //	GET    /api/status                   identity, counts, held summary, mesh counters
 //	GET    /api/contacts                 the contacts
 //	POST   /api/contacts                 {"name": "...", "id": "<Tox ID or name@domain>"} → 201, the contact
-//	DELETE /api/contacts/{name}          name, mail address or public key → 200
+//	DELETE /api/contacts/{name}          name, mail address, public key or Tox ID → 200; also ends the Tox friendship
 //	GET    /api/requests                 pending friend requests
 //	POST   /api/requests/{key}/approve   → 200
 //	POST   /api/requests/{key}/deny      → 200
@@ -251,7 +251,7 @@ func (d *Dashboard) apiAddContact(w http.ResponseWriter, r *http.Request, _ *das
 	defer cancel()
 	c, err := d.b.AddContact(ctx, req.Name, req.ID)
 	if err != nil {
-		writeAPIError(w, errorStatus(err), err.Error())
+		writeAPIError(w, errorStatus(err), errorLine(err))
 		return
 	}
 	d.log.Info("dashboard API: contact added", "key", c.Key().Short(), "source", c.Source)
@@ -261,7 +261,7 @@ func (d *Dashboard) apiAddContact(w http.ResponseWriter, r *http.Request, _ *das
 func (d *Dashboard) apiRemoveContact(w http.ResponseWriter, r *http.Request, _ *dashSession) {
 	name := strings.TrimSpace(r.PathValue("name"))
 	if err := d.b.RemoveContact(name); err != nil {
-		writeAPIError(w, errorStatus(err), err.Error())
+		writeAPIError(w, errorStatus(err), errorLine(err))
 		return
 	}
 	d.log.Info("dashboard API: contact removed")
@@ -283,7 +283,7 @@ func (d *Dashboard) apiRequest(approve bool) func(http.ResponseWriter, *http.Req
 			err = d.decide(key, approve)
 		}
 		if err != nil {
-			writeAPIError(w, errorStatus(err), err.Error())
+			writeAPIError(w, errorStatus(err), errorLine(err))
 			return
 		}
 		status := "denied"

@@ -13,6 +13,7 @@ package gateway
 // another site (Sec-Fetch-Site, Origin, Referer).
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -54,7 +55,7 @@ type dashFlash struct {
 type dashFailures struct {
 	n     int
 	last  time.Time
-	until time.Time // refused until then
+	until time.Time // when the answer to the latest failure is due
 }
 
 // randomToken returns 32 random bytes, base64url-encoded.
@@ -185,25 +186,20 @@ func remoteIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// throttled reports how long ip must still wait before its next login
-// attempt, or 0.
-func (d *Dashboard) throttled(ip string) time.Duration {
+// failureWait records a wrong token from ip and returns how long to wait
+// before answering it: AuthFailureDelay × 2^(n-1) for the n-th failure in
+// a row (at most 5 s), counted from the answer to the previous failure, so
+// that wrong tokens sent at once are answered one after another and
+// guessing in parallel gains nothing. queued is false, and the failure not
+// recorded, when the answer would be more than dashMaxFailureQueue away:
+// the caller refuses it at once (429) instead of holding the request.
+//
+// The right token is never delayed, and it does not clear the record:
+// everything local shares 127.0.0.1, so a success says nothing about who
+// sent the wrong ones.
+func (d *Dashboard) failureWait(ip string) (wait time.Duration, queued bool) {
 	if d.cfg.AuthFailureDelay < 0 {
-		return 0
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	f := d.failures[ip]
-	if f == nil {
-		return 0
-	}
-	return max(f.until.Sub(d.now()), 0)
-}
-
-// failed records a failed login from ip.
-func (d *Dashboard) failed(ip string) {
-	if d.cfg.AuthFailureDelay < 0 {
-		return
+		return 0, true
 	}
 	now := d.now()
 	d.mu.Lock()
@@ -219,13 +215,22 @@ func (d *Dashboard) failed(ip string) {
 	if now.Sub(f.last) > dashFailureMemory {
 		f.n = 0
 	}
+	delay := dashFailureDelayCap
+	if f.n < 16 {
+		delay = min(d.cfg.AuthFailureDelay<<f.n, dashFailureDelayCap)
+	}
+	due := now
+	if f.until.After(now) {
+		due = f.until
+	}
+	due = due.Add(delay)
+	if due.Sub(now) > dashMaxFailureQueue {
+		return f.until.Sub(now), false
+	}
 	f.n++
 	f.last = now
-	delay := dashFailureDelayCap
-	if f.n <= 16 {
-		delay = min(d.cfg.AuthFailureDelay<<(f.n-1), dashFailureDelayCap)
-	}
-	f.until = now.Add(delay)
+	f.until = due
+	return due.Sub(now), true
 }
 
 // pruneFailures forgets old failures, and if that is not enough, all of
@@ -241,27 +246,30 @@ func (d *Dashboard) pruneFailures(now time.Time) {
 	}
 }
 
-// succeeded forgets ip's failures.
-func (d *Dashboard) succeeded(ip string) {
-	d.mu.Lock()
-	delete(d.failures, ip)
-	d.mu.Unlock()
-}
-
-// checkToken checks a presented token with throttling. It returns the
-// HTTP status to answer with when the token is not accepted: 429 while ip
-// is throttled, 401 for a wrong token; and 0 for the right one.
-func (d *Dashboard) checkToken(ip, presented string) (status int, wait time.Duration) {
-	if wait := d.throttled(ip); wait > 0 {
+// checkToken checks a presented token. The right one is accepted at once
+// (status 0), whatever wrong ones came before. A wrong one is answered
+// 401 after failureWait's delay, or 429 with the wait to retry after when
+// too many wrong ones are already waiting; ctx ending cuts the delay
+// short.
+func (d *Dashboard) checkToken(ctx context.Context, ip, presented string) (status int, retry time.Duration) {
+	if d.tokenOK(presented) {
+		return 0, 0
+	}
+	wait, queued := d.failureWait(ip)
+	if !queued {
+		d.log.Warn("dashboard login refused: too many wrong tokens at once", "remote", ip)
 		return http.StatusTooManyRequests, wait
 	}
-	if !d.tokenOK(presented) {
-		d.failed(ip)
-		d.log.Warn("dashboard login failed", "remote", ip)
-		return http.StatusUnauthorized, 0
+	d.log.Warn("dashboard login failed", "remote", ip)
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
 	}
-	d.succeeded(ip)
-	return 0, 0
+	return http.StatusUnauthorized, 0
 }
 
 // loginPage shows the login form, or sends a logged-in user home.
@@ -297,10 +305,10 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := remoteIP(r)
-	switch status, wait := d.checkToken(ip, r.PostFormValue("token")); status {
+	switch status, wait := d.checkToken(r.Context(), ip, r.PostFormValue("token")); status {
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", retryAfter(wait))
-		d.renderLogin(w, r, status, "Too many wrong tokens. Wait "+retryAfter(wait)+" s and try again.")
+		d.renderLogin(w, r, status, "Too many wrong tokens at once. Wait "+retryAfter(wait)+" s and try again.")
 		return
 	case http.StatusUnauthorized:
 		d.renderLogin(w, r, status, "Wrong token. Use the token in the [dashboard] section of the node's config file.")
@@ -365,10 +373,10 @@ func (d *Dashboard) api(h func(http.ResponseWriter, *http.Request, *dashSession)
 				writeAPIError(w, http.StatusUnauthorized, "unsupported Authorization scheme: use Bearer <token>")
 				return
 			}
-			switch status, wait := d.checkToken(remoteIP(r), strings.TrimSpace(tok)); status {
+			switch status, wait := d.checkToken(r.Context(), remoteIP(r), strings.TrimSpace(tok)); status {
 			case http.StatusTooManyRequests:
 				w.Header().Set("Retry-After", retryAfter(wait))
-				writeAPIError(w, status, "too many wrong tokens: wait "+retryAfter(wait)+" s")
+				writeAPIError(w, status, "too many wrong tokens at once: wait "+retryAfter(wait)+" s")
 				return
 			case http.StatusUnauthorized:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="toxmail", error="invalid_token"`)

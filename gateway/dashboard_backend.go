@@ -29,8 +29,11 @@ type DashboardBackend interface {
 	// returned contact's Source says which. It typically also sends a
 	// friend request. ctx ends when the user gives up waiting.
 	AddContact(ctx context.Context, name, idOrAddress string) (DashboardContact, error)
-	// RemoveContact removes the contact with this name, mail address or
-	// public key (64 hex digits).
+	// RemoveContact removes the contact with this name, mail address,
+	// public key (64 hex digits) or Tox ID, and ends the Tox friendship
+	// with it: a friend that is not in the address book (an approved
+	// request) is removed by its key. A pending friend request from the
+	// key goes too. ErrNoSuchContact when nothing matches.
 	RemoveContact(nameOrKey string) error
 	// Requests lists the pending friend requests, oldest first.
 	Requests() []DashboardRequest
@@ -78,7 +81,7 @@ func (id DashboardIdentity) Key() envelope.PublicKey {
 
 // Where a DashboardContact's key came from (DashboardContact.Source).
 const (
-	DashboardSourceToxID  = "tox-id" // typed or pasted as a Tox ID
+	DashboardSourceToxID  = "toxid"  // typed or pasted as a Tox ID (the token contacts.toml stores, Source.String)
 	DashboardSourceDNS    = "dns"    // a tox1 DNS lookup: unauthenticated
 	DashboardSourceFriend = "friend" // a Tox friend not in the address book (e.g. an approved request)
 )

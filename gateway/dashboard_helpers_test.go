@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -127,6 +129,15 @@ func (b *fakeBackend) AddContact(ctx context.Context, name, idOrAddress string) 
 	b.record("add %s %s", name, idOrAddress)
 	c := gateway.DashboardContact{Name: name, Kind: gateway.DashboardKindUnknown}
 	if strings.Contains(idOrAddress, "@") {
+		if strings.HasSuffix(idOrAddress, "@dnsdown.example") {
+			// What the daemon's Resolver returns when dns.server answers
+			// nothing: a chain down to the socket error.
+			name := strings.TrimSuffix(idOrAddress, "@dnsdown.example") + "._tox.dnsdown.example"
+			sock := &net.OpError{Op: "read", Net: "udp", Err: errors.New("read: connection refused")}
+			return c, &gateway.ResolveError{Address: idOrAddress, Temp: true, Name: name,
+				Reason: "tox1 DNS lookup of " + name + " failed (connection refused), try again later",
+				Err:    &gateway.DNSError{Name: name + ".", Server: "127.0.0.1:1", Reason: "connection refused", Err: sock}}
+		}
 		if !strings.HasSuffix(idOrAddress, "@example.org") {
 			return c, &gateway.ResolveError{Address: idOrAddress, Reason: "no tox1 record for " + idOrAddress}
 		}

@@ -181,7 +181,7 @@ func contactRow(c DashboardContact, now time.Time) contactView {
 	v.IDShort = shortHex(v.ID)
 	// The backend may also use the address book's Source tokens.
 	switch c.Source {
-	case DashboardSourceToxID, SourceToxID.String():
+	case DashboardSourceToxID:
 		v.Source, v.SourceTitle, v.SourceKey = "Tox ID", "typed or pasted as a Tox ID", DashboardSourceToxID
 	case SourceContacts.String():
 		v.Source, v.SourceTitle = "address book", "from the address book"
@@ -427,7 +427,8 @@ func (d *Dashboard) addContactForm(w http.ResponseWriter, r *http.Request, s *da
 	c, err := d.b.AddContact(ctx, name, id)
 	if err != nil {
 		d.log.Info("dashboard: adding a contact failed", "err", err)
-		d.setFlash(s, dashFlash{Error: true, Text: "Could not add " + name + ": " + err.Error(), Name: name, ID: id})
+		d.setFlash(s, dashFlash{Error: true, Text: "Could not add " + clipInput(name, dashEchoName) + ": " + errorLine(err),
+			Name: clipInput(name, dashEchoField), ID: clipInput(id, dashEchoField)})
 	} else {
 		d.log.Info("dashboard: contact added", "key", c.Key().Short(), "source", c.Source)
 		d.setFlash(s, dashFlash{Text: addedMessage(name, c)})
@@ -450,11 +451,15 @@ func addedMessage(name string, c DashboardContact) string {
 // removeContactForm removes a contact.
 func (d *Dashboard) removeContactForm(w http.ResponseWriter, r *http.Request, s *dashSession) {
 	key := strings.TrimSpace(r.PostFormValue("key"))
+	shown := clipInput(key, dashEchoName)
+	if _, isKey := ParseKey(key); isKey {
+		shown = shortHex(strings.ToUpper(strings.TrimSpace(key)))
+	}
 	if err := d.b.RemoveContact(key); err != nil {
-		d.setFlash(s, dashFlash{Error: true, Text: "Could not remove " + key + ": " + err.Error()})
+		d.setFlash(s, dashFlash{Error: true, Text: "Could not remove " + shown + ": " + errorLine(err)})
 	} else {
 		d.log.Info("dashboard: contact removed")
-		d.setFlash(s, dashFlash{Text: "Removed " + key + "."})
+		d.setFlash(s, dashFlash{Text: "Removed " + shown + ": no longer a contact or a Tox friend."})
 	}
 	http.Redirect(w, r, "/contacts", http.StatusSeeOther)
 }
@@ -468,7 +473,7 @@ func (d *Dashboard) requestForm(approve bool) func(http.ResponseWriter, *http.Re
 		}
 		switch {
 		case err != nil:
-			d.setFlash(s, dashFlash{Error: true, Text: "Could not answer the request: " + err.Error()})
+			d.setFlash(s, dashFlash{Error: true, Text: "Could not answer the request: " + errorLine(err)})
 		case approve:
 			d.setFlash(s, dashFlash{Text: "Approved " + key.Short() + "…: it is now a friend."})
 		default:

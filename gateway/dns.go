@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -109,7 +110,9 @@ var _ TXTResolver = (*DNSResolver)(nil)
 
 // NewDNSResolver returns a resolver that asks server (HOST:PORT; HOST alone
 // means port 53), a recursive resolver or the authoritative server of the
-// domains asked about. Each query waits at most timeout (DefaultDNSTimeout
+// domains asked about. HOST must be an IP address: a host name would have
+// to be looked up by some other DNS server first, and its failure would
+// then look like the server's answer. Each query waits at most timeout (DefaultDNSTimeout
 // when 0); a query is tried twice over UDP and, when truncated, once over
 // TCP.
 func NewDNSResolver(server string, timeout time.Duration) (*DNSResolver, error) {
@@ -126,6 +129,10 @@ func NewDNSResolver(server string, timeout time.Duration) (*DNSResolver, error) 
 	}
 	if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 {
 		return nil, fmt.Errorf("gateway: DNS server %q: want HOST:PORT with a port from 1 to 65535", server)
+	}
+	if net.ParseIP(host) == nil {
+		return nil, fmt.Errorf("gateway: DNS server %q: want an IP address as HOST, e.g. 127.0.0.1:53 "+
+			"(finding a server by its host name would need another DNS server)", server)
 	}
 	server = net.JoinHostPort(host, port)
 	if timeout < 0 {
@@ -165,10 +172,7 @@ func (r *DNSResolver) LookupTXT(ctx context.Context, name string) ([]TXT, error)
 		in, err = r.exchange(ctx, q, "tcp")
 	}
 	if err != nil {
-		if isDNSTimeout(err) {
-			return nil, fail("timeout", false, err)
-		}
-		return nil, fail("query failed", false, err)
+		return nil, fail(exchangeReason(err), false, err)
 	}
 	if len(in.Question) != 1 || !strings.EqualFold(in.Question[0].Name, fqdn) || in.Question[0].Qtype != dns.TypeTXT {
 		return nil, fail("answer does not match the question", false, nil)
@@ -201,6 +205,30 @@ func (r *DNSResolver) exchange(ctx context.Context, q *dns.Msg, network string) 
 	c := &dns.Client{Net: network, Timeout: r.timeout, UDPSize: ednsSize}
 	in, _, err := c.ExchangeContext(ctx, q, r.server)
 	return in, err
+}
+
+// Reasons of a DNSError for a query that got no answer.
+const (
+	dnsReasonRefused     = "connection refused"
+	dnsReasonUnreachable = "server unreachable"
+	dnsReasonHostName    = "the server's host name does not resolve"
+	dnsReasonQueryFailed = "query failed"
+)
+
+// exchangeReason words why a query got no answer at all.
+func exchangeReason(err error) string {
+	var nerr *net.DNSError
+	switch {
+	case isDNSTimeout(err):
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return dnsReasonRefused // over UDP: the ICMP port unreachable of a closed port
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return dnsReasonUnreachable
+	case errors.As(err, &nerr):
+		return dnsReasonHostName // dialling a server given by a name that did not resolve
+	}
+	return dnsReasonQueryFailed
 }
 
 func isDNSTimeout(err error) bool {
@@ -292,7 +320,7 @@ func (r *NetResolver) LookupTXT(ctx context.Context, name string) ([]TXT, error)
 		e := &DNSError{Name: dns.Fqdn(name), Reason: "lookup failed", Err: err}
 		var nerr *net.DNSError
 		switch {
-		case errors.As(err, &nerr) && nerr.IsNotFound:
+		case errors.As(err, &nerr) && nerr.IsNotFound && sameDNSName(nerr.Name, name):
 			e.Reason, e.NotFound = "not found", true
 		case isDNSTimeout(err):
 			e.Reason = "timeout"
@@ -307,4 +335,9 @@ func (r *NetResolver) LookupTXT(ctx context.Context, name string) ([]TXT, error)
 		out[i] = TXT{Text: t, TTL: ttl}
 	}
 	return out, nil
+}
+
+// sameDNSName compares two domain names without case and trailing dot.
+func sameDNSName(a, b string) bool {
+	return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(b, "."))
 }

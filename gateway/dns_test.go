@@ -304,7 +304,8 @@ func TestNewDNSResolverServer(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"127.0.0.1:5353", "127.0.0.1:5353"},
 		{"127.0.0.1", "127.0.0.1:53"},
-		{"dns.example.org", "dns.example.org:53"},
+		{"dns.example.org", ""}, // an IP address only: nothing looks the server up
+		{"bogus:53", ""},
 		{"::1", "[::1]:53"},
 		{"[::1]", "[::1]:53"},
 		{"[::1]:5353", "[::1]:5353"},

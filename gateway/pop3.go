@@ -270,11 +270,13 @@ func (srv *POP3Server) Close() error {
 	return err
 }
 
-// Shutdown stops accepting connections, closes sessions that are waiting
-// for a command, lets the others finish the command they are running
-// (a RETR in progress, the deletions of a QUIT) and closes them after it,
-// and waits until all have ended. If ctx ends first, it closes the rest as
-// Close does and returns ctx.Err().
+// Shutdown stops accepting connections and closes the sessions that have
+// not logged in (after the command one is running, if any). A logged-in
+// session goes on, command after command, until its QUIT has committed
+// its deletions: a mail client in the middle of fetching finishes. It
+// waits until all sessions have ended. If ctx ends first, it closes the
+// rest as Close does (their deletions are not committed) and returns
+// ctx.Err().
 func (srv *POP3Server) Shutdown(ctx context.Context) error {
 	ss, err := srv.stop()
 	for _, s := range ss {

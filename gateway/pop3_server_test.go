@@ -333,8 +333,9 @@ func TestPOP3ClientGoneMidRetr(t *testing.T) {
 	}
 }
 
-// TestPOP3Shutdown: idle sessions are closed without UPDATE, a message
-// being sent is finished, and Serve returns.
+// TestPOP3Shutdown: a session that has not logged in is closed at once,
+// a message being sent is finished, a logged-in session goes on to its
+// QUIT, which commits its deletions, and Serve returns.
 func TestPOP3Shutdown(t *testing.T) {
 	big := strings.Repeat("x", 4<<20) + "\r\n"
 	md := newPOP3MemMaildrop(pop3Msg1)
@@ -360,8 +361,10 @@ func TestPOP3Shutdown(t *testing.T) {
 
 	idle := dialPOP3(t, addr)
 	defer idle.close()
-	idle.login("alice", "secret")
-	idle.expect("DELE 1", "+OK message 1 deleted\r\n")
+	txn := dialPOP3(t, addr)
+	defer txn.close()
+	txn.login("alice", "secret")
+	txn.expect("DELE 1", "+OK message 1 deleted\r\n")
 
 	busy := dialPOP3(t, addr)
 	defer busy.close()
@@ -378,13 +381,28 @@ func TestPOP3Shutdown(t *testing.T) {
 	go func() { done <- srv.Shutdown(ctx) }()
 
 	idle.expectClosed()
-	rest, err := io.ReadAll(busy.r)
-	if err != nil {
+	// The logged-in session is still served; its QUIT commits.
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v while sessions were logged in", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	txn.expect("NOOP", "+OK\r\n")
+	txn.send("QUIT\r\n")
+	if got := txn.line(); !strings.HasPrefix(got, "+OK") {
+		t.Fatalf("QUIT during Shutdown: %q", got)
+	}
+	txn.expectClosed()
+	want := big + ".\r\n"
+	rest := make([]byte, len(want))
+	if _, err := io.ReadFull(busy.r, rest); err != nil {
 		t.Fatalf("reading the rest of RETR: %v", err)
 	}
-	if want := big + ".\r\n"; string(rest) != want {
-		t.Fatalf("RETR during Shutdown: got %d bytes, want %d", len(rest), len(want))
+	if string(rest) != want {
+		t.Fatalf("RETR during Shutdown: got %d bytes, not the message", len(rest))
 	}
+	busy.expect("QUIT", "+OK signing off (1 messages left)\r\n")
+	busy.expectClosed()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -396,8 +414,8 @@ func TestPOP3Shutdown(t *testing.T) {
 	if err := <-served; !errors.Is(err, ErrPOP3ServerClosed) {
 		t.Fatalf("Serve: %v, want ErrPOP3ServerClosed", err)
 	}
-	if len(md.messages()) != 1 {
-		t.Fatalf("Shutdown committed a deletion without QUIT")
+	if n := len(md.messages()); n != 0 {
+		t.Fatalf("the QUIT during Shutdown left %d messages, want its deletion committed", n)
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Fatalf("still accepting after Shutdown")
@@ -434,6 +452,28 @@ func TestPOP3Close(t *testing.T) {
 	idle.expectClosed()
 	if err := srv.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// TestPOP3ShutdownDeadlineNoQuit: a logged-in session that never sends
+// QUIT is cut when Shutdown gives up, and its deletions are not committed.
+func TestPOP3ShutdownDeadlineNoQuit(t *testing.T) {
+	md := newPOP3MemMaildrop(pop3Msg1)
+	auth := newPOP3TestAuth()
+	auth.set("alice", "secret", md)
+	srv, addr := startPOP3(t, pop3TestConfig(), auth)
+	c := dialPOP3(t, addr)
+	defer c.close()
+	c.login("alice", "secret")
+	c.expect("DELE 1", "+OK message 1 deleted\r\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want DeadlineExceeded", err)
+	}
+	c.expectClosed()
+	if len(md.messages()) != 1 {
+		t.Fatalf("a session cut by the deadline had its deletion committed")
 	}
 }
 

@@ -29,7 +29,7 @@ type pop3Msg struct {
 }
 
 // pop3Session is one POP3 connection. Its goroutine owns everything but
-// idle and stopping, which Shutdown reads and writes under mu.
+// idle, stopping and loggedIn, which Shutdown reads and writes under mu.
 type pop3Session struct {
 	srv  *POP3Server
 	cfg  *POP3Config
@@ -53,7 +53,8 @@ type pop3Session struct {
 
 	mu       sync.Mutex
 	idle     bool // waiting for a command
-	stopping bool // Shutdown: end after the current command
+	stopping bool // Shutdown: end after the current command, unless loggedIn
+	loggedIn bool // in TRANSACTION: Shutdown lets it run to its QUIT
 }
 
 const (
@@ -138,13 +139,16 @@ func (s *pop3Session) releaseLock() {
 	}
 }
 
-// shutdown ends the session: at once if it is waiting for a command,
-// otherwise after the command it is running.
+// shutdown ends a session that has not logged in: at once if it is
+// waiting for a command, otherwise after the command it is running. A
+// logged-in session goes on until its QUIT commits its deletions (or the
+// server's Shutdown gives up on it): cutting it between RETR and DELE
+// would only make the client fetch the same mail again.
 func (s *pop3Session) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopping = true
-	if s.idle {
+	if s.idle && !s.loggedIn {
 		s.conn.Close()
 	}
 }
@@ -160,7 +164,7 @@ func (s *pop3Session) readLine() (string, error) {
 		}
 	}
 	s.mu.Lock()
-	if s.stopping {
+	if s.stopping && !s.loggedIn {
 		s.mu.Unlock()
 		return "", errPOP3Stopping
 	}
@@ -296,6 +300,9 @@ func (s *pop3Session) login(user, pass string) bool {
 	}
 	s.srv.loginSucceeded(user)
 	s.state, s.md, s.lockKey = pop3Transaction, md, key
+	s.mu.Lock()
+	s.loggedIn = true
+	s.mu.Unlock()
 	s.msgs = make([]pop3Msg, len(list))
 	var total int64
 	for i, m := range list {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/envelope"
 )
@@ -105,7 +106,10 @@ type ResolveError struct {
 	Address string // the address as given
 	Temp    bool   // see Temporary
 	Reason  string // one line for the user, details included; the SMTP reply
-	Err     error  // the underlying error, if any, for errors.Is and errors.As
+	// Name is the tox1 DNS name that was asked ("carol._tox.example.org"),
+	// when the failure is a DNS answer or a DNS failure; "" otherwise.
+	Name string
+	Err  error // the underlying error, if any, for errors.Is and errors.As
 }
 
 func (e *ResolveError) Error() string {
@@ -122,6 +126,53 @@ func (e *ResolveError) Unwrap() error { return e.Err }
 // that failed or timed out, false for unknown names, missing or malformed
 // records and malformed addresses.
 func (e *ResolveError) Temporary() bool { return e.Temp }
+
+// Summary is e in one line for people (the dashboard shows it): what could
+// not be resolved, why in plain words without the chain of underlying
+// errors, and what to do. The address is shortened if it is long.
+func (e *ResolveError) Summary() string {
+	addr := clipInput(e.Address, 80)
+	if e.Name == "" {
+		return "could not use " + addr + ": " + clipInput(e.Reason, 200)
+	}
+	if !e.Temp {
+		if errors.Is(e.Err, ErrDNSNotFound) {
+			return "no tox1 DNS record at " + e.Name + ": check the address, or ask its owner for their Tox ID"
+		}
+		return "no usable tox1 DNS record at " + e.Name + ": ask the owner of " + addr + " for their Tox ID"
+	}
+	var de *DNSError
+	why := "the DNS lookup failed"
+	if errors.As(e.Err, &de) {
+		switch {
+		case de.Reason == "timeout":
+			why = "the DNS server did not answer"
+		case de.Server == "":
+			why = "the system's DNS resolver failed (" + de.Reason + ")"
+		case de.Reason == dnsReasonRefused || de.Reason == dnsReasonUnreachable ||
+			de.Reason == dnsReasonQueryFailed || de.Reason == dnsReasonHostName:
+			why = "the DNS server could not be reached (" + de.Reason + "); check dns.server in the config"
+		default:
+			why = "the DNS server failed (" + de.Reason + ")"
+		}
+	}
+	return "could not look up " + addr + ": " + why + "; try again later"
+}
+
+// clipInput makes text from a user fit a one-line message: control
+// characters become spaces and anything over max bytes is cut (on a UTF-8
+// boundary) and marked with "…".
+func clipInput(s string, max int) string {
+	s = replyLine(s)
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // SMTPStatus is the reply an SMTP server gives for e at RCPT: 451 4.4.3
 // (directory server failure, try again later) when temporary, 550 5.1.1
@@ -239,17 +290,18 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 	}
 	txts, err := r.DNS.LookupTXT(ctx, name)
 	if err != nil {
+		notFound := dnsNotFound(err, name)
 		name := strings.TrimSuffix(name, ".")
-		if dnsNotFound(err) {
-			return Resolution{}, &ResolveError{
-				Reason: "unknown recipient: not in the address book and no tox1 DNS record at " + name, Err: err}
+		if notFound {
+			return Resolution{}, &ResolveError{Name: name, Err: err,
+				Reason: "unknown recipient: not in the address book and no tox1 DNS record at " + name}
 		}
 		why := "error"
 		var de *DNSError
 		if errors.As(err, &de) {
 			why = de.Reason
 		}
-		return Resolution{}, &ResolveError{Temp: true, Err: err,
+		return Resolution{}, &ResolveError{Temp: true, Name: name, Err: err,
 			Reason: "tox1 DNS lookup of " + name + " failed (" + why + "), try again later"}
 	}
 	texts := make([]string, len(txts))
@@ -258,7 +310,9 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 	}
 	id, err := Tox1FromTXT(texts)
 	if err != nil {
-		return Resolution{}, permanentResolveErr("no usable tox1 DNS record at "+strings.TrimSuffix(name, "."), err)
+		re := permanentResolveErr("no usable tox1 DNS record at "+strings.TrimSuffix(name, "."), err)
+		re.Name = strings.TrimSuffix(name, ".")
+		return Resolution{}, re
 	}
 	return Resolution{
 		Address: norm,
@@ -314,16 +368,29 @@ func permanentResolveErr(reason string, err error) *ResolveError {
 	return &ResolveError{Reason: reason, Err: err}
 }
 
-// dnsNotFound reports whether a TXTResolver's error says the name or record
-// does not exist. Every other failure (timeouts, SERVFAIL, refused, errors
-// this package does not know) counts as temporary: the mail client tries
-// again, which is harmless, while a wrong 5xx would bounce mail.
-func dnsNotFound(err error) bool {
+// dnsNotFound reports whether a TXTResolver's error for name says that
+// the queried server answered that the name or its TXT record does not
+// exist. Every other failure (timeouts, SERVFAIL, refused, a server that
+// could not be reached, errors this package does not know) counts as
+// temporary: the mail client tries again, which is harmless, while a wrong
+// 5xx would bounce mail.
+//
+// Only the outermost classification counts. A DNSError says itself whether
+// it is NotFound, whatever it wraps: a server given by a host name that
+// does not resolve fails with a "no such host" *net.DNSError inside, and
+// that is about the server, not about name. A bare *net.DNSError (from a
+// TXTResolver that is not this package's) counts only when it is about
+// name itself.
+func dnsNotFound(err error, name string) bool {
+	var de *DNSError
+	if errors.As(err, &de) {
+		return de.NotFound
+	}
 	if errors.Is(err, ErrDNSNotFound) {
 		return true
 	}
 	var nerr *net.DNSError
-	return errors.As(err, &nerr) && nerr.IsNotFound
+	return errors.As(err, &nerr) && nerr.IsNotFound && sameDNSName(nerr.Name, name)
 }
 
 // addrDomainForLog returns what follows the last "@", for logs that must not show

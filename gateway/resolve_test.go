@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -258,4 +259,128 @@ func TestResolveSourceText(t *testing.T) {
 	if _, err := gateway.ParseSource("ldap"); err == nil {
 		t.Errorf("ParseSource(ldap): no error")
 	}
+}
+
+// A DNS server that cannot be reached, even one named by a host name that
+// does not resolve, is a temporary failure (451), never "no such record"
+// (550): only an answer from the server queried says a record does not
+// exist. The errors are built as the resolvers return them; no real
+// resolver is asked.
+func TestResolveServerFailureIsNotNotFound(t *testing.T) {
+	serverName := &net.DNSError{Err: "no such host", Name: "bogus", IsNotFound: true}
+	dial := &net.OpError{Op: "dial", Net: "udp", Err: serverName}
+	for _, tt := range []struct {
+		name string
+		err  error
+		temp bool
+	}{
+		// DNSResolver dialling "bogus:53" (as before dns.server had to be an IP).
+		{"DNSResolver, server name unknown", &gateway.DNSError{Name: "carol._tox.example.org.", Server: "bogus:53",
+			Reason: "query failed", Err: dial}, true},
+		// A resolver that reports the server's failure as a bare net error.
+		{"bare dial error", dial, true},
+		// net.Resolver over a custom Dial: its error is about the name asked,
+		// not found, only when the server said so.
+		{"net.Resolver, server name unknown", &net.DNSError{Err: "dial failed", Name: "carol._tox.example.org",
+			UnwrapErr: serverName}, true},
+		{"net.Resolver, NXDOMAIN", &net.DNSError{Err: "no such host", Name: "carol._tox.example.org.", IsNotFound: true}, false},
+		{"DNSResolver, NXDOMAIN", &gateway.DNSError{Name: "carol._tox.example.org.", Reason: "NXDOMAIN", NotFound: true}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &gateway.Resolver{DNS: gateway.TXTResolverFunc(func(context.Context, string) ([]gateway.TXT, error) {
+				return nil, tt.err
+			})}
+			_, err := r.Resolve(context.Background(), "carol@example.org")
+			var re *gateway.ResolveError
+			if !errors.As(err, &re) || re.Temporary() != tt.temp {
+				t.Fatalf("got %v, want temporary %v", err, tt.temp)
+			}
+			code, _, msg := re.SMTPStatus()
+			if want := map[bool]int{true: 451, false: 550}[tt.temp]; code != want {
+				t.Errorf("SMTP reply %d %q, want %d", code, msg, want)
+			}
+		})
+	}
+	// Through NetResolver, the adapter of *net.Resolver, too.
+	nr := &gateway.NetResolver{Resolver: netLookupFunc(func(ctx context.Context, name string) ([]string, error) {
+		return nil, &net.DNSError{Err: "dial failed", Name: name, UnwrapErr: serverName}
+	})}
+	if _, err := nr.LookupTXT(context.Background(), "carol._tox.example.org"); errors.Is(err, gateway.ErrDNSNotFound) {
+		t.Errorf("NetResolver: a server that could not be reached gave %v, want a temporary error", err)
+	}
+}
+
+// netLookupFunc adapts a function to gateway.NetTXTLookup.
+type netLookupFunc func(ctx context.Context, name string) ([]string, error)
+
+func (f netLookupFunc) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	return f(ctx, name)
+}
+
+// Summary is one line for people: no error chain, no socket addresses,
+// the user's input shortened.
+func TestResolveErrorSummary(t *testing.T) {
+	refused, _ := startTestDNS(t, rcodeHandler(dns.RcodeServerFailure))
+	silent, _ := startTestDNS(t, dns.HandlerFunc(func(dns.ResponseWriter, *dns.Msg) {}))
+	closed := closedUDPAddr(t)
+	long := strings.Repeat("x", 3000) + "@example.org"
+	for _, tt := range []struct {
+		name, server, addr string
+		want               []string
+	}{
+		{"no answer", silent, "carol@example.org",
+			[]string{"could not look up carol@example.org: the DNS server did not answer; try again later"}},
+		{"connection refused", closed, "carol@example.org",
+			[]string{"could not look up carol@example.org: the DNS server could not be reached (connection refused)", "dns.server", "try again later"}},
+		{"SERVFAIL", refused, "carol@example.org",
+			[]string{"could not look up carol@example.org: the DNS server failed (SERVFAIL); try again later"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &gateway.Resolver{DNS: newTestDNSResolver(t, tt.server, 100*time.Millisecond)}
+			_, err := r.Resolve(testCtx(t), tt.addr)
+			var re *gateway.ResolveError
+			if !errors.As(err, &re) || !re.Temp {
+				t.Fatalf("got %v, want a temporary ResolveError", err)
+			}
+			got := re.Summary()
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("Summary() = %q, want it to contain %q", got, w)
+				}
+			}
+			if strings.Contains(got, "127.0.0.1") || strings.Contains(got, "read udp") || len(got) > 300 {
+				t.Errorf("Summary() = %q: socket details or too long", got)
+			}
+		})
+	}
+	notFound := &gateway.Resolver{DNS: gateway.TXTResolverFunc(func(context.Context, string) ([]gateway.TXT, error) {
+		return nil, &gateway.DNSError{Name: "dave._tox.example.org.", Reason: "NXDOMAIN", NotFound: true}
+	})}
+	_, err := notFound.Resolve(context.Background(), long)
+	var re *gateway.ResolveError
+	if !errors.As(err, &re) {
+		t.Fatal(err)
+	}
+	if got := re.Summary(); !strings.HasPrefix(got, "could not use xxxx") || !strings.Contains(got, "…") || len(got) > 300 {
+		t.Errorf("Summary() of a 3000-character address = %q, want it shortened", got)
+	}
+	_, err = notFound.Resolve(context.Background(), "dave@example.org")
+	if !errors.As(err, &re) {
+		t.Fatal(err)
+	}
+	if got, want := re.Summary(), "no tox1 DNS record at dave._tox.example.org: check the address, or ask its owner for their Tox ID"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+}
+
+// closedUDPAddr is a loopback UDP address nothing listens on.
+func closedUDPAddr(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.LocalAddr().String()
+	c.Close()
+	return addr
 }

@@ -68,11 +68,12 @@ type SMTPServer struct {
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	closing   bool // Shutdown or Close began
+	closing   bool // Shutdown or Close began: no new connections or transactions
+	closed    bool // Close began, or Shutdown stopped waiting: no DATA either
 	addr      net.Addr
 	listeners map[net.Listener]struct{}
 	conns     map[*smtpConn]struct{}
-	data      sync.WaitGroup // DATA in progress; Add only while !closing
+	data      sync.WaitGroup // DATA in progress; Add only while !closed
 }
 
 // meshConfigurer is the optional capability of a Submitter to report its
@@ -184,6 +185,7 @@ func (srv *SMTPServer) Addr() net.Addr {
 func (srv *SMTPServer) Close() error {
 	srv.stop()
 	srv.mu.Lock()
+	srv.closed = true
 	conns := srv.connList()
 	srv.mu.Unlock()
 	srv.cancel()
@@ -199,10 +201,14 @@ func (srv *SMTPServer) Close() error {
 }
 
 // Shutdown stops accepting connections, closes the connections that are
-// not in a DATA, lets every DATA in progress finish (its mail submitted and
-// answered) and closes its connection after the reply, and waits until all
-// connections have ended. If ctx ends first, it closes the rest as Close
-// does and returns ctx.Err().
+// not in a mail transaction (an idle session, logged in or not, is cut:
+// the client just reconnects later), and lets every transaction in
+// progress go on: a client that has sent MAIL FROM may still send RCPT
+// and DATA, its mail is submitted and answered, and its connection is
+// closed after that reply (or after RSET). It waits until all connections
+// have ended. If ctx ends first, it closes the rest as Close does and
+// returns ctx.Err(). A new MAIL FROM on a connection that is still open is
+// answered 421.
 func (srv *SMTPServer) Shutdown(ctx context.Context) error {
 	srv.stop()
 	srv.mu.Lock()
@@ -220,7 +226,14 @@ func (srv *SMTPServer) Shutdown(ctx context.Context) error {
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		err = nil // Shutdown or Close ran before; listeners closed by stop
 	}
-	// go-smtp does not wait a second time: wait for the DATA here too.
+	if ctx.Err() != nil {
+		return errors.Join(srv.Close(), ctx.Err())
+	}
+	// go-smtp does not wait a second time: wait for the DATA here too,
+	// after making sure no new one begins.
+	srv.mu.Lock()
+	srv.closed = true
+	srv.mu.Unlock()
 	dataDone := make(chan struct{})
 	go func() {
 		srv.data.Wait()
@@ -275,11 +288,26 @@ func (srv *SMTPServer) track(c net.Conn) *smtpConn {
 	return sc
 }
 
-// beginData marks c as receiving a mail; false if the server is closing.
-func (srv *SMTPServer) beginData(c *smtpConn) bool {
+// beginTransaction marks c as in a mail transaction, which Shutdown lets
+// finish; false if the server is closing (no new transactions).
+func (srv *SMTPServer) beginTransaction(c *smtpConn) bool {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if srv.closing {
+		return false
+	}
+	if c != nil {
+		c.busy = true
+	}
+	return true
+}
+
+// beginData registers a DATA in progress; false if the server is closed,
+// or closing and c was not in a transaction when Shutdown began.
+func (srv *SMTPServer) beginData(c *smtpConn) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed || srv.closing && (c == nil || !c.busy) {
 		return false
 	}
 	srv.data.Add(1)
@@ -290,8 +318,9 @@ func (srv *SMTPServer) beginData(c *smtpConn) bool {
 }
 
 // endTransaction runs when a session resets, which go-smtp does after it
-// has written the reply to DATA: c is no longer busy, and if the server is
-// shutting down its connection is closed now that the reply is out.
+// has written the reply to DATA, and at RSET: c is no longer busy, and if
+// the server is shutting down its connection is closed now that the reply
+// is out.
 func (srv *SMTPServer) endTransaction(c *smtpConn) {
 	if c == nil {
 		return
@@ -328,7 +357,7 @@ type smtpConn struct {
 	net.Conn
 	srv  *SMTPServer
 	once sync.Once
-	busy bool // in a DATA, until its reply is written; guarded by srv.mu
+	busy bool // in a mail transaction, from MAIL to the reply to DATA or RSET; guarded by srv.mu
 }
 
 func (c *smtpConn) Close() error {

@@ -162,6 +162,9 @@ func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	if s.inMail {
 		return smtpErr(503, [3]int{5, 5, 1}, "nested MAIL command: finish this mail or send RSET first")
 	}
+	if !s.srv.beginTransaction(s.conn) {
+		return errSMTPShuttingDown
+	}
 	s.resetLocked()
 	s.inMail = true
 	return nil

@@ -547,6 +547,70 @@ func TestSMTPShutdownFinishesData(t *testing.T) {
 	}
 }
 
+// A transaction under way when Shutdown begins (MAIL and RCPT sent, no
+// DATA yet) may finish: its DATA is taken and answered 250 within the
+// grace period, and only then is its connection closed. Idle sessions are
+// cut at once.
+func TestSMTPShutdownFinishesTransaction(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	idle := dialSMTP(t, f.addr)
+	idle.login()
+	busy := dialSMTP(t, f.addr)
+	busy.login()
+	busy.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	busy.expect(250, "2.0.0", "RCPT TO:<%s>", f.raw.Address())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- f.srv.Shutdown(ctx) }()
+
+	idle.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(idle.conn); err != nil {
+		t.Fatalf("idle connection: %v, want it closed by the server", err)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v while a transaction was under way", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if code, msg := busy.data("Subject: after SIGTERM\r\n\r\nstill delivered\r\n"); code != 250 {
+		t.Fatalf("DATA of a transaction begun before Shutdown: got %d %q, want 250", code, msg)
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after the transaction ended")
+	}
+	if n := len(f.sub.recorded()); n != 1 {
+		t.Fatalf("got %d submissions, want the one finished during Shutdown", n)
+	}
+	busy.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if rest, err := io.ReadAll(busy.conn); err != nil || len(rest) != 0 {
+		t.Fatalf("after the reply: %q %v, want the connection closed", rest, err)
+	}
+}
+
+// A transaction that does not finish is cut when the grace period ends.
+func TestSMTPShutdownDeadline(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	busy := dialSMTP(t, f.addr)
+	busy.login()
+	busy.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := f.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want DeadlineExceeded", err)
+	}
+	busy.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(busy.conn); err != nil {
+		t.Fatalf("the stalled transaction's connection: %v, want it closed", err)
+	}
+}
+
 func TestSMTPConfigValidate(t *testing.T) {
 	hash := smtpTestHash()
 	ok := func(c *gateway.SMTPConfig) {}

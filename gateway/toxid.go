@@ -133,3 +133,20 @@ func (id *ToxID) UnmarshalText(b []byte) error {
 	*id = p
 	return nil
 }
+
+// ParseKey reads what a user may name a Tox friend by: its public key (64
+// hex digits) or its full Tox ID (76 hex digits, checksum verified), in
+// either case, surrounding white space ignored. ok is false for anything
+// else, for example a contact name.
+func ParseKey(s string) (pk envelope.PublicKey, ok bool) {
+	s = strings.TrimSpace(s)
+	switch len(s) {
+	case 2 * envelope.KeySize:
+		k, err := envelope.ParsePublicKey(s)
+		return k, err == nil
+	case ToxIDHexLen:
+		id, err := ParseToxID(s)
+		return id.PublicKey(), err == nil && !id.IsZero()
+	}
+	return pk, false
+}

@@ -359,6 +359,12 @@ func deliveryFigure(r *Report, sums []Summary) *figure {
 			addReference(f, st, s.DeliveryRatio, x0, x1, fmt.Sprintf("%s: %s", refStyle[st].label, percentString(s.DeliveryRatio, 1)))
 		}
 	}
+	if reach := reachableRatio(sums); reach > 0 {
+		bound := &plotter.Line{XYs: plotter.XYs{{X: x0, Y: reach}, {X: x1, Y: reach}},
+			LineStyle: draw.LineStyle{Color: colGrey, Width: vg.Points(2.2)}}
+		f.p.Add(bound)
+		f.leg.Add(fmt.Sprintf("reachable (bound): %s", percentString(reach, 1)), bound)
+	}
 	target := &plotter.Line{XYs: plotter.XYs{{X: x0, Y: 0.99}, {X: x1, Y: 0.99}},
 		LineStyle: draw.LineStyle{Color: colGrey, Width: vg.Points(1), Dashes: dashDotted}}
 	f.p.Add(target)

@@ -81,6 +81,10 @@ func synthReport(maxTTL, seeds int) *Report {
 			}
 		}
 	}
+	for i := range rep.Runs {
+		rep.Runs[i].ReachableRatio = 0.999
+		rep.Runs[i].Reachable = 200
+	}
 	rep.Summaries = summarise(rep.Runs)
 	return rep
 }
@@ -161,7 +165,10 @@ func TestWriteTableReport(t *testing.T) {
 	if flood99 == 0 {
 		t.Fatal("synthetic report never reaches 99%")
 	}
-	if want := "flood reaches 99% delivery at TTL " + strconv.Itoa(flood99) + "\n"; !strings.Contains(out, want) {
+	if want := "flood: 99% of all mail delivered from TTL " + strconv.Itoa(flood99) + ";"; !strings.Contains(out, want) {
+		t.Errorf("table lacks %q", want)
+	}
+	if want := "reachable: 99.9% of the mail"; !strings.Contains(out, want) {
 		t.Errorf("table lacks %q", want)
 	}
 	// Columns are aligned: every row as long as the header.
@@ -189,7 +196,7 @@ func TestWriteTableNo99(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.Contains(out, "no TTL reached 99% delivery") || strings.Contains(out, "flood reaches") {
+	if !strings.Contains(out, "flood: 99% of all mail delivered at no TTL; 99% of the reachable mail at no TTL") {
 		t.Errorf("want the no-TTL line:\n%s", out)
 	}
 	if strings.Contains(out, "±") {
@@ -367,7 +374,7 @@ func TestWriteCSVReport(t *testing.T) {
 	if len(sum) != len(rep.Summaries)+1 {
 		t.Fatalf("summary.csv has %d rows, want %d", len(sum), len(rep.Summaries)+1)
 	}
-	want := []string{"strategy", "ttl", "runs", "delivery_ratio", "delivery_ratio_ci95",
+	want := []string{"strategy", "ttl", "runs", "delivery_ratio", "delivery_ratio_ci95", "reachable_ratio",
 		"latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p50_ci95",
 		"frames_per_delivery", "frames_per_delivery_ci95", "bytes_per_delivery", "bytes_per_delivery_ci95",
 		"peak_held_bytes_per_node", "mean_held_bytes_per_node", "duplicates"}

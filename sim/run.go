@@ -41,7 +41,22 @@ type world struct {
 	hops          []int
 	duplicates    int
 	lost          int // mails Submit refused
+
+	// Reachability, the bound on any strategy: a mail is reachable if its
+	// recipient is online at some moment after its sender was, after the
+	// mail was created and before it expires (or the run ends).
+	reach   []reachState
+	waiting map[int32][]int32 // node → mails waiting for it to come online
 }
+
+// reachState is where a mail stands on the way to being reachable.
+type reachState uint8
+
+const (
+	reachSender    reachState = iota // waiting for the sender to be online
+	reachRecipient                   // the sender was; waiting for the recipient
+	reachDone                        // reachable
+)
 
 // discard is the simulated nodes' logger: one for all of them.
 var discard = slog.New(slog.DiscardHandler)
@@ -170,6 +185,8 @@ func newWorld(c *Config, g *Graph, ch *Churn, sc *scenario, strategy string, ttl
 		byID:      make(map[envelope.ID]int, len(sc.mails)),
 		mailIDs:   make([]envelope.ID, len(sc.mails)),
 		delivered: make([]time.Time, len(sc.mails)),
+		reach:     make([]reachState, len(sc.mails)),
+		waiting:   make(map[int32][]int32),
 		hops:      make([]int, len(sc.mails)),
 	}
 	if err := w.build(); err != nil {
@@ -260,6 +277,49 @@ func (v *vnode) toggle() {
 	v.online = !v.online
 	v.w.net.SetOnline(v.key, v.online)
 	v.w.clock.AfterFunc(v.w.churn.Next(v.rng, v.online), v.toggle)
+	if v.online {
+		v.w.cameOnline(v.idx)
+	}
+}
+
+// advanceReach moves mail i on as far as the nodes online now allow,
+// leaving it waiting for the next node it needs.
+func (w *world) advanceReach(i int) {
+	m := w.sc.mails[i]
+	if w.clock.Now().After(w.reachDeadline(i)) {
+		return
+	}
+	if w.reach[i] == reachSender {
+		if !w.nodes[m.From].online {
+			w.waiting[m.From] = append(w.waiting[m.From], int32(i))
+			return
+		}
+		w.reach[i] = reachRecipient
+	}
+	if w.reach[i] == reachRecipient {
+		if !w.nodes[m.To].online {
+			w.waiting[m.To] = append(w.waiting[m.To], int32(i))
+			return
+		}
+		w.reach[i] = reachDone
+	}
+}
+
+// cameOnline advances the mails waiting for node v.
+func (w *world) cameOnline(v int32) {
+	mails := w.waiting[v]
+	if len(mails) == 0 {
+		return
+	}
+	delete(w.waiting, v)
+	for _, i := range mails {
+		w.advanceReach(int(i))
+	}
+}
+
+// reachDeadline is when mail i stops counting as reachable: its expiry.
+func (w *world) reachDeadline(i int) time.Time {
+	return Epoch.Add(w.sc.mails[i].At + w.c.Lifetime)
 }
 
 // scheduleMails submits each mail at its creation time, from its sender,
@@ -268,6 +328,7 @@ func (v *vnode) toggle() {
 func (w *world) scheduleMails() {
 	for i, m := range w.sc.mails {
 		w.clock.AfterFunc(m.At, func() {
+			w.advanceReach(i)
 			from := w.nodes[m.From]
 			to := w.sc.identity(m.To).Public
 			ids, err := from.node.Submit(mesh.Outgoing{To: to, Body: mailBody(i, m.Size)})
@@ -297,6 +358,9 @@ func (w *world) result(end time.Time) *Result {
 			continue
 		}
 		created := Epoch.Add(m.At)
+		if w.reach[i] == reachDone {
+			r.Reachable++
+		}
 		if t := w.delivered[i]; !t.IsZero() {
 			r.Delivered++
 			lat = append(lat, t.Sub(created).Seconds())
@@ -315,6 +379,7 @@ func (w *world) result(end time.Time) *Result {
 	r.AckLatencyS = quantiles(ack)
 	if r.Created > 0 {
 		r.DeliveryRatio = float64(r.Delivered) / float64(r.Created)
+		r.ReachableRatio = float64(r.Reachable) / float64(r.Created)
 	}
 	if r.Delivered > 0 {
 		r.HopsMean = float64(hopSum) / float64(r.Delivered)

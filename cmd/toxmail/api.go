@@ -87,8 +87,17 @@ func (a *apiClient) do(ctx context.Context, method, path string) ([]byte, error)
 	if json.Unmarshal(body, &apiErr) == nil && apiErr.Error != "" {
 		msg = strings.TrimPrefix(apiErr.Error, "gateway: ")
 	}
-	if resp.StatusCode == http.StatusUnauthorized {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
 		return nil, failf("the node refused the dashboard token (%s); the running node must use dashboard.token of %s", msg, a.cfgPath)
+	case http.StatusTooManyRequests:
+		// Only a wrong token gets this: the right one is always accepted.
+		wait := resp.Header.Get("Retry-After")
+		if wait == "" {
+			wait = "a few"
+		}
+		return nil, failf("the node refused the dashboard token and is holding back wrong ones for %s s; "+
+			"the running node must use dashboard.token of %s", wait, a.cfgPath)
 	}
 	return nil, &apiError{status: resp.StatusCode, msg: msg}
 }

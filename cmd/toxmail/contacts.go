@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 )
 
@@ -17,7 +18,7 @@ import (
 var contactsCommands = []command{
 	{"add", "add NAME with a Tox ID, or with the ID that name@domain's tox1 DNS record gives", runContactsAdd},
 	{"list", "list the address book", runContactsList},
-	{"remove", "remove a contact by name or mail address", runContactsRemove},
+	{"remove", "remove a contact (name, address, key or Tox ID) and end its Tox friendship", runContactsRemove},
 	{"requests", "list the friend requests waiting in the running node", runContactsRequests},
 	{"approve", "accept a waiting friend request (running node)", func(c *cli, args []string) error { return runContactsDecide(c, args, true) }},
 	{"deny", "refuse a waiting friend request (running node)", func(c *cli, args []string) error { return runContactsDecide(c, args, false) }},
@@ -70,10 +71,13 @@ themselves (the checksum is checked), or name@domain, whose tox1 DNS record
 so mail to it needs no lookup. A DNS answer is unauthenticated: confirm
 such an ID with its owner another way.
 
+A name, an address and a Tox ID each belong to one entry: to rename a
+contact, remove it and add it again.
+
 The running node picks the change up within seconds and sends the contact
 a friend request.`)
 	cfgFlag := f.configFlag()
-	dnsFlag := f.String("dns", "", "look ADDRESS up at this DNS server (`HOST:PORT`) instead of [dns] server of the config")
+	dnsFlag := f.String("dns", "", "look ADDRESS up at this DNS server (`HOST:PORT`, HOST an IP address) instead of [dns] server of the config")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -83,7 +87,7 @@ a friend request.`)
 	}
 	name, what := strings.TrimSpace(pos[0]), strings.TrimSpace(pos[1])
 	if strings.Contains(name, "@") {
-		return usagef("NAME %q has an \"@\"; the nickname comes first: toxmail contacts add NAME TOXID|ADDRESS", name)
+		return usagef("NAME %s has an \"@\"; the nickname comes first: toxmail contacts add NAME TOXID|ADDRESS", clip(name))
 	}
 	cfg, err := c.loadConfig(*cfgFlag)
 	if err != nil {
@@ -138,6 +142,14 @@ a friend request.`)
 		if errors.Is(err, gateway.ErrContactInvalid) {
 			return &cliError{code: exitUsage, msg: clean(err) + "; see `toxmail contacts add --help`"}
 		}
+		if old, ok := book.ByKey(ct.ID.PublicKey()); ok && errors.Is(err, gateway.ErrContactExists) {
+			oldName := old.Name
+			if oldName == "" {
+				oldName = old.Address
+			}
+			return failf("that Tox ID is already in the address book as %q (one entry per person); to rename it, "+
+				"`toxmail contacts remove %s`, then add it again under the new name", oldName, oldName)
+		}
 		return fail(err, "")
 	}
 	if err := config.SaveContacts(path, book.List()); err != nil {
@@ -161,16 +173,9 @@ func clip(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// sourceLabel names where a contact's ID came from, as the dashboard does.
-func sourceLabel(s gateway.Source) string {
-	switch s {
-	case gateway.SourceToxID:
-		return gateway.DashboardSourceToxID
-	case gateway.SourceDNS:
-		return gateway.DashboardSourceDNS
-	}
-	return s.String()
-}
+// sourceLabel names where a contact's ID came from: the token
+// contacts.toml stores (and the dashboard's API reports), "toxid" or "dns".
+func sourceLabel(s gateway.Source) string { return s.String() }
 
 // listedContact is one contact in `contacts list --json`.
 type listedContact struct {
@@ -183,7 +188,7 @@ type listedContact struct {
 
 func runContactsList(c *cli, args []string) error {
 	f := c.flags("contacts list", "toxmail contacts list [--config FILE] [--json]",
-		"Lists the address book: name, mail address, Tox ID, where the ID came from (tox-id: given as a Tox ID; dns: from an unauthenticated tox1 lookup) and when it was added.")
+		"Lists the address book: name, mail address, Tox ID, where the ID came from (toxid: given as a Tox ID; dns: from an unauthenticated tox1 lookup), as contacts.toml has it, and when it was added. Tox friends that are not in the address book are on the dashboard.")
 	cfgFlag := f.configFlag()
 	asJSON := f.Bool("json", false, "print a JSON array instead of a table")
 	pos, err := f.parse(args)
@@ -237,14 +242,26 @@ func dash(s string) string {
 }
 
 func runContactsRemove(c *cli, args []string) error {
-	f := c.flags("contacts remove", "toxmail contacts remove NAME|ADDRESS [--config FILE]",
-		"Removes a contact from the address book, found by its name or its mail address.")
+	f := c.flags("contacts remove", "toxmail contacts remove NAME|ADDRESS|KEY|TOXID [--config FILE]", `
+Removes a contact and ends the Tox friendship with it: it no longer relays
+mail for you or through you, and a friend request from it waits for
+approval again (with friend_requests = "known").
+
+NAME or ADDRESS removes that entry from the address book (contacts.toml);
+KEY (64 hex digits) or TOXID (76) removes every entry with that key. The
+running node drops the Tox friend within seconds; a node that is stopped
+drops it when it next starts.
+
+A Tox friend that is not in the address book (an approved friend request,
+a "friend" row on the dashboard) is removed by its KEY or TOXID, which
+needs the running node: only it can change the Tox friend list. The
+dashboard's Remove button does the same as this command.`)
 	cfgFlag := f.configFlag()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
 	}
-	if err := f.positional(pos, "NAME|ADDRESS"); err != nil {
+	if err := f.positional(pos, "NAME|ADDRESS|KEY|TOXID"); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig(*cfgFlag)
@@ -256,18 +273,58 @@ func runContactsRemove(c *cli, args []string) error {
 		return err
 	}
 	key := strings.TrimSpace(pos[0])
-	ct, ok := book.Lookup(key)
-	if !ok || !book.Remove(key) {
-		return failf("no contact %q in %s; `toxmail contacts list` shows them", key, path)
+	var removed []gateway.Contact
+	if ct, ok := book.Lookup(key); ok && book.Remove(key) {
+		removed = []gateway.Contact{ct}
+	} else if pk, isKey := gateway.ParseKey(key); isKey {
+		removed = book.RemoveKey(pk)
+		if len(removed) == 0 {
+			return removeFriend(c, cfg, key, pk, path)
+		}
+	}
+	if len(removed) == 0 {
+		return failf("no contact %s in %s; `toxmail contacts list` shows them (a friend not in the address book is removed by its 64-hex key)",
+			clip(key), path)
 	}
 	if err := config.SaveContacts(path, book.List()); err != nil {
 		return fail(err, "check that you can write to "+path)
 	}
-	who := ct.Name
-	if who == "" {
-		who = ct.Address
+	for _, ct := range removed {
+		who := ct.Name
+		if who == "" {
+			who = ct.Address
+		}
+		fmt.Fprintf(c.stdout, "removed %s (Tox ID %s) from %s\n", who, ct.ID, path)
 	}
-	fmt.Fprintf(c.stdout, "removed %s (Tox ID %s) from %s\n", who, ct.ID, path)
+	if _, still := book.ByKey(removed[0].ID.PublicKey()); still {
+		fmt.Fprintf(c.stdout, "  another entry has the same key, so it stays a Tox friend\n")
+	} else {
+		fmt.Fprintf(c.stdout, "  the running node ends the Tox friendship within seconds (a stopped node when it next starts)\n")
+	}
+	return nil
+}
+
+// removeFriend asks the running node to drop a Tox friend that is not in
+// the address book.
+func removeFriend(c *cli, cfg *config.Config, key string, pk envelope.PublicKey, path string) error {
+	api, err := newAPIClient(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := api.do(c.ctx, http.MethodDelete, "/api/contacts/"+escape(key)); err != nil {
+		var ae *apiError
+		var ce *cliError
+		switch {
+		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+			return failf("no contact, Tox friend or friend request with key %s (not in %s either); `toxmail contacts list` and the dashboard show them",
+				pk.Short(), path)
+		case errors.As(err, &ce) && strings.Contains(ce.msg, "is not running"):
+			return failf("%s is not in %s, and only the running node can drop a Tox friend that is not in the address book; "+
+				"start it with `toxmail run --config %s` and try again", pk.Short(), path, cfg.Path)
+		}
+		return apiFail(err, "see the node's log")
+	}
+	fmt.Fprintf(c.stdout, "removed the Tox friend %s (not in the address book); the friendship has ended\n", pk)
 	return nil
 }
 

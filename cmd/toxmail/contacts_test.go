@@ -58,19 +58,29 @@ func TestContacts(t *testing.T) {
 	}
 
 	got := listContacts(t, n.config)
-	if len(got) != 2 || got[0].Name != "bob" || got[0].ToxID != bob.String() || got[0].Source != "tox-id" || got[1].Name != "carol" {
+	// The source reads as contacts.toml stores it.
+	if len(got) != 2 || got[0].Name != "bob" || got[0].ToxID != bob.String() || got[0].Source != "toxid" || got[1].Name != "carol" {
 		t.Errorf("contacts list --json: %+v", got)
+	}
+	if raw := string(configBytes(t, path)); !strings.Contains(raw, `source = "toxid"`) {
+		t.Errorf("contacts file does not store source toxid:\n%s", raw)
 	}
 	r = toxmail(t, "contacts", "list", "--config", n.config).ok(t, "contacts list")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 3 || strings.Fields(lines[0])[0] != "NAME" || !strings.Contains(lines[1], bob.String()) || !strings.Contains(lines[1], "tox-id") {
+	if len(lines) != 3 || strings.Fields(lines[0])[0] != "NAME" || !strings.Contains(lines[1], bob.String()) || strings.Fields(lines[1])[3] != "toxid" {
 		t.Errorf("contacts list printed:\n%s", r.stdout)
 	}
 
-	// The same again is fine; another ID under the name is not.
+	// The same again is fine; another ID under the name is not, nor the
+	// same ID under another name (one entry per person).
 	toxmail(t, "contacts", "add", "bob", bob.String(), "--config", n.config).ok(t, "contacts add again")
 	toxmail(t, "contacts", "add", "bob", randomToxID(t).String(), "--config", n.config).
 		failed(t, exitFailure, "toxmail contacts: ", `"bob" already exists`, "contacts remove bob")
+	sameKey := gateway.NewToxID(bob.PublicKey(), [4]byte{1, 2, 3, 4})
+	for _, id := range []string{bob.String(), sameKey.String()} {
+		toxmail(t, "contacts", "add", "bob3", id, "--config", n.config).
+			failed(t, exitFailure, "toxmail contacts: ", `already in the address book as "bob"`, "contacts remove bob", "add it again")
+	}
 
 	// Bad IDs are refused with one line, and nothing is written.
 	bad := bob.String()[:75] + map[bool]string{true: "1", false: "0"}[bob.String()[75] == '0']
@@ -87,6 +97,15 @@ func TestContacts(t *testing.T) {
 		t.Errorf("contacts remove printed %q", r.stdout)
 	}
 	toxmail(t, "contacts", "remove", "bob", "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", `"bob"`, "contacts list")
+	// By key (or Tox ID): the entries with it.
+	r = toxmail(t, "contacts", "remove", "--config", n.config, carol.PublicKey().String()).ok(t, "contacts remove KEY")
+	if !strings.Contains(r.stdout, "removed carol") || !strings.Contains(r.stdout, "Tox friendship") {
+		t.Errorf("contacts remove KEY printed %q", r.stdout)
+	}
+	// A key that is in no entry is a friend only the running node knows.
+	toxmail(t, "contacts", "remove", bob.String(), "--config", n.config).
+		failed(t, exitFailure, "toxmail contacts: ", "not in", "only the running node", "toxmail run --config "+n.config)
+	toxmail(t, "contacts", "add", "--config", n.config, "carol", carol.String()).ok(t, "contacts add carol again")
 	toxmail(t, "contacts", "remove", "--config", n.config, "CAROL").ok(t, "contacts remove (any case)")
 	if got := listContacts(t, n.config); len(got) != 0 {
 		t.Errorf("after removing both: %+v", got)

@@ -168,6 +168,25 @@ func (c *cli) loadConfig(flagValue string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// loadSettings loads the config for a command that uses only settings
+// that are not secret (cmd is "sim" or "lookup"): a file others may read
+// is not refused, since refusing would protect nothing, but a warning on
+// stderr says how to fix it.
+func (c *cli) loadSettings(cmd, flagValue string) (*config.Config, error) {
+	path, _ := c.configPath(flagValue)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return c.loadConfig(flagValue) // its wording of a missing file
+	}
+	cfg, err := config.LoadSettings(path)
+	if err != nil {
+		return nil, fail(err, "")
+	}
+	if err := config.CheckMode(path); errors.Is(err, config.ErrInsecureFile) {
+		fmt.Fprintf(c.stderr, "toxmail %s: warning: %s\n", cmd, clean(err))
+	}
+	return cfg, nil
+}
+
 // passphrase is the Tox profile's passphrase from the environment; nil
 // when unset (the profile is not encrypted).
 func (c *cli) passphrase() []byte {

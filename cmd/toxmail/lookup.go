@@ -19,7 +19,7 @@ Resolves name@domain to a Tox ID through tox1 DNS: the TXT record
 
 tox1 records are not signed: whoever controls the DNS answer controls the
 key. Confirm an ID another way before trusting it with anything sensitive.`)
-	dnsFlag := f.String("dns", "", "ask this DNS server (`HOST:PORT`) instead")
+	dnsFlag := f.String("dns", "", "ask this DNS server (`HOST:PORT`, HOST an IP address) instead")
 	cfgFlag := f.String("config", "", "use the [dns] section of this config `FILE`")
 	pos, err := f.parse(args)
 	if err != nil {
@@ -36,7 +36,7 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 	timeout := gateway.DefaultDNSTimeout
 	cache := gateway.DNSCacheConfig{}
 	if *cfgFlag != "" {
-		cfg, err := c.loadConfig(*cfgFlag)
+		cfg, err := c.loadSettings("lookup", *cfgFlag)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func newResolver(server string, timeout time.Duration, cache gateway.DNSCacheCon
 	if server != "" {
 		r, err := gateway.NewDNSResolver(server, timeout)
 		if err != nil {
-			return nil, &cliError{code: exitUsage, msg: clean(err) + "; give the DNS server as HOST:PORT, e.g. --dns 127.0.0.1:53"}
+			return nil, &cliError{code: exitUsage, msg: clean(err) + "; give --dns (or [dns] server in the config) as IP:PORT"}
 		}
 		dns = r
 	}

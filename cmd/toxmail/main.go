@@ -1,5 +1,6 @@
 // Command toxmail is the toxmail CLI: it creates a node (init), runs it
-// (run), shows its Tox ID (id), manages the address book and friend
+// (run), shows its Tox ID (id), sets its mail password (passwd), manages
+// the address book and friend
 // requests (contacts), resolves tox1 addresses (lookup), asks a running
 // node for its state (status), runs the simulator (sim) and the loopback
 // demo (demo). It is wiring only: the work is done by the packages.
@@ -33,6 +34,7 @@ func commands() []command {
 		{"init", "create a node: Tox profile, SMTP/POP3 password, dashboard token and a commented toxmail.toml", runInit},
 		{"run", "run the node: Tox, mesh, SMTP, POP3 and the dashboard, until SIGINT or SIGTERM", runRun},
 		{"id", "print the node's Tox ID (76 hex digits), to give to friends", runID},
+		{"passwd", "set a new SMTP/POP3 password (random, or from stdin) in the config", runPasswd},
 		{"contacts", "the address book (add, list, remove) and friend requests (requests, approve, deny)", runContacts},
 		{"lookup", "resolve name@domain to a Tox ID through tox1 DNS", runLookup},
 		{"status", "ask the running node: peers, outbox, envelopes held for others, counters", runStatus},
@@ -47,6 +49,7 @@ func commands() []command {
 // a context that ends on SIGINT or SIGTERM.
 type cli struct {
 	ctx    context.Context
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	// stderrFile is stderr when it is a file (to tell whether it is a
@@ -60,7 +63,7 @@ type cli struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	c := &cli{ctx: ctx, stdout: os.Stdout, stderr: os.Stderr, stderrFile: os.Stderr, getenv: os.Getenv, stopSignals: stop}
+	c := &cli{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, stderrFile: os.Stderr, getenv: os.Getenv, stopSignals: stop}
 	code := c.main(os.Args[1:])
 	stop()
 	os.Exit(code)

@@ -72,9 +72,10 @@ type result struct {
 
 // invocation describes a run: arguments, extra environment, directory.
 type invocation struct {
-	args []string
-	env  []string // KEY=VALUE added to a clean environment
-	dir  string   // working directory; "" for a fresh temporary one
+	args  []string
+	env   []string // KEY=VALUE added to a clean environment
+	dir   string   // working directory; "" for a fresh temporary one
+	stdin string   // standard input; none when ""
 }
 
 // baseEnv is the test process's environment without the TOXMAIL_
@@ -114,6 +115,9 @@ func runRaw(inv invocation) (result, error) {
 	cmd := exec.CommandContext(ctx, bin, inv.args...)
 	cmd.Env = append(baseEnv(), inv.env...)
 	cmd.Dir = inv.dir
+	if inv.stdin != "" {
+		cmd.Stdin = strings.NewReader(inv.stdin)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -225,10 +229,11 @@ func TestHelp(t *testing.T) {
 		{[]string{"init"}, []string{"--dir", "--name", "--user"}},
 		{[]string{"run"}, []string{"--config", "--log-level", "--log-format"}},
 		{[]string{"id"}, []string{"--config"}},
+		{[]string{"passwd"}, []string{"--config", "--user", "--stdin", "restart"}},
 		{[]string{"contacts"}, []string{"add", "list", "remove", "requests", "approve", "deny"}},
 		{[]string{"contacts", "add"}, []string{"--config", "--dns"}},
 		{[]string{"contacts", "list"}, []string{"--config", "--json"}},
-		{[]string{"contacts", "remove"}, []string{"--config"}},
+		{[]string{"contacts", "remove"}, []string{"--config", "KEY", "Tox friend", "running node"}},
 		{[]string{"contacts", "requests"}, []string{"--config", "--json"}},
 		{[]string{"contacts", "approve"}, []string{"--config"}},
 		{[]string{"contacts", "deny"}, []string{"--config"}},
@@ -346,5 +351,29 @@ func writeFile(t *testing.T, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// scripts/sandbox-test leaves stdout to the command it runs, so that
+// `scripts/sandbox-test bin/toxmail demo --json` prints only the JSON.
+func TestSandboxScriptKeepsStdout(t *testing.T) {
+	t.Parallel()
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "sandbox-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, bin, "version")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s version: %v\n%s", script, bin, err, stderr.String())
+	}
+	if !regexp.MustCompile(`^toxmail \S+ \(go1\.[0-9.]+.*\)\n$`).MatchString(stdout.String()) {
+		t.Errorf("stdout through sandbox-test is %q, want only toxmail's version line", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "sandbox-test: ") {
+		t.Errorf("sandbox-test said nothing on stderr: %q", stderr.String())
 	}
 }

@@ -13,17 +13,20 @@ import (
 	"github.com/toxmail/toxmail/tox"
 )
 
-// shutdownTimeout bounds a graceful stop: SMTP and POP3 sessions in
-// flight get this long to finish.
+// shutdownTimeout bounds a graceful stop: SMTP transactions under way
+// and logged-in POP3 sessions get this long to finish.
 const shutdownTimeout = 15 * time.Second
 
 func runRun(c *cli, args []string) error {
 	f := c.flags("run", "toxmail run --config FILE [--log-level debug|info|warn|error] [--log-format text|json]", `
 Runs the node: Tox, the mesh, the SMTP and POP3 servers and the dashboard,
 as configured in FILE. Logs go to stderr. SIGINT (Ctrl-C) or SIGTERM stops
-it gracefully: the servers stop accepting, sessions in flight get 15 s to
-finish, the mesh stops, the Tox profile is saved and the stores are closed.
-A second Ctrl-C stops it at once.
+it gracefully: the servers stop accepting connections; a mail being
+submitted (SMTP, from MAIL FROM to the reply to its DATA) and a mail client
+logged in to POP3 (until its QUIT, which commits its deletions) get up to
+15 s to finish, and are cut after that; connections between mails or not
+logged in are closed at once. Then the mesh stops, the Tox profile is saved
+and the stores are closed. A second Ctrl-C stops it at once.
 
 The config needs at least one [[tox.bootstrap]] node. Only one toxmail runs
 on a data directory at a time.`)
@@ -90,7 +93,7 @@ on a data directory at a time.`)
 	defer cancel()
 	stopErr := d.Shutdown(ctx)
 	if stopErr != nil && errors.Is(stopErr, context.DeadlineExceeded) {
-		log.Warn("sessions still open after the shutdown timeout were cut", "timeout", shutdownTimeout)
+		log.Warn("SMTP transactions or POP3 sessions still open after the shutdown timeout were cut", "timeout", shutdownTimeout)
 		stopErr = nil
 	}
 	switch {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -104,9 +105,14 @@ func TestRunNode(t *testing.T) {
 			t.Fatalf("the dashboard did not come up in 30 s\nstderr: %s", stderr.String())
 		}
 	}
-	if want := "toxmail running: Tox ID " + n.id + ", SMTP " + cfg.SMTP.Listen + ", POP3 " + cfg.POP3.Listen +
-		", dashboard http://" + cfg.Dashboard.Listen + "/"; !strings.Contains(stderr.String(), want) {
-		t.Errorf("run did not print %q:\n%s", want, stderr.String())
+	// The servers listen a moment before run says it is running.
+	want := "toxmail running: Tox ID " + n.id + ", SMTP " + cfg.SMTP.Listen + ", POP3 " + cfg.POP3.Listen +
+		", dashboard http://" + cfg.Dashboard.Listen + "/"
+	for i := 0; i < 100 && !strings.Contains(stderr.String(), want); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("run did not print %q within 10 s of listening:\n%s", want, stderr.String())
 	}
 
 	t.Run("second run refused", func(t *testing.T) {
@@ -163,6 +169,32 @@ func TestRunNode(t *testing.T) {
 		raw := strings.Replace(string(configBytes(t, n.config)), cfg.Dashboard.Token, strings.Repeat("x", 43), 1)
 		writeFile(t, other, raw)
 		toxmail(t, "status", "--config", other).failed(t, exitFailure, "toxmail status: ", "token")
+		// Right after some other local program sent a wrong token, the
+		// right one still works (all of them share 127.0.0.1).
+		toxmail(t, "status", "--config", n.config).ok(t, "status right after a wrong token")
+		toxmail(t, "contacts", "requests", "--config", n.config).ok(t, "contacts requests right after a wrong token")
+	})
+	t.Run("contacts remove", func(t *testing.T) {
+		// `contacts remove` edits contacts.toml; the node drops the Tox
+		// friend too, so the contact does not come back as a "friend" row.
+		bob := randomToxID(t)
+		toxmail(t, "contacts", "add", "bob", bob.String(), "--config", n.config).ok(t, "contacts add bob")
+		key := bob.PublicKey().String()
+		waitContacts(t, n.config, "bob to be a contact of the node", func(cs []apiContactRow) bool { return hasKey(cs, key) })
+		r := toxmail(t, "contacts", "remove", "bob", "--config", n.config).ok(t, "contacts remove bob")
+		if !strings.Contains(r.stdout, "ends the Tox friendship") {
+			t.Errorf("contacts remove printed %q", r.stdout)
+		}
+		waitContacts(t, n.config, "bob to be neither a contact nor a friend", func(cs []apiContactRow) bool { return !hasKey(cs, key) })
+		// A key the node does not know at all.
+		toxmail(t, "contacts", "remove", randomToxID(t).PublicKey().String(), "--config", n.config).
+			failed(t, exitFailure, "toxmail contacts: ", "no contact, Tox friend or friend request")
+	})
+	t.Run("passwd while running", func(t *testing.T) {
+		r := runInv(t, invocation{args: []string{"passwd", "--stdin", "--config", n.config}, stdin: "a new password\n"}).ok(t, "passwd")
+		if !strings.Contains(r.stdout, "still takes the old password: restart it") {
+			t.Errorf("passwd did not say the running node needs a restart:\n%s", r.stdout)
+		}
 	})
 
 	// SIGTERM: a clean stop, exit 0, the profile still private.
@@ -240,5 +272,49 @@ func TestRunLogFlags(t *testing.T) {
 	}
 	if !sawDebug {
 		t.Errorf("no debug records with --log-level debug:\n%s", stderr.String())
+	}
+}
+
+// apiContactRow is the part of GET /api/contacts these tests read.
+type apiContactRow struct {
+	Name      string `json:"name"`
+	PublicKey string `json:"public_key"`
+	Source    string `json:"source"`
+}
+
+func hasKey(cs []apiContactRow, key string) bool {
+	for _, c := range cs {
+		if strings.EqualFold(c.PublicKey, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitContacts polls the running node's GET /api/contacts (with the token
+// of cfgPath) until cond holds, for at most 20 s.
+func waitContacts(t *testing.T, cfgPath, what string, cond func([]apiContactRow) bool) {
+	t.Helper()
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var last []apiContactRow
+	for {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+cfg.Dashboard.Listen+"/api/contacts", nil)
+		req.Header.Set("Authorization", "Bearer "+cfg.Dashboard.Token)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			last = nil
+			json.NewDecoder(resp.Body).Decode(&last)
+			resp.Body.Close()
+			if cond(last) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; contacts: %+v", what, last)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -45,6 +45,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	seeds := f.Int("seeds", def.Seeds, "`S` runs of each strategy and TTL, with seeds SEED, SEED+1, ...")
 	strategies := f.String("strategies", strings.Join(def.Strategies, ","), "the strategies to compare, a comma-separated `LIST` of "+strings.Join(sim.Strategies, ", "))
 	seed := f.Uint64("seed", def.Seed, "the first `SEED`")
+	jobs := f.Int("jobs", def.Jobs, "simulate `J` runs at once, each on its own core (0: one per CPU); the report is the same")
 	out := f.String("out", "", "also write report.txt, report.json, CSV files and PNG and SVG plots into `DIR`")
 	asJSON := f.Bool("json", false, "print the report as JSON on stdout, and nothing else there")
 	pos, err := f.parse(args)
@@ -57,7 +58,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 
 	cfg := def
 	if path, explicit := c.configPath(*cfgFlag); explicit || fileExists(path) {
-		full, err := c.loadConfig(*cfgFlag)
+		full, err := c.loadSettings("sim", *cfgFlag)
 		if err != nil {
 			return err
 		}
@@ -98,6 +99,8 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 			cfg.Strategies = splitList(*strategies)
 		case "seed":
 			cfg.Seed = *seed
+		case "jobs":
+			cfg.Jobs = *jobs
 		}
 	})
 	if flagErr != nil {

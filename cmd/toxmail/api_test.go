@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A 429 from the dashboard API (wrong tokens being held back) is one line
+// that says what to check, not a raw status.
+func TestAPIClientTooManyRequests(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"error":"too many wrong tokens at once: wait 7 s"}` + "\n"))
+	}))
+	defer srv.Close()
+	a := &apiClient{base: srv.URL, token: "t", cfgPath: "/x/toxmail.toml", http: &http.Client{Timeout: 5 * time.Second}}
+	_, err := a.do(context.Background(), http.MethodGet, "/api/status")
+	msg, code := exitCode(err)
+	if code != exitFailure || strings.Contains(msg, "\n") {
+		t.Fatalf("got %q (exit %d), want one line, exit 1", msg, code)
+	}
+	for _, want := range []string{"refused the dashboard token", "7 s", "dashboard.token of /x/toxmail.toml"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q does not say %q", msg, want)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/daemon"
+	"github.com/toxmail/toxmail/gateway"
+)
+
+// passwdMin is the shortest password --stdin accepts.
+const passwdMin = 8
+
+func runPasswd(c *cli, args []string) error {
+	f := c.flags("passwd", "toxmail passwd [--user USER] [--stdin] [--config FILE]", `
+Sets a new SMTP/POP3 password for USER (one of the [[smtp.users]] of the
+config; the only one when there is one). The new password is random and
+printed once, or read from the first line of standard input with --stdin
+(8 to 72 bytes). Only its bcrypt hash is stored: the password_hash line of
+USER in FILE is replaced, the rest of the file (comments included) is kept,
+and the file stays mode 0600.
+
+A running node reads the passwords when it starts: restart it
+(toxmail run) for the new one to take effect; until then it still takes
+the old one. Then give the new password to your mail client.`)
+	cfgFlag := f.configFlag()
+	user := f.String("user", "", "the login `USER` whose password changes (default: the only user)")
+	fromStdin := f.Bool("stdin", false, "read the new password from standard input instead of making one")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if err := f.positional(pos); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig(*cfgFlag)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, u := range cfg.SMTP.Users {
+		names = append(names, u.Name)
+	}
+	switch {
+	case *user == "" && len(names) == 1:
+		*user = names[0]
+	case *user == "" && len(names) == 0:
+		return failf("%s has no [[smtp.users]]; add one (name and password_hash) or make a new node with `toxmail init`", cfg.Path)
+	case *user == "":
+		return usagef("%s has several users (%s): say which with --user USER", cfg.Path, strings.Join(names, ", "))
+	case !slices.Contains(names, *user):
+		return failf("no user %s in %s (its users: %s); give one of them to --user", clip(*user), cfg.Path, strings.Join(names, ", "))
+	}
+
+	password := rand.Text()
+	if *fromStdin {
+		if password, err = readPassword(c.stdin); err != nil {
+			return err
+		}
+	}
+	hash, err := gateway.HashPassword(password)
+	if err != nil {
+		return fail(err, "")
+	}
+	if err := config.SetPasswordHash(cfg.Path, *user, hash); err != nil {
+		if errors.Is(err, config.ErrNoSuchUser) {
+			return fail(err, "give one of them to --user")
+		}
+		return fail(err, "check that you can write to "+cfg.Path)
+	}
+
+	w := c.stdout
+	fmt.Fprintf(w, "New SMTP/POP3 password for %s, stored as a bcrypt hash in %s\n\n", *user, cfg.Path)
+	fmt.Fprintf(w, "  user:       %s\n", *user)
+	if *fromStdin {
+		fmt.Fprintf(w, "  password:   (the one read from standard input)\n")
+	} else {
+		fmt.Fprintf(w, "  password:   %s\n", password)
+		fmt.Fprintf(w, "              shown once; it is stored only as a bcrypt hash\n")
+	}
+	if pid, running := daemon.Running(cfg.DataDir); running {
+		fmt.Fprintf(w, "\nThe node running on %s (pid %s) still takes the old password: restart it\n", cfg.DataDir, pid)
+		fmt.Fprintf(w, "(stop it, then toxmail run --config %s), then give your mail client the new one.\n", cfg.Path)
+	} else {
+		fmt.Fprintf(w, "\nGive your mail client the new password; the node takes it when it next starts.\n")
+	}
+	return nil
+}
+
+// readPassword reads one line from r: the password, without its line end.
+func readPassword(r io.Reader) (string, error) {
+	if r == nil {
+		r = os.Stdin
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fail(err, "pipe the password in, e.g. toxmail passwd --stdin < file")
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	switch {
+	case pw == "":
+		return "", usagef("--stdin read no password; pipe one line in, e.g. toxmail passwd --stdin < file")
+	case len(pw) < passwdMin:
+		return "", usagef("the password from --stdin has %d bytes; give at least %d", len(pw), passwdMin)
+	case len(pw) > 72:
+		return "", usagef("the password from --stdin has %d bytes; bcrypt uses at most 72", len(pw))
+	case strings.TrimSpace(pw) != pw:
+		return "", usagef("the password from --stdin starts or ends with white space, which mail clients often drop; leave it out")
+	}
+	return pw, nil
+}

@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/gateway"
+)
+
+// A mail whose SMTP transaction had begun (MAIL FROM, RCPT TO) when the
+// node was told to stop is still taken: DATA is answered 250 within the
+// grace period, then the node stops.
+func TestShutdownFinishesSMTPTransaction(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	a.start(t)
+	conn, err := net.DialTimeout("tcp", a.d.SMTPAddr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	tp := textproto.NewConn(conn)
+	expect := func(code int, format string, args ...any) {
+		t.Helper()
+		if format != "" {
+			if err := tp.PrintfLine(format, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, msg, err := tp.ReadResponse(code); err != nil {
+			t.Fatalf("%q: %v %s", format, err, msg)
+		}
+	}
+	expect(220, "")
+	expect(250, "EHLO client.test")
+	expect(235, "AUTH PLAIN %s", "AGFsaWNlAHNlY3JldA==") // \0alice\0secret
+	expect(250, "MAIL FROM:<%s>", a.id.Address())
+	expect(250, "RCPT TO:<%s>", randomID(t).Address())
+
+	stopped := make(chan error, 1)
+	d := a.d
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		stopped <- d.Shutdown(ctx)
+	}()
+	addr := d.SMTPAddr()
+	waitFor(t, 10*time.Second, "the SMTP server to stop accepting", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("the node stopped (%v) while a mail was being submitted", err)
+	default:
+	}
+	expect(354, "DATA")
+	if _, err := tp.W.WriteString("Subject: during shutdown\r\n\r\nstill queued\r\n.\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	tp.W.Flush()
+	expect(250, "")
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the node did not stop after the mail was queued")
+	}
+	a.d = nil // stopped
+}
+
+// The dashboard refuses a second name for a Tox ID already in the book,
+// naming the contact that has it.
+func TestAddContactTwiceUnderTwoNames(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	bob := randomID(t)
+	a.contacts(t, gateway.Contact{Name: "bob", ID: bob})
+	a.start(t)
+	_, err := (&backend{a.d}).AddContact(context.Background(), "bob2", bob.String())
+	if !errors.Is(err, gateway.ErrContactExists) || !strings.Contains(err.Error(), `saved as "bob"`) ||
+		!strings.Contains(err.Error(), "remove bob") {
+		t.Fatalf("adding bob's ID as bob2: %v, want ErrContactExists naming bob and how to rename", err)
+	}
+	if n := a.d.book.current().Len(); n != 1 {
+		t.Errorf("the book has %d entries, want 1", n)
+	}
+}

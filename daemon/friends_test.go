@@ -1,0 +1,188 @@
+package daemon
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/tox"
+)
+
+// The dashboard's Remove (and DELETE /api/contacts/NAME) ends the Tox
+// friendship too, and the address book entry goes.
+func TestRemoveContactUnfriends(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	bob, carol := randomID(t), randomID(t)
+	a.contacts(t, gateway.Contact{Name: "bob", ID: bob}, gateway.Contact{Name: "carol", ID: carol})
+	a.start(t)
+	if !a.isFriend(bob.PublicKey()) || !a.isFriend(carol.PublicKey()) {
+		t.Fatal("contacts were not befriended at start")
+	}
+	b := &backend{a.d}
+	if err := b.RemoveContact("bob"); err != nil {
+		t.Fatalf("RemoveContact(bob): %v", err)
+	}
+	if a.isFriend(bob.PublicKey()) {
+		t.Error("bob is still a Tox friend after Remove")
+	}
+	if _, ok := a.dashboardRow(bob.PublicKey()); ok {
+		t.Error("bob still has a row on the dashboard after Remove")
+	}
+	if !a.isFriend(carol.PublicKey()) {
+		t.Error("removing bob unfriended carol")
+	}
+	cs, err := config.LoadContacts(config.ContactsPath(a.cfg))
+	if err != nil || len(cs) != 1 || cs[0].Name != "carol" {
+		t.Errorf("contacts file after Remove: %+v, %v", cs, err)
+	}
+	if err := b.RemoveContact("bob"); !errors.Is(err, gateway.ErrNoSuchContact) {
+		t.Errorf("removing bob twice: %v, want ErrNoSuchContact", err)
+	}
+	// By key: the entry and the friendship.
+	if err := b.RemoveContact(carol.PublicKey().String()); err != nil {
+		t.Fatalf("RemoveContact(carol's key): %v", err)
+	}
+	if a.isFriend(carol.PublicKey()) || a.d.book.current().Len() != 0 {
+		t.Error("carol's key removed, but she is still a friend or a contact")
+	}
+	// The unfriending was saved in the profile: not a friend after a restart.
+	a.stop(t)
+	a.start(t)
+	if a.isFriend(bob.PublicKey()) || a.isFriend(carol.PublicKey()) {
+		t.Error("a removed contact is a friend again after a restart")
+	}
+}
+
+// A friend that is not in the address book (an approved request: the
+// dashboard's "friend" rows) is removed by its public key or Tox ID.
+func TestRemoveFriendNotInBook(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	a.start(t)
+	dave, erin := randomID(t), randomID(t)
+	for _, id := range []gateway.ToxID{dave, erin} {
+		if err := a.d.tr.AddFriendNoRequest(tox.PublicKey(id.PublicKey())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row, ok := a.dashboardRow(dave.PublicKey())
+	if !ok || row.Source != gateway.DashboardSourceFriend {
+		t.Fatalf("dave's row: %+v, %v; want a friend-only row", row, ok)
+	}
+	b := &backend{a.d}
+	// The dashboard's Remove button on such a row sends the key.
+	if err := b.RemoveContact(dave.PublicKey().String()); err != nil {
+		t.Fatalf("RemoveContact(dave's key): %v", err)
+	}
+	if a.isFriend(dave.PublicKey()) {
+		t.Error("dave is still a friend")
+	}
+	if err := b.RemoveContact(erin.String()); err != nil { // the full Tox ID works too
+		t.Fatalf("RemoveContact(erin's Tox ID): %v", err)
+	}
+	if a.isFriend(erin.PublicKey()) {
+		t.Error("erin is still a friend")
+	}
+	for _, s := range []string{dave.PublicKey().String(), "nobody", randomID(t).String()} {
+		if err := b.RemoveContact(s); !errors.Is(err, gateway.ErrNoSuchContact) {
+			t.Errorf("RemoveContact(%.16s…): %v, want ErrNoSuchContact", s, err)
+		}
+	}
+}
+
+// `toxmail contacts remove` edits contacts.toml: the running node unfriends
+// the keys that left the file, and a node that was stopped meanwhile
+// does so when it starts. Friends that were never in the file stay.
+func TestContactsFileRemovalUnfriends(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	bob, carol, eve := randomID(t), randomID(t), randomID(t)
+	a.contacts(t, gateway.Contact{Name: "bob", ID: bob}, gateway.Contact{Name: "carol", ID: carol}, gateway.Contact{Name: "eve", ID: eve})
+	a.start(t)
+	dave := randomID(t) // a friend by approved request, never in the book
+	if err := a.d.tr.AddFriendNoRequest(tox.PublicKey(dave.PublicKey())); err != nil {
+		t.Fatal(err)
+	}
+
+	a.contacts(t, gateway.Contact{Name: "carol", ID: carol}, gateway.Contact{Name: "eve", ID: eve})
+	waitFor(t, 10*time.Second, "the node to unfriend bob", func() bool { return !a.isFriend(bob.PublicKey()) })
+	if !a.isFriend(carol.PublicKey()) || !a.isFriend(dave.PublicKey()) || !a.isFriend(eve.PublicKey()) {
+		t.Fatal("the reload unfriended more than bob")
+	}
+
+	// Removed while the node is stopped: unfriended at the next start.
+	a.stop(t)
+	a.contacts(t, gateway.Contact{Name: "eve", ID: eve})
+	a.start(t)
+	if a.isFriend(carol.PublicKey()) {
+		t.Error("carol, removed while the node was stopped, is still a friend after start")
+	}
+	if !a.isFriend(dave.PublicKey()) || !a.isFriend(eve.PublicKey()) {
+		t.Error("the start unfriended dave (never a contact) or eve (still one)")
+	}
+
+	// A contacts file that disappears removes no one, running or not.
+	if err := os.Remove(config.ContactsPath(a.cfg)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the node to notice the missing file", func() bool { return !a.d.book.fileExists() })
+	a.stop(t)
+	a.start(t)
+	if !a.isFriend(eve.PublicKey()) {
+		t.Error("a missing contacts file unfriended eve")
+	}
+	applied, ok, err := loadApplied(filepath.Join(a.cfg.DataDir, appliedFile))
+	if err != nil || !ok || !applied[tox.PublicKey(eve.PublicKey())] || applied[tox.PublicKey(bob.PublicKey())] {
+		t.Errorf("applied keys %v, %v, %v: want eve's, not bob's", applied, ok, err)
+	}
+}
+
+// Against a real friend on loopback Tox: removing a connected mesh peer
+// ends the friendship at once, and it does not come back as a "friend"
+// row on the dashboard.
+func TestRemoveConnectedFriend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two real Tox nodes: about 15 s")
+	}
+	t.Parallel()
+	a, b := newTestNode(t, "alice"), newTestNode(t, "bob")
+	a.contacts(t, gateway.Contact{Name: "bob", ID: b.id})
+	b.contacts(t, gateway.Contact{Name: "alice", ID: a.id})
+	a.start(t)
+	b.start(t)
+	for _, p := range [][2]*testNode{{a, b}, {b, a}} {
+		port, err := p[1].d.UDPPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p[0].d.Bootstrap("127.0.0.1", port, p[1].d.DHTKey()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 60*time.Second, "alice and bob to connect", func() bool {
+		row, ok := a.dashboardRow(b.id.PublicKey())
+		return ok && row.Online && row.Kind == gateway.DashboardKindMesh
+	})
+	if err := (&backend{a.d}).RemoveContact("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if a.online(b.id.PublicKey()) || a.isFriend(b.id.PublicKey()) {
+		t.Fatal("bob is still a friend of alice after Remove")
+	}
+	for _, p := range a.d.Node().Peers() {
+		if p.Key == b.id.PublicKey() && p.Online {
+			t.Error("alice's mesh still has bob online")
+		}
+	}
+	// bob's node still knows alice and keeps trying; alice must not take
+	// him back by herself.
+	time.Sleep(3 * time.Second)
+	if row, ok := a.dashboardRow(b.id.PublicKey()); ok {
+		t.Errorf("bob is back on alice's dashboard: %+v", row)
+	}
+}

@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+)
+
+// nopBackend satisfies DashboardBackend for tests that never call it.
+type nopBackend struct{ DashboardBackend }
+
+// The answers to wrong tokens from one address queue up, each delay
+// doubling up to 5 s; past 30 s of queue a wrong token is refused at once
+// and not counted; the failures are forgotten after a quiet while.
+func TestDashboardFailureWait(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	d, err := NewDashboard(DashboardConfig{Token: "0123456789abcdef0123456789abcdef", AuthFailureDelay: time.Second,
+		Now: func() time.Time { return now }}, nopBackend{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// All at the same instant: 1, 1+2, 1+2+4, then 5 s each.
+	for i, want := range []time.Duration{1, 3, 7, 12, 17, 22, 27} {
+		wait, queued := d.failureWait("127.0.0.1")
+		if !queued || wait != want*time.Second {
+			t.Fatalf("failure %d: wait %v, queued %v; want %v", i+1, wait, queued, want*time.Second)
+		}
+	}
+	if wait, queued := d.failureWait("127.0.0.1"); queued || wait != 27*time.Second {
+		t.Fatalf("a wrong token 32 s out: wait %v, queued %v; want refused, retry after 27s", wait, queued)
+	}
+	if wait, _ := d.failureWait("127.0.0.2"); wait != time.Second {
+		t.Errorf("another address waits %v, want 1s", wait)
+	}
+	// Once the queue has drained, the next one waits its (capped) delay.
+	now = now.Add(27 * time.Second)
+	if wait, queued := d.failureWait("127.0.0.1"); !queued || wait != 5*time.Second {
+		t.Errorf("after the queue drained: wait %v, queued %v; want 5s", wait, queued)
+	}
+	// After 15 quiet minutes the count starts again.
+	now = now.Add(dashFailureMemory + 6*time.Second)
+	if wait, _ := d.failureWait("127.0.0.1"); wait != time.Second {
+		t.Errorf("after a quiet while: wait %v, want 1s", wait)
+	}
+}
