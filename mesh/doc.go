@@ -38,10 +38,13 @@
 //     floods to every mesh friend.
 //   - Acks: a node that holds the envelope checks the ack against the
 //     envelope's ack hash, drops its copy, remembers the ack until the
-//     envelope's expiry, and floods it on. A node that does not hold the
-//     envelope cannot check the ack and does not forward it, so acks travel
-//     only where the envelope went. A friend that offers an acked envelope
-//     is answered with the ack.
+//     envelope's expiry, and passes it on to the friends that may hold the
+//     envelope: those that offered it or were sent it by this node (now or,
+//     for a friend offline now, when it returns). A node that does not hold
+//     the envelope cannot check the ack and does not forward it, so acks
+//     travel only where the envelope went; every holder gets the ack at
+//     least from the friend that sent it the envelope. A friend that offers
+//     an acked envelope, or asks for it, is answered with the ack.
 //   - Budgets: Config.MaxHeldBytes bounds all held bytes; no friend's
 //     envelopes may fill more than Config.FriendShare of it. When a new
 //     envelope does not fit, relay copies are evicted earliest expiry first
@@ -58,18 +61,23 @@
 // friend that never answers (a plain Tox client) is never sent mesh
 // traffic, and a hello with a new session means the friend restarted.
 // Offers (ID, hops, size, expiry) are batched for up to Config.OfferDelay.
-// The receiver answers every offer frame with a request frame listing the
-// IDs it wants and those it must defer (Config.MaxInflight and
-// MaxInflightPerFriend bound what it has asked for and not yet received);
-// the offerer takes the rest as "has it" and offers the deferred ones again
-// later. Bodies are sent only on request, so a body crosses a link at most
-// once unless a request times out (Config.RequestTimeout) and is retried,
-// first with another friend that offered it, then with the same friend.
+// The receiver answers an offer frame only when it wants some of its IDs
+// or must defer some (Config.MaxInflight and MaxInflightPerFriend bound
+// what it has asked for and not yet received): the request lists both, and
+// the offerer offers the deferred ones again later. An offer of nothing new
+// gets no answer, so the duplicates that make up most of a flood's offers
+// cost the receiver a look-up and no frame. Bodies are sent only on
+// request, so a body crosses a link at most once unless a request times out
+// (Config.RequestTimeout) or is answered with the ack, and is retried, first
+// with another friend that offered it, then with the same friend.
 //
-// What a node believes a friend has comes only from the friend: it offered,
-// declined or sent the envelope, or sent the ack. A body or ack the node
-// sent may be lost with the connection, so after a reconnect the friend is
-// offered the envelope (and sent the ack) again; it declines what it got.
+// What a node believes a friend has comes only from the friend and from
+// what the node sent it: the friend offered the envelope or sent its ack,
+// or the node sent it the body. A friend that silently had an offered
+// envelope is not known to have it, so after a reconnect it may be offered
+// the envelope again; it ignores the offer again. A body or ack the node
+// sent may be lost with the connection; the friend asks again, or learns
+// the ack when it next offers the envelope.
 // A frame the transport refuses for backpressure is kept in the friend's
 // backlog, in order, and retried; frames to a friend that went offline are
 // dropped and everything is offered again when it returns.

@@ -256,7 +256,6 @@ func (n *Node) flushOffers(p *peer, now time.Time) {
 		}
 		if ok = n.send(p, frame); ok {
 			n.stats.OffersOut += uint64(live)
-			p.remember(n.seq, frame)
 		}
 	}
 	clear(p.offers)

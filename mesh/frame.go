@@ -21,13 +21,14 @@ import (
 // A node sends hello when a friend connects and starts offering once the
 // friend's hello arrives. The session is a number the sender picks at start:
 // a hello with a new session from a friend we thought connected means it
-// restarted, and both sides start over. A node answers every offer with a
-// request carrying the offer's seq, the n IDs it wants now and the d IDs it
-// lacks but cannot take yet (its request limits are reached); the offerer
-// takes every other ID it offered as one the friend already has, and offers
-// the deferred ones again later. A request with seq 0 asks for IDs outside
-// any offer (a retry after a timeout). So an envelope's body crosses a link
-// only when the receiving side has asked for it.
+// restarted, and both sides start over. A node answers an offer only when
+// it wants some of the offered IDs now or lacks some but cannot take them
+// yet (its request limits are reached): the request carries the offer's
+// seq, the n IDs it wants and the d IDs it defers, and the offerer offers
+// the deferred ones again later. An offer of IDs the receiver has all seen
+// is not answered. A request with seq 0 asks for IDs outside any offer (a
+// retry). So an envelope's body crosses a link only when the receiving side
+// has asked for it.
 const (
 	ProtocolVersion = 1
 

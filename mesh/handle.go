@@ -203,7 +203,11 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 	n.scratch.ids = want[:0]
 	n.stats.RequestsOut += uint64(len(want))
 	n.stats.Deferred += uint64(len(deferred))
-	n.send(p, encodeRequest(seq, want, deferred))
+	if len(want) > 0 || len(deferred) > 0 {
+		// An offer of nothing new is not answered: duplicates, most of a
+		// flood's offers, cost the receiver no frame.
+		n.send(p, encodeRequest(seq, want, deferred))
+	}
 	return nil
 }
 
@@ -246,16 +250,16 @@ func (n *Node) upgrade(e *heldEntry, hops uint8, from *peer) {
 func (n *Node) servedAgainAfter() time.Duration { return n.cfg.RequestTimeout / 2 }
 
 func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
-	seq, ids, nWant, err := decodeRequest(payload, n.scratch.ids[:0])
+	_, ids, nWant, err := decodeRequest(payload, n.scratch.ids[:0])
 	n.scratch.ids = ids[:0]
 	if err != nil {
 		return err
 	}
 	want, deferred := ids[:nWant], ids[nWant:]
 	n.stats.RequestsIn += uint64(nWant)
-	if seq != 0 {
-		if f := p.answered(seq); f != nil {
-			n.markDeclined(p, f, ids, deferred)
+	for _, id := range deferred {
+		if r := n.ids.get(id); r != nil && r.held != nil {
+			n.queueOfferLater(p, r.held) // the friend has no room for it now
 		}
 	}
 	for i, id := range want {
@@ -293,29 +297,6 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 		}
 	}
 	return nil
-}
-
-// markDeclined handles the answer to one of our offer frames: the IDs the
-// friend neither wants nor deferred, it has; the deferred ones are offered
-// again later.
-func (n *Node) markDeclined(p *peer, offer []byte, answered, deferred []envelope.ID) {
-	_, items, err := decodeOffer(offer[2:], n.scratch.offers[:0])
-	n.scratch.offers = items[:0]
-	if err != nil {
-		return
-	}
-	for i := range items {
-		r := n.ids.get(items[i].id)
-		if r == nil || r.held == nil {
-			continue
-		}
-		switch {
-		case slices.Contains(deferred, items[i].id):
-			n.queueOfferLater(p, r.held)
-		case !slices.Contains(answered, items[i].id):
-			r.held.known.add(p.idx)
-		}
-	}
 }
 
 func (n *Node) onAcks(p *peer, payload []byte, now time.Time) error {

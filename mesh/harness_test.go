@@ -111,6 +111,29 @@ func (c *countingTransport) Send(to FriendKey, f []byte) error {
 	return err
 }
 
+// countingCarrier is countingTransport for a MemNetwork that shares
+// envelopes: bodies travel through SendEnvelope, and are counted there.
+type countingCarrier struct {
+	*countingTransport
+	mem *MemTransport
+}
+
+var _ EnvelopeCarrier = (*countingCarrier)(nil)
+
+func (c *countingCarrier) SendEnvelope(to FriendKey, env SharedEnvelope, hops uint8) error {
+	err := c.mem.SendEnvelope(to, env, hops)
+	if err == nil {
+		if *c.hook != nil {
+			(*c.hook)(c.from, to, encodeEnvelope(env.Bytes, hops))
+		}
+		c.mu.Lock()
+		c.bodies[[2]FriendKey{c.from, to}]++
+		c.perID[undirected(c.from, to, env.ID)]++
+		c.mu.Unlock()
+	}
+	return err
+}
+
 type testNode struct {
 	starts int // how many times started: seeds its keyring afresh each time
 	name   string
@@ -161,7 +184,12 @@ func (tn *testNet) add(name string, cfg Config, store Store) *testNode {
 
 func (tn *testNet) start(n *testNode) {
 	tn.t.Helper()
-	tr := &countingTransport{Transport: tn.net.Transport(n.kp.Public), from: n.kp.Public, bodies: tn.bodies, perID: tn.perID, mu: &tn.mu, hook: &tn.onSend}
+	mem := tn.net.Transport(n.kp.Public)
+	ct := &countingTransport{Transport: mem, from: n.kp.Public, bodies: tn.bodies, perID: tn.perID, mu: &tn.mu, hook: &tn.onSend}
+	var tr Transport = ct
+	if tn.net.cfg.ShareEnvelopes {
+		tr = &countingCarrier{countingTransport: ct, mem: mem}
+	}
 	node, err := NewNode(n.cfg, Deps{Identity: n.kp, Transport: tr, Store: n.store, Mailbox: n.box, Clock: tn.clock, Keyring: seededKeyring(n)})
 	if err != nil {
 		tn.t.Fatal(err)

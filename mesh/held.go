@@ -7,7 +7,7 @@ import (
 // heldEntry is the in-memory index of one held envelope.
 type heldEntry struct {
 	meta   HeldMeta
-	known  friendSet // friends that told us they have it (offered, declined or sent it)
+	known  friendSet // friends that told us they have it (they offered or sent it)
 	served friendSet // friends we sent the body to
 	from   *peer     // friend it is accounted to; nil for own mail
 	seq    uint64    // index order: breaks expiry ties, deterministically

@@ -33,8 +33,17 @@ func TestDirectDelivery(t *testing.T) {
 // TestRelayToOfflineRecipient is the scenario toxmail exists for: A mails
 // C, who is offline and a friend of B only; A goes offline; C comes online
 // and gets the mail from B; the ack reaches A when A returns.
-func TestRelayToOfflineRecipient(t *testing.T) {
-	tn := newTestNet(t, MemConfig{Latency: 20 * time.Millisecond, ConnectDelay: 10 * time.Second})
+// bothCarriages runs f with envelopes framed, as over Tox, and carried as
+// SharedEnvelopes, as in the simulator.
+func bothCarriages(t *testing.T, f func(t *testing.T, share bool)) {
+	t.Run("framed", func(t *testing.T) { f(t, false) })
+	t.Run("shared", func(t *testing.T) { f(t, true) })
+}
+
+func TestRelayToOfflineRecipient(t *testing.T) { bothCarriages(t, testRelayToOfflineRecipient) }
+
+func testRelayToOfflineRecipient(t *testing.T, share bool) {
+	tn := newTestNet(t, MemConfig{Latency: 20 * time.Millisecond, ConnectDelay: 10 * time.Second, ShareEnvelopes: share})
 	for _, n := range []string{"A", "B", "C"} {
 		tn.add(n, testConfig(), nil)
 	}
@@ -135,8 +144,21 @@ func TestHopLimit(t *testing.T) {
 // TestCycleBodyOncePerLink floods through a complete graph of six nodes
 // with latency, where offers race each other: every body still crosses
 // each link at most once, in one direction.
-func TestCycleBodyOncePerLink(t *testing.T) {
-	tn := newTestNet(t, MemConfig{Latency: 30 * time.Millisecond, Bandwidth: 1 << 20})
+func TestCycleBodyOncePerLink(t *testing.T) { bothCarriages(t, testCycleBodyOncePerLink) }
+
+func testCycleBodyOncePerLink(t *testing.T, share bool) {
+	tn := newTestNet(t, MemConfig{Latency: 30 * time.Millisecond, Bandwidth: 1 << 20, ShareEnvelopes: share})
+	// Duplicates, most of a flood's offers, cost no answer: every request
+	// frame asks for something.
+	var requests, empty int
+	tn.onSend = func(_, _ FriendKey, f []byte) {
+		if len(f) > 1 && f[1] == frameRequest {
+			requests++
+			if _, ids, _, err := decodeRequest(f[2:], nil); err == nil && len(ids) == 0 {
+				empty++
+			}
+		}
+	}
 	names := []string{"A", "B", "C", "D", "E", "F"}
 	for _, n := range names {
 		tn.add(n, testConfig(), nil)
@@ -160,6 +182,9 @@ func TestCycleBodyOncePerLink(t *testing.T) {
 	// Each of 5 mails reaches the 4 other online nodes: 4 crossings each.
 	if total != 5*4 {
 		t.Errorf("%d body crossings for 5 mails over 5 nodes, want 20", total)
+	}
+	if empty != 0 || requests > total {
+		t.Errorf("%d request frames (%d empty) for %d bodies; an offer of nothing new must not be answered", requests, empty, total)
 	}
 	for _, n := range names[:5] {
 		if s := tn.nodes[n].node.Stats(); s.Held != 5 || s.Duplicates != 0 {

@@ -7,10 +7,6 @@ import (
 	"github.com/toxmail/toxmail/envelope"
 )
 
-// maxOutstanding bounds the offer batches awaiting a request per friend; an
-// older batch is forgotten (its IDs are simply offered again later).
-const maxOutstanding = 64
-
 // peer is the node's state for one friend. It is kept small, since a
 // simulated network has tens of millions of them: what only a connected
 // friend needs lives in its session, which exists while it is online.
@@ -48,10 +44,6 @@ type link struct {
 	offers   []*heldEntry // queued offers, framed at offerDue
 	offerDue time.Time    // when queued offers are sent (Config.OfferDelay)
 	acks     []*ackEntry  // queued acks, sent at the next flush
-	// outstanding maps an offer frame's seq to the frame itself (it lists
-	// the IDs) until the request answering it arrives.
-	outstanding map[uint32][]byte
-	outOrder    []uint32 // seqs of outstanding, oldest first
 
 	tagEpoch uint64 // cache of the friend's recipient tag
 	tag      envelope.Tag
@@ -73,35 +65,6 @@ func (p *peer) tagFor(expiry int64) envelope.Tag {
 		p.tag, p.tagEpoch, p.tagValid = envelope.MakeTag(p.key, e), e, true
 	}
 	return p.tag
-}
-
-// remember records an offer batch awaiting its request.
-func (p *peer) remember(seq uint32, frame []byte) {
-	if p.outstanding == nil {
-		p.outstanding = make(map[uint32][]byte)
-	}
-	p.outstanding[seq] = frame
-	p.outOrder = append(p.outOrder, seq)
-	for len(p.outOrder) > maxOutstanding {
-		delete(p.outstanding, p.outOrder[0])
-		p.outOrder = p.outOrder[1:]
-	}
-}
-
-// answered removes and returns the offer frame seq (nil if unknown).
-func (p *peer) answered(seq uint32) []byte {
-	f, ok := p.outstanding[seq]
-	if !ok {
-		return nil
-	}
-	delete(p.outstanding, seq)
-	for i, s := range p.outOrder {
-		if s == seq {
-			p.outOrder = append(p.outOrder[:i], p.outOrder[i+1:]...)
-			break
-		}
-	}
-	return f
 }
 
 // disconnect forgets everything that only made sense on this connection.

@@ -92,7 +92,6 @@ func TestFloodMatchesBFS(t *testing.T) {
 	}
 }
 
-
 // The same configuration and seed give byte-identical JSON.
 func TestDeterministic(t *testing.T) {
 	c := smallConfig()
