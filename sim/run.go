@@ -144,9 +144,10 @@ func (w *world) heldChanged(d int64) {
 	w.heldSince = now
 }
 
-// runOne simulates one strategy at one TTL under one scenario. It gives
-// up with ctx's error when ctx is done.
-func runOne(ctx context.Context, c *Config, g *Graph, ch *Churn, sc *scenario, strategy string, ttl int) (*Result, error) {
+// runOne simulates one strategy at one TTL under one scenario, calling
+// tick (if not nil) after each simulated hour. It gives up with ctx's error
+// when ctx is done.
+func runOne(ctx context.Context, c *Config, g *Graph, ch *Churn, sc *scenario, strategy string, ttl int, tick func()) (*Result, error) {
 	w, err := newWorld(c, g, ch, sc, strategy, ttl)
 	if err != nil {
 		return nil, err
@@ -163,6 +164,9 @@ func runOne(ctx context.Context, c *Config, g *Graph, ch *Churn, sc *scenario, s
 			t = end
 		}
 		w.clock.RunUntil(t)
+		if tick != nil {
+			tick()
+		}
 	}
 	return w.result(end), nil
 }

@@ -179,12 +179,22 @@ func (s *Study) jobs() []job {
 // Runs returns how many runs Run will make.
 func (s *Study) Runs() int { return len(s.jobs()) * s.cfg.Seeds }
 
+// Progress is how far a study has got. Work is counted in simulated hours
+// of all runs together, so that a long run shows progress too.
+type Progress struct {
+	Hours, TotalHours int64 // simulated hours done, and in all
+	Runs, TotalRuns   int   // runs finished, and in all
+	// Finished is the run that just finished; nil when the call only
+	// reports hours.
+	Finished *Result
+}
+
 // Run simulates every strategy, TTL and seed, Config.Jobs runs at a time,
-// calling progress (if not nil) after each run, from one goroutine at a
-// time. The report lists the runs in a fixed order (seed, then strategy,
-// then TTL) whatever order they finish in. It stops early, with ctx's
-// error, when ctx is done.
-func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Result)) (*Report, error) {
+// calling progress (if not nil) after every simulated hour of each run and
+// after each run, from one goroutine at a time. The report lists the runs
+// in a fixed order (seed, then strategy, then TTL) whatever order they
+// finish in. It stops early, with ctx's error, when ctx is done.
+func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, error) {
 	c := &s.cfg
 	rep := &Report{
 		Graph: GraphInfo{Kind: c.Graph, Nodes: s.graph.Nodes(), Edges: s.graph.Edges(),
@@ -213,6 +223,23 @@ func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Resul
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	hoursPerRun := int64(math.Ceil(c.Duration().Hours()))
+	var mu sync.Mutex // serialises progress
+	p := Progress{TotalHours: hoursPerRun * int64(total), TotalRuns: total}
+	report := func(hours int64, r *Result) {
+		if progress == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		p.Hours += hours
+		p.Finished = r
+		if r != nil {
+			p.Runs++
+		}
+		progress(p)
+	}
+	tick := func() { report(1, nil) }
 	next := make(chan int)
 	type outcome struct {
 		i   int
@@ -227,7 +254,7 @@ func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Resul
 			defer wg.Done()
 			for i := range next {
 				sc, j := scenarios[i/len(jobs)], jobs[i%len(jobs)]
-				r, err := runOne(ctx, c, s.graph, s.churn, sc, j.strategy, j.ttl)
+				r, err := runOne(ctx, c, s.graph, s.churn, sc, j.strategy, j.ttl, tick)
 				if err != nil && ctx.Err() == nil {
 					err = fmt.Errorf("sim: %s ttl %d seed %d: %w", j.strategy, j.ttl, sc.seed, err)
 				}
@@ -248,7 +275,6 @@ func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Resul
 	go func() { wg.Wait(); close(done) }()
 
 	var firstErr error
-	finished := 0
 	for o := range done {
 		if o.err != nil {
 			if firstErr == nil {
@@ -258,9 +284,8 @@ func (s *Study) Run(ctx context.Context, progress func(done, total int, r *Resul
 			continue
 		}
 		results[o.i] = o.r
-		finished++
-		if progress != nil && firstErr == nil {
-			progress(finished, total, o.r)
+		if firstErr == nil {
+			report(0, o.r)
 		}
 	}
 	if firstErr == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -114,16 +115,19 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		return fail(err, "check --graph")
 	}
 
-	bar := c.progressBar(study.Runs())
-	rep, err := study.Run(c.ctx, func(done, total int, r *sim.Result) {
-		if bar != nil {
+	bar := c.progressBar(study.Runs() * int(math.Ceil(cfg.Duration().Hours())))
+	rep, err := study.Run(c.ctx, func(p sim.Progress) {
+		if bar == nil {
+			return
+		}
+		if r := p.Finished; r != nil {
 			what := r.Strategy
 			if r.TTL > 0 && (r.Strategy == sim.StrategyFlood || r.Strategy == sim.StrategyFloodNoAck) {
 				what += fmt.Sprintf(" ttl %d", r.TTL)
 			}
-			bar.Describe(fmt.Sprintf("simulated %s, seed %d", what, r.Seed))
-			bar.Set(done)
+			bar.Describe(fmt.Sprintf("%d/%d runs; last: %s, seed %d", p.Runs, p.TotalRuns, what, r.Seed))
 		}
+		bar.Set64(p.Hours)
 	})
 	if bar != nil {
 		bar.Exit()
@@ -167,7 +171,6 @@ func (c *cli) progressBar(total int) *progressbar.ProgressBar {
 	bar := progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(c.stderr),
 		progressbar.OptionSetDescription("simulating"),
-		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionClearOnFinish(),
