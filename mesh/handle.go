@@ -55,12 +55,12 @@ func (n *Node) requestsGone(p *peer, now time.Time) {
 	}
 }
 
-// HandleFrame implements Handler: one frame from a friend.
-func (n *Node) HandleFrame(from FriendKey, frame []byte) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+// receive starts handling size bytes from a friend, with n.mu held: it
+// returns the friend's state and the time, or false if the node is not
+// running. The caller ends with flush and arm.
+func (n *Node) receive(from FriendKey, size int) (*peer, time.Time, bool) {
 	if !n.started || n.closed {
-		return
+		return nil, time.Time{}, false
 	}
 	now := n.clock.Now()
 	n.now = now
@@ -69,7 +69,18 @@ func (n *Node) HandleFrame(from FriendKey, frame []byte) {
 		n.connected(p) // a frame proves the connection; greet it
 	}
 	n.stats.FramesIn++
-	n.stats.BytesIn += uint64(len(frame))
+	n.stats.BytesIn += uint64(size)
+	return p, now, true
+}
+
+// HandleFrame implements Handler: one frame from a friend.
+func (n *Node) HandleFrame(from FriendKey, frame []byte) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p, now, ok := n.receive(from, len(frame))
+	if !ok {
+		return
+	}
 	typ, payload, err := frameType(frame)
 	if err == nil {
 		switch typ {

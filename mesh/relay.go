@@ -25,17 +25,10 @@ func (n *Node) onEnvelope(p *peer, b []byte, now time.Time) {
 func (n *Node) HandleEnvelope(from FriendKey, env SharedEnvelope, hops uint8) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.started || n.closed {
+	p, now, ok := n.receive(from, 2+len(env.Bytes)) // as the frame would be
+	if !ok {
 		return
 	}
-	now := n.clock.Now()
-	n.now = now
-	p := n.peer(from)
-	if !p.online {
-		n.connected(p)
-	}
-	n.stats.FramesIn++
-	n.stats.BytesIn += uint64(2 + len(env.Bytes))
 	if h, err := envelope.ParseHeader(env.Bytes); err != nil {
 		n.stats.EnvelopesIn++
 		n.stats.Refused++

@@ -133,3 +133,16 @@ func apiFail(err error, hint string) error {
 	}
 	return err
 }
+
+// getAPI asks the running node described by cfg for path (GET).
+func (c *cli) getAPI(cfg *config.Config, path string) ([]byte, error) {
+	api, err := newAPIClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	body, err := api.do(c.ctx, http.MethodGet, path)
+	if err != nil {
+		return nil, apiFail(err, "see the node's log")
+	}
+	return body, nil
+}

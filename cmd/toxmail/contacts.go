@@ -191,14 +191,7 @@ func runContactsList(c *cli, args []string) error {
 		"Lists the address book: name, mail address, Tox ID, where the ID came from (toxid: given as a Tox ID; dns: from an unauthenticated tox1 lookup), as contacts.toml has it, and when it was added. Tox friends that are not in the address book are on the dashboard.")
 	cfgFlag := f.configFlag()
 	asJSON := f.Bool("json", false, "print a JSON array instead of a table")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.positional(pos); err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig(*cfgFlag)
+	cfg, err := c.parseConfig(f, args, cfgFlag)
 	if err != nil {
 		return err
 	}
@@ -342,24 +335,13 @@ sender's public key, when it came and its message (untrusted text). Approve
 one with `+"`toxmail contacts approve KEY`"+`, or deny it.`)
 	cfgFlag := f.configFlag()
 	asJSON := f.Bool("json", false, "print the node's answer as JSON (GET /api/requests)")
-	pos, err := f.parse(args)
+	cfg, err := c.parseConfig(f, args, cfgFlag)
 	if err != nil {
 		return err
 	}
-	if err := f.positional(pos); err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig(*cfgFlag)
+	body, err := c.getAPI(cfg, "/api/requests")
 	if err != nil {
 		return err
-	}
-	api, err := newAPIClient(cfg)
-	if err != nil {
-		return err
-	}
-	body, err := api.do(c.ctx, http.MethodGet, "/api/requests")
-	if err != nil {
-		return apiFail(err, "see the node's log")
 	}
 	var reqs []pendingRequest
 	if err := json.Unmarshal(body, &reqs); err != nil {

@@ -187,6 +187,19 @@ func (c *cli) loadSettings(cmd, flagValue string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// parseConfig parses the arguments of a command that takes no positional
+// arguments, then loads the config that --config (cfgFlag) names.
+func (c *cli) parseConfig(f *flagSet, args []string, cfgFlag *string) (*config.Config, error) {
+	pos, err := f.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.positional(pos); err != nil {
+		return nil, err
+	}
+	return c.loadConfig(*cfgFlag)
+}
+
 // passphrase is the Tox profile's passphrase from the environment; nil
 // when unset (the profile is not encrypted).
 func (c *cli) passphrase() []byte {

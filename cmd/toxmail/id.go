@@ -15,14 +15,7 @@ checksum), what friends add and what mail to <ID>@tox is sealed to. It reads
 the Tox profile without touching the network, so it works while the node
 runs.`)
 	cfgFlag := f.configFlag()
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.positional(pos); err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig(*cfgFlag)
+	cfg, err := c.parseConfig(f, args, cfgFlag)
 	if err != nil {
 		return err
 	}

@@ -33,14 +33,7 @@ the old one. Then give the new password to your mail client.`)
 	cfgFlag := f.configFlag()
 	user := f.String("user", "", "the login `USER` whose password changes (default: the only user)")
 	fromStdin := f.Bool("stdin", false, "read the new password from standard input instead of making one")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.positional(pos); err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig(*cfgFlag)
+	cfg, err := c.parseConfig(f, args, cfgFlag)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 )
 
@@ -40,24 +39,13 @@ protocol, the outbox by status, the envelopes held for others, and the
 mesh counters.`)
 	cfgFlag := f.configFlag()
 	asJSON := f.Bool("json", false, "print the node's answer as JSON (GET /api/status)")
-	pos, err := f.parse(args)
+	cfg, err := c.parseConfig(f, args, cfgFlag)
 	if err != nil {
 		return err
 	}
-	if err := f.positional(pos); err != nil {
-		return err
-	}
-	cfg, err := c.loadConfig(*cfgFlag)
+	body, err := c.getAPI(cfg, "/api/status")
 	if err != nil {
 		return err
-	}
-	api, err := newAPIClient(cfg)
-	if err != nil {
-		return err
-	}
-	body, err := api.do(c.ctx, http.MethodGet, "/api/status")
-	if err != nil {
-		return apiFail(err, "see the node's log")
 	}
 	var st nodeStatus
 	if err := json.Unmarshal(body, &st); err != nil {
