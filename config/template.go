@@ -419,7 +419,7 @@ var schema = []section{
 				doc: `The first random seed. The same seed gives the same graph, churn and mail.`,
 				ptr: func(c *Config) any { return &c.Sim.Seed }},
 			{key: "jobs", field: "Jobs", rng: "0..256 (0: one per CPU)",
-				doc: `Runs simulated at once, each on its own core. The report is the same whatever it is; memory grows with it.`,
+				doc: `Runs simulated at once, each on its own core; 0 is one per CPU, fewer if their estimated memory would not fit in three quarters of this machine's. The report is the same whatever it is; memory grows with it.`,
 				ptr: func(c *Config) any { return &c.Sim.Jobs }},
 		},
 	},

@@ -31,16 +31,20 @@
 //     ahead than Config.MaxLifetime (plus ClockSkew) are refused.
 //   - Hand-over: when a friend's hello arrives, the node offers it every held
 //     envelope it is not known to have and that may still travel, the
-//     envelopes whose tag is that friend's first, then the acks it has not
-//     had from us.
+//     envelopes whose tag is that friend's first, then sends it the acks
+//     meant for it (see Acks) that it has not had from us, and again the
+//     acks of envelopes we sent it, in case the last push was lost with the
+//     connection.
 //   - Deliver: an envelope whose tag is ours is opened (sender verified),
 //     given to the Mailbox, recorded as seen with its ack, and the ack
 //     floods to every mesh friend.
 //   - Acks: a node that holds the envelope checks the ack against the
 //     envelope's ack hash, drops its copy, remembers the ack until the
 //     envelope's expiry, and passes it on to the friends that may hold the
-//     envelope: those that offered it or were sent it by this node (now or,
-//     for a friend offline now, when it returns). A node that does not hold
+//     envelope: those that offered it, were offered it or were sent it by
+//     this node, and the one it came from (now or, for a friend offline now,
+//     when it returns); for an envelope loaded from the store at start,
+//     whose history is not stored, to every friend. A node that does not hold
 //     the envelope cannot check the ack and does not forward it, so acks
 //     travel only where the envelope went; every holder gets the ack at
 //     least from the friend that sent it the envelope. A friend that offers
@@ -76,8 +80,10 @@
 // or the node sent it the body. A friend that silently had an offered
 // envelope is not known to have it, so after a reconnect it may be offered
 // the envelope again; it ignores the offer again. A body or ack the node
-// sent may be lost with the connection; the friend asks again, or learns
-// the ack when it next offers the envelope.
+// sent may be lost with the connection: the friend asks for the body again;
+// an ack goes again on the next session to a friend that was sent the
+// envelope, and any other friend learns it when it next offers the
+// envelope.
 // A frame the transport refuses for backpressure is kept in the friend's
 // backlog, in order, and retried; frames to a friend that went offline are
 // dropped and everything is offered again when it returns.

@@ -250,6 +250,7 @@ func (n *Node) flushOffers(p *peer, now time.Time) {
 		frame := offerFrame(n.seq, live)
 		for _, e := range chunk[:live] {
 			frame = appendOfferEntry(frame, &offerItem{id: e.meta.ID, hops: e.meta.Hops - 1, size: uint32(e.meta.Size), expiry: e.meta.Expiry})
+			e.offered.add(p.idx)
 			if e.meta.Own {
 				own = append(own, e)
 			}
@@ -291,11 +292,11 @@ func (n *Node) arm(now time.Time) {
 	}
 	for _, h := range []*heldHeap{&n.relay, &n.own} {
 		if e := h.min(); e != nil {
-			consider(e.meta.Expiry * int64(time.Second))
+			consider(unixNanos(e.meta.Expiry))
 		}
 	}
 	if len(n.ackHeap) > 0 {
-		consider(n.ackHeap[0].rec.Expiry * int64(time.Second))
+		consider(unixNanos(n.ackHeap[0].rec.Expiry))
 	}
 	for _, in := range n.inflightQueue {
 		if !in.done {
@@ -324,6 +325,15 @@ func (n *Node) arm(now time.Time) {
 	} else {
 		n.timer.Reset(d)
 	}
+}
+
+// unixNanos converts Unix seconds to nanoseconds, saturating past the
+// year 2262 (an expiry that far off is never due).
+func unixNanos(sec int64) int64 {
+	if sec > math.MaxInt64/int64(time.Second) {
+		return math.MaxInt64 - 1
+	}
+	return sec * int64(time.Second)
 }
 
 // wake is the node's timer. A wake-up that comes early or twice (a Reset

@@ -24,7 +24,8 @@ import (
 // restarted, and both sides start over. A node answers an offer only when
 // it wants some of the offered IDs now or lacks some but cannot take them
 // yet (its request limits are reached): the request carries the offer's
-// seq, the n IDs it wants and the d IDs it defers, and the offerer offers
+// seq (for tracing; the IDs say all the offerer needs), the n IDs it wants
+// and the d IDs it defers, and the offerer offers
 // the deferred ones again later. An offer of IDs the receiver has all seen
 // is not answered. A request with seq 0 asks for IDs outside any offer (a
 // retry). So an envelope's body crosses a link only when the receiving side

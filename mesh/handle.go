@@ -128,7 +128,8 @@ func (n *Node) onHello(p *peer, payload []byte, now time.Time) error {
 
 // handOver offers a friend that just became reachable everything it may
 // lack: first the envelopes addressed to it, then the rest with hops left,
-// and sends it the acks it has not had from us.
+// and sends it the acks meant for it that it has not had from us (and
+// again those of envelopes we sent it).
 func (n *Node) handOver(p *peer) {
 	var first, rest []*heldEntry
 	for _, h := range []*heldHeap{&n.own, &n.relay} {
@@ -152,7 +153,7 @@ func (n *Node) handOver(p *peer) {
 		n.queueOffer(p, e)
 	}
 	for _, a := range n.ackHeap {
-		if a.pushTo(p.idx) {
+		if a.pushTo(p.idx, true) {
 			n.queueAck(p, a)
 		}
 	}
@@ -382,16 +383,14 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	}
 	ae := n.addAck(rec)
 	ae.known.add(p.idx)
-	ae.toAll = false
-	ae.to.union(&e.known)
-	ae.to.union(&e.served)
+	ae.target(e)
 	n.floodAck(ae)
 }
 
 // floodAck sends an ack to every mesh friend it is for that has not had it.
 func (n *Node) floodAck(ae *ackEntry) {
 	for _, q := range n.peers {
-		if q.ready && ae.pushTo(q.idx) {
+		if q.ready && ae.pushTo(q.idx, false) {
 			n.queueAck(q, ae)
 		}
 	}

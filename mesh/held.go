@@ -6,13 +6,15 @@ import (
 
 // heldEntry is the in-memory index of one held envelope.
 type heldEntry struct {
-	meta   HeldMeta
-	known  friendSet // friends that told us they have it (they offered or sent it)
-	served friendSet // friends we sent the body to
-	from   *peer     // friend it is accounted to; nil for own mail
-	seq    uint64    // index order: breaks expiry ties, deterministically
-	gone   bool      // no longer held (evicted, acked or expired)
-	since  int64     // Unix seconds this node took it (or loaded it at start)
+	meta    HeldMeta
+	known   friendSet // friends that told us they have it (they offered or sent it)
+	served  friendSet // friends we sent the body to
+	offered friendSet // friends we offered it to (they have it, or asked for it, or soon will)
+	loaded  bool      // loaded from the store at Start: known, served and offered are lost
+	from    *peer     // friend it is accounted to; nil for own mail
+	seq     uint64    // index order: breaks expiry ties, deterministically
+	gone    bool      // no longer held (evicted, acked or expired)
+	since   int64     // Unix seconds this node took it (or loaded it at start)
 	// Positions in two heaps, -1 when absent: slot 0 is Node.relay (relay
 	// copies, for sweeping and global eviction) or Node.own (own mail, for
 	// sweeping); slot 1 is the from-peer's heap (FriendShare eviction).
@@ -86,17 +88,45 @@ type ackEntry struct {
 	known friendSet // friends that sent us the ack
 	sent  friendSet // friends we pushed it to (once; see peer.resetSession)
 	// to is whom the ack is pushed to: the friends that may hold the
-	// envelope, as far as this node knows (they told us they have it, or
-	// we sent it to them), unless toAll. A holder it misses gets the ack
-	// from the friend that sent it the envelope, or in answer to its offer.
+	// envelope, as far as this node knows (they offered it, were offered
+	// it, or were sent it), unless toAll. A holder it misses gets the ack
+	// from the friend that sent it the envelope, or in answer to an offer.
 	to    friendSet
 	toAll bool
-	pos   int
+	// served are the friends this node sent the envelope to: they held it
+	// for sure, so they are sent the ack again on every new session until
+	// they send it back (a push lost with a connection would otherwise
+	// leave them holding a delivered mail until it expires).
+	served friendSet
+	pos    int
 }
 
-// pushTo reports whether the ack goes to friend i now.
-func (a *ackEntry) pushTo(i int32) bool {
-	return (a.toAll || a.to.has(i)) && !a.known.has(i) && !a.sent.has(i)
+// pushTo reports whether the ack goes to friend i now; newSession is true
+// when the friend has just (re)connected.
+func (a *ackEntry) pushTo(i int32, newSession bool) bool {
+	if a.known.has(i) {
+		return false
+	}
+	if newSession && a.served.has(i) {
+		return true
+	}
+	return (a.toAll || a.to.has(i)) && !a.sent.has(i)
+}
+
+// target sets whom the ack of held entry e goes to.
+func (a *ackEntry) target(e *heldEntry) {
+	if e.loaded {
+		a.toAll = true // what this node knew of its friends was not stored
+		return
+	}
+	a.toAll = false
+	a.to.union(&e.known)
+	a.to.union(&e.served)
+	a.to.union(&e.offered)
+	if e.from != nil {
+		a.to.add(e.from.idx)
+	}
+	a.served.union(&e.served)
 }
 
 // ackHeap orders acks by expiry for sweeping.

@@ -194,8 +194,7 @@ func (n *MemNetwork) downLocked(a *MemTransport, i int) []note {
 	for _, l := range []*memLink{&a.links[i], &b.links[b.find(&a.key)]} {
 		l.up = false
 		if q := l.q; q != nil {
-			n.stats.Lost += uint64(len(q.frames) - q.head)
-			q.reset() // the pending delivery finds it empty
+			n.dropLocked(l, q)
 		}
 	}
 	return []note{{a.handler, b.key, false}, {b.handler, a.key, false}}
@@ -369,6 +368,20 @@ func (n *MemNetwork) queue(from *MemTransport, i int) *memQueue {
 func (q *memQueue) reset() {
 	clear(q.frames)
 	q.frames, q.head = q.frames[:0], 0
+}
+
+// dropLocked loses the frames in flight on link l, whose queue is q: the
+// link went down. With a VirtualClock the queue goes back to the free list
+// at once (its pending delivery is cancelled), so a link that comes back
+// starts idle; otherwise the pending delivery finds it empty.
+func (n *MemNetwork) dropLocked(l *memLink, q *memQueue) {
+	n.stats.Lost += uint64(len(q.frames) - q.head)
+	q.reset()
+	if n.vc != nil && q.ev.Stop() {
+		q.pumping, q.busy = false, 0
+		l.q, q.from = nil, nil
+		n.free = append(n.free, q)
+	}
 }
 
 // wakeAt schedules q's delivery at Unix ns at.

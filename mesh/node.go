@@ -222,7 +222,7 @@ func (n *Node) Start() error {
 	sort.Slice(ackRecs, func(i, j int) bool { return string(ackRecs[i].Ack.ID[:]) < string(ackRecs[j].Ack.ID[:]) })
 	own := 0
 	for _, m := range metas {
-		e := &heldEntry{meta: m}
+		e := &heldEntry{meta: m, loaded: true}
 		if m.Own {
 			own++
 		} else {
@@ -537,7 +537,8 @@ type PeerInfo struct {
 	HeldBytes int64 // relay bytes held on its behalf
 }
 
-// Peers lists the friends the node has seen online since Start.
+// Peers lists the friends the node keeps state for: those seen online
+// since Start, and those that sent it the envelopes it holds.
 func (n *Node) Peers() []PeerInfo {
 	n.mu.Lock()
 	defer n.mu.Unlock()

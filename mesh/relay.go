@@ -49,9 +49,11 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 	r := n.ids.get(id)
 	var promised uint8      // hops offers promised while it was fetched
 	var early *envelope.Ack // an ack that came before the body
+	var offerers, ackers friendSet
 	if r != nil && r.in != nil {
 		in := r.in
 		promised, early = in.maxHops, in.ack
+		offerers, ackers = in.offerers, in.ackers
 		n.endInflight(in)
 		r = n.ids.get(id)
 	} else {
@@ -92,18 +94,24 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 		n.batch.PutAck(rec)
 		if n.apply() == nil {
 			n.stats.AcksVerified++
-			n.floodAck(n.addAck(rec))
+			ae := n.addAck(rec)
+			ae.known.union(&ackers)
+			ae.toAll = false // it goes to those that offered it
+			ae.to.union(&offerers)
+			ae.to.add(p.idx)
+			n.floodAck(ae)
 		}
 		return
 	}
-	n.hold(p, b, &h, id)
+	n.hold(p, b, &h, id, &offerers)
 	if r := n.ids.get(id); r != nil && r.held != nil && promised > r.held.meta.Hops {
 		n.upgrade(r.held, promised, p)
 	}
 }
 
-// hold keeps a relay copy within budget and offers it onward.
-func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID) {
+// hold keeps a relay copy within budget and offers it onward, except to p
+// and the other friends that offered it.
+func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offerers *friendSet) {
 	e := &heldEntry{
 		meta: HeldMeta{ID: id, Expiry: h.Expiry, Hops: h.Hops, Size: len(b), Tag: h.Tag, AckHash: h.AckHash, From: p.key},
 		from: p,
@@ -130,6 +138,7 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID) {
 	n.stats.Evicted += uint64(len(victims))
 	n.stats.Relayed++
 	n.index(e)
+	e.known.union(offerers) // they offered it while we fetched it: they have it
 	e.known.add(p.idx)
 	if e.meta.Hops == 0 {
 		return

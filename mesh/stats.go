@@ -46,7 +46,7 @@ type Stats struct {
 	OwnHeld   int   // own mail still held (not yet acked or expired)
 	AcksKept  int   // acks remembered
 	Inflight  int   // requests awaiting a body
-	Peers     int   // friends seen online since Start
+	Peers     int   // friends the node keeps state for (see Node.Peers)
 	Online    int   // friends connected
 	MeshPeers int   // friends that answered hello
 }

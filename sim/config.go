@@ -70,8 +70,10 @@ type Config struct {
 	Seed       uint64   // first seed
 
 	// Jobs is how many runs are simulated at once, each on its own core
-	// (0: one per CPU). Runs are independent and deterministic, so the
-	// report does not depend on it; memory grows with it.
+	// (0: one per CPU, fewer if their estimated memory would not fit in
+	// three quarters of the machine's). Runs are independent and
+	// deterministic, so the report does not depend on it; memory grows
+	// with it.
 	Jobs int
 }
 

@@ -215,11 +215,7 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 	}
 	total := len(jobs) * c.Seeds
 	results := make([]*Result, total)
-	workers := c.Jobs
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, total)
+	workers := min(s.workers(), total)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -299,6 +295,32 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 	}
 	rep.Summaries = summarise(rep.Runs)
 	return rep, nil
+}
+
+// Memory a run may need, for choosing how many run at once: the network
+// (nodes and their links) and, at worst, every node holding its index of
+// every mail at once.
+const (
+	runBytesPerNode      = 3 << 10
+	runBytesPerLink      = 80
+	runBytesPerNodeMail  = 400
+	runMemoryShareOfHost = 0.75
+)
+
+// workers is how many runs go at once: Config.Jobs if set, else one per
+// CPU, but no more than fit in three quarters of the machine's memory by
+// the estimate above (at least one).
+func (s *Study) workers() int {
+	if s.cfg.Jobs > 0 {
+		return s.cfg.Jobs
+	}
+	n := runtime.GOMAXPROCS(0)
+	nodes := float64(s.graph.Nodes())
+	est := nodes*(runBytesPerNode+runBytesPerNodeMail*float64(s.cfg.Messages)) + 2*float64(s.graph.Edges())*runBytesPerLink
+	if mem := physicalMemory(); mem > 0 && est > 0 {
+		n = min(n, max(1, int(runMemoryShareOfHost*float64(mem)/est)))
+	}
+	return n
 }
 
 // summarise groups runs by strategy and TTL, in the order they first
