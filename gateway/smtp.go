@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -274,19 +275,34 @@ func (srv *SMTPServer) connList() []*smtpConn {
 	return cs
 }
 
-// track registers a new connection, or closes it and returns nil when the
-// server is closing.
-func (srv *SMTPServer) track(c net.Conn) *smtpConn {
+// track registers a new connection. It returns errSMTPClosing (after
+// closing c) when the server is closing, and errSMTPBusy (after answering
+// 421 and closing c) when MaxConnections are open.
+func (srv *SMTPServer) track(c net.Conn) (*smtpConn, error) {
 	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.closing {
+	switch {
+	case srv.closing:
+		srv.mu.Unlock()
 		c.Close()
-		return nil
+		return nil, errSMTPClosing
+	case len(srv.conns) >= srv.cfg.MaxConnections:
+		srv.mu.Unlock()
+		srv.log.Warn("SMTP connection refused: too many connections", "remote", c.RemoteAddr().String())
+		c.SetWriteDeadline(time.Now().Add(time.Second))
+		fmt.Fprintf(c, "421 4.7.0 %s too many connections, try again later\r\n", srv.cfg.Domain)
+		c.Close()
+		return nil, errSMTPBusy
 	}
+	defer srv.mu.Unlock()
 	sc := &smtpConn{Conn: c, srv: srv}
 	srv.conns[sc] = struct{}{}
-	return sc
+	return sc, nil
 }
+
+var (
+	errSMTPClosing = errors.New("gateway: SMTP server closing")
+	errSMTPBusy    = errors.New("gateway: too many SMTP connections")
+)
 
 // beginTransaction marks c as in a mail transaction, which Shutdown lets
 // finish; false if the server is closing (no new transactions).
@@ -341,15 +357,20 @@ type smtpListener struct {
 }
 
 func (l smtpListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		sc, err := l.srv.track(c)
+		switch {
+		case errors.Is(err, errSMTPBusy):
+			continue // refused; wait for the next one
+		case err != nil:
+			return nil, net.ErrClosed // go-smtp's Serve then returns
+		}
+		return sc, nil
 	}
-	sc := l.srv.track(c)
-	if sc == nil {
-		return nil, net.ErrClosed // go-smtp's Serve then returns
-	}
-	return sc, nil
 }
 
 // smtpConn is a connection the server tracks until it is closed.

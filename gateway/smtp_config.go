@@ -24,6 +24,7 @@ const (
 	DefaultSMTPMaxRecipients = 100
 	DefaultSMTPReadTimeout   = 5 * time.Minute
 	DefaultSMTPWriteTimeout  = 5 * time.Minute
+	DefaultSMTPMaxConns      = 64
 )
 
 // Limits of SMTPConfig fields.
@@ -115,6 +116,12 @@ type SMTPConfig struct {
 	// §4.5.3.1.8), range [1, 10000].
 	MaxRecipients int
 
+	// MaxConnections is how many connections may be open at once; past
+	// it a new connection is answered 421 4.7.0 and closed (each open
+	// connection may hold a mail of MaxMessageBytes in memory). Default
+	// 64, range [1, 10000].
+	MaxConnections int
+
 	// MaxAuthFailures is how many failed logins one connection gets before
 	// it is answered 421 4.7.0 and closed. Default 3, range [1, 100].
 	MaxAuthFailures int
@@ -157,6 +164,7 @@ func DefaultSMTPConfig() SMTPConfig {
 		Domain:          DefaultSMTPDomain,
 		MaxMessageBytes: LargestSealableBody(mesh.DefaultConfig().MaxEnvelopeSize),
 		MaxRecipients:   DefaultSMTPMaxRecipients,
+		MaxConnections:  DefaultSMTPMaxConns,
 		ReadTimeout:     DefaultSMTPReadTimeout,
 		WriteTimeout:    DefaultSMTPWriteTimeout,
 	}
@@ -204,6 +212,9 @@ func (c SMTPConfig) withDefaults() SMTPConfig {
 	if c.MaxRecipients == 0 {
 		c.MaxRecipients = d.MaxRecipients
 	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = d.MaxConnections
+	}
 	if c.MaxAuthFailures == 0 {
 		c.MaxAuthFailures = 3
 	}
@@ -236,6 +247,8 @@ func (c SMTPConfig) Validate() error {
 		return fmt.Errorf("gateway: SMTPConfig.MaxMessageBytes %d out of range [1, %d]", c.MaxMessageBytes, smtpMaxMessageLimit())
 	case c.MaxRecipients < 1 || c.MaxRecipients > smtpMaxRecipientsLimit:
 		return fmt.Errorf("gateway: SMTPConfig.MaxRecipients %d out of range [1, %d]", c.MaxRecipients, smtpMaxRecipientsLimit)
+	case c.MaxConnections < 1 || c.MaxConnections > 10000:
+		return fmt.Errorf("gateway: SMTPConfig.MaxConnections %d out of range [1, 10000]", c.MaxConnections)
 	case c.MaxAuthFailures < 1 || c.MaxAuthFailures > 100:
 		return fmt.Errorf("gateway: SMTPConfig.MaxAuthFailures %d out of range [1, 100]", c.MaxAuthFailures)
 	case c.AuthFailureDelay > 30*time.Second:

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
@@ -71,6 +72,47 @@ func TestSMTPAuthFailureLimit(t *testing.T) {
 	c.expect(421, "4.7.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, "guess3"))
 	if err := c.tryCommand("AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass)); err == nil {
 		t.Fatal("the connection still takes logins after the limit")
+	}
+}
+
+// TestSMTPMaxConnections: past MaxConnections a new connection is
+// answered 421 and closed, the open ones carry on, and a closed one frees
+// its place.
+func TestSMTPMaxConnections(t *testing.T) {
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.MaxConnections = 2 })
+	a, b := dialSMTP(t, f.addr), dialSMTP(t, f.addr)
+	refused, err := net.DialTimeout("tcp", f.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refused.Close()
+	refused.SetDeadline(time.Now().Add(10 * time.Second))
+	tp := textproto.NewConn(refused)
+	code, msg, err := tp.ReadResponse(0)
+	if code != 421 || !strings.HasPrefix(msg, "4.7.0") || !strings.Contains(msg, "too many connections") {
+		t.Fatalf("third connection: got %d %q (%v), want 421 4.7.0 too many connections", code, msg, err)
+	}
+	if _, err := tp.ReadLine(); !errors.Is(err, io.EOF) {
+		t.Fatalf("third connection not closed after 421: %v", err)
+	}
+	b.login()
+	a.expect(221, "2.0.0", "QUIT")
+	// The accept loop goes on; a's place is free once its close is seen.
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", f.addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		code, _, err := textproto.NewConn(c).ReadResponse(0)
+		c.Close()
+		if code == 220 {
+			break
+		}
+		if code != 421 || i == 50 {
+			t.Fatalf("after a connection closed: got %d (%v), want 220", code, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -635,6 +677,7 @@ func TestSMTPConfigValidate(t *testing.T) {
 		{"size", func(c *gateway.SMTPConfig) { c.MaxMessageBytes = -1 }, "SMTPConfig.MaxMessageBytes -1 out of range [1, "},
 		{"size too big", func(c *gateway.SMTPConfig) { c.MaxMessageBytes = 1 << 40 }, "SMTPConfig.MaxMessageBytes"},
 		{"recipients", func(c *gateway.SMTPConfig) { c.MaxRecipients = 10001 }, "SMTPConfig.MaxRecipients 10001 out of range [1, 10000]"},
+		{"connections", func(c *gateway.SMTPConfig) { c.MaxConnections = -1 }, "SMTPConfig.MaxConnections -1 out of range [1, 10000]"},
 		{"read timeout", func(c *gateway.SMTPConfig) { c.ReadTimeout = -time.Second }, "SMTPConfig.ReadTimeout"},
 		{"write timeout", func(c *gateway.SMTPConfig) { c.WriteTimeout = 2 * time.Hour }, "SMTPConfig.WriteTimeout 2h0m0s out of range (0, 1h]"},
 		{"ttl", func(c *gateway.SMTPConfig) { c.TTL = 65 }, "SMTPConfig.TTL 65 out of range [0, 64]"},
