@@ -102,7 +102,8 @@ func TestAckAfterRelayRestart(t *testing.T) {
 
 // An ack pushed to a friend we served can be lost with the connection;
 // the friend never offers the envelope back to the node that sent it, so
-// the ack goes again to the friends we served on every new session.
+// the ack goes again to a friend we served on each new session until a
+// push to it is confirmed by the connection staying up.
 //
 //	S — P — H, P — R   (TTL 3: P holds 2, H holds 1)
 func TestAckPushLostWithConnection(t *testing.T) {
@@ -133,4 +134,43 @@ func TestAckPushLostWithConnection(t *testing.T) {
 	if tn.nodes["H"].node.Holds(id) {
 		t.Errorf("H still holds the delivered mail an hour after reconnecting: the lost ack push is never repeated")
 	}
+}
+
+// A push followed by a connection that stays up is confirmed: the friend
+// is not sent the ack again on its later sessions (each reconnection
+// would otherwise cost it every ack of the past days).
+//
+//	S — P — H, P — R   (TTL 3: P holds 2, H holds 1)
+func TestAckPushConfirmedNotRepeated(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: time.Second})
+	cfg := testConfig()
+	for _, s := range []string{"S", "P", "H", "R"} {
+		tn.add(s, cfg, nil)
+	}
+	tn.friends("S", "P")
+	tn.friends("P", "H")
+	tn.friends("P", "R")
+	tn.online("S", "P", "H")
+	tn.run(30 * time.Second)
+	id := tn.send("S", "R", "hi", withTTL(3))
+	tn.run(time.Minute)
+	tn.online("R")
+	tn.run(10 * time.Minute)
+	tn.wantDelivered("R", "S", "hi", id)
+	if tn.nodes["H"].node.Holds(id) {
+		t.Fatal("H still holds the delivered mail")
+	}
+	p := tn.nodes["P"].node
+	for i := range 3 {
+		before := p.Stats().AcksOut
+		tn.offline("H")
+		tn.run(time.Minute)
+		tn.online("H")
+		tn.run(10 * time.Minute)
+		if d := p.Stats().AcksOut - before; d != 0 {
+			t.Fatalf("reconnection %d: P pushed %d acks to H again, whose copy was confirmed", i+1, d)
+		}
+	}
+	// The lost push of TestAckPushLostWithConnection is still repeated:
+	// confirmation needs the link to have stayed up, not just the send.
 }

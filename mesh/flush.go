@@ -177,7 +177,7 @@ func (n *Node) flush(now time.Time) {
 			continue
 		}
 		n.flushBacklog(p, now)
-		n.flushAcks(p)
+		n.flushAcks(p, now)
 		if len(p.offers) > 0 && !now.Before(p.offerDue) && len(p.backlog) == 0 {
 			n.flushOffers(p, now)
 		}
@@ -202,7 +202,7 @@ func (n *Node) flush(now time.Time) {
 	n.apply()
 }
 
-func (n *Node) flushAcks(p *peer) {
+func (n *Node) flushAcks(p *peer, now time.Time) {
 	for len(p.acks) > 0 {
 		k := min(len(p.acks), n.cfg.MaxBatch)
 		chunk := p.acks[:k]
@@ -214,8 +214,15 @@ func (n *Node) flushAcks(p *peer) {
 		if !n.send(p, encodeAcks(acks)) {
 			break // the friend is unreachable; it gets them when it is back
 		}
+		at := now.UnixNano()
 		for _, a := range chunk {
 			a.sent.add(p.idx)
+			if a.served.has(p.idx) {
+				p.pushed = append(p.pushed, ackPush{a, at})
+			}
+		}
+		if len(p.pushed) >= maxPushed {
+			p.confirmPushes(at, ackConfirm)
 		}
 		n.stats.AcksOut += uint64(k)
 		p.acks = p.acks[k:]

@@ -41,6 +41,7 @@ func (n *Node) sayHello(p *peer) {
 }
 
 func (n *Node) disconnected(p *peer, now time.Time) {
+	p.confirmPushes(now.UnixNano(), ackConfirm)
 	p.disconnect()
 	n.requestsGone(p, now)
 }
@@ -114,6 +115,7 @@ func (n *Node) onHello(p *peer, payload []byte, now time.Time) error {
 			return nil
 		}
 		// The friend restarted without the link going down: start over.
+		p.confirmPushes(now.UnixNano(), ackConfirm)
 		p.resetSession()
 		n.requestsGone(p, now)
 		p.helloSent = false

@@ -93,10 +93,12 @@ type ackEntry struct {
 	// from the friend that sent it the envelope, or in answer to an offer.
 	to    friendSet
 	toAll bool
-	// served are the friends this node sent the envelope to: they held it
-	// for sure, so they are sent the ack again on every new session until
-	// they send it back (a push lost with a connection would otherwise
-	// leave them holding a delivered mail until it expires).
+	// served are the friends this node sent the envelope to whose copy of
+	// the ack is not known to have arrived: they held the envelope for
+	// sure, and never offer it back to us, so a push lost with a dropped
+	// connection would leave them holding a delivered mail until it
+	// expires. They are sent the ack again on each new session, until a
+	// push is confirmed (see link.pushed) or they send the ack back.
 	served friendSet
 	pos    int
 }

@@ -44,6 +44,11 @@ type link struct {
 	offers   []*heldEntry // queued offers, framed at offerDue
 	offerDue time.Time    // when queued offers are sent (Config.OfferDelay)
 	acks     []*ackEntry  // queued acks, sent at the next flush
+	// pushed are the acks sent on this connection to a friend in their
+	// served set, with when: one is confirmed (taken off served) once the
+	// connection has stayed up ackConfirm after it, which it would not if
+	// the push had been lost with it.
+	pushed []ackPush
 
 	tagEpoch uint64 // cache of the friend's recipient tag
 	tag      envelope.Tag
@@ -67,6 +72,38 @@ func (p *peer) tagFor(expiry int64) envelope.Tag {
 	return p.tag
 }
 
+const (
+	// ackConfirm is how long a connection must stay up after an ack was
+	// sent on it for the ack to count as received: longer than frames wait
+	// in the transport's queue, and than libtoxcore takes to notice a dead
+	// friend connection, after which it drops what it had not delivered.
+	ackConfirm = 2 * time.Minute
+	// maxPushed is how many pushes a link lists before the confirmed ones
+	// are taken off.
+	maxPushed = 256
+)
+
+// ackPush is an ack sent to a friend at a time (Unix nanoseconds).
+type ackPush struct {
+	a  *ackEntry
+	at int64
+}
+
+// confirmPushes takes the acks pushed to p at least after ago off their
+// served sets, and keeps the others listed.
+func (p *peer) confirmPushes(now int64, after time.Duration) {
+	keep := p.pushed[:0]
+	for _, ap := range p.pushed {
+		if now-ap.at >= int64(after) {
+			ap.a.served.remove(p.idx)
+		} else {
+			keep = append(keep, ap)
+		}
+	}
+	clear(p.pushed[len(keep):])
+	p.pushed = keep
+}
+
 // disconnect forgets everything that only made sense on this connection.
 func (p *peer) disconnect() {
 	p.online, p.ready, p.helloSent = false, false, false
@@ -78,8 +115,11 @@ func (p *peer) disconnect() {
 // it has, nor which acks we sent it. An ack is pushed to a friend once:
 // one lost with a dropped connection reaches the friend when it next
 // offers us the envelope, since an offer of an acked envelope is answered
-// with its ack. Pushing every remembered ack again on every reconnection
-// would cost each connection all the acks of the past days.
+// with its ack. The exception is a friend we sent the envelope to, which
+// never offers it back: it is sent the ack again on new sessions until a
+// push is confirmed (ackEntry.served). Pushing every remembered ack again
+// on every reconnection would cost each connection all the acks of the
+// past days.
 func (p *peer) resetSession() {
 	if p.link != nil {
 		p.link = &link{}
