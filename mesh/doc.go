@@ -33,8 +33,9 @@
 //     envelope it is not known to have and that may still travel, the
 //     envelopes whose tag is that friend's first, then sends it the acks
 //     meant for it (see Acks) that it has not had from us, and again the
-//     acks of envelopes we sent it, in case the last push was lost with the
-//     connection.
+//     acks of envelopes we sent it whose last push may have been lost with
+//     the connection (one is confirmed when the connection stays up two
+//     minutes after it).
 //   - Deliver: an envelope whose tag is ours is opened (sender verified),
 //     given to the Mailbox, recorded as seen with its ack, and the ack
 //     floods to every mesh friend.
@@ -82,8 +83,8 @@
 // the envelope again; it ignores the offer again. A body or ack the node
 // sent may be lost with the connection: the friend asks for the body again;
 // an ack goes again on the next session to a friend that was sent the
-// envelope, and any other friend learns it when it next offers the
-// envelope.
+// envelope, unless the connection stayed up two minutes after the push,
+// and any other friend learns it when it next offers the envelope.
 // A frame the transport refuses for backpressure is kept in the friend's
 // backlog, in order, and retried; frames to a friend that went offline are
 // dropped and everything is offered again when it returns.
