@@ -50,7 +50,6 @@ func kadConfig() Config {
 //     that are all online; one op is one mail.
 //   - kad: one op is a whole 7-day run of 5,000 nodes under kad churn.
 func BenchmarkSimOffers(b *testing.B) {
-	b.Log(TuneGC()) // as `toxmail sim` does
 	b.Run("flood-online", benchOnlineFlood)
 	b.Run("kad", benchKad)
 }

@@ -760,7 +760,7 @@ func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
 	if t.binary {
 		k0, k1 := int(math.Floor(math.Log2(lo))), int(math.Ceil(math.Log2(hi)))
 		step := 1
-		for _, s := range []int{1, 2, 5, 10, 20} {
+		for _, s := range []int{1, 2, 4, 5, 10, 20} {
 			step = s
 			if (k1-k0)/s <= 7 {
 				break

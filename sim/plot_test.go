@@ -211,6 +211,17 @@ func TestPlotTicks(t *testing.T) {
 	if labels(got) != "4 KiB,8 KiB,16 KiB,32 KiB,64 KiB" {
 		t.Errorf("binary log ticks %v", got)
 	}
+	// 7 KiB to 431 MiB (a 100,000-node flood): a label every 16×,
+	// up to the top of the data.
+	got = nil
+	for _, tk := range (logTicks{binary: true}).Ticks(7<<10, 431<<20) {
+		if tk.Label != "" {
+			got = append(got, tk.Label)
+		}
+	}
+	if labels(got) != "64 KiB,1 MiB,16 MiB,256 MiB" {
+		t.Errorf("binary log ticks over five decades %v", got)
+	}
 	got = nil
 	for _, tk := range (ttlTicks{}).Ticks(0.6, 8.4) {
 		if tk.Label != "" {
