@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 )
@@ -17,18 +16,32 @@ func Epoch(expiry int64) uint64 {
 	return uint64(expiry / EpochSeconds)
 }
 
-var tagDomain = []byte("toxmail/tag/v1\x00")
+// tagDomain separates tags from any other use of the key in an HMAC.
+const tagDomain = "toxmail/tag/v1\x00"
 
-// MakeTag returns the recipient tag of key for an epoch.
+// MakeTag returns the recipient tag of key for an epoch: the first bytes
+// of HMAC-SHA256(key, tagDomain || epoch). Relays compute one for every
+// friend an envelope might be for, so it is written out over two
+// sha256.Sum256 calls on stack buffers rather than with crypto/hmac, which
+// allocates its state on every call.
 func MakeTag(key PublicKey, epoch uint64) Tag {
-	m := hmac.New(sha256.New, key[:])
-	m.Write(tagDomain)
-	var e [8]byte
-	binary.BigEndian.PutUint64(e[:], epoch)
-	m.Write(e[:])
-	var sum [sha256.Size]byte
+	const block = sha256.BlockSize
+	var inner [block + len(tagDomain) + 8]byte
+	var outer [block + sha256.Size]byte
+	for i := range block {
+		var k byte
+		if i < len(key) {
+			k = key[i]
+		}
+		inner[i], outer[i] = k^0x36, k^0x5c
+	}
+	n := copy(inner[block:], tagDomain)
+	binary.BigEndian.PutUint64(inner[block+n:], epoch)
+	sum := sha256.Sum256(inner[:])
+	copy(outer[block:], sum[:])
+	sum = sha256.Sum256(outer[:])
 	var t Tag
-	copy(t[:], m.Sum(sum[:0]))
+	copy(t[:], sum[:])
 	return t
 }
 

@@ -72,7 +72,7 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 	if d < 0 {
 		d = 0
 	}
-	ev := &vevent{f: f, clock: c, index: -1}
+	ev := &vevent{f: f, clock: c}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.scheduleLocked(ev, c.now.Add(d).UnixNano())
@@ -82,7 +82,7 @@ func (c *VirtualClock) AfterFunc(d time.Duration, f func()) Timer {
 // scheduleLocked queues ev (not pending) at Unix nanoseconds at.
 func (c *VirtualClock) scheduleLocked(ev *vevent, at int64) {
 	c.seq++
-	ev.at, ev.seq = at, c.seq
+	ev.at, ev.seq, ev.pending = at, c.seq, true
 	c.events.push(ev)
 }
 
@@ -99,7 +99,7 @@ func (c *VirtualClock) schedule(ev *vevent, at int64) {
 func (c *VirtualClock) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.events.Len()
+	return c.events.live
 }
 
 // Fired returns how many callbacks have run.
@@ -113,11 +113,11 @@ func (c *VirtualClock) Fired() uint64 {
 // whether one ran.
 func (c *VirtualClock) step(limit time.Time) bool {
 	c.mu.Lock()
-	if c.events.Len() == 0 || c.events[0].at > satNanos(limit) {
+	ev := c.events.popUntil(satNanos(limit))
+	if ev == nil {
 		c.mu.Unlock()
 		return false
 	}
-	ev := c.events.pop()
 	if ev.at > c.nowNanos {
 		c.now = time.Unix(0, ev.at).In(c.now.Location())
 		c.nowNanos = ev.at
@@ -159,27 +159,15 @@ func (c *VirtualClock) Run(max int) int {
 	return n
 }
 
-type vevent struct {
-	at    int64 // Unix nanoseconds
-	seq   uint64
-	f     func()
-	fire  firer // called instead of f when set (events owned by MemNetwork)
-	index int   // in the heap; -1 once popped or stopped
-	clock *VirtualClock
-}
-
-// firer is what a caller-owned event runs.
-type firer interface{ fire() }
-
 // Stop implements Timer.
 func (e *vevent) Stop() bool {
 	c := e.clock
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e.index < 0 {
+	if !e.pending {
 		return false
 	}
-	c.events.remove(e.index)
+	c.events.cancel(e)
 	return true
 }
 
@@ -188,93 +176,12 @@ func (e *vevent) Reset(d time.Duration) bool {
 	c := e.clock
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	pending := e.index >= 0
+	pending := e.pending
 	if pending {
-		c.events.remove(e.index)
+		c.events.cancel(e)
 	}
 	c.scheduleLocked(e, c.now.Add(max(d, 0)).UnixNano())
 	return pending
-}
-
-// eventQueue is a 4-ary min-heap of events by (at, seq): the simulator
-// pushes and pops millions of them, so it avoids container/heap's
-// interface calls and compares integers only.
-type eventQueue []*vevent
-
-func (q eventQueue) Len() int { return len(q) }
-
-func (q eventQueue) less(i, j int) bool {
-	a, b := q[i], q[j]
-	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
-}
-
-func (q eventQueue) swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
-}
-
-func (q *eventQueue) push(e *vevent) {
-	e.index = len(*q)
-	*q = append(*q, e)
-	q.up(e.index)
-}
-
-// pop removes and returns the earliest event.
-func (q *eventQueue) pop() *vevent {
-	return q.remove(0)
-}
-
-func (q *eventQueue) remove(i int) *vevent {
-	h := *q
-	n := len(h) - 1
-	e := h[i]
-	if i != n {
-		h.swap(i, n)
-	}
-	h[n] = nil
-	*q = h[:n]
-	if i != n {
-		if !q.down(i) {
-			q.up(i)
-		}
-	}
-	e.index = -1
-	return e
-}
-
-func (q eventQueue) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 4
-		if !q.less(i, p) {
-			return
-		}
-		q.swap(i, p)
-		i = p
-	}
-}
-
-// down sifts i towards the leaves; it reports whether i moved.
-func (q eventQueue) down(i int) bool {
-	start := i
-	n := len(q)
-	for {
-		c := 4*i + 1
-		if c >= n {
-			break
-		}
-		best := c
-		for k := c + 1; k < c+4 && k < n; k++ {
-			if q.less(k, best) {
-				best = k
-			}
-		}
-		if !q.less(best, i) {
-			break
-		}
-		q.swap(i, best)
-		i = best
-	}
-	return i > start
 }
 
 // satNanos is t in Unix nanoseconds, saturated to the int64 range (for the

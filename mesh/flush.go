@@ -203,6 +203,7 @@ func (n *Node) flush(now time.Time) {
 }
 
 func (n *Node) flushAcks(p *peer, now time.Time) {
+	all := p.acks
 	for len(p.acks) > 0 {
 		k := min(len(p.acks), n.cfg.MaxBatch)
 		chunk := p.acks[:k]
@@ -228,7 +229,8 @@ func (n *Node) flushAcks(p *peer, now time.Time) {
 		p.acks = p.acks[k:]
 	}
 	if len(p.acks) == 0 {
-		p.acks = nil
+		clear(all)
+		p.acks = all[:0] // keep the capacity for the next batch
 	}
 }
 

@@ -133,7 +133,7 @@ func (n *Node) onHello(p *peer, payload []byte, now time.Time) error {
 // and sends it the acks meant for it that it has not had from us (and
 // again those of envelopes we sent it).
 func (n *Node) handOver(p *peer) {
-	var first, rest []*heldEntry
+	first, rest := n.scratch.first[:0], n.scratch.rest[:0]
 	for _, h := range []*heldHeap{&n.own, &n.relay} {
 		for _, e := range h.items {
 			if e.meta.Hops == 0 || e.known.has(p.idx) || e.from == p {
@@ -154,6 +154,9 @@ func (n *Node) handOver(p *peer) {
 	for _, e := range rest {
 		n.queueOffer(p, e)
 	}
+	clear(first)
+	clear(rest)
+	n.scratch.first, n.scratch.rest = first[:0], rest[:0]
 	for _, a := range n.ackHeap {
 		if a.pushTo(p.idx, true) {
 			n.queueAck(p, a)

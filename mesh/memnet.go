@@ -358,7 +358,7 @@ func (n *MemNetwork) queue(from *MemTransport, i int) *memQueue {
 		n.free = n.free[:k-1]
 	} else {
 		q = &memQueue{net: n}
-		q.ev = vevent{fire: q, clock: n.vc, index: -1}
+		q.ev = vevent{fire: q, clock: n.vc}
 	}
 	q.from, q.link, q.busy = from, i, 0
 	return q

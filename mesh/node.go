@@ -108,6 +108,8 @@ type Node struct {
 		offers []offerItem
 		ids    []envelope.ID
 		acks   []envelope.Ack
+		first  []*heldEntry // handOver's
+		rest   []*heldEntry
 	}
 	stats Stats
 }

@@ -1,7 +1,9 @@
 package mesh
 
 import (
-	"sort"
+	"bytes"
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/toxmail/toxmail/envelope"
@@ -235,11 +237,11 @@ const maxRetries = 1024
 
 // sortEntries orders held entries by expiry, then ID.
 func sortEntries(es []*heldEntry) {
-	sort.Slice(es, func(i, j int) bool {
-		a, b := &es[i].meta, &es[j].meta
-		if a.Expiry != b.Expiry {
-			return a.Expiry < b.Expiry
+	slices.SortFunc(es, func(x, y *heldEntry) int {
+		a, b := &x.meta, &y.meta
+		if c := cmp.Compare(a.Expiry, b.Expiry); c != 0 {
+			return c
 		}
-		return string(a.ID[:]) < string(b.ID[:])
+		return bytes.Compare(a.ID[:], b.ID[:])
 	})
 }
