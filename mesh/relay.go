@@ -1,7 +1,6 @@
 package mesh
 
 import (
-	"bytes"
 	"cmp"
 	"slices"
 	"time"
@@ -242,6 +241,6 @@ func sortEntries(es []*heldEntry) {
 		if c := cmp.Compare(a.Expiry, b.Expiry); c != 0 {
 			return c
 		}
-		return bytes.Compare(a.ID[:], b.ID[:])
+		return compareIDs(a.ID, b.ID)
 	})
 }
