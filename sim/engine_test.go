@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 )
@@ -116,6 +117,56 @@ func TestDeterministic(t *testing.T) {
 	if bytes.Equal(out[0], b.Bytes()) {
 		t.Fatal("another seed gave the same output")
 	}
+}
+
+// Runs are dispatched longest first, but reported in report order: one
+// run at a time and several at once give the same JSON.
+func TestDispatchOrder(t *testing.T) {
+	s := &Study{cfg: Config{Strategies: []string{StrategyDirect, StrategyRelay, StrategyFlood, StrategyFloodNoAck}, TTLs: []int{1, 3, 2}}}
+	jobs := s.jobs()
+	order := dispatchOrder(jobs, 2)
+	want := []job{{StrategyFlood, 3}, {StrategyFloodNoAck, 3}, {StrategyFlood, 3}, {StrategyFloodNoAck, 3}}
+	for k, w := range want {
+		if got := jobs[order[k]%len(jobs)]; got != w {
+			t.Errorf("dispatch %d is %v, want %v", k, got, w)
+		}
+	}
+	if order[0] >= len(jobs) || order[2] < len(jobs) {
+		t.Errorf("ties are not in report order: %v", order[:4])
+	}
+	for k, i := range order[len(order)-4:] {
+		if c := jobs[i%len(jobs)].cost(); c != 0 {
+			t.Errorf("dispatch %d has cost %d; direct and relay go last", len(order)-4+k, c)
+		}
+	}
+	if sorted := slices.Sorted(slices.Values(order)); !slices.Equal(sorted, seq(len(jobs)*2)) {
+		t.Fatalf("not a permutation of the runs: %v", order)
+	}
+
+	c := smallConfig()
+	c.Churn = "kad"
+	c.Nodes, c.Days, c.Seeds = 120, 1, 2
+	c.TTLs = []int{1, 3}
+	var out [2][]byte
+	for k, jobs := range []int{1, 3} {
+		c.Jobs = jobs
+		var b bytes.Buffer
+		if err := json.NewEncoder(&b).Encode(runStudy(t, c)); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = b.Bytes()
+	}
+	if !bytes.Equal(out[0], out[1]) {
+		t.Fatal("one run at a time and three at once report differently")
+	}
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
 
 // Every strategy runs on the same scenario, never delivers twice, and the

@@ -176,6 +176,33 @@ func (s *Study) jobs() []job {
 	return out
 }
 
+// cost ranks a job by the work it is expected to take: a flood's grows
+// with its TTL (each hop reaches more friends, and each of them offers every
+// copy on), while direct and relay runs flood nothing.
+func (j job) cost() int {
+	switch j.strategy {
+	case StrategyFlood, StrategyFloodNoAck:
+		return 1 + j.ttl
+	}
+	return 0
+}
+
+// dispatchOrder lists the runs of jobs over seeds (run i is seed
+// i/len(jobs), job i%len(jobs)) most expensive first, so that the runs
+// going at once finish close together rather than leaving the longest
+// alone at the end. Ties keep report order. Results are reported in report
+// order whatever order they ran in.
+func dispatchOrder(jobs []job, seeds int) []int {
+	order := make([]int, len(jobs)*seeds)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return jobs[b%len(jobs)].cost() - jobs[a%len(jobs)].cost()
+	})
+	return order
+}
+
 // Runs returns how many runs Run will make.
 func (s *Study) Runs() int { return len(s.jobs()) * s.cfg.Seeds }
 
@@ -260,7 +287,7 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 	}
 	go func() {
 		defer close(next)
-		for i := range total {
+		for _, i := range dispatchOrder(jobs, c.Seeds) {
 			select {
 			case next <- i:
 			case <-ctx.Done():
