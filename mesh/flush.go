@@ -160,6 +160,16 @@ func (n *Node) queueAck(p *peer, a *ackEntry) {
 	n.markDirty(p)
 }
 
+// queueAcks queues acks to a friend for the next flush, in order.
+func (n *Node) queueAcks(p *peer, acks []*ackEntry) {
+	if len(acks) == 0 || !p.ready || n.cfg.NoAcks {
+		return
+	}
+	p.acks = append(p.acks, acks...)
+	n.acksQueued = true
+	n.markDirty(p)
+}
+
 // flush sends queued acks, and queued offers that are due, as batched
 // frames.
 func (n *Node) flush(now time.Time) {
@@ -300,18 +310,21 @@ func (n *Node) arm(now time.Time) {
 		}
 	}
 	for _, h := range []*heldHeap{&n.relay, &n.own} {
-		if e := h.min(); e != nil {
-			consider(unixNanos(e.meta.Expiry))
+		if x, ok := h.firstExpiry(); ok {
+			consider(unixNanos(x))
 		}
 	}
 	if len(n.ackHeap) > 0 {
-		consider(unixNanos(n.ackHeap[0].rec.Expiry))
+		consider(unixNanos(n.ackFirst))
 	}
-	for _, in := range n.inflightQueue {
-		if !in.done {
-			considerTime(in.deadline)
-			break
-		}
+	// Requests answered in the meantime leave the queue here rather than
+	// being stepped over after every event until the next sweep.
+	for len(n.inflightQueue) > 0 && n.inflightQueue[0].done {
+		n.inflightQueue[0] = nil
+		n.inflightQueue = n.inflightQueue[1:]
+	}
+	if len(n.inflightQueue) > 0 {
+		considerTime(n.inflightQueue[0].deadline)
 	}
 	for _, r := range n.retry {
 		considerTime(r.at)
@@ -386,7 +399,7 @@ func (n *Node) sweep(now time.Time) {
 		n.stats.Expired++
 		expired++
 	}
-	for len(n.ackHeap) > 0 && n.ackHeap[0].rec.Expiry <= unix {
+	for len(n.ackHeap) > 0 && n.ackFirst <= unix {
 		n.popAck()
 		expired++
 	}

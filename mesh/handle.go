@@ -148,6 +148,9 @@ func (n *Node) handOver(p *peer) {
 	}
 	sortEntries(first)
 	sortEntries(rest)
+	// One allocation for the whole hand-over rather than a doubling per
+	// append; the link keeps the capacity while it is up.
+	p.offers = slices.Grow(p.offers, len(first)+len(rest))
 	for _, e := range first {
 		n.queueOffer(p, e)
 	}
@@ -157,11 +160,15 @@ func (n *Node) handOver(p *peer) {
 	clear(first)
 	clear(rest)
 	n.scratch.first, n.scratch.rest = first[:0], rest[:0]
+	pushes := n.scratch.pushes[:0]
 	for _, a := range n.ackHeap {
 		if a.pushTo(p.idx, true) {
-			n.queueAck(p, a)
+			pushes = append(pushes, a)
 		}
 	}
+	n.queueAcks(p, pushes)
+	clear(pushes)
+	n.scratch.pushes = pushes[:0]
 }
 
 func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {

@@ -31,6 +31,9 @@ const (
 type heldHeap struct {
 	items []*heldEntry
 	which int
+	// first is the expiry of items[0], kept here so that the node's
+	// after-every-event look at its next deadline reads no entry.
+	first int64
 }
 
 func newHeldHeap(which int) heldHeap { return heldHeap{which: which} }
@@ -62,7 +65,10 @@ func (h *heldHeap) Pop() any {
 	return e
 }
 
-func (h *heldHeap) add(e *heldEntry) { heap.Push(h, e) }
+func (h *heldHeap) add(e *heldEntry) {
+	heap.Push(h, e)
+	h.first = h.items[0].meta.Expiry
+}
 
 // remove takes e out of h; h may be nil.
 func (h *heldHeap) remove(e *heldEntry) {
@@ -71,8 +77,14 @@ func (h *heldHeap) remove(e *heldEntry) {
 	}
 	if i := e.pos[h.which]; i >= 0 && i < len(h.items) && h.items[i] == e {
 		heap.Remove(h, i)
+		if len(h.items) > 0 {
+			h.first = h.items[0].meta.Expiry
+		}
 	}
 }
+
+// firstExpiry returns the expiry of the entry expiring first, if any.
+func (h *heldHeap) firstExpiry() (int64, bool) { return h.first, len(h.items) > 0 }
 
 // min returns the entry expiring first; h may be nil.
 func (h *heldHeap) min() *heldEntry {

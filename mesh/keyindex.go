@@ -3,8 +3,6 @@ package mesh
 import (
 	"encoding/binary"
 	"slices"
-
-	"github.com/toxmail/toxmail/envelope"
 )
 
 // keyPrefix is the first 8 bytes of a key, for quick comparisons.
@@ -74,48 +72,3 @@ func (x *keyIndex) find(prefix uint64, match func(int) bool) int {
 
 // grow makes room for n more keys.
 func (x *keyIndex) grow(n int) { x.prefixes = slices.Grow(x.prefixes, n) }
-
-// recordMap is the node's records by envelope ID. It is keyed by an ID's
-// first 8 bytes (IDs are SHA-256 sums, so they are spread evenly), which
-// hashes and compares faster than the whole ID and keeps the map's slots
-// small; records whose IDs share a prefix are chained.
-type recordMap map[uint64]*record
-
-func idPrefix(id *envelope.ID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
-
-// get returns the record of id, or nil.
-func (m recordMap) get(id envelope.ID) *record {
-	r := m[idPrefix(&id)]
-	for r != nil && r.id != id {
-		r = r.next
-	}
-	return r
-}
-
-// put adds r, whose id is not in m.
-func (m recordMap) put(r *record) {
-	k := idPrefix(&r.id)
-	r.next = m[k]
-	m[k] = r
-}
-
-// remove takes r out of m.
-func (m recordMap) remove(r *record) {
-	k := idPrefix(&r.id)
-	p := m[k]
-	if p == r {
-		if r.next == nil {
-			delete(m, k)
-		} else {
-			m[k] = r.next
-		}
-		r.next = nil
-		return
-	}
-	for ; p != nil; p = p.next {
-		if p.next == r {
-			p.next, r.next = r.next, nil
-			return
-		}
-	}
-}

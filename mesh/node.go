@@ -83,8 +83,9 @@ type Node struct {
 	heldSize int64    // bytes held, own mail included
 	heldSeq  uint64   // last heldEntry.seq
 
-	nAcks   int
-	ackHeap ackHeap
+	nAcks    int
+	ackHeap  ackHeap
+	ackFirst int64 // expiry of ackHeap[0], when there is one
 
 	outbox map[envelope.ID]*OutboxEntry
 
@@ -110,6 +111,7 @@ type Node struct {
 		acks   []envelope.Ack
 		first  []*heldEntry // handOver's
 		rest   []*heldEntry
+		pushes []*ackEntry
 	}
 	stats Stats
 }
@@ -118,7 +120,6 @@ type Node struct {
 // any field may be nil.
 type record struct {
 	id   envelope.ID
-	next *record    // the next record whose ID has the same first 8 bytes
 	held *heldEntry // a copy the node holds
 	ack  *ackEntry  // a verified ack it remembers
 	in   *inflight  // a request awaiting the body
@@ -360,12 +361,16 @@ func (n *Node) addAck(a AckRecord) *ackEntry {
 	}
 	r.ack = e
 	heap.Push(&n.ackHeap, e)
+	n.ackFirst = n.ackHeap[0].rec.Expiry
 	return e
 }
 
 // popAck forgets the ack expiring first.
 func (n *Node) popAck() {
 	a := heap.Pop(&n.ackHeap).(*ackEntry)
+	if len(n.ackHeap) > 0 {
+		n.ackFirst = n.ackHeap[0].rec.Expiry
+	}
 	if r := n.ids.get(a.rec.Ack.ID); r != nil && r.ack == a {
 		r.ack = nil
 		n.nAcks--
@@ -377,9 +382,6 @@ func (n *Node) popAck() {
 func (n *Node) recFor(id envelope.ID) *record {
 	r := n.ids.get(id)
 	if r == nil {
-		if n.ids == nil {
-			n.ids = make(recordMap)
-		}
 		r = &record{id: id}
 		n.ids.put(r)
 	}

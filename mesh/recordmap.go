@@ -1,0 +1,135 @@
+package mesh
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// recordMap is the node's records by envelope ID: an open-addressing table
+// with linear probing whose slots hold an ID's first 8 bytes beside its
+// record. A look-up reads the slot it hashes to, and the record only when
+// the prefixes match, so it costs one cache line of the table where a Go
+// map costs several; the relay path does one per offered ID.
+//
+// Slots are placed by a hash of the prefix under a random seed of the
+// table's own, so IDs chosen to share slots (an ID is a hash of content
+// anyone can vary) do not line up. Where the records land never shows:
+// nothing ranges over the table. The zero value is an empty table.
+type recordMap struct {
+	slots []recordSlot // a power of two long, or nil
+	used  int
+	shift uint8 // 64 - log2(len(slots))
+	seed  uint64
+}
+
+type recordSlot struct {
+	prefix uint64
+	r      *record // nil: empty
+}
+
+const (
+	minRecordSlots = 8
+	// A table is grown before more than maxLoadNum/maxLoadDen of its
+	// slots are used, which keeps probe runs short.
+	maxLoadNum, maxLoadDen = 3, 4
+)
+
+func idPrefix(id *envelope.ID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
+
+// home is the slot a prefix hashes to: the seeded prefix through the
+// splitmix64 finaliser, whose top bits pick the slot.
+func (m *recordMap) home(prefix uint64) int {
+	z := prefix ^ m.seed
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return int((z ^ z>>31) >> m.shift)
+}
+
+// get returns the record of id, or nil.
+func (m *recordMap) get(id envelope.ID) *record {
+	if m.used == 0 {
+		return nil
+	}
+	prefix, mask := idPrefix(&id), len(m.slots)-1
+	for i := m.home(prefix); ; i = (i + 1) & mask {
+		s := &m.slots[i]
+		if s.r == nil {
+			return nil
+		}
+		if s.prefix == prefix && s.r.id == id {
+			return s.r
+		}
+	}
+}
+
+// put adds r, whose id is not in m.
+func (m *recordMap) put(r *record) {
+	if (m.used+1)*maxLoadDen > len(m.slots)*maxLoadNum {
+		m.grow()
+	}
+	m.place(recordSlot{idPrefix(&r.id), r})
+	m.used++
+}
+
+// place puts s in the first free slot from its home.
+func (m *recordMap) place(s recordSlot) {
+	mask := len(m.slots) - 1
+	i := m.home(s.prefix)
+	for m.slots[i].r != nil {
+		i = (i + 1) & mask
+	}
+	m.slots[i] = s
+}
+
+// grow doubles the table (or makes the first) and places every record
+// again.
+func (m *recordMap) grow() {
+	old := m.slots
+	n := max(minRecordSlots, 2*len(old))
+	if old == nil {
+		m.seed = rand.Uint64()
+	}
+	m.slots = make([]recordSlot, n)
+	m.shift = uint8(64 - bits.TrailingZeros(uint(n)))
+	for _, s := range old {
+		if s.r != nil {
+			m.place(s)
+		}
+	}
+}
+
+// remove takes r out of m, if it is there. The slots after it in its probe
+// run move back into the gap (backward-shift deletion), so that a look-up
+// may stop at the first empty slot and no tombstones build up.
+func (m *recordMap) remove(r *record) {
+	if m.used == 0 {
+		return
+	}
+	mask := len(m.slots) - 1
+	i := m.home(idPrefix(&r.id))
+	for m.slots[i].r != r {
+		if m.slots[i].r == nil {
+			return
+		}
+		i = (i + 1) & mask
+	}
+	m.used--
+	for j := i; ; {
+		j = (j + 1) & mask
+		s := m.slots[j]
+		if s.r == nil {
+			break
+		}
+		// s may fill the gap at i only if its home is not in (i, j]:
+		// otherwise a look-up starting at its home would not pass i.
+		if h := m.home(s.prefix); (j-h)&mask < (j-i)&mask {
+			continue
+		}
+		m.slots[i] = s
+		i = j
+	}
+	m.slots[i] = recordSlot{}
+}
