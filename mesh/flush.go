@@ -151,14 +151,7 @@ func (n *Node) queueOfferLater(p *peer, e *heldEntry) {
 }
 
 // queueAck queues an ack to a friend for the next flush.
-func (n *Node) queueAck(p *peer, a *ackEntry) {
-	if !p.ready || n.cfg.NoAcks {
-		return
-	}
-	p.acks = append(p.acks, a)
-	n.acksQueued = true
-	n.markDirty(p)
-}
+func (n *Node) queueAck(p *peer, a *ackEntry) { n.queueAcks(p, []*ackEntry{a}) }
 
 // queueAcks queues acks to a friend for the next flush, in order.
 func (n *Node) queueAcks(p *peer, acks []*ackEntry) {

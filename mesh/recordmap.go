@@ -11,8 +11,9 @@ import (
 // recordMap is the node's records by envelope ID: an open-addressing table
 // with linear probing whose slots hold an ID's first 8 bytes beside its
 // record. A look-up reads the slot it hashes to, and the record only when
-// the prefixes match, so it costs one cache line of the table where a Go
-// map costs several; the relay path does one per offered ID.
+// the prefixes match, so it usually touches one cache line of the table
+// (a Go map also reads its header and a control word); the relay path does
+// one per offered ID, mostly on tables no longer in cache.
 //
 // Slots are placed by a hash of the prefix under a random seed of the
 // table's own, so IDs chosen to share slots (an ID is a hash of content
