@@ -10,15 +10,15 @@ type heldEntry struct {
 	known   friendSet // friends that told us they have it (they offered or sent it)
 	served  friendSet // friends we sent the body to
 	offered friendSet // friends we offered it to (they have it, or asked for it, or soon will)
-	loaded  bool      // loaded from the store at Start: known, served and offered are lost
 	from    *peer     // friend it is accounted to; nil for own mail
 	seq     uint64    // index order: breaks expiry ties, deterministically
-	gone    bool      // no longer held (evicted, acked or expired)
 	since   int64     // Unix seconds this node took it (or loaded it at start)
 	// Positions in two heaps, -1 when absent: slot 0 is Node.relay (relay
 	// copies, for sweeping and global eviction) or Node.own (own mail, for
 	// sweeping); slot 1 is the from-peer's heap (FriendShare eviction).
-	pos [2]int
+	pos    [2]int32
+	loaded bool // loaded from the store at Start: known, served and offered are lost
+	gone   bool // no longer held (evicted, acked or expired)
 }
 
 const (
@@ -48,12 +48,12 @@ func (h *heldHeap) Less(i, j int) bool {
 }
 func (h *heldHeap) Swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.items[i].pos[h.which] = i
-	h.items[j].pos[h.which] = j
+	h.items[i].pos[h.which] = int32(i)
+	h.items[j].pos[h.which] = int32(j)
 }
 func (h *heldHeap) Push(x any) {
 	e := x.(*heldEntry)
-	e.pos[h.which] = len(h.items)
+	e.pos[h.which] = int32(len(h.items))
 	h.items = append(h.items, e)
 }
 func (h *heldHeap) Pop() any {
@@ -75,7 +75,7 @@ func (h *heldHeap) remove(e *heldEntry) {
 	if h == nil {
 		return
 	}
-	if i := e.pos[h.which]; i >= 0 && i < len(h.items) && h.items[i] == e {
+	if i := int(e.pos[h.which]); i >= 0 && i < len(h.items) && h.items[i] == e {
 		heap.Remove(h, i)
 		if len(h.items) > 0 {
 			h.first = h.items[0].meta.Expiry
@@ -112,7 +112,6 @@ type ackEntry struct {
 	// expires. They are sent the ack again on each new session, until a
 	// push is confirmed (see link.pushed) or they send the ack back.
 	served friendSet
-	pos    int
 }
 
 // pushTo reports whether the ack goes to friend i now; newSession is true
@@ -155,18 +154,14 @@ func (h ackHeap) Less(i, j int) bool {
 }
 func (h ackHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].pos, h[j].pos = i, j
 }
 func (h *ackHeap) Push(x any) {
-	e := x.(*ackEntry)
-	e.pos = len(*h)
-	*h = append(*h, e)
+	*h = append(*h, x.(*ackEntry))
 }
 func (h *ackHeap) Pop() any {
 	old := *h
 	e := old[len(old)-1]
 	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
-	e.pos = -1
 	return e
 }

@@ -298,7 +298,7 @@ func (n *Node) peer(k FriendKey) *peer {
 
 // index adds a held entry to the in-memory index.
 func (n *Node) index(e *heldEntry) {
-	e.pos = [2]int{-1, -1}
+	e.pos = [2]int32{-1, -1}
 	e.gone = false
 	if e.seq == 0 {
 		n.heldSeq++

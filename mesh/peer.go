@@ -11,7 +11,10 @@ import (
 // simulated network has tens of millions of them: what only a connected
 // friend needs lives in its session, which exists while it is online.
 type peer struct {
-	key       FriendKey
+	// *link is the connection's state: non-nil exactly while online. It
+	// and the flags come first, in the cache line a flush reads.
+	*link
+
 	idx       int32  // index into Node.peers, for friendSet
 	session   uint32 // the session in the friend's last hello
 	inflight  int32  // our requests to this friend awaiting bodies
@@ -19,14 +22,12 @@ type peer struct {
 	ready     bool   // the friend's hello arrived: it speaks the mesh protocol
 	helloSent bool   // our hello went out on this connection
 	dirty     bool   // has queued output; listed in Node.dirty
+	key       FriendKey
 
 	// Relay envelopes this friend handed us, for its FriendShare; heap is
 	// made when the first one comes.
 	heap      *heldHeap
 	heldBytes int64
-
-	// *link is the connection's state: non-nil exactly while online.
-	*link
 }
 
 // link is what the node keeps for a connected friend.
@@ -127,9 +128,32 @@ func (p *peer) resetSession() {
 }
 
 // friendSet is a set of peer indices: a bitmap, inline for the first 64.
+// It is 16 bytes, since a simulated network keeps several for every mail
+// at every node; the words past the first exist only for nodes of more
+// than 64 friends.
 type friendSet struct {
 	lo uint64
-	hi []uint64
+	hi *[]uint64 // indices 64 and up; nil until one is added
+}
+
+// word returns the word holding index i (i >= 64), growing the set to it.
+func (s *friendSet) word(i int32) *uint64 {
+	if s.hi == nil {
+		s.hi = new([]uint64)
+	}
+	w := int(i/64 - 1)
+	for len(*s.hi) <= w {
+		*s.hi = append(*s.hi, 0)
+	}
+	return &(*s.hi)[w]
+}
+
+// high returns the words past the first; nil when there are none.
+func (s *friendSet) high() []uint64 {
+	if s.hi == nil {
+		return nil
+	}
+	return *s.hi
 }
 
 func (s *friendSet) add(i int32) {
@@ -137,11 +161,7 @@ func (s *friendSet) add(i int32) {
 		s.lo |= 1 << i
 		return
 	}
-	w := int(i/64 - 1)
-	for len(s.hi) <= w {
-		s.hi = append(s.hi, 0)
-	}
-	s.hi[w] |= 1 << (i % 64)
+	*s.word(i) |= 1 << (i % 64)
 }
 
 func (s *friendSet) remove(i int32) {
@@ -149,8 +169,8 @@ func (s *friendSet) remove(i int32) {
 		s.lo &^= 1 << i
 		return
 	}
-	if w := int(i/64 - 1); w < len(s.hi) {
-		s.hi[w] &^= 1 << (i % 64)
+	if hi, w := s.high(), int(i/64-1); w < len(hi) {
+		hi[w] &^= 1 << (i % 64)
 	}
 }
 
@@ -158,24 +178,24 @@ func (s *friendSet) has(i int32) bool {
 	if i < 64 {
 		return s.lo&(1<<i) != 0
 	}
-	w := int(i/64 - 1)
-	return w < len(s.hi) && s.hi[w]&(1<<(i%64)) != 0
+	hi, w := s.high(), int(i/64-1)
+	return w < len(hi) && hi[w]&(1<<(i%64)) != 0
 }
 
 func (s *friendSet) count() int {
 	n := bits.OnesCount64(s.lo)
-	for _, w := range s.hi {
+	for _, w := range s.high() {
 		n += bits.OnesCount64(w)
 	}
 	return n
 }
 
+// union adds the members of o. The sets share no memory afterwards.
 func (s *friendSet) union(o *friendSet) {
 	s.lo |= o.lo
-	for w, v := range o.hi {
-		for len(s.hi) <= w {
-			s.hi = append(s.hi, 0)
+	for w, v := range o.high() {
+		if v != 0 {
+			*s.word(int32(64 * (w + 1))) |= v
 		}
-		s.hi[w] |= v
 	}
 }

@@ -14,12 +14,12 @@ var ErrNotFound = errors.New("mesh: not found")
 type HeldMeta struct {
 	ID      envelope.ID
 	Expiry  int64 // absolute, Unix seconds
-	Hops    uint8 // hops the held copy may still travel
 	Size    int   // encoded size in bytes
 	Tag     envelope.Tag
 	AckHash [envelope.AckHashSize]byte
 	// From is the friend the envelope came from; zero for the node's own mail.
 	From envelope.PublicKey
+	Hops uint8 // hops the held copy may still travel
 	// Own marks the node's own outbox mail: never evicted.
 	Own bool
 }
