@@ -100,7 +100,14 @@ func (n *MemNetwork) Grow(key FriendKey, more int) {
 type memLink struct {
 	peer *MemTransport // the other end
 	q    *memQueue     // frames in flight; nil when none
+	rev  int32         // index of the link back, in peer.links
 	up   bool          // the friend connection is up
+}
+
+// back returns the other direction of a's link i.
+func (a *MemTransport) back(i int) *memLink {
+	l := &a.links[i]
+	return &l.peer.links[l.rev]
 }
 
 // memQueue holds the frames in flight on one link, in order, and the event
@@ -130,8 +137,8 @@ func (n *MemNetwork) Befriend(a, b FriendKey) {
 	n.mu.Lock()
 	ta, tb := n.transportLocked(a), n.transportLocked(b)
 	if ta.find(&b) < 0 {
-		ta.addLink(tb)
-		tb.addLink(ta)
+		ta.addLink(tb, len(tb.links))
+		tb.addLink(ta, len(ta.links)-1)
 	}
 	n.scheduleConnectLocked(ta, tb)
 	n.mu.Unlock()
@@ -191,7 +198,7 @@ func deliverNotes(ns []note) {
 // the frames in flight either way are lost.
 func (n *MemNetwork) downLocked(a *MemTransport, i int) []note {
 	b := a.links[i].peer
-	for _, l := range []*memLink{&a.links[i], &b.links[b.find(&a.key)]} {
+	for _, l := range [2]*memLink{&a.links[i], a.back(i)} {
 		l.up = false
 		if q := l.q; q != nil {
 			n.dropLocked(l, q)
@@ -204,7 +211,7 @@ func (n *MemNetwork) downLocked(a *MemTransport, i int) []note {
 func (n *MemNetwork) upLocked(a *MemTransport, i int) []note {
 	b := a.links[i].peer
 	a.links[i].up = true
-	b.links[b.find(&a.key)].up = true
+	a.back(i).up = true
 	n.stats.Connects++
 	return []note{{a.handler, b.key, true}, {b.handler, a.key, true}}
 }
@@ -275,8 +282,9 @@ func (t *MemTransport) find(key *FriendKey) int {
 	return t.index.find(keyPrefix(key), func(i int) bool { return t.links[i].peer.key == *key })
 }
 
-func (t *MemTransport) addLink(peer *MemTransport) {
-	t.links = append(t.links, memLink{peer: peer})
+// addLink adds a link to peer, whose link back is peer.links[rev].
+func (t *MemTransport) addLink(peer *MemTransport, rev int) {
+	t.links = append(t.links, memLink{peer: peer, rev: int32(rev)})
 	t.index.add(keyPrefix(&peer.key))
 }
 
