@@ -307,7 +307,7 @@ func (n *Node) arm(now time.Time) {
 			consider(unixNanos(x))
 		}
 	}
-	if len(n.ackHeap) > 0 {
+	if n.ackHeap.Len() > 0 {
 		consider(unixNanos(n.ackFirst))
 	}
 	// Requests answered in the meantime leave the queue here rather than
@@ -392,7 +392,7 @@ func (n *Node) sweep(now time.Time) {
 		n.stats.Expired++
 		expired++
 	}
-	for len(n.ackHeap) > 0 && n.ackFirst <= unix {
+	for n.ackHeap.Len() > 0 && n.ackFirst <= unix {
 		n.popAck()
 		expired++
 	}
@@ -482,8 +482,8 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 	n.endInflight(in)
 	if in.tries < maxTries {
 		var q *peer
-		for _, c := range n.peers {
-			if c.ready && in.offerers.has(c.idx) && !in.tried.has(c.idx) && !in.ackers.has(c.idx) {
+		for k, c := range n.peers {
+			if i := int32(k); in.offerers.has(i) && !in.tried.has(i) && !in.ackers.has(i) && c.ready {
 				q = c
 				break
 			}

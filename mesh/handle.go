@@ -161,9 +161,14 @@ func (n *Node) handOver(p *peer) {
 	clear(rest)
 	n.scratch.first, n.scratch.rest = first[:0], rest[:0]
 	pushes := n.scratch.pushes[:0]
-	for _, a := range n.ackHeap {
-		if a.pushTo(p.idx, true) {
+	acks := &n.ackHeap
+	for k, a := range acks.items {
+		switch {
+		case acks.isDone(k):
+		case a.pushTo(p.idx, true):
 			pushes = append(pushes, a)
+		case !a.owed(len(n.peers)):
+			acks.mark(k, true)
 		}
 	}
 	n.queueAcks(p, pushes)
@@ -400,9 +405,11 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 }
 
 // floodAck sends an ack to every mesh friend it is for that has not had it.
+// It asks the ack's sets first (a friend's index is its position in
+// n.peers), so friends it is not for cost no read of their state.
 func (n *Node) floodAck(ae *ackEntry) {
-	for _, q := range n.peers {
-		if q.ready && ae.pushTo(q.idx, false) {
+	for k, q := range n.peers {
+		if ae.pushTo(int32(k), false) && q.ready {
 			n.queueAck(q, ae)
 		}
 	}

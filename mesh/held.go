@@ -142,26 +142,79 @@ func (a *ackEntry) target(e *heldEntry) {
 	a.served.union(&e.served)
 }
 
-// ackHeap orders acks by expiry for sweeping.
-type ackHeap []*ackEntry
-
-func (h ackHeap) Len() int { return len(h) }
-func (h ackHeap) Less(i, j int) bool {
-	if h[i].rec.Expiry != h[j].rec.Expiry {
-		return h[i].rec.Expiry < h[j].rec.Expiry
+// owed reports whether a new session with one of the first n friends
+// would be sent a: whether pushTo(i, true) holds for some i < n. Once it
+// is false it stays false while the node has n friends, since an entry's
+// sets only move towards it (known and sent grow, served shrinks, to and
+// toAll are set when it is made).
+func (a *ackEntry) owed(n int) bool {
+	for w := 0; 64*w < n; w++ {
+		mask := ^uint64(0)
+		if r := n - 64*w; r < 64 {
+			mask = 1<<r - 1
+		}
+		to := mask
+		if !a.toAll {
+			to = a.to.bitsAt(w)
+		}
+		if mask&^a.known.bitsAt(w)&(a.served.bitsAt(w)|to&^a.sent.bitsAt(w)) != 0 {
+			return true
+		}
 	}
-	return string(h[i].rec.Ack.ID[:]) < string(h[j].rec.Ack.ID[:])
+	return false
 }
-func (h ackHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
+
+// ackHeap orders acks by expiry for sweeping. It also marks, by position,
+// the acks owed to no friend (see ackEntry.owed), so that a hand-over
+// steps over them without reading them: after a few days nearly every ack
+// a node remembers is one.
+type ackHeap struct {
+	items []*ackEntry
+	done  []uint64 // bit i: items[i] is owed to no friend
+}
+
+func (h *ackHeap) Len() int { return len(h.items) }
+func (h *ackHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	if a.rec.Expiry != b.rec.Expiry {
+		return a.rec.Expiry < b.rec.Expiry
+	}
+	return string(a.rec.Ack.ID[:]) < string(b.rec.Ack.ID[:])
+}
+func (h *ackHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	di, dj := h.isDone(i), h.isDone(j)
+	h.mark(i, dj)
+	h.mark(j, di)
 }
 func (h *ackHeap) Push(x any) {
-	*h = append(*h, x.(*ackEntry))
+	h.items = append(h.items, x.(*ackEntry))
+	if w := (len(h.items) - 1) / 64; w >= len(h.done) {
+		h.done = append(h.done, 0)
+	}
+	h.mark(len(h.items)-1, false)
 }
 func (h *ackHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+	n := len(h.items) - 1
+	e := h.items[n]
+	h.items[n] = nil
+	h.items = h.items[:n]
+	h.mark(n, false)
 	return e
 }
+
+// isDone reports whether the ack at position i is owed to no friend.
+func (h *ackHeap) isDone(i int) bool { return h.done[i/64]&(1<<(i%64)) != 0 }
+
+// mark sets or clears the done mark of position i.
+func (h *ackHeap) mark(i int, done bool) {
+	if done {
+		h.done[i/64] |= 1 << (i % 64)
+	} else {
+		h.done[i/64] &^= 1 << (i % 64)
+	}
+}
+
+// reopen clears every done mark: the node has a new friend, which acks
+// sent to all friends are owed to.
+func (h *ackHeap) reopen() { clear(h.done) }

@@ -293,6 +293,7 @@ func (n *Node) peer(k FriendKey) *peer {
 	p := &peer{key: k, idx: int32(len(n.peers))}
 	n.peers = append(n.peers, p)
 	n.byKey.add(keyPrefix(&k))
+	n.ackHeap.reopen()
 	return p
 }
 
@@ -361,15 +362,15 @@ func (n *Node) addAck(a AckRecord) *ackEntry {
 	}
 	r.ack = e
 	heap.Push(&n.ackHeap, e)
-	n.ackFirst = n.ackHeap[0].rec.Expiry
+	n.ackFirst = n.ackHeap.items[0].rec.Expiry
 	return e
 }
 
 // popAck forgets the ack expiring first.
 func (n *Node) popAck() {
 	a := heap.Pop(&n.ackHeap).(*ackEntry)
-	if len(n.ackHeap) > 0 {
-		n.ackFirst = n.ackHeap[0].rec.Expiry
+	if n.ackHeap.Len() > 0 {
+		n.ackFirst = n.ackHeap.items[0].rec.Expiry
 	}
 	if r := n.ids.get(a.rec.Ack.ID); r != nil && r.ack == a {
 		r.ack = nil

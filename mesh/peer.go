@@ -136,6 +136,17 @@ type friendSet struct {
 	hi *[]uint64 // indices 64 and up; nil until one is added
 }
 
+// bitsAt returns word w of the set: bits 64w to 64w+63.
+func (s *friendSet) bitsAt(w int) uint64 {
+	if w == 0 {
+		return s.lo
+	}
+	if hi := s.high(); w-1 < len(hi) {
+		return hi[w-1]
+	}
+	return 0
+}
+
 // word returns the word holding index i (i >= 64), growing the set to it.
 func (s *friendSet) word(i int32) *uint64 {
 	if s.hi == nil {

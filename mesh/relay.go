@@ -144,8 +144,8 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 	if e.meta.Hops == 0 {
 		return
 	}
-	for _, q := range n.peers {
-		if q.ready && !e.known.has(q.idx) {
+	for k, q := range n.peers {
+		if !e.known.has(int32(k)) && q.ready {
 			n.queueOffer(q, e)
 		}
 	}
