@@ -156,7 +156,8 @@ func (n *MemNetwork) SetOnline(key FriendKey, online bool) {
 	}
 	t.online = online
 	t.gen++
-	var notes []note
+	var buf [noteBuf]note
+	notes := buf[:0]
 	if online {
 		t.since = n.nowLocked()
 		gen := t.gen
@@ -164,7 +165,7 @@ func (n *MemNetwork) SetOnline(key FriendKey, online bool) {
 	} else {
 		for i := range t.links {
 			if t.links[i].up {
-				notes = append(notes, n.downLocked(t, i)...)
+				notes = n.downLocked(t, i, notes)
 			}
 		}
 	}
@@ -179,6 +180,10 @@ func (n *MemNetwork) Online(key FriendKey) bool {
 	t := n.nodes[key]
 	return t != nil && t.online
 }
+
+// noteBuf is how many notes a switch gathers without allocating: those
+// of 32 friends.
+const noteBuf = 64
 
 type note struct {
 	h      Handler
@@ -195,8 +200,9 @@ func deliverNotes(ns []note) {
 }
 
 // downLocked takes the connection of a's link i down in both directions;
-// the frames in flight either way are lost.
-func (n *MemNetwork) downLocked(a *MemTransport, i int) []note {
+// the frames in flight either way are lost. It appends the notes of the
+// change to notes.
+func (n *MemNetwork) downLocked(a *MemTransport, i int, notes []note) []note {
 	b := a.links[i].peer
 	for _, l := range [2]*memLink{&a.links[i], a.back(i)} {
 		l.up = false
@@ -204,16 +210,16 @@ func (n *MemNetwork) downLocked(a *MemTransport, i int) []note {
 			n.dropLocked(l, q)
 		}
 	}
-	return []note{{a.handler, b.key, false}, {b.handler, a.key, false}}
+	return append(notes, note{a.handler, b.key, false}, note{b.handler, a.key, false})
 }
 
 // upLocked brings the connection of a's link i up in both directions.
-func (n *MemNetwork) upLocked(a *MemTransport, i int) []note {
+func (n *MemNetwork) upLocked(a *MemTransport, i int, notes []note) []note {
 	b := a.links[i].peer
 	a.links[i].up = true
 	a.back(i).up = true
 	n.stats.Connects++
-	return []note{{a.handler, b.key, true}, {b.handler, a.key, true}}
+	return append(notes, note{a.handler, b.key, true}, note{b.handler, a.key, true})
 }
 
 // connectAll brings up, ConnectDelay after t came online (session gen),
@@ -221,12 +227,13 @@ func (n *MemNetwork) upLocked(a *MemTransport, i int) []note {
 // Friends that came online later connect through their own connectAll.
 func (n *MemNetwork) connectAll(t *MemTransport, gen uint64) {
 	n.mu.Lock()
-	var notes []note
+	var buf [noteBuf]note
+	notes := buf[:0]
 	if t.online && t.gen == gen {
 		for i := range t.links {
 			p := t.links[i].peer
 			if !t.links[i].up && p.online && p.since <= t.since {
-				notes = append(notes, n.upLocked(t, i)...)
+				notes = n.upLocked(t, i, notes)
 			}
 		}
 	}
@@ -242,10 +249,11 @@ func (n *MemNetwork) scheduleConnectLocked(a, b *MemTransport) {
 	ga, gb := a.gen, b.gen
 	n.clock.AfterFunc(n.cfg.ConnectDelay, func() {
 		n.mu.Lock()
-		var notes []note
+		var buf [2]note
+		notes := buf[:0]
 		if a.online && b.online && a.gen == ga && b.gen == gb {
 			if i := a.find(&b.key); i >= 0 && !a.links[i].up {
-				notes = n.upLocked(a, i)
+				notes = n.upLocked(a, i, notes)
 			}
 		}
 		n.mu.Unlock()
