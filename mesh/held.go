@@ -144,9 +144,11 @@ func (a *ackEntry) target(e *heldEntry) {
 
 // owed reports whether a new session with one of the first n friends
 // would be sent a: whether pushTo(i, true) holds for some i < n. Once it
-// is false it stays false while the node has n friends, since an entry's
-// sets only move towards it (known and sent grow, served shrinks, to and
-// toAll are set when it is made).
+// is false it stays false while the node has n friends, since after the
+// call that makes an entry (addAck, then target or the early-ack path in
+// relayEnvelope, which set toAll, to and served) its sets only move
+// towards it: known and sent grow, served shrinks. A change that widens
+// them later must clear the ack heap's done marks (ackHeap.reopen).
 func (a *ackEntry) owed(n int) bool {
 	for w := 0; 64*w < n; w++ {
 		mask := ^uint64(0)

@@ -85,7 +85,7 @@ type Node struct {
 
 	nAcks    int
 	ackHeap  ackHeap
-	ackFirst int64 // expiry of ackHeap[0], when there is one
+	ackFirst int64 // expiry of ackHeap.items[0], when there is one
 
 	outbox map[envelope.ID]*OutboxEntry
 

@@ -69,9 +69,11 @@ type Config struct {
 	Seeds      int      // runs per (strategy, TTL), seeds Seed, Seed+1, ...
 	Seed       uint64   // first seed
 
-	// Jobs is how many runs are simulated at once, each on its own core
-	// (0: one per CPU, fewer if their estimated memory would not fit in
-	// three quarters of the machine's). Runs are independent and
+	// Jobs is how many runs are simulated at once, each on its own core.
+	// 0 means one per CPU, as long as the estimated peak memory of the
+	// runs going at once fits in three quarters of the machine's: a run
+	// that does not fit beside those going waits, and a smaller one after
+	// it in line may start instead. Runs are independent and
 	// deterministic, so the report does not depend on it; memory grows
 	// with it.
 	Jobs int

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"runtime"
 	"slices"
 	"sync"
 )
@@ -216,8 +215,10 @@ type Progress struct {
 	Finished *Result
 }
 
-// Run simulates every strategy, TTL and seed, Config.Jobs runs at a time,
-// calling progress (if not nil) after every simulated hour of each run and
+// Run simulates every strategy, TTL and seed, as many runs at a time as
+// Config.Jobs allows (see there; runs start most expensive first, unless
+// one waits for memory), calling
+// progress (if not nil) after every simulated hour of each run and
 // after each run, from one goroutine at a time. The report lists the runs
 // in a fixed order (seed, then strategy, then TTL) whatever order they
 // finish in. It stops early, with ctx's error, when ctx is done.
@@ -242,7 +243,7 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 	}
 	total := len(jobs) * c.Seeds
 	results := make([]*Result, total)
-	workers := min(s.workers(), total)
+	sched := s.schedule()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -263,53 +264,47 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 		progress(p)
 	}
 	tick := func() { report(1, nil) }
-	next := make(chan int)
 	type outcome struct {
 		i   int
 		r   *Result
 		err error
 	}
 	done := make(chan outcome)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
+	var firstErr error
+	// launch starts every run the schedule lets start now.
+	launch := func() {
+		for firstErr == nil && ctx.Err() == nil {
+			i, ok := sched.start()
+			if !ok {
+				return
+			}
+			go func() {
 				sc, j := scenarios[i/len(jobs)], jobs[i%len(jobs)]
 				r, err := runOne(ctx, c, s.graph, s.churn, sc, j.strategy, j.ttl, tick)
 				if err != nil && ctx.Err() == nil {
 					err = fmt.Errorf("sim: %s ttl %d seed %d: %w", j.strategy, j.ttl, sc.seed, err)
 				}
 				done <- outcome{i, r, err}
-			}
-		}()
-	}
-	go func() {
-		defer close(next)
-		for _, i := range dispatchOrder(jobs, c.Seeds) {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
+			}()
 		}
-	}()
-	go func() { wg.Wait(); close(done) }()
-
-	var firstErr error
-	for o := range done {
-		if o.err != nil {
+	}
+	launch()
+	for sched.running > 0 {
+		o := <-done
+		sched.finish(o.i)
+		switch {
+		case o.err != nil:
 			if firstErr == nil {
 				firstErr = o.err
 				cancel()
 			}
-			continue
+		default:
+			results[o.i] = o.r
+			if firstErr == nil {
+				report(0, o.r)
+			}
 		}
-		results[o.i] = o.r
-		if firstErr == nil {
-			report(0, o.r)
-		}
+		launch()
 	}
 	if firstErr == nil {
 		firstErr = ctx.Err()
@@ -322,32 +317,6 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 	}
 	rep.Summaries = summarise(rep.Runs)
 	return rep, nil
-}
-
-// Memory a run may need, for choosing how many run at once: the network
-// (nodes and their links) and, at worst, every node holding its index of
-// every mail at once.
-const (
-	runBytesPerNode      = 3 << 10
-	runBytesPerLink      = 80
-	runBytesPerNodeMail  = 400
-	runMemoryShareOfHost = 0.75
-)
-
-// workers is how many runs go at once: Config.Jobs if set, else one per
-// CPU, but no more than fit in three quarters of the machine's memory by
-// the estimate above (at least one).
-func (s *Study) workers() int {
-	if s.cfg.Jobs > 0 {
-		return s.cfg.Jobs
-	}
-	n := runtime.GOMAXPROCS(0)
-	nodes := float64(s.graph.Nodes())
-	est := nodes*(runBytesPerNode+runBytesPerNodeMail*float64(s.cfg.Messages)) + 2*float64(s.graph.Edges())*runBytesPerLink
-	if mem := physicalMemory(); mem > 0 && est > 0 {
-		n = min(n, max(1, int(runMemoryShareOfHost*float64(mem)/est)))
-	}
-	return n
 }
 
 // summarise groups runs by strategy and TTL, in the order they first

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -115,6 +116,11 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		return fail(err, "check --graph")
 	}
 
+	// Runs going at once keep, together, to the memory budget they are
+	// scheduled by, unless the user set a limit of their own.
+	if lim := study.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(lim)
+	}
 	bar := c.progressBar(study.Runs() * int(math.Ceil(cfg.Duration().Hours())))
 	rep, err := study.Run(c.ctx, func(p sim.Progress) {
 		if bar == nil {
