@@ -130,7 +130,8 @@ func (p *peer) resetSession() {
 // friendSet is a set of peer indices: a bitmap, inline for the first 64.
 // It is 16 bytes, since a simulated network keeps several for every mail
 // at every node; the words past the first exist only for nodes of more
-// than 64 friends.
+// than 64 friends. A copy by value shares those words, including ones
+// added to either later: copy a set that may change with union.
 type friendSet struct {
 	lo uint64
 	hi *[]uint64 // indices 64 and up; nil until one is added

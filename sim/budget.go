@@ -11,7 +11,8 @@ import (
 // each node it reaches (the record, the held copy's entry while it is held,
 // the ack's after it), with the garbage collector's headroom. A
 // 100,000-node run of 200 mails at TTL 8, which reach every node, peaks at
-// 8.4 GB alone: about 410 bytes a node and mail beyond the network.
+// 8.4 GB alone: about 410 bytes a node and mail beyond the network, which
+// runBytesPerHolderMail rounds up.
 const (
 	runBytesPerNode       = 3 << 10
 	runBytesPerLink       = 80
@@ -95,14 +96,7 @@ func (s *Study) schedule() *schedule {
 		sc.workers = min(s.cfg.Jobs, len(jobs)*s.cfg.Seeds)
 	} else if b := memoryBudget(); b > 0 {
 		sc.budget = b
-		maxTTL := 0
-		for _, j := range jobs {
-			maxTTL = max(maxTTL, j.ttl)
-		}
-		reach := meanReach(s.graph, maxTTL)
-		for k, j := range jobs {
-			sc.cost[k] = s.runMemory(j, reach)
-		}
+		sc.cost = s.runCosts(jobs)
 	}
 	sc.free = sc.budget
 	return sc
@@ -121,6 +115,23 @@ func (s *Study) MemoryLimit() int64 {
 		return 0
 	}
 	return int64(max(sc.budget, slices.Max(sc.cost)))
+}
+
+// runCosts returns runMemory for each of jobs, working the flood reach
+// out once a study (it searches the graph from reachSamples nodes).
+func (s *Study) runCosts(jobs []job) []float64 {
+	s.costsOnce.Do(func() {
+		maxTTL := 0
+		for _, j := range jobs {
+			maxTTL = max(maxTTL, j.ttl)
+		}
+		reach := meanReach(s.graph, maxTTL)
+		s.costs = make([]float64, len(jobs))
+		for k, j := range jobs {
+			s.costs[k] = s.runMemory(j, reach)
+		}
+	})
+	return s.costs
 }
 
 func (sc *schedule) costOf(run int) float64 { return sc.cost[run%len(sc.cost)] }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // A flood's reach at TTL t is the mean ball of radius t around nodes
@@ -93,7 +95,7 @@ func TestScheduleStart(t *testing.T) {
 		pending: []int{0, 1, 2, 3, 4}, ahead: map[int]bool{}}
 	step(0)
 	step(2)  // ahead of 1
-	step(-1) // 4 would not leave room for 1 beside 2
+	step(-1) // 1 free: neither 3 nor 4 fits
 	sc.finish(0)
 	step(1)
 	step(4) // ahead of 3, which fits beside it; 2 no longer counts
@@ -157,8 +159,9 @@ func sameJSON(t *testing.T, a, b *Report) bool {
 }
 
 // A study cancelled while its runs go stops with the context's error and
-// leaves no run behind.
+// leaves no run behind: its goroutines are gone soon after it returns.
 func TestStudyRunCancelled(t *testing.T) {
+	before := runtime.NumGoroutine()
 	c := smallConfig()
 	c.Churn = "kad"
 	c.Nodes, c.Days = 120, 2
@@ -181,5 +184,13 @@ func TestStudyRunCancelled(t *testing.T) {
 	}
 	if after == 0 {
 		t.Fatal("progress never reached the cancel")
+	}
+	// Every run has handed Run its outcome by now; give their goroutines
+	// up to two seconds to return.
+	for k := 0; runtime.NumGoroutine() > before; k++ {
+		if k == 200 {
+			t.Fatalf("%d goroutines after Run, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

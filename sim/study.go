@@ -123,6 +123,9 @@ type Study struct {
 	cfg   Config
 	graph *Graph
 	churn *Churn
+
+	costsOnce sync.Once
+	costs     []float64 // runMemory by job index, once asked for
 }
 
 // NewStudy validates c and builds its graph.
