@@ -124,7 +124,8 @@ func TestScheduleStart(t *testing.T) {
 }
 
 // A study whose runs are scheduled by memory reports what one run at a
-// time does.
+// time does. These runs are small, so none waits for memory here (waiting
+// is TestScheduleStart's); this checks the launch loop and the limit.
 func TestScheduleByMemorySameReport(t *testing.T) {
 	c := smallConfig()
 	c.Churn = "kad"

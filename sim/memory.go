@@ -62,20 +62,19 @@ func cgroupMemoryLimit(procCgroup, mount string) int64 {
 		if len(f) != 3 || !strings.HasPrefix(f[2], "/") {
 			continue
 		}
+		var root, file string
 		switch {
 		case f[0] == "0" && f[1] == "": // v2
-			for dir := path.Clean(f[2]); ; dir = path.Dir(dir) {
-				tighter(path.Join(mount, dir, "memory.max"))
-				if dir == "/" {
-					break
-				}
-			}
+			root, file = mount, "memory.max"
 		case hasController(f[1], "memory"): // v1
-			for dir := path.Clean(f[2]); ; dir = path.Dir(dir) {
-				tighter(path.Join(mount, "memory", dir, "memory.limit_in_bytes"))
-				if dir == "/" {
-					break
-				}
+			root, file = path.Join(mount, "memory"), "memory.limit_in_bytes"
+		default:
+			continue
+		}
+		for dir := path.Clean(f[2]); ; dir = path.Dir(dir) {
+			tighter(path.Join(root, dir, file))
+			if dir == "/" {
+				break
 			}
 		}
 	}

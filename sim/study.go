@@ -220,9 +220,9 @@ type Progress struct {
 
 // Run simulates every strategy, TTL and seed, as many runs at a time as
 // Config.Jobs allows (see there; runs start most expensive first, unless
-// one waits for memory), calling
-// progress (if not nil) after every simulated hour of each run and
-// after each run, from one goroutine at a time. The report lists the runs
+// one waits for memory), calling progress (if not nil) after every
+// simulated hour of each run and after each run, from one goroutine at a
+// time. The report lists the runs
 // in a fixed order (seed, then strategy, then TTL) whatever order they
 // finish in. It stops early, with ctx's error, when ctx is done.
 func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, error) {
