@@ -343,7 +343,7 @@ func TestForgedAckIgnored(t *testing.T) {
 	forged := envelope.Ack{ID: id}
 	forged.Secret[0] = 1
 	b := tn.nodes["B"].node
-	b.HandleFrame(tn.nodes["M"].kp.Public, encodeAcks([]envelope.Ack{forged}))
+	b.HandleFrame(tn.nodes["M"].kp.Public, encodeAcks(nil, []envelope.Ack{forged}))
 	if !b.Holds(id) || b.HasAck(id) {
 		t.Fatal("a forged ack purged the copy")
 	}

@@ -41,7 +41,7 @@ func benchRelayNode(b *testing.B, bodySize int, budget int64) (*Node, *VirtualCl
 		b.Fatal(err)
 	}
 	for _, k := range keys {
-		n.HandleFrame(k, encodeHello(7))
+		n.HandleFrame(k, encodeHello(nil, 7))
 	}
 	sender := envelope.NewKeyring(envelope.Config{Identity: keyFor("sender")})
 	e, err := sender.Seal(envelope.SealParams{To: keyFor("far away").Public, Body: make([]byte, bodySize),

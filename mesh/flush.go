@@ -215,7 +215,7 @@ func (n *Node) flushAcks(p *peer, now time.Time) {
 			acks = append(acks, a.rec.Ack)
 		}
 		n.scratch.acks = acks[:0]
-		if !n.send(p, encodeAcks(acks)) {
+		if !n.send(p, encodeAcks(n.pool, acks)) {
 			break // the friend is unreachable; it gets them when it is back
 		}
 		at := now.UnixNano()
@@ -259,7 +259,7 @@ func (n *Node) flushOffers(p *peer, now time.Time) {
 		if n.seq == 0 {
 			n.seq = 1 // 0 means "not an answer to an offer"
 		}
-		frame := offerFrame(n.seq, live)
+		frame := offerFrame(n.pool, n.seq, live)
 		for _, e := range chunk[:live] {
 			frame = appendOfferEntry(frame, &offerItem{id: e.meta.ID, hops: e.meta.Hops - 1, size: uint32(e.meta.Size), expiry: e.meta.Expiry})
 			e.offered.add(p.idx)
@@ -498,7 +498,7 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 			next.tried.union(&in.tried)
 			next.ackers.union(&in.ackers)
 			next.tried.add(q.idx)
-			if n.send(q, encodeRequest(0, []envelope.ID{in.id}, nil)) {
+			if n.send(q, encodeRequest(n.pool, 0, []envelope.ID{in.id}, nil)) {
 				n.setInflight(in.id, next)
 				q.inflight++
 				n.inflightQueue = append(n.inflightQueue, next)

@@ -55,18 +55,25 @@ type offerItem struct {
 	expiry int64
 }
 
-func frameHeader(typ byte, extra int) []byte {
-	b := make([]byte, 2, 2+extra)
+// frameHeader starts a frame of type typ with room for extra more bytes,
+// in a buffer from pool or, if pool is nil, a new one.
+func frameHeader(pool FramePool, typ byte, extra int) []byte {
+	var b []byte
+	if pool != nil {
+		b = pool.FrameBuffer(2 + extra)[:2]
+	} else {
+		b = make([]byte, 2, 2+extra)
+	}
 	b[0], b[1] = ProtocolVersion, typ
 	return b
 }
 
-func encodeHello(session uint32) []byte {
-	return binary.BigEndian.AppendUint32(frameHeader(frameHello, 4), session)
+func encodeHello(pool FramePool, session uint32) []byte {
+	return binary.BigEndian.AppendUint32(frameHeader(pool, frameHello, 4), session)
 }
 
 func encodeOffer(seq uint32, items []offerItem) []byte {
-	b := offerFrame(seq, len(items))
+	b := offerFrame(nil, seq, len(items))
 	for i := range items {
 		b = appendOfferEntry(b, &items[i])
 	}
@@ -74,8 +81,8 @@ func encodeOffer(seq uint32, items []offerItem) []byte {
 }
 
 // offerFrame starts an offer frame for n entries, leaving room for them.
-func offerFrame(seq uint32, n int) []byte {
-	b := frameHeader(frameOffer, 6+n*offerEntrySize)
+func offerFrame(pool FramePool, seq uint32, n int) []byte {
+	b := frameHeader(pool, frameOffer, 6+n*offerEntrySize)
 	b = binary.BigEndian.AppendUint32(b, seq)
 	return binary.BigEndian.AppendUint16(b, uint16(n))
 }
@@ -90,8 +97,8 @@ func appendOfferEntry(b []byte, it *offerItem) []byte {
 	return b
 }
 
-func encodeRequest(seq uint32, want, deferred []envelope.ID) []byte {
-	b := frameHeader(frameRequest, 8+(len(want)+len(deferred))*envelope.IDSize)
+func encodeRequest(pool FramePool, seq uint32, want, deferred []envelope.ID) []byte {
+	b := frameHeader(pool, frameRequest, 8+(len(want)+len(deferred))*envelope.IDSize)
 	b = binary.BigEndian.AppendUint32(b, seq)
 	for _, ids := range [][]envelope.ID{want, deferred} {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(ids)))
@@ -104,13 +111,13 @@ func encodeRequest(seq uint32, want, deferred []envelope.ID) []byte {
 
 // encodeEnvelope frames env with its hop counter set to hops.
 func encodeEnvelope(env []byte, hops uint8) []byte {
-	b := append(frameHeader(frameEnvelope, len(env)), env...)
+	b := append(frameHeader(nil, frameEnvelope, len(env)), env...)
 	envelope.SetHops(b[2:], hops)
 	return b
 }
 
-func encodeAcks(acks []envelope.Ack) []byte {
-	b := frameHeader(frameAck, 2+len(acks)*envelope.AckSize)
+func encodeAcks(pool FramePool, acks []envelope.Ack) []byte {
+	b := frameHeader(pool, frameAck, 2+len(acks)*envelope.AckSize)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(acks)))
 	for _, a := range acks {
 		b = a.AppendBinary(b)

@@ -12,12 +12,12 @@ import (
 // accepted frame re-encodes to the same bytes.
 func FuzzFrames(f *testing.F) {
 	id := envelope.ID{1, 2, 3}
-	f.Add(encodeHello(42))
+	f.Add(encodeHello(nil, 42))
 	f.Add(encodeOffer(7, []offerItem{{id: id, hops: 3, size: 700, expiry: 1 << 40}}))
-	f.Add(encodeRequest(7, []envelope.ID{id}, nil))
-	f.Add(encodeRequest(7, []envelope.ID{id}, []envelope.ID{id, id}))
-	f.Add(encodeRequest(0, nil, nil))
-	f.Add(encodeAcks([]envelope.Ack{{ID: id}}))
+	f.Add(encodeRequest(nil, 7, []envelope.ID{id}, nil))
+	f.Add(encodeRequest(nil, 7, []envelope.ID{id}, []envelope.ID{id, id}))
+	f.Add(encodeRequest(nil, 0, nil, nil))
+	f.Add(encodeAcks(nil, []envelope.Ack{{ID: id}}))
 	f.Add([]byte{1, 2, 0, 0, 0, 1, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		typ, p, err := frameType(b)
@@ -28,7 +28,7 @@ func FuzzFrames(f *testing.F) {
 		switch typ {
 		case frameHello:
 			if s, err := decodeHello(p); err == nil {
-				re = encodeHello(s)
+				re = encodeHello(nil, s)
 			}
 		case frameOffer:
 			if seq, items, err := decodeOffer(p, nil); err == nil {
@@ -36,11 +36,11 @@ func FuzzFrames(f *testing.F) {
 			}
 		case frameRequest:
 			if seq, ids, nWant, err := decodeRequest(p, nil); err == nil {
-				re = encodeRequest(seq, ids[:nWant], ids[nWant:])
+				re = encodeRequest(nil, seq, ids[:nWant], ids[nWant:])
 			}
 		case frameAck:
 			if acks, err := decodeAcks(p, nil); err == nil {
-				re = encodeAcks(acks)
+				re = encodeAcks(nil, acks)
 			}
 		}
 		if re != nil && !bytes.Equal(re, b) {
@@ -72,9 +72,9 @@ func FuzzHandleFrame(f *testing.F) {
 	}
 	f.Add(encodeEnvelope(mine.Encode(), 1))
 	f.Add(encodeOffer(1, []offerItem{{id: id, hops: 9, size: 700, expiry: epoch2030.Unix() + 3600}}))
-	f.Add(encodeRequest(0, []envelope.ID{id}, nil))
-	f.Add(encodeAcks([]envelope.Ack{{ID: id}}))
-	f.Add(encodeHello(9))
+	f.Add(encodeRequest(nil, 0, []envelope.ID{id}, nil))
+	f.Add(encodeAcks(nil, []envelope.Ack{{ID: id}}))
+	f.Add(encodeHello(nil, 9))
 	b := tn.nodes["B"].node
 	a := tn.nodes["A"].kp.Public
 	f.Fuzz(func(t *testing.T, frame []byte) {

@@ -35,7 +35,7 @@ func (n *Node) connected(p *peer) {
 }
 
 func (n *Node) sayHello(p *peer) {
-	if n.send(p, encodeHello(n.session)) {
+	if n.send(p, encodeHello(n.pool, n.session)) {
 		p.helloSent = true
 	}
 }
@@ -72,6 +72,13 @@ func (n *Node) receive(from FriendKey, size int) (*peer, time.Time, bool) {
 	n.stats.FramesIn++
 	n.stats.BytesIn += uint64(size)
 	return p, now, true
+}
+
+// BorrowsFrame implements FrameBorrower: the node keeps the bytes of an
+// envelope frame and nothing of any other frame (decoding copies what it
+// needs), so its transport may reuse those frames' buffers.
+func (n *Node) BorrowsFrame(frame []byte) bool {
+	return len(frame) < 2 || frame[1] != frameEnvelope
 }
 
 // HandleFrame implements Handler: one frame from a friend.
@@ -235,7 +242,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 	if len(want) > 0 || len(deferred) > 0 {
 		// An offer of nothing new is not answered: duplicates, most of a
 		// flood's offers, cost the receiver no frame.
-		n.send(p, encodeRequest(seq, want, deferred))
+		n.send(p, encodeRequest(n.pool, seq, want, deferred))
 	}
 	return nil
 }

@@ -111,6 +111,15 @@ func (c *countingTransport) Send(to FriendKey, f []byte) error {
 	return err
 }
 
+// FrameBuffer passes the MemNetwork's buffers through, so that the nodes
+// of these tests build frames in reused buffers as the simulator's do.
+func (c *countingTransport) FrameBuffer(n int) []byte {
+	if p, ok := c.Transport.(FramePool); ok {
+		return p.FrameBuffer(n)
+	}
+	return make([]byte, 0, n)
+}
+
 // countingCarrier is countingTransport for a MemNetwork that shares
 // envelopes: bodies travel through SendEnvelope, and are counted there.
 type countingCarrier struct {

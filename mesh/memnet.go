@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -32,7 +33,9 @@ type MemConfig struct {
 //
 // It is built to carry a simulated network of a million nodes: a link costs
 // 32 bytes while idle, and with a VirtualClock a frame in flight costs one
-// queue entry and no allocation of its own.
+// queue entry and no allocation of its own. Its transports are FramePools:
+// a node builds its frames in buffers the network takes back once the
+// frames are delivered or lost.
 type MemNetwork struct {
 	mu    sync.Mutex
 	clock Clock
@@ -41,6 +44,7 @@ type MemNetwork struct {
 	nodes map[FriendKey]*MemTransport
 	stats MemStats
 	free  []*memQueue // drained queues, for reuse
+	bufs  framePool   // frame buffers, for reuse
 }
 
 // MemStats counts what crossed a MemNetwork.
@@ -283,6 +287,7 @@ type MemTransport struct {
 var (
 	_ Transport       = (*MemTransport)(nil)
 	_ EnvelopeCarrier = (*MemTransport)(nil)
+	_ FramePool       = (*MemTransport)(nil)
 )
 
 // find returns the index of the link to key, or -1.
@@ -317,8 +322,17 @@ func (t *MemTransport) SetHandler(h Handler) {
 	t.net.mu.Unlock()
 }
 
+// FrameBuffer implements FramePool.
+func (t *MemTransport) FrameBuffer(n int) []byte {
+	t.net.mu.Lock()
+	defer t.net.mu.Unlock()
+	return t.net.bufs.get(n)
+}
+
 // Send implements Transport: the frame arrives after the link's queue,
 // its serialisation time and the latency, unless the link goes down first.
+// Once the frame is lost, or delivered to a FrameBorrower that borrows it,
+// the network may reuse its buffer.
 func (t *MemTransport) Send(to FriendKey, frame []byte) error {
 	return t.send(to, memFrame{data: frame}, len(frame))
 }
@@ -382,6 +396,9 @@ func (n *MemNetwork) queue(from *MemTransport, i int) *memQueue {
 
 // reset drops every frame in flight.
 func (q *memQueue) reset() {
+	for _, f := range q.frames[q.head:] {
+		q.net.release(f)
+	}
 	clear(q.frames)
 	q.frames, q.head = q.frames[:0], 0
 }
@@ -413,8 +430,11 @@ func (n *MemNetwork) wakeAt(q *memQueue, at, now int64) {
 // itself for the next one; a drained queue goes back to the free list.
 func (q *memQueue) fire() {
 	n := q.net
+	var done memFrame // the frame just handled, if its buffer may be reused
 	for {
 		n.mu.Lock()
+		n.release(done)
+		done = memFrame{}
 		l := &q.from.links[q.link]
 		if q.head == len(q.frames) {
 			q.reset()
@@ -435,6 +455,7 @@ func (q *memQueue) fire() {
 		q.head++
 		if !l.up {
 			n.stats.Lost++
+			n.release(f)
 			n.mu.Unlock()
 			continue
 		}
@@ -447,6 +468,9 @@ func (q *memQueue) fire() {
 		n.mu.Unlock()
 		switch {
 		case !f.shared:
+			if b, ok := h.(FrameBorrower); h == nil || ok && b.BorrowsFrame(f.data) {
+				done = f
+			}
 			if h != nil {
 				h.HandleFrame(from, f.data)
 			}
@@ -457,5 +481,59 @@ func (q *memQueue) fire() {
 				h.HandleFrame(from, encodeEnvelope(f.data, f.hops))
 			}
 		}
+	}
+}
+
+// release takes back the buffer of a frame the network is done with; n.mu
+// is held. Shared envelopes' bytes belong to their nodes.
+func (n *MemNetwork) release(f memFrame) {
+	if !f.shared && f.data != nil {
+		n.bufs.put(f.data)
+	}
+}
+
+// framePool keeps frame buffers by capacity class, powers of two from
+// minFrameBuf to maxFrameBuf; larger frames are left to the garbage
+// collector. A buffer comes back only once nothing reads it, so the pool
+// holds at most as many as were in flight at once.
+type framePool struct {
+	free [frameClasses][][]byte
+}
+
+const (
+	minFrameShift = 6 // 64 bytes: a hello, an ack or a short offer
+	frameClasses  = 12
+	maxFrameBuf   = 1 << (minFrameShift + frameClasses - 1) // 128 KiB: a full ack frame
+)
+
+// frameClass returns the class of buffers with room for n bytes.
+func frameClass(n int) int {
+	if n <= 1<<minFrameShift {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - minFrameShift
+}
+
+// get returns an empty buffer with room for n bytes.
+func (p *framePool) get(n int) []byte {
+	if n > maxFrameBuf {
+		return make([]byte, 0, n)
+	}
+	c := frameClass(n)
+	if k := len(p.free[c]); k > 0 {
+		b := p.free[c][k-1]
+		p.free[c][k-1] = nil
+		p.free[c] = p.free[c][:k-1]
+		return b
+	}
+	return make([]byte, 0, 1<<(c+minFrameShift))
+}
+
+// put keeps b for reuse if its capacity is that of a class; other buffers,
+// not made by get, are left to the garbage collector.
+func (p *framePool) put(b []byte) {
+	c := frameClass(cap(b))
+	if c < frameClasses && cap(b) == 1<<(c+minFrameShift) {
+		p.free[c] = append(p.free[c], b[:0])
 	}
 }

@@ -61,6 +61,7 @@ type Node struct {
 	log   *slog.Logger
 
 	carrier EnvelopeCarrier // the Transport, if it can carry shared envelopes
+	pool    FramePool       // the Transport, if it lends frame buffers
 
 	mu      sync.Mutex
 	started bool
@@ -172,6 +173,7 @@ func NewNode(cfg Config, deps Deps) (*Node, error) {
 		own:   newHeldHeap(heapNode),
 	}
 	n.carrier, _ = deps.Transport.(EnvelopeCarrier)
+	n.pool, _ = deps.Transport.(FramePool)
 	if n.keys == nil {
 		n.keys = envelope.NewKeyring(envelope.Config{Identity: deps.Identity})
 	}

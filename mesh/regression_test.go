@@ -294,7 +294,7 @@ func TestRegressionHelloBeforeOnlineEvent(t *testing.T) {
 	tn.add("B", testConfig(), nil)
 	tn.friends("A", "B")
 	// B sees A's hello before its transport reports A online.
-	tn.nodes["B"].node.HandleFrame(tn.nodes["A"].kp.Public, encodeHello(1))
+	tn.nodes["B"].node.HandleFrame(tn.nodes["A"].kp.Public, encodeHello(nil, 1))
 	tn.online("A", "B")
 	tn.run(time.Second)
 	tn.send("A", "B", "hi")
@@ -356,9 +356,9 @@ func TestRegressionRequestAmplification(t *testing.T) {
 	for i := range ids {
 		ids[i] = id
 	}
-	tn.nodes["A"].node.HandleFrame(tn.nodes["M"].kp.Public, encodeRequest(0, ids, nil))
+	tn.nodes["A"].node.HandleFrame(tn.nodes["M"].kp.Public, encodeRequest(nil, 0, ids, nil))
 	if got := rt.bodies - before; got > 1 {
-		t.Fatalf("one %d-byte request frame made A send the same ~64 KiB body %d times", len(encodeRequest(0, ids, nil)), got)
+		t.Fatalf("one %d-byte request frame made A send the same ~64 KiB body %d times", len(encodeRequest(nil, 0, ids, nil)), got)
 	}
 }
 

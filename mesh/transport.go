@@ -22,9 +22,9 @@ type Transport interface {
 	// Friends lists the node's friends and whether each is online now.
 	Friends() []Friend
 	// Send queues one frame for a friend and returns without blocking. The
-	// transport may keep frame after the call but must not modify it (the
-	// node keeps reading its offer frames). An error wrapping ErrOffline or
-	// ErrBackpressure is temporary: the mesh offers again later.
+	// transport may keep frame after the call; the node does not touch it
+	// again. An error wrapping ErrOffline or ErrBackpressure is temporary:
+	// the mesh offers again later.
 	Send(to FriendKey, frame []byte) error
 	// SetHandler registers the receiver of frames and online events. The
 	// transport calls it from its own goroutine(s), never from inside Send.
@@ -33,11 +33,32 @@ type Transport interface {
 
 // Handler receives what a Transport delivers.
 type Handler interface {
-	// HandleFrame is called for each whole frame from a friend. The node
-	// takes ownership of frame: the transport must not reuse it.
+	// HandleFrame is called for each whole frame from a friend. The
+	// handler takes ownership of frame: the transport must not reuse it,
+	// unless the handler is a FrameBorrower that borrows it.
 	HandleFrame(from FriendKey, frame []byte)
 	// HandleOnline is called when a friend's connection comes up or goes down.
 	HandleOnline(friend FriendKey, online bool)
+}
+
+// FramePool is an optional Transport capability: a transport inside one
+// process (MemNetwork) lends the node the buffers it builds frames in and
+// reuses a frame's buffer once the frame has been delivered to a
+// FrameBorrower, rather than leaving one allocation a frame to the garbage
+// collector. Send takes ownership of the frame as it always does.
+type FramePool interface {
+	// FrameBuffer returns an empty buffer with room for n bytes.
+	FrameBuffer(n int) []byte
+}
+
+// FrameBorrower is an optional Handler capability: a handler that keeps
+// nothing of a frame once HandleFrame returns says so, and a transport
+// with a FramePool then reuses the frame's buffer. Node borrows every
+// frame but envelopes, whose bytes it keeps.
+type FrameBorrower interface {
+	// BorrowsFrame reports, before HandleFrame is called with frame,
+	// whether the handler is done with frame when HandleFrame returns.
+	BorrowsFrame(frame []byte) bool
 }
 
 // SharedEnvelope is an envelope handed from node to node inside one

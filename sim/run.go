@@ -109,6 +109,9 @@ func (v *vnode) SendEnvelope(to mesh.FriendKey, env mesh.SharedEnvelope, hops ui
 	return nil
 }
 
+// FrameBuffer implements mesh.FramePool: the MemNetwork's buffers.
+func (v *vnode) FrameBuffer(n int) []byte { return v.tr.FrameBuffer(n) }
+
 // Friends implements mesh.Transport.
 func (v *vnode) Friends() []mesh.Friend { return v.tr.Friends() }
 
@@ -134,6 +137,7 @@ func (v *vnode) Deliver(d *mesh.Delivery) error {
 var (
 	_ mesh.Transport       = (*vnode)(nil)
 	_ mesh.EnvelopeCarrier = (*vnode)(nil)
+	_ mesh.FramePool       = (*vnode)(nil)
 	_ mesh.Mailbox         = (*vnode)(nil)
 )
 
