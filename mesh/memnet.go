@@ -34,8 +34,8 @@ type MemConfig struct {
 // It is built to carry a simulated network of a million nodes: a link costs
 // 32 bytes while idle, and with a VirtualClock a frame in flight costs one
 // queue entry and no allocation of its own. Its transports are FramePools:
-// a node builds its frames in buffers the network takes back once the
-// frames are delivered or lost.
+// a node builds its frames in buffers that the network takes back once the
+// frames are lost or delivered to a handler that borrows them.
 type MemNetwork struct {
 	mu    sync.Mutex
 	clock Clock
@@ -492,26 +492,44 @@ func (n *MemNetwork) release(f memFrame) {
 	}
 }
 
-// framePool keeps frame buffers by capacity class, powers of two from
-// minFrameBuf to maxFrameBuf; larger frames are left to the garbage
-// collector. A buffer comes back only once nothing reads it, so the pool
-// holds at most as many as were in flight at once.
+// framePool keeps frame buffers for reuse, by capacity class: powers of two
+// from 8 bytes to maxFrameBuf and the sizes halfway between (8, 12, 16, 24,
+// ...), so that a buffer is at most 1.5 times as long as its frame. Larger
+// frames are left to the garbage collector. A buffer comes back only once
+// nothing reads it. The pool keeps at most maxPooled bytes: a burst of
+// frames, like the hellos of a million nodes coming online, goes back to
+// the garbage collector rather than staying in the pool while the heap
+// grows with other things.
 type framePool struct {
-	free [frameClasses][][]byte
+	free  [frameClasses][][]byte
+	bytes int // capacity of the buffers in free
 }
 
 const (
-	minFrameShift = 6 // 64 bytes: a hello, an ack or a short offer
-	frameClasses  = 12
-	maxFrameBuf   = 1 << (minFrameShift + frameClasses - 1) // 128 KiB: a full ack frame
+	frameClasses = 29        // 8 bytes to 8<<14
+	maxFrameBuf  = 128 << 10 // a full ack frame
+	maxPooled    = 8 << 20
 )
 
-// frameClass returns the class of buffers with room for n bytes.
+// frameClassSize is the capacity of class c's buffers.
+func frameClassSize(c int) int {
+	if c%2 == 0 {
+		return 8 << (c / 2)
+	}
+	return 12 << (c / 2)
+}
+
+// frameClass returns the smallest class whose buffers have room for n
+// bytes.
 func frameClass(n int) int {
-	if n <= 1<<minFrameShift {
+	if n <= 8 {
 		return 0
 	}
-	return bits.Len(uint(n-1)) - minFrameShift
+	b := bits.Len(uint(n - 1)) // 1<<(b-1) < n <= 1<<b
+	if n <= 3<<(b-2) {
+		return 2*b - 7
+	}
+	return 2*b - 6
 }
 
 // get returns an empty buffer with room for n bytes.
@@ -524,16 +542,19 @@ func (p *framePool) get(n int) []byte {
 		b := p.free[c][k-1]
 		p.free[c][k-1] = nil
 		p.free[c] = p.free[c][:k-1]
+		p.bytes -= cap(b)
 		return b
 	}
-	return make([]byte, 0, 1<<(c+minFrameShift))
+	return make([]byte, 0, frameClassSize(c))
 }
 
-// put keeps b for reuse if its capacity is that of a class; other buffers,
-// not made by get, are left to the garbage collector.
+// put keeps b for reuse if its capacity is that of a class and the pool
+// has room; other buffers, not made by get, are left to the garbage
+// collector.
 func (p *framePool) put(b []byte) {
-	c := frameClass(cap(b))
-	if c < frameClasses && cap(b) == 1<<(c+minFrameShift) {
+	n := cap(b)
+	if c := frameClass(n); n <= maxFrameBuf && n == frameClassSize(c) && p.bytes+n <= maxPooled {
 		p.free[c] = append(p.free[c], b[:0])
+		p.bytes += n
 	}
 }
