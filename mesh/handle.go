@@ -140,9 +140,19 @@ func (n *Node) onHello(p *peer, payload []byte, now time.Time) error {
 // and sends it the acks meant for it that it has not had from us (and
 // again those of envelopes we sent it).
 func (n *Node) handOver(p *peer) {
+	// bit is p's may bit (see heldHeap.may and ackHeap.may); a friend
+	// past the first 32 has none, and every entry is read for it.
+	bit := uint32(0)
+	if p.idx < 32 {
+		bit = 1 << p.idx
+	}
 	first, rest := n.scratch.first[:0], n.scratch.rest[:0]
 	for _, h := range []*heldHeap{&n.own, &n.relay} {
-		for _, e := range h.items {
+		for k, e := range h.items {
+			if bit != 0 && h.may[k]&bit == 0 {
+				continue
+			}
+			h.may[k] = e.mayOffer()
 			if e.meta.Hops == 0 || e.known.has(p.idx) || e.from == p {
 				continue
 			}
@@ -170,8 +180,11 @@ func (n *Node) handOver(p *peer) {
 	pushes := n.scratch.pushes[:0]
 	acks := &n.ackHeap
 	for k, a := range acks.items {
+		if acks.isDone(k) || bit != 0 && acks.may[k]&bit == 0 {
+			continue
+		}
+		acks.may[k] = a.mayPush()
 		switch {
-		case acks.isDone(k):
 		case a.pushTo(p.idx, true):
 			pushes = append(pushes, a)
 		case !a.owed(len(n.peers)):

@@ -30,6 +30,13 @@ const (
 // that keeps each entry's position in slot which.
 type heldHeap struct {
 	items []*heldEntry
+	// may is kept beside items in the node heaps (which == heapNode), nil
+	// in the peer heaps: may[i] has bit f clear only if friend f < 32 has
+	// told us it knows of items[i], so a hand-over to f steps over the
+	// entry without reading it. The bits start set and are narrowed when a
+	// hand-over reads the entry (see mayOffer); since a friend that knows
+	// stays known, a clear bit stays right.
+	may   []uint32
 	which int
 	// first is the expiry of items[0], kept here so that the node's
 	// after-every-event look at its next deadline reads no entry.
@@ -50,20 +57,33 @@ func (h *heldHeap) Swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
 	h.items[i].pos[h.which] = int32(i)
 	h.items[j].pos[h.which] = int32(j)
+	if h.which == heapNode {
+		h.may[i], h.may[j] = h.may[j], h.may[i]
+	}
 }
 func (h *heldHeap) Push(x any) {
 	e := x.(*heldEntry)
 	e.pos[h.which] = int32(len(h.items))
 	h.items = append(h.items, e)
+	if h.which == heapNode {
+		h.may = append(h.may, ^uint32(0))
+	}
 }
 func (h *heldHeap) Pop() any {
 	n := len(h.items) - 1
 	e := h.items[n]
 	h.items[n] = nil
 	h.items = h.items[:n]
+	if h.which == heapNode {
+		h.may = h.may[:n]
+	}
 	e.pos[h.which] = -1
 	return e
 }
+
+// mayOffer returns the friends below 32 that have not told us they know
+// of e: the may bits of e as far as e tells.
+func (e *heldEntry) mayOffer() uint32 { return ^uint32(e.known.lo) }
 
 func (h *heldHeap) add(e *heldEntry) {
 	heap.Push(h, e)
@@ -126,6 +146,16 @@ func (a *ackEntry) pushTo(i int32, newSession bool) bool {
 	return (a.toAll || a.to.has(i)) && !a.sent.has(i)
 }
 
+// mayPush returns the friends below 32 that a new session would send a
+// now: those i for which pushTo(i, true) holds.
+func (a *ackEntry) mayPush() uint32 {
+	to := a.to.lo
+	if a.toAll {
+		to = ^uint64(0)
+	}
+	return uint32(^a.known.lo & (a.served.lo | to&^a.sent.lo))
+}
+
 // target sets whom the ack of held entry e goes to.
 func (a *ackEntry) target(e *heldEntry) {
 	if e.loaded {
@@ -169,10 +199,15 @@ func (a *ackEntry) owed(n int) bool {
 // ackHeap orders acks by expiry for sweeping. It also marks, by position,
 // the acks owed to no friend (see ackEntry.owed), so that a hand-over
 // steps over them without reading them: after a few days nearly every ack
-// a node remembers is one.
+// a node remembers is one. For the friends below 32 it keeps finer marks:
+// may[i] has bit f set while items[i] may be owed to friend f (see
+// ackEntry.mayPush), so a hand-over to f steps over acks owed only to
+// others. Like the done marks, may bits start set, are narrowed when a
+// hand-over reads the ack, and are all set again by reopen.
 type ackHeap struct {
 	items []*ackEntry
 	done  []uint64 // bit i: items[i] is owed to no friend
+	may   []uint32
 }
 
 func (h *ackHeap) Len() int { return len(h.items) }
@@ -185,12 +220,14 @@ func (h *ackHeap) Less(i, j int) bool {
 }
 func (h *ackHeap) Swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.may[i], h.may[j] = h.may[j], h.may[i]
 	di, dj := h.isDone(i), h.isDone(j)
 	h.mark(i, dj)
 	h.mark(j, di)
 }
 func (h *ackHeap) Push(x any) {
 	h.items = append(h.items, x.(*ackEntry))
+	h.may = append(h.may, ^uint32(0))
 	if w := (len(h.items) - 1) / 64; w >= len(h.done) {
 		h.done = append(h.done, 0)
 	}
@@ -201,6 +238,7 @@ func (h *ackHeap) Pop() any {
 	e := h.items[n]
 	h.items[n] = nil
 	h.items = h.items[:n]
+	h.may = h.may[:n]
 	h.mark(n, false)
 	return e
 }
@@ -217,6 +255,11 @@ func (h *ackHeap) mark(i int, done bool) {
 	}
 }
 
-// reopen clears every done mark: the node has a new friend, which acks
-// sent to all friends are owed to.
-func (h *ackHeap) reopen() { clear(h.done) }
+// reopen clears every done mark and sets every may bit: the node has a
+// new friend, which acks sent to all friends are owed to.
+func (h *ackHeap) reopen() {
+	clear(h.done)
+	for i := range h.may {
+		h.may[i] = ^uint32(0)
+	}
+}

@@ -318,17 +318,13 @@ func (n *Node) index(e *heldEntry) {
 	n.nHeld++
 	n.heldSize += int64(e.meta.Size)
 	n.stats.PeakHeldBytes = max(n.stats.PeakHeldBytes, n.heldSize)
-	if e.meta.Own {
-		n.own.add(e)
-	} else {
-		n.relay.add(e)
-		if e.from != nil {
-			if e.from.heap == nil {
-				e.from.heap = &heldHeap{which: heapPeer}
-			}
-			e.from.heap.add(e)
-			e.from.heldBytes += int64(e.meta.Size)
+	n.heldHeapOf(e).add(e)
+	if !e.meta.Own && e.from != nil {
+		if e.from.heap == nil {
+			e.from.heap = &heldHeap{which: heapPeer}
 		}
+		e.from.heap.add(e)
+		e.from.heldBytes += int64(e.meta.Size)
 	}
 }
 
@@ -343,15 +339,19 @@ func (n *Node) unindex(e *heldEntry) {
 	}
 	n.cacheSeen(e.meta.ID)
 	n.heldSize -= int64(e.meta.Size)
-	if e.meta.Own {
-		n.own.remove(e)
-	} else {
-		n.relay.remove(e)
-		if e.from != nil {
-			e.from.heap.remove(e)
-			e.from.heldBytes -= int64(e.meta.Size)
-		}
+	n.heldHeapOf(e).remove(e)
+	if !e.meta.Own && e.from != nil {
+		e.from.heap.remove(e)
+		e.from.heldBytes -= int64(e.meta.Size)
 	}
+}
+
+// heldHeapOf returns the node heap e belongs in: own mail or relay copies.
+func (n *Node) heldHeapOf(e *heldEntry) *heldHeap {
+	if e.meta.Own {
+		return &n.own
+	}
+	return &n.relay
 }
 
 // addAck remembers an ack, to be pushed to every friend (the caller may
