@@ -1,0 +1,200 @@
+package sim
+
+// What every figure draws besides its data: grid lines, centred text and
+// the tick marks of its axes.
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+type gridLines struct{}
+
+func (gridLines) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	major := draw.LineStyle{Color: color.Gray{Y: 210}, Width: vg.Points(0.6)}
+	minor := draw.LineStyle{Color: color.Gray{Y: 236}, Width: vg.Points(0.5)}
+	for _, pass := range []bool{true, false} { // minor lines first, under the major ones
+		for _, t := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+			if t.IsMinor() != pass || t.Value < p.X.Min || t.Value > p.X.Max {
+				continue
+			}
+			sty := major
+			if pass {
+				sty = minor
+			}
+			x := trX(t.Value)
+			c.StrokeLine2(sty, x, c.Min.Y, x, c.Max.Y)
+		}
+		for _, t := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
+			if t.IsMinor() != pass || t.Value < p.Y.Min || t.Value > p.Y.Max {
+				continue
+			}
+			sty := major
+			if pass {
+				sty = minor
+			}
+			y := trY(t.Value)
+			c.StrokeLine2(sty, c.Min.X, y, c.Max.X, y)
+		}
+	}
+}
+
+// centredText writes a message in the middle of the data area.
+type centredText struct{ text string }
+
+func (t centredText) Plot(c draw.Canvas, p *plot.Plot) {
+	sty := text.Style{
+		Color:   colGrey,
+		Font:    font.From(plotFont, 16),
+		XAlign:  draw.XCenter,
+		YAlign:  draw.YCenter,
+		Handler: p.TextHandler,
+	}
+	c.FillText(sty, c.Center(), t.text)
+}
+
+// ttlTicks labels every whole TTL (every few when there are many).
+type ttlTicks struct{}
+
+func (ttlTicks) Ticks(lo, hi float64) []plot.Tick {
+	first, last := max(int(math.Ceil(lo)), 0), int(math.Floor(hi))
+	step := 1
+	for _, s := range []int{1, 2, 5, 10, 20, 50, 100} {
+		step = s
+		if (last-first)/s <= 12 {
+			break
+		}
+	}
+	var out []plot.Tick
+	for v := first; v <= last; v++ {
+		t := plot.Tick{Value: float64(v)}
+		if v%step == 0 || step == 1 {
+			t.Label = fmt.Sprint(v)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// hourTicks marks a linear axis of hours at steps that read well in
+// hours: decimal fractions below an hour, then hours, days and weeks.
+type hourTicks struct{}
+
+func (hourTicks) Ticks(lo, hi float64) []plot.Tick {
+	steps := []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5,
+		1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 1440, 2880}
+	step := steps[len(steps)-1]
+	for _, s := range steps {
+		if (hi-lo)/s <= 9 {
+			step = s
+			break
+		}
+	}
+	var out []plot.Tick
+	for i := math.Ceil(lo / step); i*step <= hi; i++ {
+		out = append(out, plot.Tick{Value: i * step, Label: trimFloat(i*step, 3)})
+		// One minor tick between labels.
+		if m := (i + 0.5) * step; m <= hi {
+			out = append(out, plot.Tick{Value: m})
+		}
+	}
+	return out
+}
+
+// unitTicks labels 0, 0.1, …, 1 with minor ticks at the half-tenths.
+type unitTicks struct{}
+
+func (unitTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for i := 0; i <= 20; i++ {
+		v := float64(i) / 20
+		if v < lo-1e-9 || v > hi+1e-9 {
+			continue
+		}
+		t := plot.Tick{Value: v}
+		if i%2 == 0 {
+			t.Label = trimFloat(v, 1)
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// logTicks marks a log axis between lo and hi (only there: gonum makes
+// room for the labels of every tick it is given): powers of ten (and 2 and
+// 5 times them across less than two decades), or with binary set, powers
+// of two labelled as byte sizes.
+type logTicks struct{ binary bool }
+
+func (t logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return nil
+	}
+	var out []plot.Tick
+	if t.binary {
+		k0, k1 := int(math.Floor(math.Log2(lo))), int(math.Ceil(math.Log2(hi)))
+		step := 1
+		for _, s := range []int{1, 2, 4, 5, 10, 20} {
+			step = s
+			if (k1-k0)/s <= 7 {
+				break
+			}
+		}
+		for k := k0; k <= k1; k++ {
+			v := math.Ldexp(1, k)
+			tk := plot.Tick{Value: v}
+			if v < lo || v > hi {
+				continue
+			}
+			if ((k%step)+step)%step == 0 {
+				tk.Label = strings.Replace(humanBytes(v), ".0 ", " ", 1)
+			}
+			out = append(out, tk)
+		}
+		return out
+	}
+	d0, d1 := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
+	span := math.Log10(hi / lo)
+	every := 1
+	for (d1-d0)/every > 8 {
+		every++
+	}
+	for d := d0; d <= d1; d++ {
+		p := math.Pow(10, float64(d))
+		for m := 1; m <= 9; m++ {
+			tk := plot.Tick{Value: float64(m) * p}
+			if tk.Value < lo*(1-1e-9) || tk.Value > hi*(1+1e-9) {
+				continue
+			}
+			if (m == 1 && (d-d0)%every == 0) || (span < 2 && (m == 2 || m == 5)) {
+				tk.Label = tickNumber(tk.Value)
+			}
+			out = append(out, tk)
+		}
+	}
+	return out
+}
+
+// tickNumber formats a tick value briefly: 0.01, 0.5, 20, 1k, 2M.
+func tickNumber(v float64) string {
+	switch {
+	case v >= 1e9:
+		return strings.Replace(strconv.FormatFloat(v, 'g', 3, 64), "e+", "e", 1)
+	case v >= 1e6:
+		return trimFloat(v/1e6, 3) + "M"
+	case v >= 1e3:
+		return trimFloat(v/1e3, 3) + "k"
+	default:
+		return trimFloat(v, 6)
+	}
+}
