@@ -82,6 +82,9 @@ func TestAckHeapMarks(t *testing.T) {
 			case 2:
 				if h.Len() > 0 {
 					e := heap.Pop(&h).(*ackEntry)
+					if e.pos != -1 {
+						t.Fatalf("popped entry records position %d", e.pos)
+					}
 					delete(done, e)
 					delete(may, e)
 				}
@@ -105,6 +108,9 @@ func TestAckHeapMarks(t *testing.T) {
 			for k, e := range h.items {
 				if h.isDone(k) != done[e] {
 					t.Fatalf("entry at %d: done %v, want %v", k, h.isDone(k), done[e])
+				}
+				if e.pos != int32(k) {
+					t.Fatalf("entry at %d records position %d", k, e.pos)
 				}
 				if h.may[k] != may[e] {
 					t.Fatalf("entry at %d: may %#x, want %#x", k, h.may[k], may[e])

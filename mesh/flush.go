@@ -223,10 +223,12 @@ func (n *Node) flushAcks(p *peer, now time.Time) {
 			a.sent.add(p.idx)
 			if a.served.has(p.idx) {
 				p.pushed = append(p.pushed, ackPush{a, at})
+			} else {
+				n.ackHeap.narrow(a, p.idx)
 			}
 		}
 		if len(p.pushed) >= maxPushed {
-			p.confirmPushes(at, ackConfirm)
+			p.confirmPushes(at, ackConfirm, &n.ackHeap)
 		}
 		n.stats.AcksOut += uint64(k)
 		p.acks = p.acks[k:]

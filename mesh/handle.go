@@ -41,7 +41,7 @@ func (n *Node) sayHello(p *peer) {
 }
 
 func (n *Node) disconnected(p *peer, now time.Time) {
-	p.confirmPushes(now.UnixNano(), ackConfirm)
+	p.confirmPushes(now.UnixNano(), ackConfirm, &n.ackHeap)
 	p.disconnect()
 	n.requestsGone(p, now)
 }
@@ -122,7 +122,7 @@ func (n *Node) onHello(p *peer, payload []byte, now time.Time) error {
 			return nil
 		}
 		// The friend restarted without the link going down: start over.
-		p.confirmPushes(now.UnixNano(), ackConfirm)
+		p.confirmPushes(now.UnixNano(), ackConfirm, &n.ackHeap)
 		p.resetSession()
 		n.requestsGone(p, now)
 		p.helloSent = false
@@ -368,6 +368,7 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	r := n.ids.get(a.ID)
 	if r != nil && r.ack != nil {
 		r.ack.known.add(p.idx)
+		n.ackHeap.narrow(r.ack, p.idx)
 		return
 	}
 	if r != nil && r.in != nil && r.held == nil {
@@ -421,6 +422,7 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	ae := n.addAck(rec)
 	ae.known.add(p.idx)
 	ae.target(e)
+	n.ackHeap.fit(ae)
 	n.floodAck(ae)
 }
 

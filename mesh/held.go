@@ -132,6 +132,9 @@ type ackEntry struct {
 	// expires. They are sent the ack again on each new session, until a
 	// push is confirmed (see link.pushed) or they send the ack back.
 	served friendSet
+	// pos is the entry's position in the node's ackHeap, or -1 once it
+	// has left the heap.
+	pos int32
 }
 
 // pushTo reports whether the ack goes to friend i now; newSession is true
@@ -202,7 +205,9 @@ func (a *ackEntry) owed(n int) bool {
 // a node remembers is one. For the friends below 32 it keeps finer marks:
 // may[i] has bit f set while items[i] may be owed to friend f (see
 // ackEntry.mayPush), so a hand-over to f steps over acks owed only to
-// others. Like the done marks, may bits start set, are narrowed when a
+// others. May bits start set and are made exact once the ack's sets are
+// set up (fit); they are narrowed when a push, an ack from the friend or
+// a confirmed push makes the ack owed no more (narrow) and when a
 // hand-over reads the ack, and are all set again by reopen.
 type ackHeap struct {
 	items []*ackEntry
@@ -220,13 +225,16 @@ func (h *ackHeap) Less(i, j int) bool {
 }
 func (h *ackHeap) Swap(i, j int) {
 	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].pos, h.items[j].pos = int32(i), int32(j)
 	h.may[i], h.may[j] = h.may[j], h.may[i]
 	di, dj := h.isDone(i), h.isDone(j)
 	h.mark(i, dj)
 	h.mark(j, di)
 }
 func (h *ackHeap) Push(x any) {
-	h.items = append(h.items, x.(*ackEntry))
+	a := x.(*ackEntry)
+	a.pos = int32(len(h.items))
+	h.items = append(h.items, a)
 	h.may = append(h.may, ^uint32(0))
 	if w := (len(h.items) - 1) / 64; w >= len(h.done) {
 		h.done = append(h.done, 0)
@@ -239,6 +247,7 @@ func (h *ackHeap) Pop() any {
 	h.items[n] = nil
 	h.items = h.items[:n]
 	h.may = h.may[:n]
+	e.pos = -1
 	h.mark(n, false)
 	return e
 }
@@ -252,6 +261,23 @@ func (h *ackHeap) mark(i int, done bool) {
 		h.done[i/64] |= 1 << (i % 64)
 	} else {
 		h.done[i/64] &^= 1 << (i % 64)
+	}
+}
+
+// fit makes a's may bits exact: the caller has just set up its sets.
+func (h *ackHeap) fit(a *ackEntry) {
+	if a.pos >= 0 {
+		h.may[a.pos] = a.mayPush()
+	}
+}
+
+// narrow clears a's may bit for friend i if a new session with i would no
+// longer be sent a: the caller has just grown a's known or sent set, or
+// shrunk its served set, for i. Without it the bit would stay set until a
+// hand-over to i read the entry again.
+func (h *ackHeap) narrow(a *ackEntry, i int32) {
+	if a.pos >= 0 && i < 32 && a.mayPush()&(1<<i) == 0 {
+		h.may[a.pos] &^= 1 << i
 	}
 }
 

@@ -91,12 +91,14 @@ type ackPush struct {
 }
 
 // confirmPushes takes the acks pushed to p at least after ago off their
-// served sets, and keeps the others listed.
-func (p *peer) confirmPushes(now int64, after time.Duration) {
+// served sets, narrowing their may bits in acks, and keeps the others
+// listed.
+func (p *peer) confirmPushes(now int64, after time.Duration, acks *ackHeap) {
 	keep := p.pushed[:0]
 	for _, ap := range p.pushed {
 		if now-ap.at >= int64(after) {
 			ap.a.served.remove(p.idx)
+			acks.narrow(ap.a, p.idx)
 		} else {
 			keep = append(keep, ap)
 		}

@@ -100,6 +100,7 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 			ae.toAll = false // it goes to those that offered it
 			ae.to.union(&offerers)
 			ae.to.add(p.idx)
+			n.ackHeap.fit(ae)
 			n.floodAck(ae)
 		}
 		return
