@@ -45,6 +45,11 @@ const (
 	// pairConnectTimeout bounds the wait for a friend connection; on
 	// loopback it takes about 9-10 s.
 	pairConnectTimeout = 30 * time.Second
+	// dhtConnectTimeout bounds the wait for peers that find each other
+	// through a loopback tox-bootstrapd's DHT rather than directly. It
+	// usually takes 10-20 s, but under `make test` (-race, every package
+	// at once on two cores) it has taken more than 40 s.
+	dhtConnectTimeout = 90 * time.Second
 	// waitPoll is the polling period of waitFor.
 	waitPoll = 20 * time.Millisecond
 )

@@ -24,7 +24,7 @@ func TestRegressionLateStartRealTox(t *testing.T) {
 	}
 	befriend(t, a.x, xb)
 	pairBootstrap(t, a.x, xb)
-	waitFor(t, 40*time.Second, "A's hello reached B's transport", func() bool { return trb.Stats().FramesIn > 0 })
+	waitFor(t, dhtConnectTimeout, "A's hello reached B's transport", func() bool { return trb.Stats().FramesIn > 0 })
 	sk, _ := xb.SecretKey()
 	kp, _ := envelope.KeyPairFromSecret(envelope.SecretKey(sk))
 	box := &meshBox{}

@@ -30,7 +30,7 @@ func TestRegressionKnownRunsOnToxGoroutine(t *testing.T) {
 	if _, err := b.AddFriend(a.Address(), "hi"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 40*time.Second, "friend request reaches A", called.Load)
+	waitFor(t, dhtConnectTimeout, "friend request reaches A", called.Load)
 	done := make(chan error, 1)
 	go func() { _, err := a.SelfConnection(); done <- err }()
 	select {

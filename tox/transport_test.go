@@ -153,7 +153,7 @@ func TestTransportRelayToOfflineRecipient(t *testing.T) {
 	b := startPeer(t, "B", saves["B"], mesh.NewMemStore(), TransportConfig{})
 	join(a)
 	join(b)
-	waitFor(t, 40*time.Second, "A and B connected", func() bool { return a.connectedTo(b.x.PublicKey()) })
+	waitFor(t, dhtConnectTimeout, "A and B connected", func() bool { return a.connectedTo(b.x.PublicKey()) })
 
 	body := "From: a@tox\r\nTo: c@tox\r\nSubject: over real Tox\r\n\r\n" + strings.Repeat("relayed while you slept. ", 400) + "\r\n"
 	ids, err := a.node.Submit(mesh.Outgoing{To: xc.PublicKey(), Body: []byte(body)})
@@ -215,7 +215,7 @@ func TestTransportPlainPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	pairBootstrap(t, m.x, plain)
-	waitFor(t, 40*time.Second, "plain peer connected", func() bool { return m.connectedTo(plain.PublicKey()) })
+	waitFor(t, dhtConnectTimeout, "plain peer connected", func() bool { return m.connectedTo(plain.PublicKey()) })
 	waitFor(t, 10*time.Second, "plain peer classified", func() bool { return m.tr.Kind(plain.PublicKey()) == PeerPlain })
 	waitFor(t, 5*time.Second, "the mesh to see the plain client go away", func() bool {
 		for _, p := range m.node.Peers() {
@@ -322,7 +322,7 @@ func TestTransportFrameCutByDisconnect(t *testing.T) {
 	if err := ta.AddFriendNoRequest(p.B.PublicKey()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 40*time.Second, "reconnected", func() bool {
+	waitFor(t, dhtConnectTimeout, "reconnected", func() bool {
 		for _, i := range ta.Peers() {
 			if i.Key == p.B.PublicKey() && i.Connection.Online() {
 				return true
