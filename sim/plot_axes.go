@@ -24,29 +24,31 @@ func (gridLines) Plot(c draw.Canvas, p *plot.Plot) {
 	major := draw.LineStyle{Color: color.Gray{Y: 210}, Width: vg.Points(0.6)}
 	minor := draw.LineStyle{Color: color.Gray{Y: 236}, Width: vg.Points(0.5)}
 	for _, pass := range []bool{true, false} { // minor lines first, under the major ones
-		for _, t := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
-			if t.IsMinor() != pass || t.Value < p.X.Min || t.Value > p.X.Max {
-				continue
-			}
-			sty := major
-			if pass {
-				sty = minor
-			}
-			x := trX(t.Value)
+		sty := major
+		if pass {
+			sty = minor
+		}
+		for _, v := range gridValues(&p.X, pass) {
+			x := trX(v)
 			c.StrokeLine2(sty, x, c.Min.Y, x, c.Max.Y)
 		}
-		for _, t := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
-			if t.IsMinor() != pass || t.Value < p.Y.Min || t.Value > p.Y.Max {
-				continue
-			}
-			sty := major
-			if pass {
-				sty = minor
-			}
-			y := trY(t.Value)
+		for _, v := range gridValues(&p.Y, pass) {
+			y := trY(v)
 			c.StrokeLine2(sty, c.Min.X, y, c.Max.X, y)
 		}
 	}
+}
+
+// gridValues returns the values of axis a's minor ticks (or its major
+// ones) that lie within its range.
+func gridValues(a *plot.Axis, minor bool) []float64 {
+	var out []float64
+	for _, t := range a.Tick.Marker.Ticks(a.Min, a.Max) {
+		if t.IsMinor() == minor && t.Value >= a.Min && t.Value <= a.Max {
+			out = append(out, t.Value)
+		}
+	}
+	return out
 }
 
 // centredText writes a message in the middle of the data area.
