@@ -85,8 +85,9 @@ func (e tempError) Temporary() bool { return true }
 // mesh retries) except a mail over the inbox's size limit.
 func (m *Mailbox) Deliver(d *mesh.Delivery) error {
 	l := d.Letter
-	hdr := m.DeliveryHeaders(d)
-	body, renamed := renameOurFields(l.Body)
+	body := canonicalCRLF(l.Body)
+	hdr := m.deliveryHeaders(d, body)
+	body, renamed := renameOurFields(body)
 	if renamed > 0 {
 		hdr = fmt.Appendf(hdr, "X-Toxmail-Renamed: %d field(s) the sender wrote as X-Toxmail-* are below as X-Sender-Toxmail-*\r\n", renamed)
 		m.log.Warn("mail carried its own X-Toxmail fields; renamed", "id", l.ID, "fields", renamed)
@@ -109,13 +110,19 @@ func (m *Mailbox) Deliver(d *mesh.Delivery) error {
 
 // DeliveryHeaders returns the header lines Deliver puts before the mail.
 func (m *Mailbox) DeliveryHeaders(d *mesh.Delivery) []byte {
+	return m.deliveryHeaders(d, canonicalCRLF(d.Letter.Body))
+}
+
+// deliveryHeaders is DeliveryHeaders for the mail's body with its line
+// endings made CRLF.
+func (m *Mailbox) deliveryHeaders(d *mesh.Delivery, body []byte) []byte {
 	l := d.Letter
 	key := l.Sender.String()
 	addr, source, known := "", "", false
 	if m.cfg.Directory != nil {
 		addr, source, known = m.cfg.Directory.SenderAddress(l.Sender)
 	}
-	check, why := m.fromCheck(l.Body, l.Sender, addr, known)
+	check, why := m.fromCheck(body, l.Sender, addr, known)
 	received := d.Received
 	if received.IsZero() {
 		received = time.Now()
@@ -214,10 +221,7 @@ const ourPrefix = "x-toxmail-"
 // submitted; it returns the mail (a copy if changed) and how many fields
 // it renamed.
 func renameOurFields(body []byte) ([]byte, int) {
-	end := bytes.Index(body, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = len(body)
-	}
+	end := headerEnd(body)
 	n := 0
 	var out []byte
 	for i := 0; i < end; {
@@ -242,6 +246,53 @@ func renameOurFields(body []byte) ([]byte, int) {
 		return body, 0
 	}
 	return append(out, body[end:]...), n
+}
+
+// headerEnd returns the length of the header section of a mail whose line
+// endings are CRLF: up to and including the CRLF of its last field, 0 when
+// the mail starts with the empty line, the whole mail when it has none.
+func headerEnd(body []byte) int {
+	if bytes.HasPrefix(body, []byte("\r\n")) {
+		return 0
+	}
+	if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
+		return i + 2
+	}
+	return len(body)
+}
+
+// canonicalCRLF returns the mail with every line ending CRLF: a lone CR and
+// a LF without CR before it each become CRLF (RFC 5322 §2.3 allows CR and
+// LF only together). The From check, the renaming of X-Toxmail fields and
+// every mail client then see the same lines: a lone CR that one parser
+// reads as a line break and another as a byte of a field would let a
+// sender show a client a From the check never saw. It returns body itself
+// when nothing changes.
+func canonicalCRLF(body []byte) []byte {
+	extra := 0
+	for i, c := range body {
+		switch {
+		case c == '\r' && (i+1 == len(body) || body[i+1] != '\n'):
+			extra++
+		case c == '\n' && (i == 0 || body[i-1] != '\r'):
+			extra++
+		}
+	}
+	if extra == 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body)+extra)
+	for i, c := range body {
+		switch {
+		case c == '\r' && (i+1 == len(body) || body[i+1] != '\n'):
+			out = append(out, '\r', '\n')
+		case c == '\n' && (i == 0 || body[i-1] != '\r'):
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // clip cuts s to at most n bytes, on a UTF-8 boundary.

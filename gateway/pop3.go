@@ -69,7 +69,9 @@ type Maildrop interface {
 	// dot-stuffs them. The session closes the reader.
 	Open(uid string) (io.ReadCloser, error)
 
-	// Delete removes the messages with the given UIDs, all or none.
+	// Delete removes the messages with the given UIDs. It may remove
+	// them in several steps; on an error some may be gone and the others
+	// kept (RFC 1939 §6 allows that), never a message it was not given.
 	Delete(uids ...string) error
 }
 

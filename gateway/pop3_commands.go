@@ -107,11 +107,11 @@ var pop3ArgNames = map[string]string{
 }
 
 func (s *pop3Session) cmdCapa(pop3Command) bool {
-	caps := []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER"}
-	if s.state == pop3Authorization {
-		caps = append(caps, "USER", "SASL PLAIN")
-	}
-	caps = append(caps, "IMPLEMENTATION "+s.cfg.Implementation)
+	// RFC 2449 §5: what AUTHORIZATION offers is listed in both states,
+	// so a client needs only one CAPA (USER and AUTH stay refused after
+	// login).
+	caps := []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER",
+		"USER", "SASL PLAIN", "IMPLEMENTATION " + s.cfg.Implementation}
 	s.multi("+OK capability list follows", caps...)
 	return true
 }

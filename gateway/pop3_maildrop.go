@@ -102,10 +102,28 @@ func (d *inboxMaildrop) Open(uid string) (io.ReadCloser, error) {
 	return pop3ReadCloser{Reader: newPOP3CRLFReader(r), Closer: body}, nil
 }
 
-// Delete deletes the mails from the inbox, all or none. A mail already
-// gone (deleted by another session meanwhile) counts as deleted: it must
-// not keep the others from going.
+// maildropDeleteBatch is how many mails one inbox transaction deletes.
+// Each costs four writes, and badger refuses a transaction past its size
+// limit (some tens of thousands of mails), so a client that empties a
+// large maildrop must not need them all in one.
+const maildropDeleteBatch = 2000
+
+// Delete deletes the mails from the inbox, maildropDeleteBatch at a time,
+// each batch all or none. A mail already gone (deleted by another session
+// meanwhile) counts as deleted: it must not keep the others from going.
+// On an error the batches before it are deleted and the rest are kept.
 func (d *inboxMaildrop) Delete(uids ...string) error {
+	for len(uids) > 0 {
+		n := min(len(uids), maildropDeleteBatch)
+		if err := d.deleteBatch(uids[:n]); err != nil {
+			return err
+		}
+		uids = uids[n:]
+	}
+	return nil
+}
+
+func (d *inboxMaildrop) deleteBatch(uids []string) error {
 	err := d.b.Delete(uids...)
 	if !errors.Is(err, inbox.ErrNotFound) {
 		return err

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,25 +12,16 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/toxmail/toxmail/inbox"
 )
 
-// pop3RefNormalize is the reference for what InboxMaildrop serves: a LF
-// without CR before it gets one, and the last line a line ending.
+// pop3RefNormalize is the reference for what InboxMaildrop serves: the
+// line endings of a delivered mail (canonicalCRLF), and a line ending
+// after the last line.
 func pop3RefNormalize(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' && (i == 0 || s[i-1] != '\r') {
-			b.WriteByte('\r')
-		}
-		b.WriteByte(s[i])
-	}
-	out := b.String()
-	switch {
-	case out == "" || strings.HasSuffix(out, "\n"):
-	case strings.HasSuffix(out, "\r"):
-		out += "\n"
-	default:
+	out := string(canonicalCRLF([]byte(s)))
+	if out != "" && !strings.HasSuffix(out, "\n") {
 		out += "\r\n"
 	}
 	return out
@@ -42,8 +35,10 @@ func TestPOP3CRLFReader(t *testing.T) {
 		{"a\n", "a\r\n"},
 		{"\n\n", "\r\n\r\n"},
 		{"a\r", "a\r\n"},
-		{"a\rb\n", "a\rb\r\n"},
-		{"a\r\r\nb", "a\r\r\nb\r\n"},
+		{"a\rb\n", "a\r\nb\r\n"},
+		{"a\r\r\nb", "a\r\n\r\nb\r\n"},
+		{"\r\r", "\r\n\r\n"},
+		{"\rFrom: x\r\n", "\r\nFrom: x\r\n"},
 		{"x\n.y\r\n..z", "x\r\n.y\r\n..z\r\n"},
 	}
 	for _, tt := range tests {
@@ -239,5 +234,40 @@ func TestInboxMaildropDeletedMeanwhile(t *testing.T) {
 	c.expect("QUIT", "+OK signing off (maildrop empty)\r\n")
 	if n, _, _ := b.Stats(); n != 0 {
 		t.Fatalf("%d mails left, want 0", n)
+	}
+}
+
+// TestInboxMaildropDeleteMany: a client that marks a maildrop larger than
+// one inbox transaction can delete (badger's size limit, some tens of
+// thousands of mails) still empties it, because the maildrop deletes in
+// batches. The first check shows the limit is real.
+func TestInboxMaildropDeleteMany(t *testing.T) {
+	if testing.Short() {
+		t.Skip("delivers 40,000 mails")
+	}
+	const n = 40_000
+	b := pop3TestInbox(t)
+	meta := inbox.Meta{Created: time.Now(), KeepUntil: time.Now().Add(time.Hour)}
+	uids := make([]string, n)
+	for i := range uids {
+		var id inbox.EnvelopeID
+		binary.BigEndian.PutUint64(id[:], uint64(i+1))
+		if _, err := b.Deliver(id, meta, []byte("Subject: x\r\n\r\nhi\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		uids[i] = id.UID()
+	}
+	if err := b.Delete(uids...); !errors.Is(err, badger.ErrTxnTooBig) {
+		t.Fatalf("one transaction for %d mails: got %v, want ErrTxnTooBig (the test no longer needs batches)", n, err)
+	}
+	md := InboxMaildrop(b, nil)
+	if err := md.Delete(uids[:10]...); err != nil { // some gone already: the rest still go
+		t.Fatal(err)
+	}
+	if err := md.Delete(uids...); err != nil {
+		t.Fatalf("deleting %d mails: %v", n, err)
+	}
+	if ms, err := b.List(); err != nil || len(ms) != 0 {
+		t.Fatalf("after deleting all: %d mails left, %v", len(ms), err)
 	}
 }

@@ -99,10 +99,10 @@ func pop3WriteMessage(w *bufio.Writer, r *bufio.Reader, lines int64) (n int64, e
 	return n, err
 }
 
-// pop3CRLFReader normalizes line endings: a LF without CR before it
-// becomes CRLF, and a message that does not end with a line ending gets
-// CRLF (or LF after a final CR). Other bytes, a lone CR included, pass
-// unchanged.
+// pop3CRLFReader normalizes line endings as delivery does (canonicalCRLF),
+// for mail stored before delivery did: a LF without CR before it and a CR
+// without LF after it both become CRLF, and a message that does not end
+// with a line ending gets one. Other bytes pass unchanged.
 type pop3CRLFReader struct {
 	r      io.Reader
 	in     []byte // read buffer
@@ -136,12 +136,15 @@ func (c *pop3CRLFReader) Read(p []byte) (int, error) {
 func (c *pop3CRLFReader) fill() error {
 	k, err := c.r.Read(c.in)
 	if c.buf == nil {
-		c.buf = make([]byte, 0, 2*len(c.in)+2) // every LF may gain a CR
+		c.buf = make([]byte, 0, 2*len(c.in)+2) // every byte may gain a CR or LF
 	}
 	out := c.buf[:0]
 	for _, b := range c.in[:k] {
-		if b == '\n' && !c.prevCR {
+		switch {
+		case b == '\n' && !c.prevCR:
 			out = append(out, '\r')
+		case b != '\n' && c.prevCR:
+			out = append(out, '\n')
 		}
 		out = append(out, b)
 		c.prevCR, c.lastLF = b == '\r', b == '\n'

@@ -102,7 +102,8 @@ func TestPOP3Transaction(t *testing.T) {
 		}},
 		{"DELE errors", []pop3Step{{"DELE", "-ERR DELE needs a message number\r\n"}, {"DELE 9", noSuch}}},
 		{"NOOP", []pop3Step{{"NOOP", "+OK\r\n"}, {"NOOP x", "-ERR too many arguments to NOOP\r\n"}}},
-		{"CAPA", []pop3Step{{"CAPA", "+OK capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\nIMPLEMENTATION toxmail\r\n.\r\n"}}},
+		// RFC 2449 §5: USER and SASL are listed after login too.
+		{"CAPA", []pop3Step{{"CAPA", "+OK capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nEXPIRE NEVER\r\nUSER\r\nSASL PLAIN\r\nIMPLEMENTATION toxmail\r\n.\r\n"}}},
 		{"wrong state", []pop3Step{
 			{"USER a", "-ERR USER not valid after login\r\n"},
 			{"PASS a", "-ERR PASS not valid after login\r\n"},
