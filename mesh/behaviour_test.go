@@ -267,6 +267,51 @@ func TestHopUpgrade(t *testing.T) {
 	}
 }
 
+// TestHopUpgradeReachesOfferers: a friend that offered a copy with fewer
+// hops left than ours is offered ours, whether it offered while we
+// fetched the body (R, coming online, is handed the mail by S on the short
+// path and by P on a long one) or after we held it (P offers again when it
+// reconnects). Before, P "had it" and was never offered R's copy, so C,
+// five links from S at TTL 5 but only beyond P, never got the mail.
+func TestHopUpgradeReachesOfferers(t *testing.T) {
+	for _, reconnect := range []bool{false, true} {
+		tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+		for _, n := range []string{"S", "L1", "L2", "P", "R", "X", "Y", "C"} {
+			tn.add(n, testConfig(), nil)
+		}
+		for _, e := range [][2]string{{"S", "L1"}, {"L1", "L2"}, {"L2", "P"}, {"S", "R"}, {"R", "P"}, {"P", "X"}, {"X", "Y"}, {"Y", "C"}} {
+			tn.friends(e[0], e[1])
+		}
+		// S-R-P-X-Y-C is 5 links; S-L1-L2-P-X-Y-C is 6, past TTL 5.
+		tn.online("S", "L1", "L2", "P", "X", "Y", "C")
+		tn.run(time.Second)
+		id := tn.send("S", "C", "five links away", withTTL(5))
+		tn.run(time.Minute)
+		if !tn.nodes["P"].node.Holds(id) || len(tn.nodes["C"].box.deliveries()) != 0 {
+			t.Fatal("want P holding the mail by the long path and C not reached")
+		}
+		if reconnect {
+			// R gets the mail from S alone, then P offers its copy.
+			tn.offline("P")
+			tn.online("R")
+			tn.run(time.Minute)
+			tn.online("P")
+		} else {
+			tn.online("R")
+		}
+		tn.run(time.Hour)
+		if got := len(tn.nodes["C"].box.deliveries()); got != 1 {
+			t.Fatalf("reconnect=%v: C has %d deliveries, want 1\n%v", reconnect, got, tn)
+		}
+		if st := tn.status("S", id); st != StatusDelivered {
+			t.Errorf("reconnect=%v: S's outbox says %v, want delivered", reconnect, st)
+		}
+		if got := tn.nodes["P"].node.Stats().Upgrades; got != 1 {
+			t.Errorf("reconnect=%v: P upgraded %d times, want 1", reconnect, got)
+		}
+	}
+}
+
 func TestOutboxStatusAndSelf(t *testing.T) {
 	tn := newTestNet(t, MemConfig{})
 	tn.add("A", testConfig(), nil)

@@ -20,6 +20,11 @@
 //     capped at Config.MaxHops. If a friend later offers a copy with more
 //     hops left than ours (it came by a shorter path), we raise ours and
 //     offer again ("upgrade"), without moving the body a second time.
+//     The other way round, a friend that offers a copy (or sends the body,
+//     or offered while we fetched it) with hops such that ours would give
+//     it more than it holds is offered ours, so that it upgrades: a copy
+//     that came the long way round, because a node on the short path was
+//     offline, would otherwise stop short of the TTL for good.
 //   - Dedupe: an envelope is recognised by its ID (SHA-256 over everything
 //     but the hop counter, recomputed on arrival). The node checks its
 //     in-memory index (held copies, acks, outstanding requests), then an LRU

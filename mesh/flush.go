@@ -494,7 +494,7 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 			q = in.from
 		}
 		if q != nil && int(q.inflight) < n.cfg.MaxInflightPerFriend && n.nInflight < n.cfg.MaxInflight {
-			next := &inflight{id: in.id, from: q, tries: in.tries + 1, maxHops: in.maxHops, ack: in.ack,
+			next := &inflight{id: in.id, from: q, tries: in.tries + 1, maxHops: in.maxHops, minHops: in.minHops, ack: in.ack,
 				deadline: now.Add(n.cfg.RequestTimeout)}
 			next.offerers.union(&in.offerers)
 			next.tried.union(&in.tried)

@@ -214,14 +214,18 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 			}
 			if e := r.held; e != nil {
 				e.known.add(p.idx)
-				if it.hops > e.meta.Hops && !e.meta.Own {
+				switch {
+				case it.hops > e.meta.Hops && !e.meta.Own:
 					n.upgrade(e, it.hops, p)
+				case canRaise(it.hops, e.meta.Hops):
+					n.queueOffer(p, e) // its copy can go further with ours
 				}
 				continue
 			}
 			if in := r.in; in != nil {
 				in.offerers.add(p.idx)
 				in.maxHops = max(in.maxHops, it.hops)
+				in.minHops = min(in.minHops, it.hops)
 				continue
 			}
 		}
@@ -241,7 +245,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 			deferred = append(deferred, it.id)
 			continue
 		}
-		in := &inflight{id: it.id, from: p, maxHops: it.hops, tries: 1, deadline: now.Add(n.cfg.RequestTimeout)}
+		in := &inflight{id: it.id, from: p, maxHops: it.hops, minHops: it.hops, tries: 1, deadline: now.Add(n.cfg.RequestTimeout)}
 		in.offerers.add(p.idx)
 		in.tried.add(p.idx)
 		n.setInflight(it.id, in)
@@ -273,6 +277,14 @@ func (n *Node) acceptable(size int, expiry int64, now time.Time) bool {
 	}
 	return expiry <= now.Add(n.cfg.MaxLifetime+n.cfg.ClockSkew).Unix()
 }
+
+// canRaise reports whether a friend that offered a copy with offered hops
+// left (its own count less one) gains from an offer of ours, held with
+// held hops: the friend would then hold held-1, more than offered+1. A
+// copy that came the long way round (a friend was offline on the short
+// one) is raised so; without it, a recipient within the sender's TTL but
+// only beyond that friend is never reached.
+func canRaise(offered, held uint8) bool { return int(offered)+2 < int(held) }
 
 // upgrade raises a held copy's hop counter when a friend offers it with
 // more hops left, and offers it onward with the new count.

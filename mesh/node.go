@@ -135,6 +135,7 @@ type inflight struct {
 	ackers   friendSet     // friends that sent the ack instead: they no longer hold it
 	tries    int           // requests sent in all
 	maxHops  uint8         // the most hops any offer promised
+	minHops  uint8         // the fewest: an offerer that may take our copy's hops
 	ack      *envelope.Ack // an ack that arrived first, checked when the body does
 	deadline time.Time
 	done     bool

@@ -49,11 +49,12 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 	n.stats.EnvelopesIn++
 	r := n.ids.get(id)
 	var promised uint8      // hops offers promised while it was fetched
+	var weakest uint8       // the fewest an offer promised
 	var early *envelope.Ack // an ack that came before the body
 	var offerers, ackers friendSet
 	if r != nil && r.in != nil {
 		in := r.in
-		promised, early = in.maxHops, in.ack
+		promised, weakest, early = in.maxHops, in.minHops, in.ack
 		offerers, ackers = in.offerers, in.ackers
 		n.endInflight(in)
 		r = n.ids.get(id)
@@ -64,8 +65,11 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 		e := r.held
 		n.stats.Duplicates++
 		e.known.add(p.idx)
-		if h.Hops > e.meta.Hops && !e.meta.Own {
+		switch {
+		case h.Hops > e.meta.Hops && !e.meta.Own:
 			n.upgrade(e, h.Hops, p)
+		case canRaise(h.Hops, e.meta.Hops):
+			n.queueOffer(p, e) // its copy can go further with ours
 		}
 		return
 	}
@@ -105,15 +109,18 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 		}
 		return
 	}
-	n.hold(p, b, &h, id, &offerers)
-	if r := n.ids.get(id); r != nil && r.held != nil && promised > r.held.meta.Hops {
-		n.upgrade(r.held, promised, p)
-	}
+	n.hold(p, b, &h, id, &offerers, promised, weakest)
 }
 
-// hold keeps a relay copy within budget and offers it onward, except to p
-// and the other friends that offered it.
-func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offerers *friendSet) {
+// hold keeps a relay copy within budget and offers it onward, except to
+// the friends that have it: p, which sent the body, and the others that
+// offered it while it was fetched. The copy is held with the most hops any
+// of them promised (the body's own count if more); a friend whose copy
+// can go further with ours is offered it too (canRaise): p, if the body
+// came with fewer hops than promised, and the offerers, if one of them
+// promised fewer than ours (weakest).
+func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offerers *friendSet, promised, weakest uint8) {
+	hops := max(h.Hops, min(promised, n.cfg.MaxHops))
 	e := &heldEntry{
 		meta: HeldMeta{ID: id, Expiry: h.Expiry, Hops: h.Hops, Size: len(b), Tag: h.Tag, AckHash: h.AckHash, From: p.key},
 		from: p,
@@ -131,6 +138,10 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 		n.batch.DeleteHeld(v.meta.ID)
 	}
 	n.batch.PutHeld(e.meta, b)
+	if hops > h.Hops {
+		n.batch.SetHops(id, hops) // the envelope's bytes carry the count too
+		e.meta.Hops = hops
+	}
 	if n.apply() != nil {
 		for _, v := range victims {
 			n.index(v)
@@ -139,14 +150,23 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 	}
 	n.stats.Evicted += uint64(len(victims))
 	n.stats.Relayed++
+	if hops > h.Hops {
+		n.stats.Upgrades++
+	}
 	n.index(e)
 	e.known.union(offerers) // they offered it while we fetched it: they have it
 	e.known.add(p.idx)
 	if e.meta.Hops == 0 {
 		return
 	}
+	raiseOfferers := offerers.count() > 0 && canRaise(weakest, hops)
 	for k, q := range n.peers {
-		if !e.known.has(int32(k)) && q.ready {
+		i := int32(k)
+		switch {
+		case !q.ready:
+		case !e.known.has(i),
+			q == p && canRaise(h.Hops, hops),
+			q != p && raiseOfferers && offerers.has(i):
 			n.queueOffer(q, e)
 		}
 	}
