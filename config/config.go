@@ -95,8 +95,17 @@ type Tox struct {
 // BootstrapNode is one [[tox.bootstrap]] entry.
 type BootstrapNode struct {
 	Host      string        // an IP literal or a host name
-	Port      uint16        // its UDP (and TCP) port
+	Port      uint16        // its UDP port
+	TCPPort   uint16        // its TCP relay port; 0 means Port
 	PublicKey tox.PublicKey // its DHT public key (64 hex digits in the file)
+}
+
+// RelayPort is the node's TCP relay port: TCPPort, or Port if that is 0.
+func (b BootstrapNode) RelayPort() uint16 {
+	if b.TCPPort != 0 {
+		return b.TCPPort
+	}
+	return b.Port
 }
 
 // SMTP is the [smtp] section: the submission server mail clients send to.

@@ -60,6 +60,7 @@ public_key = "` + strings.Repeat("AB", 32) + `"
 [[tox.bootstrap]]
 host = "127.0.0.1"
 port = 33446
+tcp_port = 3389
 public_key = "` + strings.Repeat("0c", 32) + `"
 
 [smtp]
@@ -172,7 +173,7 @@ func TestParseEveryKey(t *testing.T) {
 		LANDiscovery: true, UDPPortStart: 40000, UDPPortEnd: 40009, TCPPort: 3389,
 		Proxy: tox.ProxySOCKS5, ProxyHost: "127.0.0.1", ProxyPort: 9050,
 		FriendRequests: tox.Manual, Profile: "keys/alice.tox",
-		Bootstrap: []BootstrapNode{{"tox.example.org", 33445, k1}, {"127.0.0.1", 33446, k2}},
+		Bootstrap: []BootstrapNode{{"tox.example.org", 33445, 0, k1}, {"127.0.0.1", 33446, 3389, k2}},
 	}
 	want.SMTP = SMTP{Listen: "127.0.0.1:2525", Domain: "alice.example", MaxMessageBytes: 1 << 20, MaxRecipients: 10,
 		AllowRemote: true, Users: []User{{"alice", hash}, {"bob", hash}}}

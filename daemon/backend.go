@@ -22,7 +22,11 @@ var _ gateway.DashboardBackend = (*backend)(nil)
 
 // Identity implements gateway.DashboardBackend.
 func (b *backend) Identity() gateway.DashboardIdentity {
-	return gateway.DashboardIdentity{Name: b.d.cfg.Name, ToxID: b.d.ToxID(), PublicKey: b.d.PublicKey()}
+	id := gateway.DashboardIdentity{Name: b.d.cfg.Name, ToxID: b.d.ToxID(), PublicKey: b.d.PublicKey()}
+	if c, err := b.d.x.SelfConnection(); err == nil {
+		id.Network = c.String()
+	}
+	return id
 }
 
 // Contacts implements gateway.DashboardBackend: the address book, then

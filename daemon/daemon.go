@@ -290,9 +290,14 @@ func (d *Daemon) Start() error {
 		"ttl", m.TTL, "lifetime", m.Lifetime, "max_held_bytes", m.MaxHeldBytes, "friend_share", m.FriendShare,
 		"friend_requests", d.cfg.Tox.FriendRequests, "bootstrap_nodes", len(d.cfg.Tox.Bootstrap))
 	for _, b := range d.cfg.Tox.Bootstrap {
-		d.log.Debug("bootstrapping", "host", b.Host, "port", b.Port)
+		d.log.Debug("bootstrapping", "host", b.Host, "port", b.Port, "tcp_port", b.RelayPort())
 		if err := d.Bootstrap(b.Host, b.Port, b.PublicKey); err != nil {
 			d.log.Warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
+		}
+		// As a TCP relay too: with UDP off (a proxy) or dropped by a
+		// firewall, bootstrapping alone never connects.
+		if err := d.x.AddTCPRelay(b.Host, b.RelayPort(), b.PublicKey); err != nil {
+			d.log.Warn("TCP relay refused", "host", b.Host, "tcp_port", b.RelayPort(), "err", err)
 		}
 	}
 	d.syncFriends()

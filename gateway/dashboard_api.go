@@ -34,6 +34,7 @@ type apiIdentity struct {
 	Name      string `json:"name"`
 	ToxID     string `json:"tox_id"`
 	PublicKey string `json:"public_key"`
+	Network   string `json:"network,omitempty"` // udp, tcp or none
 }
 
 type apiContact struct {
@@ -201,7 +202,7 @@ func (d *Dashboard) apiStatus(w http.ResponseWriter, r *http.Request, _ *dashSes
 	id := d.b.Identity()
 	contacts := d.b.Contacts()
 	st := apiStatus{
-		Identity: apiIdentity{Name: id.Name, ToxID: id.ToxID.String(), PublicKey: id.Key().String()},
+		Identity: apiIdentity{Name: id.Name, ToxID: id.ToxID.String(), PublicKey: id.Key().String(), Network: id.Network},
 		Counts: apiCounts{Contacts: len(contacts), Requests: len(d.b.Requests()),
 			Outbox: map[string]int{"queued": 0, "offered": 0, "delivered": 0, "expired": 0}},
 		Held:  toAPIHeld(d.b.Held()),

@@ -69,6 +69,9 @@ type DashboardIdentity struct {
 	ToxID ToxID
 	// PublicKey is the long-term public key; zero means ToxID.PublicKey().
 	PublicKey envelope.PublicKey
+	// Network is the node's connection to the Tox network: "udp", "tcp"
+	// (through a TCP relay) or "none"; empty when unknown.
+	Network string
 }
 
 // Key returns PublicKey, or the key of ToxID when PublicKey is zero.

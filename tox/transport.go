@@ -169,6 +169,19 @@ func (t *Transport) Callbacks() Callbacks {
 		FriendMessage:    t.onFriendMessage,
 		FriendLossless:   t.onFriendLossless,
 		FriendName:       t.onFriendName,
+		SelfConnection:   t.onSelfConnection,
+	}
+}
+
+// onSelfConnection logs each change of the node's connection to the Tox
+// network, so that a node that cannot join (a wrong bootstrap key, a
+// firewall, no TCP relay with UDP off) says so instead of waiting in
+// silence.
+func (t *Transport) onSelfConnection(c Connection) {
+	if c.Online() {
+		t.log.Info("joined the Tox network", "via", c.String())
+	} else {
+		t.log.Warn("lost the connection to the Tox network; libtoxcore keeps trying the bootstrap nodes and the peers it knows")
 	}
 }
 

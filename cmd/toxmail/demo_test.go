@@ -32,16 +32,21 @@ const bootstrapdPath = "/usr/bin/tox-bootstrapd"
 var bootstrapdKey = regexp.MustCompile(`Public Key: ([0-9A-F]{64})`)
 
 // startBootstrapd runs tox-bootstrapd in the foreground on a free
-// 127.0.0.1 UDP port (IPv6, LAN discovery and the TCP relay off, no
-// bootstrap nodes of its own) and returns "127.0.0.1:PORT:KEY", its DHT
-// key read from its log. It skips the test when the binary is missing.
-func startBootstrapd(t *testing.T) string {
+// 127.0.0.1 UDP port (IPv6 and LAN discovery off, no bootstrap nodes of
+// its own; a TCP relay on tcpPort unless it is 0) and returns
+// "127.0.0.1:PORT:KEY", its DHT key read from its log. It skips the test
+// when the binary is missing.
+func startBootstrapd(t *testing.T, tcpPort uint16) string {
 	t.Helper()
 	if _, err := os.Stat(bootstrapdPath); err != nil {
 		t.Skipf("%s is not installed (Debian package toxcore-utils; scripts/install-deps installs it): %v", bootstrapdPath, err)
 	}
 	dir := t.TempDir()
 	port := freeUDPPort(t)
+	relay := "enable_tcp_relay = false"
+	if tcpPort != 0 {
+		relay = fmt.Sprintf("enable_tcp_relay = true\ntcp_relay_ports = [%d]", tcpPort)
+	}
 	conf := filepath.Join(dir, "tox-bootstrapd.conf")
 	writeFile(t, conf, fmt.Sprintf(`port = %d
 keys_file_path = %q
@@ -49,11 +54,11 @@ pid_file_path = %q
 enable_ipv6 = false
 enable_ipv4_fallback = true
 enable_lan_discovery = false
-enable_tcp_relay = false
+%s
 enable_motd = false
 motd = "toxmail demo test"
 bootstrap_nodes = ()
-`, port, filepath.Join(dir, "keys"), filepath.Join(dir, "tox-bootstrapd.pid")))
+`, port, filepath.Join(dir, "keys"), filepath.Join(dir, "tox-bootstrapd.pid"), relay))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	cmd := exec.CommandContext(ctx, bootstrapdPath, "--foreground", "--log-backend", "stdout", "--config", conf)
 	var out syncBuffer
@@ -90,7 +95,7 @@ func TestDemoBootstrap(t *testing.T) {
 		t.Skip("three real Tox nodes and a tox-bootstrapd: about a minute")
 	}
 	t.Parallel()
-	bs := startBootstrapd(t)
+	bs := startBootstrapd(t, 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "demo", "--json", "--bootstrap", bs)

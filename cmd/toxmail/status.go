@@ -10,8 +10,9 @@ import (
 // nodeStatus is the part of GET /api/status that the summary shows.
 type nodeStatus struct {
 	Identity struct {
-		Name  string `json:"name"`
-		ToxID string `json:"tox_id"`
+		Name    string `json:"name"`
+		ToxID   string `json:"tox_id"`
+		Network string `json:"network"`
 	} `json:"identity"`
 	Counts struct {
 		Contacts int            `json:"contacts"`
@@ -68,6 +69,12 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 	}
 	fmt.Fprintf(w, "toxmail node %s\n", name)
 	fmt.Fprintf(w, "  Tox ID:    %s\n", st.Identity.ToxID)
+	switch st.Identity.Network {
+	case "udp", "tcp":
+		fmt.Fprintf(w, "  network:   joined (%s)\n", strings.ToUpper(st.Identity.Network))
+	case "none":
+		fmt.Fprintf(w, "  network:   not joined yet: check [[tox.bootstrap]] (host, port, public_key, tcp_port)\n")
+	}
 	fmt.Fprintf(w, "  peers:     %d of %d friends online, %d speaking the mesh protocol\n",
 		s("online"), s("peers"), s("mesh_peers"))
 	fmt.Fprintf(w, "  contacts:  %d in the address book, %d online; %d friend %s waiting\n",
