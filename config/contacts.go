@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,14 +43,39 @@ type contactsFile struct {
 // bad Tox ID checksum, a name listed twice) is an *Error with its line;
 // several are joined.
 func LoadContacts(path string) ([]gateway.Contact, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadContactsFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
 	return parseContacts(data, path)
+}
+
+// ReadContactsFile reads the address book's bytes. It refuses a file that
+// group or others may write (ErrInsecureFile): the book decides which key
+// mail to an address is sealed to. A missing file is an error that
+// errors.Is fs.ErrNotExist.
+func ReadContactsFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return nil, fmt.Errorf("config: %s has mode %04o: %w, but it decides which key mail to each address is sealed to; "+
+			"run chmod 600 %s", path, perm, ErrInsecureFile, path)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return data, nil
 }
 
 func parseContacts(data []byte, path string) ([]gateway.Contact, error) {

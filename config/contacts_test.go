@@ -135,3 +135,21 @@ func TestLoadContactsErrors(t *testing.T) {
 		t.Errorf("added as a string: %v, %v", cs, err)
 	}
 }
+
+// TestContactsWritableByOthersRefused: an address book others may write
+// is refused; it decides which key mail to an address is sealed to.
+func TestContactsWritableByOthersRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ContactsFile)
+	if err := SaveContacts(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadContacts(path); err != nil {
+		t.Fatalf("as written: %v", err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadContacts(path); !errors.Is(err, ErrInsecureFile) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("mode 0666: got %v, want ErrInsecureFile and the chmod to run", err)
+	}
+}

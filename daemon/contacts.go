@@ -47,7 +47,7 @@ func loadContactBook(path string) (*contactBook, error) {
 // gone leaves a non-empty book as it is; the first reload that finds it
 // gone says so (an error), the later ones stay quiet.
 func (b *contactBook) reload() (bool, error) {
-	raw, err := os.ReadFile(b.path)
+	raw, err := config.ReadContactsFile(b.path)
 	if errors.Is(err, os.ErrNotExist) {
 		b.mu.Lock()
 		defer b.mu.Unlock()

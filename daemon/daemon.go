@@ -56,6 +56,7 @@ type Daemon struct {
 	log  *slog.Logger
 
 	lock    *dirLock
+	plock   *dirLock // the Tox profile's
 	x       *tox.Tox
 	tr      *tox.Transport
 	store   *mesh.BadgerStore
@@ -116,11 +117,17 @@ func (d *Daemon) open() error {
 	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("daemon: data directory: %w", err)
 	}
+	if err := CheckDataDir(d.cfg.DataDir); err != nil {
+		return err
+	}
 	lock, err := lockDir(d.cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	d.lock = lock
+	if d.plock, err = lockProfile(d.cfg.ProfilePath()); err != nil {
+		return err
+	}
 	if err := d.openTox(); err != nil {
 		return err
 	}
@@ -440,6 +447,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	if d.box != nil {
 		errs = append(errs, d.box.Close())
 	}
+	d.plock.release()
 	d.lock.release()
 	var out []error
 	for _, e := range errs {

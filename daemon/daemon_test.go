@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +97,60 @@ func TestAddContactTwiceUnderTwoNames(t *testing.T) {
 	}
 	if n := a.d.book.current().Len(); n != 1 {
 		t.Errorf("the book has %d entries, want 1", n)
+	}
+}
+
+// TestProfileInUseRefused: a second node whose data directory is its own
+// but whose profile is the running node's is refused; it would be the
+// same Tox identity twice. Once the first stops, it may start.
+func TestProfileInUseRefused(t *testing.T) {
+	a := newTestNode(t, "alice")
+	a.start(t)
+	b := newTestNode(t, "alice2")
+	b.cfg.Tox.Profile = a.cfg.ProfilePath() // absolute: another directory's
+	d, err := Open(b.cfg, Options{AllowNoBootstrap: true})
+	if err == nil {
+		d.Close()
+		t.Fatal("a second node on the running node's profile was opened")
+	}
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), a.cfg.ProfilePath()) {
+		t.Fatalf("got %v, want ErrLocked naming the profile", err)
+	}
+	a.stop(t)
+	b.start(t)
+	if b.d.ToxID() != a.id {
+		t.Errorf("b runs as %v, want the profile's ID %v", b.d.ToxID(), a.id)
+	}
+}
+
+// TestDataDirWritableByOthersRefused: a data directory, inbox/ or mesh/
+// that others may write to is refused, with what to do.
+func TestDataDirWritableByOthersRefused(t *testing.T) {
+	n := newTestNode(t, "alice")
+	open := func() error {
+		d, err := Open(n.cfg, Options{AllowNoBootstrap: true})
+		if err == nil {
+			d.Close()
+		}
+		return err
+	}
+	inbox := filepath.Join(n.cfg.DataDir, "inbox")
+	if err := os.Mkdir(inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{n.cfg.DataDir, inbox} {
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		err := open()
+		if !errors.Is(err, ErrInsecureDir) || !strings.Contains(err.Error(), "chmod 700 "+dir) {
+			t.Errorf("%s mode 0777: got %v, want ErrInsecureDir and the chmod to run", dir, err)
+		}
+		if err := os.Chmod(dir, 0o750); err != nil { // readable by the group is fine
+			t.Fatal(err)
+		}
+	}
+	if err := open(); err != nil {
+		t.Fatalf("mode 0750: %v", err)
 	}
 }

@@ -10,16 +10,32 @@ import (
 	"syscall"
 )
 
-// ErrLocked means another toxmail process is running on the data directory.
+// ErrLocked means another toxmail process is running on the data
+// directory, or on the Tox profile.
 var ErrLocked = errors.New("data directory in use")
 
-// dirLock is an exclusive advisory lock (flock) on DIR/toxmail.lock. The
-// kernel releases it when the process dies, so a crash never leaves a stale
-// lock behind.
+// dirLock is an exclusive advisory lock (flock) on DIR/toxmail.lock, or on
+// PROFILE.lock beside a Tox profile. The kernel releases it when the
+// process dies, so a crash never leaves a stale lock behind.
 type dirLock struct{ f *os.File }
 
 func lockDir(dir string) (*dirLock, error) {
-	path := filepath.Join(dir, "toxmail.lock")
+	return lockFile(filepath.Join(dir, "toxmail.lock"),
+		"is running on "+dir+"; stop it first, or give this one its own data_dir")
+}
+
+// lockProfile locks the Tox profile at path, wherever it is: two nodes
+// with their own data directories but one profile would be one Tox
+// identity twice, fighting over its friends and splitting its mail. The
+// lock is a file beside the profile, which is replaced on every save.
+func lockProfile(path string) (*dirLock, error) {
+	return lockFile(path+".lock",
+		"uses the Tox profile "+path+"; two nodes on one profile are one Tox identity twice: stop it, or give this one its own profile")
+}
+
+// lockFile takes the lock at path; busy ends the error when another
+// process holds it.
+func lockFile(path, busy string) (*dirLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: opening %s: %w", path, err)
@@ -32,7 +48,7 @@ func lockDir(dir string) (*dirLock, error) {
 			if _, perr := strconv.Atoi(pid); perr != nil {
 				pid = "unknown"
 			}
-			return nil, fmt.Errorf("%w: another toxmail (pid %s) is running on %s; stop it first, or give this one its own data_dir", ErrLocked, pid, dir)
+			return nil, fmt.Errorf("%w: another toxmail (pid %s) %s", ErrLocked, pid, busy)
 		}
 		return nil, fmt.Errorf("daemon: locking %s: %w", path, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/daemon"
 )
 
 // apiTimeout bounds one request to the running node.
@@ -31,6 +32,12 @@ type apiClient struct {
 }
 
 func newAPIClient(cfg *config.Config) (*apiClient, error) {
+	// The token goes only to our own node: with the node stopped, any
+	// local program could listen on its port and collect it. The node
+	// holds the data directory's lock while its dashboard listens.
+	if _, running := daemon.Running(cfg.DataDir); !running {
+		return nil, failf("toxmail is not running; start it with `toxmail run --config %s`", cfg.Path)
+	}
 	host, port, err := net.SplitHostPort(cfg.Dashboard.Listen)
 	if err != nil {
 		return nil, failf("dashboard.listen = %q in %s is not HOST:PORT; fix it", cfg.Dashboard.Listen, cfg.Path)

@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/toxmail/toxmail/config"
 )
 
 // A 429 from the dashboard API (wrong tokens being held back) is one line
@@ -29,5 +32,25 @@ func TestAPIClientTooManyRequests(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q does not say %q", msg, want)
 		}
+	}
+}
+
+// TestAPITokenOnlyToOwnNode: with the node stopped, another program on
+// the dashboard's port gets nothing, least of all the token.
+func TestAPITokenOnlyToOwnNode(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	var asked atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Write([]byte("{}"))
+	}))
+	srv.Start()
+	defer srv.Close()
+	rewriteConfig(t, n.config, func(c *config.Config) { c.Dashboard.Listen = srv.Listener.Addr().String() })
+	toxmail(t, "status", "--config", n.config).failed(t, exitFailure, "toxmail status: ", "toxmail is not running")
+	toxmail(t, "contacts", "requests", "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "toxmail is not running")
+	if got := asked.Load(); got != 0 {
+		t.Fatalf("the program on the dashboard's port was asked %d times", got)
 	}
 }

@@ -25,6 +25,7 @@ var contactsCommands = []command{
 }
 
 func runContacts(c *cli, args []string) error {
+	privateFiles()
 	usage := func() {
 		fmt.Fprintf(c.stdout, "Usage: toxmail contacts SUBCOMMAND [arguments] [flags]\n\n")
 		fmt.Fprintf(c.stdout, "The address book (contacts.toml in the data directory) and pending friend requests.\n\nSubcommands:\n")
@@ -301,10 +302,10 @@ dashboard's Remove button does the same as this command.`)
 // the address book.
 func removeFriend(c *cli, cfg *config.Config, key string, pk envelope.PublicKey, path string) error {
 	api, err := newAPIClient(cfg)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = api.do(c.ctx, http.MethodDelete, "/api/contacts/"+escape(key))
 	}
-	if _, err := api.do(c.ctx, http.MethodDelete, "/api/contacts/"+escape(key)); err != nil {
+	if err != nil {
 		var ae *apiError
 		var ce *cliError
 		switch {

@@ -9,6 +9,7 @@ import (
 )
 
 func runDemo(c *cli, args []string) error {
+	privateFiles()
 	f := c.flags("demo", "toxmail demo [--json] [--hold] [--bootstrap HOST:PORT:PUBKEY]", `
 Starts three real nodes on 127.0.0.1 (real libtoxcore, LAN discovery and
 IPv6 off, each with its own SMTP and POP3 server) and plays the story

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/daemon"
 	"github.com/toxmail/toxmail/gateway"
 	"github.com/toxmail/toxmail/tox"
 )
 
 func runInit(c *cli, args []string) error {
+	privateFiles()
 	f := c.flags("init", "toxmail init --dir DIR [--name NAME] [--user USER]", `
 Creates a new node in DIR (made with mode 0700 if it does not exist):
 
@@ -77,6 +79,9 @@ network: the keys are made with UDP off.`)
 
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return fail(err, "choose a --dir you can write to")
+	}
+	if err := daemon.CheckDataDir(abs); err != nil {
+		return fail(err, "")
 	}
 	id, err := newProfile(cfg.ProfilePath(), c.passphrase())
 	if err != nil {

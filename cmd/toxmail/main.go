@@ -69,6 +69,12 @@ func main() {
 	os.Exit(code)
 }
 
+// privateFiles makes what this process creates from now on private to
+// the user (umask 077), whatever umask it was started with: badger creates
+// its files 0666 less the umask, and the inbox holds opened mail. The
+// commands that write a node's files call it first.
+func privateFiles() { syscall.Umask(0o077) }
+
 // main runs the command named by args[0] and returns the exit status.
 func (c *cli) main(args []string) int {
 	if len(args) == 0 {

@@ -19,6 +19,7 @@ import (
 const passwdMin = 8
 
 func runPasswd(c *cli, args []string) error {
+	privateFiles()
 	f := c.flags("passwd", "toxmail passwd [--user USER] [--stdin] [--config FILE]", `
 Sets a new SMTP/POP3 password for USER (one of the [[smtp.users]] of the
 config; the only one when there is one). The new password is random and

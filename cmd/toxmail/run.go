@@ -18,6 +18,7 @@ import (
 const shutdownTimeout = 15 * time.Second
 
 func runRun(c *cli, args []string) error {
+	privateFiles()
 	f := c.flags("run", "toxmail run --config FILE [--log-level debug|info|warn|error] [--log-format text|json]", `
 Runs the node: Tox, the mesh, the SMTP and POP3 servers and the dashboard,
 as configured in FILE. Logs go to stderr. SIGINT (Ctrl-C) or SIGTERM stops

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,7 +20,8 @@ import (
 // TestRunTCPOnly: a node with udp = false (as with a proxy) joins the
 // network through its bootstrap node's TCP relay, and says so. Before,
 // it only bootstrapped, which libtoxcore does over UDP: such a node never
-// connected, and nothing said why.
+// connected, and nothing said why. It runs under umask 000, and the files
+// it creates are still private.
 func TestRunTCPOnly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real Tox node and a tox-bootstrapd: up to a minute")
@@ -42,7 +45,7 @@ func TestRunTCPOnly(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "run", "--config", n.config)
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `umask 000 && exec "$0" "$@"`, bin, "run", "--config", n.config)
 	cmd.Env = baseEnv()
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
@@ -71,6 +74,22 @@ func TestRunTCPOnly(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "via=tcp") {
 		t.Errorf("joined, but not through TCP:\n%s", stderr.String())
+	}
+	err = filepath.WalkDir(n.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %04o under umask 000, want no access for others", path, fi.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	r := toxmail(t, "status", "--json", "--config", n.config).ok(t, "status --json")
 	var st nodeStatus
