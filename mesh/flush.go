@@ -123,6 +123,11 @@ func (n *Node) queueOffer(p *peer, e *heldEntry) {
 	if !p.ready || e.meta.Hops == 0 || (e.meta.Hops == 1 && p.tagFor(e.meta.Expiry) != e.meta.Tag) {
 		return
 	}
+	bit := p.offerBit()
+	if e.queued&bit != 0 || len(p.offers) >= n.queueCap(n.nHeld) {
+		return // queued already (the offer reads the hops when it goes), or full
+	}
+	e.queued |= bit
 	if len(p.offers) == 0 {
 		p.offerDue = n.now.Add(n.cfg.OfferDelay)
 		if n.offersDue.IsZero() || p.offerDue.Before(n.offersDue) {
@@ -139,6 +144,11 @@ func (n *Node) queueOfferLater(p *peer, e *heldEntry) {
 	if !p.ready || e.meta.Hops == 0 || (e.meta.Hops == 1 && p.tagFor(e.meta.Expiry) != e.meta.Tag) {
 		return
 	}
+	bit := p.offerBit()
+	if e.queued&bit != 0 || len(p.offers) >= n.queueCap(n.nHeld) {
+		return
+	}
+	e.queued |= bit
 	due := n.now.Add(n.cfg.RequestTimeout / 4)
 	if len(p.offers) == 0 || p.offerDue.Before(due) {
 		p.offerDue = due
@@ -150,15 +160,36 @@ func (n *Node) queueOfferLater(p *peer, e *heldEntry) {
 	n.markDirty(p)
 }
 
+// queueCap bounds a friend's offer or ack queue, given how many entries
+// (held envelopes or acks) the node has: each is queued once per friend
+// (for the friends with a queued bit), so an honest queue is shorter but
+// for entries that went while it waited. A friend that applies
+// backpressure and keeps asking for more would otherwise grow it without
+// bound. What the cap turns away is not lost: an offer goes again at the
+// friend's next session (handOver offers what it is not known to have),
+// an ack pushed to it as well (it is not marked sent), and an ack that
+// answers an offer goes when the friend offers again.
+func (n *Node) queueCap(entries int) int { return 2*entries + n.cfg.MaxBatch }
+
 // queueAck queues an ack to a friend for the next flush.
 func (n *Node) queueAck(p *peer, a *ackEntry) { n.queueAcks(p, []*ackEntry{a}) }
 
-// queueAcks queues acks to a friend for the next flush, in order.
+// queueAcks queues acks to a friend for the next flush, in order, each
+// once.
 func (n *Node) queueAcks(p *peer, acks []*ackEntry) {
 	if len(acks) == 0 || !p.ready || n.cfg.NoAcks {
 		return
 	}
-	p.acks = append(p.acks, acks...)
+	bit, limit := p.ackBit(), n.queueCap(n.nAcks)
+	for _, a := range acks {
+		if len(p.acks) >= limit {
+			break
+		}
+		if a.queued&bit == 0 {
+			a.queued |= bit
+			p.acks = append(p.acks, a)
+		}
+	}
 	n.acksQueued = true
 	n.markDirty(p)
 }
@@ -206,7 +237,7 @@ func (n *Node) flush(now time.Time) {
 }
 
 func (n *Node) flushAcks(p *peer, now time.Time) {
-	all := p.acks
+	all, bit := p.acks, p.ackBit()
 	for len(p.acks) > 0 {
 		k := min(len(p.acks), n.cfg.MaxBatch)
 		chunk := p.acks[:k]
@@ -220,6 +251,7 @@ func (n *Node) flushAcks(p *peer, now time.Time) {
 		}
 		at := now.UnixNano()
 		for _, a := range chunk {
+			a.queued &^= bit
 			a.sent.add(p.idx)
 			if a.served.has(p.idx) {
 				p.pushed = append(p.pushed, ackPush{a, at})
@@ -242,13 +274,14 @@ func (n *Node) flushAcks(p *peer, now time.Time) {
 func (n *Node) flushOffers(p *peer, now time.Time) {
 	var own []*heldEntry
 	ok := true
-	queue := p.offers
+	queue, bit := p.offers, p.offerBit()
 	for len(queue) > 0 && ok {
 		k := min(len(queue), n.cfg.MaxBatch)
 		chunk := queue[:k]
 		queue = queue[k:]
 		live := 0
 		for _, e := range chunk {
+			e.queued &^= bit
 			if !e.gone && e.meta.Hops > 0 {
 				chunk[live] = e // still held and may travel
 				live++
@@ -272,6 +305,9 @@ func (n *Node) flushOffers(p *peer, now time.Time) {
 		if ok = n.send(p, frame); ok {
 			n.stats.OffersOut += uint64(live)
 		}
+	}
+	for _, e := range queue {
+		e.queued &^= bit // not sent: the friend is unreachable
 	}
 	clear(p.offers)
 	p.offers = p.offers[:0] // keep the capacity for the next batch

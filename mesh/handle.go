@@ -319,8 +319,10 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 	want, deferred := ids[:nWant], ids[nWant:]
 	n.stats.RequestsIn += uint64(nWant)
 	for _, id := range deferred {
-		if r := n.ids.get(id); r != nil && r.held != nil {
-			n.queueOfferLater(p, r.held) // the friend has no room for it now
+		// The friend has no room for it now. Only what we offered it can
+		// be deferred: anything else is not queued.
+		if r := n.ids.get(id); r != nil && r.held != nil && r.held.offered.has(p.idx) {
+			n.queueOfferLater(p, r.held)
 		}
 	}
 	for i, id := range want {

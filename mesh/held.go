@@ -19,6 +19,10 @@ type heldEntry struct {
 	pos    [2]int32
 	loaded bool // loaded from the store at Start: known, served and offered are lost
 	gone   bool // no longer held (evicted, acked or expired)
+	// queued has bit f set while the entry waits in friend f's offer
+	// queue (link.offers), for the friends below 32 (see peer.offerBit),
+	// so that it is queued there once. It fills the struct's padding.
+	queued uint32
 }
 
 const (
@@ -123,8 +127,7 @@ type ackEntry struct {
 	// envelope, as far as this node knows (they offered it, were offered
 	// it, or were sent it), unless toAll. A holder it misses gets the ack
 	// from the friend that sent it the envelope, or in answer to an offer.
-	to    friendSet
-	toAll bool
+	to friendSet
 	// served are the friends this node sent the envelope to whose copy of
 	// the ack is not known to have arrived: they held the envelope for
 	// sure, and never offer it back to us, so a push lost with a dropped
@@ -132,9 +135,14 @@ type ackEntry struct {
 	// expires. They are sent the ack again on each new session, until a
 	// push is confirmed (see link.pushed) or they send the ack back.
 	served friendSet
+	// queued has bit f set while the ack waits in friend f's ack queue
+	// (link.acks), for the friends below 64 (see peer.ackBit), so that it
+	// is queued there once. With toAll after pos it costs no memory.
+	queued uint64
 	// pos is the entry's position in the node's ackHeap, or -1 once it
 	// has left the heap.
-	pos int32
+	pos   int32
+	toAll bool // the ack goes to every friend, not only to those in to
 }
 
 // pushTo reports whether the ack goes to friend i now; newSession is true

@@ -109,8 +109,44 @@ func (p *peer) confirmPushes(now int64, after time.Duration, acks *ackHeap) {
 
 // disconnect forgets everything that only made sense on this connection.
 func (p *peer) disconnect() {
+	p.unqueue()
 	p.online, p.ready, p.helloSent = false, false, false
 	p.link = nil
+}
+
+// offerBit is p's bit in heldEntry.queued: zero past the first 32
+// friends, whose offers are not marked (their queue is only capped).
+func (p *peer) offerBit() uint32 {
+	if p.idx < 32 {
+		return 1 << p.idx
+	}
+	return 0
+}
+
+// ackBit is p's bit in ackEntry.queued: zero past the first 64 friends.
+func (p *peer) ackBit() uint64 {
+	if p.idx < 64 {
+		return 1 << p.idx
+	}
+	return 0
+}
+
+// unqueue clears the queued marks of what waits in p's queues, which are
+// about to be dropped with the link.
+func (p *peer) unqueue() {
+	if p.link == nil {
+		return
+	}
+	if bit := p.offerBit(); bit != 0 {
+		for _, e := range p.offers {
+			e.queued &^= bit
+		}
+	}
+	if bit := p.ackBit(); bit != 0 {
+		for _, a := range p.acks {
+			a.queued &^= bit
+		}
+	}
 }
 
 // resetSession forgets the state of one mesh session with the friend: what
@@ -125,6 +161,7 @@ func (p *peer) disconnect() {
 // past days.
 func (p *peer) resetSession() {
 	if p.link != nil {
+		p.unqueue()
 		p.link = &link{}
 	}
 }

@@ -1,0 +1,251 @@
+package mesh
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+)
+
+// These tests play a friend ("mallory") that sends the node cheap frames
+// meant to make it queue, read or send far more than they cost; each checks
+// a bound rather than logging what the node did.
+
+// blockTransport has every friend online and refuses every frame with
+// ErrBackpressure while blocked; it counts what it took.
+type blockTransport struct {
+	mu      sync.Mutex
+	friends []Friend
+	blocked bool
+	frames  map[FriendKey][][]byte
+}
+
+var _ Transport = (*blockTransport)(nil)
+
+func (b *blockTransport) Friends() []Friend  { return b.friends }
+func (b *blockTransport) SetHandler(Handler) {}
+func (b *blockTransport) Send(to FriendKey, f []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.blocked {
+		return fmt.Errorf("test: %w", ErrBackpressure)
+	}
+	if b.frames == nil {
+		b.frames = make(map[FriendKey][][]byte)
+	}
+	b.frames[to] = append(b.frames[to], append([]byte(nil), f...))
+	return nil
+}
+
+func (b *blockTransport) block(on bool) {
+	b.mu.Lock()
+	b.blocked = on
+	b.mu.Unlock()
+}
+
+// sent returns how many frames of type typ went to a friend.
+func (b *blockTransport) sent(to FriendKey, typ byte) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := 0
+	for _, f := range b.frames[to] {
+		if f[1] == typ {
+			k++
+		}
+	}
+	return k
+}
+
+// requested returns how many times id was asked of a friend.
+func (b *blockTransport) requested(to FriendKey, id envelope.ID) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := 0
+	for _, f := range b.frames[to] {
+		if f[1] != frameRequest {
+			continue
+		}
+		_, ids, nWant, err := decodeRequest(f[2:], nil)
+		if err != nil {
+			panic(err)
+		}
+		for _, x := range ids[:nWant] {
+			if x == id {
+				k++
+			}
+		}
+	}
+	return k
+}
+
+// countingStore counts the envelope bodies read.
+type countingStore struct {
+	Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (s *countingStore) Envelope(id envelope.ID) ([]byte, error) {
+	s.mu.Lock()
+	s.reads++
+	s.mu.Unlock()
+	return s.Store.Envelope(id)
+}
+
+// abuseNode starts a node whose friends are filler friends that never
+// speak the mesh protocol, then mallory: mallory's index is fillers (its
+// place in Friends). The node has said hello to mallory and had its hello.
+func abuseNode(t *testing.T, cfg Config, st Store, fillers int) (*Node, *blockTransport, *VirtualClock, FriendKey) {
+	t.Helper()
+	clock := NewVirtualClock(epoch2030)
+	m := keyFor("mallory").Public
+	tr := &blockTransport{}
+	for i := 0; i < fillers; i++ {
+		tr.friends = append(tr.friends, Friend{Key: keyFor(fmt.Sprintf("filler%d", i)).Public, Online: true})
+	}
+	tr.friends = append(tr.friends, Friend{Key: m, Online: true})
+	n, err := NewNode(cfg, Deps{Identity: keyFor("relay"), Transport: tr, Store: st, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.HandleFrame(m, encodeHello(nil, 7))
+	if p := n.lookup(m); p == nil || p.idx != int32(fillers) || !p.ready {
+		t.Fatalf("mallory is not the ready friend %d", fillers)
+	}
+	return n, tr, clock, m
+}
+
+// smallBacklogConfig makes a friend's backlog fill after about a MiB.
+func smallBacklogConfig() Config {
+	cfg := testConfig()
+	cfg.MaxEnvelopeSize = 64 << 10
+	cfg.MaxHeldBytes = 64 << 20
+	return cfg
+}
+
+func (n *Node) queued(k FriendKey) (offers, acks int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.lookup(k)
+	if p == nil || p.link == nil {
+		return 0, 0
+	}
+	return len(p.offers), len(p.acks)
+}
+
+// A friend that stops reading, so that its backlog fills, and keeps
+// offering an envelope the node has the ack of, gets that ack queued once
+// (a friend past the first 64, which has no queued bit, up to the queue
+// cap), not once per offered entry.
+func TestAckQueueBoundedUnderBackpressure(t *testing.T) {
+	for _, fillers := range []int{0, 70} {
+		t.Run(fmt.Sprintf("friend%d", fillers), func(t *testing.T) {
+			st := NewMemStore()
+			id := envelope.ID{42}
+			var b Batch
+			b.PutAck(AckRecord{Ack: envelope.Ack{ID: id}, Expiry: epoch2030.Unix() + 86400})
+			if err := st.Apply(&b); err != nil {
+				t.Fatal(err)
+			}
+			cfg := smallBacklogConfig()
+			n, tr, _, m := abuseNode(t, cfg, st, fillers)
+			tr.block(true)
+			items := make([]offerItem, MaxBatchLimit)
+			for i := range items {
+				items[i] = offerItem{id: id, hops: 3, size: 700, expiry: epoch2030.Unix() + 3600}
+			}
+			frame := encodeOffer(1, items)
+			for i := 0; i < 300; i++ {
+				n.HandleFrame(m, frame)
+			}
+			want := 1
+			if fillers >= 64 {
+				want = n.queueCap(1)
+			}
+			if _, acks := n.queued(m); acks > want {
+				t.Fatalf("%d offer frames of one acked ID: %d acks queued for the friend, want at most %d", 300, acks, want)
+			}
+			// Once the friend reads again, it is sent the ack.
+			tr.block(false)
+			n.HandleFrame(m, encodeOffer(2, items[:1]))
+			if got := tr.sent(m, frameAck); got == 0 {
+				t.Fatal("the friend was never sent the ack once it read again")
+			}
+		})
+	}
+}
+
+// Deferred IDs in a request queue an offer again only for an envelope
+// offered to that friend, and once (a friend past the first 32, up to the
+// queue cap), however many times a request names it.
+func TestDeferredOfferQueueBounded(t *testing.T) {
+	for _, fillers := range []int{0, 40} {
+		t.Run(fmt.Sprintf("friend%d", fillers), func(t *testing.T) {
+			n, tr, clock, m := abuseNode(t, smallBacklogConfig(), NewMemStore(), fillers)
+			ids, err := n.Submit(Outgoing{To: keyFor("far").Public, Body: []byte("x")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(time.Second) // offered to mallory
+			// An envelope mallory pushed itself: never offered to it.
+			junk := junkSealed(t, clock, 1)
+			n.HandleFrame(m, encodeEnvelope(junk, 3))
+			junkID := envelope.ComputeID(junk)
+			if !n.Holds(junkID) {
+				t.Fatal("the pushed envelope is not held")
+			}
+			tr.block(true)
+			// Something in the backlog, so that queued offers stay queued.
+			if _, err := n.Submit(Outgoing{To: keyFor("far").Public, Body: []byte("y")}); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(time.Second)
+			deferred := make([]envelope.ID, MaxBatchLimit)
+			for i := range deferred {
+				deferred[i] = ids[0]
+				if i%2 == 1 {
+					deferred[i] = junkID
+				}
+			}
+			frame := encodeRequest(nil, 1, nil, deferred)
+			for i := 0; i < 300; i++ {
+				n.HandleFrame(m, frame)
+				if i%100 == 0 {
+					clock.Advance(40 * time.Second)
+				}
+			}
+			n.mu.Lock()
+			p := n.lookup(m)
+			for _, e := range p.offers {
+				if e.meta.ID == junkID {
+					n.mu.Unlock()
+					t.Fatal("a deferral of an envelope never offered to the friend queued an offer of it")
+				}
+			}
+			n.mu.Unlock()
+			want := 1
+			if fillers >= 32 {
+				want = n.queueCap(n.Stats().Held)
+			}
+			if offers, _ := n.queued(m); offers > want {
+				t.Fatalf("%d request frames deferring one ID: %d offers queued for the friend, want at most %d", 300, offers, want)
+			}
+		})
+	}
+}
+
+// junkSealed seals a small envelope for a stranger, expiring in two days.
+func junkSealed(t testing.TB, clock *VirtualClock, i int) []byte {
+	t.Helper()
+	e, err := envelope.NewKeyring(envelope.Config{Identity: keyFor("sender")}).Seal(envelope.SealParams{
+		To: keyFor("far").Public, Body: []byte{byte(i), byte(i >> 8)}, Created: clock.Now(), Expiry: clock.Now().Add(48 * time.Hour), Hops: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Encode()
+}
