@@ -249,3 +249,66 @@ func junkSealed(t testing.TB, clock *VirtualClock, i int) []byte {
 	}
 	return e.Encode()
 }
+
+// A request retried while the other friend that offered the envelope is
+// at its request limit is not dropped: the envelope is asked of that
+// friend once it has room (within RequestTimeout), or at once of a friend
+// that offers it meanwhile and has room.
+func TestRetryWaitsForRoom(t *testing.T) {
+	for _, third := range []bool{false, true} {
+		t.Run(fmt.Sprintf("thirdOfferer=%v", third), func(t *testing.T) {
+			clock := NewVirtualClock(epoch2030)
+			a, b, c := keyFor("A").Public, keyFor("B").Public, keyFor("C").Public
+			tr := &blockTransport{friends: []Friend{{Key: a, Online: true}, {Key: b, Online: true}, {Key: c, Online: true}}}
+			cfg := testConfig()
+			cfg.MaxInflightPerFriend = 4
+			n, err := NewNode(cfg, Deps{Identity: keyFor("relay"), Transport: tr, Store: NewMemStore(), Clock: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Start(); err != nil {
+				t.Fatal(err)
+			}
+			for i, k := range []FriendKey{a, b, c} {
+				n.HandleFrame(k, encodeHello(nil, uint32(i+1)))
+			}
+			offer := func(from FriendKey, seq uint32, envs ...[]byte) {
+				var items []offerItem
+				for _, env := range envs {
+					items = append(items, offerItem{id: envelope.ComputeID(env), hops: 3, size: uint32(len(env)), expiry: clock.Now().Add(48 * time.Hour).Unix()})
+				}
+				n.HandleFrame(from, encodeOffer(seq, items))
+			}
+			x := junkSealed(t, clock, 9999)
+			xid := envelope.ComputeID(x)
+			offer(a, 1, x) // asked of A
+			var bodies [][]byte
+			for i := 0; i < cfg.MaxInflightPerFriend; i++ {
+				bodies = append(bodies, junkSealed(t, clock, i))
+			}
+			offer(b, 2, bodies...) // B is at its limit
+			offer(b, 3, x)
+			n.HandleOnline(a, false) // the request to A is lost: B has no room
+			for _, env := range bodies {
+				n.HandleFrame(b, encodeEnvelope(env, 3)) // now it has
+			}
+			asked := b
+			if third {
+				offer(c, 4, x)
+				asked = c
+			} else {
+				clock.Advance(cfg.RequestTimeout + time.Second)
+			}
+			if got := tr.requested(asked, xid); got != 1 {
+				t.Fatalf("X was asked of the friend with room %d times, want 1", got)
+			}
+			n.HandleFrame(asked, encodeEnvelope(x, 3))
+			if !n.Holds(xid) {
+				t.Fatal("X is not held after the friend sent it")
+			}
+			if s := n.Stats(); s.Inflight != 0 {
+				t.Fatalf("%d requests still in flight, want 0", s.Inflight)
+			}
+		})
+	}
+}

@@ -79,7 +79,10 @@
 // cost the receiver a look-up and no frame. Bodies are sent only on
 // request, so a body crosses a link at most once unless a request times out
 // (Config.RequestTimeout) or is answered with the ack, and is retried, first
-// with another friend that offered it, then with the same friend.
+// with another friend that offered it, then with the same friend; when
+// those are at their request limits it waits, and is asked of the first
+// with room after another RequestTimeout, or at once of a friend with room
+// that offers it meanwhile.
 //
 // What a node believes a friend has comes only from the friend and from
 // what the node sent it: the friend offered the envelope or sent its ack,

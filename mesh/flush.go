@@ -506,7 +506,9 @@ func (n *Node) endInflight(in *inflight) {
 		return
 	}
 	in.done = true
-	in.from.inflight--
+	if !in.waiting {
+		in.from.inflight--
+	}
 	if r := n.ids.get(in.id); r != nil && r.in == in {
 		n.setInflight(in.id, nil)
 	}
@@ -516,25 +518,35 @@ func (n *Node) endInflight(in *inflight) {
 // or was answered with the ack instead of the body: another friend that
 // offered it first, else the same friend, up to maxTries requests, never a
 // friend that sent the ack; after that the node waits for the next offer.
+// A friend with room under the request limits is asked first; if every
+// friend left to ask is at a limit, the record waits (inflight.waiting)
+// and is retried after RequestTimeout, rather than dropped: the friends
+// that offered it do not offer it again while their links stay up.
 func (n *Node) retryRequest(in *inflight, now time.Time) {
 	n.endInflight(in)
 	if in.tries < maxTries {
-		var q *peer
+		var q, busy *peer
 		for k, c := range n.peers {
 			if i := int32(k); in.offerers.has(i) && !in.tried.has(i) && !in.ackers.has(i) && c.ready {
-				q = c
-				break
+				if n.roomFor(c) {
+					q = c
+					break
+				}
+				if busy == nil {
+					busy = c
+				}
 			}
 		}
 		if q == nil && in.from.ready && !in.ackers.has(in.from.idx) {
-			q = in.from
+			if n.roomFor(in.from) {
+				q = in.from
+			} else if busy == nil {
+				busy = in.from
+			}
 		}
-		if q != nil && int(q.inflight) < n.cfg.MaxInflightPerFriend && n.nInflight < n.cfg.MaxInflight {
-			next := &inflight{id: in.id, from: q, tries: in.tries + 1, maxHops: in.maxHops, minHops: in.minHops, ack: in.ack,
-				deadline: now.Add(n.cfg.RequestTimeout)}
-			next.offerers.union(&in.offerers)
-			next.tried.union(&in.tried)
-			next.ackers.union(&in.ackers)
+		switch {
+		case q != nil:
+			next := in.next(q, in.tries+1, now.Add(n.cfg.RequestTimeout))
 			next.tried.add(q.idx)
 			if n.send(q, encodeRequest(n.pool, 0, []envelope.ID{in.id}, nil)) {
 				n.setInflight(in.id, next)
@@ -544,9 +556,32 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 				n.stats.RequestsOut++
 				return
 			}
+		case busy != nil:
+			// Deadlines stay in queue order: every one is RequestTimeout
+			// after the event that set it.
+			next := in.next(busy, in.tries, now.Add(n.cfg.RequestTimeout))
+			next.waiting = true
+			n.setInflight(in.id, next)
+			n.inflightQueue = append(n.inflightQueue, next)
+			return
 		}
 	}
 	if in.ackers.count() == 0 {
 		n.stats.RequestTimeouts++
 	}
+}
+
+// roomFor reports whether the node may ask one more envelope of p.
+func (n *Node) roomFor(p *peer) bool {
+	return int(p.inflight) < n.cfg.MaxInflightPerFriend && n.nInflight < n.cfg.MaxInflight
+}
+
+// next returns the record that follows in: the same ID and what is known
+// of its offerers, asked of (or waiting for) from.
+func (in *inflight) next(from *peer, tries int, deadline time.Time) *inflight {
+	next := &inflight{id: in.id, from: from, tries: tries, maxHops: in.maxHops, minHops: in.minHops, ack: in.ack, deadline: deadline}
+	next.offerers.union(&in.offerers)
+	next.tried.union(&in.tried)
+	next.ackers.union(&in.ackers)
+	return next
 }

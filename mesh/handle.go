@@ -226,6 +226,19 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 				in.offerers.add(p.idx)
 				in.maxHops = max(in.maxHops, it.hops)
 				in.minHops = min(in.minHops, it.hops)
+				if in.waiting && int(p.inflight) < n.cfg.MaxInflightPerFriend && !in.ackers.has(p.idx) {
+					// No request is out (see retryRequest) and this
+					// friend has room: ask it now. The node's count
+					// stays as it was.
+					n.endInflight(in)
+					next := in.next(p, in.tries+1, now.Add(n.cfg.RequestTimeout))
+					next.tried.add(p.idx)
+					n.setInflight(it.id, next)
+					p.inflight++
+					n.inflightQueue = append(n.inflightQueue, next)
+					n.stats.RequestRetries++
+					want = append(want, it.id)
+				}
 				continue
 			}
 		}
@@ -393,10 +406,13 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 		}
 		in.ackers.add(p.idx)
 		if in.from == p && !in.done {
-			// The friend answered our request with the ack: it dropped
-			// its copy when the mail was delivered. Ask another that
-			// offered it now rather than after the request times out.
-			n.stats.RequestsAcked++
+			// The friend answered our request with the ack (or, if we
+			// were waiting to ask it, sent it): it dropped its copy when
+			// the mail was delivered. Ask another that offered it now
+			// rather than after the request times out.
+			if !in.waiting {
+				n.stats.RequestsAcked++
+			}
 			n.retryRequest(in, now)
 		}
 		return

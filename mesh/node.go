@@ -139,6 +139,11 @@ type inflight struct {
 	ack      *envelope.Ack // an ack that arrived first, checked when the body does
 	deadline time.Time
 	done     bool
+	// waiting is set when no request is out: every friend left to ask
+	// was at its request limit. The record keeps the ID from being asked
+	// of anyone else meanwhile, does not count towards from.inflight, and
+	// at its deadline looks again for a friend with room (from first).
+	waiting bool
 }
 
 // maxTries bounds the requests for one envelope before the node waits for
