@@ -312,3 +312,38 @@ func TestRetryWaitsForRoom(t *testing.T) {
 		})
 	}
 }
+
+// A friend whose backlog is full and keeps asking for large bodies does
+// not make the node read them from the store again with every request:
+// a body is read only when its frame has room to wait.
+func TestRequestNotReadWhenBacklogFull(t *testing.T) {
+	st := &countingStore{Store: NewMemStore()}
+	n, tr, clock, m := abuseNode(t, testConfig(), st, 0)
+	var ids []envelope.ID
+	for i := 0; i < 32; i++ {
+		got, err := n.Submit(Outgoing{To: keyFor("far").Public, Body: make([]byte, 1<<20)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got[0])
+	}
+	clock.Advance(time.Second)
+	tr.block(true)
+	frame := encodeRequest(nil, 1, ids, nil)
+	const frames = 200
+	for i := 0; i < frames; i++ {
+		n.HandleFrame(m, frame)
+	}
+	st.mu.Lock()
+	reads := st.reads
+	st.mu.Unlock()
+	// The backlog (2*MaxEnvelopeSize + 1 MiB) takes 17 of the ~1 MiB
+	// bodies; once each is queued it is not sent again before
+	// RequestTimeout/2. Without the check every request read all 32.
+	if reads > len(ids) {
+		t.Fatalf("%d request frames for %d bodies read %d bodies from the store, want at most %d", frames, len(ids), reads, len(ids))
+	}
+	if s := n.Stats(); s.BacklogDropped == 0 {
+		t.Fatal("no body was turned away for the full backlog")
+	}
+}

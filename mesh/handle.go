@@ -357,6 +357,15 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 		if t, ok := p.servedAt[id]; ok && now.Sub(t) < n.servedAgainAfter() {
 			continue
 		}
+		if len(p.backlog) > 0 && p.backlogBytes+2+e.meta.Size > n.backlogLimit() {
+			// The frame would wait behind the backlog, which has no room
+			// for it (see toBacklog): it is dropped before the body is
+			// read, so that a friend applying backpressure cannot make
+			// the node read it again with every request.
+			n.stats.SendErrors++
+			n.stats.BacklogDropped++
+			continue
+		}
 		env, err := n.deps.Store.Envelope(id)
 		if err != nil {
 			n.stats.StoreErrors++
