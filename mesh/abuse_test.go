@@ -347,3 +347,43 @@ func TestRequestNotReadWhenBacklogFull(t *testing.T) {
 		t.Fatal("no body was turned away for the full backlog")
 	}
 }
+
+// A friend that sends hellos with ever new session numbers, six bytes
+// each, is handed over everything at most once per RequestTimeout, and
+// the last reset is not lost: it starts, with the latest session, when
+// that time has passed.
+func TestSessionResetRateLimited(t *testing.T) {
+	n, tr, clock, m := abuseNode(t, testConfig(), NewMemStore(), 0)
+	var out []Outgoing
+	for i := 0; i < 500; i++ {
+		out = append(out, Outgoing{To: keyFor("far").Public, Body: []byte("x")})
+	}
+	if _, err := n.Submit(out...); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Second) // offered once
+	held := n.Stats().Held
+	offers0, hellos0 := n.Stats().OffersOut, tr.sent(m, frameHello)
+	const flaps = 200
+	for i := 0; i < flaps; i++ {
+		n.HandleFrame(m, encodeHello(nil, uint32(100+i)))
+		clock.Advance(100 * time.Millisecond)
+	}
+	// All within RequestTimeout of the first hand-over: none goes yet.
+	if got := n.Stats().OffersOut - offers0; got != 0 {
+		t.Fatalf("%d hellos with new sessions within RequestTimeout: %d offers sent, want 0 (%d held)", flaps, got, held)
+	}
+	clock.Advance(testConfig().RequestTimeout)
+	if got := n.Stats().OffersOut - offers0; got != uint64(held) {
+		t.Fatalf("after RequestTimeout: %d offers sent, want one hand-over of %d", got, held)
+	}
+	if got := tr.sent(m, frameHello) - hellos0; got != 1 {
+		t.Fatalf("the friend was greeted %d times for the new session, want 1", got)
+	}
+	n.mu.Lock()
+	session := n.lookup(m).session
+	n.mu.Unlock()
+	if session != 100+flaps-1 {
+		t.Fatalf("session is %d, want the latest, %d", session, 100+flaps-1)
+	}
+}

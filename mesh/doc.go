@@ -69,7 +69,9 @@
 // Frames are described in frame.go. On connect both sides send hello with
 // a session number; each starts offering after the other's hello, so a
 // friend that never answers (a plain Tox client) is never sent mesh
-// traffic, and a hello with a new session means the friend restarted.
+// traffic, and a hello with a new session means the friend restarted: the
+// node starts over with it (hand-over included) at most once per
+// Config.RequestTimeout, and a restart sooner than that waits for it.
 // Offers (ID, hops, size, expiry) are batched for up to Config.OfferDelay.
 // The receiver answers an offer frame only when it wants some of its IDs
 // or must defer some (Config.MaxInflight and MaxInflightPerFriend bound

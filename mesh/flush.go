@@ -360,6 +360,11 @@ func (n *Node) arm(now time.Time) {
 	for _, r := range n.retry {
 		considerTime(r.at)
 	}
+	for _, p := range n.resets {
+		if p.link != nil && p.resetPending {
+			consider(p.resetDue(n.cfg.RequestTimeout))
+		}
+	}
 	considerTime(n.offersDue)
 	considerTime(n.backlogDue)
 	if n.cfg.SweepInterval > 0 {
@@ -458,6 +463,9 @@ func (n *Node) sweep(now time.Time) {
 		if h, err := envelope.ParseHeader(r.env); err == nil && h.Expiry > unix {
 			n.deliverMine(r.from, r.env, id, h.Expiry, r.hops, now)
 		}
+	}
+	if len(n.resets) > 0 {
+		n.resetsDue(now)
 	}
 	n.apply()
 	if expired > 0 || (n.cfg.SweepInterval > 0 && !now.Before(n.lastSweep.Add(n.cfg.SweepInterval))) {

@@ -121,18 +121,58 @@ func (n *Node) onHello(p *peer, payload []byte, now time.Time) error {
 		if session == p.session {
 			return nil
 		}
-		// The friend restarted without the link going down: start over.
-		p.confirmPushes(now.UnixNano(), ackConfirm, &n.ackHeap)
-		p.resetSession()
-		n.requestsGone(p, now)
-		p.helloSent = false
+		// The friend restarted without the link going down: start over,
+		// at most once per RequestTimeout, since each time costs a full
+		// hand-over and a hello costs the friend six bytes. A restart
+		// sooner than that waits, with the latest session (resetsDue).
+		if p.resetPending || now.UnixNano() < p.resetDue(n.cfg.RequestTimeout) {
+			if !p.resetPending {
+				n.resets = append(n.resets, p)
+			}
+			p.resetPending, p.session = true, session
+			return nil
+		}
+		n.endSession(p, now)
 	}
+	n.beginSession(p, session, now)
+	return nil
+}
+
+// endSession forgets a mesh session with a friend whose link stays up.
+func (n *Node) endSession(p *peer, now time.Time) {
+	p.confirmPushes(now.UnixNano(), ackConfirm, &n.ackHeap)
+	p.resetSession()
+	n.requestsGone(p, now)
+	p.helloSent = false
+}
+
+// beginSession starts a mesh session with a friend whose hello came.
+func (n *Node) beginSession(p *peer, session uint32, now time.Time) {
 	if !p.helloSent {
 		n.sayHello(p)
 	}
 	p.ready, p.session = true, session
 	n.handOver(p)
-	return nil
+	p.handedOver = uint32(now.Unix())
+}
+
+// resetsDue starts over the sessions of the friends whose restart waited
+// (see onHello) and may go now, and forgets those that went offline
+// meanwhile (their next connection starts afresh).
+func (n *Node) resetsDue(now time.Time) {
+	keep := n.resets[:0]
+	for _, p := range n.resets {
+		switch {
+		case p.link == nil || !p.ready || !p.resetPending:
+		case now.UnixNano() < p.resetDue(n.cfg.RequestTimeout):
+			keep = append(keep, p)
+		default:
+			n.endSession(p, now) // a new link: resetPending is clear
+			n.beginSession(p, p.session, now)
+		}
+	}
+	clear(n.resets[len(keep):])
+	n.resets = keep
 }
 
 // handOver offers a friend that just became reachable everything it may

@@ -93,6 +93,7 @@ type Node struct {
 	nInflight     int
 	inflightQueue []*inflight // by deadline (RequestTimeout is constant)
 
+	resets     []*peer // friends whose session reset waits (see onHello)
 	retry      map[envelope.ID]*retryDelivery
 	seen       *simplelru.LRU[envelope.ID, struct{}]
 	myTag      envelope.Tag

@@ -54,6 +54,20 @@ type link struct {
 	tagEpoch uint64 // cache of the friend's recipient tag
 	tag      envelope.Tag
 	tagValid bool
+
+	// resetPending is set while the friend's session is to start over
+	// (peer.session holds the new one) once RequestTimeout has passed
+	// since the last hand-over on this link, which began at handedOver
+	// (Unix seconds; 32 bits last until 2106 and fit the struct's
+	// padding). See Node.onHello and Node.resets.
+	resetPending bool
+	handedOver   uint32
+}
+
+// resetDue returns when a waiting session reset may go, in Unix
+// nanoseconds.
+func (l *link) resetDue(timeout time.Duration) int64 {
+	return int64(l.handedOver)*int64(time.Second) + int64(timeout)
 }
 
 // connect marks the friend online and gives it a fresh link.
