@@ -111,6 +111,7 @@ max_envelope_size = "4MiB"
 max_held_bytes = "1GB"
 friend_share = 0.5
 dedupe_size = 1024
+max_acks = 5000
 request_timeout = "90s"
 max_inflight = 100
 max_inflight_per_friend = 10
@@ -184,7 +185,7 @@ func TestParseEveryKey(t *testing.T) {
 	want.Log = Log{Level: slog.LevelDebug, Format: "json"}
 	m := &want.Mesh
 	m.TTL, m.MaxHops, m.Lifetime, m.MaxLifetime, m.ClockSkew = 3, 6, 36*time.Hour, 3*day, 5*time.Minute
-	m.MaxEnvelopeSize, m.MaxHeldBytes, m.FriendShare, m.DedupeSize = 4<<20, 1e9, 0.5, 1024
+	m.MaxEnvelopeSize, m.MaxHeldBytes, m.FriendShare, m.DedupeSize, m.MaxAcks = 4<<20, 1e9, 0.5, 1024, 5000
 	m.RequestTimeout, m.MaxInflight, m.MaxInflightPerFriend, m.OfferDelay, m.MaxBatch = 90*time.Second, 100, 10, 0, 64
 	m.SweepInterval, m.OutboxRetention, m.DeliverRetry = 30*time.Minute, 36*time.Hour, time.Minute
 	s := &want.Sim

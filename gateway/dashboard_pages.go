@@ -348,7 +348,7 @@ var dashStatGroups = []struct {
 	{"Mail", []string{"Submitted", "Delivered", "OpenFailures", "DeliverErrors"}},
 	{"Gossip", []string{"OffersIn", "OffersOut", "RequestsIn", "RequestsOut", "Deferred", "RequestRetries", "RequestTimeouts",
 		"EnvelopesIn", "EnvelopesOut", "Duplicates", "Unsolicited", "Relayed", "Upgrades"}},
-	{"Acks", []string{"AcksIn", "AcksOut", "AcksVerified", "AcksForged", "AcksUnknown"}},
+	{"Acks", []string{"AcksIn", "AcksOut", "AcksVerified", "AcksForged", "AcksUnknown", "AcksEvicted"}},
 	{"Storage", []string{"Refused", "Evicted", "OverBudget", "Expired", "StoreErrors"}},
 	{"Link", []string{"FramesIn", "FramesOut", "BytesIn", "BytesOut", "SendErrors", "Backlogged", "BacklogDropped", "BadFrames"}},
 }

@@ -387,3 +387,43 @@ func TestSessionResetRateLimited(t *testing.T) {
 		t.Fatalf("session is %d, want the latest, %d", session, 100+flaps-1)
 	}
 }
+
+// A friend that pushes envelopes it made and then their acks (it knows
+// the secrets) gets each one held, purged and its ack remembered; the acks
+// remembered stop at MaxAcks, the ones expiring first forgotten.
+func TestAcksBoundedByMaxAcks(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxAcks = 1024
+	n, _, clock, m := abuseNode(t, cfg, NewMemStore(), 0)
+	const pushes = 3000
+	hdr := make([]byte, envelope.HeaderSize+envelope.MinCiphertext)
+	hdr[0], hdr[1], hdr[2] = 1, 1, 3 // version, kind, hops
+	l := len(hdr) - envelope.HeaderSize
+	hdr[116], hdr[117], hdr[118], hdr[119] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+	var secret envelope.AckSecret
+	ah := envelope.HashAckSecret(secret)
+	copy(hdr[60:92], ah[:])
+	ids := make([]envelope.ID, pushes)
+	for i := range ids {
+		exp := clock.Now().Add(24*time.Hour + time.Duration(i)*time.Second).Unix() // later and later
+		for b := 0; b < 8; b++ {
+			hdr[4+b] = byte(uint64(exp) >> (56 - 8*b))
+		}
+		hdr[200], hdr[201] = byte(i), byte(i>>8) // a new ID each time
+		ids[i] = envelope.ComputeID(hdr)
+		n.HandleFrame(m, encodeEnvelope(hdr, 3))
+		n.HandleFrame(m, encodeAcks(nil, []envelope.Ack{{ID: ids[i], Secret: secret}}))
+	}
+	s := n.Stats()
+	if s.AcksVerified != pushes || s.AcksKept != cfg.MaxAcks || s.AcksEvicted != pushes-uint64(cfg.MaxAcks) {
+		t.Fatalf("verified %d, kept %d, evicted %d; want %d, %d, %d",
+			s.AcksVerified, s.AcksKept, s.AcksEvicted, pushes, cfg.MaxAcks, pushes-cfg.MaxAcks)
+	}
+	has := func(id envelope.ID) bool { r := n.ids.get(id); return r != nil && r.ack != nil }
+	if has(ids[0]) || !has(ids[pushes-1]) || has(ids[pushes-cfg.MaxAcks-1]) || !has(ids[pushes-cfg.MaxAcks]) {
+		t.Error("the acks kept are not the ones expiring last")
+	}
+	if s.Held != 0 {
+		t.Errorf("%d copies still held after their acks", s.Held)
+	}
+}

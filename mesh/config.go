@@ -45,6 +45,14 @@ type Config struct {
 	// a store whose seen set is in memory (the simulator's). Default 65536;
 	// 0 or 16..1<<24.
 	DedupeSize int
+	// MaxAcks bounds the acks the node remembers (each about 150 bytes of
+	// memory) to answer offers of delivered mail and purge other copies.
+	// Past it the ack expiring first is forgotten (its ID stays in the
+	// seen set): a friend that pushes envelopes it made and then their
+	// acks cannot grow the node's memory without bound. Forgetting an
+	// ack loses no mail; other relays then keep their copies until
+	// expiry. Default 262144; 1024..1<<26.
+	MaxAcks int
 	// RequestTimeout is how long to wait for a requested envelope before
 	// asking another friend that offered it. Default 2 minutes; 1 second..1 hour.
 	RequestTimeout time.Duration
@@ -90,6 +98,7 @@ func DefaultConfig() Config {
 		MaxHeldBytes:         256 << 20,
 		FriendShare:          0.25,
 		DedupeSize:           1 << 16,
+		MaxAcks:              1 << 18,
 		RequestTimeout:       2 * time.Minute,
 		MaxInflight:          8192,
 		MaxInflightPerFriend: 1024,
@@ -129,6 +138,8 @@ func (c *Config) Validate() error {
 		return errf("FriendShare", c.FriendShare, fmt.Sprintf("at least MaxEnvelopeSize/MaxHeldBytes (%.4f), so one friend can hand over the largest envelope", float64(c.MaxEnvelopeSize)/float64(c.MaxHeldBytes)))
 	case c.DedupeSize != 0 && (c.DedupeSize < 16 || c.DedupeSize > 1<<24):
 		return errf("DedupeSize", c.DedupeSize, "0 (no cache) or 16..16777216")
+	case c.MaxAcks < 1024 || c.MaxAcks > 1<<26:
+		return errf("MaxAcks", c.MaxAcks, "1024..67108864")
 	case c.RequestTimeout < time.Second || c.RequestTimeout > time.Hour:
 		return errf("RequestTimeout", c.RequestTimeout, "1s..1h")
 	case c.MaxInflight < 1 || c.MaxInflight > 1<<20:

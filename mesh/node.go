@@ -364,6 +364,10 @@ func (n *Node) heldHeapOf(e *heldEntry) *heldHeap {
 // addAck remembers an ack, to be pushed to every friend (the caller may
 // narrow that down).
 func (n *Node) addAck(a AckRecord) *ackEntry {
+	if old := n.ids.get(a.Ack.ID); (old == nil || old.ack == nil) && n.nAcks >= n.cfg.MaxAcks && n.ackHeap.Len() > 0 {
+		n.popAck() // at the cap: forget the ack expiring first
+		n.stats.AcksEvicted++
+	}
 	e := &ackEntry{rec: a, toAll: true}
 	r := n.recFor(a.Ack.ID)
 	if r.ack == nil {

@@ -34,6 +34,7 @@ type Stats struct {
 	AcksVerified    uint64 // acks that purged a held copy
 	AcksForged      uint64 // acks that failed verification
 	AcksUnknown     uint64 // acks for envelopes not held here (not forwarded)
+	AcksEvicted     uint64 // acks forgotten before expiry, past Config.MaxAcks
 
 	Submitted uint64 // own mails accepted by Submit
 	// PeakHeldBytes is the most bytes held at once (own mail included).
