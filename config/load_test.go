@@ -245,6 +245,9 @@ func TestBadValues(t *testing.T) {
 		{"[mesh]\nmax_held_bytes = \"-1MiB\"", "mesh.max_held_bytes", 2, `want a size in bytes`},
 		{"[mesh]\nmax_held_bytes = \"1.5B\"", "mesh.max_held_bytes", 2, `want a size in bytes`},
 		{"[mesh]\nmax_held_bytes = 1024", "mesh.max_held_bytes", 2, `toxmail.toml:2: mesh.max_held_bytes = 1024: out of range: want max_envelope_size (8388608)..1 TiB`},
+		// One error, for the key given: not a second one for the SMTP limit
+		// derived from it, under the gateway's field names.
+		{"[mesh]\nmax_envelope_size = \"1TiB\"\n[[smtp.users]]\nname = \"alice\"\npassword_hash = \"" + testHash(t) + "\"", "mesh.max_envelope_size", 2, `toxmail.toml:2: mesh.max_envelope_size = "1TiB": out of range`},
 		{"mesh = 5", "mesh", 1, `toxmail.toml:1: mesh = 5: want a table: a [mesh] section with its keys below it`},
 		{"[tox]\nudp = \"yes\"", "tox.udp", 2, `toxmail.toml:2: tox.udp = "yes": want true or false`},
 		{"[tox]\nproxy_type = \"tor\"", "tox.proxy_type", 2, `toxmail.toml:2: tox.proxy_type = "tor": want "none", "http" or "socks5"`},

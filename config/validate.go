@@ -251,7 +251,9 @@ func (v *checker) checkSMTP() {
 			v.bad(key+"password_hash", "not a bcrypt hash (`toxmail init` makes one)")
 		}
 	}
-	if len(s.Users) > 0 {
+	// The SMTP limits derive from mesh.max_envelope_size: a bad one is
+	// reported there, not again here under the gateway's field names.
+	if len(s.Users) > 0 && v.failed["mesh"] == 0 {
 		v.backstop("smtp", v.c.SMTPConfig().Validate())
 	}
 }
