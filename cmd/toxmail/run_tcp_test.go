@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"io/fs"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"strconv"
