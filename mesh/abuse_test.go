@@ -427,3 +427,44 @@ func TestAcksBoundedByMaxAcks(t *testing.T) {
 		t.Errorf("%d copies still held after their acks", s.Held)
 	}
 }
+
+// An ack pushed to a friend we served while frames to it wait in the
+// backlog is not confirmed by time alone: the link may drop with the
+// frame still waiting. It goes again on the friend's next session.
+func TestAckPushInBacklogNotConfirmed(t *testing.T) {
+	n, tr, clock, m := abuseNode(t, testConfig(), NewMemStore(), 1)
+	a := keyFor("filler0").Public
+	n.HandleFrame(a, encodeHello(nil, 9)) // a speaks the mesh too
+	hdr := make([]byte, envelope.HeaderSize+envelope.MinCiphertext)
+	hdr[0], hdr[1], hdr[2] = 1, 1, 3 // version, kind, hops
+	exp := clock.Now().Add(48 * time.Hour).Unix()
+	for b := 0; b < 8; b++ {
+		hdr[4+b] = byte(uint64(exp) >> (56 - 8*b))
+	}
+	l := len(hdr) - envelope.HeaderSize
+	hdr[116], hdr[117], hdr[118], hdr[119] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+	var secret envelope.AckSecret
+	ah := envelope.HashAckSecret(secret)
+	copy(hdr[60:92], ah[:])
+	id := envelope.ComputeID(hdr)
+	n.HandleFrame(a, encodeEnvelope(hdr, 3))
+	if !n.Holds(id) {
+		t.Fatal("setup: the node does not hold the envelope")
+	}
+	tr.block(true)
+	n.HandleFrame(m, encodeRequest(nil, 1, []envelope.ID{id}, nil)) // served: the body waits in the backlog
+	n.HandleFrame(a, encodeAcks(nil, []envelope.Ack{{ID: id, Secret: secret}}))
+	if n.Stats().AcksVerified != 1 {
+		t.Fatal("setup: the ack was not taken")
+	}
+	clock.Advance(10 * time.Minute) // well past ackConfirm, the link still blocked
+	n.HandleOnline(m, false)        // the backlog is lost with the link
+	tr.block(false)
+	before := tr.sent(m, frameAck)
+	n.HandleOnline(m, true)
+	n.HandleFrame(m, encodeHello(nil, 8))
+	clock.Advance(time.Second)
+	if got := tr.sent(m, frameAck) - before; got != 1 {
+		t.Fatalf("the friend we served got %d ack frames on its next session, want 1: the push that waited in the backlog was taken as confirmed", got)
+	}
+}

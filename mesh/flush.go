@@ -250,11 +250,18 @@ func (n *Node) flushAcks(p *peer, now time.Time) {
 			break // the friend is unreachable; it gets them when it is back
 		}
 		at := now.UnixNano()
+		// A push that waits in the backlog may wait longer than
+		// ackConfirm and then be lost with the link: only one the
+		// transport took is confirmed by the link staying up. One that
+		// waits stays owed, and goes again on the friend's next session.
+		direct := len(p.backlog) == 0
 		for _, a := range chunk {
 			a.queued &^= bit
 			a.sent.add(p.idx)
 			if a.served.has(p.idx) {
-				p.pushed = append(p.pushed, ackPush{a, at})
+				if direct {
+					p.pushed = append(p.pushed, ackPush{a, at})
+				}
 			} else {
 				n.ackHeap.narrow(a, p.idx)
 			}
