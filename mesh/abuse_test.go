@@ -468,3 +468,33 @@ func TestAckPushInBacklogNotConfirmed(t *testing.T) {
 		t.Fatalf("the friend we served got %d ack frames on its next session, want 1: the push that waited in the backlog was taken as confirmed", got)
 	}
 }
+
+// A forged ack that comes first for an envelope being fetched does not
+// shadow the genuine one another friend sends: when the body comes, the
+// genuine ack is found, so the node keeps the ack rather than the body.
+func TestForgedEarlyAckDoesNotShadow(t *testing.T) {
+	n, _, clock, m := abuseNode(t, testConfig(), NewMemStore(), 2)
+	a, b := keyFor("filler0").Public, keyFor("filler1").Public
+	n.HandleFrame(a, encodeHello(nil, 9))
+	n.HandleFrame(b, encodeHello(nil, 9))
+	hdr := make([]byte, envelope.HeaderSize+envelope.MinCiphertext)
+	hdr[0], hdr[1], hdr[2] = 1, 1, 3 // version, kind, hops
+	exp := clock.Now().Add(48 * time.Hour).Unix()
+	for i := 0; i < 8; i++ {
+		hdr[4+i] = byte(uint64(exp) >> (56 - 8*i))
+	}
+	l := len(hdr) - envelope.HeaderSize
+	hdr[116], hdr[117], hdr[118], hdr[119] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+	secret := envelope.AckSecret{1}
+	ah := envelope.HashAckSecret(secret)
+	copy(hdr[60:92], ah[:])
+	id := envelope.ComputeID(hdr)
+	n.HandleFrame(a, encodeOffer(1, []offerItem{{id: id, hops: 3, size: uint32(len(hdr)), expiry: exp}})) // asked of a
+	n.HandleFrame(m, encodeAcks(nil, []envelope.Ack{{ID: id, Secret: envelope.AckSecret{2}}}))            // forged, first
+	n.HandleFrame(m, encodeAcks(nil, []envelope.Ack{{ID: id, Secret: envelope.AckSecret{3}}}))            // and again
+	n.HandleFrame(b, encodeAcks(nil, []envelope.Ack{{ID: id, Secret: secret}}))                           // genuine
+	n.HandleFrame(a, encodeEnvelope(hdr, 3))
+	if s := n.Stats(); n.Holds(id) || s.AcksKept != 1 {
+		t.Fatalf("holds the body: %v, acks kept %d; want the genuine ack kept instead of the body", n.Holds(id), s.AcksKept)
+	}
+}

@@ -594,7 +594,7 @@ func (n *Node) roomFor(p *peer) bool {
 // next returns the record that follows in: the same ID and what is known
 // of its offerers, asked of (or waiting for) from.
 func (in *inflight) next(from *peer, tries int, deadline time.Time) *inflight {
-	next := &inflight{id: in.id, from: from, tries: tries, maxHops: in.maxHops, minHops: in.minHops, ack: in.ack, deadline: deadline}
+	next := &inflight{id: in.id, from: from, tries: tries, maxHops: in.maxHops, minHops: in.minHops, acks: in.acks, deadline: deadline}
 	next.offerers.union(&in.offerers)
 	next.tried.union(&in.tried)
 	next.ackers.union(&in.ackers)

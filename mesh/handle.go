@@ -449,9 +449,8 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	}
 	if r != nil && r.in != nil && r.held == nil {
 		in := r.in
-		if in.ack == nil {
-			ack := a
-			in.ack = &ack // checked when the body comes
+		if !in.ackers.has(p.idx) && len(in.acks) < maxEarlyAcks {
+			in.acks = append(in.acks, a) // checked when the body comes
 		}
 		in.ackers.add(p.idx)
 		if in.from == p && !in.done {

@@ -130,14 +130,14 @@ type record struct {
 // inflight is an envelope requested and not yet received.
 type inflight struct {
 	id       envelope.ID
-	from     *peer         // the friend asked
-	offerers friendSet     // every friend that offered it
-	tried    friendSet     // friends already asked
-	ackers   friendSet     // friends that sent the ack instead: they no longer hold it
-	tries    int           // requests sent in all
-	maxHops  uint8         // the most hops any offer promised
-	minHops  uint8         // the fewest: an offerer that may take our copy's hops
-	ack      *envelope.Ack // an ack that arrived first, checked when the body does
+	from     *peer          // the friend asked
+	offerers friendSet      // every friend that offered it
+	tried    friendSet      // friends already asked
+	ackers   friendSet      // friends that sent the ack instead: they no longer hold it
+	tries    int            // requests sent in all
+	maxHops  uint8          // the most hops any offer promised
+	minHops  uint8          // the fewest: an offerer that may take our copy's hops
+	acks     []envelope.Ack // acks that arrived first (one per friend, maxEarlyAcks), checked when the body does
 	deadline time.Time
 	done     bool
 	// waiting is set when no request is out: every friend left to ask
@@ -146,6 +146,11 @@ type inflight struct {
 	// at its deadline looks again for a friend with room (from first).
 	waiting bool
 }
+
+// maxEarlyAcks bounds the acks an envelope being fetched keeps until its
+// body comes. Each friend's first counts, so a forged one cannot shadow
+// the genuine ack another friend sends.
+const maxEarlyAcks = 4
 
 // maxTries bounds the requests for one envelope before the node waits for
 // the next offer of it.

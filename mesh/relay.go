@@ -48,13 +48,13 @@ func (n *Node) HandleEnvelope(from FriendKey, env SharedEnvelope, hops uint8) {
 func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.ID, now time.Time) {
 	n.stats.EnvelopesIn++
 	r := n.ids.get(id)
-	var promised uint8      // hops offers promised while it was fetched
-	var weakest uint8       // the fewest an offer promised
-	var early *envelope.Ack // an ack that came before the body
+	var promised uint8       // hops offers promised while it was fetched
+	var weakest uint8        // the fewest an offer promised
+	var early []envelope.Ack // acks that came before the body
 	var offerers, ackers friendSet
 	if r != nil && r.in != nil {
 		in := r.in
-		promised, weakest, early = in.maxHops, in.minHops, in.ack
+		promised, weakest, early = in.maxHops, in.minHops, in.acks
 		offerers, ackers = in.offerers, in.ackers
 		n.endInflight(in)
 		r = n.ids.get(id)
@@ -93,9 +93,9 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 		n.deliverMine(p.key, b, id, h.Expiry, h.Hops, now)
 		return
 	}
-	if early != nil && early.Verify(h.AckHash) {
+	if k := slices.IndexFunc(early, func(a envelope.Ack) bool { return a.Verify(h.AckHash) }); k >= 0 {
 		// Delivered already: keep the ack, not the body.
-		rec := AckRecord{Ack: *early, Expiry: h.Expiry}
+		rec := AckRecord{Ack: early[k], Expiry: h.Expiry}
 		n.batch.PutAck(rec)
 		if n.apply() == nil {
 			n.stats.AcksVerified++
