@@ -125,8 +125,13 @@ func (d *Daemon) open() error {
 		return err
 	}
 	d.lock = lock
-	if d.plock, err = lockProfile(d.cfg.ProfilePath()); err != nil {
-		return err
+	// The profile's lock is PROFILE.lock, unless that is the directory's
+	// own lock file (a profile named "toxmail"), which already excludes
+	// any other node on this profile.
+	if pl := d.cfg.ProfilePath() + ".lock"; filepath.Clean(pl) != filepath.Clean(filepath.Join(d.cfg.DataDir, "toxmail.lock")) {
+		if d.plock, err = lockProfile(d.cfg.ProfilePath()); err != nil {
+			return err
+		}
 	}
 	if err := d.openTox(); err != nil {
 		return err
@@ -193,7 +198,8 @@ func (d *Daemon) openStores() error {
 	if err != nil {
 		return fmt.Errorf("daemon: mesh store: %w", err)
 	}
-	d.box, err = inbox.Open(inbox.Options{Dir: filepath.Join(d.cfg.DataDir, "inbox"), Logger: d.log.With("component", "inbox")})
+	d.box, err = inbox.Open(inbox.Options{Dir: filepath.Join(d.cfg.DataDir, "inbox"), Logger: d.log.With("component", "inbox"),
+		MaxMessageSize: inboxLimit(d.cfg.Mesh.MaxEnvelopeSize)})
 	if err != nil {
 		return fmt.Errorf("daemon: inbox: %w", err)
 	}
@@ -312,6 +318,15 @@ func (d *Daemon) Start() error {
 	go d.background()
 	d.log.Info("toxmail running", "tox_id", d.ToxID().String(), "smtp", d.SMTPAddr(), "pop3", d.POP3Addr(), "dashboard", d.DashboardAddr())
 	return nil
+}
+
+// inboxLimit is the largest mail the inbox takes: any body an envelope of
+// maxEnvelope bytes can carry, twice over (delivery makes every line
+// ending CRLF, which at worst doubles a mail of bare LFs), and its delivery
+// headers. A refusal there is permanent, so it must never refuse mail
+// the mesh accepted.
+func inboxLimit(maxEnvelope int) int64 {
+	return max(inbox.DefaultMaxMessageSize, 2*int64(maxEnvelope)+64<<10)
 }
 
 func listen(knob, addr string) (net.Listener, error) {

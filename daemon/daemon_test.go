@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 )
 
@@ -153,4 +154,68 @@ func TestDataDirWritableByOthersRefused(t *testing.T) {
 	if err := open(); err != nil {
 		t.Fatalf("mode 0750: %v", err)
 	}
+}
+
+// TestInboxLimitTakesAnyEnvelope: the inbox refuses for good, so it must
+// take any mail an envelope can carry after delivery made its line
+// endings CRLF (a mail of bare LFs doubles), with its delivery headers.
+func TestInboxLimitTakesAnyEnvelope(t *testing.T) {
+	for _, size := range []int{envelope.SealedSize(0), 8 << 20, 33 << 20, envelope.HeaderSize + envelope.MaxCiphertext} {
+		if got, need := inboxLimit(size), 2*int64(size)+16<<10; got < need {
+			t.Errorf("max_envelope_size %d: inbox limit %d, want at least %d", size, got, need)
+		}
+	}
+}
+
+// TestProfileNamedToxmail: a profile whose lock file would be the data
+// directory's own lock does not lock its node out.
+func TestProfileNamedToxmail(t *testing.T) {
+	n := newTestNode(t, "alice")
+	data, err := os.ReadFile(n.cfg.ProfilePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.cfg.Tox.Profile = "toxmail"
+	if err := os.WriteFile(n.cfg.ProfilePath(), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.start(t)
+	if n.d.ToxID() != n.id {
+		t.Errorf("runs as %v, want %v", n.d.ToxID(), n.id)
+	}
+}
+
+// TestLockWaitsForProbe: a node starting while `toxmail status` probes
+// the lock (Running) waits for the probe instead of failing.
+func TestLockWaitsForProbe(t *testing.T) {
+	dir := t.TempDir()
+	l, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.release()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				Running(dir)
+			}
+		}
+	}()
+	for i := range 300 {
+		l, err := lockDir(dir)
+		if err != nil {
+			close(stop)
+			<-done
+			t.Fatalf("start %d refused while a probe ran: %v", i, err)
+		}
+		l.release()
+	}
+	close(stop)
+	<-done
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrLocked means another toxmail process is running on the data
@@ -40,7 +41,7 @@ func lockFile(path, busy string) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: opening %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flockRetry(f); err != nil {
 		b, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
@@ -58,6 +59,23 @@ func lockFile(path, busy string) (*dirLock, error) {
 	return &dirLock{f: f}, nil
 }
 
+// lockPatience is how long lockFile waits for a lock held only for a
+// moment: Running (toxmail status, contacts, passwd) probes it.
+const lockPatience = 500 * time.Millisecond
+
+// flockRetry takes an exclusive lock on f, trying again for lockPatience
+// while someone else holds it.
+func flockRetry(f *os.File) error {
+	deadline := time.Now().Add(lockPatience)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (l *dirLock) release() {
 	if l == nil || l.f == nil {
 		return
@@ -69,9 +87,9 @@ func (l *dirLock) release() {
 }
 
 // Running reports whether a toxmail node holds the lock of the data
-// directory dir now, and the pid it wrote there. It takes the lock for a
-// moment when nobody holds it, so a node starting at that very instant
-// may be refused once.
+// directory dir now, and the pid it wrote there. It probes with a shared
+// lock for a moment when nobody holds it; a node starting at that instant
+// waits for it (flockRetry) rather than being refused.
 func Running(dir string) (pid string, running bool) {
 	path := filepath.Join(dir, "toxmail.lock")
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -79,7 +97,7 @@ func Running(dir string) (pid string, running bool) {
 		return "", false // no lock file: never ran here
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		return "", false
 	}
