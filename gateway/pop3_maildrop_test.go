@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -14,13 +15,34 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/toxmail/toxmail/inbox"
+	"pgregory.net/rapid"
 )
 
 // pop3RefNormalize is the reference for what InboxMaildrop serves: the
-// line endings of a delivered mail (canonicalCRLF), and a line ending
-// after the last line.
+// header section (up to the first line that is empty once split at LF,
+// as the From check of earlier versions read it) with each lone CR as a
+// space, the body with it as CRLF, every line ending CRLF (canonicalCRLF),
+// and a line ending after the last line.
 func pop3RefNormalize(s string) string {
-	out := string(canonicalCRLF([]byte(s)))
+	end := len(s)
+	for at := 0; ; {
+		j := strings.IndexByte(s[at:], '\n')
+		if j < 0 {
+			break
+		}
+		if line := s[at : at+j]; line == "" || line == "\r" {
+			end = at
+			break
+		}
+		at += j + 1
+	}
+	head := []byte(s[:end])
+	for i := range head {
+		if head[i] == '\r' && i+1 < len(head) && head[i+1] != '\n' {
+			head[i] = ' '
+		}
+	}
+	out := string(canonicalCRLF(append(head, s[end:]...)))
 	if out != "" && !strings.HasSuffix(out, "\n") {
 		out += "\r\n"
 	}
@@ -35,10 +57,13 @@ func TestPOP3CRLFReader(t *testing.T) {
 		{"a\n", "a\r\n"},
 		{"\n\n", "\r\n\r\n"},
 		{"a\r", "a\r\n"},
-		{"a\rb\n", "a\r\nb\r\n"},
-		{"a\r\r\nb", "a\r\n\r\nb\r\n"},
-		{"\r\r", "\r\n\r\n"},
-		{"\rFrom: x\r\n", "\r\nFrom: x\r\n"},
+		// A lone CR: a space in the header, a line ending in the body.
+		{"a\rb\n", "a b\r\n"},
+		{"a\r\r\nb", "a \r\nb\r\n"},
+		{"\rFrom: x\r\n", " From: x\r\n"},
+		{"S: hi\rFrom: a\r\n\r\nb\rc\r", "S: hi From: a\r\n\r\nb\r\nc\r\n"},
+		{"h\n\na\rb", "h\r\n\r\na\r\nb\r\n"},
+		{"h\n\r\na\rb", "h\r\n\r\na\r\nb\r\n"},
 		{"x\n.y\r\n..z", "x\r\n.y\r\n..z\r\n"},
 	}
 	for _, tt := range tests {
@@ -59,6 +84,13 @@ func TestPOP3CRLFReader(t *testing.T) {
 			t.Errorf("TestReader %q: %v", tt.in, err)
 		}
 	}
+	rapid.Check(t, func(t *rapid.T) {
+		in := string(rapid.SliceOf(rapid.SampledFrom([]byte("ab\r\n"))).Draw(t, "in"))
+		got, err := io.ReadAll(newPOP3CRLFReader(iotest.OneByteReader(strings.NewReader(in))))
+		if want := pop3RefNormalize(in); err != nil || string(got) != want {
+			t.Fatalf("%q: got %q, %v; want %q", in, got, err, want)
+		}
+	})
 	long := strings.Repeat("line\n", 20_000) + "end"
 	got, err := io.ReadAll(newPOP3CRLFReader(iotest.HalfReader(strings.NewReader(long))))
 	if want := pop3RefNormalize(long); err != nil || string(got) != want {
@@ -269,5 +301,36 @@ func TestInboxMaildropDeleteMany(t *testing.T) {
 	}
 	if ms, err := b.List(); err != nil || len(ms) != 0 {
 		t.Fatalf("after deleting all: %d mails left, %v", len(ms), err)
+	}
+}
+
+// TestInboxMaildropOldLoneCR: a mail stored by an earlier version with a
+// lone CR in its header (its From check read the line whole) is served
+// with the CR as a space: no client sees a From or a verdict the check
+// did not.
+func TestInboxMaildropOldLoneCR(t *testing.T) {
+	b := pop3TestInbox(t)
+	stored := "X-Toxmail-From-Check: pass (From is the sender's own Tox ID)\r\n" +
+		"Subject: hi\rFrom: Alice <alice@example.org>\rX-Toxmail-From-Check: pass (forged)\r\n" +
+		"From: <k@tox>\r\n\r\nsend\rmoney\r\n"
+	uid := pop3Deliver(t, b, 7, stored)
+	r, err := InboxMaildrop(b, nil).Open(uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	served, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(served))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, checks := msg.Header["From"], msg.Header["X-Toxmail-From-Check"]; len(from) != 1 || from[0] != "<k@tox>" || len(checks) != 1 {
+		t.Fatalf("served From %q and From-Check %q, want only the ones the check saw:\n%q", from, checks, served)
+	}
+	if !bytes.HasSuffix(served, []byte("\r\n\r\nsend\r\nmoney\r\n")) {
+		t.Errorf("body served as %q", served)
 	}
 }

@@ -99,23 +99,28 @@ func pop3WriteMessage(w *bufio.Writer, r *bufio.Reader, lines int64) (n int64, e
 	return n, err
 }
 
-// pop3CRLFReader normalizes line endings as delivery does (canonicalCRLF),
-// for mail stored before delivery did: a LF without CR before it and a CR
-// without LF after it both become CRLF, and a message that does not end
-// with a line ending gets one. Other bytes pass unchanged.
+// pop3CRLFReader serves a stored mail with CRLF line endings, as RFC 1939
+// asks: a LF without CR before it becomes CRLF, and a message that does
+// not end with a line ending gets one. Mail delivered now has only CRLF
+// (canonicalCRLF). Mail stored by earlier versions may hold a lone CR,
+// which those versions' From check and X-Toxmail renaming read as part of
+// a line: in the header section it is served as a space, so that no
+// client sees a header line the check did not see; in the body it becomes
+// CRLF. The header section ends at the first empty line.
 type pop3CRLFReader struct {
-	r      io.Reader
-	in     []byte // read buffer
-	buf    []byte // normalized bytes
-	out    []byte // the part of buf not yet returned
-	prevCR bool   // the last byte read was CR
-	any    bool   // some byte was read
-	lastLF bool   // the last byte read was LF
-	eof    bool
+	r         io.Reader
+	in        []byte // read buffer
+	buf       []byte // normalized bytes
+	out       []byte // the part of buf not yet returned
+	pendingCR bool   // a CR was read and not yet written
+	inHeader  bool   // before the first empty line
+	lineEmpty bool   // nothing of the current line written yet
+	any       bool   // some byte was read
+	eof       bool
 }
 
 func newPOP3CRLFReader(r io.Reader) *pop3CRLFReader {
-	return &pop3CRLFReader{r: r, in: make([]byte, 16<<10)}
+	return &pop3CRLFReader{r: r, in: make([]byte, 16<<10), inHeader: true, lineEmpty: true}
 }
 
 func (c *pop3CRLFReader) Read(p []byte) (int, error) {
@@ -132,6 +137,15 @@ func (c *pop3CRLFReader) Read(p []byte) (int, error) {
 	return k, nil
 }
 
+// endLine writes a line ending; an empty line ends the header section.
+func (c *pop3CRLFReader) endLine(out []byte) []byte {
+	if c.lineEmpty {
+		c.inHeader = false
+	}
+	c.lineEmpty = true
+	return append(out, '\r', '\n')
+}
+
 // fill reads once from the source and normalizes what came.
 func (c *pop3CRLFReader) fill() error {
 	k, err := c.r.Read(c.in)
@@ -140,14 +154,28 @@ func (c *pop3CRLFReader) fill() error {
 	}
 	out := c.buf[:0]
 	for _, b := range c.in[:k] {
-		switch {
-		case b == '\n' && !c.prevCR:
-			out = append(out, '\r')
-		case b != '\n' && c.prevCR:
-			out = append(out, '\n')
+		if c.pendingCR {
+			c.pendingCR = false
+			switch {
+			case b == '\n':
+				out = c.endLine(out)
+				continue
+			case c.inHeader:
+				out = append(out, ' ') // a lone CR inside a header line
+				c.lineEmpty = false
+			default:
+				out = c.endLine(out)
+			}
 		}
-		out = append(out, b)
-		c.prevCR, c.lastLF = b == '\r', b == '\n'
+		switch b {
+		case '\r':
+			c.pendingCR = true
+		case '\n':
+			out = c.endLine(out)
+		default:
+			out = append(out, b)
+			c.lineEmpty = false
+		}
 	}
 	if k > 0 {
 		c.any = true
@@ -155,12 +183,10 @@ func (c *pop3CRLFReader) fill() error {
 	switch {
 	case err == io.EOF:
 		c.eof = true
-		if c.any && !c.lastLF {
-			if !c.prevCR {
-				out = append(out, '\r')
-			}
-			out = append(out, '\n')
+		if c.pendingCR || c.any && !c.lineEmpty {
+			out = append(out, '\r', '\n')
 		}
+		c.pendingCR = false
 	case err != nil:
 		return err
 	}
