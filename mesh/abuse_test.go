@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -388,6 +389,20 @@ func TestSessionResetRateLimited(t *testing.T) {
 	}
 }
 
+// madeEnvelope is an envelope a friend made itself, as relays see it: a
+// header (3 hops, expiring at exp, ack hash of secret) and the smallest
+// ciphertext, made distinct by n. The friend knows its ack secret.
+func madeEnvelope(exp int64, n int, secret envelope.AckSecret) ([]byte, envelope.ID) {
+	hdr := make([]byte, envelope.HeaderSize+envelope.MinCiphertext)
+	hdr[0], hdr[1], hdr[2] = 1, 1, 3 // version, kind, hops
+	binary.BigEndian.PutUint64(hdr[4:12], uint64(exp))
+	binary.BigEndian.PutUint32(hdr[116:120], uint32(len(hdr)-envelope.HeaderSize))
+	ah := envelope.HashAckSecret(secret)
+	copy(hdr[60:92], ah[:])
+	hdr[200], hdr[201] = byte(n), byte(n>>8)
+	return hdr, envelope.ComputeID(hdr)
+}
+
 // A friend that pushes envelopes it made and then their acks (it knows
 // the secrets) gets each one held, purged and its ack remembered; the acks
 // remembered stop at MaxAcks, the ones expiring first forgotten.
@@ -396,21 +411,12 @@ func TestAcksBoundedByMaxAcks(t *testing.T) {
 	cfg.MaxAcks = 1024
 	n, _, clock, m := abuseNode(t, cfg, NewMemStore(), 0)
 	const pushes = 3000
-	hdr := make([]byte, envelope.HeaderSize+envelope.MinCiphertext)
-	hdr[0], hdr[1], hdr[2] = 1, 1, 3 // version, kind, hops
-	l := len(hdr) - envelope.HeaderSize
-	hdr[116], hdr[117], hdr[118], hdr[119] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
 	var secret envelope.AckSecret
-	ah := envelope.HashAckSecret(secret)
-	copy(hdr[60:92], ah[:])
 	ids := make([]envelope.ID, pushes)
 	for i := range ids {
 		exp := clock.Now().Add(24*time.Hour + time.Duration(i)*time.Second).Unix() // later and later
-		for b := 0; b < 8; b++ {
-			hdr[4+b] = byte(uint64(exp) >> (56 - 8*b))
-		}
-		hdr[200], hdr[201] = byte(i), byte(i>>8) // a new ID each time
-		ids[i] = envelope.ComputeID(hdr)
+		var hdr []byte
+		hdr, ids[i] = madeEnvelope(exp, i, secret)
 		n.HandleFrame(m, encodeEnvelope(hdr, 3))
 		n.HandleFrame(m, encodeAcks(nil, []envelope.Ack{{ID: ids[i], Secret: secret}}))
 	}
@@ -435,18 +441,8 @@ func TestAckPushInBacklogNotConfirmed(t *testing.T) {
 	n, tr, clock, m := abuseNode(t, testConfig(), NewMemStore(), 1)
 	a := keyFor("filler0").Public
 	n.HandleFrame(a, encodeHello(nil, 9)) // a speaks the mesh too
-	hdr := make([]byte, envelope.HeaderSize+envelope.MinCiphertext)
-	hdr[0], hdr[1], hdr[2] = 1, 1, 3 // version, kind, hops
-	exp := clock.Now().Add(48 * time.Hour).Unix()
-	for b := 0; b < 8; b++ {
-		hdr[4+b] = byte(uint64(exp) >> (56 - 8*b))
-	}
-	l := len(hdr) - envelope.HeaderSize
-	hdr[116], hdr[117], hdr[118], hdr[119] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
 	var secret envelope.AckSecret
-	ah := envelope.HashAckSecret(secret)
-	copy(hdr[60:92], ah[:])
-	id := envelope.ComputeID(hdr)
+	hdr, id := madeEnvelope(clock.Now().Add(48*time.Hour).Unix(), 0, secret)
 	n.HandleFrame(a, encodeEnvelope(hdr, 3))
 	if !n.Holds(id) {
 		t.Fatal("setup: the node does not hold the envelope")
@@ -477,18 +473,9 @@ func TestForgedEarlyAckDoesNotShadow(t *testing.T) {
 	a, b := keyFor("filler0").Public, keyFor("filler1").Public
 	n.HandleFrame(a, encodeHello(nil, 9))
 	n.HandleFrame(b, encodeHello(nil, 9))
-	hdr := make([]byte, envelope.HeaderSize+envelope.MinCiphertext)
-	hdr[0], hdr[1], hdr[2] = 1, 1, 3 // version, kind, hops
-	exp := clock.Now().Add(48 * time.Hour).Unix()
-	for i := 0; i < 8; i++ {
-		hdr[4+i] = byte(uint64(exp) >> (56 - 8*i))
-	}
-	l := len(hdr) - envelope.HeaderSize
-	hdr[116], hdr[117], hdr[118], hdr[119] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
 	secret := envelope.AckSecret{1}
-	ah := envelope.HashAckSecret(secret)
-	copy(hdr[60:92], ah[:])
-	id := envelope.ComputeID(hdr)
+	exp := clock.Now().Add(48 * time.Hour).Unix()
+	hdr, id := madeEnvelope(exp, 0, secret)
 	n.HandleFrame(a, encodeOffer(1, []offerItem{{id: id, hops: 3, size: uint32(len(hdr)), expiry: exp}})) // asked of a
 	n.HandleFrame(m, encodeAcks(nil, []envelope.Ack{{ID: id, Secret: envelope.AckSecret{2}}}))            // forged, first
 	n.HandleFrame(m, encodeAcks(nil, []envelope.Ack{{ID: id, Secret: envelope.AckSecret{3}}}))            // and again
