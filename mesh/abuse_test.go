@@ -485,3 +485,44 @@ func TestForgedEarlyAckDoesNotShadow(t *testing.T) {
 		t.Fatalf("holds the body: %v, acks kept %d; want the genuine ack kept instead of the body", n.Holds(id), s.AcksKept)
 	}
 }
+
+// A retried request whose other offerers are all at their limits waits
+// for room, but not past the envelope's expiry.
+func TestWaitingRequestEndsAtExpiry(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxInflightPerFriend = 1
+	n, _, clock, m := abuseNode(t, cfg, NewMemStore(), 1)
+	a := keyFor("filler0").Public
+	n.HandleFrame(a, encodeHello(nil, 9))
+	now := clock.Now()
+	for _, tc := range []struct {
+		name    string
+		expiry  time.Time
+		waiting bool
+	}{{"live", now.Add(time.Hour), true}, {"expired", now.Add(-time.Second), false}} {
+		n.mu.Lock()
+		pa, pm := n.lookup(a), n.lookup(m)
+		var id envelope.ID
+		copy(id[:], tc.name)
+		in := &inflight{id: id, from: pa, tries: 1, expiry: tc.expiry.Unix(), deadline: now}
+		in.offerers.add(pa.idx)
+		in.offerers.add(pm.idx)
+		in.tried.add(pa.idx)
+		n.setInflight(id, in)
+		pa.inflight++
+		pm.inflight = int32(cfg.MaxInflightPerFriend) // mallory is at its limit
+		pa.ready = false                              // and a, asked first, has gone
+		n.retryRequest(in, now)
+		pa.ready = true
+		r := n.ids.get(id)
+		got := r != nil && r.in != nil && r.in.waiting
+		if r != nil && r.in != nil {
+			n.endInflight(r.in)
+		}
+		pm.inflight = 0
+		n.mu.Unlock()
+		if got != tc.waiting {
+			t.Errorf("%s: waiting %v, want %v", tc.name, got, tc.waiting)
+		}
+	}
+}

@@ -571,9 +571,10 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 				n.stats.RequestsOut++
 				return
 			}
-		case busy != nil:
+		case busy != nil && now.Unix() < in.expiry:
 			// Deadlines stay in queue order: every one is RequestTimeout
-			// after the event that set it.
+			// after the event that set it. An envelope that has expired
+			// meanwhile is not waited for.
 			next := in.next(busy, in.tries, now.Add(n.cfg.RequestTimeout))
 			next.waiting = true
 			n.setInflight(in.id, next)
@@ -594,7 +595,7 @@ func (n *Node) roomFor(p *peer) bool {
 // next returns the record that follows in: the same ID and what is known
 // of its offerers, asked of (or waiting for) from.
 func (in *inflight) next(from *peer, tries int, deadline time.Time) *inflight {
-	next := &inflight{id: in.id, from: from, tries: tries, maxHops: in.maxHops, minHops: in.minHops, acks: in.acks, deadline: deadline}
+	next := &inflight{id: in.id, from: from, tries: tries, expiry: in.expiry, maxHops: in.maxHops, minHops: in.minHops, acks: in.acks, deadline: deadline}
 	next.offerers.union(&in.offerers)
 	next.tried.union(&in.tried)
 	next.ackers.union(&in.ackers)

@@ -298,7 +298,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 			deferred = append(deferred, it.id)
 			continue
 		}
-		in := &inflight{id: it.id, from: p, maxHops: it.hops, minHops: it.hops, tries: 1, deadline: now.Add(n.cfg.RequestTimeout)}
+		in := &inflight{id: it.id, from: p, expiry: it.expiry, maxHops: it.hops, minHops: it.hops, tries: 1, deadline: now.Add(n.cfg.RequestTimeout)}
 		in.offerers.add(p.idx)
 		in.tried.add(p.idx)
 		n.setInflight(it.id, in)

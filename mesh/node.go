@@ -135,6 +135,7 @@ type inflight struct {
 	tried    friendSet      // friends already asked
 	ackers   friendSet      // friends that sent the ack instead: they no longer hold it
 	tries    int            // requests sent in all
+	expiry   int64          // the envelope's expiry (Unix seconds), as first offered
 	maxHops  uint8          // the most hops any offer promised
 	minHops  uint8          // the fewest: an offerer that may take our copy's hops
 	acks     []envelope.Ack // acks that arrived first (one per friend, maxEarlyAcks), checked when the body does
