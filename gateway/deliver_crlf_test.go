@@ -58,11 +58,7 @@ func TestMailboxLineEndings(t *testing.T) {
 	alice, _ := envelope.GenerateKeyPair(nil)
 	bob, _ := envelope.GenerateKeyPair(nil)
 	mallory, _ := envelope.GenerateKeyPair(nil)
-	ib, err := inbox.Open(inbox.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ib.Close()
+	ib := pop3TestInbox(t)
 	dir := dirMap{alice.Public: {"alice@example.org", "contacts"}}
 	mb, _ := NewMailbox(MailboxConfig{Inbox: ib, Directory: dir})
 	malloryFrom := "From: <" + mallory.Public.String() + "@tox>\r\n"

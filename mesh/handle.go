@@ -253,13 +253,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 				continue
 			}
 			if e := r.held; e != nil {
-				e.known.add(p.idx)
-				switch {
-				case it.hops > e.meta.Hops && !e.meta.Own:
-					n.upgrade(e, it.hops, p)
-				case canRaise(it.hops, e.meta.Hops):
-					n.queueOffer(p, e) // its copy can go further with ours
-				}
+				n.friendHas(p, e, it.hops)
 				continue
 			}
 			if in := r.in; in != nil {
@@ -329,6 +323,19 @@ func (n *Node) acceptable(size int, expiry int64, now time.Time) bool {
 		return false
 	}
 	return expiry <= now.Add(n.cfg.MaxLifetime+n.cfg.ClockSkew).Unix()
+}
+
+// friendHas notes that friend p has a copy of held entry e, offered (or
+// sent) with hops: ours is upgraded if p's copy goes further, and p is
+// offered ours if ours goes further than p's (canRaise).
+func (n *Node) friendHas(p *peer, e *heldEntry, hops uint8) {
+	e.known.add(p.idx)
+	switch {
+	case hops > e.meta.Hops && !e.meta.Own:
+		n.upgrade(e, hops, p)
+	case canRaise(hops, e.meta.Hops):
+		n.queueOffer(p, e) // its copy can go further with ours
+	}
 }
 
 // canRaise reports whether a friend that offered a copy with offered hops

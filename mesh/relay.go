@@ -62,15 +62,8 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 		n.stats.Unsolicited++
 	}
 	if r != nil && r.held != nil {
-		e := r.held
 		n.stats.Duplicates++
-		e.known.add(p.idx)
-		switch {
-		case h.Hops > e.meta.Hops && !e.meta.Own:
-			n.upgrade(e, h.Hops, p)
-		case canRaise(h.Hops, e.meta.Hops):
-			n.queueOffer(p, e) // its copy can go further with ours
-		}
+		n.friendHas(p, r.held, h.Hops)
 		return
 	}
 	if r != nil && r.ack != nil {

@@ -49,11 +49,7 @@ func TestRunTCPOnly(t *testing.T) {
 	cmd.Env = baseEnv()
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := startCmd(t, cmd)
 	defer func() {
 		cmd.Process.Signal(syscall.SIGINT)
 		select {
@@ -62,16 +58,7 @@ func TestRunTCPOnly(t *testing.T) {
 			t.Error("run did not stop within 20 s of SIGINT")
 		}
 	}()
-	deadline := time.After(90 * time.Second)
-	for !strings.Contains(stderr.String(), "joined the Tox network") {
-		select {
-		case err := <-exited:
-			t.Fatalf("run exited early: %v\n%s", err, stderr.String())
-		case <-deadline:
-			t.Fatalf("the node did not join through the TCP relay in 90 s:\n%s", stderr.String())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+	waitStderr(t, &stderr, exited, "joined the Tox network", 90*time.Second)
 	if !strings.Contains(stderr.String(), "via=tcp") {
 		t.Errorf("joined, but not through TCP:\n%s", stderr.String())
 	}

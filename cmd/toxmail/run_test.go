@@ -235,18 +235,8 @@ func TestRunLogFlags(t *testing.T) {
 	cmd.Env = baseEnv()
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	for !strings.Contains(stderr.String(), "toxmail running: ") {
-		select {
-		case err := <-exited:
-			t.Fatalf("run exited early: %v\n%s", err, stderr.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	exited := startCmd(t, cmd)
+	waitStderr(t, &stderr, exited, "toxmail running: ", 60*time.Second)
 	cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case err := <-exited:
@@ -273,6 +263,33 @@ func TestRunLogFlags(t *testing.T) {
 	}
 	if !sawDebug {
 		t.Errorf("no debug records with --log-level debug:\n%s", stderr.String())
+	}
+}
+
+// startCmd starts cmd and returns a channel that gets its exit.
+func startCmd(t *testing.T, cmd *exec.Cmd) <-chan error {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return exited
+}
+
+// waitStderr waits until stderr holds want; it fails the test if the
+// command exits first or within passes.
+func waitStderr(t *testing.T, stderr *syncBuffer, exited <-chan error, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for !strings.Contains(stderr.String(), want) {
+		select {
+		case err := <-exited:
+			t.Fatalf("run exited early: %v\n%s", err, stderr.String())
+		case <-deadline:
+			t.Fatalf("no %q on stderr within %v:\n%s", want, within, stderr.String())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
