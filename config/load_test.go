@@ -112,6 +112,7 @@ max_held_bytes = "1GB"
 friend_share = 0.5
 dedupe_size = 1024
 max_acks = 5000
+max_seen = 70000
 request_timeout = "90s"
 max_inflight = 100
 max_inflight_per_friend = 10
@@ -185,7 +186,7 @@ func TestParseEveryKey(t *testing.T) {
 	want.Log = Log{Level: slog.LevelDebug, Format: "json"}
 	m := &want.Mesh
 	m.TTL, m.MaxHops, m.Lifetime, m.MaxLifetime, m.ClockSkew = 3, 6, 36*time.Hour, 3*day, 5*time.Minute
-	m.MaxEnvelopeSize, m.MaxHeldBytes, m.FriendShare, m.DedupeSize, m.MaxAcks = 4<<20, 1e9, 0.5, 1024, 5000
+	m.MaxEnvelopeSize, m.MaxHeldBytes, m.FriendShare, m.DedupeSize, m.MaxAcks, m.MaxSeen = 4<<20, 1e9, 0.5, 1024, 5000, 70000
 	m.RequestTimeout, m.MaxInflight, m.MaxInflightPerFriend, m.OfferDelay, m.MaxBatch = 90*time.Second, 100, 10, 0, 64
 	m.SweepInterval, m.OutboxRetention, m.DeliverRetry = 30*time.Minute, 36*time.Hour, time.Minute
 	s := &want.Sim

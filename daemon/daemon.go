@@ -194,6 +194,7 @@ func (d *Daemon) openStores() error {
 		Dir:             filepath.Join(d.cfg.DataDir, "mesh"),
 		Logger:          d.log.With("component", "store"),
 		MaxEnvelopeSize: d.cfg.Mesh.MaxEnvelopeSize,
+		MaxSeen:         d.cfg.Mesh.MaxSeen,
 	})
 	if err != nil {
 		return fmt.Errorf("daemon: mesh store: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/mesh"
 )
 
 // A mail whose SMTP transaction had begun (MAIL FROM, RCPT TO) when the
@@ -218,4 +219,24 @@ func TestLockWaitsForProbe(t *testing.T) {
 	}
 	close(stop)
 	<-done
+}
+
+// TestMaxSeenReachesStore: mesh.max_seen bounds the node's store.
+func TestMaxSeenReachesStore(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	a.cfg.Mesh.MaxSeen = 1024
+	a.start(t)
+	var b mesh.Batch
+	for i := range 1500 {
+		var id envelope.ID
+		id[0], id[1] = byte(i>>8), byte(i)
+		b.MarkSeen(id, time.Now().Add(time.Hour).Unix()+int64(i))
+	}
+	if err := a.d.store.Apply(&b); err != nil {
+		t.Fatal(err)
+	}
+	if st := a.d.node.Stats(); st.SeenIDs != 1024 || st.SeenForgotten != 1500-1024 {
+		t.Errorf("the node's store holds %d seen IDs (%d forgotten), want 1024 (476)", st.SeenIDs, st.SeenForgotten)
+	}
 }

@@ -349,7 +349,7 @@ var dashStatGroups = []struct {
 	{"Gossip", []string{"OffersIn", "OffersOut", "RequestsIn", "RequestsOut", "Deferred", "RequestRetries", "RequestTimeouts",
 		"EnvelopesIn", "EnvelopesOut", "Duplicates", "Unsolicited", "Relayed", "Upgrades"}},
 	{"Acks", []string{"AcksIn", "AcksOut", "AcksVerified", "AcksForged", "AcksUnknown", "AcksEvicted"}},
-	{"Storage", []string{"Refused", "Evicted", "OverBudget", "Expired", "StoreErrors"}},
+	{"Storage", []string{"Refused", "Evicted", "OverBudget", "Expired", "SeenIDs", "SeenForgotten", "StoreErrors"}},
 	{"Link", []string{"FramesIn", "FramesOut", "BytesIn", "BytesOut", "SendErrors", "Backlogged", "BacklogDropped", "BadFrames"}},
 }
 

@@ -94,6 +94,7 @@ type BadgerStore struct {
 
 	writeMu sync.Mutex // one writer at a time: no transaction conflicts
 	gate    badgerGate
+	seen    badgerSeenBound // under writeMu; see badgerstore_seen.go
 
 	maxEnvelope int // in memory: the MaxEnvelopeSize the memtable is sized for
 	// expireOps is a soft bound on the deletions of one Expire
@@ -133,6 +134,12 @@ type BadgerOptions struct {
 	// it is checked but unused: every envelope the format allows fits in
 	// one Apply.
 	MaxEnvelopeSize int
+	// MaxSeen bounds the IDs in the seen set (about 120 bytes of disk
+	// each). Past it, the IDs expiring soonest are forgotten: after each
+	// Apply (up to badgerExpireChunk at a time) and, all the way down to
+	// MaxSeen, by Expire. 0 means no bound (mesh's Config.MaxSeen is the
+	// node's default). See badgerstore_seen.go.
+	MaxSeen int
 }
 
 // Storage tuning. A node's state is small (megabytes to a few gigabytes),
@@ -205,6 +212,9 @@ func OpenBadgerStore(opts BadgerOptions) (*BadgerStore, error) {
 	case maxEnv < envelope.HeaderSize || maxEnv > badgerMaxEnvelope:
 		return nil, fmt.Errorf("mesh: badger store: MaxEnvelopeSize %d is not in %d..%d", maxEnv, envelope.HeaderSize, badgerMaxEnvelope)
 	}
+	if opts.MaxSeen < 0 {
+		return nil, fmt.Errorf("mesh: badger store: MaxSeen %d is negative", opts.MaxSeen)
+	}
 	var bo badger.Options
 	if opts.InMemory {
 		bo = badger.DefaultOptions("").
@@ -254,6 +264,11 @@ func OpenBadgerStore(opts BadgerOptions) (*BadgerStore, error) {
 	if err := s.checkSchema(); err != nil {
 		db.Close()
 		return nil, err
+	}
+	s.seen.max = opts.MaxSeen
+	if err := s.countSeen(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("mesh: badger store: counting the seen set: %w", err)
 	}
 	interval := opts.GCInterval
 	if interval == 0 {

@@ -33,8 +33,11 @@ func (s *BadgerStore) Expire(now, retention int64) (int, error) {
 		{badgerPrefixOutbox, badgerSubSat(now, retention)},
 	} {
 		for {
-			removed, more, err := s.expireChunk(k.kind, k.cutoff)
+			removed, more, err := s.expireChunk(k.kind, k.cutoff, badgerExpireChunk)
 			n += removed
+			if k.kind == badgerPrefixSeen {
+				s.seen.count -= removed
+			}
 			if err != nil {
 				return n, fmt.Errorf("mesh: badger store: expire: %w", err)
 			}
@@ -43,20 +46,24 @@ func (s *BadgerStore) Expire(now, retention int64) (int, error) {
 			}
 		}
 	}
+	if err := s.boundSeen(math.MaxInt); err != nil {
+		return n, err
+	}
 	return n, nil
 }
 
-// expireChunk removes up to badgerExpireChunk records of kind whose expiry
-// is at or before cutoff, stopping early once it has made s.expireOps
-// deletions, and reports whether there may be more.
-func (s *BadgerStore) expireChunk(kind byte, cutoff int64) (removed int, more bool, err error) {
+// expireChunk removes the records of kind whose expiry is at or before
+// cutoff, soonest first: it reads up to limit (at most badgerExpireChunk)
+// index keys, stops early once it has made s.expireOps deletions, and
+// reports whether there may be more. s.writeMu is held.
+func (s *BadgerStore) expireChunk(kind byte, cutoff int64, limit int) (removed int, more bool, err error) {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 
 	prefix := []byte{badgerPrefixIndex, kind}
 	var keys [][]byte
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-	for it.Rewind(); it.Valid() && len(keys) < badgerExpireChunk; it.Next() {
+	for it.Rewind(); it.Valid() && len(keys) < limit; it.Next() {
 		k := it.Item().KeyCopy(nil)
 		_, exp, _, perr := badgerParseIndexKey(k)
 		if perr == nil && exp > cutoff {
@@ -117,7 +124,7 @@ func (s *BadgerStore) expireChunk(kind byte, cutoff int64) (removed int, more bo
 	if err := txn.Commit(); err != nil {
 		return 0, false, err
 	}
-	return removed, done < len(keys) || len(keys) == badgerExpireChunk, nil
+	return removed, done < len(keys) || len(keys) == limit, nil
 }
 
 // badgerSubSat returns a-b, saturated to the int64 range.

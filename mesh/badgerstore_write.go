@@ -40,6 +40,14 @@ func (s *BadgerStore) Apply(b *Batch) error {
 	if err := w.txn.Commit(); err != nil {
 		return s.batchError(b, err, "commit")
 	}
+	s.seen.count += w.seenAdded
+	// The batch is durable whatever happens next: a failure to forget
+	// old IDs is only logged, and the next Apply or Expire tries again.
+	// One transaction at most, so an Apply never stalls for long; each
+	// adds a few IDs and forgets up to badgerExpireChunk.
+	if err := s.boundSeen(badgerExpireChunk); err != nil {
+		s.log.Warn("bounding the seen set", "err", err)
+	}
 	return nil
 }
 
@@ -66,9 +74,10 @@ func (s *BadgerStore) batchError(b *Batch, err error, where string) error {
 // badgerWriter applies operations inside one read-write transaction; reads
 // see the transaction's own earlier writes.
 type badgerWriter struct {
-	txn  *badger.Txn
-	wall int64 // real time, Unix seconds, for TTL decisions only
-	log  *slog.Logger
+	txn       *badger.Txn
+	wall      int64 // real time, Unix seconds, for TTL decisions only
+	log       *slog.Logger
+	seenAdded int // seen records created (not replaced)
 }
 
 func (w *badgerWriter) apply(op *Op) error {
@@ -222,6 +231,9 @@ func (w *badgerWriter) markSeen(id envelope.ID, expiry int64) error {
 	}
 	if ok && old.indexed && old.expiry >= expiry {
 		return nil
+	}
+	if !ok {
+		w.seenAdded++
 	}
 	return w.putRecord(badgerPrefixSeen, id, expiry, badgerEncodeSeen(expiry), true)
 }

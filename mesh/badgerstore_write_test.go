@@ -256,7 +256,7 @@ func TestBadgerExpireOps(t *testing.T) {
 		env, meta := stBigEnvelope(t, envelope.HeaderSize+badgerChunkSize+100, exp-int64(i), uint8(i))
 		stApply(t, s, func(b *Batch) { b.PutHeld(meta, env) })
 	}
-	removed, more, err := s.expireChunk(badgerPrefixHeld, exp)
+	removed, more, err := s.expireChunk(badgerPrefixHeld, exp, badgerExpireChunk)
 	if err != nil || removed != 1 || !more {
 		t.Errorf("expireChunk: got %d, %v, %v; want 1, true, nil", removed, more, err)
 	}

@@ -53,6 +53,15 @@ type Config struct {
 	// ack loses no mail; other relays then keep their copies until
 	// expiry. Default 262144; 1024..1<<26.
 	MaxAcks int
+	// MaxSeen bounds the IDs in the store's persistent seen set (about
+	// 120 bytes of disk each in a BadgerStore), which would otherwise
+	// keep every ID a friend pushed until it expires. Past it, the IDs
+	// expiring soonest are forgotten. That loses no mail: the node still
+	// knows what it holds and the acks it remembers, and the inbox what
+	// it delivered; a forgotten relay copy may be taken again. The node
+	// hands it to its store (see BadgerOptions.MaxSeen). Default 1<<21
+	// (about 240 MiB); 1024..1<<30.
+	MaxSeen int
 	// RequestTimeout is how long to wait for a requested envelope before
 	// asking another friend that offered it. Default 2 minutes; 1 second..1 hour.
 	RequestTimeout time.Duration
@@ -99,6 +108,7 @@ func DefaultConfig() Config {
 		FriendShare:          0.25,
 		DedupeSize:           1 << 16,
 		MaxAcks:              1 << 18,
+		MaxSeen:              1 << 21,
 		RequestTimeout:       2 * time.Minute,
 		MaxInflight:          8192,
 		MaxInflightPerFriend: 1024,
@@ -140,6 +150,8 @@ func (c *Config) Validate() error {
 		return errf("DedupeSize", c.DedupeSize, "0 (no cache) or 16..16777216")
 	case c.MaxAcks < 1024 || c.MaxAcks > 1<<26:
 		return errf("MaxAcks", c.MaxAcks, "1024..67108864")
+	case c.MaxSeen < 1024 || c.MaxSeen > 1<<30:
+		return errf("MaxSeen", c.MaxSeen, "1024..1073741824")
 	case c.RequestTimeout < time.Second || c.RequestTimeout > time.Hour:
 		return errf("RequestTimeout", c.RequestTimeout, "1s..1h")
 	case c.MaxInflight < 1 || c.MaxInflight > 1<<20:

@@ -50,6 +50,17 @@ type Stats struct {
 	Peers     int   // friends the node keeps state for (see Node.Peers)
 	Online    int   // friends connected
 	MeshPeers int   // friends that answered hello
+	// SeenIDs is how many IDs the store's seen set holds, and
+	// SeenForgotten how many it forgot before their expiry to stay within
+	// Config.MaxSeen since it was opened; both 0 for a store that does not
+	// count them (a SeenCounter).
+	SeenIDs       int
+	SeenForgotten uint64
+}
+
+// SeenCounter is a Store that counts its seen set; BadgerStore is one.
+type SeenCounter interface {
+	SeenRecords() (count int, evicted uint64)
 }
 
 // Stats returns the node's counters and gauges.
@@ -62,6 +73,9 @@ func (n *Node) Stats() Stats {
 	s.AcksKept = n.nAcks
 	s.Inflight = n.nInflight
 	s.Peers = len(n.peers)
+	if sc, ok := n.deps.Store.(SeenCounter); ok {
+		s.SeenIDs, s.SeenForgotten = sc.SeenRecords()
+	}
 	for _, p := range n.peers {
 		if p.online {
 			s.Online++

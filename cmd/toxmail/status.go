@@ -101,6 +101,8 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		s("relayed"), s("duplicates"), s("refused"), s("evicted"), s("over_budget"), s("expired"))
 	fmt.Fprintf(w, "  acks:      %d in, %d out, %d verified, %d forged, %d kept\n",
 		s("acks_in"), s("acks_out"), s("acks_verified"), s("acks_forged"), s("acks_kept"))
+	fmt.Fprintf(w, "  seen:      %d IDs kept so mail is fetched once, %d forgotten early (mesh.max_seen)\n",
+		s("seen_ids"), s("seen_forgotten"))
 	fmt.Fprintf(w, "  traffic:   %d frames in (%s), %d out (%s), %d send errors\n",
 		s("frames_in"), humanBytes(s("bytes_in")), s("frames_out"), humanBytes(s("bytes_out")), s("send_errors"))
 }
