@@ -157,6 +157,64 @@ func TestDataDirWritableByOthersRefused(t *testing.T) {
 	}
 }
 
+// TestDataDirParentWritableRefused: a directory above the data directory
+// that others may write to (without the sticky bit), or that another user
+// owns, is refused too: its owner could move the data directory aside.
+func TestDataDirParentWritableRefused(t *testing.T) {
+	base := t.TempDir()
+	parent := filepath.Join(base, "shared")
+	data := filepath.Join(parent, "node")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{
+		{0o755, true},
+		{0o777, false},
+		{0o775, false},
+		{0o777 | os.ModeSticky, true}, // as /tmp: others cannot rename what is not theirs
+	} {
+		if err := os.Chmod(parent, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckDataDir(data)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("parent mode %v: %v", tc.mode, err)
+		case !tc.ok && (!errors.Is(err, ErrInsecureDir) || !strings.Contains(err.Error(), "chmod go-w "+parent)):
+			t.Errorf("parent mode %v: got %v, want ErrInsecureDir naming %s", tc.mode, err, parent)
+		}
+	}
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Through a symbolic link, the real path's parents count.
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(data, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(parent, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDataDir(link); !errors.Is(err, ErrInsecureDir) {
+		t.Errorf("through a link to a data directory under a 0777 parent: %v, want ErrInsecureDir", err)
+	}
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getuid() != 0 {
+		return // only root can give the parent away
+	}
+	if err := os.Chown(parent, 12345, 12345); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDataDir(data); !errors.Is(err, ErrInsecureDir) || !strings.Contains(err.Error(), "belongs to user 12345") {
+		t.Errorf("parent owned by user 12345: %v, want ErrInsecureDir naming the owner", err)
+	}
+}
+
 // TestInboxLimitTakesAnyEnvelope: the inbox refuses for good, so it must
 // take any mail an envelope can carry after delivery made its line
 // endings CRLF (a mail of bare LFs doubles), with its delivery headers.
