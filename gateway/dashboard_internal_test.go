@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/toxmail/toxmail/mesh"
 )
 
 // nopBackend satisfies DashboardBackend for tests that never call it.
@@ -40,5 +43,34 @@ func TestDashboardFailureWait(t *testing.T) {
 	now = now.Add(dashFailureMemory + 6*time.Second)
 	if wait, _ := d.failureWait("127.0.0.1"); wait != time.Second {
 		t.Errorf("after a quiet while: wait %v, want 1s", wait)
+	}
+}
+
+// TestSplitCamel: stat names become words, and /api/status keys, with an
+// acronym kept whole.
+func TestSplitCamel(t *testing.T) {
+	for in, want := range map[string]string{
+		"FramesIn":      "frames in",
+		"PeakHeldBytes": "peak held bytes",
+		"SeenIDs":       "seen ids",
+		"SeenForgotten": "seen forgotten",
+		"IDsSeen":       "ids seen",
+		"HTTPServer":    "http server",
+		"ToxID":         "tox id",
+		"A":             "a",
+	} {
+		if got := splitCamel(in); got != want {
+			t.Errorf("splitCamel(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Every counter has a key of its own, in plain snake case.
+	keys := apiStats(mesh.Stats{})
+	if _, ok := keys["seen_ids"]; !ok {
+		t.Errorf("no seen_ids in %v", keys)
+	}
+	for k := range keys {
+		if strings.Contains(k, "__") || strings.HasPrefix(k, "_") || k != strings.ToLower(k) {
+			t.Errorf("stat key %q", k)
+		}
 	}
 }

@@ -398,12 +398,18 @@ func statValue(name string, f reflect.Value) statView {
 	return statView{Name: splitCamel(name), Value: val, Zero: n == 0}
 }
 
-// splitCamel turns "RequestsOut" into "requests out".
+// splitCamel turns a Go name into lower-case words: "PeakHeldBytes" into
+// "peak held bytes". A run of capitals is one word, an acronym, plural or
+// not: "SeenIDs" is "seen ids", "HTTPServer" "http server".
 func splitCamel(s string) string {
+	rs := []rune(s)
+	upper := func(i int) bool { return i >= 0 && i < len(rs) && unicode.IsUpper(rs[i]) }
+	lower := func(i int) bool { return i >= 0 && i < len(rs) && unicode.IsLower(rs[i]) }
 	var b strings.Builder
-	for i, r := range s {
+	for i, r := range rs {
 		if unicode.IsUpper(r) {
-			if i > 0 {
+			plural := lower(i+1) && rs[i+1] == 's' && (i+2 == len(rs) || upper(i+2))
+			if lower(i-1) || upper(i-1) && lower(i+1) && !plural {
 				b.WriteByte(' ')
 			}
 			r = unicode.ToLower(r)
