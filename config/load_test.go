@@ -268,6 +268,8 @@ func TestBadValues(t *testing.T) {
 		{"[smtp]\nmax_message_bytes = \"100MiB\"", "smtp.max_message_bytes", 2, `toxmail.toml:2: smtp.max_message_bytes = "100MiB": out of range: want 0 (what fits one envelope), or 1..8257362`},
 		{"[smtp]\ndomain = \"a b\"", "smtp.domain", 2, `want printable ASCII characters without spaces`},
 		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"hunter2\"", "smtp.users[0].password_hash", 3, `toxmail.toml:3: smtp.users[0].password_hash: not a bcrypt hash`},
+		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"$2a$31$VYqZ24BPC2.cpkEpHKbbp.XB5Dg9yZyn13R9v8GrdU/PxCUBCTBQO\"", "smtp.users[0].password_hash", 3,
+			`toxmail.toml:3: smtp.users[0].password_hash: bcrypt cost 31 is too slow: each login would take 2097152 times as long as at cost 10, which toxmail passwd uses; want 4..15`},
 		{"[pop3]\nlisten = \"127.0.0.1:1025\"", "pop3.listen", 2, `toxmail.toml:2: pop3.listen = "127.0.0.1:1025": already used by smtp.listen`},
 		{"[pop3]\nidle_timeout = \"0s\"", "pop3.idle_timeout", 2, `toxmail.toml:2: pop3.idle_timeout = "0s": out of range: want (0s, 24h]`},
 		{"[dns]\nserver = \"nope\"", "dns.server", 2, `toxmail.toml:2: dns.server = "nope": want "IP:PORT"`},

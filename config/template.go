@@ -181,7 +181,7 @@ var schema = []section{
 				{key: "name", rng: "1..255 printable ASCII characters without spaces",
 					doc: "The login name.",
 					ptr: func(c *Config, i int) any { return &c.SMTP.Users[i].Name }},
-				{key: "password_hash", rng: "a bcrypt hash",
+				{key: "password_hash", rng: "a bcrypt hash of cost 4..15",
 					doc: "The bcrypt hash of the password.",
 					ptr: func(c *Config, i int) any { return &c.SMTP.Users[i].PasswordHash }},
 			},

@@ -17,8 +17,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/toxmail/toxmail/gateway"
 	"github.com/toxmail/toxmail/tox"
 )
@@ -247,8 +245,8 @@ func (v *checker) checkSMTP() {
 			v.bad(key+"name", "listed twice: want each user once")
 		}
 		seen[u.Name] = true
-		if _, err := bcrypt.Cost([]byte(u.PasswordHash)); err != nil {
-			v.bad(key+"password_hash", "not a bcrypt hash (`toxmail init` makes one)")
+		if err := gateway.CheckPasswordHash(u.PasswordHash); err != nil {
+			v.bad(key+"password_hash", err.Error())
 		}
 	}
 	// The SMTP limits derive from mesh.max_envelope_size: a bad one is

@@ -273,8 +273,8 @@ func (c SMTPConfig) Validate() error {
 		if err := smtpCheckToken(user, smtpMaxUserName); err != nil {
 			return fmt.Errorf("gateway: SMTPConfig.Users: user name %q: %w", user, err)
 		}
-		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
-			return fmt.Errorf("gateway: SMTPConfig.Users[%q]: not a bcrypt hash (use HashPassword): %v", user, err)
+		if err := CheckPasswordHash(hash); err != nil {
+			return fmt.Errorf("gateway: SMTPConfig.Users[%q]: %w", user, err)
 		}
 	}
 	return nil
@@ -298,6 +298,27 @@ func smtpCheckToken(s string, max int) error {
 		if s[i] <= 0x20 || s[i] > 0x7e {
 			return fmt.Errorf("character %q at %d is not printable ASCII without spaces", s[i], i)
 		}
+	}
+	return nil
+}
+
+// MaxPasswordCost is the highest bcrypt cost a password hash may have.
+// Every login is checked at the highest cost configured (an unknown user
+// too, so that timing does not tell who exists), and each step doubles the
+// work: HashPassword's cost 10 takes tens of milliseconds, 15 about a
+// second or two, and the format's maximum, 31, days.
+const MaxPasswordCost = 15
+
+// CheckPasswordHash checks that hash is a bcrypt hash with a cost of at
+// most MaxPasswordCost.
+func CheckPasswordHash(hash string) error {
+	cost, err := bcrypt.Cost([]byte(hash))
+	if err != nil {
+		return fmt.Errorf("not a bcrypt hash (toxmail passwd makes one): %v", err)
+	}
+	if cost > MaxPasswordCost {
+		return fmt.Errorf("bcrypt cost %d is too slow: each login would take %d times as long as at cost %d, which toxmail passwd uses; want %d..%d",
+			cost, 1<<(cost-bcrypt.DefaultCost), bcrypt.DefaultCost, bcrypt.MinCost, MaxPasswordCost)
 	}
 	return nil
 }

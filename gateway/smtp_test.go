@@ -672,6 +672,9 @@ func TestSMTPConfigValidate(t *testing.T) {
 		{"no port", func(c *gateway.SMTPConfig) { c.Addr = "127.0.0.1" }, "want host:port"},
 		{"no users", func(c *gateway.SMTPConfig) { c.Users = nil }, "SMTPConfig.Users is empty"},
 		{"bad hash", func(c *gateway.SMTPConfig) { c.Users = map[string]string{"a": "secret"} }, `Users["a"]: not a bcrypt hash`},
+		{"slow hash", func(c *gateway.SMTPConfig) {
+			c.Users = map[string]string{"a": "$2a$16$VYqZ24BPC2.cpkEpHKbbp.XB5Dg9yZyn13R9v8GrdU/PxCUBCTBQO"}
+		}, `Users["a"]: bcrypt cost 16 is too slow`},
 		{"bad user", func(c *gateway.SMTPConfig) { c.Users = map[string]string{"a b": hash} }, "user name"},
 		{"domain", func(c *gateway.SMTPConfig) { c.Domain = "two words" }, "SMTPConfig.Domain"},
 		{"size", func(c *gateway.SMTPConfig) { c.MaxMessageBytes = -1 }, "SMTPConfig.MaxMessageBytes -1 out of range [1, "},
