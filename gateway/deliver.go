@@ -45,6 +45,7 @@ type MailboxConfig struct {
 //	Received: from the toxmail mesh (sender key ...) by HOST; DATE
 //	X-Toxmail-Sender-Key: the verified sender's public key (64 hex)
 //	X-Toxmail-Sender-Address: the address that key goes by here, and its source
+//	                          (or the contact's name, if it has no address)
 //	X-Toxmail-From-Check: pass, fail (the From header names someone else)
 //	                      or none (the sender's key has no known address)
 //	X-Toxmail-Path: friend links travelled (and the TTL the sender gave)
@@ -131,9 +132,12 @@ func (m *Mailbox) deliveryHeaders(d *mesh.Delivery, body []byte) []byte {
 	fmt.Fprintf(&b, "Received: from the toxmail mesh (sender key %s)\r\n\tby %s with toxmail; %s\r\n",
 		l.Sender.Short(), clean(m.cfg.Hostname), received.UTC().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "X-Toxmail-Sender-Key: %s\r\n", key)
-	if known {
+	switch name, named := m.contactName(l.Sender); {
+	case known:
 		fmt.Fprintf(&b, "X-Toxmail-Sender-Address: %s (%s)\r\n", clean(addr), clean(source))
-	} else {
+	case named:
+		fmt.Fprintf(&b, "X-Toxmail-Sender-Address: none (address book contact %q, known by Tox ID only)\r\n", clean(name))
+	default:
 		b.WriteString("X-Toxmail-Sender-Address: unknown (not in the address book)\r\n")
 	}
 	fmt.Fprintf(&b, "X-Toxmail-From-Check: %s (%s)\r\n", check, clip(clean(why), 400))
@@ -173,6 +177,19 @@ func (m *Mailbox) fromCheck(body []byte, sender envelope.PublicKey, known string
 		return "fail", fmt.Sprintf("From says %s, but the sender's key goes by %s", from, known)
 	}
 	return "none", fmt.Sprintf("From says %s; nothing links that address to the sender's key", from)
+}
+
+// contactName returns the name of the contact whose key sent a mail, if
+// the directory can tell (a ContactBook can).
+func (m *Mailbox) contactName(sender envelope.PublicKey) (string, bool) {
+	byKey, ok := m.cfg.Directory.(interface {
+		ByKey(envelope.PublicKey) (Contact, bool)
+	})
+	if !ok {
+		return "", false
+	}
+	c, ok := byKey.ByKey(sender)
+	return c.Name, ok && c.Name != ""
 }
 
 // toxAddressKey returns the key of "<Tox ID>@tox" (76 hex digits) or

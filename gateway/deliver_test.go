@@ -160,3 +160,38 @@ func TestMailboxErrorsClassify(t *testing.T) {
 		t.Fatalf("closed inbox: got %v, want a temporary error", err)
 	}
 }
+
+// TestSenderAddressOfNamedContact: a sender the address book knows by Tox
+// ID only (a name, no mail address) is named in the delivery headers, and
+// its From is checked as for any key with no address.
+func TestSenderAddressOfNamedContact(t *testing.T) {
+	alice, _ := envelope.GenerateKeyPair(nil)
+	bob, _ := envelope.GenerateKeyPair(nil)
+	stranger, _ := envelope.GenerateKeyPair(nil)
+	book, err := NewContactBook([]Contact{{Name: "alice", ID: NewToxID(alice.Public, [4]byte{1, 2, 3, 4})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := inbox.Open(inbox.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ib.Close()
+	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: book, Hostname: "bob.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		sender      envelope.KeyPair
+		want, check string
+	}{
+		{alice, `X-Toxmail-Sender-Address: none (address book contact "alice", known by Tox ID only)`, "X-Toxmail-From-Check: none"},
+		{stranger, "X-Toxmail-Sender-Address: unknown (not in the address book)", "X-Toxmail-From-Check: none"},
+	} {
+		l := letterFrom(t, c.sender, bob, "From: someone@else.example\r\n\r\nx\r\n")
+		h := string(mb.DeliveryHeaders(&mesh.Delivery{Letter: l}))
+		if !strings.Contains(h, c.want+"\r\n") || !strings.Contains(h, c.check) {
+			t.Errorf("headers:\n%s\nwant %q and %q", h, c.want, c.check)
+		}
+	}
+}

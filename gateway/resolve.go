@@ -268,9 +268,19 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 	}
 	local, domain := splitMailAddress(norm)
 
-	// 1. Raw Tox ID.
+	// 1. Raw Tox ID, or a contact's name at the Tox pseudo-domain (mail
+	// clients refuse a bare name): "bob@tox".
 	if domain == ToxDomain {
-		return resolveRaw(local)
+		if looksLikeToxID(local) || checkContactName(local) != nil {
+			return resolveRaw(local)
+		}
+		if r.Contacts != nil {
+			if c, ok := r.Contacts.Lookup(local); ok {
+				return contactResolution(norm, c), nil
+			}
+		}
+		return Resolution{}, permanentResolveErr(fmt.Sprintf(
+			"no contact named %q, and a Tox address is <76 hex Tox ID>@tox", local), nil)
 	}
 
 	// 2. Address book.
@@ -321,6 +331,21 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 		Source:  SourceDNS,
 		Detail:  "TXT " + strings.TrimSuffix(name, ".") + ", unsigned tox1 record (unauthenticated)",
 	}, nil
+}
+
+// looksLikeToxID reports whether the local part of an @tox address is
+// meant as a Tox ID (or key), typo or not, rather than a contact's name:
+// 32 or more hex digits.
+func looksLikeToxID(local string) bool {
+	if len(local) < 32 {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(local[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 func resolveRaw(local string) (Resolution, error) {

@@ -73,6 +73,11 @@ func TestResolveOrder(t *testing.T) {
 		{"Bob <bob@example.org>", f.bob, gateway.SourceContacts, "bob@example.org", "address book", 0},
 		{"bob", f.bob, gateway.SourceContacts, "bob", `address book entry "bob"`, 0},
 		{"CAROL", f.carol, gateway.SourceContacts, "CAROL", `"carol"`, 0},
+		// A contact's name at the Tox pseudo-domain, which mail clients
+		// take where they refuse a bare name.
+		{"carol@tox", f.carol, gateway.SourceContacts, "carol@tox", `address book entry "carol"`, 0},
+		{"<Carol@TOX>", f.carol, gateway.SourceContacts, "Carol@tox", `"carol"`, 0},
+		{"bob@tox", f.bob, gateway.SourceContacts, "bob@tox", `"bob" <bob@example.org>`, 0},
 		{"dave@example.org", f.dave, gateway.SourceContacts, "dave@example.org", "first learned from tox1 DNS (unauthenticated)", 0},
 		{"alice@example.org", f.alice, gateway.SourceDNS, "alice@example.org",
 			"TXT alice._tox.example.org, unsigned tox1 record (unauthenticated)", 1},
@@ -118,7 +123,10 @@ func TestResolveErrorsClassify(t *testing.T) {
 		{"x y", false, "not a mail address or contact name", nil},
 		{id[:75] + "0@tox", false, "checksum does not match", gateway.ErrToxIDChecksum},
 		{id[:70] + "@tox", false, "76 hex digits, got 70", gateway.ErrToxIDLength},
-		{"alice@tox", false, "bad Tox ID in @tox address", gateway.ErrToxIDLength},
+		{"alice@tox", false, `no contact named "alice", and a Tox address is <76 hex Tox ID>@tox`, nil},
+		{"dave@tox", false, `no contact named "dave"`, nil}, // dave is known by address only
+		{"x\x01y@tox", false, "malformed mail address", nil},
+		{strings.Repeat("ab", 20) + "@tox", false, "bad Tox ID in @tox address", gateway.ErrToxIDLength},
 		{id[:64] + "@tox", false, "bare public key", nil},
 		{strings.Repeat("0", 76) + "@tox", false, "names no one", nil},
 		{"a@@b", false, "malformed mail address", nil},
