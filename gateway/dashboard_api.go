@@ -80,8 +80,9 @@ type apiHeld struct {
 }
 
 type apiCounts struct {
-	Contacts int            `json:"contacts"`
-	Online   int            `json:"online"`
+	Contacts int            `json:"contacts"` // in the address book
+	Friends  int            `json:"friends"`  // Tox friends not in it (approved requests)
+	Online   int            `json:"online"`   // of both, connected now
 	Requests int            `json:"requests"`
 	Outbox   map[string]int `json:"outbox"` // by status: queued, offered, delivered, expired
 }
@@ -203,12 +204,17 @@ func (d *Dashboard) apiStatus(w http.ResponseWriter, r *http.Request, _ *dashSes
 	contacts := d.b.Contacts()
 	st := apiStatus{
 		Identity: apiIdentity{Name: id.Name, ToxID: id.ToxID.String(), PublicKey: id.Key().String(), Network: id.Network},
-		Counts: apiCounts{Contacts: len(contacts), Requests: len(d.b.Requests()),
+		Counts: apiCounts{Requests: len(d.b.Requests()),
 			Outbox: map[string]int{"queued": 0, "offered": 0, "delivered": 0, "expired": 0}},
 		Held:  toAPIHeld(d.b.Held()),
 		Stats: apiStats(d.b.Stats()),
 	}
 	for _, c := range contacts {
+		if c.Source == DashboardSourceFriend {
+			st.Counts.Friends++
+		} else {
+			st.Counts.Contacts++
+		}
 		if c.Online {
 			st.Counts.Online++
 		}

@@ -411,8 +411,8 @@ func TestDashboardAPI(t *testing.T) {
 	var status struct {
 		Identity struct{ Name, ToxID, PublicKey string } `json:"identity"`
 		Counts   struct {
-			Contacts, Online, Requests int
-			Outbox                     map[string]int
+			Contacts, Friends, Online, Requests int
+			Outbox                              map[string]int
 		} `json:"counts"`
 		Held struct {
 			Count int
@@ -431,7 +431,7 @@ func TestDashboardAPI(t *testing.T) {
 			t.Errorf("/api/status lacks %s:\n%s", k, raw)
 		}
 	}
-	if status.Identity.Name != "alice-node" || status.Counts.Contacts != 3 || status.Counts.Online != 1 || status.Counts.Requests != 1 {
+	if status.Identity.Name != "alice-node" || status.Counts.Contacts != 2 || status.Counts.Friends != 1 || status.Counts.Online != 1 || status.Counts.Requests != 1 {
 		t.Errorf("status: %+v", status)
 	}
 	if o := status.Counts.Outbox; o["queued"] != 1 || o["offered"] != 1 || o["delivered"] != 1 || o["expired"] != 1 {

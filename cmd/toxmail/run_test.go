@@ -139,7 +139,7 @@ func TestRunNode(t *testing.T) {
 	t.Run("status", func(t *testing.T) {
 		r := toxmail(t, "status", "--config", n.config).ok(t, "status")
 		// Its only bootstrap node answers nothing: it is not on the network.
-		for _, want := range []string{"Tox ID:    " + n.id, "network:   not joined yet", "friends online", "0 queued", "envelopes for others", "relayed", "IDs kept so mail is fetched once"} {
+		for _, want := range []string{"Tox ID:    " + n.id, "network:   not connected to the Tox network", "friends online", "0 in the address book and 0 other friends", "0 queued", "envelopes for others", "relayed", "IDs kept so mail is fetched once"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("status does not show %q:\n%s", want, r.stdout)
 			}

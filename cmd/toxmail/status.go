@@ -16,6 +16,7 @@ type nodeStatus struct {
 	} `json:"identity"`
 	Counts struct {
 		Contacts int            `json:"contacts"`
+		Friends  int            `json:"friends"`
 		Online   int            `json:"online"`
 		Requests int            `json:"requests"`
 		Outbox   map[string]int `json:"outbox"`
@@ -73,12 +74,13 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 	case "udp", "tcp":
 		fmt.Fprintf(w, "  network:   joined (%s)\n", strings.ToUpper(st.Identity.Network))
 	case "none":
-		fmt.Fprintf(w, "  network:   not joined yet: check [[tox.bootstrap]] (host, port, public_key, tcp_port)\n")
+		fmt.Fprintf(w, "  network:   not connected to the Tox network; if that lasts, check [[tox.bootstrap]] (host, port, public_key, tcp_port)\n")
 	}
-	fmt.Fprintf(w, "  peers:     %d of %d friends online, %d speaking the mesh protocol\n",
-		s("online"), s("peers"), s("mesh_peers"))
-	fmt.Fprintf(w, "  contacts:  %d in the address book, %d online; %d friend %s waiting\n",
-		st.Counts.Contacts, st.Counts.Online, st.Counts.Requests, plural(st.Counts.Requests, "request", "requests"))
+	fmt.Fprintf(w, "  contacts:  %d in the address book and %d other %s, %d online; %d friend %s waiting\n",
+		st.Counts.Contacts, st.Counts.Friends, plural(st.Counts.Friends, "friend", "friends"), st.Counts.Online,
+		st.Counts.Requests, plural(st.Counts.Requests, "request", "requests"))
+	fmt.Fprintf(w, "  mesh:      %d friends online, %d of them speaking the mesh protocol (state kept for %d)\n",
+		s("online"), s("mesh_peers"), s("peers"))
 	var ob []string
 	for _, k := range []string{"queued", "offered", "delivered", "expired"} {
 		ob = append(ob, fmt.Sprintf("%d %s", st.Counts.Outbox[k], k))
