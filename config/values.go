@@ -205,6 +205,10 @@ var sizeUnits = map[string]int64{
 	"gi": 1 << 30, "gib": 1 << 30, "ti": 1 << 40, "tib": 1 << 40,
 }
 
+// ParseSize reads a size as the config file takes one: "8MiB", "1.5 GB",
+// "64kib" or "4096", a whole number of bytes.
+func ParseSize(s string) (int64, error) { return parseSize(s) }
+
 // parseSize reads "8MiB", "1.5 GB", "64kib", "4096" as a whole number of
 // bytes.
 func parseSize(s string) (int64, error) {

@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +70,9 @@ var singleDash = regexp.MustCompile(`(^|[ :])-([A-Za-z])`)
 // flags ("--nodes", not "-nodes") and says what a number flag wants.
 func flagError(err error) string {
 	msg := singleDash.ReplaceAllString(err.Error(), "$1--$2")
+	if strings.Contains(msg, `invalid value "-`) {
+		msg = strings.Replace(msg, ": parse error", ": not a number of zero or more", 1)
+	}
 	msg = strings.Replace(msg, ": parse error", ": not a number", 1)
 	return strings.Replace(msg, ": value out of range", ": out of range", 1)
 }
@@ -211,6 +216,29 @@ func (c *cli) passphrase() []byte {
 
 // durationValue is a flag.Value for durations that also takes days
 // ("7d", "1d12h"), like the config file.
+// sizeValue is a flag of bytes, written as the config writes sizes
+// ("4KiB", "1.5MB", "4096").
+type sizeValue struct{ n *int }
+
+func (v sizeValue) String() string {
+	if v.n == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.n)
+}
+
+func (v sizeValue) Set(s string) error {
+	n, err := config.ParseSize(s)
+	if err != nil {
+		return errors.New("want bytes, like 4096 or 4KiB")
+	}
+	if n > math.MaxInt32 {
+		return errors.New("out of range")
+	}
+	*v.n = int(n)
+	return nil
+}
+
 type durationValue struct{ d *time.Duration }
 
 func (v durationValue) String() string {

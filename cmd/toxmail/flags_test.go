@@ -130,3 +130,19 @@ func TestSimHint(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeFlag: --size takes bytes as the config writes them.
+func TestSizeFlag(t *testing.T) {
+	var n int
+	v := sizeValue{&n}
+	for in, want := range map[string]int{"4096": 4096, "4KiB": 4096, "1.5kB": 1500, "2 MiB": 2 << 20} {
+		if err := v.Set(in); err != nil || n != want {
+			t.Errorf("Set(%q): %d, %v; want %d", in, n, err, want)
+		}
+	}
+	for _, in := range []string{"", "4XB", "-1", "8GiB"} {
+		if err := v.Set(in); err == nil {
+			t.Errorf("Set(%q) took it as %d", in, n)
+		}
+	}
+}

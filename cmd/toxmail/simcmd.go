@@ -34,7 +34,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	cfgFlag := f.String("config", "", "start from the [sim] section of this config `FILE`")
 	nodes := f.Int("nodes", def.Nodes, "`N` nodes in a generated graph")
 	graph := f.String("graph", def.Graph, "the social `GRAPH`: er (Erdős–Rényi), ws (Watts–Strogatz), ba (Barabási–Albert),\nhk (Holme–Kim), or the path of a SNAP edge list")
-	degree := f.Float64("degree", def.Degree, "mean `DEGREE` of a generated graph")
+	degree := f.Float64("degree", def.Degree, "mean `DEGREE` of a generated graph (ws, ba and hk round it to an even number)")
 	churn := f.String("churn", def.Churn, "on/off churn `MODEL`: none, exp, weibull or kad (sessions measured in the KAD DHT)")
 	ttl := f.String("ttl", sim.FormatTTLs(def.TTLs), "hop limits for flood and flood-noack: a `LIST` (1,2,4), a range (1-6) or both (1-3,6)")
 	messages := f.Int("messages", def.Messages, "`M` mails per run")
@@ -43,7 +43,8 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	f.Var(durationValue{&window}, "window", "mails are created uniformly over the first `DURATION` of a run (90m, 2h, 1d)")
 	distance := f.Int("distance", def.Distance, "`D` = 0: random sender and recipient; D > 0: the recipient is exactly D friend links away")
 	alwaysOn := f.Float64("always-on", def.AlwaysOn, "`FRACTION` of nodes that never go offline, 0..1")
-	size := f.Int("size", def.SizeMedian, "median mail body size in `BYTES` (log-normal)")
+	size := def.SizeMedian
+	f.Var(sizeValue{&size}, "size", "median mail body size in `BYTES` (log-normal): 4096 or 4KiB")
 	seeds := f.Int("seeds", def.Seeds, "`S` runs of each strategy and TTL, with seeds SEED, SEED+1, ...")
 	strategies := f.String("strategies", strings.Join(def.Strategies, ","), "the strategies to compare, a comma-separated `LIST` of "+strings.Join(sim.Strategies, ", "))
 	seed := f.Uint64("seed", def.Seed, "the first `SEED`")
@@ -94,7 +95,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		case "always-on":
 			cfg.AlwaysOn = *alwaysOn
 		case "size":
-			cfg.SizeMedian = *size
+			cfg.SizeMedian = size
 		case "seeds":
 			cfg.Seeds = *seeds
 		case "strategies":
