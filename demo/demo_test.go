@@ -82,4 +82,7 @@ func TestParseBootstrap(t *testing.T) {
 			t.Errorf("parseBootstrap(%q): err %v, want ok=%v", c.in, err, c.ok)
 		}
 	}
+	if _, err := parseBootstrap("127.0.0.1:33445"); err == nil || !strings.Contains(err.Error(), "no public key") {
+		t.Errorf("a bootstrap node without its key: %v, want it to say so", err)
+	}
 }

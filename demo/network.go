@@ -57,6 +57,9 @@ func parseBootstrap(s string) (*bootstrapNode, error) {
 		return nil, fmt.Errorf("--bootstrap %q: want HOST:PORT:PUBKEY", s)
 	}
 	hostPort, keyHex := s[:i], s[i+1:]
+	if _, err := strconv.ParseUint(keyHex, 10, 16); err == nil && len(keyHex) < 6 {
+		return nil, fmt.Errorf("--bootstrap %q: no public key: want HOST:PORT:PUBKEY, the key being the node's 64 hex digits", s)
+	}
 	host, portS, err := net.SplitHostPort(hostPort)
 	if err != nil {
 		return nil, fmt.Errorf("--bootstrap %q: want HOST:PORT:PUBKEY: %v", s, err)

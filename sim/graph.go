@@ -383,12 +383,15 @@ func LoadEdgeListFile(path string) (*Graph, error) {
 	if strings.HasSuffix(path, ".gz") {
 		z, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("sim: %s: %w", path, err)
+			return nil, fmt.Errorf("sim: %s: not a gzip file, as its name says (%w): gunzip it, or name it without .gz if it is plain text", path, err)
 		}
 		defer z.Close()
 		r = z
 	}
 	g, err := LoadEdgeList(r)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+		return nil, fmt.Errorf("sim: %s is truncated or corrupt (%w)", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w (in %s)", err, path)
 	}

@@ -426,6 +426,25 @@ func TestLoadEdgeListFile(t *testing.T) {
 	if _, err := LoadEdgeListFile(bad); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), bad) {
 		t.Errorf("bad file: got %v, want an error naming line 2 and the file", err)
 	}
+	// A .gz name on a plain file, and a gzip file cut short.
+	plain := filepath.Join(t.TempDir(), "plain.txt.gz")
+	if err := os.WriteFile(plain, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadEdgeListFile(plain); err == nil || !strings.Contains(err.Error(), "not a gzip file") {
+		t.Errorf("plain text named .gz: got %v, want it called not a gzip file", err)
+	}
+	full, err := os.ReadFile(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.txt.gz")
+	if err := os.WriteFile(cut, full[:len(full)-8], 0o600); err != nil { // without the gzip trailer
+		t.Fatal(err)
+	}
+	if _, err := LoadEdgeListFile(cut); err == nil || !strings.Contains(err.Error(), "truncated or corrupt") {
+		t.Errorf("gzip file cut short: got %v, want it called truncated", err)
+	}
 }
 
 func mustGraph(t testing.TB, n int, edges [][2]int32) *Graph {

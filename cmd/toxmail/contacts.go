@@ -47,6 +47,9 @@ func runContacts(c *cli, args []string) error {
 			return sc.run(c, args[1:])
 		}
 	}
+	if strings.HasPrefix(args[0], "-") {
+		return usagef("%q before the subcommand: write `toxmail contacts SUBCOMMAND [arguments] %s`; subcommands: add, list, remove, requests, approve or deny", oneLine(args[0]), oneLine(strings.Join(args, " ")))
+	}
 	return usagef("unknown subcommand %q: want add, list, remove, requests, approve or deny; see `toxmail contacts --help`", oneLine(args[0]))
 }
 
@@ -54,6 +57,9 @@ func runContacts(c *cli, args []string) error {
 func loadBook(cfg *config.Config) (*gateway.ContactBook, string, error) {
 	path := config.ContactsPath(cfg)
 	entries, err := config.LoadContacts(path)
+	if errors.Is(err, config.ErrInsecureFile) {
+		return nil, path, fail(err, "") // it says what to run
+	}
 	if err != nil {
 		return nil, path, fail(err, "fix "+path+" (it is plain TOML)")
 	}

@@ -88,6 +88,9 @@ func TestContacts(t *testing.T) {
 	toxmail(t, "contacts", "add", "dave", bob.String()[:64], "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "76")
 	toxmail(t, "contacts", "add", "dave", strings.Repeat("x", 76), "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "hex")
 	toxmail(t, "contacts", "add", "da ve", bob.String(), "--config", n.config).failed(t, exitUsage, "toxmail contacts: ")
+	// A flag before the subcommand is pointed out, not taken for one.
+	toxmail(t, "contacts", "--config", n.config, "list").failed(t, exitUsage, "toxmail contacts: ",
+		`"--config" before the subcommand`, "toxmail contacts SUBCOMMAND")
 	if got := listContacts(t, n.config); len(got) != 2 {
 		t.Errorf("refused adds changed the book: %+v", got)
 	}
