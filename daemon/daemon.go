@@ -44,6 +44,11 @@ type Options struct {
 	// ContactsPoll is how often the contacts file is checked for changes
 	// made by `toxmail contacts`. Default 2 s.
 	ContactsPoll time.Duration
+	// RejoinEvery is how often a node that is not on the Tox network
+	// asks its bootstrap nodes again (libtoxcore asks each once): one that
+	// started before the network was up, or lost it, joins when it can.
+	// Default 20 s.
+	RejoinEvery time.Duration
 	// SaveEvery is how often the Tox profile is saved while running.
 	// Default 5 minutes.
 	SaveEvery time.Duration
@@ -94,6 +99,9 @@ func Open(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	if opts.ContactsPoll <= 0 {
 		opts.ContactsPoll = 2 * time.Second
+	}
+	if opts.RejoinEvery <= 0 {
+		opts.RejoinEvery = 20 * time.Second
 	}
 	if opts.SaveEvery <= 0 {
 		opts.SaveEvery = 5 * time.Minute
@@ -303,17 +311,7 @@ func (d *Daemon) Start() error {
 	d.log.Debug("settings", "config", d.cfg.Path, "data_dir", d.cfg.DataDir,
 		"ttl", m.TTL, "lifetime", m.Lifetime, "max_held_bytes", m.MaxHeldBytes, "friend_share", m.FriendShare,
 		"friend_requests", d.cfg.Tox.FriendRequests, "bootstrap_nodes", len(d.cfg.Tox.Bootstrap))
-	for _, b := range d.cfg.Tox.Bootstrap {
-		d.log.Debug("bootstrapping", "host", b.Host, "port", b.Port, "tcp_port", b.RelayPort())
-		if err := d.Bootstrap(b.Host, b.Port, b.PublicKey); err != nil {
-			d.log.Warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
-		}
-		// As a TCP relay too: with UDP off (a proxy) or dropped by a
-		// firewall, bootstrapping alone never connects.
-		if err := d.x.AddTCPRelay(b.Host, b.RelayPort(), b.PublicKey); err != nil {
-			d.log.Warn("TCP relay refused", "host", b.Host, "tcp_port", b.RelayPort(), "err", err)
-		}
-	}
+	d.bootstrap(true)
 	d.syncFriends()
 	d.wg.Add(1)
 	go d.background()
@@ -359,10 +357,16 @@ func (d *Daemon) background() {
 	defer save.Stop()
 	poll := time.NewTicker(d.opts.ContactsPoll)
 	defer poll.Stop()
+	rejoin := time.NewTicker(d.opts.RejoinEvery)
+	defer rejoin.Stop()
 	for {
 		select {
 		case <-d.stop:
 			return
+		case <-rejoin.C:
+			if !d.Online() {
+				d.bootstrap(false)
+			}
 		case <-save.C:
 			if err := d.saveProfile(); err != nil {
 				d.log.Error("saving the Tox profile", "err", err)
@@ -375,6 +379,30 @@ func (d *Daemon) background() {
 				d.log.Info("contacts file changed; befriending new contacts, unfriending removed ones")
 				d.syncFriends()
 			}
+		}
+	}
+}
+
+// bootstrap asks every configured bootstrap node to let the node in, over
+// UDP and as a TCP relay; refusals are logged (at start as warnings, later
+// once more at debug level: they are the same every time).
+func (d *Daemon) bootstrap(first bool) {
+	warn := d.log.Warn
+	if !first {
+		warn = d.log.Debug
+		d.log.Debug("not on the Tox network: asking the bootstrap nodes again", "nodes", len(d.cfg.Tox.Bootstrap))
+	}
+	for _, b := range d.cfg.Tox.Bootstrap {
+		if first {
+			d.log.Debug("bootstrapping", "host", b.Host, "port", b.Port, "tcp_port", b.RelayPort())
+		}
+		if err := d.Bootstrap(b.Host, b.Port, b.PublicKey); err != nil {
+			warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
+		}
+		// As a TCP relay too: with UDP off (a proxy) or dropped by a
+		// firewall, bootstrapping alone never connects.
+		if err := d.x.AddTCPRelay(b.Host, b.RelayPort(), b.PublicKey); err != nil {
+			warn("TCP relay refused", "host", b.Host, "tcp_port", b.RelayPort(), "err", err)
 		}
 	}
 }

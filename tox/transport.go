@@ -181,7 +181,7 @@ func (t *Transport) onSelfConnection(c Connection) {
 	if c.Online() {
 		t.log.Info("joined the Tox network", "via", c.String())
 	} else {
-		t.log.Warn("lost the connection to the Tox network; libtoxcore keeps trying the bootstrap nodes and the peers it knows")
+		t.log.Warn("lost the connection to the Tox network; trying the peers it knows (and the node its bootstrap nodes)")
 	}
 }
 

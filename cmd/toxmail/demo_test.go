@@ -38,17 +38,33 @@ var bootstrapdKey = regexp.MustCompile(`Public Key: ([0-9A-F]{64})`)
 // when the binary is missing.
 func startBootstrapd(t *testing.T, tcpPort uint16) string {
 	t.Helper()
+	return newBootstrapd(t, tcpPort).start()
+}
+
+// bootstrapd is a tox-bootstrapd that can be stopped and started again on
+// the same port with the same keys.
+type bootstrapd struct {
+	t      *testing.T
+	conf   string
+	port   uint16
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// newBootstrapd writes a tox-bootstrapd's config (see startBootstrapd);
+// it skips the test when the binary is missing.
+func newBootstrapd(t *testing.T, tcpPort uint16) *bootstrapd {
+	t.Helper()
 	if _, err := os.Stat(bootstrapdPath); err != nil {
 		t.Skipf("%s is not installed (Debian package toxcore-utils; scripts/install-deps installs it): %v", bootstrapdPath, err)
 	}
 	dir := t.TempDir()
-	port := freeUDPPort(t)
+	b := &bootstrapd{t: t, conf: filepath.Join(dir, "tox-bootstrapd.conf"), port: freeUDPPort(t)}
 	relay := "enable_tcp_relay = false"
 	if tcpPort != 0 {
 		relay = fmt.Sprintf("enable_tcp_relay = true\ntcp_relay_ports = [%d]", tcpPort)
 	}
-	conf := filepath.Join(dir, "tox-bootstrapd.conf")
-	writeFile(t, conf, fmt.Sprintf(`port = %d
+	writeFile(t, b.conf, fmt.Sprintf(`port = %d
 keys_file_path = %q
 pid_file_path = %q
 enable_ipv6 = false
@@ -58,9 +74,19 @@ enable_lan_discovery = false
 enable_motd = false
 motd = "toxmail demo test"
 bootstrap_nodes = ()
-`, port, filepath.Join(dir, "keys"), filepath.Join(dir, "tox-bootstrapd.pid"), relay))
+`, b.port, filepath.Join(dir, "keys"), filepath.Join(dir, "tox-bootstrapd.pid"), relay))
+	t.Cleanup(b.stop)
+	return b
+}
+
+// start runs it and returns "127.0.0.1:PORT:KEY" once it has printed its
+// key (the same key each time: it is kept in the keys file).
+func (b *bootstrapd) start() string {
+	t := b.t
+	t.Helper()
+	b.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cmd := exec.CommandContext(ctx, bootstrapdPath, "--foreground", "--log-backend", "stdout", "--config", conf)
+	cmd := exec.CommandContext(ctx, bootstrapdPath, "--foreground", "--log-backend", "stdout", "--config", b.conf)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -69,23 +95,35 @@ bootstrap_nodes = ()
 		cancel()
 		t.Fatalf("starting tox-bootstrapd: %v", err)
 	}
-	t.Cleanup(func() {
-		cancel()
+	done := make(chan struct{})
+	b.cancel, b.done = cancel, done
+	go func() {
 		cmd.Wait()
 		if t.Failed() {
 			t.Logf("tox-bootstrapd output:\n%s", out.String())
 		}
-	})
+		close(done)
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if m := bootstrapdKey.FindStringSubmatch(out.String()); m != nil {
-			return fmt.Sprintf("127.0.0.1:%d:%s", port, m[1])
+			return fmt.Sprintf("127.0.0.1:%d:%s", b.port, m[1])
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("tox-bootstrapd printed no public key in 20 s:\n%s", out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// stop ends it, if it runs, and waits until it has.
+func (b *bootstrapd) stop() {
+	if b.cancel == nil {
+		return
+	}
+	b.cancel()
+	<-b.done
+	b.cancel = nil
 }
 
 // The whole story with every node joining through a local tox-bootstrapd
