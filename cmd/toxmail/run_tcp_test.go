@@ -29,40 +29,19 @@ func TestRunTCPOnly(t *testing.T) {
 	t.Parallel()
 	_, p, _ := net.SplitHostPort(freeTCPAddr(t))
 	relay, _ := strconv.Atoi(p)
-	bs := startBootstrapd(t, uint16(relay))
-	parts := strings.Split(bs, ":") // 127.0.0.1:PORT:KEY
-	port, _ := strconv.Atoi(parts[1])
-	key, err := tox.ParsePublicKey(parts[2])
-	if err != nil {
-		t.Fatal(err)
-	}
+	bs := bootstrapNode(t, startBootstrapd(t, uint16(relay)))
+	bs.TCPPort = uint16(relay)
 	n, _ := loopbackNode(t)
 	rewriteConfig(t, n.config, func(c *config.Config) {
 		c.Tox.UDP = false
-		// A wrong UDP port: only the TCP relay can let the node in.
-		c.Tox.Bootstrap = []config.BootstrapNode{{Host: "127.0.0.1", Port: uint16(port), TCPPort: uint16(relay), PublicKey: key}}
+		c.Tox.Bootstrap = []config.BootstrapNode{bs}
 	})
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", `umask 000 && exec "$0" "$@"`, bin, "run", "--config", n.config)
-	cmd.Env = baseEnv()
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	exited := startCmd(t, cmd)
-	defer func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			t.Error("run did not stop within 20 s of SIGINT")
-		}
-	}()
-	waitStderr(t, &stderr, exited, "joined the Tox network", 90*time.Second)
+	stderr, exited := runNode(t, "/bin/sh", "-c", `umask 000 && exec "$0" "$@"`, bin, "run", "--config", n.config)
+	waitStderr(t, stderr, exited, "joined the Tox network", 90*time.Second)
 	if !strings.Contains(stderr.String(), "via=tcp") {
 		t.Errorf("joined, but not through TCP:\n%s", stderr.String())
 	}
-	err = filepath.WalkDir(n.dir, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(n.dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -83,4 +62,43 @@ func TestRunTCPOnly(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Identity.Network != "tcp" {
 		t.Errorf("status --json: network %q (%v), want tcp:\n%s", st.Identity.Network, err, r.stdout)
 	}
+}
+
+// bootstrapNode is the config entry of "127.0.0.1:PORT:KEY", as
+// startBootstrapd returns it.
+func bootstrapNode(t *testing.T, addr string) config.BootstrapNode {
+	t.Helper()
+	parts := strings.Split(addr, ":")
+	port, err := strconv.Atoi(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := tox.ParsePublicKey(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return config.BootstrapNode{Host: parts[0], Port: uint16(port), PublicKey: key}
+}
+
+// runNode starts a command that runs a node (name and args as for
+// exec.Command) and returns its stderr and when it exits; at the end of
+// the test it is stopped with SIGINT, and must stop within 20 s.
+func runNode(t *testing.T, name string, args ...string) (*syncBuffer, <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = baseEnv()
+	stderr := new(syncBuffer)
+	cmd.Stderr = stderr
+	exited := startCmd(t, cmd)
+	t.Cleanup(func() {
+		defer cancel()
+		cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			t.Error("run did not stop within 20 s of SIGINT")
+		}
+	})
+	return stderr, exited
 }
