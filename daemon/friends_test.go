@@ -174,11 +174,16 @@ func TestRemoveConnectedFriend(t *testing.T) {
 	if a.online(b.id.PublicKey()) || a.isFriend(b.id.PublicKey()) {
 		t.Fatal("bob is still a friend of alice after Remove")
 	}
-	for _, p := range a.d.Node().Peers() {
-		if p.Key == b.id.PublicKey() && p.Online {
-			t.Error("alice's mesh still has bob online")
+	// The mesh hears of it through the transport's event queue, in order
+	// after any frame of bob's already queued.
+	waitFor(t, 5*time.Second, "alice's mesh to have bob offline", func() bool {
+		for _, p := range a.d.Node().Peers() {
+			if p.Key == b.id.PublicKey() && p.Online {
+				return false
+			}
 		}
-	}
+		return true
+	})
 	// bob's node still knows alice and keeps trying; alice must not take
 	// him back by herself.
 	time.Sleep(3 * time.Second)
