@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/toxmail/toxmail/config"
@@ -49,6 +50,10 @@ type Options struct {
 	// started before the network was up, or lost it, joins when it can.
 	// Default 20 s.
 	RejoinEvery time.Duration
+	// InboxEvery is how often the inbox forgets the tombstones of deleted
+	// mail past their envelope's expiry and reclaims the disk space of
+	// deleted mail (inbox.Inbox.Expire). Default 10 minutes.
+	InboxEvery time.Duration
 	// SaveEvery is how often the Tox profile is saved while running.
 	// Default 5 minutes.
 	SaveEvery time.Duration
@@ -83,6 +88,9 @@ type Daemon struct {
 	applied   map[tox.PublicKey]bool
 	appliedOK bool
 
+	// tombstonesExpired counts what inbox maintenance removed.
+	tombstonesExpired atomic.Int64
+
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeMu  sync.Mutex
@@ -102,6 +110,9 @@ func Open(cfg *config.Config, opts Options) (*Daemon, error) {
 	}
 	if opts.RejoinEvery <= 0 {
 		opts.RejoinEvery = 20 * time.Second
+	}
+	if opts.InboxEvery <= 0 {
+		opts.InboxEvery = 10 * time.Minute
 	}
 	if opts.SaveEvery <= 0 {
 		opts.SaveEvery = 5 * time.Minute
@@ -359,10 +370,22 @@ func (d *Daemon) background() {
 	defer poll.Stop()
 	rejoin := time.NewTicker(d.opts.RejoinEvery)
 	defer rejoin.Stop()
+	maint := time.NewTicker(d.opts.InboxEvery)
+	defer maint.Stop()
 	for {
 		select {
 		case <-d.stop:
 			return
+		case <-maint.C:
+			// Without this the inbox keeps every byte ever delivered:
+			// badger reclaims deleted mail only in value-log GC.
+			n, err := d.box.Expire()
+			d.tombstonesExpired.Add(int64(n))
+			if err != nil {
+				d.log.Warn("inbox maintenance", "err", err)
+			} else if n > 0 {
+				d.log.Debug("inbox maintenance: forgot deleted mail past its expiry", "tombstones", n)
+			}
 		case <-rejoin.C:
 			if !d.Online() {
 				d.bootstrap(false)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -297,4 +298,29 @@ func TestMaxSeenReachesStore(t *testing.T) {
 	if st := a.d.node.Stats(); st.SeenIDs != 1024 || st.SeenForgotten != 1500-1024 {
 		t.Errorf("the node's store holds %d seen IDs (%d forgotten), want 1024 (476)", st.SeenIDs, st.SeenForgotten)
 	}
+}
+
+// TestInboxMaintenance: the running node forgets the tombstones of
+// deleted mail once its envelope has expired (and so runs the inbox's
+// value-log GC); before, the inbox kept every byte ever delivered.
+func TestInboxMaintenance(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	a.opts.InboxEvery = 50 * time.Millisecond
+	a.start(t)
+	var id inbox.EnvelopeID
+	id[0] = 7
+	if _, err := a.d.box.Deliver(id, inbox.Meta{Created: time.Now(), KeepUntil: time.Now().Add(time.Second)}, []byte("Subject: x\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := a.d.box.List()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("List: %v, %v", msgs, err)
+	}
+	if err := a.d.box.Delete(msgs[0].UID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "maintenance to forget the expired tombstone", func() bool {
+		return a.d.tombstonesExpired.Load() == 1
+	})
 }

@@ -28,6 +28,7 @@ type testNode struct {
 	cfg  *config.Config
 	id   gateway.ToxID
 	d    *Daemon // nil while stopped
+	opts Options // start adds what every test node needs
 }
 
 // newTestNode makes a node's profile and config; start runs it.
@@ -73,11 +74,11 @@ func (n *testNode) start(t *testing.T) {
 	t.Helper()
 	port := freeUDPPort(t)
 	n.cfg.Tox.UDPPortStart, n.cfg.Tox.UDPPortEnd = port, port
-	d, err := Open(n.cfg, Options{
-		AllowNoBootstrap: true,
-		ContactsPoll:     50 * time.Millisecond,
-		Tox:              func(o *tox.Options) { o.LocalDiscovery, o.IPv6 = false, false },
-	})
+	opts := n.opts
+	opts.AllowNoBootstrap = true
+	opts.ContactsPoll = 50 * time.Millisecond
+	opts.Tox = func(o *tox.Options) { o.LocalDiscovery, o.IPv6 = false, false }
+	d, err := Open(n.cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
