@@ -54,6 +54,9 @@ type Options struct {
 	// mail past their envelope's expiry and reclaims the disk space of
 	// deleted mail (inbox.Inbox.Expire). Default 10 minutes.
 	InboxEvery time.Duration
+	// FreeSpace reports the bytes free on the file system holding a
+	// directory (tests); nil means statfs.
+	FreeSpace func(dir string) (uint64, error)
 	// SaveEvery is how often the Tox profile is saved while running.
 	// Default 5 minutes.
 	SaveEvery time.Duration
@@ -234,14 +237,15 @@ func (d *Daemon) openStores() error {
 	if id.Public != d.x.PublicKey() {
 		return errors.New("daemon: the profile's secret key does not match its public key")
 	}
-	mb, err := gateway.NewMailbox(gateway.MailboxConfig{Inbox: d.box, Directory: d.book, Hostname: d.cfg.SMTP.Domain, Logger: d.log.With("component", "mailbox")})
+	mb, err := gateway.NewMailbox(gateway.MailboxConfig{Inbox: d.box, Directory: d.book, Hostname: d.cfg.SMTP.Domain,
+		Logger: d.log.With("component", "mailbox"), SpaceCheck: d.roomCheck()})
 	if err != nil {
 		return err
 	}
 	d.node, err = mesh.NewNode(d.cfg.MeshConfig(), mesh.Deps{
 		Identity:  id,
 		Transport: d.tr,
-		Store:     d.store,
+		Store:     spaceStore{d.store, d.roomCheck()},
 		Mailbox:   mb,
 		Logger:    d.log.With("component", "mesh"),
 	})
@@ -270,6 +274,7 @@ func (d *Daemon) openGateway() error {
 
 	sc := d.cfg.SMTPConfig()
 	sc.Plain = plainSender{d}
+	sc.SpaceCheck = d.roomCheck()
 	sc.Logger = d.log // the gateway's servers name their own component
 	if d.smtp, err = gateway.NewSMTPServer(sc, d.resolve, d.node); err != nil {
 		return fmt.Errorf("daemon: smtp: %w", err)

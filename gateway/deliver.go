@@ -30,7 +30,10 @@ type MailboxConfig struct {
 	Inbox     *inbox.Inbox
 	Directory SenderDirectory // nil: no sender is known by address
 	Hostname  string          // names this node in Received; default "toxmail.local"
-	Logger    *slog.Logger    // nil: discard
+	// SpaceCheck, if set, is asked before each mail is stored; an error
+	// defers the delivery (a temporary error: the mesh tries again).
+	SpaceCheck func() error
+	Logger     *slog.Logger // nil: discard
 }
 
 // Mailbox is the mesh.Mailbox of a node: it stores each opened mail in the
@@ -92,6 +95,11 @@ func (m *Mailbox) Deliver(d *mesh.Delivery) error {
 	if renamed > 0 {
 		hdr = fmt.Appendf(hdr, "X-Toxmail-Renamed: %d field(s) the sender wrote as X-Toxmail-* are below as X-Sender-Toxmail-*\r\n", renamed)
 		m.log.Warn("mail carried its own X-Toxmail fields; renamed", "id", l.ID, "fields", renamed)
+	}
+	if m.cfg.SpaceCheck != nil {
+		if err := m.cfg.SpaceCheck(); err != nil {
+			return tempError{fmt.Errorf("gateway: mail %s not stored for now: %w", l.ID.Short(), err)}
+		}
 	}
 	meta := inbox.Meta{Sender: l.Sender, PathLength: l.PathLength(), Created: l.Created, KeepUntil: l.Expiry}
 	msg := make([]byte, 0, len(hdr)+len(body))

@@ -68,6 +68,11 @@ type PlainSender interface {
 // SMTPConfig configures an SMTPServer. Every zero field takes the default
 // named after it; Validate reports the first field out of range.
 type SMTPConfig struct {
+	// SpaceCheck, if set, is asked at each MAIL command whether there is
+	// room to take a mail; an error is answered 452 4.3.1 (insufficient
+	// storage: try again later) with its text.
+	SpaceCheck func() error
+
 	// Addr is the TCP address ListenAndServe binds. Default
 	// "127.0.0.1:1025": the mail client runs on the same machine.
 	//

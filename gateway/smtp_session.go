@@ -162,6 +162,12 @@ func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	if s.inMail {
 		return smtpErr(503, [3]int{5, 5, 1}, "nested MAIL command: finish this mail or send RSET first")
 	}
+	if check := s.srv.cfg.SpaceCheck; check != nil {
+		if err := check(); err != nil {
+			s.log.Warn("mail refused for now: no room", "err", err)
+			return smtpErr(452, [3]int{4, 3, 1}, "insufficient storage, try again later: "+err.Error())
+		}
+	}
 	if !s.srv.beginTransaction(s.conn) {
 		return errSMTPShuttingDown
 	}
