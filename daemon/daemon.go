@@ -281,7 +281,7 @@ func (d *Daemon) openGateway() error {
 	}
 	pc := d.cfg.POP3Config()
 	pc.Logger = d.log
-	drop := gateway.InboxMaildrop(d.box, nil)
+	drop := gateway.InboxMaildrop(d.box, nil, d.log.With("component", "pop3"))
 	users := sc.Users
 	auth := gateway.POP3AuthFunc(func(user, pass string) (gateway.Maildrop, error) {
 		if !checkPassword(users, user, pass) {

@@ -89,7 +89,7 @@ func clStart(t *testing.T) *clNet {
 	t.Cleanup(func() { smtpSrv.Close() })
 
 	// Bob's POP3.
-	drop := InboxMaildrop(ib, nil)
+	drop := InboxMaildrop(ib, nil, nil)
 	pop, err := NewPOP3Server(DefaultPOP3Config(), POP3AuthFunc(func(user, pass string) (Maildrop, error) {
 		if user != "bob" || pass != clPass {
 			return nil, ErrPOP3BadCredentials

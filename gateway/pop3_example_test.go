@@ -25,7 +25,7 @@ func ExampleInboxMaildrop() {
 	box.Deliver(inbox.EnvelopeID{1}, meta, []byte("Subject: hi\n\nHello over Tox.\n"))
 
 	// One Maildrop per inbox, returned on every login.
-	md := gateway.InboxMaildrop(box, nil)
+	md := gateway.InboxMaildrop(box, nil, nil)
 	auth := gateway.POP3AuthFunc(func(user, pass string) (gateway.Maildrop, error) {
 		if subtle.ConstantTimeCompare([]byte(user+"\x00"+pass), []byte("alice\x00secret")) != 1 {
 			return nil, gateway.ErrPOP3BadCredentials

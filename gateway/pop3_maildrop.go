@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 
 	"github.com/toxmail/toxmail/inbox"
@@ -23,17 +24,23 @@ import (
 // the same Message every time (no clock reads); nil means no headers.
 //
 // All InboxMaildrops of one inbox share one lock (SharedMaildrop), so
-// several users mapped to one inbox exclude each other.
-func InboxMaildrop(b *inbox.Inbox, headers func(inbox.Message) []byte) Maildrop {
+// several users mapped to one inbox exclude each other. log (nil:
+// discard) hears of a damaged mail, which List leaves out so that the
+// others stay readable.
+func InboxMaildrop(b *inbox.Inbox, headers func(inbox.Message) []byte, log *slog.Logger) Maildrop {
 	if headers == nil {
 		headers = func(inbox.Message) []byte { return nil }
 	}
-	return &inboxMaildrop{b: b, headers: headers, sizes: make(map[inboxSizeKey]int64)}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &inboxMaildrop{b: b, headers: headers, log: log, sizes: make(map[inboxSizeKey]int64)}
 }
 
 type inboxMaildrop struct {
 	b       *inbox.Inbox
 	headers func(inbox.Message) []byte
+	log     *slog.Logger
 
 	mu    sync.Mutex
 	sizes map[inboxSizeKey]int64 // served sizes of the messages last listed
@@ -69,6 +76,13 @@ func (d *inboxMaildrop) List() ([]MaildropMessage, error) {
 		if !ok {
 			size, err = d.servedSize(m.UID)
 			if errors.Is(err, inbox.ErrNotFound) {
+				continue
+			}
+			if errors.Is(err, inbox.ErrCorrupt) {
+				// One damaged mail must not lock the user out of
+				// the others: it is left out, and said so each time.
+				d.log.Error("a stored mail is damaged; POP3 leaves it out (restore the data directory from a backup to recover it)",
+					"uid", m.UID, "err", err)
 				continue
 			}
 			if err != nil {

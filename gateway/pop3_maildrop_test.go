@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/mail"
 	"strings"
 	"testing"
@@ -184,10 +185,10 @@ func TestInboxMaildrop(t *testing.T) {
 		uids = append(uids, pop3Deliver(t, b, byte(i+1), body))
 		want = append(want, pop3RefNormalize(fmt.Sprintf("X-Test-Seq: %d\nX-Test-Path: %d\r\n", i+1, (i+1)%4)+body))
 	}
-	md := InboxMaildrop(b, headers)
+	md := InboxMaildrop(b, headers, nil)
 	auth := newPOP3TestAuth()
 	auth.set("alice", "secret", md)
-	auth.set("alias", "secret", InboxMaildrop(b, nil)) // same inbox, same lock
+	auth.set("alias", "secret", InboxMaildrop(b, nil, nil)) // same inbox, same lock
 	_, addr := startPOP3(t, pop3TestConfig(), auth)
 
 	c := dialPOP3(t, addr)
@@ -252,7 +253,7 @@ func TestInboxMaildropDeletedMeanwhile(t *testing.T) {
 	u1 := pop3Deliver(t, b, 1, "Subject: 1\r\n\r\none\r\n")
 	pop3Deliver(t, b, 2, "Subject: 2\r\n\r\ntwo\r\n")
 	auth := newPOP3TestAuth()
-	auth.set("alice", "secret", InboxMaildrop(b, nil))
+	auth.set("alice", "secret", InboxMaildrop(b, nil, nil))
 	_, addr := startPOP3(t, pop3TestConfig(), auth)
 	c := dialPOP3(t, addr)
 	defer c.close()
@@ -292,7 +293,7 @@ func TestInboxMaildropDeleteMany(t *testing.T) {
 	if err := b.Delete(uids...); !errors.Is(err, badger.ErrTxnTooBig) {
 		t.Fatalf("one transaction for %d mails: got %v, want ErrTxnTooBig (the test no longer needs batches)", n, err)
 	}
-	md := InboxMaildrop(b, nil)
+	md := InboxMaildrop(b, nil, nil)
 	if err := md.Delete(uids[:10]...); err != nil { // some gone already: the rest still go
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestInboxMaildropOldLoneCR(t *testing.T) {
 		"Subject: hi\rFrom: Alice <alice@example.org>\rX-Toxmail-From-Check: pass (forged)\r\n" +
 		"From: <k@tox>\r\n\r\nsend\rmoney\r\n"
 	uid := pop3Deliver(t, b, 7, stored)
-	r, err := InboxMaildrop(b, nil).Open(uid)
+	r, err := InboxMaildrop(b, nil, nil).Open(uid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,5 +333,60 @@ func TestInboxMaildropOldLoneCR(t *testing.T) {
 	}
 	if !bytes.HasSuffix(served, []byte("\r\n\r\nsend\r\nmoney\r\n")) {
 		t.Errorf("body served as %q", served)
+	}
+}
+
+// TestInboxMaildropSkipsDamagedMail: a mail whose body was damaged on
+// disk is left out of the maildrop, with an error in the log naming it;
+// before, it made every login fail ("cannot open maildrop") and hid the
+// intact mail too.
+func TestInboxMaildropSkipsDamagedMail(t *testing.T) {
+	dir := t.TempDir()
+	b, err := inbox.Open(inbox.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := pop3Deliver(t, b, 1, "Subject: one\r\n\r\n"+strings.Repeat("x", 3000)+"\r\n")
+	intact := pop3Deliver(t, b, 2, "Subject: two\r\n\r\nhi\r\n")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Empty the first body chunk (keys 'b' bodyID chunk; the first mail's
+	// body has the lowest ID).
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{'b'}})
+		defer it.Close()
+		it.Rewind()
+		if !it.Valid() {
+			return errors.New("no body chunk")
+		}
+		return txn.Set(it.Item().KeyCopy(nil), nil)
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = inbox.Open(inbox.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var logs bytes.Buffer
+	md := InboxMaildrop(b, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	ms, err := md.List()
+	if err != nil {
+		t.Fatalf("List with one damaged mail: %v", err)
+	}
+	if len(ms) != 1 || ms[0].UID != intact {
+		t.Errorf("List = %+v, want only %s", ms, intact)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), damaged) {
+		t.Errorf("the log does not name the damaged mail %s:\n%s", damaged, logs.String())
 	}
 }
