@@ -520,8 +520,22 @@ func (b badgerLogger) Errorf(format string, args ...any) {
 	b.l.Error(strings.TrimSpace(fmt.Sprintf(format, args...)), "source", "badger")
 }
 
+// Warningf logs badger's warnings, but its advice to grow the block cache
+// (sized small on purpose; see the storage tuning) only at debug level: it
+// comes every minute under load, with a many-line histogram.
 func (b badgerLogger) Warningf(format string, args ...any) {
-	b.l.Warn(strings.TrimSpace(fmt.Sprintf(format, args...)), "source", "badger")
+	msg := strings.TrimSpace(fmt.Sprintf(format, args...))
+	if badgerCacheAdvice(msg) {
+		b.l.Debug(msg, "source", "badger")
+		return
+	}
+	b.l.Warn(msg, "source", "badger")
+}
+
+// badgerCacheAdvice reports whether msg is badger's periodic cache advice
+// ("Block cache might be too small. Metrics: …" and the histogram after it).
+func badgerCacheAdvice(msg string) bool {
+	return strings.Contains(msg, "might be too small. Metrics:") || strings.HasPrefix(msg, "Cache life expectancy")
 }
 
 func (badgerLogger) Infof(string, ...any)  {}

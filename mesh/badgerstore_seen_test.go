@@ -2,9 +2,11 @@ package mesh
 
 import (
 	"bytes"
+	"log/slog"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -158,4 +160,25 @@ func TestBadgerSeenBoundModel(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBadgerCacheAdviceQuiet: badger's minutely advice to grow the block
+// cache (small on purpose) is logged at debug level, other warnings as
+// warnings.
+func TestBadgerCacheAdviceQuiet(t *testing.T) {
+	var buf bytes.Buffer
+	l := badgerLogger{slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	l.Warningf("%s might be too small. Metrics: %s\n", "Block cache", "hit: 1 miss: 9")
+	l.Warningf("Cache life expectancy (in seconds): %+v\n", "histogram")
+	l.Warningf("Truncate vlog file %s\n", "000001.vlog")
+	want := []string{"level=DEBUG", "level=DEBUG", "level=WARN"}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("logged:\n%s", buf.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d: %s, want %s", i, lines[i], w)
+		}
+	}
 }
