@@ -35,9 +35,18 @@ var (
 	_ gateway.SenderDirectory = (*contactBook)(nil)
 )
 
+// errContactsEmpty is a contacts file with nothing in it, found at start:
+// the node starts, keeping every friendship, and says so.
+var errContactsEmpty = errors.New("daemon: contacts file is empty")
+
+// loadContactBook loads the address book; with errContactsEmpty the book is
+// usable (empty, and treated as missing).
 func loadContactBook(path string) (*contactBook, error) {
 	b := &contactBook{path: path}
 	if _, err := b.reload(); err != nil {
+		if errors.Is(err, errContactsEmpty) {
+			return b, err
+		}
 		return nil, err
 	}
 	return b, nil
@@ -48,7 +57,16 @@ func loadContactBook(path string) (*contactBook, error) {
 // gone says so (an error), the later ones stay quiet.
 func (b *contactBook) reload() (bool, error) {
 	raw, err := config.ReadContactsFile(b.path)
-	if errors.Is(err, os.ErrNotExist) {
+	// A file with nothing in it is taken as missing: the file toxmail
+	// writes always has its header, so an empty one was cut short (a full
+	// disk, a crash), and reading it as "no contacts" would end every
+	// friendship.
+	empty := err == nil && len(bytes.TrimSpace(raw)) == 0
+	if errors.Is(err, os.ErrNotExist) || empty {
+		what := "is gone"
+		if empty {
+			what = "is empty (the file toxmail writes never is)"
+		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		wasMissing := b.missing
@@ -57,10 +75,14 @@ func (b *contactBook) reload() (bool, error) {
 		case b.book == nil:
 			b.book, _ = gateway.NewContactBook(nil)
 			b.raw = nil
+			if empty {
+				return true, fmt.Errorf("%w: %s %s; the node ends no Tox friendship over it "+
+					"(add contacts with `toxmail contacts add`, which writes the file again)", errContactsEmpty, b.path, what)
+			}
 			return true, nil
 		case b.book.Len() > 0 && !wasMissing:
-			return false, fmt.Errorf("daemon: %s is gone; the node keeps its %d contacts and their Tox friendships "+
-				"(remove contacts with `toxmail contacts remove` or the dashboard, which writes the file again)", b.path, b.book.Len())
+			return false, fmt.Errorf("daemon: %s %s; the node keeps its %d contacts and their Tox friendships "+
+				"(remove contacts with `toxmail contacts remove` or the dashboard, which writes the file again)", b.path, what, b.book.Len())
 		}
 		return false, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,7 +180,9 @@ func (d *Daemon) openTox() error {
 		d.opts.Tox(&o)
 	}
 	book, err := loadContactBook(config.ContactsPath(d.cfg))
-	if err != nil {
+	if errors.Is(err, errContactsEmpty) {
+		d.log.Warn("contacts file not read", "err", strings.TrimPrefix(err.Error(), errContactsEmpty.Error()+": "))
+	} else if err != nil {
 		return err
 	}
 	d.book = book

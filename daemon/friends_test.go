@@ -140,6 +140,20 @@ func TestContactsFileRemovalUnfriends(t *testing.T) {
 	if err != nil || !ok || !applied[tox.PublicKey(eve.PublicKey())] || applied[tox.PublicKey(bob.PublicKey())] {
 		t.Errorf("applied keys %v, %v, %v: want eve's, not bob's", applied, ok, err)
 	}
+
+	// Nor does one cut to nothing (a full disk, a crash): the file
+	// toxmail writes always has its header. Running, then at start.
+	a.contacts(t, gateway.Contact{Name: "eve", ID: eve})
+	waitFor(t, 10*time.Second, "the node to read the file again", func() bool { return a.d.book.fileExists() })
+	if err := os.WriteFile(config.ContactsPath(a.cfg), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the node to notice the empty file", func() bool { return !a.d.book.fileExists() })
+	a.stop(t)
+	a.start(t)
+	if !a.isFriend(eve.PublicKey()) {
+		t.Error("an empty contacts file unfriended eve")
+	}
 }
 
 // Against a real friend on loopback Tox: removing a connected mesh peer
