@@ -350,7 +350,7 @@ var dashStatGroups = []struct {
 		"EnvelopesIn", "EnvelopesOut", "Duplicates", "Unsolicited", "Relayed", "Upgrades"}},
 	{"Acks", []string{"AcksIn", "AcksOut", "AcksVerified", "AcksForged", "AcksUnknown", "AcksEvicted"}},
 	{"Storage", []string{"Refused", "Evicted", "OverBudget", "Expired", "SeenIDs", "SeenForgotten", "StoreErrors"}},
-	{"Link", []string{"FramesIn", "FramesOut", "BytesIn", "BytesOut", "SendErrors", "Backlogged", "BacklogDropped", "BadFrames"}},
+	{"Link", []string{"FramesIn", "FramesOut", "BytesIn", "BytesOut", "SendErrors", "Backlogged", "BacklogDropped", "ServedLater", "BadFrames"}},
 }
 
 // statGroups lays mesh.Stats out for the relay page.

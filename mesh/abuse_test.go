@@ -316,7 +316,8 @@ func TestRetryWaitsForRoom(t *testing.T) {
 
 // A friend whose backlog is full and keeps asking for large bodies does
 // not make the node read them from the store again with every request:
-// a body is read only when its frame has room to wait.
+// a body is read only when its frame has room to wait, and the requests
+// that found no room are served as the backlog drains.
 func TestRequestNotReadWhenBacklogFull(t *testing.T) {
 	st := &countingStore{Store: NewMemStore()}
 	n, tr, clock, m := abuseNode(t, testConfig(), st, 0)
@@ -344,8 +345,25 @@ func TestRequestNotReadWhenBacklogFull(t *testing.T) {
 	if reads > len(ids) {
 		t.Fatalf("%d request frames for %d bodies read %d bodies from the store, want at most %d", frames, len(ids), reads, len(ids))
 	}
-	if s := n.Stats(); s.BacklogDropped == 0 {
-		t.Fatal("no body was turned away for the full backlog")
+	if s := n.Stats(); s.ServedLater == 0 || s.BacklogDropped != 0 {
+		t.Fatalf("%d bodies waited for room, %d were dropped; want some waiting and none dropped", s.ServedLater, s.BacklogDropped)
+	}
+	// Once the friend takes frames again, the waiting requests are
+	// served as the backlog drains, each body read once: the friend does
+	// not have to ask again after RequestTimeout.
+	sent0 := tr.sent(m, frameEnvelope)
+	tr.block(false)
+	for range 5 {
+		clock.Advance(backlogRetry)
+	}
+	if got := tr.sent(m, frameEnvelope) - sent0; got != len(ids) {
+		t.Fatalf("after the backlog drained, %d bodies sent, want %d", got, len(ids))
+	}
+	st.mu.Lock()
+	reads = st.reads
+	st.mu.Unlock()
+	if reads != len(ids) {
+		t.Fatalf("%d bodies read from the store, want each of the %d once", reads, len(ids))
 	}
 }
 

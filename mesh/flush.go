@@ -105,6 +105,13 @@ func (n *Node) flushBacklog(p *peer, now time.Time) {
 		p.backlogBytes -= len(f)
 	}
 	p.backlog = nil
+	// Drained: the requests that waited for room are served now, in
+	// order (one that finds the backlog full again waits again).
+	pending := p.servePending
+	p.servePending = nil
+	for _, id := range pending {
+		n.serve(p, id, now)
+	}
 }
 
 func (n *Node) markDirty(p *peer) {

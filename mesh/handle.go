@@ -389,46 +389,69 @@ func (n *Node) onRequest(p *peer, payload []byte, now time.Time) error {
 		if slices.Contains(want[:i], id) {
 			continue // asked twice in one frame: served once
 		}
-		r := n.ids.get(id)
-		if r == nil {
-			continue
-		}
-		if r.ack != nil {
-			n.queueAck(p, r.ack)
-			continue
-		}
-		e := r.held
-		if e == nil || e.meta.Hops == 0 {
-			continue // gone, or it may travel no further
-		}
-		if t, ok := p.servedAt[id]; ok && now.Sub(t) < n.servedAgainAfter() {
-			continue
-		}
-		if len(p.backlog) > 0 && p.backlogBytes+2+e.meta.Size > n.backlogLimit() {
-			// The frame would wait behind the backlog, which has no room
-			// for it (see toBacklog): it is dropped before the body is
-			// read, so that a friend applying backpressure cannot make
-			// the node read it again with every request.
-			n.stats.SendErrors++
-			n.stats.BacklogDropped++
-			continue
-		}
-		env, err := n.deps.Store.Envelope(id)
-		if err != nil {
-			n.stats.StoreErrors++
-			n.log.Warn("held envelope unreadable", "id", id, "err", err)
-			continue
-		}
-		if n.sendEnvelope(p, id, env, e.meta.Hops-1) {
-			n.stats.EnvelopesOut++
-			e.served.add(p.idx)
-			if p.servedAt == nil || len(p.servedAt) > 4*n.cfg.MaxInflightPerFriend {
-				p.servedAt = make(map[envelope.ID]time.Time)
-			}
-			p.servedAt[id] = now
-		}
+		n.serve(p, id, now)
 	}
 	return nil
+}
+
+// serve answers p's request for id: the body of the copy held, unless it
+// may travel no further or was just sent; the ack, if the mail was
+// delivered. A body whose frame the backlog has no room for waits (see
+// serveLater).
+func (n *Node) serve(p *peer, id envelope.ID, now time.Time) {
+	r := n.ids.get(id)
+	if r == nil {
+		return
+	}
+	if r.ack != nil {
+		n.queueAck(p, r.ack)
+		return
+	}
+	e := r.held
+	if e == nil || e.meta.Hops == 0 {
+		return // gone, or it may travel no further
+	}
+	if t, ok := p.servedAt[id]; ok && now.Sub(t) < n.servedAgainAfter() {
+		return
+	}
+	if len(p.backlog) > 0 && p.backlogBytes+2+e.meta.Size > n.backlogLimit() {
+		n.serveLater(p, id)
+		return
+	}
+	env, err := n.deps.Store.Envelope(id)
+	if err != nil {
+		n.stats.StoreErrors++
+		n.log.Warn("held envelope unreadable", "id", id, "err", err)
+		return
+	}
+	if n.sendEnvelope(p, id, env, e.meta.Hops-1) {
+		n.stats.EnvelopesOut++
+		e.served.add(p.idx)
+		if p.servedAt == nil || len(p.servedAt) > 4*n.cfg.MaxInflightPerFriend {
+			p.servedAt = make(map[envelope.ID]time.Time)
+		}
+		p.servedAt[id] = now
+	}
+}
+
+// serveLater keeps p's request for id, whose frame would wait behind a
+// backlog with no room for it (see toBacklog), until the backlog drains
+// (flushBacklog): the body is not read now, so a friend applying
+// backpressure cannot make the node read it again with every request,
+// and the friend gets it as soon as it can take it instead of asking again
+// after RequestTimeout. Past MaxInflightPerFriend waiting requests (as
+// many as the friend may have out), it is dropped.
+func (n *Node) serveLater(p *peer, id envelope.ID) {
+	if slices.Contains(p.servePending, id) {
+		return
+	}
+	if len(p.servePending) >= n.cfg.MaxInflightPerFriend {
+		n.stats.SendErrors++
+		n.stats.BacklogDropped++
+		return
+	}
+	p.servePending = append(p.servePending, id)
+	n.stats.ServedLater++
 }
 
 func (n *Node) onAcks(p *peer, payload []byte, now time.Time) error {

@@ -41,6 +41,9 @@ type link struct {
 	// servedAt is when each body was last sent to this friend, so that a
 	// repeated request is not served again before RequestTimeout/2.
 	servedAt map[envelope.ID]time.Time
+	// servePending are requests whose bodies wait for room in the
+	// backlog (Node.serveLater), in order.
+	servePending []envelope.ID
 
 	offers   []*heldEntry // queued offers, framed at offerDue
 	offerDue time.Time    // when queued offers are sent (Config.OfferDelay)

@@ -7,6 +7,7 @@ type Stats struct {
 	SendErrors          uint64 // frames lost: friend offline, backlog full, permanent errors
 	Backlogged          uint64 // frames the transport refused for now, kept to retry
 	BacklogDropped      uint64 // frames dropped because a friend's backlog was full
+	ServedLater         uint64 // requested bodies that waited for room in a friend's backlog
 	BadFrames           uint64 // frames that failed to decode
 
 	OffersIn, OffersOut     uint64 // offered IDs received and sent
