@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/textproto"
 	"os"
@@ -24,24 +25,7 @@ func TestShutdownFinishesSMTPTransaction(t *testing.T) {
 	t.Parallel()
 	a := newTestNode(t, "alice")
 	a.start(t)
-	conn, err := net.DialTimeout("tcp", a.d.SMTPAddr(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	tp := textproto.NewConn(conn)
-	expect := func(code int, format string, args ...any) {
-		t.Helper()
-		if format != "" {
-			if err := tp.PrintfLine(format, args...); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if _, msg, err := tp.ReadResponse(code); err != nil {
-			t.Fatalf("%q: %v %s", format, err, msg)
-		}
-	}
+	expect := smtpDial(t, a.d.SMTPAddr())
 	expect(220, "")
 	expect(250, "EHLO client.test")
 	expect(235, "AUTH PLAIN %s", "AGFsaWNlAHNlY3JldA==") // \0alice\0secret
@@ -69,11 +53,7 @@ func TestShutdownFinishesSMTPTransaction(t *testing.T) {
 	default:
 	}
 	expect(354, "DATA")
-	if _, err := tp.W.WriteString("Subject: during shutdown\r\n\r\nstill queued\r\n.\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	tp.W.Flush()
-	expect(250, "")
+	expect(250, "%s", "Subject: during shutdown\r\n\r\nstill queued\r\n.")
 	select {
 	case err := <-stopped:
 		if err != nil {
@@ -323,4 +303,31 @@ func TestInboxMaintenance(t *testing.T) {
 	waitFor(t, 10*time.Second, "maintenance to forget the expired tombstone", func() bool {
 		return a.d.tombstonesExpired.Load() == 1
 	})
+}
+
+// smtpDial connects to an SMTP server for the length of the test and
+// returns expect, which sends a line (none if it is "") and checks the
+// reply's code, returning its text.
+func smtpDial(t *testing.T, addr string) func(code int, format string, args ...any) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	tp := textproto.NewConn(conn)
+	return func(code int, format string, args ...any) string {
+		t.Helper()
+		if format != "" {
+			if err := tp.PrintfLine(format, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, msg, err := tp.ReadResponse(code)
+		if err != nil {
+			t.Fatalf("%q: %v %s", fmt.Sprintf(format, args...), err, msg)
+		}
+		return msg
+	}
 }

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"errors"
-	"net"
-	"net/textproto"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,30 +24,11 @@ func TestLowDiskSpace(t *testing.T) {
 	a.opts.FreeSpace = func(string) (uint64, error) { return free.Load(), nil }
 	a.start(t)
 
-	conn, err := net.DialTimeout("tcp", a.d.SMTPAddr(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	tp := textproto.NewConn(conn)
-	expect := func(code int, line string) string {
-		t.Helper()
-		if line != "" {
-			if err := tp.PrintfLine("%s", line); err != nil {
-				t.Fatal(err)
-			}
-		}
-		_, msg, err := tp.ReadResponse(code)
-		if err != nil {
-			t.Fatalf("%q: %v %s", line, err, msg)
-		}
-		return msg
-	}
+	expect := smtpDial(t, a.d.SMTPAddr())
 	expect(220, "")
 	expect(250, "EHLO client.test")
-	expect(235, "AUTH PLAIN AGFsaWNlAHNlY3JldA==") // \0alice\0secret
-	if msg := expect(452, "MAIL FROM:<"+a.id.Address()+">"); !errorsContain(msg, "4.3.1", "nearly full", "MiB free") {
+	expect(235, "AUTH PLAIN %s", "AGFsaWNlAHNlY3JldA==") // \0alice\0secret
+	if msg := expect(452, "MAIL FROM:<%s>", a.id.Address()); !errorsContain(msg, "4.3.1", "nearly full", "MiB free") {
 		t.Errorf("MAIL with the disk full: %q", msg)
 	}
 
@@ -74,7 +53,7 @@ func TestLowDiskSpace(t *testing.T) {
 	}
 
 	free.Store(1 << 40)
-	expect(250, "MAIL FROM:<"+a.id.Address()+">")
+	expect(250, "MAIL FROM:<%s>", a.id.Address())
 	if err := st.Apply(&b); err != nil {
 		t.Errorf("storing an envelope with room: %v", err)
 	}
