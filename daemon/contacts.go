@@ -37,7 +37,7 @@ var (
 
 // errContactsEmpty is a contacts file with nothing in it, found at start:
 // the node starts, keeping every friendship, and says so.
-var errContactsEmpty = errors.New("daemon: contacts file is empty")
+var errContactsEmpty = errors.New("taken as missing")
 
 // loadContactBook loads the address book; with errContactsEmpty the book is
 // usable (empty, and treated as missing).
@@ -76,8 +76,8 @@ func (b *contactBook) reload() (bool, error) {
 			b.book, _ = gateway.NewContactBook(nil)
 			b.raw = nil
 			if empty {
-				return true, fmt.Errorf("%w: %s %s; the node ends no Tox friendship over it "+
-					"(add contacts with `toxmail contacts add`, which writes the file again)", errContactsEmpty, b.path, what)
+				return true, fmt.Errorf("daemon: %s %s: %w; the node ends no Tox friendship over it "+
+					"(add contacts with `toxmail contacts add`, which writes the file again)", b.path, what, errContactsEmpty)
 			}
 			return true, nil
 		case b.book.Len() > 0 && !wasMissing:

@@ -13,7 +13,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -181,7 +180,7 @@ func (d *Daemon) openTox() error {
 	}
 	book, err := loadContactBook(config.ContactsPath(d.cfg))
 	if errors.Is(err, errContactsEmpty) {
-		d.log.Warn("contacts file not read", "err", strings.TrimPrefix(err.Error(), errContactsEmpty.Error()+": "))
+		d.log.Warn("contacts file not read", "err", err)
 	} else if err != nil {
 		return err
 	}
