@@ -118,8 +118,8 @@ func (d *inboxMaildrop) Open(uid string) (io.ReadCloser, error) {
 
 // maildropDeleteBatch is how many mails one inbox transaction deletes.
 // Each costs four writes, and badger refuses a transaction past its size
-// limit (some tens of thousands of mails), so a client that empties a
-// large maildrop must not need them all in one.
+// limit (about 6,000 mails for an inbox on disk), so a client that empties
+// a large maildrop must not need them all in one.
 const maildropDeleteBatch = 2000
 
 // Delete deletes the mails from the inbox, maildropDeleteBatch at a time,

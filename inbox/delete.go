@@ -15,8 +15,9 @@ import (
 // delivered again. Naming a UID twice is the same as naming it once.
 // Bodies are purged after the deleting transaction; a crash in between
 // leaves them marked pending, and the next Open purges them. One call can
-// delete some tens of thousands of mails: past badger's transaction limit it
-// fails with badger.ErrTxnTooBig and deletes nothing.
+// delete about 6,000 mails from an inbox on disk (each costs four writes of
+// badger's limit of some 26,000 a transaction): past that it fails with
+// badger.ErrTxnTooBig and deletes nothing.
 func (b *Inbox) Delete(uids ...string) error {
 	ids := make([]EnvelopeID, 0, len(uids))
 	seen := make(map[EnvelopeID]bool, len(uids))

@@ -134,8 +134,11 @@ func Open(opts Options) (*Inbox, error) {
 		}
 		bo = badger.DefaultOptions(opts.Dir).
 			WithSyncWrites(true).
-			WithValueThreshold(1 << 10).   // bodies to the value log, records in the LSM tree
-			WithValueLogFileSize(64 << 20) // small files so GC can reclaim deleted mail
+			WithValueThreshold(1 << 10).            // bodies to the value log, records in the LSM tree
+			WithValueLogFileSize(64 << 20).         // small files so GC can reclaim deleted mail
+			WithMemTableSize(diskMemTableSize).     // see the constant
+			WithBlockCacheSize(diskBlockCacheSize). // records only: bodies are read from the value log
+			WithNumCompactors(2)                    // the fewest badger allows; an inbox writes little
 	}
 	bo = bo.WithLogger(badgerLogger{b.log}).WithLoggingLevel(badger.WARNING)
 	if opts.tune != nil {

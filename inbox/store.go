@@ -53,9 +53,23 @@ const (
 )
 
 const (
+	// diskMemTableSize is the memtable size of an inbox on disk. Badger's
+	// default, 64 MiB, made a node's private memory grow by some 60 MiB
+	// under a burst of deliveries, for an inbox that writes a few records
+	// a mail. Badger limits a transaction to 15% of it (2.4 MiB) and to
+	// some 26,000 writes: a chunk goes to the value log and costs its
+	// transaction only its key, and a Delete of 2,000 mails is 8,000 small
+	// writes.
+	diskMemTableSize = 16 << 20
+
+	// diskBlockCacheSize is the block cache of an inbox on disk (badger's
+	// default is 256 MiB). It caches the LSM tree's blocks, which hold the
+	// records and index; bodies are read from the value log.
+	diskBlockCacheSize = 16 << 20
+
 	// chunkSize is the size of body chunks. It keeps every transaction far
-	// below badger's limit (15% of the 64 MiB memtable) whatever the mail
-	// size, and bounds a Delivery's buffer. It must stay below 1 MiB:
+	// below badger's limit (15% of the memtable: 2.4 MiB on disk, 9.6 MiB
+	// in memory) whatever the mail size, and bounds a Delivery's buffer. It must stay below 1 MiB:
 	// badger v4.9.6 in InMemory mode panics on a value of 1 MiB or more
 	// (its value threshold is set before the in-memory override).
 	chunkSize = 512 << 10
