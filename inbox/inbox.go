@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/toxmail/toxmail/internal/badgerdir"
 )
 
 // DefaultMaxMessageSize is the MaxMessageSize used when Options leaves it 0.
@@ -130,6 +132,9 @@ func Open(opts Options) (*Inbox, error) {
 			return nil, errors.New("inbox: Options.Dir is empty and InMemory is not set")
 		}
 		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("inbox: %w", err)
+		}
+		if err := badgerdir.Prepare(opts.Dir, b.log); err != nil {
 			return nil, fmt.Errorf("inbox: %w", err)
 		}
 		bo = badger.DefaultOptions(opts.Dir).

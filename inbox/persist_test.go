@@ -1,12 +1,16 @@
 package inbox
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/toxmail/toxmail/internal/badgerdir"
 )
 
 // reopen closes b and opens its directory again.
@@ -178,5 +182,41 @@ func TestOpenRefusesForeignDatabase(t *testing.T) {
 			b.Close()
 			t.Errorf("%s: Open succeeded, want error", tt.name)
 		}
+	}
+}
+
+// TestOpenRefusesLostManifest: an inbox whose MANIFEST is gone is refused
+// (badger alone would open it empty, deleting the mail in its tables), and
+// once the MANIFEST is back it opens with its mail.
+func TestOpenRefusesLostManifest(t *testing.T) {
+	dir := t.TempDir()
+	c := newTestClock()
+	b, err := Open(Options{Dir: dir, Now: c.Now, tune: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := testID(1)
+	mustDeliver(t, b, id, testMeta(c, time.Hour), pattern(100), true)
+	b.Close() // the mail's records are flushed to a table
+	manifest := filepath.Join(dir, badger.ManifestFilename)
+	saved, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(manifest); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := Open(Options{Dir: dir, Now: c.Now, tune: small}); !errors.Is(err, badgerdir.ErrDamaged) {
+		if err == nil {
+			b.Close()
+		}
+		t.Fatalf("Open without a MANIFEST = %v, want ErrDamaged", err)
+	}
+	if err := os.WriteFile(manifest, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b = openTest(t, dir, c)
+	if _, _, err := b.Get(id.UID()); err != nil {
+		t.Fatalf("after the MANIFEST was put back: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/internal/badgerdir"
 )
 
 // BadgerStore keeps a node's state in a badger database.
@@ -226,6 +227,9 @@ func OpenBadgerStore(opts BadgerOptions) (*BadgerStore, error) {
 			return nil, errors.New("mesh: badger store: no directory given (set BadgerOptions.Dir)")
 		}
 		if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("mesh: badger store: %w", err)
+		}
+		if err := badgerdir.Prepare(opts.Dir, log); err != nil {
 			return nil, fmt.Errorf("mesh: badger store: %w", err)
 		}
 		bo = badger.DefaultOptions(opts.Dir).

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/internal/badgerdir"
 )
 
 // TestBadgerPersist fills a store on disk, closes and reopens it, and
@@ -440,6 +443,31 @@ func TestBadgerOpenErrors(t *testing.T) {
 	if s2, err := OpenBadgerStore(BadgerOptions{Dir: dir, GCInterval: -1}); err == nil {
 		s2.Close()
 		t.Errorf("opening a store twice: got nil error, want one (the directory lock)")
+	}
+}
+
+// TestBadgerRefusesLostManifest: a store whose MANIFEST is gone is refused
+// (badger alone would open it empty and delete its tables), and its table
+// files are left as they were.
+func TestBadgerRefusesLostManifest(t *testing.T) {
+	dir := t.TempDir()
+	s := stOpenBadger(t, BadgerOptions{Dir: dir, GCInterval: -1})
+	s.Close() // the schema record is flushed to a table
+	tables, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if len(tables) == 0 {
+		t.Fatal("closing the store left no table")
+	}
+	if err := os.Remove(filepath.Join(dir, badger.ManifestFilename)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := OpenBadgerStore(BadgerOptions{Dir: dir, GCInterval: -1}); !errors.Is(err, badgerdir.ErrDamaged) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("OpenBadgerStore without a MANIFEST = %v, want ErrDamaged", err)
+	}
+	if after, _ := filepath.Glob(filepath.Join(dir, "*.sst")); len(after) != len(tables) {
+		t.Fatalf("%d tables before, %d after", len(tables), len(after))
 	}
 }
 
