@@ -36,7 +36,7 @@ func (s *BadgerStore) Expire(now, retention int64) (int, error) {
 			removed, more, err := s.expireChunk(k.kind, k.cutoff, badgerExpireChunk)
 			n += removed
 			if k.kind == badgerPrefixSeen {
-				s.seen.count -= removed
+				s.seen.count.Add(-int64(removed))
 			}
 			if err != nil {
 				return n, fmt.Errorf("mesh: badger store: expire: %w", err)

@@ -19,6 +19,7 @@ package mesh
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -28,12 +29,14 @@ import (
 // forgetting seen IDs.
 const badgerSeenLogEvery = time.Hour
 
-// badgerSeenBound is the count and cap of a store's seen records, guarded
-// by BadgerStore.writeMu (every write path holds it).
+// badgerSeenBound is the count and cap of a store's seen records. Only
+// holders of BadgerStore.writeMu (every write path holds it) change them;
+// count and evicted are atomic so that SeenRecords, which the dashboard and
+// `toxmail status` call, need not wait for a long Expire.
 type badgerSeenBound struct {
-	max     int // 0: no cap
-	count   int // seen records in the store
-	evicted uint64
+	max     int          // 0: no cap
+	count   atomic.Int64 // seen records in the store
+	evicted atomic.Uint64
 	logged  time.Time // when evictions were last logged
 	pending uint64    // evictions not yet logged
 }
@@ -47,7 +50,7 @@ func (s *BadgerStore) countSeen() error {
 		for it.Rewind(); it.Valid(); it.Next() {
 			n++
 		}
-		s.seen.count = n
+		s.seen.count.Store(int64(n))
 		return nil
 	})
 }
@@ -56,9 +59,7 @@ func (s *BadgerStore) countSeen() error {
 // forgotten before their expiry (since the store was opened) to stay within
 // BadgerOptions.MaxSeen.
 func (s *BadgerStore) SeenRecords() (count int, evicted uint64) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	return s.seen.count, s.seen.evicted
+	return int(s.seen.count.Load()), s.seen.evicted.Load()
 }
 
 // boundSeen forgets the seen records expiring soonest until at most
@@ -68,11 +69,11 @@ func (s *BadgerStore) boundSeen(limit int) error {
 	if s.seen.max <= 0 {
 		return nil
 	}
-	for limit > 0 && s.seen.count > s.seen.max {
-		want := min(s.seen.count-s.seen.max, limit)
+	for limit > 0 && int(s.seen.count.Load()) > s.seen.max {
+		want := min(int(s.seen.count.Load())-s.seen.max, limit)
 		removed, more, err := s.expireChunk(badgerPrefixSeen, math.MaxInt64, want)
-		s.seen.count -= removed
-		s.seen.evicted += uint64(removed)
+		s.seen.count.Add(-int64(removed))
+		s.seen.evicted.Add(uint64(removed))
 		s.seen.pending += uint64(removed)
 		limit -= removed
 		if err != nil {
@@ -82,13 +83,13 @@ func (s *BadgerStore) boundSeen(limit int) error {
 			// The index ran out before the count did: records were
 			// dropped behind the count's back (by badger's TTL
 			// backstop). None is left.
-			s.seen.count = 0
+			s.seen.count.Store(0)
 			break
 		}
 	}
 	if now := s.wallNow(); s.seen.pending > 0 && now.Sub(s.seen.logged) >= badgerSeenLogEvery {
 		s.log.Warn("seen set at its cap: forgot the IDs expiring soonest",
-			"forgotten", s.seen.pending, "since_open", s.seen.evicted, "max_seen", s.seen.max)
+			"forgotten", s.seen.pending, "since_open", s.seen.evicted.Load(), "max_seen", s.seen.max)
 		s.seen.logged, s.seen.pending = now, 0
 	}
 	return nil

@@ -8,11 +8,39 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
 	"github.com/toxmail/toxmail/envelope"
 )
+
+// TestBadgerSeenRecordsDoesNotWait: the dashboard and `toxmail status`
+// read the seen count while the node may be in a long Expire, which holds
+// the store's write lock throughout; the count must not wait for it.
+func TestBadgerSeenRecordsDoesNotWait(t *testing.T) {
+	s := stOpenBadger(t, BadgerOptions{Dir: t.TempDir(), GCInterval: -1, NoSync: true})
+	stApply(t, s, func(b *Batch) {
+		for i := range 5 {
+			b.MarkSeen(stID(i), 1000)
+		}
+	})
+	s.writeMu.Lock() // as Expire does, for as long as it runs
+	defer s.writeMu.Unlock()
+	got := make(chan int, 1)
+	go func() {
+		c, _ := s.SeenRecords()
+		got <- c
+	}()
+	select {
+	case c := <-got:
+		if c != 5 {
+			t.Fatalf("SeenRecords = %d, want 5", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SeenRecords waited for the store's write lock")
+	}
+}
 
 // TestBadgerSeenBound: past MaxSeen the store forgets the IDs expiring
 // soonest, so a friend pushing envelopes cannot fill the disk with their

@@ -40,7 +40,7 @@ func (s *BadgerStore) Apply(b *Batch) error {
 	if err := w.txn.Commit(); err != nil {
 		return s.batchError(b, err, "commit")
 	}
-	s.seen.count += w.seenAdded
+	s.seen.count.Add(int64(w.seenAdded))
 	// The batch is durable whatever happens next: a failure to forget
 	// old IDs is only logged, and the next Apply or Expire tries again.
 	// One transaction at most, so an Apply never stalls for long; each
