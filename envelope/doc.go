@@ -27,6 +27,12 @@
 //     only field a relay may change. A relay recomputes the ID before it holds
 //     or forwards an envelope; any change to a committed field changes the ID,
 //     and any change to the ciphertext fails the Poly1305 check on opening.
+//     The outer nonce is a hash of the ephemeral and recipient keys (as in
+//     libsodium's sealed boxes), so the ephemeral key cannot be swapped for
+//     another encoding of it that X25519 treats alike (its ignored top bit,
+//     or u and 1/u): that would give one mail several IDs that all open, and
+//     every ID-keyed dedupe, the inbox's included, would take each as new.
+//     Envelopes sealed before this rule (2026-12-07) do not open.
 //   - Ack: the ack secret travels inside the ciphertext and its hash in the
 //     header, so anyone holding the envelope can check an ack and only the
 //     recipient can make one.
@@ -46,7 +52,7 @@
 //	12     16   recipient tag
 //	28     32   ephemeral public key
 //	60     32   ack hash = SHA-256("toxmail/ack/v1" || ack secret)
-//	92     24   nonce
+//	92     24   nonce = SHA-256("toxmail/outer-nonce/v1\x00" || ephemeral key || recipient key)[:24]
 //	116    4    ciphertext length n
 //	120    n    ciphertext = box(outer, nonce, recipient, ephemeral)
 //

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
@@ -134,9 +135,7 @@ func (k *Keyring) sealPayload(e *Envelope, to, sender PublicKey, innerKey *[32]b
 		return err
 	}
 	e.EphemeralKey = eph.Public
-	if _, err := io.ReadFull(k.rand, e.Nonce[:]); err != nil {
-		return fmt.Errorf("envelope: reading randomness: %w", err)
-	}
+	e.Nonce = outerNonce(&eph.Public, &to)
 	outerKey, err := sharedKey(&eph.Secret, to)
 	clear(eph.Secret[:])
 	if err != nil {
@@ -144,6 +143,26 @@ func (k *Keyring) sealPayload(e *Envelope, to, sender PublicKey, innerKey *[32]b
 	}
 	e.Ciphertext = box.SealAfterPrecomputation(make([]byte, 0, len(outer)+boxOverhead), outer, &e.Nonce, outerKey)
 	return nil
+}
+
+var outerNonceDomain = []byte("toxmail/outer-nonce/v1\x00")
+
+// outerNonce returns the nonce of the outer box: a hash of the ephemeral
+// and recipient keys, as libsodium's sealed boxes derive theirs. It binds
+// the ephemeral key's exact bytes to the box. X25519 ignores the key's top
+// bit and any low-order component (u and 1/u give the same shared secret),
+// so a relay could otherwise re-encode the key, giving the same mail a new
+// ID that still opens; with the nonce bound, such an envelope fails to open.
+// The ephemeral key is fresh for every envelope, so nonces never repeat.
+func outerNonce(eph, to *PublicKey) [NonceSize]byte {
+	h := sha256.New()
+	h.Write(outerNonceDomain)
+	h.Write(eph[:])
+	h.Write(to[:])
+	var sum [sha256.Size]byte
+	var n [NonceSize]byte
+	copy(n[:], h.Sum(sum[:0]))
+	return n
 }
 
 // PathLength returns how many friend links the envelope travelled: its TTL
@@ -186,6 +205,9 @@ func (k *Keyring) Open(b []byte, now time.Time) (*Letter, error) {
 	}
 	if now.Unix() >= h.Expiry {
 		return nil, fmt.Errorf("%w at %v", ErrExpired, h.ExpiryTime().UTC())
+	}
+	if outerNonce(&h.EphemeralKey, &k.id.Public) != h.Nonce {
+		return nil, fmt.Errorf("%w: the nonce is not bound to the ephemeral key (a relay re-encoded the key, or a toxmail from before 2026-12-07 sealed it)", ErrAuth)
 	}
 	outerKey, err := sharedKey(&k.id.Secret, h.EphemeralKey)
 	if err != nil {

@@ -3,7 +3,9 @@ package envelope
 import (
 	"bytes"
 	"errors"
+	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -157,6 +159,70 @@ func TestTamperAnyByte(t *testing.T) {
 			t.Fatalf("byte %d flipped: ID unchanged", i)
 		}
 	}
+}
+
+// TestReencodedEphemeralKeyFailsToOpen: X25519 gives the same shared
+// secret for other encodings of the ephemeral key (its top bit set, which
+// X25519 ignores; 1/u mod p, the key plus the point of order 2, which the
+// clamped scalar cancels). A relay could re-encode the key and send one
+// mail under several IDs, each delivered as new (security review). The
+// nonce, bound to the key, makes each such envelope fail to open.
+func TestReencodedEphemeralKeyFailsToOpen(t *testing.T) {
+	f := newFixture(t)
+	good := f.seal(t, f.bob.Public, f.body)
+	now := t0.Add(time.Hour)
+	if _, err := f.kb.Open(good, now); err != nil {
+		t.Fatal(err)
+	}
+	p := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	u := littleEndian(good[offEph : offEph+KeySize])
+	inv := new(big.Int).ModInverse(u, p)
+	for _, tt := range []struct {
+		name string
+		u    *big.Int
+		top  bool
+	}{
+		{"top bit set", u, true},
+		{"1/u", inv, false},
+		{"1/u, top bit set", inv, true},
+	} {
+		bad := append([]byte(nil), good...)
+		putLittleEndian(bad[offEph:offEph+KeySize], tt.u)
+		if tt.top {
+			bad[offEph+KeySize-1] |= 0x80
+		}
+		var eph PublicKey
+		copy(eph[:], bad[offEph:])
+		if a, b := mustShared(t, f.bob, eph), mustShared(t, f.bob, PublicKey(good[offEph:offEph+KeySize])); a != b {
+			t.Fatalf("%s: not an equivalent key (the test is wrong)", tt.name)
+		}
+		if _, err := ParseHeader(bad); err != nil || ComputeID(bad) == ComputeID(good) {
+			t.Fatalf("%s: relays must see a well-formed envelope with a new ID (parse: %v)", tt.name, err)
+		}
+		if _, err := f.kb.Open(bad, now); !errors.Is(err, ErrAuth) {
+			t.Errorf("%s: Open = %v, want ErrAuth", tt.name, err)
+		}
+	}
+}
+
+func littleEndian(b []byte) *big.Int {
+	be := slices.Clone(b)
+	slices.Reverse(be)
+	return new(big.Int).SetBytes(be)
+}
+
+func putLittleEndian(dst []byte, v *big.Int) {
+	v.FillBytes(dst)
+	slices.Reverse(dst)
+}
+
+func mustShared(t *testing.T, kp KeyPair, peer PublicKey) [32]byte {
+	t.Helper()
+	k, err := sharedKey(&kp.Secret, peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *k
 }
 
 // TestRelayVisibleBytesHideSenderRecipientAndText checks what a relay sees.
