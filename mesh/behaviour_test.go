@@ -3,6 +3,7 @@ package mesh
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -422,6 +423,63 @@ func TestMailboxTemporaryFailureRetried(t *testing.T) {
 	tn.wantDelivered("B", "A", "try again", id)
 	if got := tn.status("A", id); got != StatusDelivered {
 		t.Fatalf("A outbox %v, want delivered", got)
+	}
+}
+
+// TestMailboxRetryBoundedInBytes: while the mailbox refuses for now (a
+// full disk), the envelopes waiting to be delivered again are kept in
+// memory; they are bounded in bytes, not only in count (security review:
+// 1,024 of the largest envelopes were 8 GiB). Past the bound the node keeps
+// only the ID and asks the friend for the envelope again: once the mailbox
+// recovers, every mail arrives, once.
+func TestMailboxRetryBoundedInBytes(t *testing.T) {
+	tn := newTestNet(t, MemConfig{})
+	cfg := testConfig()
+	cfg.MaxEnvelopeSize = 64 << 10
+	tn.add("A", cfg, nil)
+	b := tn.add("B", cfg, nil)
+	tn.friends("A", "B")
+	tn.online("A", "B")
+	tn.run(time.Second)
+	b.box.mu.Lock()
+	b.box.fail = tempErr{}
+	b.box.mu.Unlock()
+	const mails = 12
+	ids := make([]envelope.ID, mails)
+	for i := range ids {
+		ids[i] = tn.send("A", "B", fmt.Sprintf("mail %d\r\n%s", i, strings.Repeat("x", 40<<10)))
+	}
+	tn.run(10 * time.Second)
+	b.node.mu.Lock()
+	waiting, whole, bytes := len(b.node.retry), 0, b.node.retryBytes
+	for _, r := range b.node.retry {
+		if r.env != nil {
+			whole++
+		}
+	}
+	b.node.mu.Unlock()
+	if limit := retryEnvelopes * cfg.MaxEnvelopeSize; waiting != mails || whole == 0 || whole == mails || bytes > limit {
+		t.Fatalf("%d of %d mails wait for the mailbox, %d of them whole (%d bytes); want all, some whole, within %d bytes",
+			waiting, mails, whole, bytes, limit)
+	}
+	b.box.mu.Lock()
+	b.box.fail = nil
+	b.box.mu.Unlock()
+	tn.run(30 * time.Minute)
+	for i, id := range ids {
+		if got := tn.status("A", id); got != StatusDelivered {
+			t.Errorf("mail %d: A's outbox says %v, want delivered", i, got)
+		}
+	}
+	b.box.mu.Lock()
+	defer b.box.mu.Unlock()
+	for id, n := range b.box.count {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id.Short(), n)
+		}
+	}
+	if len(b.box.got) != mails {
+		t.Errorf("%d mails delivered, want %d", len(b.box.got), mails)
 	}
 }
 

@@ -472,11 +472,7 @@ func (n *Node) sweep(now time.Time) {
 	}
 	slices.SortFunc(due, compareIDs) // map order must not leak
 	for _, id := range due {
-		r := n.retry[id]
-		delete(n.retry, id)
-		if h, err := envelope.ParseHeader(r.env); err == nil && h.Expiry > unix {
-			n.deliverMine(r.from, r.env, id, h.Expiry, r.hops, now)
-		}
+		n.retryDue(id, now)
 	}
 	if len(n.resets) > 0 {
 		n.resetsDue(now)

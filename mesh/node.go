@@ -95,6 +95,7 @@ type Node struct {
 
 	resets     []*peer // friends whose session reset waits (see onHello)
 	retry      map[envelope.ID]*retryDelivery
+	retryBytes int // bytes of the envelopes in retry
 	seen       *simplelru.LRU[envelope.ID, struct{}]
 	myTag      envelope.Tag
 	myEpoch    uint64
@@ -157,11 +158,14 @@ const maxEarlyAcks = 4
 // the next offer of it.
 const maxTries = 4
 
+// retryDelivery is a delivery the mailbox refused for now (Node.retry).
 type retryDelivery struct {
-	env  []byte
-	from FriendKey
-	hops uint8
-	at   time.Time
+	env    []byte // the envelope, or nil: ask from for it again
+	from   FriendKey
+	hops   uint8
+	expiry int64
+	at     time.Time     // when to try again
+	wait   time.Duration // the wait before at
 }
 
 // NewNode checks cfg and deps and returns a node that does nothing until

@@ -221,19 +221,23 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 		err := n.deps.Mailbox.Deliver(&Delivery{Letter: letter, From: from, Received: now})
 		if err != nil {
 			n.stats.DeliverErrors++
-			if Temporary(err) && len(n.retry) < maxRetries {
-				n.log.Warn("mailbox refused delivery for now; will retry", "id", id, "err", err)
-				if n.retry == nil {
-					n.retry = make(map[envelope.ID]*retryDelivery)
-				}
-				n.retry[id] = &retryDelivery{env: b, from: from, hops: hops, at: now.Add(n.cfg.DeliverRetry)}
-			} else {
+			if !Temporary(err) {
 				n.log.Error("mailbox refused delivery", "id", id, "err", err)
+				return
+			}
+			switch n.putRetry(id, b, from, hops, expiry, now) {
+			case retryKept:
+				n.log.Warn("mailbox refused delivery for now; will retry", "id", id, "err", err)
+			case retryAskAgain:
+				n.log.Warn("mailbox refused delivery for now; will ask the friend for it again", "id", id, "from", from, "err", err)
+			default:
+				n.log.Warn("mailbox refused delivery for now and the retry list is full; its relays will offer it again",
+					"id", id, "err", err)
 			}
 			return
 		}
 	}
-	delete(n.retry, id)
+	n.dropRetry(id)
 	rec := AckRecord{Ack: letter.Ack, Expiry: expiry}
 	n.batch.PutAck(rec)
 	if n.apply() != nil {
@@ -244,9 +248,85 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 	n.floodAck(n.addAck(rec))
 }
 
-// maxRetries bounds the deliveries waiting for the mailbox; past it a
-// mail is left to be offered again by its relays.
-const maxRetries = 1024
+// maxRetries bounds the deliveries waiting for the mailbox, and
+// retryEnvelopes bounds the bytes of those kept whole in memory, in
+// envelopes of MaxEnvelopeSize (32 MiB by default), outside MaxHeldBytes.
+// Without a bound in bytes, anyone could make a node whose mailbox refuses
+// for now (a full disk) keep 1,024 of the largest envelopes, 8 GiB by
+// default. Past it the node keeps only the ID and asks the friend that
+// sent the envelope for it again, backing off from DeliverRetry to
+// retryAskMax; past maxRetries the mail waits for its relays to offer it
+// again. It is never acked before it is delivered, so its sender and
+// relays keep it meanwhile.
+const (
+	maxRetries     = 1024
+	retryEnvelopes = 4
+	retryAskMax    = time.Hour
+)
+
+// What putRetry did with a delivery the mailbox refused for now.
+const (
+	retryDropped  = iota // the list is full
+	retryKept            // kept whole, delivered again at its time
+	retryAskAgain        // kept by ID: its body will be asked for again
+)
+
+// putRetry keeps a delivery the mailbox refused for now, whole if the bytes
+// allow, and says what it did.
+func (n *Node) putRetry(id envelope.ID, b []byte, from FriendKey, hops uint8, expiry int64, now time.Time) int {
+	old := n.retry[id]
+	n.dropRetry(id)
+	if len(n.retry) >= maxRetries {
+		return retryDropped
+	}
+	r := &retryDelivery{env: b, from: from, hops: hops, expiry: expiry, wait: n.cfg.DeliverRetry}
+	if n.retryBytes+len(b) > retryEnvelopes*n.cfg.MaxEnvelopeSize {
+		r.env = nil
+		if old != nil && old.env == nil {
+			r.wait = old.wait // asked for again and refused again: keep backing off
+		}
+	}
+	r.at = now.Add(r.wait)
+	if n.retry == nil {
+		n.retry = make(map[envelope.ID]*retryDelivery)
+	}
+	n.retry[id] = r
+	n.retryBytes += len(r.env)
+	if r.env == nil {
+		return retryAskAgain
+	}
+	return retryKept
+}
+
+// dropRetry forgets the delivery of id waiting for the mailbox, if any.
+func (n *Node) dropRetry(id envelope.ID) {
+	if r, ok := n.retry[id]; ok {
+		delete(n.retry, id)
+		n.retryBytes -= len(r.env)
+	}
+}
+
+// retryDue retries the delivery of id, which is due: again to the mailbox
+// if it was kept whole, else by asking the friend that sent it for it (the
+// answer comes as an envelope, delivered as any other).
+func (n *Node) retryDue(id envelope.ID, now time.Time) {
+	r := n.retry[id]
+	if r.expiry <= now.Unix() {
+		n.dropRetry(id)
+		return
+	}
+	if r.env != nil {
+		n.dropRetry(id)
+		n.deliverMine(r.from, r.env, id, r.expiry, r.hops, now)
+		return
+	}
+	if p := n.lookup(r.from); p != nil && p.ready {
+		n.send(p, encodeRequest(n.pool, 0, []envelope.ID{id}, nil))
+		n.stats.RequestsOut++
+		r.wait = min(2*r.wait, max(retryAskMax, n.cfg.DeliverRetry))
+	}
+	r.at = now.Add(r.wait)
+}
 
 // sortEntries orders held entries by expiry, then ID.
 func sortEntries(es []*heldEntry) {
