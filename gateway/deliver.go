@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -216,10 +215,17 @@ func toxAddressKey(addr string) (envelope.PublicKey, bool) {
 	return envelope.PublicKey{}, false
 }
 
-// headerFrom reads only the header of a mail and returns its From address.
+// headerFrom reads the whole header of a mail and returns its From
+// address. It counts the From fields itself, allowing white space before
+// the colon as RFC 5322 §4.5.3 does (Go's parser does not read "From :" as
+// a From field, but a mail client may show it): anything but exactly one
+// is an error.
 func headerFrom(body []byte) (string, error) {
-	r := bufio.NewReader(io.LimitReader(bytes.NewReader(body), 64<<10))
-	msg, err := mail.ReadMessage(r)
+	hdr := body[:headerEnd(body)]
+	if n := countFields(hdr, "From"); n != 1 {
+		return "", fmt.Errorf("%d From fields", n)
+	}
+	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(hdr), strings.NewReader("\r\n")))
 	if err != nil {
 		return "", err
 	}
@@ -227,13 +233,27 @@ func headerFrom(body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if n := len(msg.Header["From"]); n != 1 {
-		return "", fmt.Errorf("%d From fields", n)
-	}
 	if len(list) != 1 {
 		return "", fmt.Errorf("%d From addresses", len(list))
 	}
 	return list[0].Address, nil
+}
+
+// countFields counts the fields named name (any case) in a header section
+// whose lines end in CRLF, allowing white space between the name and the
+// colon.
+func countFields(hdr []byte, name string) int {
+	n := 0
+	for line := range bytes.Lines(hdr) {
+		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+			continue // a continuation
+		}
+		field, _, ok := bytes.Cut(line, []byte(":"))
+		if ok && strings.EqualFold(string(bytes.TrimRight(field, " \t")), name) {
+			n++
+		}
+	}
+	return n
 }
 
 // ourPrefix starts every header field this node adds on delivery.

@@ -71,6 +71,13 @@ func TestMailboxDeliver(t *testing.T) {
 		{"stranger claims a contact", "From: Alice <alice@example.org>\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: fail"},
 		{"two From fields", "From: alice@example.org\r\nFrom: CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
 		{"leading white space", " continuation\r\nFrom: alice@example.org\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
+		// Security review: the check read 64 KiB of header and missed a
+		// second From after it; and RFC 5322 §4.5.3 lets white space come
+		// before the colon, which Go's parser does not read as a From.
+		{"second From past 64 KiB", "From: alice@example.org\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("a", 70)+"\r\n", 1000) +
+			"From: CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
+		{"From with space before the colon", "From: alice@example.org\r\nFrom : CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
+		{"long header, one From", strings.Repeat("X-Pad: "+strings.Repeat("a", 70)+"\r\n", 1000) + "From: Alice <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"unknown key", "From: someone@else.example\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: none"},
 		{"no header", "just text", alice, "X-Toxmail-From-Check: fail"},
 	}
