@@ -274,7 +274,9 @@ func (d *Daemon) openGateway() error {
 	}
 	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Logger: d.log.With("component", "resolve")}
 
+	failures := &gateway.LoginFailures{} // guessing by SMTP or POP3 slows both
 	sc := d.cfg.SMTPConfig()
+	sc.Failures = failures
 	sc.Plain = plainSender{d}
 	sc.SpaceCheck = d.roomCheck()
 	sc.Logger = d.log // the gateway's servers name their own component
@@ -282,6 +284,7 @@ func (d *Daemon) openGateway() error {
 		return fmt.Errorf("daemon: smtp: %w", err)
 	}
 	pc := d.cfg.POP3Config()
+	pc.Failures = failures
 	pc.Logger = d.log
 	drop := gateway.InboxMaildrop(d.box, nil, d.log.With("component", "pop3"))
 	users := sc.Users

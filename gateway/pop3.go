@@ -7,6 +7,7 @@ package gateway
 // over the inbox in pop3_maildrop.go.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,20 +102,9 @@ type POP3Server struct {
 	addr      net.Addr // of the first listener
 	sessions  map[*pop3Session]struct{}
 	locks     map[string]struct{} // maildrop lock keys held
-	failures  map[string]pop3Failures
+	failures  *LoginFailures
 	wg        sync.WaitGroup // sessions
 }
-
-// pop3Failures counts recent failed logins of one user name.
-type pop3Failures struct {
-	n    int
-	last time.Time
-}
-
-const (
-	pop3FailureMemory = 15 * time.Minute // a user's failures are forgotten after this
-	pop3MaxFailUsers  = 1024             // user names whose failures are tracked
-)
 
 // NewPOP3Server returns a server with cfg (zero fields take defaults) that
 // checks logins with auth.
@@ -138,7 +128,7 @@ func NewPOP3Server(cfg POP3Config, auth POP3Authenticator) (*POP3Server, error) 
 		listeners: make(map[net.Listener]struct{}),
 		sessions:  make(map[*pop3Session]struct{}),
 		locks:     make(map[string]struct{}),
-		failures:  make(map[string]pop3Failures),
+		failures:  cmp.Or(cfg.Failures, &LoginFailures{}),
 	}, nil
 }
 
@@ -312,47 +302,4 @@ func (srv *POP3Server) unlock(key string) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	delete(srv.locks, key)
-}
-
-// failureDelay records a failed login of user and returns how long to wait
-// before answering it.
-func (srv *POP3Server) failureDelay(user string) time.Duration {
-	base := srv.cfg.AuthFailureDelay
-	if base <= 0 {
-		return 0
-	}
-	if len(user) > 64 {
-		user = user[:64]
-	}
-	now := time.Now()
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	f, ok := srv.failures[user]
-	if ok && now.Sub(f.last) > pop3FailureMemory {
-		f = pop3Failures{}
-	}
-	if !ok && len(srv.failures) >= pop3MaxFailUsers {
-		for u, g := range srv.failures {
-			if now.Sub(g.last) > pop3FailureMemory {
-				delete(srv.failures, u)
-			}
-		}
-		if len(srv.failures) >= pop3MaxFailUsers {
-			return base // too many names to track: the base delay only
-		}
-	}
-	f.n++
-	f.last = now
-	srv.failures[user] = f
-	return min(base<<min(f.n-1, 5), 30*time.Second)
-}
-
-// loginSucceeded forgets user's failed logins.
-func (srv *POP3Server) loginSucceeded(user string) {
-	if len(user) > 64 {
-		user = user[:64]
-	}
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	delete(srv.failures, user)
 }

@@ -298,7 +298,7 @@ func (s *pop3Session) login(user, pass string) bool {
 		s.reply("-ERR [SYS/TEMP] cannot open maildrop")
 		return true
 	}
-	s.srv.loginSucceeded(user)
+	s.srv.failures.Succeeded(user)
 	s.state, s.md, s.lockKey = pop3Transaction, md, key
 	s.mu.Lock()
 	s.loggedIn = true
@@ -319,7 +319,7 @@ func (s *pop3Session) login(user, pass string) bool {
 func (s *pop3Session) authFailed(user string) bool {
 	s.authFails++
 	s.log.Info("POP3 login failed", "user", pop3Trunc(user), "failures", s.authFails)
-	if d := s.srv.failureDelay(user); d > 0 {
+	if d := s.srv.failures.Failed(user, s.cfg.AuthFailureDelay, time.Now()); d > 0 {
 		s.w.Flush() // earlier pipelined replies are not held back
 		t := time.NewTimer(d)
 		select {

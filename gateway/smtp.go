@@ -6,6 +6,7 @@ package gateway
 // (AUTH, MAIL, RCPT, DATA) in smtp_session.go.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,6 +63,7 @@ type SMTPServer struct {
 	resolver RecipientResolver
 	node     Submitter
 	auth     *smtpAuth
+	failures *LoginFailures
 	log      *slog.Logger
 	smtp     *smtp.Server
 
@@ -115,6 +117,7 @@ func NewSMTPServer(cfg SMTPConfig, resolver RecipientResolver, node Submitter) (
 		log:       log.With("component", "smtp"),
 		conns:     make(map[*smtpConn]struct{}),
 		listeners: make(map[net.Listener]struct{}),
+		failures:  cmp.Or(cfg.Failures, &LoginFailures{}),
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
 

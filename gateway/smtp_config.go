@@ -131,9 +131,15 @@ type SMTPConfig struct {
 	// it is answered 421 4.7.0 and closed. Default 3, range [1, 100].
 	MaxAuthFailures int
 	// AuthFailureDelay is the wait before answering a failed login,
-	// multiplied by the connection's failures so far. Default 1 s; negative
-	// turns it off (tests); range up to 30 s.
+	// multiplied by the connection's failures so far, or, if longer, the
+	// wait LoginFailures gives the user name's recent failures on every
+	// connection (doubling up to 30 s, answered one after another).
+	// Default 1 s; negative turns it off (tests); range up to 30 s.
 	AuthFailureDelay time.Duration
+
+	// Failures, if set, is the record of failed logins, shared with the
+	// POP3 server (POP3Config.Failures). Nil: the server keeps its own.
+	Failures *LoginFailures
 
 	// ReadTimeout bounds each command read (and the DATA that follows
 	// it); WriteTimeout each reply. Past them the connection is closed.

@@ -107,7 +107,8 @@ func (s *smtpSession) login(user, pass string) error {
 		s.mu.Unlock()
 		s.log.Info("SMTP login failed", "user", pop3Trunc(user), "failures", n)
 		if d := s.srv.cfg.AuthFailureDelay; d > 0 {
-			time.Sleep(time.Duration(n) * d) // slow down guessing
+			// Slow down guessing, on this connection and across them.
+			time.Sleep(max(time.Duration(n)*d, s.srv.failures.Failed(user, d, time.Now())))
 		}
 		if n >= s.srv.cfg.MaxAuthFailures {
 			// Reply, then hang up: this connection guessed enough.
@@ -116,6 +117,7 @@ func (s *smtpSession) login(user, pass string) error {
 		}
 		return smtp.ErrAuthFailed // 535 5.7.8
 	}
+	s.srv.failures.Succeeded(user)
 	s.mu.Lock()
 	s.user = user
 	s.mu.Unlock()

@@ -75,6 +75,33 @@ func TestSMTPAuthFailureLimit(t *testing.T) {
 	}
 }
 
+// TestSMTPLoginFailuresShared: a failed SMTP login waits for the user
+// name's recent failures on other connections, and on the POP3 server that
+// shares the record, not only for its own connection's (security review:
+// 64 connections guessed 125 passwords a second).
+func TestSMTPLoginFailuresShared(t *testing.T) {
+	const delay = 20 * time.Millisecond
+	failures := &gateway.LoginFailures{}
+	for range 5 { // as POP3 or other connections would
+		failures.Failed(smtpTestUser, delay, time.Now())
+	}
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) {
+		c.AuthFailureDelay = delay
+		c.Failures = failures
+	})
+	c := dialSMTP(t, f.addr)
+	c.ehlo()
+	start := time.Now()
+	c.expect(535, "5.7.8", "AUTH PLAIN %s", plainIR("", smtpTestUser, "guess"))
+	if got, want := time.Since(start), 16*delay; got < want {
+		t.Fatalf("a failed login after 5 recent failures answered in %v, want at least %v", got, want)
+	}
+	c.expect(235, "2.0.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass))
+	if got := failures.Failed(smtpTestUser, delay, time.Now()); got != delay {
+		t.Errorf("after a login the next failure waits %v, want %v (the record is forgotten)", got, delay)
+	}
+}
+
 // TestSMTPMaxConnections: past MaxConnections a new connection is
 // answered 421 and closed, the open ones carry on, and a closed one frees
 // its place.
