@@ -25,6 +25,10 @@ import (
 	"github.com/toxmail/toxmail/tox"
 )
 
+// PinsFile, in the data directory, holds the key each address first
+// resolved to by tox1 DNS (gateway.PinFile).
+const PinsFile = "tox1-pins.txt"
+
 // ErrNoBootstrap means the configuration names no bootstrap node, so the
 // node could never find anyone on the Tox network.
 var ErrNoBootstrap = errors.New("no bootstrap nodes configured")
@@ -272,7 +276,14 @@ func (d *Daemon) openGateway() error {
 	if err != nil {
 		return err
 	}
-	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Logger: d.log.With("component", "resolve")}
+	pins, err := gateway.OpenPinFile(filepath.Join(d.cfg.DataDir, PinsFile))
+	if err != nil {
+		return err
+	}
+	if skipped := pins.Skipped(); len(skipped) > 0 {
+		d.log.Warn("tox1 key pins: lines not understood were skipped (and kept)", "file", pins.Path(), "lines", skipped)
+	}
+	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Pins: pins, Logger: d.log.With("component", "resolve")}
 
 	failures := &gateway.LoginFailures{} // guessing by SMTP or POP3 slows both
 	sc := d.cfg.SMTPConfig()

@@ -136,6 +136,10 @@ func (e *ResolveError) Summary() string {
 		return "could not use " + addr + ": " + clipInput(e.Reason, 200)
 	}
 	if !e.Temp {
+		if errors.Is(e.Err, ErrKeyChanged) {
+			return "the tox1 DNS key of " + addr + " changed since this node first sent to it, so the answer may be spoofed: " +
+				"check the Tox ID with its owner and add it to the address book"
+		}
 		if errors.Is(e.Err, ErrDNSNotFound) {
 			return "no tox1 DNS record at " + e.Name + ": check the address, or ask its owner for their Tox ID"
 		}
@@ -214,15 +218,22 @@ func replyLine(s string) string {
 // friends are gone; whoever controls the domain's DNS, or can spoof or alter
 // the answer on the path to the resolver, can substitute their own key, and
 // the mail is then sealed to them. A Resolution from DNS says so in its
-// Source and Detail. For anything sensitive, exchange Tox IDs by other means
-// and put them in the address book.
+// Source and Detail. With Pins set, a key is trusted on first use: a later
+// answer giving an address another key is refused (ErrKeyChanged). For
+// anything sensitive, exchange Tox IDs by other means and put them in the
+// address book.
 //
 // The zero Resolver resolves raw Tox IDs only. Resolve is safe for
 // concurrent use if Contacts and DNS are.
 type Resolver struct {
-	Contacts Contacts     // nil: no address book
-	DNS      TXTResolver  // nil: no tox1 DNS lookups; wrap it in a TXTCache
-	Logger   *slog.Logger // nil: discard
+	Contacts Contacts    // nil: no address book
+	DNS      TXTResolver // nil: no tox1 DNS lookups; wrap it in a TXTCache
+	// Pins, if set, remembers the key each address first resolved to by
+	// tox1 DNS; an answer giving another key later is refused (the record
+	// may be spoofed) until the user deletes the pin or puts the address
+	// in the address book. Nil: every answer is taken as it comes.
+	Pins   KeyPins
+	Logger *slog.Logger // nil: discard
 }
 
 // Resolve resolves one recipient address. Errors are *ResolveError.
@@ -324,14 +335,41 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 		re.Name = strings.TrimSuffix(name, ".")
 		return Resolution{}, re
 	}
-	return Resolution{
+	res := Resolution{
 		Address: norm,
 		ID:      id,
 		Key:     id.PublicKey(),
 		Source:  SourceDNS,
 		Detail:  "TXT " + strings.TrimSuffix(name, ".") + ", unsigned tox1 record (unauthenticated)",
-	}, nil
+	}
+	if r.Pins == nil {
+		return res, nil
+	}
+	prev, err := r.Pins.Pin(norm, res.Key)
+	switch {
+	case err != nil:
+		// The pin is a second line of defence; DNS answers are
+		// unauthenticated either way, and the Detail says so.
+		if r.Logger != nil {
+			r.Logger.Warn("tox1 key not pinned", "domain", addrDomainForLog(norm), "err", err)
+		}
+	case prev.IsZero():
+		res.Detail += "; first use, key pinned"
+	case prev != res.Key:
+		name := strings.TrimSuffix(name, ".")
+		return Resolution{}, &ResolveError{Name: name, Err: ErrKeyChanged, Reason: fmt.Sprintf(
+			"the tox1 DNS record at %s now gives key %s, but it gave %s when this node first sent to %s: "+
+				"the answer may be spoofed; if the owner really has a new Tox ID, check it with them and "+
+				"add it to the address book (toxmail contacts add NAME ID)", name, res.Key.Short(), prev.Short(), norm)}
+	default:
+		res.Detail += "; the key pinned at first use"
+	}
+	return res, nil
 }
+
+// ErrKeyChanged is the error inside a ResolveError for a tox1 DNS answer
+// that gives an address another key than the one pinned at first use.
+var ErrKeyChanged = errors.New("gateway: tox1 DNS key differs from the one pinned at first use")
 
 // looksLikeToxID reports whether the local part of an @tox address is
 // meant as a Tox ID (or key), typo or not, rather than a contact's name:

@@ -119,6 +119,9 @@ a friend request.`)
 		}
 		ct.ID, ct.Source, from = res.ID, res.Source, res.Detail
 		if res.Source == gateway.SourceDNS {
+			if err := checkPin(cfg, res); err != nil {
+				return err
+			}
 			ct.Address = res.Address
 			from += "; whoever controls that DNS answer controls this key, so confirm the ID with " + name + " another way"
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/daemon"
 	"github.com/toxmail/toxmail/gateway"
 )
 
@@ -32,7 +34,7 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 	if !strings.Contains(addr, "@") {
 		return usagef("%q is not a mail address; want name@domain, e.g. toxmail lookup alice@example.org", addr)
 	}
-	var server string
+	var server, pinPath string
 	timeout := gateway.DefaultDNSTimeout
 	cache := gateway.DNSCacheConfig{}
 	if *cfgFlag != "" {
@@ -41,6 +43,7 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 			return err
 		}
 		server, timeout, cache = cfg.DNS.Server, cfg.DNS.Timeout, cfg.DNSCacheConfig()
+		pinPath = filepath.Join(cfg.DataDir, daemon.PinsFile)
 	}
 	if *dnsFlag != "" {
 		server = *dnsFlag
@@ -57,8 +60,47 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 	if res.Source == gateway.SourceDNS {
 		fmt.Fprintf(c.stdout, "%s: %s. DNS answers are unauthenticated: whoever controls the answer controls the key; "+
 			"confirm the ID with its owner another way before trusting it.\n", res.Address, res.Detail)
+		if pinPath != "" {
+			printPin(c, pinPath, res)
+		}
 	} else {
 		fmt.Fprintf(c.stdout, "%s: %s; nothing was looked up.\n", res.Address, res.Detail)
+	}
+	return nil
+}
+
+// printPin says how res compares with the key the node pinned for its
+// address at first use (read only: a lookup pins nothing).
+func printPin(c *cli, path string, res gateway.Resolution) {
+	pins, err := gateway.OpenPinFile(path)
+	if err != nil {
+		fmt.Fprintf(c.stdout, "The node's pinned keys could not be read: %s.\n", clean(err))
+		return
+	}
+	switch k, ok := pins.Lookup(res.Address); {
+	case !ok:
+		fmt.Fprintln(c.stdout, "The node has not sent to this address yet: it pins this key the first time it does.")
+	case k == res.Key:
+		fmt.Fprintln(c.stdout, "This is the key the node pinned when it first sent to this address.")
+	default:
+		fmt.Fprintf(c.stdout, "WARNING: the node pinned another key, %s, when it first sent to this address, and refuses this one: "+
+			"the answer may be spoofed. If the owner really has a new Tox ID, check it with them and add it to the address book "+
+			"(the pins are in %s).\n", k, path)
+	}
+}
+
+// checkPin refuses a tox1 DNS resolution whose key differs from the one
+// the node pinned for the address at first use, as the node itself would.
+func checkPin(cfg *config.Config, res gateway.Resolution) error {
+	path := filepath.Join(cfg.DataDir, daemon.PinsFile)
+	pins, err := gateway.OpenPinFile(path)
+	if err != nil {
+		return fail(err, "")
+	}
+	if k, ok := pins.Lookup(res.Address); ok && k != res.Key {
+		return failf("%s: tox1 DNS now gives key %s, but the node pinned %s when it first sent to this address: "+
+			"the answer may be spoofed; if the owner really has a new Tox ID, check it with them and add it by ID "+
+			"(toxmail contacts add NAME TOXID)", res.Address, res.Key, k)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/foxcpp/go-mockdns"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/daemon"
 	"github.com/toxmail/toxmail/gateway"
 )
 
@@ -64,8 +66,23 @@ func TestLookup(t *testing.T) {
 	n := initNode(t)
 	rewriteConfig(t, n.config, func(c *config.Config) { c.DNS.Server = dns })
 	r = toxmail(t, "lookup", "carol@example.org", "--config", n.config).ok(t, "lookup --config")
-	if !strings.HasPrefix(r.stdout, carol.String()+"\n") {
+	if !strings.HasPrefix(r.stdout, carol.String()+"\n") || !strings.Contains(r.stdout, "has not sent to this address yet") {
 		t.Errorf("lookup --config printed %q", r.stdout)
+	}
+	// The node pinned another key for carol: lookup warns, and pins nothing.
+	pins := filepath.Join(n.dir, daemon.PinsFile)
+	pinned := randomToxID(t).PublicKey()
+	if err := os.WriteFile(pins, []byte("carol@example.org "+pinned.String()+" 2026-12-01T00:00:00Z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = toxmail(t, "lookup", "carol@example.org", "--config", n.config).ok(t, "lookup --config, another key pinned")
+	if !strings.Contains(r.stdout, "WARNING") || !strings.Contains(r.stdout, pinned.String()) {
+		t.Errorf("lookup does not warn of the pinned key:\n%s", r.stdout)
+	}
+	toxmail(t, "contacts", "add", "carol", "carol@example.org", "--config", n.config).
+		failed(t, exitFailure, "toxmail contacts: ", "pinned", "add it by ID")
+	if err := os.Remove(pins); err != nil {
+		t.Fatal(err)
 	}
 
 	// contacts add by address: the ID from DNS, marked so.
