@@ -6,6 +6,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -72,19 +73,22 @@ type Daemon struct {
 	opts Options
 	log  *slog.Logger
 
-	lock    *dirLock
-	plock   *dirLock // the Tox profile's
-	x       *tox.Tox
-	tr      *tox.Transport
-	store   *mesh.BadgerStore
-	box     *inbox.Inbox
-	node    *mesh.Node
-	book    *contactBook
-	smtp    *gateway.SMTPServer
-	pop3    *gateway.POP3Server
-	dash    *gateway.Dashboard
-	resolve *gateway.Resolver
-	started time.Time
+	lock  *dirLock
+	plock *dirLock // the Tox profile's
+	x     *tox.Tox
+	tr    *tox.Transport
+	store *mesh.BadgerStore
+	box   *inbox.Inbox
+	node  *mesh.Node
+	book  *contactBook
+	users atomic.Pointer[map[string]string] // SMTP/POP3 logins (users.go)
+	// cfgDigest is the config file's digest when its users were last read.
+	cfgDigest [sha256.Size]byte
+	smtp      *gateway.SMTPServer
+	pop3      *gateway.POP3Server
+	dash      *gateway.Dashboard
+	resolve   *gateway.Resolver
+	started   time.Time
 
 	smtpL, pop3L, dashL net.Listener
 
@@ -298,9 +302,10 @@ func (d *Daemon) openGateway() error {
 	pc.Failures = failures
 	pc.Logger = d.log
 	drop := gateway.InboxMaildrop(d.box, nil, d.log.With("component", "pop3"))
-	users := sc.Users
+	d.users.Store(&sc.Users)
+	d.cfgDigest = d.configDigest()
 	auth := gateway.POP3AuthFunc(func(user, pass string) (gateway.Maildrop, error) {
-		if !checkPassword(users, user, pass) {
+		if !checkPassword(*d.users.Load(), user, pass) {
 			return nil, gateway.ErrPOP3BadCredentials
 		}
 		return drop, nil
@@ -416,6 +421,7 @@ func (d *Daemon) background() {
 				d.log.Error("saving the Tox profile", "err", err)
 			}
 		case <-poll.C:
+			d.reloadUsers()
 			changed, err := d.book.reload()
 			if err != nil {
 				d.log.Warn("contacts file not reloaded", "err", err)

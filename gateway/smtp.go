@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -62,7 +63,7 @@ type SMTPServer struct {
 	cfg      SMTPConfig
 	resolver RecipientResolver
 	node     Submitter
-	auth     *smtpAuth
+	auth     atomic.Pointer[smtpAuth] // SetUsers swaps it
 	failures *LoginFailures
 	log      *slog.Logger
 	smtp     *smtp.Server
@@ -77,6 +78,22 @@ type SMTPServer struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*smtpConn]struct{}
 	data      sync.WaitGroup // DATA in progress; Add only while !closed
+}
+
+// SetUsers replaces the users that may log in (user name to bcrypt hash,
+// as SMTPConfig.Users), checked as NewSMTPServer checks them. Logins from
+// then on use the new set; a session already logged in stays so.
+func (srv *SMTPServer) SetUsers(users map[string]string) error {
+	c := SMTPConfig{Users: users}
+	if err := c.validateUsers(); err != nil {
+		return err
+	}
+	auth, err := newSMTPAuth(users)
+	if err != nil {
+		return err
+	}
+	srv.auth.Store(auth)
+	return nil
 }
 
 // meshConfigurer is the optional capability of a Submitter to report its
@@ -105,6 +122,7 @@ func NewSMTPServer(cfg SMTPConfig, resolver RecipientResolver, node Submitter) (
 	if err != nil {
 		return nil, err
 	}
+	cfg.Users = nil // auth holds them; SetUsers replaces them
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -113,12 +131,12 @@ func NewSMTPServer(cfg SMTPConfig, resolver RecipientResolver, node Submitter) (
 		cfg:       cfg,
 		resolver:  resolver,
 		node:      node,
-		auth:      auth,
 		log:       log.With("component", "smtp"),
 		conns:     make(map[*smtpConn]struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		failures:  cmp.Or(cfg.Failures, &LoginFailures{}),
 	}
+	srv.auth.Store(auth)
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
 
 	s := smtp.NewServer(smtp.BackendFunc(srv.newSession))

@@ -276,6 +276,12 @@ func (c SMTPConfig) Validate() error {
 	if err := smtpCheckToken(c.Domain, smtpMaxDomain); err != nil {
 		return fmt.Errorf("gateway: SMTPConfig.Domain: %w", err)
 	}
+	return c.validateUsers()
+}
+
+// validateUsers checks c.Users: at least one, each with a valid name and
+// bcrypt hash.
+func (c SMTPConfig) validateUsers() error {
 	if len(c.Users) == 0 {
 		return errors.New("gateway: SMTPConfig.Users is empty: add a user with a bcrypt password hash (HashPassword); " +
 			"the server accepts mail only after AUTH")

@@ -100,7 +100,7 @@ func (s *smtpSession) login(user, pass string) error {
 	if spent {
 		return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
 	}
-	if !s.srv.auth.check(user, pass) {
+	if !s.srv.auth.Load().check(user, pass) {
 		s.mu.Lock()
 		s.failures++
 		n := s.failures

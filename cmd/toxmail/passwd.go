@@ -28,9 +28,9 @@ printed once, or read from the first line of standard input with --stdin
 USER in FILE is replaced, the rest of the file (comments included) is kept,
 and the file stays mode 0600.
 
-A running node reads the passwords when it starts: restart it
-(toxmail run) for the new one to take effect; until then it still takes
-the old one. Then give the new password to your mail client.`)
+A running node follows the file: it takes the new password within a few
+seconds, and the old one no longer works. Then give the new password to
+your mail client.`)
 	cfgFlag := f.configFlag()
 	user := f.String("user", "", "the login `USER` whose password changes (default: the only user)")
 	fromStdin := f.Bool("stdin", false, "read the new password from standard input instead of making one")
@@ -80,8 +80,8 @@ the old one. Then give the new password to your mail client.`)
 		fmt.Fprintf(w, "              shown once; it is stored only as a bcrypt hash\n")
 	}
 	if pid, running := daemon.Running(cfg.DataDir); running {
-		fmt.Fprintf(w, "\nThe node running on %s (pid %s) still takes the old password: restart it\n", cfg.DataDir, pid)
-		fmt.Fprintf(w, "(stop it, then toxmail run --config %s), then give your mail client the new one.\n", cfg.Path)
+		fmt.Fprintf(w, "\nThe node running on %s (pid %s) takes the new password within a few seconds;\n", cfg.DataDir, pid)
+		fmt.Fprintf(w, "give your mail client the new one.\n")
 	} else {
 		fmt.Fprintf(w, "\nGive your mail client the new password; the node takes it when it next starts.\n")
 	}

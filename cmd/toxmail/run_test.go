@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os/exec"
@@ -192,9 +194,27 @@ func TestRunNode(t *testing.T) {
 			failed(t, exitFailure, "toxmail contacts: ", "no contact, Tox friend or friend request")
 	})
 	t.Run("passwd while running", func(t *testing.T) {
+		// The running node follows the config file: the new password
+		// works within a few seconds, without a restart.
+		if err := pop3Login(cfg.POP3.Listen, "alice", "a new password"); err == nil {
+			t.Fatal("the new password works before it is set")
+		}
 		r := runInv(t, invocation{args: []string{"passwd", "--stdin", "--config", n.config}, stdin: "a new password\n"}).ok(t, "passwd")
-		if !strings.Contains(r.stdout, "still takes the old password: restart it") {
-			t.Errorf("passwd did not say the running node needs a restart:\n%s", r.stdout)
+		if !strings.Contains(r.stdout, "takes the new password within a few seconds") {
+			t.Errorf("passwd did not say the running node takes the new password:\n%s", r.stdout)
+		}
+		var err error
+		for i := 0; i < 50; i++ {
+			if err = pop3Login(cfg.POP3.Listen, "alice", "a new password"); err == nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("the new password does not work 10 s after passwd: %v\nstderr: %s", err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "passwords reloaded from the config file") {
+			t.Errorf("the node did not log the reload:\n%s", stderr.String())
 		}
 	})
 
@@ -335,4 +355,30 @@ func waitContacts(t *testing.T, cfgPath, what string, cond func([]apiContactRow)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// pop3Login logs in to the POP3 server at addr and quits.
+func pop3Login(addr, user, pass string) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(c)
+	for _, cmd := range []string{"", "USER " + user, "PASS " + pass, "QUIT"} {
+		if cmd != "" {
+			if _, err := fmt.Fprintf(c, "%s\r\n", cmd); err != nil {
+				return err
+			}
+		}
+		l, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if !strings.HasPrefix(l, "+OK") {
+			return fmt.Errorf("%s: %s", strings.Fields(cmd + " greeting")[0], strings.TrimSpace(l))
+		}
+	}
+	return nil
 }
