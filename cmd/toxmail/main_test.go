@@ -229,7 +229,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"init"}, []string{"--dir", "--name", "--user"}},
 		{[]string{"run"}, []string{"--config", "--log-level", "--log-format"}},
 		{[]string{"id"}, []string{"--config"}},
-		{[]string{"passwd"}, []string{"--config", "--user", "--stdin", "restart"}},
+		{[]string{"passwd"}, []string{"--config", "--user", "--stdin", "within a few"}},
 		{[]string{"contacts"}, []string{"add", "list", "remove", "requests", "approve", "deny"}},
 		{[]string{"contacts", "add"}, []string{"--config", "--dns"}},
 		{[]string{"contacts", "list"}, []string{"--config", "--json"}},
