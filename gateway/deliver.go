@@ -225,7 +225,7 @@ func headerFrom(body []byte) (string, error) {
 	if n := countFields(hdr, "From"); n != 1 {
 		return "", fmt.Errorf("%d From fields", n)
 	}
-	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(hdr), strings.NewReader("\r\n")))
+	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(tightColons(hdr)), strings.NewReader("\r\n")))
 	if err != nil {
 		return "", err
 	}
@@ -237,6 +237,40 @@ func headerFrom(body []byte) (string, error) {
 		return "", fmt.Errorf("%d From addresses", len(list))
 	}
 	return list[0].Address, nil
+}
+
+// tightColons returns the header section with the white space between each
+// field's name and its colon removed (RFC 5322 §4.5.3 allows it, Go's
+// parser does not), so that the parser reads the fields countFields counts.
+func tightColons(hdr []byte) []byte {
+	var out []byte
+	off := 0
+	for line := range bytes.Lines(hdr) {
+		start := off
+		off += len(line)
+		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+			if out != nil {
+				out = append(out, line...)
+			}
+			continue
+		}
+		field, rest, ok := bytes.Cut(line, []byte(":"))
+		name := bytes.TrimRight(field, " \t")
+		if !ok || len(name) == len(field) {
+			if out != nil {
+				out = append(out, line...)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(hdr)), hdr[:start]...)
+		}
+		out = append(append(append(out, name...), ':'), rest...)
+	}
+	if out == nil {
+		return hdr
+	}
+	return out
 }
 
 // countFields counts the fields named name (any case) in a header section

@@ -76,6 +76,7 @@ func TestMailboxDeliver(t *testing.T) {
 		// before the colon, which Go's parser does not read as a From.
 		{"second From past 64 KiB", "From: alice@example.org\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("a", 70)+"\r\n", 1000) +
 			"From: CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
+		{"only From, with space before the colon", "From : Alice <alice@example.org>\r\nSubject: hi\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"From with space before the colon", "From: alice@example.org\r\nFrom : CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
 		{"long header, one From", strings.Repeat("X-Pad: "+strings.Repeat("a", 70)+"\r\n", 1000) + "From: Alice <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"unknown key", "From: someone@else.example\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: none"},
