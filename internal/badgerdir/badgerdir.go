@@ -13,7 +13,8 @@
 // [Prepare] reads what badger would read, in the caller's goroutine:
 //
 //   - table files but no MANIFEST, or a MANIFEST that lists no table
-//     although table files are there: an error, and nothing is touched;
+//     although table files are there and no memtable log could hold their
+//     keys: an error, and nothing is touched;
 //   - a MANIFEST listing a table whose file is missing, or a listed table
 //     whose index or block checksums are wrong: an error naming the file;
 //   - table files the MANIFEST does not list (a crash during a flush or a
@@ -146,12 +147,21 @@ func readManifest(dir string, tables map[uint64]int64) (badger.Manifest, error) 
 	if err != nil {
 		return badger.Manifest{}, damaged(dir, "MANIFEST: %v", err)
 	}
-	if len(mf.Tables) == 0 {
+	if len(mf.Tables) == 0 && !hasLogs(dir) {
 		return badger.Manifest{}, damaged(dir, "MANIFEST lists no table but there are %s (%d bytes): "+
 			"badger would open the store empty and delete the table files; restore the store from a backup, or "+
-			"move the directory aside to start with an empty one", tableCount(len(tables)), total)
+			"move the table files (*.sst) aside to start with what is left", tableCount(len(tables)), total)
 	}
 	return mf, nil
+}
+
+// hasLogs reports whether dir holds a memtable log (*.mem). A crash in
+// the first flush of a store leaves one table, a MANIFEST that lists none,
+// and the log that holds every key of the table: badger recovers it all
+// from the log, so the table is only moved aside, not refused.
+func hasLogs(dir string) bool {
+	m, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+	return err == nil && len(m) > 0
 }
 
 // verifyTable reads a table file whole into buf, which it fills, and

@@ -21,7 +21,7 @@ const testKeys = 30_000
 // testOptions gives stores of several tables from a few megabytes.
 func testOptions(dir string) badger.Options {
 	return badger.DefaultOptions(dir).WithLogger(nil).
-		WithMemTableSize(1 << 20).WithValueThreshold(1 << 10).
+		WithMemTableSize(1 << 20).WithValueThreshold(1 << 10).WithValueLogFileSize(1 << 20).
 		WithNumCompactors(2).WithBlockCacheSize(1 << 20)
 }
 
@@ -151,6 +151,56 @@ func TestPrepareRefusesLostManifest(t *testing.T) {
 				t.Fatalf("%d tables before Prepare, %d after", len(before), len(after))
 			}
 		})
+	}
+}
+
+// TestPrepareFirstFlushCrash: a crash in a store's first flush leaves one
+// table, a MANIFEST that lists none, and the memtable log that holds every
+// key. Badger recovers them all from the log: Prepare moves the table
+// aside instead of refusing the store (review of this change).
+func TestPrepareFirstFlushCrash(t *testing.T) {
+	live := filepath.Join(t.TempDir(), "live")
+	db, err := badger.Open(testOptions(live))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	err = db.Update(func(txn *badger.Txn) error {
+		for i := range n {
+			if err := txn.Set(key(i), []byte("v")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The state a crash leaves: the open store's files as they are...
+	crashed := filepath.Join(t.TempDir(), "store")
+	if err := os.CopyFS(crashed, os.DirFS(live)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(crashed, "LOCK"))
+	if err := db.Close(); err != nil { // ...plus the table the flush wrote
+		t.Fatal(err)
+	}
+	tables := tableFiles(t, live)
+	if len(tables) != 1 {
+		t.Fatalf("the flush wrote %d tables, want 1", len(tables))
+	}
+	data, err := os.ReadFile(tables[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(crashed, filepath.Base(tables[0])), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Prepare(crashed, nil); err != nil {
+		t.Fatalf("Prepare after a crash in the first flush: %v", err)
+	}
+	if got := countKeys(t, crashed); got != n {
+		t.Fatalf("%d keys after the crash, want %d", got, n)
 	}
 }
 
