@@ -483,6 +483,58 @@ func TestMailboxRetryBoundedInBytes(t *testing.T) {
 	}
 }
 
+// TestMailboxRetryAsksOtherFriends: a delivery kept by ID only is asked
+// for from the friend that sent it, then from each friend online in turn:
+// when that friend has gone, another that holds a copy serves it (review
+// of this change: the mail waited for a reconnection or its expiry).
+func TestMailboxRetryAsksOtherFriends(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	cfg := testConfig()
+	cfg.MaxEnvelopeSize = 64 << 10
+	for _, s := range []string{"A", "R1", "R2"} {
+		tn.add(s, cfg, nil)
+	}
+	b := tn.add("B", cfg, nil)
+	tn.friends("A", "R1")
+	tn.friends("A", "R2")
+	tn.friends("R1", "B")
+	tn.friends("R2", "B")
+	tn.online("A", "R1", "R2", "B")
+	tn.run(time.Second)
+	b.box.mu.Lock()
+	b.box.fail = tempErr{}
+	b.box.mu.Unlock()
+	const mails = 12
+	for i := range mails {
+		tn.send("A", "B", fmt.Sprintf("mail %d\r\n%s", i, strings.Repeat("x", 40<<10)))
+	}
+	tn.run(10 * time.Second)
+	r1 := tn.nodes["R1"].kp.Public
+	b.node.mu.Lock()
+	var fromR1 []envelope.ID
+	for id, r := range b.node.retry {
+		if r.env == nil && r.from == r1 {
+			fromR1 = append(fromR1, id)
+		}
+	}
+	b.node.mu.Unlock()
+	if len(fromR1) == 0 {
+		t.Fatal("no mail from R1 is kept by ID only: the test sets nothing up")
+	}
+	tn.offline("R1", "A") // R1 and the sender leave; R2 still holds every copy
+	b.box.mu.Lock()
+	b.box.fail = nil
+	b.box.mu.Unlock()
+	tn.run(time.Hour)
+	b.box.mu.Lock()
+	defer b.box.mu.Unlock()
+	for _, id := range fromR1 {
+		if b.box.count[id] != 1 {
+			t.Errorf("%s from R1 delivered %d times, want once (R2 holds it)", id.Short(), b.box.count[id])
+		}
+	}
+}
+
 // On the last hop only the recipient is offered the envelope.
 func TestLastHopOnlyToRecipient(t *testing.T) {
 	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})

@@ -166,6 +166,8 @@ type retryDelivery struct {
 	expiry int64
 	at     time.Time     // when to try again
 	wait   time.Duration // the wait before at
+	asked  int           // requests sent for it, kept by ID
+	turn   int           // the next friend to ask, an index into Node.peers
 }
 
 // NewNode checks cfg and deps and returns a node that does nothing until

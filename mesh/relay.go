@@ -253,9 +253,10 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 // envelopes of MaxEnvelopeSize (32 MiB by default), outside MaxHeldBytes.
 // Without a bound in bytes, anyone could make a node whose mailbox refuses
 // for now (a full disk) keep 1,024 of the largest envelopes, 8 GiB by
-// default. Past it the node keeps only the ID and asks the friend that
-// sent the envelope for it again, backing off from DeliverRetry to
-// retryAskMax; past maxRetries the mail waits for its relays to offer it
+// default. Past it the node keeps only the ID and asks for the envelope
+// again, backing off from DeliverRetry to retryAskMax: first the friend
+// that sent it, then each friend online in turn (any that holds a copy
+// serves it). Past maxRetries the mail waits for its relays to offer it
 // again. It is never acked before it is delivered, so its sender and
 // relays keep it meanwhile.
 const (
@@ -320,12 +321,33 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 		n.deliverMine(r.from, r.env, id, r.expiry, r.hops, now)
 		return
 	}
-	if p := n.lookup(r.from); p != nil && p.ready {
+	// The friend that sent it first; after that, or if it is gone, the
+	// next friend online in turn: any that holds a copy serves it, and the
+	// others ignore the request.
+	p := n.lookup(r.from)
+	if r.asked > 0 || p == nil || !p.ready {
+		p = n.nextReady(&r.turn)
+	}
+	if p != nil {
 		n.send(p, encodeRequest(n.pool, 0, []envelope.ID{id}, nil))
 		n.stats.RequestsOut++
+		r.asked++
 		r.wait = min(2*r.wait, max(retryAskMax, n.cfg.DeliverRetry))
 	}
 	r.at = now.Add(r.wait)
+}
+
+// nextReady returns the first friend online at or after *turn in
+// n.peers, wrapping round, and moves *turn past it; nil if none is.
+func (n *Node) nextReady(turn *int) *peer {
+	for k := range n.peers {
+		i := (*turn + k) % len(n.peers)
+		if n.peers[i].ready {
+			*turn = i + 1
+			return n.peers[i]
+		}
+	}
+	return nil
 }
 
 // sortEntries orders held entries by expiry, then ID.
