@@ -267,6 +267,16 @@ func (s *pop3Session) badCommand(why string) bool {
 func (s *pop3Session) login(user, pass string) bool {
 	s.haveUser = false
 	s.user = user
+	if wait, ok := s.srv.failures.Reserve(user, s.cfg.AuthFailureDelay, time.Now()); !ok || !s.wait(wait) {
+		s.authFails++
+		s.log.Info("POP3 login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
+		if s.authFails >= s.cfg.MaxAuthFailures {
+			s.reply("-ERR [SYS/TEMP] too many failed logins for this user name, try again in a few minutes; closing connection")
+			return false
+		}
+		s.reply("-ERR [SYS/TEMP] too many failed logins for this user name, try again in a few minutes")
+		return true
+	}
 	md, err := s.srv.auth.Authenticate(user, pass)
 	if err == nil && md == nil {
 		err = errors.New("authenticator returned no maildrop")
@@ -319,21 +329,30 @@ func (s *pop3Session) login(user, pass string) bool {
 func (s *pop3Session) authFailed(user string) bool {
 	s.authFails++
 	s.log.Info("POP3 login failed", "user", pop3Trunc(user), "failures", s.authFails)
-	if d := s.srv.failures.Failed(user, s.cfg.AuthFailureDelay, time.Now()); d > 0 {
-		s.w.Flush() // earlier pipelined replies are not held back
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-s.srv.done:
-			t.Stop()
-		}
-	}
+	s.wait(s.srv.failures.Failed(user, s.cfg.AuthFailureDelay, time.Now()))
 	if s.authFails >= s.cfg.MaxAuthFailures {
 		s.reply("-ERR [AUTH] invalid user name or password; too many failures, closing connection")
 		return false
 	}
 	s.reply("-ERR [AUTH] invalid user name or password")
 	return true
+}
+
+// wait waits d, or less if the server stops, sending earlier pipelined
+// replies first; it reports whether it waited all of d.
+func (s *pop3Session) wait(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	s.w.Flush() // earlier pipelined replies are not held back
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.srv.done:
+		return false
+	}
 }
 
 // pop3CheckList checks what a Maildrop listed: UIDs valid per RFC 1939 and

@@ -72,8 +72,9 @@ type SMTPServer struct {
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
-	closing   bool // Shutdown or Close began: no new connections or transactions
-	closed    bool // Close began, or Shutdown stopped waiting: no DATA either
+	closing   bool          // Shutdown or Close began: no new connections or transactions
+	stopping  chan struct{} // closed when closing is set
+	closed    bool          // Close began, or Shutdown stopped waiting: no DATA either
 	addr      net.Addr
 	listeners map[net.Listener]struct{}
 	conns     map[*smtpConn]struct{}
@@ -135,6 +136,7 @@ func NewSMTPServer(cfg SMTPConfig, resolver RecipientResolver, node Submitter) (
 		conns:     make(map[*smtpConn]struct{}),
 		listeners: make(map[net.Listener]struct{}),
 		failures:  cmp.Or(cfg.Failures, &LoginFailures{}),
+		stopping:  make(chan struct{}),
 	}
 	srv.auth.Store(auth)
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
@@ -276,6 +278,9 @@ func (srv *SMTPServer) Shutdown(ctx context.Context) error {
 // those it knows too; this covers a Serve that raced with the close).
 func (srv *SMTPServer) stop() {
 	srv.mu.Lock()
+	if !srv.closing {
+		close(srv.stopping)
+	}
 	srv.closing = true
 	ls := make([]net.Listener, 0, len(srv.listeners))
 	for l := range srv.listeners {
@@ -284,6 +289,22 @@ func (srv *SMTPServer) stop() {
 	srv.mu.Unlock()
 	for _, l := range ls {
 		l.Close()
+	}
+}
+
+// sleep waits d, or less if the server begins to stop (a login's wait
+// must not hold up Shutdown); it reports whether it waited all of d.
+func (srv *SMTPServer) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-srv.stopping:
+		return false
 	}
 }
 

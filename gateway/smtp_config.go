@@ -132,9 +132,10 @@ type SMTPConfig struct {
 	MaxAuthFailures int
 	// AuthFailureDelay is the wait before answering a failed login,
 	// multiplied by the connection's failures so far, or, if longer, the
-	// wait LoginFailures gives the user name's recent failures on every
-	// connection (doubling up to 30 s, answered one after another).
-	// Default 1 s; negative turns it off (tests); range up to 30 s.
+	// delay LoginFailures gives the user name's recent failures on every
+	// connection (doubling up to 30 s; after a failure the name's
+	// passwords are checked one at a time, that far apart). Default 1 s;
+	// negative turns it off (tests); range up to 30 s.
 	AuthFailureDelay time.Duration
 
 	// Failures, if set, is the record of failed logins, shared with the

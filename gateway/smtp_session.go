@@ -100,15 +100,24 @@ func (s *smtpSession) login(user, pass string) error {
 	if spent {
 		return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
 	}
+	base := s.srv.cfg.AuthFailureDelay
+	wait, ok := s.srv.failures.Reserve(user, base, time.Now())
+	if !ok || !s.srv.sleep(wait) {
+		s.mu.Lock()
+		s.failures++
+		s.mu.Unlock()
+		s.log.Info("SMTP login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
+		return smtpErr(454, [3]int{4, 7, 0}, "too many failed logins for this user name; try again in a few minutes")
+	}
 	if !s.srv.auth.Load().check(user, pass) {
 		s.mu.Lock()
 		s.failures++
 		n := s.failures
 		s.mu.Unlock()
 		s.log.Info("SMTP login failed", "user", pop3Trunc(user), "failures", n)
-		if d := s.srv.cfg.AuthFailureDelay; d > 0 {
+		if base > 0 {
 			// Slow down guessing, on this connection and across them.
-			time.Sleep(max(time.Duration(n)*d, s.srv.failures.Failed(user, d, time.Now())))
+			s.srv.sleep(max(time.Duration(n)*base, s.srv.failures.Failed(user, base, time.Now())))
 		}
 		if n >= s.srv.cfg.MaxAuthFailures {
 			// Reply, then hang up: this connection guessed enough.

@@ -102,6 +102,39 @@ func TestSMTPLoginFailuresShared(t *testing.T) {
 	}
 }
 
+// TestSMTPLoginWaitDoesNotHoldShutdown: a login waiting its turn after
+// many failures (up to 2 minutes) is cut short by Shutdown, which then
+// ends at once (review of this change: Shutdown ran out its time).
+func TestSMTPLoginWaitDoesNotHoldShutdown(t *testing.T) {
+	failures := &gateway.LoginFailures{}
+	for range 10 {
+		failures.Failed(smtpTestUser, time.Second, time.Now()) // the next check is 30 s away
+	}
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) {
+		c.AuthFailureDelay = time.Second
+		c.Failures = failures
+	})
+	c := dialSMTP(t, f.addr)
+	c.ehlo()
+	answered := make(chan error, 1)
+	go func() { answered <- c.tryCommand("AUTH PLAIN %s", plainIR("", smtpTestUser, "guess")) }()
+	time.Sleep(200 * time.Millisecond) // the login is waiting
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := f.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown = %v after %v, want nil", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Shutdown took %v behind a waiting login", d)
+	}
+	select {
+	case <-answered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting login was never answered or cut")
+	}
+}
+
 // TestSMTPMaxConnections: past MaxConnections a new connection is
 // answered 421 and closed, the open ones carry on, and a closed one frees
 // its place.
