@@ -16,8 +16,9 @@ import (
 
 // TestUsersFollowConfigFile: a new password written to the config file
 // (as `toxmail passwd` does) works on the running node within a poll, and
-// the old one stops working; a config file that no longer loads changes
-// nothing.
+// the old one stops working; a config file that does not load (a bad edit,
+// a mode others may read) changes nothing until it is fixed, a chmod
+// included.
 func TestUsersFollowConfigFile(t *testing.T) {
 	n := newTestNode(t, "users")
 	var logs lockedBuffer
@@ -54,7 +55,18 @@ func TestUsersFollowConfigFile(t *testing.T) {
 	}
 	c := *n.cfg
 	c.SMTP.Users = []config.User{{Name: "users", PasswordHash: hash}}
+	// First readable by others: refused, until the advised chmod 600.
 	write(config.Template(&c))
+	if err := os.Chmod(n.cfg.Path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the file's mode to be refused", func() bool { return strings.Contains(logs.String(), "chmod 600") })
+	if err := login("secret"); err != nil {
+		t.Fatalf("while the file was refused the password in use stopped working: %v", err)
+	}
+	if err := os.Chmod(n.cfg.Path, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, 10*time.Second, "the new password to work", func() bool { return login("new secret") == nil })
 	if err := login("secret"); err == nil {
 		t.Fatal("the old password still works")
