@@ -82,13 +82,15 @@ type Daemon struct {
 	node  *mesh.Node
 	book  *contactBook
 	users atomic.Pointer[map[string]string] // SMTP/POP3 logins (users.go)
-	// cfgDigest is the config file's digest when its users were last read.
-	cfgDigest [sha256.Size]byte
-	smtp      *gateway.SMTPServer
-	pop3      *gateway.POP3Server
-	dash      *gateway.Dashboard
-	resolve   *gateway.Resolver
-	started   time.Time
+	pins  *gateway.PinFile                  // tox1 keys pinned at first use
+	// cfgDigest is the config file's digest when its users were last
+	// taken, cfgRefused when it last failed to load (users.go).
+	cfgDigest, cfgRefused [sha256.Size]byte
+	smtp                  *gateway.SMTPServer
+	pop3                  *gateway.POP3Server
+	dash                  *gateway.Dashboard
+	resolve               *gateway.Resolver
+	started               time.Time
 
 	smtpL, pop3L, dashL net.Listener
 
@@ -287,6 +289,7 @@ func (d *Daemon) openGateway() error {
 	if skipped := pins.Skipped(); len(skipped) > 0 {
 		d.log.Warn("tox1 key pins: lines not understood were skipped (and kept)", "file", pins.Path(), "lines", skipped)
 	}
+	d.pins = pins
 	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Pins: pins, Logger: d.log.With("component", "resolve")}
 
 	failures := &gateway.LoginFailures{} // guessing by SMTP or POP3 slows both
@@ -422,6 +425,9 @@ func (d *Daemon) background() {
 			}
 		case <-poll.C:
 			d.reloadUsers()
+			if _, err := d.pins.Reload(); err != nil { // a pin deleted by hand takes effect
+				d.log.Warn("tox1 key pins not reread", "err", err)
+			}
 			changed, err := d.book.reload()
 			if err != nil {
 				d.log.Warn("contacts file not reloaded", "err", err)

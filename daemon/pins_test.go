@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -60,4 +61,13 @@ func TestTox1KeysPinned(t *testing.T) {
 	if _, err := n.d.resolve.Resolve(ctx, "erin@example.org"); !errors.Is(err, gateway.ErrKeyChanged) {
 		t.Fatalf("after the record changed: %v, want ErrKeyChanged", err)
 	}
+
+	// Deleting the pin by hand takes effect on the running node.
+	if err := os.WriteFile(filepath.Join(n.cfg.DataDir, PinsFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the new key to be taken once the pin is deleted", func() bool {
+		res, err := n.d.resolve.Resolve(ctx, "erin@example.org")
+		return err == nil && res.ID == second
+	})
 }

@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -32,17 +34,18 @@ const MaxPins = 65536
 //
 // the address, the key it first resolved to and when. Lines starting with
 // '#' and blank lines are ignored. To accept an address's new key, delete
-// its line (or add the address to the address book, which tox1 DNS never
-// overrides). New pins are appended and synced; the file is made 0600 and
-// never rewritten.
+// its line (Reload reads the file again), or add the address to the
+// address book, which tox1 DNS never overrides. New pins are appended and
+// synced, the file is kept at mode 0600, and it is never rewritten.
 type PinFile struct {
 	path string
 	now  func() time.Time
 
 	mu      sync.Mutex
 	pins    map[string]envelope.PublicKey
-	skipped []int // malformed lines, by number
-	needNL  bool  // the file ends in a line cut short: start the next on a new line
+	skipped []int             // malformed lines, by number
+	needNL  bool              // the file ends in a line cut short: start the next on a new line
+	digest  [sha256.Size]byte // of the bytes last read
 }
 
 // OpenPinFile reads the pin file at path, which need not exist yet. A
@@ -50,14 +53,28 @@ type PinFile struct {
 // and left in the file; Skipped lists them.
 func OpenPinFile(path string) (*PinFile, error) {
 	p := &PinFile{path: path, now: time.Now, pins: make(map[string]envelope.PublicKey)}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return p, nil
+	if _, err := p.Reload(); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("gateway: tox1 key pins: %w", err)
+	return p, nil
+}
+
+// Reload reads the file again if its bytes changed since they were last
+// read, so that a line deleted by hand takes effect on a running node, and
+// reports whether they had. A file that is gone holds no pins.
+func (p *PinFile) Reload() (bool, error) {
+	data, err := os.ReadFile(p.path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("gateway: tox1 key pins: %w", err)
 	}
-	p.needNL = len(data) > 0 && data[len(data)-1] != '\n'
+	sum := sha256.Sum256(data)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sum == p.digest {
+		return false, nil
+	}
+	pins := make(map[string]envelope.PublicKey)
+	var skipped []int
 	n := 0
 	for line := range strings.Lines(string(data)) {
 		n++
@@ -67,14 +84,16 @@ func OpenPinFile(path string) (*PinFile, error) {
 		}
 		addr, key, ok := parsePin(line)
 		if !ok {
-			p.skipped = append(p.skipped, n)
+			skipped = append(skipped, n)
 			continue
 		}
-		if _, dup := p.pins[addr]; !dup && len(p.pins) < MaxPins {
-			p.pins[addr] = key // the first line for an address counts
+		if _, dup := pins[addr]; !dup && len(pins) < MaxPins {
+			pins[addr] = key // the first line for an address counts
 		}
 	}
-	return p, nil
+	p.pins, p.skipped, p.digest = pins, skipped, sum
+	p.needNL = len(data) > 0 && data[len(data)-1] != '\n'
+	return true, nil
 }
 
 // parsePin parses "address key [time]".
@@ -97,8 +116,12 @@ func parsePin(line string) (string, envelope.PublicKey, bool) {
 // Path returns the file's path.
 func (p *PinFile) Path() string { return p.path }
 
-// Skipped returns the numbers of the lines OpenPinFile could not read.
-func (p *PinFile) Skipped() []int { return p.skipped }
+// Skipped returns the numbers of the lines the last read could not parse.
+func (p *PinFile) Skipped() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.skipped)
+}
 
 // Len returns how many addresses are pinned.
 func (p *PinFile) Len() int {
@@ -135,6 +158,10 @@ func (p *PinFile) Pin(addr string, key envelope.PublicKey) (envelope.PublicKey, 
 	}
 	f, err := os.OpenFile(p.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
+		return envelope.PublicKey{}, fmt.Errorf("gateway: tox1 key pins: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil { // a file made by hand may be readable by others
+		f.Close()
 		return envelope.PublicKey{}, fmt.Errorf("gateway: tox1 key pins: %w", err)
 	}
 	line := fmt.Sprintf("%s %s %s\n", addr, key, p.now().UTC().Format(time.RFC3339))

@@ -117,3 +117,39 @@ func TestPinFileDamage(t *testing.T) {
 		t.Fatalf("the file was rewritten:\n%s", data)
 	}
 }
+
+// TestPinFileReloadAndMode: Reload takes lines deleted by hand, and a
+// pin file made readable by others is put back to 0600 when a pin is
+// written.
+func TestPinFileReloadAndMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tox1-pins.txt")
+	k1, k2 := resolveTestID(41).PublicKey(), resolveTestID(42).PublicKey()
+	if err := os.WriteFile(path, []byte("erin@example.org "+k1.String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pins, err := gateway.OpenPinFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := pins.Reload(); changed || err != nil {
+		t.Fatalf("Reload of an unchanged file = %v, %v", changed, err)
+	}
+	if _, err := pins.Pin("frank@example.org", k2); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("after a pin the file is %v (%v), want mode 0600", fi.Mode().Perm(), err)
+	}
+	if err := os.WriteFile(path, []byte("frank@example.org "+k2.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := pins.Reload(); !changed || err != nil {
+		t.Fatalf("Reload after an edit = %v, %v", changed, err)
+	}
+	if _, ok := pins.Lookup("erin@example.org"); ok {
+		t.Error("a deleted pin still holds after Reload")
+	}
+	if k, ok := pins.Lookup("Frank@Example.org"); !ok || k != k2 {
+		t.Errorf("Lookup(frank) = %v, %v after Reload", k, ok)
+	}
+}

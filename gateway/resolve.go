@@ -138,7 +138,7 @@ func (e *ResolveError) Summary() string {
 	if !e.Temp {
 		if errors.Is(e.Err, ErrKeyChanged) {
 			return "the tox1 DNS key of " + addr + " changed since this node first sent to it, so the answer may be spoofed: " +
-				"check the Tox ID with its owner and add it to the address book"
+				"check the Tox ID with its owner and add it to the address book with this address"
 		}
 		if errors.Is(e.Err, ErrDNSNotFound) {
 			return "no tox1 DNS record at " + e.Name + ": check the address, or ask its owner for their Tox ID"
@@ -360,7 +360,8 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 		return Resolution{}, &ResolveError{Name: name, Err: ErrKeyChanged, Reason: fmt.Sprintf(
 			"the tox1 DNS record at %s now gives key %s, but it gave %s when this node first sent to %s: "+
 				"the answer may be spoofed; if the owner really has a new Tox ID, check it with them and "+
-				"add it to the address book (toxmail contacts add NAME ID)", name, res.Key.Short(), prev.Short(), norm)}
+				"add it to the address book with this address (toxmail contacts add NAME TOXID --address %s)",
+			name, res.Key.Short(), prev.Short(), norm, norm)}
 	default:
 		res.Detail += "; the key pinned at first use"
 	}

@@ -71,12 +71,15 @@ func loadBook(cfg *config.Config) (*gateway.ContactBook, string, error) {
 }
 
 func runContactsAdd(c *cli, args []string) error {
-	f := c.flags("contacts add", "toxmail contacts add NAME TOXID|ADDRESS [--config FILE] [--dns HOST:PORT]", `
+	f := c.flags("contacts add", "toxmail contacts add NAME TOXID|ADDRESS [--address ADDRESS] [--config FILE] [--dns HOST:PORT]", `
 Adds NAME to the address book with a Tox ID: either the 76 hex digits
 themselves (the checksum is checked), or name@domain, whose tox1 DNS record
 (TXT name._tox.domain) gives the ID; the contact then keeps that address,
 so mail to it needs no lookup. A DNS answer is unauthenticated: confirm
-such an ID with its owner another way.
+such an ID with its owner another way. With a Tox ID, --address gives the
+contact a mail address too, looked up nowhere: mail to it goes to that ID
+(the way to take an address whose tox1 key changed, once the owner has
+confirmed the new ID).
 
 A name, an address and a Tox ID each belong to one entry: to rename a
 contact, remove it and add it again.
@@ -85,6 +88,7 @@ The running node picks the change up within seconds and sends the contact
 a friend request.`)
 	cfgFlag := f.configFlag()
 	dnsFlag := f.String("dns", "", "look ADDRESS up at this DNS server (`HOST:PORT`, HOST an IP address) instead of [dns] server of the config")
+	addrFlag := f.String("address", "", "with a TOXID, the contact's mail `ADDRESS` (name@domain), taken as given")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -107,6 +111,9 @@ a friend request.`)
 
 	ct := gateway.Contact{Name: name, Added: time.Now().UTC().Truncate(time.Second)}
 	var from string
+	if *addrFlag != "" && strings.Contains(what, "@") {
+		return usagef("--address goes with a Tox ID; %s is an address already", clip(what))
+	}
 	if strings.Contains(what, "@") {
 		server, timeout, cache := dnsSettings(cfg, *dnsFlag)
 		r, err := newResolver(server, timeout, cache)
@@ -132,6 +139,13 @@ a friend request.`)
 				clip(what), clean(err))
 		}
 		ct.ID, ct.Source, from = id, gateway.SourceToxID, "the Tox ID as given, checksum verified"
+		if *addrFlag != "" {
+			addr, err := gateway.NormalizeAddress(*addrFlag)
+			if err != nil || strings.EqualFold(addr[strings.LastIndexByte(addr, '@')+1:], gateway.ToxDomain) {
+				return usagef("--address %s is not a name@domain mail address", clip(*addrFlag))
+			}
+			ct.Address = addr
+		}
 	}
 
 	if old, ok := book.Lookup(name); ok {

@@ -85,7 +85,7 @@ func printPin(c *cli, path string, res gateway.Resolution) {
 	default:
 		fmt.Fprintf(c.stdout, "WARNING: the node pinned another key, %s, when it first sent to this address, and refuses this one: "+
 			"the answer may be spoofed. If the owner really has a new Tox ID, check it with them and add it to the address book "+
-			"(the pins are in %s).\n", k, path)
+			"with this address (toxmail contacts add NAME TOXID --address %s; the pins are in %s).\n", k, res.Address, path)
 	}
 }
 
@@ -100,7 +100,7 @@ func checkPin(cfg *config.Config, res gateway.Resolution) error {
 	if k, ok := pins.Lookup(res.Address); ok && k != res.Key {
 		return failf("%s: tox1 DNS now gives key %s, but the node pinned %s when it first sent to this address: "+
 			"the answer may be spoofed; if the owner really has a new Tox ID, check it with them and add it by ID "+
-			"(toxmail contacts add NAME TOXID)", res.Address, res.Key, k)
+			"(toxmail contacts add NAME TOXID --address %s)", res.Address, res.Key, k, res.Address)
 	}
 	return nil
 }

@@ -80,7 +80,17 @@ func TestLookup(t *testing.T) {
 		t.Errorf("lookup does not warn of the pinned key:\n%s", r.stdout)
 	}
 	toxmail(t, "contacts", "add", "carol", "carol@example.org", "--config", n.config).
-		failed(t, exitFailure, "toxmail contacts: ", "pinned", "add it by ID")
+		failed(t, exitFailure, "toxmail contacts: ", "pinned", "--address carol@example.org")
+	// The remedy it gives: the confirmed ID under the address.
+	confirmed := randomToxID(t)
+	toxmail(t, "contacts", "add", "carol", confirmed.String(), "--address", "Carol@Example.org", "--config", n.config).ok(t, "contacts add --address")
+	cs, err := config.LoadContacts(filepath.Join(n.dir, config.ContactsFile))
+	if err != nil || len(cs) != 1 || cs[0].ID != confirmed || cs[0].Address != "Carol@example.org" || cs[0].Source != gateway.SourceToxID {
+		t.Fatalf("after contacts add --address the book holds %+v (%v)", cs, err)
+	}
+	toxmail(t, "contacts", "add", "carol2", "carol@example.org", "--address", "x@example.org", "--config", n.config).
+		failed(t, exitUsage, "toxmail contacts: ", "--address goes with a Tox ID")
+	toxmail(t, "contacts", "remove", "carol", "--config", n.config).ok(t, "contacts remove carol")
 	if err := os.Remove(pins); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +100,7 @@ func TestLookup(t *testing.T) {
 	if !strings.Contains(r.stdout, carol.String()) || !strings.Contains(r.stdout, "unauthenticated") {
 		t.Errorf("contacts add printed:\n%s", r.stdout)
 	}
-	cs, err := config.LoadContacts(filepath.Join(n.dir, config.ContactsFile))
+	cs, err = config.LoadContacts(filepath.Join(n.dir, config.ContactsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
