@@ -46,6 +46,13 @@ type PinFile struct {
 	skipped []int             // malformed lines, by number
 	needNL  bool              // the file ends in a line cut short: start the next on a new line
 	digest  [sha256.Size]byte // of the bytes last read
+	stamp   pinStamp          // the file's size and time when last read
+}
+
+// pinStamp is a file's size and modification time.
+type pinStamp struct {
+	size int64
+	mod  time.Time
 }
 
 // OpenPinFile reads the pin file at path, which need not exist yet. A
@@ -63,6 +70,18 @@ func OpenPinFile(path string) (*PinFile, error) {
 // read, so that a line deleted by hand takes effect on a running node, and
 // reports whether they had. A file that is gone holds no pins.
 func (p *PinFile) Reload() (bool, error) {
+	// A file of the same size and time is taken as unchanged without
+	// reading it: a node calls Reload every few seconds.
+	var stamp pinStamp
+	if fi, err := os.Stat(p.path); err == nil {
+		stamp = pinStamp{fi.Size(), fi.ModTime()}
+		p.mu.Lock()
+		same := stamp == p.stamp
+		p.mu.Unlock()
+		if same {
+			return false, nil
+		}
+	}
 	data, err := os.ReadFile(p.path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("gateway: tox1 key pins: %w", err)
@@ -70,6 +89,7 @@ func (p *PinFile) Reload() (bool, error) {
 	sum := sha256.Sum256(data)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.stamp = stamp
 	if sum == p.digest {
 		return false, nil
 	}
