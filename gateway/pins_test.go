@@ -46,7 +46,7 @@ func TestResolvePinsTox1Keys(t *testing.T) {
 	_, err = r.Resolve(ctx, "erin@example.org")
 	var re *gateway.ResolveError
 	if !errors.As(err, &re) || re.Temporary() || !errors.Is(err, gateway.ErrKeyChanged) ||
-		!strings.Contains(re.Reason, "spoofed") || !strings.Contains(re.Summary(), "address book") {
+		!strings.Contains(re.Reason, "spoofed") || !strings.Contains(re.Summary(), "--address erin@example.org") {
 		t.Fatalf("Resolve after the key changed = %v; want a permanent ErrKeyChanged that says what to do", err)
 	}
 	if res, err := r.Resolve(ctx, "frank@example.org"); err != nil || res.ID != second {

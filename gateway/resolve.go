@@ -138,7 +138,7 @@ func (e *ResolveError) Summary() string {
 	if !e.Temp {
 		if errors.Is(e.Err, ErrKeyChanged) {
 			return "the tox1 DNS key of " + addr + " changed since this node first sent to it, so the answer may be spoofed: " +
-				"check the Tox ID with its owner and add it to the address book with this address"
+				"check the Tox ID with its owner, then add it under this address: toxmail contacts add NAME TOXID --address " + addr
 		}
 		if errors.Is(e.Err, ErrDNSNotFound) {
 			return "no tox1 DNS record at " + e.Name + ": check the address, or ask its owner for their Tox ID"
