@@ -86,9 +86,13 @@ func fillPeer(dc *gateway.DashboardContact, p tox.PeerInfo) {
 }
 
 // AddContact implements gateway.DashboardBackend.
-func (b *backend) AddContact(ctx context.Context, name, idOrAddress string) (gateway.DashboardContact, error) {
+func (b *backend) AddContact(ctx context.Context, name, idOrAddress, address string) (gateway.DashboardContact, error) {
 	c := gateway.Contact{Name: strings.TrimSpace(name)}
 	s := strings.TrimSpace(idOrAddress)
+	address = strings.TrimSpace(address)
+	if address != "" && strings.Contains(s, "@") {
+		return gateway.DashboardContact{}, fmt.Errorf("%w: a mail address goes beside a Tox ID; %s is an address already", gateway.ErrContactInvalid, s)
+	}
 	if strings.Contains(s, "@") {
 		res, err := b.d.resolve.Resolve(ctx, s)
 		if err != nil {
@@ -107,6 +111,13 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress string) (gat
 			return gateway.DashboardContact{}, fmt.Errorf("%w; paste the whole 76-digit Tox ID, or give a name@domain address", err)
 		}
 		c.ID, c.Source = id, gateway.SourceToxID
+		if address != "" {
+			addr, err := gateway.NormalizeAddress(address)
+			if err != nil || strings.EqualFold(addr[strings.LastIndexByte(addr, '@')+1:], gateway.ToxDomain) {
+				return gateway.DashboardContact{}, fmt.Errorf("%w: %q is not a name@domain mail address", gateway.ErrContactInvalid, address)
+			}
+			c.Address = addr
+		}
 	}
 	if err := b.d.addContact(c); err != nil {
 		return gateway.DashboardContact{}, err

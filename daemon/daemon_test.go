@@ -73,13 +73,38 @@ func TestAddContactTwiceUnderTwoNames(t *testing.T) {
 	bob := randomID(t)
 	a.contacts(t, gateway.Contact{Name: "bob", ID: bob})
 	a.start(t)
-	_, err := (&backend{a.d}).AddContact(context.Background(), "bob2", bob.String())
+	_, err := (&backend{a.d}).AddContact(context.Background(), "bob2", bob.String(), "")
 	if !errors.Is(err, gateway.ErrContactExists) || !strings.Contains(err.Error(), `saved as "bob"`) ||
 		!strings.Contains(err.Error(), "remove bob") {
 		t.Fatalf("adding bob's ID as bob2: %v, want ErrContactExists naming bob and how to rename", err)
 	}
 	if n := a.d.book.current().Len(); n != 1 {
 		t.Errorf("the book has %d entries, want 1", n)
+	}
+}
+
+// TestAddContactWithAddress: the dashboard puts a Tox ID under a mail
+// address, which then resolves from the address book without DNS (the
+// remedy for an address whose tox1 key changed); an address in both
+// fields is refused.
+func TestAddContactWithAddress(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	a.start(t)
+	erin := randomID(t)
+	b := &backend{a.d}
+	c, err := b.AddContact(context.Background(), "erin", erin.String(), "Erin@Example.org")
+	if err != nil || c.Address != "Erin@example.org" {
+		t.Fatalf("AddContact with an address = %+v, %v", c, err)
+	}
+	res, err := a.d.resolve.Resolve(context.Background(), "erin@example.org")
+	if err != nil || res.Source != gateway.SourceContacts || res.ID != erin {
+		t.Fatalf("resolving the address: %+v, %v; want erin's ID from the address book", res, err)
+	}
+	for _, tc := range [][2]string{{"x@example.org", "y@example.org"}, {randomID(t).String(), "bob@tox"}, {randomID(t).String(), "not an address"}} {
+		if _, err := b.AddContact(context.Background(), "zed", tc[0], tc[1]); !errors.Is(err, gateway.ErrContactInvalid) {
+			t.Errorf("AddContact(%q, address %q) = %v, want ErrContactInvalid", tc[0], tc[1], err)
+		}
 	}
 }
 

@@ -235,8 +235,9 @@ func (d *Dashboard) apiContacts(w http.ResponseWriter, r *http.Request, _ *dashS
 
 func (d *Dashboard) apiAddContact(w http.ResponseWriter, r *http.Request, _ *dashSession) {
 	var req struct {
-		Name string `json:"name"`
-		ID   string `json:"id"`
+		Name    string `json:"name"`
+		ID      string `json:"id"`
+		Address string `json:"address"` // optional, with a Tox ID
 	}
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
@@ -246,17 +247,17 @@ func (d *Dashboard) apiAddContact(w http.ResponseWriter, r *http.Request, _ *das
 			writeAPIError(w, http.StatusRequestEntityTooLarge, "request body too large")
 			return
 		}
-		writeAPIError(w, http.StatusBadRequest, `want a JSON object {"name": "...", "id": "<Tox ID or name@domain>"}: `+err.Error())
+		writeAPIError(w, http.StatusBadRequest, `want a JSON object {"name": "...", "id": "<Tox ID or name@domain>", "address": "<optional name@domain with a Tox ID>"}: `+err.Error())
 		return
 	}
-	req.Name, req.ID = strings.TrimSpace(req.Name), strings.TrimSpace(req.ID)
+	req.Name, req.ID, req.Address = strings.TrimSpace(req.Name), strings.TrimSpace(req.ID), strings.TrimSpace(req.Address)
 	if req.Name == "" || req.ID == "" {
 		writeAPIError(w, http.StatusBadRequest, `both "name" and "id" (a Tox ID or name@domain) are required`)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), dashBackendTimeout)
 	defer cancel()
-	c, err := d.b.AddContact(ctx, req.Name, req.ID)
+	c, err := d.b.AddContact(ctx, req.Name, req.ID, req.Address)
 	if err != nil {
 		writeAPIError(w, errorStatus(err), errorLine(err))
 		return

@@ -47,8 +47,8 @@ type dashSession struct {
 type dashFlash struct {
 	Error bool
 	Text  string
-	// Name and ID refill the add-contact form after a failed add.
-	Name, ID string
+	// Name, ID and Address refill the add-contact form after a failed add.
+	Name, ID, Address string
 }
 
 // dashFailures counts one remote address's failed logins in a row.

@@ -26,9 +26,12 @@ type DashboardBackend interface {
 	Contacts() []DashboardContact
 	// AddContact adds a contact named name. idOrAddress is a 76-hex Tox
 	// ID or a name@domain mail address to resolve through tox1 DNS; the
-	// returned contact's Source says which. It typically also sends a
-	// friend request. ctx ends when the user gives up waiting.
-	AddContact(ctx context.Context, name, idOrAddress string) (DashboardContact, error)
+	// returned contact's Source says which. address, if not empty, goes
+	// with a Tox ID: the contact's mail address, taken as given (the way
+	// to put a confirmed new ID under an address whose tox1 key changed).
+	// It typically also sends a friend request. ctx ends when the user
+	// gives up waiting.
+	AddContact(ctx context.Context, name, idOrAddress, address string) (DashboardContact, error)
 	// RemoveContact removes the contact with this name, mail address,
 	// public key (64 hex digits) or Tox ID, and ends the Tox friendship
 	// with it: a friend that is not in the address book (an approved

@@ -125,9 +125,13 @@ func (b *fakeBackend) Contacts() []gateway.DashboardContact {
 	return append([]gateway.DashboardContact(nil), b.contacts...)
 }
 
-func (b *fakeBackend) AddContact(ctx context.Context, name, idOrAddress string) (gateway.DashboardContact, error) {
-	b.record("add %s %s", name, idOrAddress)
-	c := gateway.DashboardContact{Name: name, Kind: gateway.DashboardKindUnknown}
+func (b *fakeBackend) AddContact(ctx context.Context, name, idOrAddress, address string) (gateway.DashboardContact, error) {
+	if address != "" {
+		b.record("add %s %s %s", name, idOrAddress, address)
+	} else {
+		b.record("add %s %s", name, idOrAddress)
+	}
+	c := gateway.DashboardContact{Name: name, Address: address, Kind: gateway.DashboardKindUnknown}
 	if strings.Contains(idOrAddress, "@") {
 		if strings.HasSuffix(idOrAddress, "@dnsdown.example") {
 			// What the daemon's Resolver returns when dns.server answers
@@ -394,7 +398,7 @@ func (b *meshBackend) Contacts() []gateway.DashboardContact {
 	return out
 }
 
-func (b *meshBackend) AddContact(ctx context.Context, name, idOrAddress string) (gateway.DashboardContact, error) {
+func (b *meshBackend) AddContact(ctx context.Context, name, idOrAddress, address string) (gateway.DashboardContact, error) {
 	if strings.Contains(idOrAddress, "@") {
 		return gateway.DashboardContact{}, &gateway.ResolveError{Address: idOrAddress, Reason: "this test node has no DNS"}
 	}

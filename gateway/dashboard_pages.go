@@ -423,18 +423,19 @@ func splitCamel(s string) string {
 func (d *Dashboard) addContactForm(w http.ResponseWriter, r *http.Request, s *dashSession) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	id := strings.TrimSpace(r.PostFormValue("id"))
+	addr := strings.TrimSpace(r.PostFormValue("address"))
 	if name == "" || id == "" {
-		d.setFlash(s, dashFlash{Error: true, Text: "Give both a name and a Tox ID or name@domain address.", Name: name, ID: id})
+		d.setFlash(s, dashFlash{Error: true, Text: "Give both a name and a Tox ID or name@domain address.", Name: name, ID: id, Address: addr})
 		http.Redirect(w, r, "/contacts", http.StatusSeeOther)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), dashBackendTimeout)
 	defer cancel()
-	c, err := d.b.AddContact(ctx, name, id)
+	c, err := d.b.AddContact(ctx, name, id, addr)
 	if err != nil {
 		d.log.Info("dashboard: adding a contact failed", "err", err)
 		d.setFlash(s, dashFlash{Error: true, Text: "Could not add " + clipInput(name, dashEchoName) + ": " + errorLine(err),
-			Name: clipInput(name, dashEchoField), ID: clipInput(id, dashEchoField)})
+			Name: clipInput(name, dashEchoField), ID: clipInput(id, dashEchoField), Address: clipInput(addr, dashEchoField)})
 	} else {
 		d.log.Info("dashboard: contact added", "key", c.Key().Short(), "source", c.Source)
 		d.setFlash(s, dashFlash{Text: addedMessage(name, c)})

@@ -247,6 +247,13 @@ func TestDashboardAddContactForm(t *testing.T) {
 		t.Error("the message is shown twice")
 	}
 
+	// A Tox ID with a mail address beside it reaches the backend whole.
+	erin := dashID(0xE0)
+	c.post("/contacts", url.Values{"csrf": {c.csrf}, "name": {"erin"}, "id": {erin.String()}, "address": {" erin@example.org "}})
+	if calls := f.b.Calls(); calls[len(calls)-1] != "add erin "+erin.String()+" erin@example.org" {
+		t.Fatalf("add with an address: backend calls %q", calls)
+	}
+
 	// By address: the DNS warning.
 	c.post("/contacts", url.Values{"csrf": {c.csrf}, "name": {"dora"}, "id": {"dora@example.org"}})
 	if _, body := c.get("/contacts"); !strings.Contains(body, "not authenticated") || !strings.Contains(body, "tox1 DNS") {
@@ -493,6 +500,7 @@ func TestDashboardAPI(t *testing.T) {
 		{"POST", "/api/contacts", `{"name":"bob","id":"` + bob.String() + `"}`, 409, "already in the address book"},
 		{"POST", "/api/contacts", `{"name":"zed","id":"` + bob.String()[:75] + `"}`, 400, "76 hex digits"},
 		{"POST", "/api/contacts", `{"name":"dora","id":"dora@example.org"}`, 201, `"source": "dns"`},
+		{"POST", "/api/contacts", `{"name":"erin","id":"` + dashID(0xE0).String() + `","address":"erin@example.org"}`, 201, `"address": "erin@example.org"`},
 		{"POST", "/api/contacts", `{"name":"x"}`, 400, "required"},
 		{"POST", "/api/contacts", `{"name":"x","id":"y","extra":1}`, 400, "unknown field"},
 		{"POST", "/api/contacts", `not json`, 400, "JSON"},
