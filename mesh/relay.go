@@ -308,8 +308,8 @@ func (n *Node) dropRetry(id envelope.ID) {
 }
 
 // retryDue retries the delivery of id, which is due: again to the mailbox
-// if it was kept whole, else by asking the friend that sent it for it (the
-// answer comes as an envelope, delivered as any other).
+// if it was kept whole, else by asking a friend for it, the one that sent
+// it first (the answer comes as an envelope, delivered as any other).
 func (n *Node) retryDue(id envelope.ID, now time.Time) {
 	r := n.retry[id]
 	if r.expiry <= now.Unix() {
