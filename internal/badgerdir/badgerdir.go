@@ -13,8 +13,9 @@
 // [Prepare] reads what badger would read, in the caller's goroutine:
 //
 //   - table files but no MANIFEST, or a MANIFEST that lists no table
-//     although table files are there and no memtable log could hold their
-//     keys: an error, and nothing is touched;
+//     although table files are there (except the state a crash in the
+//     first flush leaves, see firstFlushCrash): an error, and nothing is
+//     touched;
 //   - a MANIFEST listing a table whose file is missing, or a listed table
 //     whose index or block checksums are wrong: an error naming the file;
 //   - table files the MANIFEST does not list (a crash during a flush or a
@@ -147,7 +148,7 @@ func readManifest(dir string, tables map[uint64]int64) (badger.Manifest, error) 
 	if err != nil {
 		return badger.Manifest{}, damaged(dir, "MANIFEST: %v", err)
 	}
-	if len(mf.Tables) == 0 && !hasLogs(dir) {
+	if len(mf.Tables) == 0 && !firstFlushCrash(dir, tables) {
 		return badger.Manifest{}, damaged(dir, "MANIFEST lists no table but there are %s (%d bytes): "+
 			"badger would open the store empty and delete the table files; restore the store from a backup, or "+
 			"move the table files (*.sst) aside to start with what is left", tableCount(len(tables)), total)
@@ -155,11 +156,16 @@ func readManifest(dir string, tables map[uint64]int64) (badger.Manifest, error) 
 	return mf, nil
 }
 
-// hasLogs reports whether dir holds a memtable log (*.mem). A crash in
-// the first flush of a store leaves one table, a MANIFEST that lists none,
-// and the log that holds every key of the table: badger recovers it all
-// from the log, so the table is only moved aside, not refused.
-func hasLogs(dir string) bool {
+// firstFlushCrash reports whether a store whose MANIFEST lists no table
+// is in the state a crash in its first flush leaves: one table, the first
+// a store makes (000001.sst), and the memtable log (*.mem) that holds
+// every key of it; badger recovers them all from the log. Any other store
+// with tables and an empty MANIFEST lost its MANIFEST: a node killed with
+// tables on disk leaves a *.mem too, so a log alone proves nothing.
+func firstFlushCrash(dir string, tables map[uint64]int64) bool {
+	if _, first := tables[1]; !first || len(tables) != 1 {
+		return false
+	}
 	m, err := filepath.Glob(filepath.Join(dir, "*.mem"))
 	return err == nil && len(m) > 0
 }

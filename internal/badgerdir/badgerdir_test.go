@@ -204,6 +204,27 @@ func TestPrepareFirstFlushCrash(t *testing.T) {
 	}
 }
 
+// TestPrepareLostManifestBesideLog: a node killed with tables on disk
+// leaves a memtable log too, so a log does not make a MANIFEST that lists
+// no table look like a crash in the first flush (review of this change:
+// every table was moved aside and the store opened nearly empty).
+func TestPrepareLostManifestBesideLog(t *testing.T) {
+	dir := newStore(t)
+	before := tableFiles(t, dir)
+	if err := os.WriteFile(filepath.Join(dir, "00009.mem"), make([]byte, 4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(filepath.Join(dir, badger.ManifestFilename), 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := Prepare(dir, nil); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("Prepare = %v, want ErrDamaged", err)
+	}
+	if after := tableFiles(t, dir); len(after) != len(before) {
+		t.Fatalf("%d tables before Prepare, %d after", len(before), len(after))
+	}
+}
+
 // TestPrepareKeepsUnlistedTables: a MANIFEST that lost its last records
 // lists only the oldest tables. Badger would delete the others; Prepare
 // moves them aside and says where, and putting the MANIFEST and the files
