@@ -70,15 +70,16 @@ func OpenPinFile(path string) (*PinFile, error) {
 // read, so that a line deleted by hand takes effect on a running node, and
 // reports whether they had. A file that is gone holds no pins.
 func (p *PinFile) Reload() (bool, error) {
+	// Under p.mu throughout, so that a Pin cannot append between the
+	// read and the new map, which would lose it from the map.
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	// A file of the same size and time is taken as unchanged without
 	// reading it: a node calls Reload every few seconds.
 	var stamp pinStamp
 	if fi, err := os.Stat(p.path); err == nil {
 		stamp = pinStamp{fi.Size(), fi.ModTime()}
-		p.mu.Lock()
-		same := stamp == p.stamp
-		p.mu.Unlock()
-		if same {
+		if stamp == p.stamp {
 			return false, nil
 		}
 	}
@@ -87,8 +88,6 @@ func (p *PinFile) Reload() (bool, error) {
 		return false, fmt.Errorf("gateway: tox1 key pins: %w", err)
 	}
 	sum := sha256.Sum256(data)
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.stamp = stamp
 	if sum == p.digest {
 		return false, nil
@@ -200,6 +199,9 @@ func (p *PinFile) Pin(addr string, key envelope.PublicKey) (envelope.PublicKey, 
 	}
 	p.pins[addr] = key
 	p.needNL = false
+	// The file is no longer what was last read: the next Reload parses it
+	// whatever its bytes, even if a deletion brings them back to those.
+	p.digest, p.stamp = [sha256.Size]byte{}, pinStamp{}
 	return envelope.PublicKey{}, nil
 }
 

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,4 +153,56 @@ func TestPinFileReloadAndMode(t *testing.T) {
 	if k, ok := pins.Lookup("Frank@Example.org"); !ok || k != k2 {
 		t.Errorf("Lookup(frank) = %v, %v after Reload", k, ok)
 	}
+}
+
+// TestPinFileReloadAfterPin: a pin deleted by hand right after it was made,
+// which brings the file back to the bytes last read, is dropped by Reload;
+// and a Reload running beside Pin never loses the new pin from the map
+// (review of this change).
+func TestPinFileReloadAfterPin(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tox1-pins.txt")
+	pins, err := gateway.OpenPinFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pins.Pin("erin@example.org", resolveTestID(51).PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil { // back to the (empty) bytes last read
+		t.Fatal(err)
+	}
+	if changed, err := pins.Reload(); !changed || err != nil {
+		t.Fatalf("Reload after the deletion = %v, %v; want a change", changed, err)
+	}
+	if _, ok := pins.Lookup("erin@example.org"); ok {
+		t.Fatal("the deleted pin still holds")
+	}
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				pins.Reload()
+			}
+		}
+	}()
+	for i := range 200 {
+		addr := fmt.Sprintf("user%d@example.org", i)
+		key := resolveTestID(byte(i)).PublicKey()
+		if _, err := pins.Pin(addr, key); err != nil {
+			t.Fatal(err)
+		}
+		if k, ok := pins.Lookup(addr); !ok || k != key {
+			close(stop)
+			<-done
+			t.Fatalf("pin %d lost from the map by a Reload beside it", i)
+		}
+	}
+	close(stop)
+	<-done
 }
