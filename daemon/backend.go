@@ -119,6 +119,12 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress, address str
 			c.Address = addr
 		}
 	}
+	if old, ok := b.d.book.current().Lookup(c.Name); ok && old.ID != c.ID {
+		// The book would replace an entry of the same name and address;
+		// a new Tox ID for a contact is a change to make knowingly.
+		return gateway.DashboardContact{}, fmt.Errorf("%w: %q is in the address book with Tox ID %s; to give it another, remove it first",
+			gateway.ErrContactExists, old.Name, old.ID.PublicKey().Short())
+	}
 	if err := b.d.addContact(c); err != nil {
 		return gateway.DashboardContact{}, err
 	}

@@ -101,6 +101,19 @@ func TestAddContactWithAddress(t *testing.T) {
 	if err != nil || res.Source != gateway.SourceContacts || res.ID != erin {
 		t.Fatalf("resolving the address: %+v, %v; want erin's ID from the address book", res, err)
 	}
+	// The same name and address with another ID is refused, as the CLI
+	// refuses it; the same contact again, with its address in other case,
+	// is not (review of this change: it replaced the ID silently, and
+	// the case change got a misleading refusal).
+	if _, err := b.AddContact(context.Background(), "erin", randomID(t).String(), "erin@example.org"); !errors.Is(err, gateway.ErrContactExists) {
+		t.Errorf("another ID for erin: %v, want ErrContactExists", err)
+	}
+	if _, err := b.AddContact(context.Background(), "erin", erin.String(), "ERIN@example.org"); err != nil {
+		t.Errorf("erin again, address in other case: %v", err)
+	}
+	if res, err := a.d.resolve.Resolve(context.Background(), "erin@example.org"); err != nil || res.ID != erin {
+		t.Fatalf("erin after the re-adds: %+v, %v", res, err)
+	}
 	for _, tc := range [][2]string{{"x@example.org", "y@example.org"}, {randomID(t).String(), "bob@tox"}, {randomID(t).String(), "not an address"}} {
 		if _, err := b.AddContact(context.Background(), "zed", tc[0], tc[1]); !errors.Is(err, gateway.ErrContactInvalid) {
 			t.Errorf("AddContact(%q, address %q) = %v, want ErrContactInvalid", tc[0], tc[1], err)

@@ -130,7 +130,7 @@ func (b *ContactBook) add(c Contact, sharedKeys bool) error {
 		if hit == nil {
 			continue
 		}
-		if !strings.EqualFold(hit.c.Name, c.Name) || hit.c.Address != c.Address {
+		if !strings.EqualFold(hit.c.Name, c.Name) || addrKey(hit.c.Address) != addrKey(c.Address) {
 			return fmt.Errorf("%w: %s is taken by %s; to change that contact, remove it and add it again",
 				ErrContactExists, takenPart(hit.c, c), describeContact(hit.c))
 		}

@@ -106,9 +106,9 @@ func TestContactBookAddConflictsAndUpdates(t *testing.T) {
 			t.Errorf("Add(%+v): got %v, want ErrContactExists", x, err)
 		}
 	}
-	// Same name and address: an update, in place.
+	// Same name and address (in any case): an update, in place.
 	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := book.Add(gateway.Contact{Name: "Alice", Address: "alice@Example.org", ID: c, Source: gateway.SourceDNS, Added: when}); err != nil {
+	if err := book.Add(gateway.Contact{Name: "Alice", Address: "ALICE@Example.org", ID: c, Source: gateway.SourceDNS, Added: when}); err != nil {
 		t.Fatal(err)
 	}
 	if err := book.Add(gateway.Contact{Name: "BOB", ID: a}); err != nil {
@@ -119,7 +119,7 @@ func TestContactBookAddConflictsAndUpdates(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s|%s|%s|%s", x.Name, x.Address, x.ID.PublicKey().Short(), x.Source))
 	}
 	want := []string{
-		"Alice|alice@example.org|" + c.PublicKey().Short() + "|dns",
+		"Alice|ALICE@example.org|" + c.PublicKey().Short() + "|dns",
 		"BOB||" + a.PublicKey().Short() + "|unknown",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
