@@ -267,7 +267,12 @@ func (s *pop3Session) badCommand(why string) bool {
 func (s *pop3Session) login(user, pass string) bool {
 	s.haveUser = false
 	s.user = user
-	if wait, ok := s.srv.failures.Reserve(user, s.cfg.AuthFailureDelay, time.Now()); !ok || !s.wait(wait) {
+	wait, ok := s.srv.failures.Reserve(user, s.cfg.AuthFailureDelay, time.Now())
+	if ok && !s.wait(wait) {
+		s.srv.failures.Abandoned(user, time.Now()) // the server is stopping
+		ok = false
+	}
+	if !ok {
 		s.authFails++
 		s.log.Info("POP3 login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
 		if s.authFails >= s.cfg.MaxAuthFailures {
@@ -281,10 +286,15 @@ func (s *pop3Session) login(user, pass string) bool {
 	if err == nil && md == nil {
 		err = errors.New("authenticator returned no maildrop")
 	}
+	switch {
+	case err == nil:
+		s.srv.failures.Succeeded(user, time.Now())
+	case errors.Is(err, ErrPOP3BadCredentials):
+		return s.authFailed(user) // ends the turn with Failed
+	default:
+		s.srv.failures.Abandoned(user, time.Now())
+	}
 	if err != nil {
-		if errors.Is(err, ErrPOP3BadCredentials) {
-			return s.authFailed(user)
-		}
 		s.log.Error("POP3 cannot check credentials", "user", pop3Trunc(user), "err", err)
 		s.reply("-ERR [SYS/TEMP] cannot check credentials now, try again later")
 		return true
@@ -308,7 +318,6 @@ func (s *pop3Session) login(user, pass string) bool {
 		s.reply("-ERR [SYS/TEMP] cannot open maildrop")
 		return true
 	}
-	s.srv.failures.Succeeded(user)
 	s.state, s.md, s.lockKey = pop3Transaction, md, key
 	s.mu.Lock()
 	s.loggedIn = true

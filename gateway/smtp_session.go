@@ -98,15 +98,23 @@ func (s *smtpSession) login(user, pass string) error {
 	spent := s.failures >= s.srv.cfg.MaxAuthFailures
 	s.mu.Unlock()
 	if spent {
-		return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
+		return s.hangUp()
 	}
 	base := s.srv.cfg.AuthFailureDelay
 	wait, ok := s.srv.failures.Reserve(user, base, time.Now())
-	if !ok || !s.srv.sleep(wait) {
+	if ok && !s.srv.sleep(wait) {
+		s.srv.failures.Abandoned(user, time.Now()) // the server is stopping
+		ok = false
+	}
+	if !ok {
 		s.mu.Lock()
 		s.failures++
+		n := s.failures
 		s.mu.Unlock()
 		s.log.Info("SMTP login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
+		if n >= s.srv.cfg.MaxAuthFailures {
+			return s.hangUp()
+		}
 		return smtpErr(454, [3]int{4, 7, 0}, "too many failed logins for this user name; try again in a few minutes")
 	}
 	if !s.srv.auth.Load().check(user, pass) {
@@ -120,18 +128,23 @@ func (s *smtpSession) login(user, pass string) error {
 			s.srv.sleep(max(time.Duration(n)*base, s.srv.failures.Failed(user, base, time.Now())))
 		}
 		if n >= s.srv.cfg.MaxAuthFailures {
-			// Reply, then hang up: this connection guessed enough.
-			time.AfterFunc(200*time.Millisecond, func() { s.netConn.Close() })
-			return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
+			return s.hangUp()
 		}
 		return smtp.ErrAuthFailed // 535 5.7.8
 	}
-	s.srv.failures.Succeeded(user)
+	s.srv.failures.Succeeded(user, time.Now())
 	s.mu.Lock()
 	s.user = user
 	s.mu.Unlock()
 	s.log.Info("SMTP login", "user", pop3Trunc(user))
 	return nil
+}
+
+// hangUp answers that the connection has failed to log in too often, and
+// closes it once the reply is out.
+func (s *smtpSession) hangUp() error {
+	time.AfterFunc(200*time.Millisecond, func() { s.netConn.Close() })
+	return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
 }
 
 // loginServer is the server side of SASL LOGIN (draft-murchison-sasl-login),

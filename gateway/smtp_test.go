@@ -135,6 +135,34 @@ func TestSMTPLoginWaitDoesNotHoldShutdown(t *testing.T) {
 	}
 }
 
+// TestSMTPRefusedUncheckedHangsUp: guesses refused without a check (the
+// user name's queue is over 2 minutes long) count as failed logins, and the
+// last one closes the connection as a checked failure does (review of
+// this change: it answered 421 "closing connection" and kept it open).
+func TestSMTPRefusedUncheckedHangsUp(t *testing.T) {
+	failures := &gateway.LoginFailures{}
+	now := time.Now()
+	for range 10 {
+		failures.Failed(smtpTestUser, time.Second, now)
+	}
+	for range 5 {
+		failures.Reserve(smtpTestUser, time.Second, now) // others waiting: the queue is 3 minutes long
+	}
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) {
+		c.AuthFailureDelay = time.Second
+		c.Failures = failures
+	})
+	c := dialSMTP(t, f.addr)
+	c.ehlo()
+	c.expect(454, "4.7.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass))
+	c.expect(454, "4.7.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass))
+	c.expect(421, "4.7.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass))
+	c.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if line, err := c.tp.ReadLine(); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the 421: read %q, %v; want the connection closed", line, err)
+	}
+}
+
 // TestSMTPMaxConnections: past MaxConnections a new connection is
 // answered 421 and closed, the open ones carry on, and a closed one frees
 // its place.
