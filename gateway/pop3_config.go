@@ -51,8 +51,8 @@ type POP3Config struct {
 
 	// AuthFailureDelay is how long a failed login waits before its -ERR,
 	// doubled for each recent failure of the same user name (at most
-	// 30 s), to slow down password guessing; after a failure the name's
-	// passwords are checked one at a time, that far apart (see
+	// 30 s), to slow down password guessing; the name's passwords are
+	// checked one at a time, turns spaced that far apart (see
 	// LoginFailures). Default 1 s; negative means no delay. Range: at
 	// most 1 minute.
 	AuthFailureDelay time.Duration

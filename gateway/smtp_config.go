@@ -133,8 +133,8 @@ type SMTPConfig struct {
 	// AuthFailureDelay is the wait before answering a failed login,
 	// multiplied by the connection's failures so far, or, if longer, the
 	// delay LoginFailures gives the user name's recent failures on every
-	// connection (doubling up to 30 s; after a failure the name's
-	// passwords are checked one at a time, that far apart). Default 1 s;
+	// connection (doubling up to 30 s; the name's passwords are checked
+	// one at a time, turns spaced that far apart). Default 1 s;
 	// negative turns it off (tests); range up to 30 s.
 	AuthFailureDelay time.Duration
 
