@@ -292,7 +292,12 @@ func (d *Daemon) openGateway() error {
 	d.pins = pins
 	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Pins: pins, Logger: d.log.With("component", "resolve")}
 
-	failures := &gateway.LoginFailures{} // guessing by SMTP or POP3 slows both
+	// Guessing by SMTP or POP3 slows both; names that cannot log in share
+	// one entry, so made-up names cannot hold up a real user.
+	failures := &gateway.LoginFailures{Known: func(user string) bool {
+		_, ok := (*d.users.Load())[user]
+		return ok
+	}}
 	sc := d.cfg.SMTPConfig()
 	sc.Failures = failures
 	sc.Plain = plainSender{d}

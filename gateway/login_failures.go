@@ -21,16 +21,26 @@ import (
 // it are waiting (they may be the guesser's), and 15 minutes without a
 // check forget them too. While someone guesses, the name's owner waits for
 // a turn too, or is refused for now: a soft lockout, the price of a limit
-// that extra connections cannot get round. The servers listen on loopback
-// by default.
+// that extra connections cannot get round. So does a mail client that
+// logs in on several connections at once: its later ones wait 1, 3, 7 s….
+// The servers listen on loopback by default.
 //
-// The record holds 1,024 names, stale ones swept when it is full; while it
-// is full of live ones, names it cannot hold share one entry, so that
-// made-up names cannot lift the limit. A LoginFailures is safe for
-// concurrent use; the zero value is ready.
+// With Known set, each name that can log in keeps an entry of its own,
+// and every other name shares one: made-up names can neither fill the
+// record nor hold up a real user (though their shared queue tells a
+// guesser which names are not real). Without it, the record holds 1,024
+// names, those unused for 15 minutes swept when it is full, and names past
+// that share the one entry: there a flood of made-up names can hold up a
+// user who has not logged in for 15 minutes. A LoginFailures is safe for concurrent use; the zero value is
+// ready.
 type LoginFailures struct {
+	// Known, if set, reports whether user can log in at all; it is set
+	// before the servers start.
+	Known func(user string) bool
+
 	mu        sync.Mutex
 	users     map[string]*loginFailure
+	shared    loginFailure // the names that have no entry of their own
 	lastSweep time.Time
 }
 
@@ -46,11 +56,10 @@ type loginFailure struct {
 
 const (
 	loginFailureMemory = 15 * time.Minute // a name's state is forgotten after this
-	loginMaxFailUsers  = 1024             // names tracked
+	loginMaxFailUsers  = 1024             // names tracked without Known
 	loginMaxDelay      = 30 * time.Second // the longest the delay grows
 	loginMaxWait       = 2 * time.Minute  // the longest a guess waits for its turn
 	loginSweepEvery    = time.Minute      // how often, at most, a full record is swept
-	loginOverflow      = "\x00"           // the entry of names past loginMaxFailUsers; no user name has a NUL
 )
 
 // Reserve takes a turn for checking user's password at now. It returns
@@ -65,7 +74,7 @@ func (f *LoginFailures) Reserve(user string, base time.Duration, now time.Time) 
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u := f.entry(user, now)
+	u := f.entry(user, now, true)
 	slot := later(u.next, now)
 	wait := slot.Sub(now)
 	if wait > loginMaxWait {
@@ -86,7 +95,7 @@ func (f *LoginFailures) Failed(user string, base time.Duration, now time.Time) t
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u := f.entry(user, now)
+	u := f.entry(user, now, true)
 	u.pending = max(u.pending-1, 0)
 	u.n++
 	u.last = now
@@ -96,17 +105,18 @@ func (f *LoginFailures) Failed(user string, base time.Duration, now time.Time) t
 }
 
 // Succeeded ends a turn of user whose password was right. The name's
-// failures are forgotten unless other checks of it are still waiting.
+// failures are forgotten unless other checks of it are still waiting; the
+// shared entry's never are (another name's success says nothing of them).
 func (f *LoginFailures) Succeeded(user string, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	key, u := f.lookup(user, now)
+	u := f.entry(user, now, false)
 	if u == nil {
 		return
 	}
 	u.pending = max(u.pending-1, 0)
-	if u.pending == 0 {
-		delete(f.users, key)
+	if u.pending == 0 && u != &f.shared {
+		*u = loginFailure{last: now} // kept, so the name stays in the record
 	}
 }
 
@@ -115,42 +125,49 @@ func (f *LoginFailures) Succeeded(user string, now time.Time) {
 func (f *LoginFailures) Abandoned(user string, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, u := f.lookup(user, now); u != nil {
+	if u := f.entry(user, now, false); u != nil {
 		u.pending = max(u.pending-1, 0)
 	}
 }
 
-// lookup returns the key and entry that hold user's state, if any: its
-// own, or the shared one while the record is full. f.mu is held.
-func (f *LoginFailures) lookup(user string, now time.Time) (string, *loginFailure) {
+// entry returns the entry that holds user's state, reset if it is stale:
+// the name's own, or the shared one for a name Known says cannot log in,
+// or (without Known) while the record is full. With create it makes the
+// name's own entry if the name may have one (sweeping a full record of
+// stale names, at most once a minute); without, it returns nil
+// where it would have made one. f.mu is held.
+func (f *LoginFailures) entry(user string, now time.Time, create bool) *loginFailure {
 	key := loginKey(user)
 	u, ok := f.users[key]
 	if !ok {
-		key = loginOverflow
-		if u, ok = f.users[key]; !ok {
-			return "", nil
+		known := f.Known != nil && f.Known(user)
+		switch {
+		case f.Known != nil && !known:
+			u = &f.shared
+		case !create && (known || len(f.users) < loginMaxFailUsers):
+			return nil
+		case !create:
+			u = &f.shared
+		case known || f.room(now):
+			if f.users == nil {
+				f.users = make(map[string]*loginFailure)
+			}
+			u = &loginFailure{last: now}
+			f.users[key] = u
+		default:
+			u = &f.shared
 		}
 	}
 	if now.Sub(u.last) > loginFailureMemory {
-		*u = loginFailure{}
+		*u = loginFailure{last: now}
 	}
-	return key, u
+	return u
 }
 
-// entry returns the entry that holds user's state, making one if there is
-// none: its own if the record has room (after sweeping stale names, at
-// most once a minute), else the shared one. f.mu is held.
-func (f *LoginFailures) entry(user string, now time.Time) *loginFailure {
-	key := loginKey(user)
-	if u, ok := f.users[key]; ok {
-		if now.Sub(u.last) > loginFailureMemory {
-			*u = loginFailure{}
-		}
-		return u
-	}
-	if f.users == nil {
-		f.users = make(map[string]*loginFailure)
-	}
+// room reports whether the record has room for a name of its own,
+// sweeping stale names if it is full (at most once a minute).
+// f.mu is held.
+func (f *LoginFailures) room(now time.Time) bool {
 	if len(f.users) >= loginMaxFailUsers && now.Sub(f.lastSweep) >= loginSweepEvery {
 		f.lastSweep = now
 		for name, g := range f.users {
@@ -159,18 +176,7 @@ func (f *LoginFailures) entry(user string, now time.Time) *loginFailure {
 			}
 		}
 	}
-	if len(f.users) >= loginMaxFailUsers {
-		key = loginOverflow // full of live names: share one entry
-		if u, ok := f.users[key]; ok {
-			if now.Sub(u.last) > loginFailureMemory {
-				*u = loginFailure{}
-			}
-			return u
-		}
-	}
-	u := &loginFailure{last: now}
-	f.users[key] = u
-	return u
+	return len(f.users) < loginMaxFailUsers
 }
 
 // loginDelay is the delay for n failures (or checks in the way): base

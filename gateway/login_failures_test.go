@@ -172,3 +172,40 @@ func TestLoginFailuresBoundGuesses(t *testing.T) {
 		t.Error("carol shares the overflow entry hours after the flood")
 	}
 }
+
+// TestLoginFailuresJunkNames: guesses at made-up names never hold up a
+// real user who has not failed, neither with Known (the names that can
+// log in keep entries of their own; the others share one) nor without it
+// (a user's entry outlives her successful login, so a full record cannot
+// push her onto the shared one). Review of this change: after each
+// successful login the owner fell onto the shared entry, which junk kept
+// refused.
+func TestLoginFailuresJunkNames(t *testing.T) {
+	const base = time.Second
+	for _, known := range []bool{true, false} {
+		f := &LoginFailures{}
+		if known {
+			f.Known = func(user string) bool { return user == "alice" }
+		}
+		now := loginT0
+		for i := range 3000 {
+			now = loginT0.Add(time.Duration(i) * 100 * time.Millisecond)
+			if i%500 == 0 { // alice logs in now and then, with the right password
+				if wait, ok := f.Reserve("alice", base, now); !ok || wait != 0 {
+					t.Fatalf("known=%v: alice, who never failed, after %d junk guesses: turn %v, %v", known, i, wait, ok)
+				}
+				f.Succeeded("alice", now)
+			}
+			junk := fmt.Sprint("junk", i)
+			if _, ok := f.Reserve(junk, base, now); ok {
+				f.Failed(junk, base, now)
+			}
+		}
+		if known && len(f.users) != 1 {
+			t.Errorf("with Known the record holds %d names, want alice alone", len(f.users))
+		}
+		if len(f.users) > loginMaxFailUsers {
+			t.Errorf("known=%v: the record holds %d names, more than %d", known, len(f.users), loginMaxFailUsers)
+		}
+	}
+}

@@ -206,7 +206,15 @@ func (s *pop3Session) cmdAuth(c pop3Command) bool {
 	}
 	authz, user, pass := string(parts[0]), string(parts[1]), string(parts[2])
 	if authz != "" && authz != user {
-		return s.authFailed(user) // no logging in as someone else
+		// No logging in as someone else. No password is checked, so the
+		// limiter's turns are not touched.
+		s.log.Info("POP3 login refused: authorization identity differs", "user", pop3Trunc(user))
+		if !s.countAuthFailure() {
+			s.reply("-ERR [AUTH] invalid user name or password; too many failures, closing connection")
+			return false
+		}
+		s.reply("-ERR [AUTH] invalid user name or password")
+		return true
 	}
 	return s.login(user, pass)
 }
