@@ -111,13 +111,7 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress, address str
 			return gateway.DashboardContact{}, fmt.Errorf("%w; paste the whole 76-digit Tox ID, or give a name@domain address", err)
 		}
 		c.ID, c.Source = id, gateway.SourceToxID
-		if address != "" {
-			addr, err := gateway.NormalizeAddress(address)
-			if err != nil || strings.EqualFold(addr[strings.LastIndexByte(addr, '@')+1:], gateway.ToxDomain) {
-				return gateway.DashboardContact{}, fmt.Errorf("%w: %q is not a name@domain mail address", gateway.ErrContactInvalid, address)
-			}
-			c.Address = addr
-		}
+		c.Address = address // the book checks and normalises it
 	}
 	if old, ok := b.d.book.current().Lookup(c.Name); ok && old.ID != c.ID {
 		// The book would replace an entry of the same name and address;
@@ -127,6 +121,9 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress, address str
 	}
 	if err := b.d.addContact(c); err != nil {
 		return gateway.DashboardContact{}, err
+	}
+	if saved, ok := b.d.book.current().Lookup(c.Name); ok {
+		c.Address = saved.Address // as the book normalised it
 	}
 	return gateway.DashboardContact{Name: c.Name, Address: c.Address, ToxID: c.ID, PublicKey: c.ID.PublicKey(), Source: dashSource(c.Source), Kind: gateway.DashboardKindUnknown}, nil
 }

@@ -139,13 +139,7 @@ a friend request.`)
 				clip(what), clean(err))
 		}
 		ct.ID, ct.Source, from = id, gateway.SourceToxID, "the Tox ID as given, checksum verified"
-		if *addrFlag != "" {
-			addr, err := gateway.NormalizeAddress(*addrFlag)
-			if err != nil || strings.EqualFold(addr[strings.LastIndexByte(addr, '@')+1:], gateway.ToxDomain) {
-				return usagef("--address %s is not a name@domain mail address", clip(*addrFlag))
-			}
-			ct.Address = addr
-		}
+		ct.Address = strings.TrimSpace(*addrFlag) // the book checks and normalises it
 	}
 
 	if old, ok := book.Lookup(name); ok {
