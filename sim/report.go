@@ -87,7 +87,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	}
 
 	nameW := len("strategy")
-	multi, fixed := false, false
+	multi, fixed, partial := false, false, false
 	for _, s := range sums {
 		nameW = max(nameW, len(s.Strategy))
 		multi = multi || s.Runs > 1
@@ -98,7 +98,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	var tb bytes.Buffer
 	tw := tabwriter.NewWriter(&tb, 0, 8, 2, ' ', tabwriter.AlignRight)
 	head := []string{fmt.Sprintf("%-*s", nameW, "strategy"), "ttl", "runs", "delivery",
-		"lat p50", "lat p90", "lat p99", "frames/del", "bytes/del",
+		"lat p50", "lat p90", "lat p99", "hops", "ack p50", "frames/del", "bytes/del",
 		"peak held/node", "mean held/node", "dups"}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for _, s := range sums {
@@ -110,14 +110,22 @@ func WriteTable(w io.Writer, r *Report) error {
 		if s.Runs > 1 {
 			del += " ±" + trimFixed(100*s.DeliveryRatioCI, 1)
 		}
-		p50, p90, p99, fpd, bpd := "-", "-", "-", "-", "-"
-		if s.DeliveryRatio > 0 {
+		p50, p90, p99, hops, ack, fpd, bpd := "-", "-", "-", "-", "-", "-", "-"
+		if s.AckLatencyP50 > 0 {
+			ack = humanSeconds(s.AckLatencyP50)
+		}
+		if s.RunsDelivering > 0 {
 			p50, p90, p99 = humanSeconds(s.LatencyP50), humanSeconds(s.LatencyP90), humanSeconds(s.LatencyP99)
+			hops = trimFixed(s.HopsMean, 1)
+			if s.RunsDelivering < s.Runs {
+				p50 += "†"
+				partial = true
+			}
 			fpd = humanCount(s.FramesPerDelivery)
 			bpd = humanBytes(s.BytesPerDelivery)
 		}
 		row := []string{fmt.Sprintf("%-*s", nameW, s.Strategy), ttl, fmt.Sprint(s.Runs), del,
-			p50, p90, p99, fpd, bpd,
+			p50, p90, p99, hops, ack, fpd, bpd,
 			humanBytes(s.PeakHeldBytes), humanBytes(s.MeanHeldBytes), fmt.Sprint(s.Duplicates)}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
@@ -135,7 +143,14 @@ func WriteTable(w io.Writer, r *Report) error {
 	if multi {
 		b.WriteString("± is the half-width of the 95% confidence interval of the mean over seeds, in percentage points\n")
 	}
-	b.WriteString("latency: creation to the recipient's inbox, over delivered mail; frames and bytes per delivered mail\n")
+	b.WriteString("latency: creation to the recipient's inbox, over delivered mail; hops: friend links it travelled;\n" +
+		"ack: creation to the sender seeing the ack; frames and bytes per delivered mail\n")
+	if multi {
+		b.WriteString("over seeds: latencies are the mean of each seed's percentile; frames and bytes are all sent over all delivered\n")
+	}
+	if partial {
+		b.WriteString("† some seeds delivered nothing: the latencies are those of the seeds that delivered\n")
+	}
 
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
 		if line := reachesLine(sums, st, reach); line != "" {

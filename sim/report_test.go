@@ -374,8 +374,8 @@ func TestWriteCSVReport(t *testing.T) {
 	if len(sum) != len(rep.Summaries)+1 {
 		t.Fatalf("summary.csv has %d rows, want %d", len(sum), len(rep.Summaries)+1)
 	}
-	want := []string{"strategy", "ttl", "runs", "delivery_ratio", "delivery_ratio_ci95", "reachable_ratio",
-		"latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p50_ci95",
+	want := []string{"strategy", "ttl", "runs", "runs_delivering", "delivery_ratio", "delivery_ratio_ci95", "reachable_ratio",
+		"latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p50_ci95", "hops_mean", "ack_latency_p50_s",
 		"frames_per_delivery", "frames_per_delivery_ci95", "bytes_per_delivery", "bytes_per_delivery_ci95",
 		"peak_held_bytes_per_node", "mean_held_bytes_per_node", "duplicates"}
 	if !slices.Equal(sum[0], want) {
@@ -428,5 +428,40 @@ func TestWriteOutputsReport(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// A seed that delivered nothing has no latency, and the frames it sent
+// make delivered mail dearer: averaging its zeros in would halve both.
+func TestSummariseRunsThatDeliveredNothing(t *testing.T) {
+	runs := []Result{
+		{Strategy: StrategyFlood, TTL: 1, Seed: 1, Created: 10, Delivered: 1, DeliveryRatio: 0.1,
+			Frames: 10, Bytes: 1000, HopsMean: 1, AcksSeen: 1,
+			LatencyS:    Quantiles{N: 1, P50: 100, P90: 100, P99: 100},
+			AckLatencyS: Quantiles{N: 1, P50: 300, P90: 300, P99: 300}},
+		{Strategy: StrategyFlood, TTL: 1, Seed: 2, Created: 10, Frames: 50, Bytes: 5000},
+	}
+	s := summarise(runs)[0]
+	if s.Runs != 2 || s.RunsDelivering != 1 {
+		t.Errorf("runs %d, delivering %d; want 2 and 1", s.Runs, s.RunsDelivering)
+	}
+	if s.LatencyP50 != 100 || s.LatencyP99 != 100 || s.HopsMean != 1 || s.AckLatencyP50 != 300 {
+		t.Errorf("latency p50 %v, p99 %v, hops %v, ack %v; want those of the seed that delivered (100, 100, 1, 300)",
+			s.LatencyP50, s.LatencyP99, s.HopsMean, s.AckLatencyP50)
+	}
+	if s.FramesPerDelivery != 60 || s.BytesPerDelivery != 6000 {
+		t.Errorf("per delivered mail: %v frames, %v bytes; want every frame over every delivery, 60 and 6000",
+			s.FramesPerDelivery, s.BytesPerDelivery)
+	}
+	if s.DeliveryRatio != 0.05 {
+		t.Errorf("delivery ratio %v, want the mean 0.05", s.DeliveryRatio)
+	}
+
+	var b bytes.Buffer
+	if err := WriteTable(&b, &Report{Runs: runs, Summaries: []Summary{s}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1.7m†") || !strings.Contains(b.String(), "† some seeds delivered nothing") {
+		t.Errorf("the table does not mark a latency from fewer seeds:\n%s", b.String())
 	}
 }

@@ -60,6 +60,40 @@ func MeanCI95(xs []float64) (mean, half float64) {
 	return mean, t975(n-1) * s / math.Sqrt(float64(n))
 }
 
+// RatioCI95 returns R = Σys/Σxs, a ratio of totals over n runs (frames
+// sent per mail delivered, say), and the half-width of its 95% confidence
+// interval by the ratio estimator's standard error,
+//
+//	SE(R) = √(Σ(yᵢ - R·xᵢ)² / (n-1) / n) / x̄,
+//
+// times Student's t with n-1 degrees of freedom. Unlike a mean of the
+// runs' own ratios it weighs each run by its xᵢ, and a run with xᵢ = 0 and
+// yᵢ > 0 (frames sent, nothing delivered) raises R instead of being left
+// out or counted as 0. R is NaN when Σxs is 0; the half-width is 0 for
+// fewer than 2 runs. xs and ys have the same length.
+func RatioCI95(ys, xs []float64) (ratio, half float64) {
+	var sy, sx float64
+	for i := range xs {
+		sy += ys[i]
+		sx += xs[i]
+	}
+	if sx == 0 {
+		return math.NaN(), 0
+	}
+	ratio = sy / sx
+	n := len(xs)
+	if n < 2 {
+		return ratio, 0
+	}
+	var ss float64
+	for i := range xs {
+		d := ys[i] - ratio*xs[i]
+		ss += d * d
+	}
+	se := math.Sqrt(ss/float64(n-1)/float64(n)) / (sx / float64(n))
+	return ratio, t975(n-1) * se
+}
+
 // t975Table[df-1] is the 0.975 quantile of Student's t with df degrees of
 // freedom, df = 1..30.
 var t975Table = [30]float64{

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -77,6 +78,68 @@ func TestMeanCI95(t *testing.T) {
 
 // TestT975 checks the t table and its interpolation against gonum's
 // Student's t quantile.
+func TestRatioCI95(t *testing.T) {
+	// Frames sent and mail delivered by two seeds, the second of which
+	// delivered nothing: 60 frames for 1 mail, and the seeds disagree
+	// wildly (residuals -50 and 50, x̄ = 0.5): t(1)·√(5000/2)/0.5.
+	r, h := RatioCI95([]float64{10, 50}, []float64{1, 0})
+	if r != 60 || !near(h, 12.7062*100, 1e-9) {
+		t.Errorf("RatioCI95: got %v ± %v, want 60 ± 1270.62", r, h)
+	}
+	// Runs in exact proportion agree: no spread.
+	if r, h := RatioCI95([]float64{30, 60, 90}, []float64{1, 2, 3}); r != 30 || h != 0 {
+		t.Errorf("proportional runs: got %v ± %v, want 30 ± 0", r, h)
+	}
+	if r, h := RatioCI95([]float64{7}, []float64{2}); r != 3.5 || h != 0 {
+		t.Errorf("one run: got %v ± %v, want 3.5 ± 0", r, h)
+	}
+	if r, _ := RatioCI95([]float64{5, 5}, []float64{0, 0}); !math.IsNaN(r) {
+		t.Errorf("nothing delivered: got %v, want NaN", r)
+	}
+
+	// Coverage: 10 seeds, each delivering a Poisson(4) count of mails
+	// that cost 100 ± 40 frames each, plus up to 30 frames that delivered
+	// nothing: the true ratio is E[frames]/E[delivered] = (400 + 15)/4.
+	// The interval should hold it about 95% of the time (the ratio
+	// estimator is approximate for few runs).
+	rng := rand.New(rand.NewPCG(1, 2))
+	const trials, n = 4000, 10
+	hits := 0
+	for range trials {
+		ys, xs := make([]float64, n), make([]float64, n)
+		for i := range n {
+			xs[i] = float64(poisson(rng, 4))
+			for range int(xs[i]) {
+				ys[i] += 100 + 40*rng.NormFloat64()
+			}
+			ys[i] += 30 * rng.Float64() // frames that delivered nothing
+		}
+		r, h := RatioCI95(ys, xs)
+		if math.IsNaN(r) {
+			continue
+		}
+		if math.Abs(r-(400+15)/4.0) <= h {
+			hits++
+		}
+	}
+	t.Logf("coverage %.3f", float64(hits)/trials)
+	if cov := float64(hits) / trials; cov < 0.90 || cov > 0.98 {
+		t.Errorf("coverage of the 95%% interval: %.3f, want about 0.95", cov)
+	}
+}
+
+// poisson draws from a Poisson distribution of mean lambda (Knuth).
+func poisson(rng *rand.Rand, lambda float64) int {
+	l, k, p := math.Exp(-lambda), 0, 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
 func TestT975(t *testing.T) {
 	for _, df := range []int{1, 2, 3, 5, 10, 29, 30, 31, 35, 40, 50, 60, 90, 120, 121, 200, 1000, 100_000} {
 		want := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)

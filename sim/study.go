@@ -68,11 +68,13 @@ type FrameCount struct {
 }
 
 // Summary aggregates the runs of one strategy and TTL over the seeds, with
-// 95% confidence intervals (Student's t) of the mean across seeds.
+// 95% confidence intervals (Student's t) across seeds; see summarise for
+// how each column is formed.
 type Summary struct {
 	Strategy            string  `json:"strategy"`
 	TTL                 int     `json:"ttl"`
 	Runs                int     `json:"runs"`
+	RunsDelivering      int     `json:"runs_delivering"` // runs that delivered mail: the latencies are theirs
 	DeliveryRatio       float64 `json:"delivery_ratio"`
 	DeliveryRatioCI     float64 `json:"delivery_ratio_ci95"`
 	ReachableRatio      float64 `json:"reachable_ratio"`
@@ -80,6 +82,8 @@ type Summary struct {
 	LatencyP90          float64 `json:"latency_p90_s"`
 	LatencyP99          float64 `json:"latency_p99_s"`
 	LatencyP50CI        float64 `json:"latency_p50_ci95"`
+	HopsMean            float64 `json:"hops_mean"`         // links travelled by delivered mail, over the runs that delivered
+	AckLatencyP50       float64 `json:"ack_latency_p50_s"` // creation to the sender's ack, over the runs whose senders saw acks
 	FramesPerDelivery   float64 `json:"frames_per_delivery"`
 	FramesPerDeliveryCI float64 `json:"frames_per_delivery_ci95"`
 	BytesPerDelivery    float64 `json:"bytes_per_delivery"`
@@ -323,7 +327,11 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 }
 
 // summarise groups runs by strategy and TTL, in the order they first
-// appear.
+// appear. Rates and sizes are means over the runs; latencies are means over
+// the runs that delivered mail (a run that delivered nothing has none);
+// frames and bytes per delivered mail are ratios of totals (RatioCI95), so
+// a run that sent frames and delivered nothing makes mail dearer rather
+// than free.
 func summarise(runs []Result) []Summary {
 	var out []Summary
 	type key struct {
@@ -339,28 +347,47 @@ func summarise(runs []Result) []Summary {
 		}
 		groups[k] = append(groups[k], &runs[i])
 	}
+	mean := func(rs []*Result, f func(*Result) float64) (float64, float64) {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = f(r)
+		}
+		m, h := MeanCI95(xs)
+		return roundTo(m, 4), roundTo(h, 4)
+	}
+	perDelivery := func(rs []*Result, f func(*Result) uint64) (float64, float64) {
+		ys, xs := make([]float64, len(rs)), make([]float64, len(rs))
+		for i, r := range rs {
+			ys[i], xs[i] = float64(f(r)), float64(r.Delivered)
+		}
+		q, h := RatioCI95(ys, xs)
+		if math.IsNaN(q) {
+			return 0, 0 // nothing delivered
+		}
+		return roundTo(q, 4), roundTo(h, 4)
+	}
 	for _, k := range order {
 		rs := groups[k]
-		col := func(f func(*Result) float64) (float64, float64) {
-			xs := make([]float64, 0, len(rs))
-			for _, r := range rs {
-				xs = append(xs, f(r))
-			}
-			m, h := MeanCI95(xs)
-			return roundTo(m, 4), roundTo(h, 4)
-		}
 		sm := Summary{Strategy: k.s, TTL: k.t, Runs: len(rs)}
-		sm.DeliveryRatio, sm.DeliveryRatioCI = col(func(r *Result) float64 { return r.DeliveryRatio })
-		sm.ReachableRatio, _ = col(func(r *Result) float64 { return r.ReachableRatio })
-		sm.LatencyP50, sm.LatencyP50CI = col(func(r *Result) float64 { return r.LatencyS.P50 })
-		sm.LatencyP90, _ = col(func(r *Result) float64 { return r.LatencyS.P90 })
-		sm.LatencyP99, _ = col(func(r *Result) float64 { return r.LatencyS.P99 })
-		sm.FramesPerDelivery, sm.FramesPerDeliveryCI = col(func(r *Result) float64 { return r.FramesPerDelivery })
-		sm.BytesPerDelivery, sm.BytesPerDeliveryCI = col(func(r *Result) float64 { return r.BytesPerDelivery })
-		sm.PeakHeldBytes, _ = col(func(r *Result) float64 { return float64(r.PeakHeldBytesPerNode) })
-		sm.MeanHeldBytes, _ = col(func(r *Result) float64 { return r.MeanHeldBytesPerNode })
+		sm.DeliveryRatio, sm.DeliveryRatioCI = mean(rs, func(r *Result) float64 { return r.DeliveryRatio })
+		sm.ReachableRatio, _ = mean(rs, func(r *Result) float64 { return r.ReachableRatio })
+		sm.FramesPerDelivery, sm.FramesPerDeliveryCI = perDelivery(rs, func(r *Result) uint64 { return r.Frames })
+		sm.BytesPerDelivery, sm.BytesPerDeliveryCI = perDelivery(rs, func(r *Result) uint64 { return r.Bytes })
+		sm.PeakHeldBytes, _ = mean(rs, func(r *Result) float64 { return float64(r.PeakHeldBytesPerNode) })
+		sm.MeanHeldBytes, _ = mean(rs, func(r *Result) float64 { return r.MeanHeldBytesPerNode })
 		for _, r := range rs {
 			sm.Duplicates += r.Duplicates
+		}
+		delivering := slices.DeleteFunc(slices.Clone(rs), func(r *Result) bool { return r.Delivered == 0 })
+		sm.RunsDelivering = len(delivering)
+		if len(delivering) > 0 {
+			sm.LatencyP50, sm.LatencyP50CI = mean(delivering, func(r *Result) float64 { return r.LatencyS.P50 })
+			sm.LatencyP90, _ = mean(delivering, func(r *Result) float64 { return r.LatencyS.P90 })
+			sm.LatencyP99, _ = mean(delivering, func(r *Result) float64 { return r.LatencyS.P99 })
+			sm.HopsMean, _ = mean(delivering, func(r *Result) float64 { return r.HopsMean })
+		}
+		if acked := slices.DeleteFunc(slices.Clone(rs), func(r *Result) bool { return r.AcksSeen == 0 }); len(acked) > 0 {
+			sm.AckLatencyP50, _ = mean(acked, func(r *Result) float64 { return r.AckLatencyS.P50 })
 		}
 		out = append(out, sm)
 	}
