@@ -391,7 +391,7 @@ var schema = []section{
 				doc: `Simulated time per run, in days (a number, not a duration).`,
 				ptr: func(c *Config) any { return &c.Sim.Days }},
 			{key: "window", field: "Window", rng: "(0s, days]",
-				doc: `Mails are sent at uniformly random times in [0, window).`,
+				doc: `Mails are sent at uniformly random times in [0, window). The default, 1 day, is cut to days when a run is shorter.`,
 				ptr: func(c *Config) any { return &c.Sim.Window }},
 			{key: "distance", field: "Distance", rng: "0..64",
 				doc: `0: random sender and recipient; d > 0: the recipient is exactly d friend links from the sender.`,

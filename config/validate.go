@@ -6,7 +6,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"reflect"
@@ -63,9 +62,6 @@ func (c *Config) check() []*Error {
 		v.bad("log.format", `want "text" or "json"`)
 	}
 	v.owner("sim", func(c *Config) error { return c.Sim.Validate() })
-	if c.Sim.Seed > math.MaxInt64 {
-		v.bad("sim.seed", "out of range: want 0..9223372036854775807")
-	}
 	v.distinctListen()
 	return v.errs
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -53,7 +54,7 @@ type Config struct {
 	// Workload.
 	Messages   int           // mails per run
 	Days       float64       // simulated time per run, in days
-	Window     time.Duration // mails are created uniformly over [0, Window)
+	Window     time.Duration // mails are created uniformly over [0, Window); DefaultWindow is cut to a shorter run
 	Distance   int           // 0: random pairs; d > 0: recipient exactly d links from the sender
 	SizeMedian int           // mail body size: log-normal median, bytes
 	SizeSigma  float64       // log-normal sigma (0: every mail is SizeMedian)
@@ -114,7 +115,7 @@ func DefaultConfig() Config {
 
 		Messages:   200,
 		Days:       7,
-		Window:     24 * time.Hour,
+		Window:     DefaultWindow,
 		Distance:   0,
 		SizeMedian: 4 << 10,
 		SizeSigma:  1,
@@ -130,52 +131,76 @@ func DefaultConfig() Config {
 	}
 }
 
+// DefaultWindow is the window of DefaultConfig: mails are created over the
+// first day, or over the whole run when it is shorter.
+const DefaultWindow = 24 * time.Hour
+
+// CreationWindow returns the time over which mails are created: Window,
+// cut to the run's Duration (which only DefaultWindow may exceed).
+func (c *Config) CreationWindow() time.Duration { return min(c.Window, c.Duration()) }
+
 // Duration returns the simulated time of one run.
 func (c *Config) Duration() time.Duration {
 	return time.Duration(c.Days * float64(24*time.Hour))
 }
 
+// maxNodes is the most nodes a generated graph may have.
+const maxNodes = 10_000_000
+
 // Validate reports the first knob out of range, naming it and its range.
+// NaN is out of every range, and so are infinities.
 func (c *Config) Validate() error {
 	bad := func(knob, rng string, v any) error {
 		return fmt.Errorf("sim: %s = %v is out of range (%s)", knob, v, rng)
 	}
-	switch {
-	case c.Graph == "":
+	// in reports lo <= x <= hi; false for NaN.
+	in := func(x, lo, hi float64) bool { return x >= lo && x <= hi }
+	positive := func(xs ...float64) bool {
+		for _, x := range xs {
+			if !(x > 0 && x <= math.MaxFloat64) {
+				return false
+			}
+		}
+		return true
+	}
+	if c.Graph == "" {
 		return fmt.Errorf("sim: graph is empty (er, ws, ba, hk or an edge-list file)")
-	case isGenerated(c.Graph) && (c.Nodes < 2 || c.Nodes > 10_000_000):
-		return bad("nodes", "2..10000000", c.Nodes)
-	case isGenerated(c.Graph) && (c.Degree < 1 || c.Degree >= float64(c.Nodes)):
-		return bad("degree", "1..nodes-1", c.Degree)
-	case c.Rewire < 0 || c.Rewire > 1:
+	}
+	if isGenerated(c.Graph) {
+		if err := checkGenerated(c); err != nil {
+			return err
+		}
+	}
+	switch {
+	case !in(c.Rewire, 0, 1):
 		return bad("rewire", "0..1", c.Rewire)
-	case c.Triad < 0 || c.Triad > 1:
+	case !in(c.Triad, 0, 1):
 		return bad("triad", "0..1", c.Triad)
 	case !slices.Contains([]string{"none", "exp", "weibull", "kad"}, c.Churn):
 		return fmt.Errorf("sim: churn = %q is not one of none, exp, weibull, kad", c.Churn)
 	case c.Churn == "exp" && (c.MeanOn <= 0 || c.MeanOff <= 0):
 		return bad("mean_on/mean_off", "> 0", fmt.Sprint(c.MeanOn, "/", c.MeanOff))
-	case c.Churn == "weibull" && (c.OnShape <= 0 || c.OffShape <= 0 || c.OnScale <= 0 || c.OffScale <= 0):
+	case c.Churn == "weibull" && !positive(c.OnShape, c.OffShape, c.OnScale.Minutes(), c.OffScale.Minutes()):
 		return bad("on_shape/on_scale/off_shape/off_scale", "> 0", fmt.Sprint(c.OnShape, c.OnScale, c.OffShape, c.OffScale))
-	case c.AlwaysOn < 0 || c.AlwaysOn > 1:
+	case !in(c.AlwaysOn, 0, 1):
 		return bad("always_on", "0..1", c.AlwaysOn)
 	case c.Latency < 0 || c.Latency > time.Hour:
 		return bad("latency", "0s..1h", c.Latency)
-	case c.Bandwidth < 0:
+	case !in(c.Bandwidth, 0, math.MaxFloat64):
 		return bad("bandwidth", ">= 0 (0: unlimited)", c.Bandwidth)
 	case c.ConnectDelay < 0 || c.ConnectDelay > time.Hour:
 		return bad("connect_delay", "0s..1h", c.ConnectDelay)
 	case c.Messages < 1 || c.Messages > 1_000_000:
 		return bad("messages", "1..1000000", c.Messages)
-	case c.Days <= 0 || c.Days > 365:
-		return bad("days", "(0, 365]", c.Days)
-	case c.Window <= 0 || c.Window > c.Duration():
+	case !(c.Days > 0 && c.Days <= 365) || c.Duration() < time.Second:
+		return bad("days", "(0, 365], at least a second", c.Days)
+	case c.Window <= 0 || (c.Window > c.Duration() && c.Window != DefaultWindow):
 		return bad("window", "(0, days]", c.Window)
 	case c.Distance < 0 || c.Distance > 64:
 		return bad("distance", "0..64", c.Distance)
 	case c.SizeMedian < 1 || c.SizeMedian > c.SizeMax:
 		return bad("size_median", "1..size_max", c.SizeMedian)
-	case c.SizeSigma < 0 || c.SizeSigma > 5:
+	case !in(c.SizeSigma, 0, 5):
 		return bad("size_sigma", "0..5", c.SizeSigma)
 	case c.SizeMax < 1 || c.SizeMax > 8<<20-1024:
 		return bad("size_max", "1..8387584", c.SizeMax)
@@ -189,6 +214,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("sim: strategies is empty (choose from %v)", Strategies)
 	case c.Seeds < 1 || c.Seeds > 1000:
 		return bad("seeds", "1..1000", c.Seeds)
+	case c.Seed > math.MaxInt64-uint64(c.Seeds-1):
+		return bad("seed", fmt.Sprintf("0..%d, so that the last of %d seeds is at most %d", uint64(math.MaxInt64)-uint64(c.Seeds-1), c.Seeds, uint64(math.MaxInt64)), c.Seed)
 	case c.Jobs < 0 || c.Jobs > 256:
 		return bad("jobs", "0 (one per CPU)..256", c.Jobs)
 	}
@@ -199,7 +226,7 @@ func (c *Config) Validate() error {
 	}
 	for _, s := range c.Strategies {
 		if !slices.Contains(Strategies, s) {
-			return fmt.Errorf("sim: strategy %q is not one of %v", s, Strategies)
+			return fmt.Errorf("sim: strategies = %q is not one of %v", s, Strategies)
 		}
 	}
 	return nil

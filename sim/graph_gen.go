@@ -48,45 +48,71 @@ func BuildGraph(c *Config, seed uint64) (*Graph, error) {
 	if !isGenerated(c.Graph) {
 		return LoadEdgeListFile(c.Graph)
 	}
+	if err := checkGenerated(c); err != nil {
+		return nil, err
+	}
 	n := c.Nodes
-	if n < 2 || n > math.MaxInt32 {
-		return nil, fmt.Errorf("sim: nodes = %d is out of range (2..%d)", n, math.MaxInt32)
-	}
-	if c.Degree < 1 || c.Degree >= float64(n) {
-		return nil, fmt.Errorf("sim: degree = %v is out of range (1..nodes-1)", c.Degree)
-	}
 	src := rand.NewPCG(seed, graphStream)
 	b := newBuilder(n)
 	switch c.Graph {
 	case "er":
-		m := int(math.Round(float64(n) * c.Degree / 2))
-		if err := gen.Gnm(b, n, m, src); err != nil {
+		if err := gen.Gnm(b, n, erEdges(n, c.Degree), src); err != nil {
 			return nil, fmt.Errorf("sim: generating er graph: %w", err)
 		}
 	case "ws":
-		d := max(1, int(math.Round(c.Degree/2)))
-		if 2*d >= n {
-			return nil, fmt.Errorf("sim: ws degree = %v needs more than %d nodes", c.Degree, 2*d)
-		}
-		if c.Rewire < 0 || c.Rewire > 1 {
-			return nil, fmt.Errorf("sim: rewire = %v is out of range (0..1)", c.Rewire)
-		}
-		wattsStrogatz(b, n, d, c.Rewire, rand.New(src))
+		wattsStrogatz(b, n, halfDegree(c.Degree), c.Rewire, rand.New(src))
 	case "ba", "hk":
-		m := max(1, int(math.Round(c.Degree/2)))
-		if m >= n {
-			return nil, fmt.Errorf("sim: %s degree = %v needs more than %d nodes", c.Graph, c.Degree, m)
-		}
 		p := 0.0
 		if c.Graph == "hk" {
 			p = c.Triad
 		}
-		if p < 0 || p > 1 {
-			return nil, fmt.Errorf("sim: triad = %v is out of range (0..1)", p)
-		}
-		holmeKim(b, n, m, p, rand.New(src))
+		holmeKim(b, n, halfDegree(c.Degree), p, rand.New(src))
 	}
 	return b.graph(), nil
+}
+
+// erEdges is the edge count of an er graph of n nodes and mean degree d.
+func erEdges(n int, d float64) int { return int(math.Round(float64(n) * d / 2)) }
+
+// halfDegree is d of ws (successors joined on the ring) and m of ba and hk
+// (edges each new node attaches) for a mean degree of about 2·halfDegree.
+func halfDegree(degree float64) int { return max(1, int(math.Round(degree/2))) }
+
+// checkGenerated reports nodes, degree, rewire or triad of a generated
+// graph that are out of range, or that its generator cannot build: more
+// er edges than pairs of nodes, a ws ring wider than the nodes, ba or hk
+// attaching more edges than there are nodes. NaN is out of every range.
+func checkGenerated(c *Config) error {
+	n := c.Nodes
+	if n < 2 || n > maxNodes {
+		return fmt.Errorf("sim: nodes = %d is out of range (2..%d)", n, maxNodes)
+	}
+	if !(c.Degree >= 1 && c.Degree < float64(n)) {
+		return fmt.Errorf("sim: degree = %v is out of range (1..nodes-1)", c.Degree)
+	}
+	switch c.Graph {
+	case "er":
+		if m, pairs := erEdges(n, c.Degree), n*(n-1)/2; m > pairs {
+			return fmt.Errorf("sim: degree = %v is out of range (er: %d nodes have only %d pairs, not round(nodes·degree/2) = %d)",
+				c.Degree, n, pairs, m)
+		}
+	case "ws":
+		if d := halfDegree(c.Degree); 2*d >= n {
+			return fmt.Errorf("sim: degree = %v is out of range (ws rounds it to %d, which needs more than %d nodes)", c.Degree, 2*d, 2*d)
+		}
+	case "ba", "hk":
+		if m := halfDegree(c.Degree); m >= n {
+			return fmt.Errorf("sim: degree = %v is out of range (%s attaches %d edges per node, which needs more than %d nodes)",
+				c.Degree, c.Graph, m, m)
+		}
+	}
+	if !(c.Rewire >= 0 && c.Rewire <= 1) {
+		return fmt.Errorf("sim: rewire = %v is out of range (0..1)", c.Rewire)
+	}
+	if !(c.Triad >= 0 && c.Triad <= 1) {
+		return fmt.Errorf("sim: triad = %v is out of range (0..1)", c.Triad)
+	}
+	return nil
 }
 
 // wattsStrogatz builds the Watts–Strogatz model (Nature 393, 1998) in b, as

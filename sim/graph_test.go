@@ -265,7 +265,10 @@ func TestBuildGraphErrors(t *testing.T) {
 		{"one node", func(c *Config) { c.Nodes = 1 }, "nodes"},
 		{"degree too high", func(c *Config) { c.Nodes, c.Degree = 10, 10 }, "degree"},
 		{"degree below 1", func(c *Config) { c.Degree = 0.5 }, "degree"},
-		{"ws too dense", func(c *Config) { c.Graph, c.Nodes, c.Degree = "ws", 10, 9 }, "ws degree"},
+		{"degree NaN", func(c *Config) { c.Degree = math.NaN() }, "degree = NaN"},
+		{"ws too dense", func(c *Config) { c.Graph, c.Nodes, c.Degree = "ws", 10, 9 }, "ws rounds it to 10"},
+		{"er more edges than pairs", func(c *Config) { c.Graph, c.Nodes, c.Degree = "er", 4, 3.5 }, "4 nodes have only 6 pairs"},
+		{"rewire NaN", func(c *Config) { c.Graph, c.Rewire = "ws", math.NaN() }, "rewire = NaN"},
 		{"missing file", func(c *Config) { c.Graph = filepath.Join(t.TempDir(), "nope.txt") }, "nope.txt"},
 	}
 	for _, tt := range tests {

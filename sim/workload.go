@@ -23,7 +23,7 @@ const maxSenderRedraws = 1000
 
 // BuildWorkload draws c.Messages mails over g:
 //
-//   - creation times uniform over [0, c.Window), returned sorted by time
+//   - creation times uniform over [0, c.CreationWindow()), returned sorted by time
 //     (ties keep the order in which they were drawn);
 //   - the sender uniform over the nodes with at least one neighbour;
 //   - the recipient uniform over the other nodes when c.Distance is 0, or
@@ -41,8 +41,8 @@ func BuildWorkload(c *Config, g *Graph, rng *rand.Rand) ([]Mail, error) {
 	if c.Messages < 0 {
 		return nil, fmt.Errorf("sim: messages = %d is negative", c.Messages)
 	}
-	if c.Window <= 0 {
-		return nil, fmt.Errorf("sim: window = %v must be positive", c.Window)
+	if c.CreationWindow() <= 0 {
+		return nil, fmt.Errorf("sim: window = %v must be positive", c.CreationWindow())
 	}
 	if c.Distance < 0 {
 		return nil, fmt.Errorf("sim: distance = %d is negative", c.Distance)
@@ -65,7 +65,7 @@ func BuildWorkload(c *Config, g *Graph, rng *rand.Rand) ([]Mail, error) {
 	mails := make([]Mail, c.Messages)
 	for i := range mails {
 		m := &mails[i]
-		m.At = time.Duration(rng.Int64N(int64(c.Window)))
+		m.At = time.Duration(rng.Int64N(int64(c.CreationWindow())))
 		if c.Distance == 0 {
 			m.From = senders[rng.IntN(len(senders))]
 			to := rng.IntN(n - 1) // any node but the sender

@@ -1,0 +1,72 @@
+package sim
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidate(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the defaults: %v", err)
+	}
+	nan, inf := math.NaN(), math.Inf(1)
+	tests := []struct {
+		name string
+		mod  func(c *Config)
+		want string // in the error; the knob, as the CLI's hints find it
+	}{
+		{"nodes", func(c *Config) { c.Nodes = 1 }, "sim: nodes = 1 "},
+		{"degree NaN", func(c *Config) { c.Degree = nan }, "sim: degree = NaN "},
+		{"degree Inf", func(c *Config) { c.Degree = inf }, "sim: degree = +Inf "},
+		{"er rounds past the pairs", func(c *Config) { c.Graph, c.Nodes, c.Degree = "er", 4, 3.5 }, "sim: degree = 3.5 "},
+		{"ws rounds past the ring", func(c *Config) { c.Graph, c.Nodes, c.Degree = "ws", 10, 9 }, "sim: degree = 9 "},
+		{"rewire NaN", func(c *Config) { c.Graph, c.Rewire = "ws", nan }, "sim: rewire = NaN "},
+		{"triad NaN", func(c *Config) { c.Triad = nan }, "sim: triad = NaN "},
+		{"always_on NaN", func(c *Config) { c.AlwaysOn = nan }, "sim: always_on = NaN "},
+		{"bandwidth NaN", func(c *Config) { c.Bandwidth = nan }, "sim: bandwidth = NaN "},
+		{"bandwidth Inf", func(c *Config) { c.Bandwidth = inf }, "sim: bandwidth = +Inf "},
+		{"days NaN", func(c *Config) { c.Days = nan }, "sim: days = NaN "},
+		{"size_sigma NaN", func(c *Config) { c.SizeSigma = nan }, "sim: size_sigma = NaN "},
+		{"weibull shape NaN", func(c *Config) { c.Churn, c.OnShape = "weibull", nan }, "sim: on_shape/"},
+		{"weibull scale 0", func(c *Config) { c.Churn, c.OffScale = "weibull", 0 }, "sim: on_shape/"},
+		{"window past days", func(c *Config) { c.Days, c.Window = 1, 25 * time.Hour }, "sim: window = "},
+		{"seeds wrap past the last seed", func(c *Config) { c.Seed, c.Seeds = math.MaxInt64, 2 }, "sim: seed = "},
+		{"strategy", func(c *Config) { c.Strategies = []string{"flood", "foo"} }, `sim: strategies = "foo" `},
+	}
+	for _, tt := range tests {
+		c := DefaultConfig()
+		tt.mod(&c)
+		err := c.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want an error starting %q", tt.name, err, tt.want)
+		}
+	}
+	// The default window is cut to a shorter run; a window chosen longer
+	// than the run is an error.
+	c = DefaultConfig()
+	c.Days = 0.5
+	if err := c.Validate(); err != nil || c.CreationWindow() != 12*time.Hour {
+		t.Errorf("half a day with the default window: %v, window %v; want nil, 12h", err, c.CreationWindow())
+	}
+	c.Window = 13 * time.Hour
+	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "sim: window = 13h0m0s ") {
+		t.Errorf("a 13h window in half a day: got %v", err)
+	}
+	c = DefaultConfig()
+	c.Days = 1e-9 // under a second
+	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "sim: days = ") {
+		t.Errorf("days = 1e-9: got %v", err)
+	}
+
+	// Edge lists ignore the generator's knobs; the last seed may be the
+	// largest.
+	c = DefaultConfig()
+	c.Graph, c.Degree = "friends.txt", nan
+	c.Seed, c.Seeds = math.MaxInt64-1, 2
+	if err := c.Validate(); err != nil {
+		t.Errorf("edge list with a NaN degree, seeds up to MaxInt64: %v", err)
+	}
+}
