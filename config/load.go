@@ -109,6 +109,21 @@ func LoadSettings(path string) (*Config, error) {
 	return Parse(data, path)
 }
 
+// LoadSim reads the config file at path for the simulator, which uses
+// only its [sim] section and applies its own flags over it: the file must
+// be readable TOML with known keys and values of the right types, but its
+// values are not checked, so that neither a setting of the node (a missing
+// dashboard token) nor a [sim] value that a flag replaces refuses it. The
+// caller validates Config.Sim once the flags are applied. Like
+// LoadSettings, it does not check the file's mode.
+func LoadSim(path string) (*Config, error) {
+	data, _, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(data, path, false)
+}
+
 // CheckMode reports, with ErrInsecureFile, whether the file at path may be
 // read or written by group or others; nil when only its owner may.
 func CheckMode(path string) error {
@@ -168,7 +183,12 @@ func readFile(path string) ([]byte, fs.FileMode, error) {
 // line of the text; errors.As finds the first). A TOML syntax error stops
 // at the first. Besides Validate's checks, Parse insists on a dashboard
 // token.
-func Parse(data []byte, path string) (*Config, error) {
+func Parse(data []byte, path string) (*Config, error) { return parse(data, path, true) }
+
+// parse is Parse; with validate false it reports only what stops the file
+// being read (syntax, unknown keys, values of the wrong type) and leaves
+// the checks of the values to the caller.
+func parse(data []byte, path string, validate bool) (*Config, error) {
 	doc := reflect.New(fileType)
 	err := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields().Decode(doc.Interface())
 	var errs []*Error
@@ -198,14 +218,18 @@ func Parse(data []byte, path string) (*Config, error) {
 		}
 		c.DataDir = filepath.Join(base, c.DataDir)
 	}
-	for _, e := range c.check() {
+	var checked []*Error
+	if validate {
+		checked = c.check()
+	}
+	for _, e := range checked {
 		// A value that could not be read kept its default; do not report
 		// that default as well.
 		if !slices.ContainsFunc(bad, func(b *Error) bool { return b.Key == e.Key }) {
 			errs = append(errs, e)
 		}
 	}
-	if c.Dashboard.Token == "" && !slices.ContainsFunc(bad, func(b *Error) bool { return b.Key == "dashboard.token" }) {
+	if validate && c.Dashboard.Token == "" && !slices.ContainsFunc(bad, func(b *Error) bool { return b.Key == "dashboard.token" }) {
 		errs = append(errs, &Error{Key: "dashboard.token",
 			Msg: "not set: the dashboard needs a login secret; `toxmail init` writes a config with a random one, " +
 				fmt.Sprintf("or set one yourself (at least %d random characters)", gateway.DashboardMinTokenLen)})

@@ -176,13 +176,18 @@ func (c *cli) loadConfig(flagValue string) (*config.Config, error) {
 // loadSettings loads the config for a command that uses only settings
 // that are not secret (cmd is "sim" or "lookup"): a file others may read
 // is not refused, since refusing would protect nothing, but a warning on
-// stderr says how to fix it.
+// stderr says how to fix it. For "sim" the values are not checked (see
+// config.LoadSim): the simulator checks its own once its flags apply.
 func (c *cli) loadSettings(cmd, flagValue string) (*config.Config, error) {
 	path, _ := c.configPath(flagValue)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return c.loadConfig(flagValue) // its wording of a missing file
 	}
-	cfg, err := config.LoadSettings(path)
+	load := config.LoadSettings
+	if cmd == "sim" {
+		load = config.LoadSim
+	}
+	cfg, err := load(path)
 	if err != nil {
 		return nil, fail(err, "")
 	}

@@ -117,6 +117,9 @@ func TestSimErrors(t *testing.T) {
 		{[]string{"--churn", "sometimes"}, []string{"sometimes"}},
 		{[]string{"--window", "forever"}, []string{"--window"}},
 		{[]string{"--window", "2d"}, []string{"window", "out of range"}},
+		{[]string{"--degree", "NaN"}, []string{"degree = NaN is out of range", "--degree"}},
+		{[]string{"--graph", "er", "--nodes", "4", "--degree", "3.5"}, []string{"only 6 pairs", "--degree"}},
+		{[]string{"--seed", "18446744073709551615"}, []string{"seed = 18446744073709551615 is out of range", "--seed"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -129,6 +132,19 @@ func TestSimErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("output is a file", func(t *testing.T) {
+		t.Parallel()
+		file := filepath.Join(t.TempDir(), "report")
+		if err := os.WriteFile(file, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := append(append([]string{}, tinySim...), "--out", file)
+		r := runInv(t, invocation{args: args})
+		r.failed(t, exitFailure, "toxmail sim: ", "output directory", "check that you can write to "+file)
+		if r.stdout != "" {
+			t.Errorf("the study ran before its output directory was checked: %q", r.stdout)
+		}
+	})
 	t.Run("missing graph file", func(t *testing.T) {
 		t.Parallel()
 		r := runInv(t, invocation{args: []string{"sim", "--graph", filepath.Join(t.TempDir(), "nope.txt")}})
@@ -170,5 +186,27 @@ func TestSimConfig(t *testing.T) {
 	rep = report(runInv(t, invocation{args: []string{"sim", "--json", "--config", n.config, "--nodes", "40", "--ttl", "1,3"}}))
 	if rep.Graph.Kind != "er" || rep.Graph.Nodes != 40 || rep.Messages != 4 || len(rep.Runs) != 2 {
 		t.Errorf("flags over --config: graph %+v, %d messages, %d runs", rep.Graph, rep.Messages, len(rep.Runs))
+	}
+
+	// A file of only a [sim] section will do (the node's settings, such
+	// as its dashboard token, are not the simulator's business), and a
+	// flag replaces a [sim] value that is out of range.
+	simOnly := filepath.Join(t.TempDir(), "sim.toml")
+	text := "[sim]\ngraph = \"er\"\nnodes = 1\ndegree = 4\nchurn = \"none\"\nmessages = 3\ndays = 0.1\nttl = [2]\nstrategies = [\"flood\"]\n"
+	if err := os.WriteFile(simOnly, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runInv(t, invocation{args: []string{"sim", "--json", "--config", simOnly}})
+	r.failed(t, exitUsage, "toxmail sim: ", "nodes = 1 is out of range", "--nodes")
+	rep = report(runInv(t, invocation{args: []string{"sim", "--json", "--config", simOnly, "--nodes", "30"}}))
+	if rep.Graph.Kind != "er" || rep.Graph.Nodes != 30 || rep.Messages != 3 {
+		t.Errorf("a [sim]-only file with --nodes: graph %+v, %d messages", rep.Graph, rep.Messages)
+	}
+	// Still a config file: a misspelt key is refused.
+	if err := os.WriteFile(simOnly, []byte("[sim]\nnodez = 30\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runInv(t, invocation{args: []string{"sim", "--json", "--config", simOnly}}); r.code != exitFailure || !strings.Contains(r.stderr, "unknown key sim.nodez") {
+		t.Errorf("a misspelt [sim] key: exit %d, %q", r.code, r.stderr)
 	}
 }

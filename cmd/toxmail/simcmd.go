@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"regexp"
@@ -114,7 +115,22 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	}
 	study, err := sim.NewStudy(cfg)
 	if err != nil {
-		return fail(err, "check --graph")
+		// Validate has passed: what is left is mostly the edge-list file.
+		if slices.Contains([]string{"er", "ws", "ba", "hk"}, cfg.Graph) {
+			return fail(err, "check --graph")
+		}
+		return fail(err, "check the edge list "+cfg.Graph)
+	}
+	// A directory that cannot be written is found before the study runs,
+	// not hours later; one made here and left empty is removed again.
+	if *out != "" {
+		made, err := prepareOutDir(*out)
+		if err != nil {
+			return fail(err, "check that you can write to "+*out)
+		}
+		if made {
+			defer os.Remove(*out) // fails, as it should, once files are in it
+		}
 	}
 
 	// Runs going at once keep, together, to the memory budget they are
@@ -210,7 +226,7 @@ func simHint(f *flagSet, err error) string {
 		return "see `toxmail sim --help`"
 	}
 	knob := m[1]
-	name := map[string]string{"size_median": "size", "always_on": "always-on", "strategy": "strategies"}[knob]
+	name := map[string]string{"size_median": "size", "always_on": "always-on"}[knob]
 	if name == "" {
 		name = knob
 	}
@@ -218,6 +234,27 @@ func simHint(f *flagSet, err error) string {
 		return "change --" + name + " (or " + knob + " in the [sim] section of the config)"
 	}
 	return "change " + knob + " in the [sim] section of the config"
+}
+
+// prepareOutDir creates dir if need be and proves that files can be
+// written into it; made reports that it did not exist.
+func prepareOutDir(dir string) (made bool, err error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		made = true
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, fmt.Errorf("output directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".toxmail-sim-*")
+	if err != nil {
+		if made {
+			os.Remove(dir)
+		}
+		return false, fmt.Errorf("output directory: %w", err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return made, nil
 }
 
 func fileExists(path string) bool {
