@@ -32,7 +32,7 @@ func TestValidate(t *testing.T) {
 		{"size_sigma NaN", func(c *Config) { c.SizeSigma = nan }, "sim: size_sigma = NaN "},
 		{"weibull shape NaN", func(c *Config) { c.Churn, c.OnShape = "weibull", nan }, "sim: on_shape/"},
 		{"weibull scale 0", func(c *Config) { c.Churn, c.OffScale = "weibull", 0 }, "sim: on_shape/"},
-		{"window past days", func(c *Config) { c.Days, c.Window = 1, 25 * time.Hour }, "sim: window = "},
+		{"window past days", func(c *Config) { c.Days, c.Window = 1, 25*time.Hour }, "sim: window = "},
 		{"seeds wrap past the last seed", func(c *Config) { c.Seed, c.Seeds = math.MaxInt64, 2 }, "sim: seed = "},
 		{"strategy", func(c *Config) { c.Strategies = []string{"flood", "foo"} }, `sim: strategies = "foo" `},
 	}
