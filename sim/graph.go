@@ -313,21 +313,26 @@ func (s *hopScratch) within(g *Graph, src, t, k int) bool {
 }
 
 // LoadEdgeList reads a graph in the SNAP edge-list format: one edge per
-// line as two non-negative integer node ids separated by spaces or tabs.
-// Lines whose first non-blank character is '#' and blank lines are skipped.
-// Ids may be arbitrary (sparse, large); they are renumbered 0, 1, 2, ... in
-// order of first appearance. Self loops and repeated edges (in either
-// direction) are dropped. A line that is not two ids is an error naming its
-// line number; so is a file without a single edge.
+// line as two non-negative integer node ids separated by spaces or tabs;
+// further columns (the sign or time of SNAP's signed and temporal sets) are
+// ignored. Lines whose first non-blank character is '#' and blank lines
+// are skipped. Ids may be arbitrary (sparse, large); they are renumbered
+// 0, 1, 2, ... in order of first appearance. Self loops and repeated edges
+// (in either direction) are dropped, and a node that only has a self loop
+// is not in the graph. A line that does not start with two ids is an error
+// naming its line number; so is a file without a single edge.
 func LoadEdgeList(r io.Reader) (*Graph, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	ids := make(map[uint64]int32)
-	id := func(s string) (int32, error) {
+	parse := func(s string) (uint64, error) {
 		raw, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("%q is not a non-negative integer node id", s)
 		}
+		return raw, nil
+	}
+	id := func(raw uint64) (int32, error) {
 		if v, ok := ids[raw]; ok {
 			return v, nil
 		}
@@ -338,6 +343,22 @@ func LoadEdgeList(r io.Reader) (*Graph, error) {
 		ids[raw] = v
 		return v, nil
 	}
+	edge := func(f []string) ([2]int32, bool, error) {
+		a, err := parse(f[0])
+		if err != nil {
+			return [2]int32{}, false, err
+		}
+		b, err := parse(f[1])
+		if err != nil || a == b {
+			return [2]int32{}, false, err // a self loop adds nothing, not even its node
+		}
+		u, err := id(a)
+		if err != nil {
+			return [2]int32{}, false, err
+		}
+		v, err := id(b)
+		return [2]int32{u, v}, err == nil, err
+	}
 	var edges [][2]int32
 	for line := 1; sc.Scan(); line++ {
 		text := strings.TrimSpace(sc.Text())
@@ -345,17 +366,15 @@ func LoadEdgeList(r io.Reader) (*Graph, error) {
 			continue
 		}
 		f := strings.Fields(text)
-		if len(f) != 2 {
+		if len(f) < 2 {
 			return nil, fmt.Errorf("sim: edge list line %d: %q: want two node ids", line, text)
 		}
-		u, err := id(f[0])
-		if err == nil {
-			var v int32
-			v, err = id(f[1])
-			edges = append(edges, [2]int32{u, v})
-		}
+		e, ok, err := edge(f)
 		if err != nil {
 			return nil, fmt.Errorf("sim: edge list line %d: %w", line, err)
+		}
+		if ok {
+			edges = append(edges, e)
 		}
 	}
 	if err := sc.Err(); err != nil {

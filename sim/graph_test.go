@@ -330,7 +330,8 @@ func TestLoadEdgeList(t *testing.T) {
 		{"remapped in order of first appearance", "100 3\n3 42\n42 100\n", 3, [][2]int32{{0, 1}, {0, 2}, {1, 2}}},
 		{"duplicates and reverse edges", "1 2\n2 1\n1 2\n2 3\n", 3, [][2]int32{{0, 1}, {1, 2}}},
 		{"self loops dropped, node kept", "1 1\n1 2\n", 2, [][2]int32{{0, 1}}},
-		{"self loop of a new node", "4 4\n1 2\n", 3, [][2]int32{{1, 2}}},
+		{"self loop of a new node: not a node", "4 4\n1 2\n", 2, [][2]int32{{0, 1}}},
+		{"further columns ignored (SNAP's signs, times)", "0 1 -1\n1 2 1 1217567877\n", 3, [][2]int32{{0, 1}, {1, 2}}},
 		{"large ids", "18446744073709551615 0\n", 2, [][2]int32{{0, 1}}},
 	}
 	for _, tt := range tests {
@@ -356,7 +357,8 @@ func TestLoadEdgeListErrors(t *testing.T) {
 		want string
 	}{
 		{"one id", "0 1\n# c\n2\n", "line 3"},
-		{"three ids", "0 1 2\n", "line 1"},
+		{"third column only", "0 1\n 2\n", "line 2"},
+		{"bad id before a third column", "0 1\n1 x 3\n", "line 2"},
 		{"negative", "0 1\n\n1 -2\n", "line 3"},
 		{"not a number", "0 1\n1 x\n", "line 2"},
 		{"float", "0 1.5\n", "line 1"},

@@ -101,6 +101,9 @@ type figure struct {
 	leg             plot.Legend
 	title, subtitle string
 	xLabel, yLabel  string
+	// bars and cut say that addSeries drew error bars, and that it cut
+	// some at the edge of the axes (for ciNote).
+	bars, cut bool
 }
 
 func newFigure(title, subtitle, xLabel, yLabel string) *figure {
@@ -214,7 +217,7 @@ func (f *figure) note(txt string) {
 func plotSubtitle(r *Report, sums []Summary) string {
 	var parts []string
 	if g := r.Graph; g.Kind != "" || g.Nodes > 0 {
-		parts = append(parts, fmt.Sprintf("%s graph, %d nodes, mean degree %s", dashIfEmpty(g.Kind), g.Nodes, trimFloat(g.MeanDegree, 1)))
+		parts = append(parts, fmt.Sprintf("%s graph, %s, mean degree %s", graphName(g.Kind), plural(g.Nodes, "node"), trimFloat(g.MeanDegree, 1)))
 	}
 	if c := r.Churn; c.Model == "none" {
 		parts = append(parts, "no churn")
@@ -223,10 +226,13 @@ func plotSubtitle(r *Report, sums []Summary) string {
 	}
 	var w []string
 	if r.Messages > 0 {
-		w = append(w, fmt.Sprintf("%d mails", r.Messages))
+		w = append(w, plural(r.Messages, "mail"))
+	}
+	if d := r.Study.Distance; d > 0 {
+		w = append(w, fmt.Sprintf("%s apart", plural(d, "link")))
 	}
 	if r.Days > 0 {
-		w = append(w, trimFloat(r.Days, 1)+" days")
+		w = append(w, daysString(r.Days, 1))
 	}
 	if n := seedCount(sums); n > 1 {
 		w = append(w, fmt.Sprintf("%d seeds", n))
@@ -235,6 +241,19 @@ func plotSubtitle(r *Report, sums []Summary) string {
 		parts = append(parts, strings.Join(w, ", "))
 	}
 	return strings.Join(parts, " · ")
+}
+
+// graphName is a graph's kind for a subtitle: an edge list by its file
+// name, shortened in the middle past 32 characters.
+func graphName(kind string) string {
+	if isGenerated(kind) {
+		return kind
+	}
+	name := []rune(filepath.Base(dashIfEmpty(kind)))
+	if len(name) > 32 {
+		name = slices.Concat(name[:15], []rune("…"), name[len(name)-16:])
+	}
+	return string(name)
 }
 
 // seedCount is the most runs any strategy and TTL had.
@@ -313,6 +332,7 @@ func addSeries(f *figure, ss []Summary, st string, val func(Summary) (float64, f
 		low, high := min(ci, y-lo), min(ci, hi-y)
 		errs = append(errs, struct{ Low, High float64 }{low, high})
 		bars = bars || ci > 0
+		f.cut = f.cut || low < ci || high < ci
 	}
 	if len(xys) == 0 {
 		return
@@ -321,6 +341,7 @@ func addSeries(f *figure, ss []Summary, st string, val func(Summary) (float64, f
 	line := &plotter.Line{XYs: xys, LineStyle: draw.LineStyle{Color: sty.col, Width: vg.Points(2), Dashes: sty.dash}}
 	pts := &plotter.Scatter{XYs: xys, GlyphStyle: draw.GlyphStyle{Color: sty.col, Radius: vg.Points(3.5), Shape: sty.glyph}}
 	if bars {
+		f.bars = true
 		f.p.Add(&plotter.YErrorBars{XYs: xys, YErrors: errs,
 			LineStyle: draw.LineStyle{Color: sty.col, Width: vg.Points(1.2)}, CapWidth: vg.Points(7)})
 	}
@@ -338,11 +359,17 @@ func addReference(f *figure, st string, y, x0, x1 float64, label string) {
 	f.leg.Add(label, line)
 }
 
-// ciNote adds a legend line explaining the error bars.
+// ciNote adds a legend line explaining the error bars, if any were drawn,
+// and saying so if some run past the axes.
 func ciNote(f *figure, sums []Summary) {
-	if n := seedCount(sums); n > 1 {
-		f.leg.Add(fmt.Sprintf("bars: 95%% CI over %d seeds", n))
+	if !f.bars {
+		return
 	}
+	note := fmt.Sprintf("bars: 95%% CI over %d seeds", seedCount(sums))
+	if f.cut {
+		note += "; cut at the axes"
+	}
+	f.leg.Add(note)
 }
 
 // deliveryFigure plots delivery ratio against TTL.
@@ -353,16 +380,21 @@ func deliveryFigure(r *Report, sums []Summary) *figure {
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
 		addSeries(f, summariesOf(sums, st), st, ratio, 0, 1)
 	}
+	// The bound goes under the reference lines, which often lie on it
+	// (relay delivers what is reachable); the legend keeps it after them.
+	var bound *plotter.Line
+	if reach := reachableRatio(sums); reach > 0 {
+		bound = &plotter.Line{XYs: plotter.XYs{{X: x0, Y: reach}, {X: x1, Y: reach}},
+			LineStyle: draw.LineStyle{Color: colGrey, Width: vg.Points(2.2)}}
+		f.p.Add(bound)
+	}
 	for _, st := range []string{StrategyDirect, StrategyRelay} {
 		for _, s := range summariesOf(sums, st) {
 			addReference(f, st, s.DeliveryRatio, x0, x1, fmt.Sprintf("%s: %s", refStyle[st].label, percentString(s.DeliveryRatio, 1)))
 		}
 	}
-	if reach := reachableRatio(sums); reach > 0 {
-		bound := &plotter.Line{XYs: plotter.XYs{{X: x0, Y: reach}, {X: x1, Y: reach}},
-			LineStyle: draw.LineStyle{Color: colGrey, Width: vg.Points(2.2)}}
-		f.p.Add(bound)
-		f.leg.Add(fmt.Sprintf("reachable (bound): %s", percentString(reach, 1)), bound)
+	if bound != nil {
+		f.leg.Add(fmt.Sprintf("reachable (bound): %s", percentString(reachableRatio(sums), 1)), bound)
 	}
 	target := &plotter.Line{XYs: plotter.XYs{{X: x0, Y: 0.99}, {X: x1, Y: 0.99}},
 		LineStyle: draw.LineStyle{Color: colGrey, Width: vg.Points(1), Dashes: dashDotted}}

@@ -60,18 +60,39 @@ func WriteTable(w io.Writer, r *Report) error {
 	var b bytes.Buffer
 
 	g := r.Graph
-	fmt.Fprintf(&b, "graph:     %s, %d nodes, %d edges, mean degree %s, max degree %d\n",
-		dashIfEmpty(g.Kind), g.Nodes, g.Edges, trimFloat(g.MeanDegree, 2), g.MaxDegree)
+	fmt.Fprintf(&b, "graph:     %s, %s, %s, mean degree %s, max degree %d\n",
+		dashIfEmpty(g.Kind), plural(g.Nodes, "node"), plural(g.Edges, "edge"), trimFloat(g.MeanDegree, 2), g.MaxDegree)
 	c := r.Churn
 	churn := fmt.Sprintf("%s, %s available", dashIfEmpty(c.Model), percentString(c.Availability, 1))
-	if c.MeanOnS > 0 || c.MeanOffS > 0 {
+	if c.Model == "none" {
+		churn = "none: every node always online"
+	} else if c.MeanOnS > 0 || c.MeanOffS > 0 {
 		churn += fmt.Sprintf(", mean on %s, mean off %s", humanSeconds(c.MeanOnS), humanSeconds(c.MeanOffS))
 	}
-	if c.AlwaysOn > 0 {
+	if c.AlwaysOn > 0 && c.Model != "none" {
 		churn += fmt.Sprintf(", %s of nodes always on", percentString(c.AlwaysOn, 0))
 	}
 	fmt.Fprintf(&b, "churn:     %s\n", churn)
-	fmt.Fprintf(&b, "workload:  %d messages per run, %s days simulated\n", r.Messages, trimFloat(r.Days, 2))
+	st := r.Study
+	pairs := "between random pairs"
+	if st.Distance > 0 {
+		pairs = fmt.Sprintf("to recipients %s away", plural(st.Distance, "link"))
+	}
+	fmt.Fprintf(&b, "workload:  %s per run %s", plural(r.Messages, "message"), pairs)
+	if st.WindowS > 0 {
+		fmt.Fprintf(&b, ", created over the first %s", spanString(st.WindowS))
+	}
+	fmt.Fprintf(&b, "; %s simulated", daysString(r.Days, 2))
+	if st.LifetimeS > 0 {
+		fmt.Fprintf(&b, ", lifetime %s", spanString(st.LifetimeS))
+	}
+	b.WriteByte('\n')
+	switch {
+	case st.Seeds > 1:
+		fmt.Fprintf(&b, "seeds:     %d to %d, each its own mails, keys and churn, on the graph of seed %d\n", st.Seed, st.Seed+uint64(st.Seeds-1), st.Seed)
+	case st.Seeds == 1:
+		fmt.Fprintf(&b, "seed:      %d\n", st.Seed)
+	}
 	sums := reportSummaries(r)
 	reach := reachableRatio(sums)
 	if len(sums) > 0 {
@@ -281,6 +302,31 @@ func cleanValue(v reflect.Value) {
 		}
 		v.Set(m)
 	}
+}
+
+// plural is n and noun, with an s unless n is 1: "1 node", "3 nodes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// daysString is d days, with at most decimals decimals: "1 day", "0.5 days".
+func daysString(d float64, decimals int) string {
+	if s := trimFloat(d, decimals); s != "1" {
+		return s + " days"
+	}
+	return "1 day"
+}
+
+// spanString is a span of secs seconds: in days when it is whole days
+// ("1 day", "7 days"), else as humanSeconds does ("90.0m").
+func spanString(secs float64) string {
+	if d := secs / 86400; d >= 1 && d == math.Trunc(d) {
+		return daysString(d, 0)
+	}
+	return humanSeconds(secs)
 }
 
 func dashIfEmpty(s string) string {

@@ -57,6 +57,8 @@ func synthReport(maxTTL, seeds int) *Report {
 		Churn:    ChurnInfo{Model: "kad", Availability: 0.2817, MeanOnS: 14400, MeanOffS: 43200, AlwaysOn: 0.1},
 		Messages: 200,
 		Days:     7,
+		Study: StudyInfo{TTLs: []int{1, 2, 3}, Strategies: Strategies, Seed: 1, Seeds: seeds,
+			WindowS: 86400, SizeMedian: 4096, SizeSigma: 1, SizeMax: 1 << 20, LifetimeS: 7 * 86400},
 	}
 	const created = 200
 	for k := range seeds {
@@ -125,7 +127,8 @@ func TestWriteTableReport(t *testing.T) {
 	for _, want := range []string{
 		"graph:", "hk, 1000 nodes, 9981 edges, mean degree 19.96, max degree 87",
 		"churn:", "kad, 28.2% available, mean on 4.0h, mean off 12.0h, 10% of nodes always on",
-		"200 messages per run, 7 days",
+		"200 messages per run between random pairs, created over the first 1 day; 7 days simulated, lifetime 7 days",
+		"seeds:     1 to 3, each its own mails, keys and churn, on the graph of seed 1",
 		"strategy", "ttl", "runs", "delivery", "lat p50", "lat p90", "lat p99",
 		"frames/del", "bytes/del", "peak held/node", "mean held/node", "dups",
 		"KiB", "±",

@@ -111,12 +111,32 @@ type ChurnInfo struct {
 	AlwaysOn     float64 `json:"always_on"`
 }
 
+// StudyInfo is the rest of what a study was given, so that its report
+// says how to run it again.
+type StudyInfo struct {
+	TTLs         []int    `json:"ttl"`
+	Strategies   []string `json:"strategies"`
+	Seed         uint64   `json:"seed"`  // the first seed; it also drew the graph
+	Seeds        int      `json:"seeds"` // seeds Seed, Seed+1, ...: each its own mails, keys and churn
+	Distance     int      `json:"distance"`
+	WindowS      float64  `json:"window_s"` // mails were created over [0, WindowS)
+	SizeMedian   int      `json:"size_median"`
+	SizeSigma    float64  `json:"size_sigma"`
+	SizeMax      int      `json:"size_max"`
+	LifetimeS    float64  `json:"lifetime_s"`
+	MaxHeldBytes int64    `json:"max_held_bytes"`
+	LatencyS     float64  `json:"latency_s"`
+	Bandwidth    float64  `json:"bandwidth"` // bytes per second per direction; 0: unlimited
+	ConnectS     float64  `json:"connect_delay_s"`
+}
+
 // Report is a whole study: what was simulated and every run's results.
 type Report struct {
 	Graph     GraphInfo `json:"graph"`
 	Churn     ChurnInfo `json:"churn"`
 	Messages  int       `json:"messages"`
 	Days      float64   `json:"days"`
+	Study     StudyInfo `json:"study"`
 	Runs      []Result  `json:"runs"`
 	Summaries []Summary `json:"summary"`
 }
@@ -238,7 +258,13 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 			MeanOnS: s.churn.MeanOn().Seconds(), MeanOffS: s.churn.MeanOff().Seconds(), AlwaysOn: c.AlwaysOn},
 		Messages: c.Messages,
 		Days:     c.Days,
+		Study: StudyInfo{TTLs: slices.Clone(c.TTLs), Strategies: slices.Clone(c.Strategies),
+			Seed: c.Seed, Seeds: c.Seeds, Distance: c.Distance, WindowS: c.CreationWindow().Seconds(),
+			SizeMedian: c.SizeMedian, SizeSigma: c.SizeSigma, SizeMax: c.SizeMax,
+			LifetimeS: c.Lifetime.Seconds(), MaxHeldBytes: c.MaxHeldBytes,
+			LatencyS: c.Latency.Seconds(), Bandwidth: c.Bandwidth, ConnectS: c.ConnectDelay.Seconds()},
 	}
+
 	jobs := s.jobs()
 	scenarios := make([]*scenario, c.Seeds)
 	for k := range scenarios {
