@@ -421,6 +421,19 @@ type smtpConn struct {
 	srv  *SMTPServer
 	once sync.Once
 	busy bool // in a mail transaction, from MAIL to the reply to DATA or RSET; guarded by srv.mu
+	// ended is set once a read fails (end of stream included): nothing
+	// more comes from the client. go-smtp copies a BDAT chunk cut short by
+	// the end of the connection as if it were whole, so Data asks this
+	// before it takes a mail.
+	ended atomic.Bool
+}
+
+func (c *smtpConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.ended.Store(true)
+	}
+	return n, err
 }
 
 func (c *smtpConn) Close() error {

@@ -273,6 +273,13 @@ func (s *smtpSession) Data(r io.Reader) error {
 	case err != nil:
 		s.log.Info("SMTP mail not received", "err", err)
 		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
+	case s.conn != nil && s.conn.ended.Load():
+		// The client's side ended while the mail came in: a BDAT chunk cut
+		// short reads as complete (see smtpConn.ended). A whole mail is
+		// never followed by a read before its reply, so this loses nothing
+		// the client could have seen accepted.
+		s.log.Info("SMTP mail not received", "err", "the connection ended during the mail", "bytes", len(body))
+		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
 	}
 
 	label := messageIDLabel(body)

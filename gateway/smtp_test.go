@@ -903,3 +903,37 @@ func TestSMTPServeAfterClose(t *testing.T) {
 		t.Fatalf("Shutdown after Close: %v", err)
 	}
 }
+
+// A BDAT chunk cut short by the client hanging up never got a 250, so
+// nothing may be submitted (go-smtp hands Data what came as if it were the
+// whole chunk); a whole chunk followed at once by the hang-up still is.
+func TestSMTPBDATCutShort(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	send := func(announce int, data string) (int, string) {
+		t.Helper()
+		c := dialSMTP(t, f.addr)
+		c.login()
+		c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+		c.expect(250, "2.0.0", "RCPT TO:<%s>", f.raw.Address())
+		if _, err := c.tp.W.WriteString(fmt.Sprintf("BDAT %d LAST\r\n%s", announce, data)); err != nil {
+			t.Fatal(err)
+		}
+		c.tp.W.Flush()
+		c.conn.(*net.TCPConn).CloseWrite() // the reply can still come back
+		return c.reply()
+	}
+	part := "Subject: cut\r\n\r\nonly the first part..."
+	if code, msg := send(500, part); code != 451 || !strings.HasPrefix(msg, "4.3.0") {
+		t.Errorf("BDAT 500 LAST cut after %d bytes: got %d %q, want 451 4.3.0", len(part), code, msg)
+	}
+	if calls := f.sub.recorded(); len(calls) != 0 {
+		t.Fatalf("a chunk cut short after %d of 500 bytes was submitted: %q", len(part), calls[0][0].Body)
+	}
+	whole := "Subject: whole\r\n\r\nall of it\r\n"
+	if code, msg := send(len(whole), whole); code != 250 {
+		t.Errorf("a whole BDAT chunk, then the hang-up: got %d %q, want 250", code, msg)
+	}
+	if calls := f.sub.recorded(); len(calls) != 1 || string(calls[0][0].Body) != whole {
+		t.Fatalf("the whole chunk: %d submissions, want 1 of %q", len(calls), whole)
+	}
+}
