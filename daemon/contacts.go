@@ -82,7 +82,7 @@ func (b *contactBook) reload() (bool, error) {
 			return true, nil
 		case b.book.Len() > 0 && !wasMissing:
 			return false, fmt.Errorf("daemon: %s %s; the node keeps its %d contacts and their Tox friendships "+
-				"(remove contacts with `toxmail contacts remove` or the dashboard, which writes the file again)", b.path, what, b.book.Len())
+				"(restore the file from a backup, or change a contact on the dashboard, which writes it again with them)", b.path, what, b.book.Len())
 		}
 		return false, nil
 	}

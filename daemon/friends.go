@@ -207,10 +207,54 @@ func (d *Daemon) dropFriend(pk tox.PublicKey) (dropped bool, err error) {
 	return dropped, nil
 }
 
+// KeptFriends returns how many contacts the node whose data directory is
+// dataDir last applied (DATA_DIR/contacts.applied): the Tox friendships it
+// keeps while contacts.toml is missing or empty, and which a new
+// contacts.toml without them would end. 0 if the node never applied a book.
+func KeptFriends(dataDir string) (int, error) {
+	keys, _, err := loadApplied(AppliedPath(dataDir))
+	return len(keys), err
+}
+
+// AppliedPath is the file in which the node whose data directory is
+// dataDir keeps the public keys of the address book as it last applied it.
+func AppliedPath(dataDir string) string { return filepath.Join(dataDir, appliedFile) }
+
+// lostContacts refuses, with gateway.ErrContactsLost, to write an address
+// book while its file is missing or empty and the node keeps friendships
+// from it that the book in memory cannot name (the node started without
+// the file): the new file would end them. While the node has kept running
+// since the file went, the book in memory still has every contact, and
+// writing it restores them. friendsMu is held.
+func (d *Daemon) lostContacts() error {
+	if d.book.fileExists() {
+		return nil
+	}
+	keys, lost := d.bookKeys(), 0
+	for k := range d.applied {
+		if !keys[k] {
+			lost++
+		}
+	}
+	if lost == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s is missing or empty, and the node keeps the Tox friendships of %d contacts it last had "+
+		"but cannot name; writing the file now would end them: restore it from a backup, or, to start an empty "+
+		"address book on purpose, delete %s and restart the node", gateway.ErrContactsLost, d.book.path, lost,
+		AppliedPath(d.cfg.DataDir))
+}
+
 // addContact adds a contact to the book and befriends it.
 func (d *Daemon) addContact(c gateway.Contact) error {
 	if c.Added.IsZero() {
 		c.Added = time.Now().UTC().Truncate(time.Second)
+	}
+	d.friendsMu.Lock()
+	err := d.lostContacts()
+	d.friendsMu.Unlock()
+	if err != nil {
+		return err
 	}
 	if err := d.book.change(func(b *gateway.ContactBook) error { return b.Add(c) }); err != nil {
 		return err
@@ -236,6 +280,9 @@ var errNothingRemoved = errors.New("no entry")
 func (d *Daemon) removeContact(nameOrKey string) error {
 	d.friendsMu.Lock()
 	defer d.friendsMu.Unlock()
+	if err := d.lostContacts(); err != nil {
+		return err
+	}
 	pk, isKey := gateway.ParseKey(nameOrKey)
 	var removed []gateway.Contact
 	err := d.book.change(func(b *gateway.ContactBook) error {

@@ -154,6 +154,42 @@ func TestContactsFileRemovalUnfriends(t *testing.T) {
 	if !a.isFriend(eve.PublicKey()) {
 		t.Error("an empty contacts file unfriended eve")
 	}
+
+	// Started without the file, the node cannot name eve: a change on
+	// the dashboard would write a file without her, which would end her
+	// friendship. It is refused until the file is back.
+	frank := randomID(t)
+	if err := a.d.addContact(gateway.Contact{Name: "frank", ID: frank}); !errors.Is(err, gateway.ErrContactsLost) {
+		t.Errorf("adding a contact while the book is lost: %v, want ErrContactsLost", err)
+	}
+	if err := a.d.removeContact(dave.PublicKey().String()); !errors.Is(err, gateway.ErrContactsLost) {
+		t.Errorf("removing a friend while the book is lost: %v, want ErrContactsLost", err)
+	}
+	if n, err := KeptFriends(a.cfg.DataDir); n != 1 || err != nil {
+		t.Errorf("KeptFriends: %d, %v; want eve's 1", n, err)
+	}
+	if !a.isFriend(eve.PublicKey()) || !a.isFriend(dave.PublicKey()) {
+		t.Error("a refused change ended a friendship")
+	}
+
+	// Lost while the node runs, the book in memory still has eve: a
+	// change writes her back with the newcomer.
+	a.contacts(t, gateway.Contact{Name: "eve", ID: eve})
+	waitFor(t, 10*time.Second, "the node to read the file again", func() bool { return a.d.book.fileExists() })
+	if err := os.WriteFile(config.ContactsPath(a.cfg), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the node to notice the empty file", func() bool { return !a.d.book.fileExists() })
+	if err := a.d.addContact(gateway.Contact{Name: "frank", ID: frank}); err != nil {
+		t.Fatalf("adding a contact while the node still holds the book: %v", err)
+	}
+	back, err := config.LoadContacts(config.ContactsPath(a.cfg))
+	if err != nil || len(back) != 2 {
+		t.Errorf("the file written again has %d contacts (%v), want eve and frank", len(back), err)
+	}
+	if !a.isFriend(eve.PublicKey()) {
+		t.Error("writing the kept book again unfriended eve")
+	}
 }
 
 // Against a real friend on loopback Tox: removing a connected mesh peer

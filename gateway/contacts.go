@@ -47,6 +47,9 @@ type Contact struct {
 var (
 	ErrContactInvalid = errors.New("invalid contact")
 	ErrContactExists  = errors.New("already in the address book")
+	// ErrContactsLost: the address book's file is missing or empty while
+	// the node keeps friendships from it that a new file would end.
+	ErrContactsLost = errors.New("the address book's file is lost")
 )
 
 // ContactBook is an in-memory address book, safe for concurrent use.

@@ -127,7 +127,7 @@ func errorStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrNoSuchContact), errors.Is(err, ErrNoSuchRequest):
 		return http.StatusNotFound
-	case errors.Is(err, ErrContactExists):
+	case errors.Is(err, ErrContactExists), errors.Is(err, ErrContactsLost):
 		return http.StatusConflict
 	case errors.As(err, &re):
 		if re.Temp {

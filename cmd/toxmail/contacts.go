@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/daemon"
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 )
@@ -70,6 +73,35 @@ func loadBook(cfg *config.Config) (*gateway.ContactBook, string, error) {
 	return book, path, nil
 }
 
+// keptFriends returns how many Tox friendships the node keeps from an
+// address book whose file (path) is missing or empty (see
+// daemon.KeptFriends); 0 when the file has contents.
+func keptFriends(cfg *config.Config, path string) int {
+	raw, err := config.ReadContactsFile(path)
+	if err == nil && len(bytes.TrimSpace(raw)) > 0 {
+		return 0
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0 // loadBook has said what is wrong
+	}
+	n, _ := daemon.KeptFriends(cfg.DataDir)
+	return n
+}
+
+// refuseLostBook refuses to write path while the node keeps friendships
+// from an address book whose file is missing or empty: a new file without
+// those contacts would end them when the node reads it.
+func refuseLostBook(cfg *config.Config, path string) error {
+	n := keptFriends(cfg, path)
+	if n == 0 {
+		return nil
+	}
+	return failf("%s is missing or empty, but the node keeps the Tox friendships of the %d contacts it last had; "+
+		"writing the file now would end them: restore it from a backup, or, if the node has run since it was lost, "+
+		"change a contact on the dashboard, which writes it again with every contact the node kept; to start an "+
+		"empty address book on purpose, delete %s first", path, n, daemon.AppliedPath(cfg.DataDir))
+}
+
 func runContactsAdd(c *cli, args []string) error {
 	f := c.flags("contacts add", "toxmail contacts add NAME TOXID|ADDRESS [--address ADDRESS] [--config FILE] [--dns HOST:PORT]", `
 Adds NAME to the address book with a Tox ID: either the 76 hex digits
@@ -106,6 +138,9 @@ a friend request.`)
 	}
 	book, path, err := loadBook(cfg)
 	if err != nil {
+		return err
+	}
+	if err := refuseLostBook(cfg, path); err != nil {
 		return err
 	}
 
@@ -233,6 +268,9 @@ func runContactsList(c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "%s\n", b)
 		return nil
 	}
+	if n := keptFriends(cfg, path); n > 0 {
+		fmt.Fprintf(c.stderr, "toxmail contacts: warning: %s is missing or empty, but the node keeps the Tox friendships of the %d contacts it last had; restore it from a backup\n", path, n)
+	}
 	if len(out) == 0 {
 		fmt.Fprintf(c.stdout, "no contacts in %s; add one with `toxmail contacts add NAME TOXID`\n", path)
 		return nil
@@ -281,6 +319,9 @@ dashboard's Remove button does the same as this command.`)
 	}
 	book, path, err := loadBook(cfg)
 	if err != nil {
+		return err
+	}
+	if err := refuseLostBook(cfg, path); err != nil {
 		return err
 	}
 	key := strings.TrimSpace(pos[0])

@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/rand"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/daemon"
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 )
@@ -132,4 +134,48 @@ func TestContactsNodeNotRunning(t *testing.T) {
 		toxmail(t, append(args, "--config", n.config)...).failed(t, exitFailure, "toxmail "+args[0]+": ",
 			"toxmail is not running", "toxmail run --config "+n.config)
 	}
+}
+
+// A contacts.toml cut to nothing (or deleted) while the node keeps the
+// friendships of the contacts it had: the CLI reads only the file, so it
+// must not write a new one without them, which would end those
+// friendships when the node reads it.
+func TestContactsBookLost(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	bob, carol := randomToxID(t), randomToxID(t)
+	toxmail(t, "contacts", "add", "bob", bob.String(), "--config", n.config).ok(t, "contacts add")
+	// What a node that applied the book keeps (daemon/friends.go).
+	applied := daemon.AppliedPath(n.dir)
+	if err := os.WriteFile(applied, []byte("# applied\n"+bob.PublicKey().String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(n.dir, config.ContactsFile)
+	for _, lose := range []func() error{
+		func() error { return os.WriteFile(path, nil, 0o600) },
+		func() error { return os.Remove(path) },
+	} {
+		if err := lose(); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"contacts", "add", "carol", carol.String()},
+			{"contacts", "remove", "bob"},
+		} {
+			toxmail(t, append(args, "--config", n.config)...).failed(t, exitFailure, "toxmail contacts: ",
+				"missing or empty", "keeps the Tox friendships of the 1 contacts", "restore it from a backup", applied)
+		}
+		if raw, err := os.ReadFile(path); err == nil && len(raw) > 0 {
+			t.Errorf("a refused command wrote %s:\n%s", path, raw)
+		}
+		r := toxmail(t, "contacts", "list", "--config", n.config).ok(t, "contacts list")
+		if !strings.Contains(r.stderr, "warning: "+path+" is missing or empty") {
+			t.Errorf("contacts list does not warn of the lost book: %q", r.stderr)
+		}
+	}
+	// Starting over on purpose.
+	if err := os.Remove(applied); err != nil {
+		t.Fatal(err)
+	}
+	toxmail(t, "contacts", "add", "carol", carol.String(), "--config", n.config).ok(t, "contacts add after contacts.applied was deleted")
 }
