@@ -172,6 +172,14 @@ func (m *Mailbox) fromCheck(body []byte, sender envelope.PublicKey, known string
 		}
 		return "fail", fmt.Sprintf("From is the Tox ID of %s, but the sender is %s", key.Short(), sender.Short())
 	}
+	if c, ok := m.contactAtTox(from); ok {
+		// NAME@tox is the contact named NAME, as RCPT TO reads it.
+		if key := c.ID.PublicKey(); key != sender {
+			return "fail", fmt.Sprintf("From says %s, the contact %s is %s in the address book, but the sender is %s",
+				from, c.Name, key.Short(), sender.Short())
+		}
+		return "pass", "From is the sender's name in the address book at @tox"
+	}
 	if m.cfg.Directory != nil {
 		if key, ok := m.cfg.Directory.AddressKey(from); ok {
 			if key == sender {
@@ -197,6 +205,23 @@ func (m *Mailbox) contactName(sender envelope.PublicKey) (string, bool) {
 	}
 	c, ok := byKey.ByKey(sender)
 	return c.Name, ok && c.Name != ""
+}
+
+// contactAtTox returns the contact that "NAME@tox" names, if the
+// directory can look names up (a ContactBook can).
+func (m *Mailbox) contactAtTox(addr string) (Contact, bool) {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok || !strings.EqualFold(domain, ToxDomain) || checkContactName(local) != nil {
+		return Contact{}, false
+	}
+	lookup, ok := m.cfg.Directory.(interface {
+		Lookup(string) (Contact, bool)
+	})
+	if !ok {
+		return Contact{}, false
+	}
+	c, ok := lookup.Lookup(local)
+	return c, ok && strings.EqualFold(c.Name, local)
 }
 
 // toxAddressKey returns the key of "<Tox ID>@tox" (76 hex digits) or

@@ -203,3 +203,45 @@ func TestSenderAddressOfNamedContact(t *testing.T) {
 		}
 	}
 }
+
+// NAME@tox is the address of the contact named NAME (RCPT TO reads it
+// so): the From check holds it to that contact's key, like any address
+// the book gives a key.
+func TestFromCheckNameAtTox(t *testing.T) {
+	carol, _ := envelope.GenerateKeyPair(nil)
+	bob, _ := envelope.GenerateKeyPair(nil)
+	me, _ := envelope.GenerateKeyPair(nil)
+	book, err := NewContactBook([]Contact{
+		{Name: "carol", Address: "carol@example.org", ID: NewToxID(carol.Public, [4]byte{1, 2, 3, 4})},
+		{Name: "bob", ID: NewToxID(bob.Public, [4]byte{5, 6, 7, 8})},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := inbox.Open(inbox.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ib.Close()
+	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: book, Hostname: "me.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		sender envelope.KeyPair
+		from   string
+		want   string
+	}{
+		{bob, "carol@tox", "fail (From says carol@tox, the contact carol is " + carol.Public.Short()},
+		{bob, "Carol <CAROL@tox>", "fail (From says CAROL@tox, the contact carol is"},
+		{bob, "carol@example.org", "fail"},
+		{carol, "carol@tox", "pass (From is the sender's name in the address book at @tox)"},
+		{bob, "bob@tox", "pass"},
+	} {
+		h := string(mb.DeliveryHeaders(&mesh.Delivery{Letter: letterFrom(t, tt.sender, me, "From: "+tt.from+"\r\nSubject: hi\r\n\r\nx\r\n")}))
+		if !strings.Contains(h, "X-Toxmail-From-Check: "+tt.want) {
+			i := strings.Index(h, "X-Toxmail-From-Check")
+			t.Errorf("From: %s by %s: got %q, want %q", tt.from, tt.sender.Public.Short(), strings.SplitN(h[i:], "\r\n", 2)[0], tt.want)
+		}
+	}
+}
