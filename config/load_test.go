@@ -267,6 +267,7 @@ func TestBadValues(t *testing.T) {
 		{"[smtp]\nmax_recipients = 0", "smtp.max_recipients", 2, `toxmail.toml:2: smtp.max_recipients = 0: out of range: want 1..10000`},
 		{"[smtp]\nmax_message_bytes = \"100MiB\"", "smtp.max_message_bytes", 2, `toxmail.toml:2: smtp.max_message_bytes = "100MiB": out of range: want 0 (what fits one envelope), or 1..8257362`},
 		{"[smtp]\ndomain = \"a b\"", "smtp.domain", 2, `want printable ASCII characters without spaces`},
+		{"[smtp]\ndomain = \"é.example\"", "smtp.domain", 2, `character 'é' at 1: want printable ASCII`},
 		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"hunter2\"", "smtp.users[0].password_hash", 3, `toxmail.toml:3: smtp.users[0].password_hash: not a bcrypt hash`},
 		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"$2a$31$VYqZ24BPC2.cpkEpHKbbp.XB5Dg9yZyn13R9v8GrdU/PxCUBCTBQO\"", "smtp.users[0].password_hash", 3,
 			`toxmail.toml:3: smtp.users[0].password_hash: bcrypt cost 31 is too slow: each login would take 2097152 times as long as at cost 10, which toxmail passwd uses; want 4..15`},

@@ -258,7 +258,8 @@ func checkToken(s string, max int) error {
 		return fmt.Errorf("%d characters: want 1..%d printable ASCII characters without spaces", len(s), max)
 	}
 	if i := strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }); i >= 0 {
-		return fmt.Errorf("character %q at %d: want printable ASCII characters without spaces", s[i], i+1)
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return fmt.Errorf("character %q at %d: want printable ASCII characters without spaces", r, i+1)
 	}
 	return nil
 }

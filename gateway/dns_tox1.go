@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // tox1 DNS records (ToxDNS version 1).
@@ -55,7 +56,8 @@ func Tox1Name(local, domain string) (string, error) {
 	}
 	for i := 0; i < len(local); i++ {
 		if !isDNSSafeAtext(local[i]) {
-			return "", fmt.Errorf("local part %q has %q, which a tox1 DNS name cannot hold", clipForError(local), rune(local[i]))
+			r, _ := utf8.DecodeRuneInString(local[i:])
+			return "", fmt.Errorf("local part %q has %q, which a tox1 DNS name cannot hold", clipForError(local), r)
 		}
 	}
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
@@ -68,8 +70,9 @@ func Tox1Name(local, domain string) (string, error) {
 		}
 		for i := 0; i < len(label); i++ {
 			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				r, _ := utf8.DecodeRuneInString(label[i:])
 				return "", fmt.Errorf("domain %q is not a DNS name: %q (international domains go in their xn-- form)",
-					clipForError(domain), rune(c))
+					clipForError(domain), r)
 			}
 		}
 	}

@@ -113,7 +113,8 @@ func TestTox1Name(t *testing.T) {
 		{local: "alice", domain: "exa mple.org", msg: "not a DNS name"},
 		{local: "alice", domain: "example..org", msg: "labels are 1 to 63"},
 		{local: "alice", domain: ".example.org", msg: "labels are 1 to 63"},
-		{local: "alice", domain: "bücher.example", msg: "xn--"},
+		{local: "alice", domain: "bücher.example", msg: `'ü' (international domains go in their xn-- form)`},
+		{local: "josé", domain: "example.org", msg: `has 'é', which`},
 		{local: "alice", domain: strings.Repeat("a", 64) + ".org", msg: "labels are 1 to 63"},
 		{local: "alice", domain: strings.Repeat(strings.Repeat("a", 60)+".", 4) + "org", msg: "longer than a DNS name"},
 	}

@@ -424,10 +424,10 @@ one with `+"`toxmail contacts approve KEY`"+`, or deny it.`)
 
 func runContactsDecide(c *cli, args []string, approve bool) error {
 	verb, done := "deny", "denied"
-	about := "Refuses a friend request waiting in the running node; KEY is the sender's public key (64 hex digits) as `toxmail contacts requests` shows it."
+	about := "Refuses a friend request waiting in the running node; KEY is the sender's public key (64 hex digits) as `toxmail contacts requests` shows it, or its Tox ID (76)."
 	if approve {
 		verb, done = "approve", "approved"
-		about = "Accepts a friend request waiting in the running node: the sender becomes a Tox friend. KEY is the sender's public key (64 hex digits) as `toxmail contacts requests` shows it."
+		about = "Accepts a friend request waiting in the running node: the sender becomes a Tox friend. KEY is the sender's public key (64 hex digits) as `toxmail contacts requests` shows it, or its Tox ID (76)."
 	}
 	f := c.flags("contacts "+verb, "toxmail contacts "+verb+" KEY [--config FILE]", about)
 	cfgFlag := f.configFlag()
@@ -439,6 +439,15 @@ func runContactsDecide(c *cli, args []string, approve bool) error {
 		return err
 	}
 	key := strings.TrimSpace(pos[0])
+	if len(key) == gateway.ToxIDHexLen {
+		// The Tox ID people hand each other: its key, once the checksum
+		// proves it was not mistyped.
+		id, err := gateway.ParseToxID(key)
+		if err != nil {
+			return usagef("%s; KEY is the 64-hex public key `toxmail contacts requests` shows, or the 76-hex Tox ID", oneLine(err.Error()))
+		}
+		key = id.PublicKey().String()
+	}
 	cfg, err := c.loadConfig(*cfgFlag)
 	if err != nil {
 		return err

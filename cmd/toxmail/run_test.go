@@ -166,6 +166,16 @@ func TestRunNode(t *testing.T) {
 		toxmail(t, "contacts", "approve", key, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "no friend request waiting", "contacts requests")
 		toxmail(t, "contacts", "deny", key, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "no friend request waiting")
 		toxmail(t, "contacts", "approve", "nothex", "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "64-hex")
+		// The 76-hex Tox ID people hand each other is taken for its key,
+		// once its checksum holds.
+		id := randomToxID(t)
+		toxmail(t, "contacts", "approve", id.String(), "--config", n.config).failed(t, exitFailure, "toxmail contacts: ",
+			"no friend request waiting from \""+strings.ToUpper(id.PublicKey().String()[:8]))
+		bad := id.String()[:72] + "0000"
+		if bad == id.String() {
+			bad = id.String()[:72] + "1111"
+		}
+		toxmail(t, "contacts", "deny", bad, "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "checksum", "76-hex Tox ID")
 	})
 	t.Run("wrong token", func(t *testing.T) {
 		other := filepath.Join(t.TempDir(), "other.toml")
