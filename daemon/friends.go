@@ -250,6 +250,9 @@ func (d *Daemon) addContact(c gateway.Contact) error {
 	if c.Added.IsZero() {
 		c.Added = time.Now().UTC().Truncate(time.Second)
 	}
+	if tox.PublicKey(c.ID.PublicKey()) == d.x.PublicKey() {
+		return fmt.Errorf("%w: %s is this node's own Tox ID; mail to yourself needs no contact", gateway.ErrContactInvalid, c.ID)
+	}
 	d.friendsMu.Lock()
 	err := d.lostContacts()
 	d.friendsMu.Unlock()

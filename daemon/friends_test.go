@@ -24,6 +24,10 @@ func TestRemoveContactUnfriends(t *testing.T) {
 		t.Fatal("contacts were not befriended at start")
 	}
 	b := &backend{a.d}
+	own := gateway.ToxID(a.d.x.Address())
+	if err := a.d.addContact(gateway.Contact{Name: "me", ID: own}); !errors.Is(err, gateway.ErrContactInvalid) {
+		t.Errorf("adding the node's own Tox ID: %v, want ErrContactInvalid", err)
+	}
 	if err := b.RemoveContact("bob"); err != nil {
 		t.Fatalf("RemoveContact(bob): %v", err)
 	}

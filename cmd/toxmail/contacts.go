@@ -177,6 +177,12 @@ a friend request.`)
 		ct.Address = strings.TrimSpace(*addrFlag) // the book checks and normalises it
 	}
 
+	// The node's own ID would be a contact it never befriends. The check
+	// needs the profile; one this command cannot open (a passphrase not
+	// given) leaves it to the node, which ignores its own key.
+	if own, err := nodeAddress(c, cfg); err == nil && envelope.PublicKey(own.PublicKey()) == ct.ID.PublicKey() {
+		return usagef("%s is this node's own Tox ID; mail to yourself needs no contact (write to %s@tox)", ct.ID, ct.ID)
+	}
 	if old, ok := book.Lookup(name); ok {
 		if old.ID == ct.ID && old.Address == ct.Address {
 			fmt.Fprintf(c.stdout, "%s is already in the address book with Tox ID %s\n", old.Name, old.ID)

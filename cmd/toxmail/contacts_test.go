@@ -44,6 +44,7 @@ func TestContacts(t *testing.T) {
 	if !strings.Contains(r.stdout, "added bob") || !strings.Contains(r.stdout, bob.String()) || !strings.Contains(r.stdout, "checksum verified") {
 		t.Errorf("contacts add printed:\n%s", r.stdout)
 	}
+	toxmail(t, "contacts", "add", "me", n.id, "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "this node's own Tox ID", "@tox")
 	// Flags first, and a lower-case ID.
 	toxmail(t, "contacts", "add", "--config", n.config, "carol", strings.ToLower(carol.String())).ok(t, "contacts add (flags first)")
 

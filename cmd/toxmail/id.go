@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -19,27 +20,36 @@ runs.`)
 	if err != nil {
 		return err
 	}
+	addr, err := nodeAddress(c, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, addr.String())
+	return nil
+}
+
+// nodeAddress reads the node's Tox ID from its profile, without touching
+// the network.
+func nodeAddress(c *cli, cfg *config.Config) (tox.Address, error) {
 	save, err := tox.LoadProfile(cfg.ProfilePath(), c.passphrase())
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return failf("no Tox profile at %s; create a node with `toxmail init --dir DIR`, or fix data_dir or tox.profile in %s",
+			return tox.Address{}, failf("no Tox profile at %s; create a node with `toxmail init --dir DIR`, or fix data_dir or tox.profile in %s",
 				cfg.ProfilePath(), cfg.Path)
 		}
 		if ferr := profileError(err, cfg); ferr != nil {
-			return ferr
+			return tox.Address{}, ferr
 		}
-		return fail(err, "")
+		return tox.Address{}, fail(err, "")
 	}
 	defer clear(save)
 	x, err := tox.New(tox.Options{Savedata: save}) // UDP off: binds nothing
 	if err != nil {
 		if ferr := profileError(err, cfg); ferr != nil {
-			return ferr
+			return tox.Address{}, ferr
 		}
-		return fail(err, "the profile "+cfg.ProfilePath()+" could not be opened")
+		return tox.Address{}, fail(err, "the profile "+cfg.ProfilePath()+" could not be opened")
 	}
-	addr := x.Address()
-	x.Close()
-	fmt.Fprintln(c.stdout, addr.String())
-	return nil
+	defer x.Close()
+	return x.Address(), nil
 }
