@@ -31,6 +31,10 @@ import (
 // DIR/toxmail.toml.
 const FileName = "toxmail.toml"
 
+// MaxUserName is the longest SMTP and POP3 user name: "USER name" has to
+// fit a 255-octet POP3 command line (RFC 2449).
+const MaxUserName = 128
+
 // Config is the whole of toxmail.toml. Start from Default; Parse and Load
 // fill it from a file and Validate checks it. Every field holds a Go value
 // (durations are time.Duration, sizes are bytes).

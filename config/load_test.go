@@ -269,6 +269,7 @@ func TestBadValues(t *testing.T) {
 		{"[smtp]\ndomain = \"a b\"", "smtp.domain", 2, `want printable ASCII characters without spaces`},
 		{"[smtp]\ndomain = \"é.example\"", "smtp.domain", 2, `character 'é' at 1: want printable ASCII`},
 		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"hunter2\"", "smtp.users[0].password_hash", 3, `toxmail.toml:3: smtp.users[0].password_hash: not a bcrypt hash`},
+		{"[[smtp.users]]\nname = \"" + strings.Repeat("n", 129) + "\"\npassword_hash = \"" + testHash(t) + "\"", "smtp.users[0].name", 2, `129 characters: want 1..128 printable ASCII`},
 		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"$2a$31$VYqZ24BPC2.cpkEpHKbbp.XB5Dg9yZyn13R9v8GrdU/PxCUBCTBQO\"", "smtp.users[0].password_hash", 3,
 			`toxmail.toml:3: smtp.users[0].password_hash: bcrypt cost 31 is too slow: each login would take 2097152 times as long as at cost 10, which toxmail passwd uses; want 4..15`},
 		{"[pop3]\nlisten = \"127.0.0.1:1025\"", "pop3.listen", 2, `toxmail.toml:2: pop3.listen = "127.0.0.1:1025": already used by smtp.listen`},

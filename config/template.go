@@ -178,7 +178,7 @@ var schema = []section{
 				`password_hash = "$2a$10$<bcrypt hash>"`,
 			},
 			fields: []field{
-				{key: "name", rng: "1..255 printable ASCII characters without spaces",
+				{key: "name", rng: fmt.Sprintf("1..%d printable ASCII characters without spaces", MaxUserName),
 					doc: "The login name.",
 					ptr: func(c *Config, i int) any { return &c.SMTP.Users[i].Name }},
 				{key: "password_hash", rng: "a bcrypt hash of cost 4..15",

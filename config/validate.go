@@ -235,7 +235,7 @@ func (v *checker) checkSMTP() {
 	seen := make(map[string]bool)
 	for i, u := range s.Users {
 		key := fmt.Sprintf("smtp.users[%d].", i)
-		if err := checkToken(u.Name, 255); err != nil {
+		if err := checkToken(u.Name, MaxUserName); err != nil {
 			v.bad(key+"name", err.Error())
 		} else if seen[u.Name] {
 			v.bad(key+"name", "listed twice: want each user once")

@@ -180,8 +180,11 @@ func (s *pop3Session) cmdAuth(c pop3Command) bool {
 	if len(c.args) == 2 {
 		resp = c.args[1]
 	} else {
+		// RFC 5034 §4: a client whose initial response would take the
+		// command past 255 octets sends it here instead, so this line
+		// may be longer than a command.
 		s.reply("+ ")
-		line, err := s.readLine()
+		line, err := s.readLineUpTo(max(s.cfg.MaxLineLength, pop3SASLLineLength))
 		if err != nil {
 			return s.readFailed(err)
 		}

@@ -20,6 +20,12 @@ const (
 	DefaultPOP3Implementation   = "toxmail"
 )
 
+// pop3SASLLineLength is the longest AUTH response line accepted, with its
+// CRLF: twice as long as needed for base64 of two 128-octet identities (the
+// longest user name the config takes) and a 72-octet password (bcrypt's
+// limit), 440 octets.
+const pop3SASLLineLength = 1024
+
 // POP3Config configures a POP3Server. Every zero field takes the default
 // named after it; Validate reports the first field out of range.
 type POP3Config struct {

@@ -157,7 +157,10 @@ func (s *pop3Session) shutdown() {
 // accepted too). It flushes pending replies first unless more pipelined
 // input is already buffered, and waits at most IdleTimeout. A line longer
 // than MaxLineLength is read to its end and discarded.
-func (s *pop3Session) readLine() (string, error) {
+func (s *pop3Session) readLine() (string, error) { return s.readLineUpTo(s.cfg.MaxLineLength) }
+
+// readLineUpTo is readLine for lines of up to max octets with the CRLF.
+func (s *pop3Session) readLineUpTo(max int) (string, error) {
 	if !s.lineBuffered() {
 		if err := s.w.Flush(); err != nil {
 			return "", err
@@ -179,7 +182,7 @@ func (s *pop3Session) readLine() (string, error) {
 	if err := s.conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout)); err != nil {
 		return "", err
 	}
-	limit := s.cfg.MaxLineLength - 2 // octets before CRLF
+	limit := max - 2 // octets before CRLF
 	var line []byte
 	tooLong, junk := false, 0
 	for {

@@ -170,6 +170,12 @@ func TestPOP3Authorization(t *testing.T) {
 			{"AUTH PLAIN " + plain("alice"), "-ERR malformed PLAIN response\r\n"},
 		}},
 		{"AUTH other", []pop3Step{{"AUTH CRAM-MD5", "-ERR unsupported authentication mechanism \"CRAM-MD5\"\r\n"}}},
+		// RFC 5034 §4: an initial response that would take the command
+		// past 255 octets comes on a continuation line, which may be longer.
+		{"AUTH PLAIN continued, longest name", []pop3Step{{"AUTH PLAIN", "+ \r\n"},
+			{plain(longName + "\x00" + longName + "\x00" + longPass), "+OK maildrop locked and ready, 0 messages (0 octets)\r\n"}}},
+		{"AUTH PLAIN continued, too long", []pop3Step{{"AUTH PLAIN", "+ \r\n"}, {strings.Repeat("A", 1100), "-ERR line too long\r\n"}}},
+		{"USER, longest name", []pop3Step{{"USER " + longName, "+OK send your password\r\n"}, {"PASS " + longPass, "+OK maildrop locked and ready, 0 messages (0 octets)\r\n"}}},
 		{"QUIT", []pop3Step{{"QUIT", "+OK signing off\r\n"}}},
 	}
 	for _, tt := range tests {
@@ -177,6 +183,7 @@ func TestPOP3Authorization(t *testing.T) {
 			auth := newPOP3TestAuth()
 			auth.set("alice", "secret", newPOP3MemMaildrop(pop3Msg1))
 			auth.set("bob", " two  words ", newPOP3MemMaildrop())
+			auth.set(longName, longPass, newPOP3MemMaildrop())
 			_, addr := startPOP3(t, pop3TestConfig(), auth)
 			c := dialPOP3(t, addr)
 			defer c.close()
@@ -184,6 +191,10 @@ func TestPOP3Authorization(t *testing.T) {
 		})
 	}
 }
+
+// longName and longPass are the longest user name the config takes
+// (config.MaxUserName) and the longest password bcrypt checks.
+var longName, longPass = strings.Repeat("n", 128), strings.Repeat("p", 72)
 
 func TestPOP3Greeting(t *testing.T) {
 	cfg := pop3TestConfig()
