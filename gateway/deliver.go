@@ -148,7 +148,11 @@ func (m *Mailbox) deliveryHeaders(d *mesh.Delivery, body []byte) []byte {
 		b.WriteString("X-Toxmail-Sender-Address: unknown (not in the address book)\r\n")
 	}
 	fmt.Fprintf(&b, "X-Toxmail-From-Check: %s (%s)\r\n", check, clip(clean(why), 400))
-	fmt.Fprintf(&b, "X-Toxmail-Path: %d hops (TTL %d)\r\n", l.PathLength(), l.TTL)
+	hops := "hops"
+	if l.PathLength() == 1 {
+		hops = "hop"
+	}
+	fmt.Fprintf(&b, "X-Toxmail-Path: %d %s (TTL %d)\r\n", l.PathLength(), hops, l.TTL)
 	fmt.Fprintf(&b, "X-Toxmail-Sent: %s\r\n", l.Created.UTC().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "X-Toxmail-Envelope: %s\r\n", l.ID)
 	return b.Bytes()

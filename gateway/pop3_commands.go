@@ -146,7 +146,7 @@ func (s *pop3Session) cmdQuit(pop3Command) bool {
 	if left == 0 {
 		s.reply("+OK signing off (maildrop empty)")
 	} else {
-		s.replyf("+OK signing off (%d messages left)", left)
+		s.replyf("+OK signing off (%s left)", messages(left))
 	}
 	return false
 }
@@ -238,7 +238,7 @@ func (s *pop3Session) message(arg string) (i int, ok, cont bool) {
 		return 0, false, s.badCommand("invalid message number " + pop3QuoteArg(arg))
 	}
 	if n < 1 || n > uint64(len(s.msgs)) {
-		s.replyf("-ERR no such message, only %d messages in maildrop", len(s.msgs))
+		s.replyf("-ERR no such message, only %s in maildrop", messages(len(s.msgs)))
 		return 0, false, true
 	}
 	if s.msgs[n-1].deleted {
@@ -292,7 +292,7 @@ func (s *pop3Session) cmdList(c pop3Command) bool {
 		return cont
 	}
 	n, size := s.totals()
-	s.replyf("+OK %d messages (%d octets)", n, size)
+	s.replyf("+OK %s (%d octets)", messages(n), size)
 	for i, m := range s.msgs {
 		if !m.deleted {
 			s.replyf("%d %d", i+1, m.size)
@@ -359,6 +359,14 @@ func (s *pop3Session) cmdRset(pop3Command) bool {
 		s.msgs[i].deleted = false
 	}
 	n, size := s.totals()
-	s.replyf("+OK maildrop has %d messages (%d octets)", n, size)
+	s.replyf("+OK maildrop has %s (%d octets)", messages(n), size)
 	return true
+}
+
+// messages is "1 message" or "n messages".
+func messages(n int) string {
+	if n == 1 {
+		return "1 message"
+	}
+	return fmt.Sprintf("%d messages", n)
 }

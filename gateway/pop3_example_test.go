@@ -65,9 +65,9 @@ func ExampleInboxMaildrop() {
 	fmt.Println(say("QUIT"))
 	// Output:
 	// +OK toxmail POP3 server ready
-	// +OK maildrop locked and ready, 1 messages (32 octets)
+	// +OK maildrop locked and ready, 1 message (32 octets)
 	// +OK 1 32
 	// +OK 32 octets
 	// ["Subject: hi" "" "Hello over Tox."]
-	// +OK signing off (1 messages left)
+	// +OK signing off (1 message left)
 }

@@ -201,7 +201,7 @@ func TestInboxMaildrop(t *testing.T) {
 		fmt.Fprintf(&uidl, "%d %s\r\n", i+1, uids[i])
 		total += len(w)
 	}
-	c.expect("LIST", fmt.Sprintf("+OK %d messages (%d octets)\r\n%s.\r\n", len(want), total, list.String()))
+	c.expect("LIST", fmt.Sprintf("+OK %s (%d octets)\r\n%s.\r\n", messages(len(want)), total, list.String()))
 	c.expect("UIDL", "+OK unique-id listing follows\r\n"+uidl.String()+".\r\n")
 	for i, w := range want {
 		resp := c.cmd(fmt.Sprintf("RETR %d", i+1))

@@ -201,7 +201,7 @@ func TestPOP3InUse(t *testing.T) {
 	b.expect("PASS wrong", "-ERR [AUTH] invalid user name or password\r\n")
 	b.login("carol", "other") // another maildrop is not locked
 
-	a.expect("QUIT", "+OK signing off (1 messages left)\r\n")
+	a.expect("QUIT", "+OK signing off (1 message left)\r\n")
 	a.expectClosed()
 	waitPOP3(t, "the maildrop lock to go", func() bool { return tryPOP3Login(t, addr, "alice", "secret") })
 }
@@ -249,7 +249,7 @@ func TestPOP3Pipelining(t *testing.T) {
 		{"DELE 1", "+OK message 1 deleted\r\n"},
 		{"RETR 1", "-ERR message 1 already deleted\r\n"},
 		{"UIDL", "+OK unique-id listing follows\r\n2 uid2\r\n.\r\n"},
-		{"QUIT", "+OK signing off (1 messages left)\r\n"},
+		{"QUIT", "+OK signing off (1 message left)\r\n"},
 	}
 	var all strings.Builder
 	for _, s := range steps {
@@ -277,7 +277,7 @@ func TestPOP3Snapshot(t *testing.T) {
 	c.login("alice", "secret")
 	md.add(pop3Msg3)
 	c.expect("STAT", fmt.Sprintf("+OK 1 %d\r\n", len(pop3Msg1)))
-	c.expect("LIST 2", "-ERR no such message, only 1 messages in maildrop\r\n")
+	c.expect("LIST 2", "-ERR no such message, only 1 message in maildrop\r\n")
 	c.expect("DELE 1", "+OK message 1 deleted\r\n")
 	c.expect("QUIT", "+OK signing off (maildrop empty)\r\n")
 	c.close()
@@ -320,7 +320,7 @@ func TestPOP3ClientGoneMidRetr(t *testing.T) {
 	c := dialPOP3(t, addr)
 	c.login("alice", "secret")
 	c.expect("DELE 1", "+OK message 1 deleted\r\n")
-	c.expect("RSET", fmt.Sprintf("+OK maildrop has 1 messages (%d octets)\r\n", len(big)))
+	c.expect("RSET", fmt.Sprintf("+OK maildrop has 1 message (%d octets)\r\n", len(big)))
 	c.send("RETR 1\r\n")
 	if got, want := c.line(), fmt.Sprintf("+OK %d octets\r\n", len(big)); got != want {
 		t.Fatalf("RETR: got %q, want %q", got, want)
@@ -401,7 +401,7 @@ func TestPOP3Shutdown(t *testing.T) {
 	if string(rest) != want {
 		t.Fatalf("RETR during Shutdown: got %d bytes, not the message", len(rest))
 	}
-	busy.expect("QUIT", "+OK signing off (1 messages left)\r\n")
+	busy.expect("QUIT", "+OK signing off (1 message left)\r\n")
 	busy.expectClosed()
 	select {
 	case err := <-done:

@@ -332,7 +332,7 @@ func (s *pop3Session) login(user, pass string) bool {
 		total += m.Size
 	}
 	s.log.Info("POP3 login", "user", pop3Trunc(user), "messages", len(list))
-	s.replyf("+OK maildrop locked and ready, %d messages (%d octets)", len(list), total)
+	s.replyf("+OK maildrop locked and ready, %s (%d octets)", messages(len(list)), total)
 	return true
 }
 

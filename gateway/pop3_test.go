@@ -134,7 +134,7 @@ func TestPOP3Transaction(t *testing.T) {
 
 func TestPOP3Authorization(t *testing.T) {
 	plain := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-	ready := fmt.Sprintf("+OK maildrop locked and ready, 1 messages (%d octets)\r\n", len(pop3Msg1))
+	ready := fmt.Sprintf("+OK maildrop locked and ready, 1 message (%d octets)\r\n", len(pop3Msg1))
 	bad := "-ERR [AUTH] invalid user name or password\r\n"
 	tests := []struct {
 		name  string
@@ -227,7 +227,7 @@ func TestPOP3QuitCommits(t *testing.T) {
 	if got := md.messages(); len(got) != 3 {
 		t.Fatalf("before QUIT the maildrop has %d messages, want 3", len(got))
 	}
-	c.expect("QUIT", "+OK signing off (1 messages left)\r\n")
+	c.expect("QUIT", "+OK signing off (1 message left)\r\n")
 	c.expectClosed()
 	c.close()
 	if got, want := md.messages(), []string{pop3Msg2}; fmt.Sprint(got) != fmt.Sprint(want) {

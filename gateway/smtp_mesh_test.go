@@ -136,7 +136,7 @@ func TestSMTPThroughMeshToInbox(t *testing.T) {
 		"Received: from the toxmail mesh",
 		"X-Toxmail-Sender-Key: " + alice.Public.String() + "\r\n",
 		"X-Toxmail-From-Check: pass",
-		"X-Toxmail-Path: 1 hop",
+		"X-Toxmail-Path: 1 hop (TTL",
 	} {
 		if !strings.Contains(hdr, want) {
 			t.Errorf("delivery headers lack %q:\n%s", want, hdr)

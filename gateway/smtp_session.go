@@ -265,7 +265,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 	switch {
 	case errors.Is(err, smtp.ErrDataTooLarge) || err == nil && int64(len(body)) > limit:
 		s.log.Info("SMTP mail refused: too large", "limit", limit)
-		return errSMTPTooLarge
+		return smtpErr(552, [3]int{5, 3, 4}, fmt.Sprintf("Message larger than this server's limit of %d bytes", limit))
 	case errors.Is(err, smtp.ErrTooLongLine):
 		s.log.Info("SMTP mail refused: line too long", "limit", s.srv.smtp.MaxLineLength)
 		return smtpErr(554, [3]int{5, 6, 0}, fmt.Sprintf("line longer than %d octets: encode the message "+

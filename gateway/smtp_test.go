@@ -489,8 +489,9 @@ func TestSMTPTooLarge(t *testing.T) {
 		t.Fatalf("DATA of %d bytes: got %d %q, want 552 5.3.4", 3*limit, code, msg)
 	}
 	// Without SIZE= too, and just over the limit.
-	if code, msg := c.send(body(limit+1), f.raw.Address()); code != 552 || !strings.HasPrefix(msg, "5.3.4") {
-		t.Fatalf("DATA of %d bytes: got %d %q, want 552 5.3.4", limit+1, code, msg)
+	if code, msg := c.send(body(limit+1), f.raw.Address()); code != 552 || !strings.HasPrefix(msg, "5.3.4") ||
+		!strings.Contains(msg, fmt.Sprintf("this server's limit of %d bytes", limit)) {
+		t.Fatalf("DATA of %d bytes: got %d %q, want 552 5.3.4 naming the limit", limit+1, code, msg)
 	}
 	if n := len(f.sub.recorded()); n != 0 {
 		t.Fatalf("%d oversize mails submitted", n)
