@@ -175,8 +175,17 @@ func toxmailLog(h C.uintptr_t, level C.int, file *C.char, line C.uint32_t, fn *C
 	if lvl < 0 || lvl >= len(logLevels) {
 		lvl = logError
 	}
+	src := fmt.Sprintf("%s:%d", path.Base(C.GoString(file)), uint32(line))
+	ok, leftOut := t.logs.allow(src)
+	if leftOut > 0 {
+		t.logger.LogAttrs(context.Background(), logLevels[lvl], "libtoxcore lines left out",
+			slog.Int("count", leftOut), slog.Duration("within", logWindow), slog.String("src", src))
+	}
+	if !ok {
+		return
+	}
 	t.logger.LogAttrs(context.Background(), logLevels[lvl], C.GoString(msg),
 		slog.String("tox_level", logNames[lvl]),
-		slog.String("src", fmt.Sprintf("%s:%d", path.Base(C.GoString(file)), uint32(line))),
+		slog.String("src", src),
 		slog.String("func", C.GoString(fn)))
 }

@@ -24,6 +24,7 @@ type Tox struct {
 	core    Core
 	handle  cgo.Handle
 	logger  *slog.Logger
+	logs    logLimiter // of libtoxcore's lines, by source
 	addr    Address
 	pk      PublicKey
 	dhtKey  PublicKey
