@@ -176,19 +176,7 @@ func TestSenderAddressOfNamedContact(t *testing.T) {
 	alice, _ := envelope.GenerateKeyPair(nil)
 	bob, _ := envelope.GenerateKeyPair(nil)
 	stranger, _ := envelope.GenerateKeyPair(nil)
-	book, err := NewContactBook([]Contact{{Name: "alice", ID: NewToxID(alice.Public, [4]byte{1, 2, 3, 4})}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib, err := inbox.Open(inbox.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ib.Close()
-	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: book, Hostname: "bob.local"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb := bookMailbox(t, "bob.local", Contact{Name: "alice", ID: NewToxID(alice.Public, [4]byte{1, 2, 3, 4})})
 	for _, c := range []struct {
 		sender      envelope.KeyPair
 		want, check string
@@ -211,22 +199,9 @@ func TestFromCheckNameAtTox(t *testing.T) {
 	carol, _ := envelope.GenerateKeyPair(nil)
 	bob, _ := envelope.GenerateKeyPair(nil)
 	me, _ := envelope.GenerateKeyPair(nil)
-	book, err := NewContactBook([]Contact{
-		{Name: "carol", Address: "carol@example.org", ID: NewToxID(carol.Public, [4]byte{1, 2, 3, 4})},
-		{Name: "bob", ID: NewToxID(bob.Public, [4]byte{5, 6, 7, 8})},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib, err := inbox.Open(inbox.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ib.Close()
-	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: book, Hostname: "me.local"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mb := bookMailbox(t, "me.local",
+		Contact{Name: "carol", Address: "carol@example.org", ID: NewToxID(carol.Public, [4]byte{1, 2, 3, 4})},
+		Contact{Name: "bob", ID: NewToxID(bob.Public, [4]byte{5, 6, 7, 8})})
 	for _, tt := range []struct {
 		sender envelope.KeyPair
 		from   string
@@ -244,4 +219,24 @@ func TestFromCheckNameAtTox(t *testing.T) {
 			t.Errorf("From: %s by %s: got %q, want %q", tt.from, tt.sender.Public.Short(), strings.SplitN(h[i:], "\r\n", 2)[0], tt.want)
 		}
 	}
+}
+
+// bookMailbox is a Mailbox over an in-memory inbox whose directory is an
+// address book of contacts.
+func bookMailbox(t *testing.T, hostname string, contacts ...Contact) *Mailbox {
+	t.Helper()
+	book, err := NewContactBook(contacts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := inbox.Open(inbox.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ib.Close() })
+	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: book, Hostname: hostname})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb
 }
