@@ -77,12 +77,12 @@ func (b *contactBook) reload() (bool, error) {
 			b.raw = nil
 			if empty {
 				return true, fmt.Errorf("daemon: %s %s: %w; the node ends no Tox friendship over it "+
-					"(add contacts with `toxmail contacts add`, which writes the file again)", b.path, what, errContactsEmpty)
+					"(restore it from a backup; `toxmail contacts list` says whether the node keeps friendships from it)", b.path, what, errContactsEmpty)
 			}
 			return true, nil
 		case b.book.Len() > 0 && !wasMissing:
-			return false, fmt.Errorf("daemon: %s %s; the node keeps its %d contacts and their Tox friendships "+
-				"(restore the file from a backup, or change a contact on the dashboard, which writes it again with them)", b.path, what, b.book.Len())
+			return false, fmt.Errorf("daemon: %s %s; the node keeps its %s and their Tox friendships "+
+				"(restore the file from a backup, or change a contact on the dashboard, which writes it again with them)", b.path, what, ContactCount(b.book.Len()))
 		}
 		return false, nil
 	}

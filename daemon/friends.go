@@ -216,6 +216,22 @@ func KeptFriends(dataDir string) (int, error) {
 	return len(keys), err
 }
 
+// ContactCount is "1 contact" or "n contacts".
+func ContactCount(n int) string {
+	if n == 1 {
+		return "1 contact"
+	}
+	return fmt.Sprintf("%d contacts", n)
+}
+
+// StartOver says how to start an empty address book on purpose while the
+// node keeps friendships from a lost one: with the node stopped, the
+// applied keys go (the old friends stay Tox friends, outside the book;
+// `toxmail contacts remove KEY` ends them).
+func StartOver(dataDir string) string {
+	return "stop the node and delete " + AppliedPath(dataDir) + " (its friends stay Tox friends outside the address book)"
+}
+
 // AppliedPath is the file in which the node whose data directory is
 // dataDir keeps the public keys of the address book as it last applied it.
 func AppliedPath(dataDir string) string { return filepath.Join(dataDir, appliedFile) }
@@ -239,10 +255,9 @@ func (d *Daemon) lostContacts() error {
 	if lost == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s is missing or empty, and the node keeps the Tox friendships of %d contacts it last had "+
+	return fmt.Errorf("%w: %s is missing or empty, and the node keeps the Tox friendships of %s it last had "+
 		"but cannot name; writing the file now would end them: restore it from a backup, or, to start an empty "+
-		"address book on purpose, delete %s and restart the node", gateway.ErrContactsLost, d.book.path, lost,
-		AppliedPath(d.cfg.DataDir))
+		"address book on purpose, %s", gateway.ErrContactsLost, d.book.path, ContactCount(lost), StartOver(d.cfg.DataDir))
 }
 
 // addContact adds a contact to the book and befriends it.

@@ -421,16 +421,31 @@ type smtpConn struct {
 	srv  *SMTPServer
 	once sync.Once
 	busy bool // in a mail transaction, from MAIL to the reply to DATA or RSET; guarded by srv.mu
-	// ended is set once a read fails (end of stream included): nothing
-	// more comes from the client. go-smtp copies a BDAT chunk cut short by
-	// the end of the connection as if it were whole, so Data asks this
-	// before it takes a mail.
+	// ended is set once a read that asked for more got nothing but an
+	// error (end of stream included): the client sent all it will.
+	// go-smtp copies a BDAT chunk cut short by the end of the connection
+	// as if it were whole, so Data asks this before it takes a mail.
 	ended atomic.Bool
+	// held is the error of a read that also returned data (crypto/tls
+	// returns the last data with io.EOF when the close alert follows
+	// it): the data goes now, the error with the next read, so that the
+	// read which completes a mail never sets ended. Only the reading
+	// goroutine touches it.
+	held error
 }
 
 func (c *smtpConn) Read(p []byte) (int, error) {
+	if err := c.held; err != nil {
+		c.held = nil
+		c.ended.Store(true)
+		return 0, err
+	}
 	n, err := c.Conn.Read(p)
 	if err != nil {
+		if n > 0 {
+			c.held = err
+			return n, nil
+		}
 		c.ended.Store(true)
 	}
 	return n, err

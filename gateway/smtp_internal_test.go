@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"errors"
+	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -77,5 +79,32 @@ func TestLoginServer(t *testing.T) {
 	}
 	if _, done, err := l.Next([]byte("nope")); err == nil || !done {
 		t.Fatalf("wrong password: got done=%v err=%v", done, err)
+	}
+}
+
+// dataEOFConn returns its data and io.EOF from one Read, as crypto/tls
+// does when the peer's close alert follows the last record.
+type dataEOFConn struct {
+	net.Conn
+	data []byte
+}
+
+func (c *dataEOFConn) Read(p []byte) (int, error) {
+	n := copy(p, c.data)
+	c.data = c.data[n:]
+	return n, io.EOF
+}
+
+// The read that completes a mail must not mark the connection ended even
+// when it also reports the end of the stream: the error comes with the
+// next read, which go-smtp makes only after its reply.
+func TestSMTPConnHoldsEOFBehindData(t *testing.T) {
+	c := &smtpConn{Conn: &dataEOFConn{data: []byte("all of it")}}
+	buf := make([]byte, 64)
+	if n, err := c.Read(buf); n != 9 || err != nil || c.ended.Load() {
+		t.Fatalf("first read: %d, %v, ended %v; want 9, nil, false", n, err, c.ended.Load())
+	}
+	if n, err := c.Read(buf); n != 0 || err != io.EOF || !c.ended.Load() {
+		t.Fatalf("second read: %d, %v, ended %v; want 0, EOF, true", n, err, c.ended.Load())
 	}
 }

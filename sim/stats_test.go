@@ -76,8 +76,6 @@ func TestMeanCI95(t *testing.T) {
 	}
 }
 
-// TestT975 checks the t table and its interpolation against gonum's
-// Student's t quantile.
 func TestRatioCI95(t *testing.T) {
 	// Frames sent and mail delivered by two seeds, the second of which
 	// delivered nothing: 60 frames for 1 mail, and the seeds disagree
@@ -140,6 +138,8 @@ func poisson(rng *rand.Rand, lambda float64) int {
 	}
 }
 
+// TestT975 checks the t table and its interpolation against gonum's
+// Student's t quantile.
 func TestT975(t *testing.T) {
 	for _, df := range []int{1, 2, 3, 5, 10, 29, 30, 31, 35, 40, 50, 60, 90, 120, 121, 200, 1000, 100_000} {
 		want := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)

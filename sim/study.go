@@ -69,7 +69,10 @@ type FrameCount struct {
 
 // Summary aggregates the runs of one strategy and TTL over the seeds, with
 // 95% confidence intervals (Student's t) across seeds; see summarise for
-// how each column is formed.
+// how each column is formed. An interval needs two runs that say
+// something: the latency and per-delivery intervals are 0 when fewer than
+// two runs delivered mail (RunsDelivering), which means unknown, not
+// exact.
 type Summary struct {
 	Strategy            string  `json:"strategy"`
 	TTL                 int     `json:"ttl"`

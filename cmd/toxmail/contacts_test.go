@@ -164,7 +164,8 @@ func TestContactsBookLost(t *testing.T) {
 			{"contacts", "remove", "bob"},
 		} {
 			toxmail(t, append(args, "--config", n.config)...).failed(t, exitFailure, "toxmail contacts: ",
-				"missing or empty", "keeps the Tox friendships of the 1 contacts", "restore it from a backup", applied)
+				"missing or empty", "keeps the Tox friendships of the 1 contact it", "restore it from a backup",
+				"stop the node and delete "+applied)
 		}
 		if raw, err := os.ReadFile(path); err == nil && len(raw) > 0 {
 			t.Errorf("a refused command wrote %s:\n%s", path, raw)

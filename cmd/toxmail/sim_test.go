@@ -210,3 +210,41 @@ func TestSimConfig(t *testing.T) {
 		t.Errorf("a misspelt [sim] key: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// An --out directory made for a study that wrote nothing goes again, with
+// the parents made for it, and nothing that was there before.
+func TestPrepareOutDir(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "a", "b", "c")
+	top, err := prepareOutDir(dir)
+	if err != nil || top != filepath.Join(base, "a") {
+		t.Fatalf("prepareOutDir: top %q, %v; want %q", top, err, filepath.Join(base, "a"))
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Fatalf("the directory: %v, %v; want it made and empty (the probe removed)", entries, err)
+	}
+	removeEmptyUpTo(dir, top)
+	if _, err := os.Stat(filepath.Join(base, "a")); !os.IsNotExist(err) {
+		t.Errorf("the parents made for it are still there: %v", err)
+	}
+	if _, err := os.Stat(base); err != nil {
+		t.Errorf("the directory that was there before went: %v", err)
+	}
+
+	// Made, then written into: kept.
+	top, err = prepareOutDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	removeEmptyUpTo(dir, top)
+	if _, err := os.Stat(filepath.Join(dir, "report.txt")); err != nil {
+		t.Errorf("a directory with a report in it was removed: %v", err)
+	}
+	// There already: nothing to undo.
+	if top, err := prepareOutDir(dir); top != "" || err != nil {
+		t.Errorf("an existing directory: top %q, %v; want \"\", nil", top, err)
+	}
+}

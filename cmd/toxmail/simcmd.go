@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -124,13 +125,11 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	// A directory that cannot be written is found before the study runs,
 	// not hours later; one made here and left empty is removed again.
 	if *out != "" {
-		made, err := prepareOutDir(*out)
+		top, err := prepareOutDir(*out)
 		if err != nil {
 			return fail(err, "check that you can write to "+*out)
 		}
-		if made {
-			defer os.Remove(*out) // fails, as it should, once files are in it
-		}
+		defer removeEmptyUpTo(*out, top) // nothing, once files are in it
 	}
 
 	// Runs going at once keep, together, to the memory budget they are
@@ -236,25 +235,45 @@ func simHint(f *flagSet, err error) string {
 	return "change " + knob + " in the [sim] section of the config"
 }
 
-// prepareOutDir creates dir if need be and proves that files can be
-// written into it; made reports that it did not exist.
-func prepareOutDir(dir string) (made bool, err error) {
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		made = true
+// prepareOutDir creates dir and its missing parents, and proves that
+// files can be written into it. top is the outermost directory it made
+// ("" if dir existed), for removeEmptyUpTo.
+func prepareOutDir(dir string) (top string, err error) {
+	for d := filepath.Clean(dir); ; {
+		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		top = d
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("output directory: %w", err)
+		return "", fmt.Errorf("output directory: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".toxmail-sim-*")
 	if err != nil {
-		if made {
-			os.Remove(dir)
-		}
-		return false, fmt.Errorf("output directory: %w", err)
+		removeEmptyUpTo(dir, top)
+		return "", fmt.Errorf("output directory: %w", err)
 	}
 	f.Close()
 	os.Remove(f.Name())
-	return made, nil
+	return top, nil
+}
+
+// removeEmptyUpTo removes dir and its parents up to top, which
+// prepareOutDir made, as long as they are empty; nothing when top is "".
+func removeEmptyUpTo(dir, top string) {
+	if top == "" {
+		return
+	}
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if os.Remove(d) != nil || d == top {
+			return
+		}
+	}
 }
 
 func fileExists(path string) bool {
