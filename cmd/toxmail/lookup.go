@@ -35,10 +35,11 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 		return usagef("%q is not a mail address; want name@domain, e.g. toxmail lookup alice@example.org", addr)
 	}
 	var server, pinPath string
+	var cfg *config.Config
 	timeout := gateway.DefaultDNSTimeout
 	cache := gateway.DNSCacheConfig{}
 	if *cfgFlag != "" {
-		cfg, err := c.loadSettings("lookup", *cfgFlag)
+		cfg, err = c.loadSettings("lookup", *cfgFlag)
 		if err != nil {
 			return err
 		}
@@ -60,13 +61,35 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 	if res.Source == gateway.SourceDNS {
 		fmt.Fprintf(c.stdout, "%s: %s. DNS answers are unauthenticated: whoever controls the answer controls the key; "+
 			"confirm the ID with its owner another way before trusting it.\n", res.Address, res.Detail)
-		if pinPath != "" {
+		if cfg != nil && !printBookEntry(c, cfg, res) {
 			printPin(c, pinPath, res)
 		}
 	} else {
 		fmt.Fprintf(c.stdout, "%s: %s; nothing was looked up.\n", res.Address, res.Detail)
 	}
 	return nil
+}
+
+// printBookEntry says which key the node sends mail for res.Address to
+// when its address book has the address (the book comes before DNS, and
+// pins do not apply), and reports whether it did.
+func printBookEntry(c *cli, cfg *config.Config, res gateway.Resolution) bool {
+	book, path, err := loadBook(cfg)
+	if err != nil {
+		fmt.Fprintf(c.stdout, "The node's address book could not be read: %s.\n", clean(err))
+		return false
+	}
+	ct, ok := book.Lookup(res.Address)
+	if !ok {
+		return false
+	}
+	if ct.ID.PublicKey() == res.Key {
+		fmt.Fprintf(c.stdout, "The address book (%s) has this address for %q with this key: the node sends there without a lookup.\n", path, ct.Name)
+		return true
+	}
+	fmt.Fprintf(c.stdout, "The address book (%s) gives this address to %q, Tox ID %s: the node sends there, not to this DNS answer.\n",
+		path, ct.Name, ct.ID)
+	return true
 }
 
 // printPin says how res compares with the key the node pinned for its

@@ -88,6 +88,11 @@ func TestLookup(t *testing.T) {
 	if err != nil || len(cs) != 1 || cs[0].ID != confirmed || cs[0].Address != "Carol@example.org" || cs[0].Source != gateway.SourceToxID {
 		t.Fatalf("after contacts add --address the book holds %+v (%v)", cs, err)
 	}
+	// Now the address book decides, not DNS nor the pin: lookup says so.
+	r = toxmail(t, "lookup", "carol@example.org", "--config", n.config).ok(t, "lookup --config, address in the book")
+	if !strings.Contains(r.stdout, `gives this address to "carol", Tox ID `+confirmed.String()) || strings.Contains(r.stdout, "WARNING") {
+		t.Errorf("lookup does not say the address book overrides DNS, or still warns of the pin:\n%s", r.stdout)
+	}
 	toxmail(t, "contacts", "add", "carol2", "carol@example.org", "--address", "x@example.org", "--config", n.config).
 		failed(t, exitUsage, "toxmail contacts: ", "--address goes with a Tox ID")
 	toxmail(t, "contacts", "remove", "carol", "--config", n.config).ok(t, "contacts remove carol")
