@@ -286,6 +286,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 		}
 		if !n.acceptable(int(it.size), it.expiry, now) {
 			n.stats.Refused++
+			n.noteTooLarge(int(it.size), now)
 			continue
 		}
 		if n.nInflight >= n.cfg.MaxInflight || int(p.inflight) >= n.cfg.MaxInflightPerFriend {
@@ -323,6 +324,29 @@ func (n *Node) acceptable(size int, expiry int64, now time.Time) bool {
 		return false
 	}
 	return expiry <= now.Add(n.cfg.MaxLifetime+n.cfg.ClockSkew).Unix()
+}
+
+// tooLargeEvery is how often, at most, the node says that friends offer
+// envelopes larger than it takes.
+const tooLargeEvery = 10 * time.Minute
+
+// noteTooLarge logs, at most once every tooLargeEvery, that friends offer
+// envelopes larger than MaxEnvelopeSize: an offer does not say whose mail
+// it is, so mail for this node may be among them, and it cannot arrive
+// (its sender's outbox keeps it "offered" until it expires).
+func (n *Node) noteTooLarge(size int, now time.Time) {
+	if size <= n.cfg.MaxEnvelopeSize {
+		return
+	}
+	n.tooLarge.offers++
+	n.tooLarge.largest = max(n.tooLarge.largest, size)
+	if !n.tooLarge.said.IsZero() && now.Sub(n.tooLarge.said) < tooLargeEvery {
+		return
+	}
+	n.log.Info("friends offer envelopes larger than this node takes; mail for it among them cannot arrive "+
+		"(raise max_envelope_size to take them)", "offers", n.tooLarge.offers, "largest", n.tooLarge.largest,
+		"max_envelope_size", n.cfg.MaxEnvelopeSize)
+	n.tooLarge.offers, n.tooLarge.largest, n.tooLarge.said = 0, 0, now
 }
 
 // friendHas notes that friend p has a copy of held entry e, offered (or

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -151,6 +152,7 @@ type testNode struct {
 	node   *Node
 	store  Store
 	box    *testMailbox
+	log    *slog.Logger // nil: discard
 }
 
 type testNet struct {
@@ -199,7 +201,7 @@ func (tn *testNet) start(n *testNode) {
 	if tn.net.cfg.ShareEnvelopes {
 		tr = &countingCarrier{countingTransport: ct, mem: mem}
 	}
-	node, err := NewNode(n.cfg, Deps{Identity: n.kp, Transport: tr, Store: n.store, Mailbox: n.box, Clock: tn.clock, Keyring: seededKeyring(n)})
+	node, err := NewNode(n.cfg, Deps{Identity: n.kp, Transport: tr, Store: n.store, Mailbox: n.box, Clock: tn.clock, Keyring: seededKeyring(n), Logger: n.log})
 	if err != nil {
 		tn.t.Fatal(err)
 	}

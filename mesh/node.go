@@ -117,6 +117,12 @@ type Node struct {
 		pushes []*ackEntry
 	}
 	stats Stats
+	// tooLarge counts offers larger than MaxEnvelopeSize since the node
+	// last said so (noteTooLarge).
+	tooLarge struct {
+		offers, largest int
+		said            time.Time
+	}
 }
 
 // record is what the node knows of one envelope ID beyond the seen set;
