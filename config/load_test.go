@@ -152,6 +152,7 @@ ttl = [2, 4]
 strategies = ["flood", "direct"]
 seeds = 3
 seed = 42
+graph_seed = 7
 jobs = 2
 `
 }
@@ -194,7 +195,7 @@ func TestParseEveryKey(t *testing.T) {
 	s.Churn, s.MeanOn, s.MeanOff, s.OnShape, s.OnScale, s.OffShape, s.OffScale, s.AlwaysOn = "exp", 2*time.Hour, 6*time.Hour, 0.5, 3*time.Hour, 0.7, 9*time.Hour, 0.1
 	s.Latency, s.Bandwidth, s.ConnectDelay = 100*time.Millisecond, 512<<10, 5*time.Second
 	s.Messages, s.Days, s.Window, s.Distance, s.SizeMedian, s.SizeSigma, s.SizeMax = 50, 3.5, 12*time.Hour, 2, 2048, 0.5, 512000
-	s.Lifetime, s.MaxHeldBytes, s.TTLs, s.Strategies, s.Seeds, s.Seed = 2*day, 64<<20, []int{2, 4}, []string{"flood", "direct"}, 3, 42
+	s.Lifetime, s.MaxHeldBytes, s.TTLs, s.Strategies, s.Seeds, s.Seed, s.GraphSeed = 2*day, 64<<20, []int{2, 4}, []string{"flood", "direct"}, 3, 42, 7
 	s.Jobs = 2
 
 	if !reflect.DeepEqual(got, &want) {

@@ -69,6 +69,10 @@ type Config struct {
 	Strategies []string // subset of Strategies
 	Seeds      int      // runs per (strategy, TTL), seeds Seed, Seed+1, ...
 	Seed       uint64   // first seed
+	// GraphSeed draws a generated graph; -1 (the default) means Seed. Every
+	// seed of a study runs on the one graph, so run k of a study is
+	// `--seed Seed+k --graph-seed Seed` alone.
+	GraphSeed int64
 
 	// Jobs is how many runs are simulated at once, each on its own core.
 	// 0 means one per CPU, as long as the estimated peak memory of the
@@ -128,7 +132,17 @@ func DefaultConfig() Config {
 		Strategies: slices.Clone(Strategies),
 		Seeds:      1,
 		Seed:       1,
+		GraphSeed:  -1,
 	}
+}
+
+// GraphSeedOf returns the seed that draws the study's graph: GraphSeed,
+// or Seed when it is -1.
+func (c *Config) GraphSeedOf() uint64 {
+	if c.GraphSeed < 0 {
+		return c.Seed
+	}
+	return uint64(c.GraphSeed)
 }
 
 // DefaultWindow is the window of DefaultConfig: mails are created over the
@@ -216,6 +230,8 @@ func (c *Config) Validate() error {
 		return bad("seeds", "1..1000", c.Seeds)
 	case c.Seed > math.MaxInt64-uint64(c.Seeds-1):
 		return bad("seed", fmt.Sprintf("0..%d, so that the last of %d seeds is at most %d", uint64(math.MaxInt64)-uint64(c.Seeds-1), c.Seeds, uint64(math.MaxInt64)), c.Seed)
+	case c.GraphSeed < -1:
+		return bad("graph_seed", "-1 (the first seed)..9223372036854775807", c.GraphSeed)
 	case c.Jobs < 0 || c.Jobs > 256:
 		return bad("jobs", "0 (one per CPU)..256", c.Jobs)
 	}

@@ -35,6 +35,7 @@ func TestValidate(t *testing.T) {
 		{"window past days", func(c *Config) { c.Days, c.Window = 1, 25*time.Hour }, "sim: window = "},
 		{"seeds wrap past the last seed", func(c *Config) { c.Seed, c.Seeds = math.MaxInt64, 2 }, "sim: seed = "},
 		{"strategy", func(c *Config) { c.Strategies = []string{"flood", "foo"} }, `sim: strategies = "foo" `},
+		{"graph seed", func(c *Config) { c.GraphSeed = -2 }, "sim: graph_seed = -2 "},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()

@@ -119,6 +119,40 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// Every seed of a study runs on the first seed's graph, so run k of a
+// study is --seed first+k with --graph-seed first alone, to the byte.
+func TestRunAloneWithGraphSeed(t *testing.T) {
+	c := smallConfig()
+	c.Churn = "kad"
+	c.Nodes = 150
+	c.Days = 2
+	c.TTLs = []int{3}
+	c.Seed, c.Seeds = 5, 3
+	study := runStudy(t, c)
+	c.Seed, c.Seeds, c.GraphSeed = 7, 1, 5
+	alone := runStudy(t, c)
+	if alone.Study.GraphSeed != 5 || study.Study.GraphSeed != 5 {
+		t.Fatalf("graph seeds in the reports: %d and %d, want 5", study.Study.GraphSeed, alone.Study.GraphSeed)
+	}
+	var want []Result
+	for _, r := range study.Runs {
+		if r.Seed == 7 {
+			want = append(want, r)
+		}
+	}
+	a, _ := json.Marshal(want)
+	b, _ := json.Marshal(alone.Runs)
+	if len(want) == 0 || !bytes.Equal(a, b) {
+		t.Fatalf("seed 7 of the study and alone on graph seed 5 differ:\n%s\n%s", a, b)
+	}
+	// Without the graph seed, seed 7 draws another graph.
+	c.GraphSeed = -1
+	o, _ := json.Marshal(runStudy(t, c).Runs)
+	if bytes.Equal(o, b) {
+		t.Error("seed 7 alone on its own graph gave what it gave on graph 5")
+	}
+}
+
 // Runs are dispatched longest first, but reported in report order: one
 // run at a time and several at once give the same JSON.
 func TestDispatchOrder(t *testing.T) {

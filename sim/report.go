@@ -89,7 +89,9 @@ func WriteTable(w io.Writer, r *Report) error {
 	b.WriteByte('\n')
 	switch {
 	case st.Seeds > 1:
-		fmt.Fprintf(&b, "seeds:     %d to %d, each its own mails, keys and churn, on the graph of seed %d\n", st.Seed, st.Seed+uint64(st.Seeds-1), st.Seed)
+		fmt.Fprintf(&b, "seeds:     %d to %d, each its own mails, keys and churn, on the graph of seed %d\n", st.Seed, st.Seed+uint64(st.Seeds-1), st.GraphSeed)
+	case st.Seeds == 1 && st.GraphSeed != st.Seed:
+		fmt.Fprintf(&b, "seed:      %d, on the graph of seed %d\n", st.Seed, st.GraphSeed)
 	case st.Seeds == 1:
 		fmt.Fprintf(&b, "seed:      %d\n", st.Seed)
 	}

@@ -119,8 +119,9 @@ type ChurnInfo struct {
 type StudyInfo struct {
 	TTLs         []int    `json:"ttl"`
 	Strategies   []string `json:"strategies"`
-	Seed         uint64   `json:"seed"`  // the first seed; it also drew the graph
-	Seeds        int      `json:"seeds"` // seeds Seed, Seed+1, ...: each its own mails, keys and churn
+	Seed         uint64   `json:"seed"`       // the first seed
+	Seeds        int      `json:"seeds"`      // seeds Seed, Seed+1, ...: each its own mails, keys and churn
+	GraphSeed    uint64   `json:"graph_seed"` // the seed that drew the graph every run shares
 	Distance     int      `json:"distance"`
 	WindowS      float64  `json:"window_s"` // mails were created over [0, WindowS)
 	SizeMedian   int      `json:"size_median"`
@@ -162,7 +163,7 @@ func NewStudy(c Config) (*Study, error) {
 	}
 	c.TTLs = slices.Clone(c.TTLs)
 	c.Strategies = slices.Clone(c.Strategies)
-	g, err := BuildGraph(&c, c.Seed)
+	g, err := BuildGraph(&c, c.GraphSeedOf())
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +263,7 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 		Messages: c.Messages,
 		Days:     c.Days,
 		Study: StudyInfo{TTLs: slices.Clone(c.TTLs), Strategies: slices.Clone(c.Strategies),
-			Seed: c.Seed, Seeds: c.Seeds, Distance: c.Distance, WindowS: c.CreationWindow().Seconds(),
+			Seed: c.Seed, Seeds: c.Seeds, GraphSeed: c.GraphSeedOf(), Distance: c.Distance, WindowS: c.CreationWindow().Seconds(),
 			SizeMedian: c.SizeMedian, SizeSigma: c.SizeSigma, SizeMax: c.SizeMax,
 			LifetimeS: c.Lifetime.Seconds(), MaxHeldBytes: c.MaxHeldBytes,
 			LatencyS: c.Latency.Seconds(), Bandwidth: c.Bandwidth, ConnectS: c.ConnectDelay.Seconds()},

@@ -50,6 +50,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	seeds := f.Int("seeds", def.Seeds, "`S` runs of each strategy and TTL, with seeds SEED, SEED+1, ...")
 	strategies := f.String("strategies", strings.Join(def.Strategies, ","), "the strategies to compare, a comma-separated `LIST` of "+strings.Join(sim.Strategies, ", "))
 	seed := f.Uint64("seed", def.Seed, "the first `SEED`")
+	graphSeed := f.Int64("graph-seed", def.GraphSeed, "the `SEED` that draws the graph every run shares (-1: the first seed);\nrun k of a study alone is --seed SEED+k --graph-seed SEED")
 	jobs := f.Int("jobs", def.Jobs, "simulate `J` runs at once, each on its own core (0: one per CPU, fewer if memory is short); the report is the same")
 	out := f.String("out", "", "also write report.txt, report.json, CSV files and PNG and SVG plots into `DIR`")
 	asJSON := f.Bool("json", false, "print the report as JSON on stdout, and nothing else there")
@@ -104,6 +105,8 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 			cfg.Strategies = splitList(*strategies)
 		case "seed":
 			cfg.Seed = *seed
+		case "graph-seed":
+			cfg.GraphSeed = *graphSeed
 		case "jobs":
 			cfg.Jobs = *jobs
 		}
@@ -225,7 +228,7 @@ func simHint(f *flagSet, err error) string {
 		return "see `toxmail sim --help`"
 	}
 	knob := m[1]
-	name := map[string]string{"size_median": "size", "always_on": "always-on"}[knob]
+	name := map[string]string{"size_median": "size", "always_on": "always-on", "graph_seed": "graph-seed"}[knob]
 	if name == "" {
 		name = knob
 	}
