@@ -57,7 +57,7 @@ func synthReport(maxTTL, seeds int) *Report {
 		Churn:    ChurnInfo{Model: "kad", Availability: 0.2817, MeanOnS: 14400, MeanOffS: 43200, AlwaysOn: 0.1},
 		Messages: 200,
 		Days:     7,
-		Study: StudyInfo{TTLs: []int{1, 2, 3}, Strategies: Strategies, Seed: 1, Seeds: seeds,
+		Study: StudyInfo{TTLs: []int{1, 2, 3}, Strategies: Strategies, Seed: 1, Seeds: seeds, GraphSeed: 1,
 			WindowS: 86400, SizeMedian: 4096, SizeSigma: 1, SizeMax: 1 << 20, LifetimeS: 7 * 86400},
 	}
 	const created = 200
