@@ -10,6 +10,7 @@ import (
 	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/internal/plural"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -82,7 +83,7 @@ func (b *contactBook) reload() (bool, error) {
 			return true, nil
 		case b.book.Len() > 0 && !wasMissing:
 			return false, fmt.Errorf("daemon: %s %s; the node keeps its %s and their Tox friendships "+
-				"(restore the file from a backup, or change a contact on the dashboard, which writes it again with them)", b.path, what, ContactCount(b.book.Len()))
+				"(restore the file from a backup, or change a contact on the dashboard, which writes it again with them)", b.path, what, plural.Count(b.book.Len(), "contact"))
 		}
 		return false, nil
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/internal/plural"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -216,14 +217,6 @@ func KeptFriends(dataDir string) (int, error) {
 	return len(keys), err
 }
 
-// ContactCount is "1 contact" or "n contacts".
-func ContactCount(n int) string {
-	if n == 1 {
-		return "1 contact"
-	}
-	return fmt.Sprintf("%d contacts", n)
-}
-
 // StartOver says how to start an empty address book on purpose while the
 // node keeps friendships from a lost one: with the node stopped, the
 // applied keys go (the old friends stay Tox friends, outside the book;
@@ -257,7 +250,7 @@ func (d *Daemon) lostContacts() error {
 	}
 	return fmt.Errorf("%w: %s is missing or empty, and the node keeps the Tox friendships of %s it last had "+
 		"but cannot name; writing the file now would end them: restore it from a backup, or, to start an empty "+
-		"address book on purpose, %s", gateway.ErrContactsLost, d.book.path, ContactCount(lost), StartOver(d.cfg.DataDir))
+		"address book on purpose, %s", gateway.ErrContactsLost, d.book.path, plural.Count(lost, "contact"), StartOver(d.cfg.DataDir))
 }
 
 // addContact adds a contact to the book and befriends it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/internal/plural"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -148,11 +149,7 @@ func (m *Mailbox) deliveryHeaders(d *mesh.Delivery, body []byte) []byte {
 		b.WriteString("X-Toxmail-Sender-Address: unknown (not in the address book)\r\n")
 	}
 	fmt.Fprintf(&b, "X-Toxmail-From-Check: %s (%s)\r\n", check, clip(clean(why), 400))
-	hops := "hops"
-	if l.PathLength() == 1 {
-		hops = "hop"
-	}
-	fmt.Fprintf(&b, "X-Toxmail-Path: %d %s (TTL %d)\r\n", l.PathLength(), hops, l.TTL)
+	fmt.Fprintf(&b, "X-Toxmail-Path: %s (TTL %d)\r\n", plural.Count(l.PathLength(), "hop"), l.TTL)
 	fmt.Fprintf(&b, "X-Toxmail-Sent: %s\r\n", l.Created.UTC().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "X-Toxmail-Envelope: %s\r\n", l.ID)
 	return b.Bytes()

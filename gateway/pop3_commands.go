@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/toxmail/toxmail/internal/plural"
 )
 
 // pop3Command is one parsed command line.
@@ -146,7 +148,7 @@ func (s *pop3Session) cmdQuit(pop3Command) bool {
 	if left == 0 {
 		s.reply("+OK signing off (maildrop empty)")
 	} else {
-		s.replyf("+OK signing off (%s left)", messages(left))
+		s.replyf("+OK signing off (%s left)", plural.Count(left, "message"))
 	}
 	return false
 }
@@ -238,7 +240,7 @@ func (s *pop3Session) message(arg string) (i int, ok, cont bool) {
 		return 0, false, s.badCommand("invalid message number " + pop3QuoteArg(arg))
 	}
 	if n < 1 || n > uint64(len(s.msgs)) {
-		s.replyf("-ERR no such message, only %s in maildrop", messages(len(s.msgs)))
+		s.replyf("-ERR no such message, only %s in maildrop", plural.Count(len(s.msgs), "message"))
 		return 0, false, true
 	}
 	if s.msgs[n-1].deleted {
@@ -292,7 +294,7 @@ func (s *pop3Session) cmdList(c pop3Command) bool {
 		return cont
 	}
 	n, size := s.totals()
-	s.replyf("+OK %s (%d octets)", messages(n), size)
+	s.replyf("+OK %s (%d octets)", plural.Count(n, "message"), size)
 	for i, m := range s.msgs {
 		if !m.deleted {
 			s.replyf("%d %d", i+1, m.size)
@@ -359,14 +361,6 @@ func (s *pop3Session) cmdRset(pop3Command) bool {
 		s.msgs[i].deleted = false
 	}
 	n, size := s.totals()
-	s.replyf("+OK maildrop has %s (%d octets)", messages(n), size)
+	s.replyf("+OK maildrop has %s (%d octets)", plural.Count(n, "message"), size)
 	return true
-}
-
-// messages is "1 message" or "n messages".
-func messages(n int) string {
-	if n == 1 {
-		return "1 message"
-	}
-	return fmt.Sprintf("%d messages", n)
 }

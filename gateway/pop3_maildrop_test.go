@@ -16,6 +16,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/internal/plural"
 	"pgregory.net/rapid"
 )
 
@@ -201,7 +202,7 @@ func TestInboxMaildrop(t *testing.T) {
 		fmt.Fprintf(&uidl, "%d %s\r\n", i+1, uids[i])
 		total += len(w)
 	}
-	c.expect("LIST", fmt.Sprintf("+OK %s (%d octets)\r\n%s.\r\n", messages(len(want)), total, list.String()))
+	c.expect("LIST", fmt.Sprintf("+OK %s (%d octets)\r\n%s.\r\n", plural.Count(len(want), "message"), total, list.String()))
 	c.expect("UIDL", "+OK unique-id listing follows\r\n"+uidl.String()+".\r\n")
 	for i, w := range want {
 		resp := c.cmd(fmt.Sprintf("RETR %d", i+1))

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/toxmail/toxmail/internal/plural"
 )
 
 // pop3ModelMsg is a message as the model knows it.
@@ -85,7 +87,7 @@ func (m *pop3Model) pick(t *rapid.T) int {
 // lookupErr is the -ERR the session gives for message k, or "".
 func (m *pop3Model) lookupErr(k int) string {
 	if k < 1 || k > len(m.snap) {
-		return fmt.Sprintf("-ERR no such message, only %s in maildrop\r\n", messages(len(m.snap)))
+		return fmt.Sprintf("-ERR no such message, only %s in maildrop\r\n", plural.Count(len(m.snap), "message"))
 	}
 	if m.deleted[k-1] {
 		return fmt.Sprintf("-ERR message %d already deleted\r\n", k)
@@ -110,7 +112,7 @@ func (m *pop3Model) login(t *rapid.T) {
 	m.deleted = make([]bool, len(m.snap))
 	n, size := m.totals()
 	m.c.expect("USER "+m.user, "+OK send your password\r\n")
-	m.c.expect("PASS pw", fmt.Sprintf("+OK maildrop locked and ready, %s (%d octets)\r\n", messages(n), size))
+	m.c.expect("PASS pw", fmt.Sprintf("+OK maildrop locked and ready, %s (%d octets)\r\n", plural.Count(n, "message"), size))
 }
 
 func (m *pop3Model) actions() map[string]func(*rapid.T) {
@@ -121,7 +123,7 @@ func (m *pop3Model) actions() map[string]func(*rapid.T) {
 		},
 		"LIST": func(t *rapid.T) {
 			n, size := m.totals()
-			want := fmt.Sprintf("+OK %s (%d octets)\r\n", messages(n), size)
+			want := fmt.Sprintf("+OK %s (%d octets)\r\n", plural.Count(n, "message"), size)
 			for i, msg := range m.snap {
 				if !m.deleted[i] {
 					want += fmt.Sprintf("%d %d\r\n", i+1, len(msg.data))
@@ -189,7 +191,7 @@ func (m *pop3Model) actions() map[string]func(*rapid.T) {
 		"RSET": func(t *rapid.T) {
 			clear(m.deleted)
 			n, size := m.totals()
-			m.c.expect("RSET", fmt.Sprintf("+OK maildrop has %s (%d octets)\r\n", messages(n), size))
+			m.c.expect("RSET", fmt.Sprintf("+OK maildrop has %s (%d octets)\r\n", plural.Count(n, "message"), size))
 		},
 		"NOOP": func(t *rapid.T) { m.c.expect("NOOP", "+OK\r\n") },
 		"deliver": func(t *rapid.T) {
@@ -205,7 +207,7 @@ func (m *pop3Model) actions() map[string]func(*rapid.T) {
 			}
 			want := "+OK signing off (maildrop empty)\r\n"
 			if left := len(m.snap) - len(gone); left > 0 {
-				want = fmt.Sprintf("+OK signing off (%s left)\r\n", messages(left))
+				want = fmt.Sprintf("+OK signing off (%s left)\r\n", plural.Count(left, "message"))
 			}
 			m.c.expect("QUIT", want)
 			m.c.expectClosed()

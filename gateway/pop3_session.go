@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/toxmail/toxmail/internal/plural"
 )
 
 // pop3State is the state of a session (RFC 1939 section 3).
@@ -332,7 +334,7 @@ func (s *pop3Session) login(user, pass string) bool {
 		total += m.Size
 	}
 	s.log.Info("POP3 login", "user", pop3Trunc(user), "messages", len(list))
-	s.replyf("+OK maildrop locked and ready, %s (%d octets)", messages(len(list)), total)
+	s.replyf("+OK maildrop locked and ready, %s (%d octets)", plural.Count(len(list), "message"), total)
 	return true
 }
 

@@ -474,7 +474,7 @@ func TestBadgerRefusesLostManifest(t *testing.T) {
 // TestBadgerGC runs value-log GC on a store with deleted large envelopes,
 // by hand and from the background loop.
 func TestBadgerGC(t *testing.T) {
-	logs := &badgerTestLog{}
+	logs := &testLog{}
 	s := stOpenBadger(t, BadgerOptions{
 		Dir: t.TempDir(), GCInterval: 20 * time.Millisecond, NoSync: true,
 		Logger: slog.New(slog.NewTextHandler(logs, nil)),
@@ -516,25 +516,26 @@ func TestBadgerGC(t *testing.T) {
 	}
 }
 
-type badgerTestLog struct {
+// testLog is a log sink safe for the goroutines that write to it.
+type testLog struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *badgerTestLog) Write(p []byte) (int, error) {
+func (l *testLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *badgerTestLog) String() string {
+func (l *testLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
 func TestBadgerLogger(t *testing.T) {
-	logs := &badgerTestLog{}
+	logs := &testLog{}
 	l := badgerLogger{slog.New(slog.NewTextHandler(logs, nil))}
 	l.Errorf("bad %d\n", 1)
 	l.Warningf("odd %s\n", "thing")

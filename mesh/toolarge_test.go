@@ -1,31 +1,11 @@
 package mesh
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// syncWriter is a bytes.Buffer safe for the node's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // A node offered envelopes larger than it takes cannot tell whose they
 // are, so it says so in its log, once a while, instead of refusing mail
@@ -36,7 +16,7 @@ func TestTooLargeOffersLogged(t *testing.T) {
 	small := testConfig()
 	small.MaxEnvelopeSize = 64 << 10
 	bob := tn.add("bob", small, nil)
-	var logs syncWriter
+	var logs testLog
 	bob.log = slog.New(slog.NewTextHandler(&logs, nil))
 	tn.restart("bob", bob.store)
 	tn.friends("alice", "bob")

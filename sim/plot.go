@@ -19,6 +19,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/toxmail/toxmail/internal/plural"
 )
 
 // Figure geometry: every plot is plotWidth × plotHeight, its legend to the
@@ -217,7 +219,7 @@ func (f *figure) note(txt string) {
 func plotSubtitle(r *Report, sums []Summary) string {
 	var parts []string
 	if g := r.Graph; g.Kind != "" || g.Nodes > 0 {
-		parts = append(parts, fmt.Sprintf("%s graph, %s, mean degree %s", graphName(g.Kind), plural(g.Nodes, "node"), trimFloat(g.MeanDegree, 1)))
+		parts = append(parts, fmt.Sprintf("%s graph, %s, mean degree %s", graphName(g.Kind), plural.Count(g.Nodes, "node"), trimFloat(g.MeanDegree, 1)))
 	}
 	if c := r.Churn; c.Model == "none" {
 		parts = append(parts, "no churn")
@@ -226,10 +228,10 @@ func plotSubtitle(r *Report, sums []Summary) string {
 	}
 	var w []string
 	if r.Messages > 0 {
-		w = append(w, plural(r.Messages, "mail"))
+		w = append(w, plural.Count(r.Messages, "mail"))
 	}
 	if d := r.Study.Distance; d > 0 {
-		w = append(w, fmt.Sprintf("%s apart", plural(d, "link")))
+		w = append(w, fmt.Sprintf("%s apart", plural.Count(d, "link")))
 	}
 	if r.Days > 0 {
 		w = append(w, daysString(r.Days, 1))

@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/toxmail/toxmail/internal/plural"
 )
 
 // WriteOutputs creates dir (0755) and writes every output of r into it:
@@ -61,7 +63,7 @@ func WriteTable(w io.Writer, r *Report) error {
 
 	g := r.Graph
 	fmt.Fprintf(&b, "graph:     %s, %s, %s, mean degree %s, max degree %d\n",
-		dashIfEmpty(g.Kind), plural(g.Nodes, "node"), plural(g.Edges, "edge"), trimFloat(g.MeanDegree, 2), g.MaxDegree)
+		dashIfEmpty(g.Kind), plural.Count(g.Nodes, "node"), plural.Count(g.Edges, "edge"), trimFloat(g.MeanDegree, 2), g.MaxDegree)
 	c := r.Churn
 	churn := fmt.Sprintf("%s, %s available", dashIfEmpty(c.Model), percentString(c.Availability, 1))
 	if c.Model == "none" {
@@ -76,9 +78,9 @@ func WriteTable(w io.Writer, r *Report) error {
 	st := r.Study
 	pairs := "between random pairs"
 	if st.Distance > 0 {
-		pairs = fmt.Sprintf("to recipients %s away", plural(st.Distance, "link"))
+		pairs = fmt.Sprintf("to recipients %s away", plural.Count(st.Distance, "link"))
 	}
-	fmt.Fprintf(&b, "workload:  %s per run %s", plural(r.Messages, "message"), pairs)
+	fmt.Fprintf(&b, "workload:  %s per run %s", plural.Count(r.Messages, "message"), pairs)
 	if st.WindowS > 0 {
 		fmt.Fprintf(&b, ", created over the first %s", spanString(st.WindowS))
 	}
@@ -304,14 +306,6 @@ func cleanValue(v reflect.Value) {
 		}
 		v.Set(m)
 	}
-}
-
-// plural is n and noun, with an s unless n is 1: "1 node", "3 nodes".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // daysString is d days, with at most decimals decimals: "1 day", "0.5 days".

@@ -15,6 +15,7 @@ import (
 	"github.com/toxmail/toxmail/daemon"
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/internal/plural"
 )
 
 // contactsCommands are the subcommands of `toxmail contacts`.
@@ -99,7 +100,7 @@ func refuseLostBook(cfg *config.Config, path string) error {
 	return failf("%s is missing or empty, but the node keeps the Tox friendships of the %s it last had; "+
 		"writing the file now would end them: restore it from a backup, or, if the node has run since it was lost, "+
 		"change a contact on the dashboard, which writes it again with every contact the node kept; to start an "+
-		"empty address book on purpose, %s", path, daemon.ContactCount(n), daemon.StartOver(cfg.DataDir))
+		"empty address book on purpose, %s", path, plural.Count(n, "contact"), daemon.StartOver(cfg.DataDir))
 }
 
 func runContactsAdd(c *cli, args []string) error {
@@ -275,7 +276,7 @@ func runContactsList(c *cli, args []string) error {
 		return nil
 	}
 	if n := keptFriends(cfg, path); n > 0 {
-		fmt.Fprintf(c.stderr, "toxmail contacts: warning: %s is missing or empty, but the node keeps the Tox friendships of the %s it last had; restore it from a backup\n", path, daemon.ContactCount(n))
+		fmt.Fprintf(c.stderr, "toxmail contacts: warning: %s is missing or empty, but the node keeps the Tox friendships of the %s it last had; restore it from a backup\n", path, plural.Count(n, "contact"))
 	}
 	if len(out) == 0 {
 		fmt.Fprintf(c.stdout, "no contacts in %s; add one with `toxmail contacts add NAME TOXID`\n", path)

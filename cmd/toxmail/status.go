@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/toxmail/toxmail/internal/plural"
 )
 
 // nodeStatus is the part of GET /api/status that the summary shows.
@@ -77,8 +79,8 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		fmt.Fprintf(w, "  network:   not connected to the Tox network; if that lasts, check [[tox.bootstrap]] (host, port, public_key, tcp_port)\n")
 	}
 	fmt.Fprintf(w, "  contacts:  %d in the address book and %d other %s, %d online; %d friend %s waiting\n",
-		st.Counts.Contacts, st.Counts.Friends, plural(st.Counts.Friends, "friend", "friends"), st.Counts.Online,
-		st.Counts.Requests, plural(st.Counts.Requests, "request", "requests"))
+		st.Counts.Contacts, st.Counts.Friends, plural.Noun(st.Counts.Friends, "friend"), st.Counts.Online,
+		st.Counts.Requests, plural.Noun(st.Counts.Requests, "request"))
 	fmt.Fprintf(w, "  mesh:      %d friends online, %d of them speaking the mesh protocol (state kept for %d)\n",
 		s("online"), s("mesh_peers"), s("peers"))
 	var ob []string
@@ -86,7 +88,7 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		ob = append(ob, fmt.Sprintf("%d %s", st.Counts.Outbox[k], k))
 	}
 	fmt.Fprintf(w, "  outbox:    %s\n", strings.Join(ob, ", "))
-	held := fmt.Sprintf("%d %s for others, %s", st.Held.Count, plural(st.Held.Count, "envelope", "envelopes"), humanBytes(st.Held.Bytes))
+	held := fmt.Sprintf("%d %s for others, %s", st.Held.Count, plural.Noun(st.Held.Count, "envelope"), humanBytes(st.Held.Bytes))
 	var ages []string
 	for _, b := range st.Held.ByAge {
 		if b.Count > 0 {
@@ -107,13 +109,6 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		s("seen_ids"), s("seen_forgotten"))
 	fmt.Fprintf(w, "  traffic:   %d frames in (%s), %d out (%s), %d send errors\n",
 		s("frames_in"), humanBytes(s("bytes_in")), s("frames_out"), humanBytes(s("bytes_out")), s("send_errors"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // humanBytes writes n as B, KiB, MiB or GiB.
