@@ -53,6 +53,12 @@ func LoadContacts(path string) ([]gateway.Contact, error) {
 	return parseContacts(data, path)
 }
 
+// ContactsCutShort reports whether raw, the bytes of a contacts file, hold
+// nothing at all. The file toxmail writes always has its header, so an
+// empty one was cut short (a full disk, a crash): it is to be taken as
+// missing, never as "no contacts", which would end every friendship.
+func ContactsCutShort(raw []byte) bool { return len(bytes.TrimSpace(raw)) == 0 }
+
 // ReadContactsFile reads the address book's bytes. It refuses a file that
 // group or others may write (ErrInsecureFile): the book decides which key
 // mail to an address is sealed to. A missing file is an error that

@@ -58,11 +58,7 @@ func loadContactBook(path string) (*contactBook, error) {
 // gone says so (an error), the later ones stay quiet.
 func (b *contactBook) reload() (bool, error) {
 	raw, err := config.ReadContactsFile(b.path)
-	// A file with nothing in it is taken as missing: the file toxmail
-	// writes always has its header, so an empty one was cut short (a full
-	// disk, a crash), and reading it as "no contacts" would end every
-	// friendship.
-	empty := err == nil && len(bytes.TrimSpace(raw)) == 0
+	empty := err == nil && config.ContactsCutShort(raw)
 	if errors.Is(err, os.ErrNotExist) || empty {
 		what := "is gone"
 		if empty {

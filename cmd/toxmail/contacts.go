@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +78,7 @@ func loadBook(cfg *config.Config) (*gateway.ContactBook, string, error) {
 // daemon.KeptFriends); 0 when the file has contents.
 func keptFriends(cfg *config.Config, path string) int {
 	raw, err := config.ReadContactsFile(path)
-	if err == nil && len(bytes.TrimSpace(raw)) > 0 {
+	if err == nil && !config.ContactsCutShort(raw) {
 		return 0
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
