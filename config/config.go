@@ -127,6 +127,10 @@ type SMTP struct {
 	MaxRecipients int
 	// AllowRemote lets Listen be a non-loopback address. Default false.
 	AllowRemote bool
+	// NonDeliveryReports puts a report in the inbox for each mail the
+	// user sent that expires undelivered (gateway.Mailbox.ReportExpired).
+	// Default true.
+	NonDeliveryReports bool
 	// Users may log in over SMTP and POP3, in file order.
 	Users []User
 }
@@ -211,10 +215,11 @@ func Default() Config {
 			Profile:          DefaultProfile,
 		},
 		SMTP: SMTP{
-			Listen:        s.Addr,
-			Domain:        s.Domain,
-			MaxRecipients: s.MaxRecipients,
-			AllowRemote:   s.AllowRemote,
+			Listen:             s.Addr,
+			Domain:             s.Domain,
+			MaxRecipients:      s.MaxRecipients,
+			AllowRemote:        s.AllowRemote,
+			NonDeliveryReports: true,
 		},
 		POP3: POP3{
 			Listen:      p.Addr,

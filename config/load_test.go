@@ -69,6 +69,7 @@ domain = "alice.example"
 max_message_bytes = "1MiB"
 max_recipients = 10
 allow_remote = true
+non_delivery_reports = false
 
 [[smtp.users]]
 name = "alice"

@@ -167,6 +167,9 @@ var schema = []section{
 			{key: "allow_remote", rng: "true or false",
 				doc: `Let listen be an address other machines can reach. RISK: passwords then cross the network in base64 and your mail in the clear, before it is sealed; anyone on the path can read both, and anyone who reaches the port can guess passwords. Set it only on a network you trust as much as this machine, or behind a TLS tunnel.`,
 				ptr: func(c *Config) any { return &c.SMTP.AllowRemote }},
+			{key: "non_delivery_reports", rng: "true or false",
+				doc: `When mail you sent expires before its recipient received it (see mesh.lifetime), put a report of it in your inbox, from MAILER-DAEMON, as mail servers do. The report names the mail's Message-ID, and your mail client shows it in the mail's thread.`,
+				ptr: func(c *Config) any { return &c.SMTP.NonDeliveryReports }},
 		},
 		tables: []table{{
 			key: "users",

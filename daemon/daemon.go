@@ -101,6 +101,9 @@ type Daemon struct {
 	applied   map[tox.PublicKey]bool
 	appliedOK bool
 
+	mb      *gateway.Mailbox
+	reports reports // non-delivery reports (reports.go)
+
 	// tombstonesExpired counts what inbox maintenance removed.
 	tombstonesExpired atomic.Int64
 
@@ -249,7 +252,7 @@ func (d *Daemon) openStores() error {
 	if id.Public != d.x.PublicKey() {
 		return errors.New("daemon: the profile's secret key does not match its public key")
 	}
-	mb, err := gateway.NewMailbox(gateway.MailboxConfig{Inbox: d.box, Directory: d.book, Hostname: d.cfg.SMTP.Domain,
+	d.mb, err = gateway.NewMailbox(gateway.MailboxConfig{Inbox: d.box, Directory: d.book, Hostname: d.cfg.SMTP.Domain,
 		Logger: d.log.With("component", "mailbox"), SpaceCheck: d.roomCheck()})
 	if err != nil {
 		return err
@@ -258,7 +261,7 @@ func (d *Daemon) openStores() error {
 		Identity:  id,
 		Transport: d.tr,
 		Store:     spaceStore{d.store, d.roomCheck()},
-		Mailbox:   mb,
+		Mailbox:   d.mb,
 		Logger:    d.log.With("component", "mesh"),
 	})
 	if err != nil {
@@ -395,7 +398,8 @@ func (d *Daemon) serve(name string, f func() error) {
 // Err delivers the first failure of a server after Start.
 func (d *Daemon) Err() <-chan error { return d.serveErr }
 
-// background saves the profile now and then and follows the contacts file.
+// background saves the profile now and then, follows the contacts file and
+// stores the non-delivery reports of mail that expired (reports.go).
 func (d *Daemon) background() {
 	defer d.wg.Done()
 	save := time.NewTicker(d.opts.SaveEvery)
@@ -406,6 +410,7 @@ func (d *Daemon) background() {
 	defer rejoin.Stop()
 	maint := time.NewTicker(d.opts.InboxEvery)
 	defer maint.Stop()
+	d.reportExpired(true, time.Now())
 	for {
 		select {
 		case <-d.stop:
@@ -428,7 +433,8 @@ func (d *Daemon) background() {
 			if err := d.saveProfile(); err != nil {
 				d.log.Error("saving the Tox profile", "err", err)
 			}
-		case <-poll.C:
+		case now := <-poll.C:
+			d.reportExpired(false, now)
 			d.reloadUsers()
 			if _, err := d.pins.Reload(); err != nil { // a pin deleted by hand takes effect
 				d.log.Warn("tox1 key pins not reread", "err", err)

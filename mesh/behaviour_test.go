@@ -34,6 +34,9 @@ func TestExpiryDrops(t *testing.T) {
 	if got := tn.status("A", id); got != StatusExpired {
 		t.Errorf("A outbox %v, want expired", got)
 	}
+	if a, b := tn.nodes["A"].node.Stats().OwnExpired, tn.nodes["B"].node.Stats().OwnExpired; a != 1 || b != 0 {
+		t.Errorf("own mail expired: A counted %d, B %d; want 1 and 0", a, b)
+	}
 	tn.online("C")
 	tn.run(time.Minute)
 	if got := len(tn.nodes["C"].box.deliveries()); got != 0 {

@@ -444,6 +444,7 @@ func (n *Node) sweep(now time.Time) {
 			c.Status = StatusExpired
 			n.batch.PutOutbox(c)
 			n.outbox[c.ID] = &c
+			n.stats.OwnExpired++
 			n.log.Info("mail expired undelivered", "id", c.ID, "to", c.To)
 		}
 		n.stats.Expired++
@@ -511,6 +512,8 @@ func (n *Node) expireOutbox(unix, retention int64) {
 			c.Status = StatusExpired
 			n.batch.PutOutbox(c)
 			n.outbox[id] = &c
+			n.stats.OwnExpired++
+			n.log.Info("mail expired undelivered", "id", id, "to", c.To)
 		}
 	}
 	n.apply()

@@ -585,6 +585,9 @@ func TestRegressionOutboxExpiresWhenStoreDroppedCopy(t *testing.T) {
 	if got := tn.status("A", id); got != StatusExpired {
 		t.Fatalf("outbox says %v two hours after expiry, want expired", got)
 	}
+	if got := tn.nodes["A"].node.Stats().OwnExpired; got != 1 {
+		t.Errorf("OwnExpired = %d after the restart, want 1", got)
+	}
 }
 
 // Acks are pushed to a friend once. One lost with a dropped connection is

@@ -23,6 +23,7 @@ type Stats struct {
 	Evicted                 uint64 // relay copies evicted for budget
 	OverBudget              uint64 // new envelopes turned away for budget
 	Expired                 uint64 // held envelopes dropped at expiry
+	OwnExpired              uint64 // own mails marked expired undelivered (see Node.Outbox)
 	RequestRetries          uint64 // requests sent again to another offerer
 	RequestTimeouts         uint64 // requests abandoned with no one left to ask (and no ack seen)
 	RequestsAcked           uint64 // requests answered with the ack: the mail was delivered meanwhile

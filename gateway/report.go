@@ -1,0 +1,219 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/internal/plural"
+	"github.com/toxmail/toxmail/mesh"
+)
+
+// Non-delivery reports. When mail the user sent expires before its
+// recipient acknowledged it, the node puts a report of it in the user's own
+// inbox, so the mail client shows it as it shows any mail server's bounce:
+// a multipart/report of RFC 3464 (a text for people and a
+// message/delivery-status part for programs), from MAILER-DAEMON, with
+// In-Reply-To naming the mail's Message-ID so clients thread it under the
+// mail. The node never sends a report across the mesh.
+
+// reportDomain separates report IDs from envelope IDs (which hash whole
+// envelopes) and from reports of another kind.
+const reportDomain = "toxmail non-delivery report v1\x00"
+
+// ReportID is the inbox ID under which the report of sent mail id is
+// stored. The inbox stores an ID once, so a report is stored once however
+// often it is asked for.
+func ReportID(id envelope.ID) inbox.EnvelopeID {
+	h := sha256.New()
+	h.Write([]byte(reportDomain))
+	h.Write(id[:])
+	var r inbox.EnvelopeID
+	h.Sum(r[:0])
+	return r
+}
+
+// ReportExpired stores in the inbox the non-delivery report of o, sent mail
+// that expired undelivered (its Status is mesh.StatusExpired), dated now.
+// The inbox remembers the report until keepUntil even after the user
+// deletes it, so asking again before then stores nothing: added is false.
+// Pass a keepUntil no earlier than the time the outbox forgets o (o's
+// expiry plus mesh.Config.OutboxRetention). A failure to store is returned
+// as it is; nothing is half-stored.
+func (m *Mailbox) ReportExpired(o mesh.OutboxEntry, keepUntil, now time.Time) (added bool, err error) {
+	if o.Status != mesh.StatusExpired {
+		return false, fmt.Errorf("gateway: mail %s is %v, not expired: no report", o.ID.Short(), o.Status)
+	}
+	if m.cfg.SpaceCheck != nil {
+		if err := m.cfg.SpaceCheck(); err != nil {
+			return false, fmt.Errorf("gateway: report of mail %s not stored for now: %w", o.ID.Short(), err)
+		}
+	}
+	msg := m.expiryReport(o, now)
+	meta := inbox.Meta{PathLength: 0, Created: now, KeepUntil: keepUntil}
+	added, err = m.cfg.Inbox.Deliver(ReportID(o.ID), meta, msg)
+	if err != nil {
+		return false, fmt.Errorf("gateway: storing the report of mail %s: %w", o.ID.Short(), err)
+	}
+	if added {
+		m.log.Info("non-delivery report stored", "id", o.ID, "to", o.To, "bytes", len(msg))
+	}
+	return added, nil
+}
+
+// expiryReport writes the report of o: header, a plain-text part and a
+// message/delivery-status part, with CRLF line ends.
+func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
+	host := clean(m.cfg.Hostname)
+	created := time.UnixMilli(o.Created).UTC()
+	expired := time.Unix(o.Expiry, 0).UTC()
+	lifetime := spanWords(expired.Sub(created))
+	who, finalRcpt := m.recipientWords(o.To)
+	origID := messageIDField(o.Label)
+	boundary := "toxmail-report-" + o.ID.String()[:24]
+
+	var b bytes.Buffer
+	line := func(format string, args ...any) {
+		fmt.Fprintf(&b, format, args...)
+		b.WriteString("\r\n")
+	}
+	line("Return-Path: <>")
+	line("Date: %s", now.UTC().Format(time.RFC1123Z))
+	line("From: Mail Delivery System <MAILER-DAEMON@%s>", host)
+	line("Subject: %s", mime.QEncoding.Encode("utf-8", "Undelivered mail to "+who+": not received within "+lifetime))
+	line("Message-ID: <report.%s@%s>", hex.EncodeToString(o.ID[:12]), host)
+	if origID != "" {
+		line("In-Reply-To: %s", origID)
+		line("References: %s", origID)
+	}
+	line("Auto-Submitted: auto-replied")
+	line("X-Toxmail-Envelope: %s", o.ID)
+	line("MIME-Version: 1.0")
+	line("Content-Type: multipart/report; report-type=delivery-status;")
+	line("\tboundary=\"%s\"", boundary)
+	line("")
+	line("This is a delivery status notification in MIME format.")
+	line("")
+
+	line("--%s", boundary)
+	line("Content-Type: text/plain; charset=utf-8")
+	line("Content-Transfer-Encoding: 8bit")
+	line("")
+	line("Your mail to %s was not received within %s,", who, lifetime)
+	line("its lifetime, so it has expired and will not be delivered.")
+	line("")
+	line("  To:          %s", who)
+	line("  Tox key:     %s", o.To)
+	if origID != "" {
+		line("  Message-ID:  %s", origID)
+	}
+	line("  Sent:        %s", created.Format(time.RFC1123Z))
+	line("  Expired:     %s", expired.Format(time.RFC1123Z))
+	if o.Offered != 0 {
+		line("  Left here:   %s (first offered to a friend)", time.UnixMilli(o.Offered).UTC().Format(time.RFC1123Z))
+		line("")
+		line("Your node passed the mail on, but the recipient's node did not")
+		line("acknowledge it: it was not online where a copy was, or no copy came")
+		line("within reach. Relays drop their copies at expiry.")
+	} else {
+		line("  Left here:   never")
+		line("")
+		line("The mail never left your node: no friend of yours was online to take")
+		line("it before it expired.")
+	}
+	line("")
+	line("What you can do: send the mail again. It travels further and waits")
+	line("longer with a higher ttl or lifetime in the [mesh] section of")
+	line("toxmail.toml, and arrives sooner if you and the recipient are friends,")
+	line("or share a friend who is often online.")
+	line("")
+
+	line("--%s", boundary)
+	line("Content-Type: message/delivery-status")
+	line("")
+	line("Reporting-MTA: dns; %s", host)
+	line("X-Toxmail-Envelope: %s", o.ID)
+	line("Arrival-Date: %s", created.Format(time.RFC1123Z))
+	line("")
+	line("Final-Recipient: %s", finalRcpt)
+	line("Action: failed")
+	line("Status: 4.4.7")
+	line("Diagnostic-Code: X-TOXMAIL; not acknowledged by the recipient before the envelope expired")
+	line("Last-Attempt-Date: %s", expired.Format(time.RFC1123Z))
+	line("")
+	line("--%s--", boundary)
+	return b.Bytes()
+}
+
+// recipientWords names the recipient key k for people (the contact's name
+// and address as the address book has them, else the key) and as a
+// Final-Recipient field value of RFC 3464: an rfc822 address where one is
+// known in ASCII, else the key under the type X-TOX.
+func (m *Mailbox) recipientWords(k envelope.PublicKey) (who, finalRcpt string) {
+	var name, addr string
+	var named, known bool
+	if m.cfg.Directory != nil {
+		name, named = m.contactName(k)
+		addr, _, known = m.cfg.Directory.SenderAddress(k)
+	}
+	name, addr = clip(clean(name), 64), clip(clean(addr), 255)
+	rcpt := ""
+	switch {
+	case named && known:
+		who, rcpt = fmt.Sprintf("%s <%s>", name, addr), addr
+	case known:
+		who, rcpt = addr, addr
+	case named:
+		who = name + "@tox"
+		rcpt = who
+	default:
+		who = "Tox key " + k.Short() + "…"
+	}
+	if rcpt == "" || !isASCII(rcpt) {
+		return who, "X-TOX; " + k.String()
+	}
+	return who, "rfc822; " + rcpt
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// messageIDField returns label as a msg-id ("<left@right>") if it is one
+// that can go into a header field as it is, else "".
+func messageIDField(label string) string {
+	if len(label) < 5 || len(label) > 250 || label[0] != '<' || label[len(label)-1] != '>' ||
+		!strings.Contains(label, "@") {
+		return ""
+	}
+	for i := 1; i < len(label)-1; i++ {
+		if c := label[i]; c <= ' ' || c >= 0x7f || c == '<' || c == '>' {
+			return ""
+		}
+	}
+	return label
+}
+
+// spanWords writes d, rounded to the minute, in its largest whole unit:
+// "7 days", "36 hours", "90 minutes".
+func spanWords(d time.Duration) string {
+	d = max(d.Round(time.Minute), time.Minute)
+	switch {
+	case d%(24*time.Hour) == 0:
+		return plural.Count(int(d/(24*time.Hour)), "day")
+	case d%time.Hour == 0:
+		return plural.Count(int(d/time.Hour), "hour")
+	}
+	return plural.Count(int(d/time.Minute), "minute")
+}

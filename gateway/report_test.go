@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/mesh"
+)
+
+// reportFixture is a mailbox over an in-memory inbox whose address book
+// knows zoë (a name and an address) and bob (a name only).
+func reportFixture(t *testing.T) (*Mailbox, *inbox.Inbox, envelope.PublicKey, envelope.PublicKey) {
+	t.Helper()
+	zoe, _ := envelope.GenerateKeyPair(nil)
+	bob, _ := envelope.GenerateKeyPair(nil)
+	book, err := NewContactBook([]Contact{
+		{Name: "zoë", Address: "zoe@example.org", ID: NewToxID(zoe.Public, [4]byte{1}), Source: SourceToxID},
+		{Name: "bob", ID: NewToxID(bob.Public, [4]byte{2}), Source: SourceToxID},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := inbox.Open(inbox.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ib.Close() })
+	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: book, Hostname: "alice.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb, ib, zoe.Public, bob.Public
+}
+
+// TestReportExpired: the report is a well-formed RFC 3464 multipart/report
+// that names the mail and its recipient, in the mail's thread.
+func TestReportExpired(t *testing.T) {
+	mb, ib, zoe, _ := reportFixture(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	o := mesh.OutboxEntry{ID: envelope.ID{0xab, 0xcd}, To: zoe, Created: now.Add(-7*24*time.Hour).UnixMilli() + 700,
+		Expiry: now.Add(-time.Second).Unix(), Size: 4096, Status: mesh.StatusExpired,
+		Offered: now.Add(-7*24*time.Hour + time.Minute).UnixMilli(), Label: "<m1@alice.test>"}
+	added, err := mb.ReportExpired(o, now.Add(30*24*time.Hour), now)
+	if err != nil || !added {
+		t.Fatalf("ReportExpired: added %v, %v", added, err)
+	}
+	msgs, err := ib.List()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("inbox holds %d mails (%v), want 1", len(msgs), err)
+	}
+	if msgs[0].UID != inbox.EnvelopeID(ReportID(o.ID)).UID() {
+		t.Errorf("the report's UID is %s, want that of ReportID", msgs[0].UID)
+	}
+	_, raw, err := ib.Get(msgs[0].UID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(bytes.ReplaceAll(raw, []byte("\r\n"), nil), []byte("\n")) {
+		t.Error("the report has a bare LF")
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, want := range map[string]string{
+		"From": "Mail Delivery System <MAILER-DAEMON@alice.test>", "In-Reply-To": "<m1@alice.test>",
+		"References": "<m1@alice.test>", "Auto-Submitted": "auto-replied", "Return-Path": "<>",
+		"Date": "Mon, 07 Dec 2026 12:00:00 +0000", "X-Toxmail-Envelope": o.ID.String(),
+	} {
+		if got := m.Header.Get(field); got != want {
+			t.Errorf("%s: %q, want %q", field, got, want)
+		}
+	}
+	if want := "Undelivered mail to zoë <zoe@example.org>: not received within 7 days"; subject != want {
+		t.Errorf("Subject: %q, want %q", subject, want)
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/report" || params["report-type"] != "delivery-status" {
+		t.Fatalf("Content-Type %q: %v", m.Header.Get("Content-Type"), err)
+	}
+	r := multipart.NewReader(m.Body, params["boundary"])
+	var parts []string
+	var bodies []string
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p)
+		parts = append(parts, p.Header.Get("Content-Type"))
+		bodies = append(bodies, string(b))
+	}
+	if len(parts) != 2 || parts[0] != "text/plain; charset=utf-8" || parts[1] != "message/delivery-status" {
+		t.Fatalf("parts %q, want text/plain and message/delivery-status", parts)
+	}
+	for _, want := range []string{"zoë <zoe@example.org>", o.To.String(), "<m1@alice.test>", "Mon, 30 Nov 2026 12:00:00 +0000",
+		"Mon, 30 Nov 2026 12:01:00 +0000 (first offered to a friend)", "did not\r\nacknowledge it"} {
+		if !strings.Contains(bodies[0], want) {
+			t.Errorf("the text lacks %q:\n%s", want, bodies[0])
+		}
+	}
+	// The delivery-status part is a per-message block and a per-recipient
+	// block of header fields (RFC 3464 section 2.1).
+	tp := textproto.NewReader(bufio.NewReader(strings.NewReader(bodies[1])))
+	perMsg, err := tp.ReadMIMEHeader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRcpt, err := tp.ReadMIMEHeader()
+	if err != nil && err != io.EOF {
+		t.Fatal(err)
+	}
+	if got := perMsg.Get("Reporting-MTA"); got != "dns; alice.test" {
+		t.Errorf("Reporting-MTA: %q", got)
+	}
+	for field, want := range map[string]string{"Final-Recipient": "rfc822; zoe@example.org", "Action": "failed",
+		"Status": "4.4.7", "Last-Attempt-Date": "Mon, 07 Dec 2026 11:59:59 +0000"} {
+		if got := perRcpt.Get(field); got != want {
+			t.Errorf("%s: %q, want %q", field, got, want)
+		}
+	}
+}
+
+// TestReportExpiredOnce: asking again stores nothing, even after the user
+// deleted the report; mail that has not expired gets no report.
+func TestReportExpiredOnce(t *testing.T) {
+	mb, ib, _, bob := reportFixture(t)
+	now := time.Now()
+	o := mesh.OutboxEntry{ID: envelope.ID{7}, To: bob, Created: now.Add(-time.Hour).UnixMilli(), Expiry: now.Unix(),
+		Status: mesh.StatusExpired, Label: "not a message id"}
+	keep := now.Add(time.Hour)
+	if added, err := mb.ReportExpired(o, keep, now); !added || err != nil {
+		t.Fatalf("first report: added %v, %v", added, err)
+	}
+	if added, err := mb.ReportExpired(o, keep, now); added || err != nil {
+		t.Fatalf("second report: added %v, %v; want nothing stored", added, err)
+	}
+	msgs, _ := ib.List()
+	_, raw, _ := ib.Get(msgs[0].UID)
+	for _, want := range []string{"Subject: Undelivered mail to bob@tox: not received within 1 hour", "Final-Recipient: rfc822; bob@tox", "Left here:   never"} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+	if bytes.Contains(raw, []byte("In-Reply-To")) {
+		t.Error("a label that is no Message-ID went into In-Reply-To")
+	}
+	if err := ib.Delete(msgs[0].UID); err != nil {
+		t.Fatal(err)
+	}
+	if added, err := mb.ReportExpired(o, keep, now); added || err != nil {
+		t.Fatalf("report after deletion: added %v, %v; want nothing stored", added, err)
+	}
+	o.ID, o.Status = envelope.ID{8}, mesh.StatusOffered
+	if _, err := mb.ReportExpired(o, keep, now); err == nil {
+		t.Error("mail that has not expired got a report")
+	}
+	if msgs, _ := ib.List(); len(msgs) != 0 {
+		t.Errorf("the inbox holds %d mails, want none", len(msgs))
+	}
+}
+
+// TestRecipientWords: a recipient the book does not know is named by key,
+// and so is one whose name is not ASCII, in the machine-readable part.
+func TestRecipientWords(t *testing.T) {
+	stranger, _ := envelope.GenerateKeyPair(nil)
+	nameOnly, _ := envelope.GenerateKeyPair(nil)
+	book, err := NewContactBook([]Contact{{Name: "zoë", ID: NewToxID(nameOnly.Public, [4]byte{}), Source: SourceToxID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb := &Mailbox{cfg: MailboxConfig{Directory: book}}
+	if who, rcpt := mb.recipientWords(stranger.Public); who != "Tox key "+stranger.Public.Short()+"…" || rcpt != "X-TOX; "+stranger.Public.String() {
+		t.Errorf("stranger: %q, %q", who, rcpt)
+	}
+	if who, rcpt := mb.recipientWords(nameOnly.Public); who != "zoë@tox" || rcpt != "X-TOX; "+nameOnly.Public.String() {
+		t.Errorf("zoë: %q, %q", who, rcpt)
+	}
+	for d, want := range map[time.Duration]string{59*time.Second + 300*time.Millisecond: "1 minute",
+		90 * time.Minute: "90 minutes", 36 * time.Hour: "36 hours", 14*24*time.Hour - 400*time.Millisecond: "14 days"} {
+		if got := spanWords(d); got != want {
+			t.Errorf("spanWords(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
