@@ -50,8 +50,9 @@ var _ RecipientResolver = (*Resolver)(nil)
 // recipients, each resolved at RCPT through the RecipientResolver, and
 // sends the mail; the server submits one envelope per recipient to the
 // node in one atomic, durable write, and only then answers 250. The mail
-// is sealed byte for byte as the client sent it: the server adds no
-// header (the recipient's node adds delivery headers).
+// is sealed byte for byte as the client sent it, less its Bcc and
+// Resent-Bcc fields (see stripBcc): the server adds no header (the
+// recipient's node adds delivery headers).
 //
 // EHLO advertises AUTH PLAIN LOGIN, SIZE (SMTPConfig.MaxMessageBytes),
 // 8BITMIME, SMTPUTF8, PIPELINING, ENHANCEDSTATUSCODES and CHUNKING.

@@ -282,6 +282,10 @@ func (s *smtpSession) Data(r io.Reader) error {
 		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
 	}
 
+	body, blind := stripBcc(body)
+	if blind > 0 {
+		s.log.Info("SMTP mail: Bcc fields removed before sealing", "fields", blind)
+	}
 	label := messageIDLabel(body)
 	var outs []mesh.Outgoing
 	var plain []smtpRcpt

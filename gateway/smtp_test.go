@@ -426,6 +426,30 @@ func TestSMTPDataTwoRecipients(t *testing.T) {
 	}
 }
 
+// TestSMTPBccRemoved: a Bcc field in the submitted mail is not sealed for
+// any recipient, the blind one included; the blind recipient still gets
+// the mail, since recipients are those of RCPT TO.
+func TestSMTPBccRemoved(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	body := "From: alice@example.org\r\nTo: bob@example.org\r\nBcc: " + f.raw.Address() + ",\r\n secret@example.org\r\n" +
+		"Subject: s\r\n\r\nBcc: this line is the body's\r\n"
+	want := "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: s\r\n\r\nBcc: this line is the body's\r\n"
+	c := dialSMTP(t, f.addr)
+	c.login()
+	if code, msg := c.send(body, "bob@example.org", f.raw.Address()); code != 250 {
+		t.Fatalf("DATA: got %d %q, want 250", code, msg)
+	}
+	calls := f.sub.recorded()
+	if len(calls) != 1 || len(calls[0]) != 2 {
+		t.Fatalf("got %+v, want one Submit of two envelopes", calls)
+	}
+	for i, o := range calls[0] {
+		if string(o.Body) != want {
+			t.Errorf("envelope %d body:\ngot  %q\nwant %q", i, o.Body, want)
+		}
+	}
+}
+
 func TestSMTPDataSubmitFailure(t *testing.T) {
 	tests := []struct {
 		name   string
