@@ -23,23 +23,10 @@ func reportFixture(t *testing.T) (*Mailbox, *inbox.Inbox, envelope.PublicKey, en
 	t.Helper()
 	zoe, _ := envelope.GenerateKeyPair(nil)
 	bob, _ := envelope.GenerateKeyPair(nil)
-	book, err := NewContactBook([]Contact{
-		{Name: "zoë", Address: "zoe@example.org", ID: NewToxID(zoe.Public, [4]byte{1}), Source: SourceToxID},
-		{Name: "bob", ID: NewToxID(bob.Public, [4]byte{2}), Source: SourceToxID},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib, err := inbox.Open(inbox.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ib.Close() })
-	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Directory: book, Hostname: "alice.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mb, ib, zoe.Public, bob.Public
+	mb := bookMailbox(t, "alice.test",
+		Contact{Name: "zoë", Address: "zoe@example.org", ID: NewToxID(zoe.Public, [4]byte{1}), Source: SourceToxID},
+		Contact{Name: "bob", ID: NewToxID(bob.Public, [4]byte{2}), Source: SourceToxID})
+	return mb, mb.cfg.Inbox, zoe.Public, bob.Public
 }
 
 // TestReportExpired: the report is a well-formed RFC 3464 multipart/report
