@@ -34,7 +34,8 @@ type TransportConfig struct {
 	// Default 16 MiB; it must exceed the mesh's MaxEnvelopeSize.
 	MaxFrame int
 	// MaxQueue bounds the bytes waiting to be sent to one friend; past it
-	// Send reports mesh.ErrBackpressure. Default 16 MiB.
+	// Send reports mesh.ErrBackpressure. An empty queue takes one frame of
+	// any size up to MaxFrame. Default 16 MiB.
 	MaxQueue int
 	// MaxInbound bounds the bytes received and not yet handled by the mesh,
 	// all friends together; past it frames are dropped (and counted).
@@ -288,7 +289,9 @@ func (t *Transport) Send(to mesh.FriendKey, frame []byte) error {
 	case f == nil || !f.online():
 		t.mu.Unlock()
 		return mesh.ErrOffline
-	case f.q.bytes+len(frame) > t.cfg.MaxQueue:
+	case f.q.bytes > 0 && f.q.bytes+len(frame) > t.cfg.MaxQueue:
+		// An empty queue takes any frame within MaxFrame, so a frame
+		// larger than MaxQueue goes alone rather than never.
 		t.mu.Unlock()
 		return fmt.Errorf("%w: %d bytes queued for %s", mesh.ErrBackpressure, f.q.bytes, to.Short())
 	}
