@@ -124,8 +124,11 @@ func (o Options) Validate() error {
 	default:
 		return invalidf(op, "Proxy %d is not none, http or socks5", int(o.Proxy))
 	}
-	if len(o.Savedata) > 0 && IsEncrypted(o.Savedata) {
-		return rejectf(op, ErrEncrypted, "Savedata is encrypted: decrypt it with LoadProfile first")
+	if len(o.Savedata) > 0 {
+		if IsEncrypted(o.Savedata) {
+			return rejectf(op, ErrEncrypted, "Savedata is encrypted: decrypt it with LoadProfile first")
+		}
+		return checkSavedata(o.Savedata)
 	}
 	return nil
 }

@@ -43,13 +43,12 @@ func nodeAddress(c *cli, cfg *config.Config) (tox.Address, error) {
 		return tox.Address{}, fail(err, "")
 	}
 	defer clear(save)
-	x, err := tox.New(tox.Options{Savedata: save}) // UDP off: binds nothing
+	a, err := tox.ProfileAddress(save) // never iterates: contacts nobody
 	if err != nil {
 		if ferr := profileError(err, cfg); ferr != nil {
 			return tox.Address{}, ferr
 		}
 		return tox.Address{}, fail(err, "the profile "+cfg.ProfilePath()+" could not be opened")
 	}
-	defer x.Close()
-	return x.Address(), nil
+	return a, nil
 }
