@@ -65,6 +65,9 @@ type Options struct {
 	// SaveEvery is how often the Tox profile is saved while running.
 	// Default 5 minutes.
 	SaveEvery time.Duration
+	// LookupIP resolves bootstrap nodes' names (tests); nil means
+	// net.DefaultResolver.LookupIP.
+	LookupIP func(ctx context.Context, network, host string) ([]net.IP, error)
 }
 
 // Daemon is one running toxmail node.
@@ -359,7 +362,6 @@ func (d *Daemon) Start() error {
 	d.log.Debug("settings", "config", d.cfg.Path, "data_dir", d.cfg.DataDir,
 		"ttl", m.TTL, "lifetime", m.Lifetime, "max_held_bytes", m.MaxHeldBytes, "friend_share", m.FriendShare,
 		"friend_requests", d.cfg.Tox.FriendRequests, "bootstrap_nodes", len(d.cfg.Tox.Bootstrap))
-	d.bootstrap(true)
 	d.syncFriends()
 	d.wg.Add(1)
 	go d.background()
@@ -410,6 +412,9 @@ func (d *Daemon) background() {
 	defer rejoin.Stop()
 	maint := time.NewTicker(d.opts.InboxEvery)
 	defer maint.Stop()
+	// Here rather than in Start: a bootstrap node's name may take seconds
+	// to resolve.
+	d.bootstrap(true)
 	d.reportExpired(true, time.Now())
 	for {
 		select {
@@ -460,15 +465,20 @@ func (d *Daemon) bootstrap(first bool) {
 		d.log.Debug("not on the Tox network: asking the bootstrap nodes again", "nodes", len(d.cfg.Tox.Bootstrap))
 	}
 	for _, b := range d.cfg.Tox.Bootstrap {
-		if first {
-			d.log.Debug("bootstrapping", "host", b.Host, "port", b.Port, "tcp_port", b.RelayPort())
+		ip, err := d.bootstrapIP(b.Host)
+		if err != nil {
+			warn("bootstrap node skipped: its name does not resolve", "host", b.Host, "err", err)
+			continue
 		}
-		if err := d.Bootstrap(b.Host, b.Port, b.PublicKey); err != nil {
+		if first {
+			d.log.Debug("bootstrapping", "host", b.Host, "ip", ip, "port", b.Port, "tcp_port", b.RelayPort())
+		}
+		if err := d.Bootstrap(ip, b.Port, b.PublicKey); err != nil {
 			warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
 		}
 		// As a TCP relay too: with UDP off (a proxy) or dropped by a
 		// firewall, bootstrapping alone never connects.
-		if err := d.x.AddTCPRelay(b.Host, b.RelayPort(), b.PublicKey); err != nil {
+		if err := d.x.AddTCPRelay(ip, b.RelayPort(), b.PublicKey); err != nil {
 			warn("TCP relay refused", "host", b.Host, "tcp_port", b.RelayPort(), "err", err)
 		}
 	}
@@ -477,6 +487,46 @@ func (d *Daemon) bootstrap(first bool) {
 // Bootstrap adds a DHT node to join the Tox network through.
 func (d *Daemon) Bootstrap(host string, port uint16, key [32]byte) error {
 	return d.x.Bootstrap(host, port, tox.PublicKey(key))
+}
+
+// bootstrapLookupTimeout bounds the resolving of a bootstrap node's name.
+const bootstrapLookupTimeout = 10 * time.Second
+
+// bootstrapIP returns a bootstrap node's host as an IP literal. libtoxcore
+// would resolve a name itself, on the instance's only thread: while DNS
+// does not answer, no friend traffic would move and every call would wait.
+// So names are resolved here, by Go, with a timeout; an IPv6 address is
+// taken only when tox.ipv6 is on.
+func (d *Daemon) bootstrapIP(host string) (string, error) {
+	if ip := net.ParseIP(host); ip != nil {
+		return host, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bootstrapLookupTimeout)
+	defer cancel()
+	go func() { // a node stopping does not wait for DNS
+		select {
+		case <-d.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	lookup := d.opts.LookupIP
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupIP
+	}
+	ips, err := lookup(ctx, "ip", host)
+	if err != nil {
+		return "", err
+	}
+	for _, ip := range ips {
+		if ip.To4() != nil {
+			return ip.String(), nil
+		}
+	}
+	if len(ips) > 0 && d.cfg.Tox.IPv6 {
+		return ips[0].String(), nil
+	}
+	return "", fmt.Errorf("%s has no IPv4 address, and tox.ipv6 is off", host)
 }
 
 // saveProfile writes the Tox profile (keys, friends) atomically, mode 0600.

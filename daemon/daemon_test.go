@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/mesh"
+	"github.com/toxmail/toxmail/tox"
 )
 
 // A mail whose SMTP transaction had begun (MAIL FROM, RCPT TO) when the
@@ -367,5 +369,53 @@ func smtpDial(t *testing.T, addr string) func(code int, format string, args ...a
 			t.Fatalf("%q: %v %s", fmt.Sprintf(format, args...), err, msg)
 		}
 		return msg
+	}
+}
+
+// TestBootstrapNameResolvedOffTox: a bootstrap node's name is resolved by
+// Go, not by libtoxcore on the instance's thread. While DNS does not
+// answer, Start returns and the Tox instance goes on answering; a name
+// that resolves is bootstrapped by its address.
+func TestBootstrapNameResolvedOffTox(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	key := tox.PublicKey{1, 2, 3}
+	a.cfg.Tox.Bootstrap = []config.BootstrapNode{{Host: "silent.test", Port: 33445, PublicKey: key},
+		{Host: "answers.test", Port: 33445, PublicKey: key}}
+	asked := make(chan string, 4)
+	a.opts.LookupIP = func(ctx context.Context, network, host string) ([]net.IP, error) {
+		asked <- host
+		if host == "answers.test" {
+			return []net.IP{net.ParseIP("::1"), net.ParseIP("127.0.0.1")}, nil
+		}
+		<-ctx.Done() // a DNS server that never answers
+		return nil, ctx.Err()
+	}
+	start := time.Now()
+	a.start(t)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Start took %v while a bootstrap name resolved", d)
+	}
+	select {
+	case h := <-asked:
+		if h != "silent.test" {
+			t.Fatalf("first lookup %q", h)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bootstrap name was never looked up")
+	}
+	for i := range 3 { // the instance answers while the lookup waits
+		begin := time.Now()
+		if _, err := a.d.x.Savedata(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(begin); d > 2*time.Second {
+			t.Errorf("call %d to the Tox instance took %v during the lookup", i, d)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ip, err := a.d.bootstrapIP("answers.test")
+	if err != nil || ip != "127.0.0.1" {
+		t.Errorf("bootstrapIP(answers.test) = %q, %v; want the IPv4 address with tox.ipv6 off", ip, err)
 	}
 }
