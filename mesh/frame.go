@@ -247,3 +247,11 @@ func FrameKind(f []byte) string {
 
 // IsHello reports whether f is a hello frame: session control, not mail.
 func IsHello(f []byte) bool { return len(f) >= 2 && f[0] == ProtocolVersion && f[1] == frameHello }
+
+// IsControl reports whether f is a session frame (hello, offer, request or
+// ack) rather than an envelope body. Losing one stalls a friend's session
+// until it reconnects, while a lost body is asked for again, so a
+// transport short of memory should drop bodies first.
+func IsControl(f []byte) bool {
+	return len(f) >= 2 && f[0] == ProtocolVersion && f[1] >= frameHello && f[1] <= frameAck && f[1] != frameEnvelope
+}

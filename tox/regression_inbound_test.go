@@ -114,3 +114,49 @@ func TestRegressionInboundDropLosesHello(t *testing.T) {
 		})
 	}
 }
+
+// TestRegressionInboundSmallBodiesBounded: while the mesh is busy, envelope
+// bodies under 64 KiB count against MaxInbound like larger ones (all of
+// them went past it: 31 MB queued against a 1 MB limit), session frames
+// go on into a reserve as large again, and past that nothing is queued.
+func TestRegressionInboundSmallBodiesBounded(t *testing.T) {
+	const limit = 1 << 20
+	tr := NewTransport(TransportConfig{MaxInbound: limit})
+	defer tr.Close()
+	kp := mustKeyPair(t)
+	f := mustKeyPair(t).Public
+	node, err := mesh.NewNode(mesh.DefaultConfig(), mesh.Deps{Identity: kp, Transport: tr, Store: mesh.NewMemStore(), Mailbox: &meshBox{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	gate := make(chan struct{})
+	defer close(gate)
+	tr.SetHandler(&gatedHandler{h: node, gate: gate})
+	tr.onFriendConnection(0, f, ConnectionUDP)
+	queued := func() int {
+		tr.events.mu.Lock()
+		defer tr.events.mu.Unlock()
+		return tr.events.bytes
+	}
+	body := append([]byte{mesh.ProtocolVersion, 4}, make([]byte, smallFrame-3)...)
+	for range 100 {
+		inject(tr, 0, f, body)
+	}
+	if q := queued(); q > limit {
+		t.Errorf("%d bytes of envelope bodies queued against a limit of %d", q, limit)
+	}
+	offer := append([]byte{mesh.ProtocolVersion, 2}, make([]byte, 40<<10)...) // as large as a batch of offers gets
+	for range 100 {
+		inject(tr, 0, f, offer)
+	}
+	if q := queued(); q <= limit || q > 2*limit {
+		t.Errorf("%d bytes queued with offers on top, want past the limit of %d but within the reserve", q, limit)
+	}
+	if st := tr.Stats(); st.InboundDropped == 0 {
+		t.Error("nothing was dropped")
+	}
+}

@@ -38,8 +38,9 @@ type TransportConfig struct {
 	// any size up to MaxFrame. Default 16 MiB.
 	MaxQueue int
 	// MaxInbound bounds the bytes received and not yet handled by the mesh,
-	// all friends together; past it frames are dropped (and counted).
-	// Default 64 MiB.
+	// all friends together; past it envelope bodies and texts are dropped
+	// (and counted), and session frames (mesh.IsControl) use a reserve of
+	// as much again, past which they are dropped too. Default 64 MiB.
 	MaxInbound int
 	// HelloTimeout is how long a connected friend may stay silent on the
 	// mesh before it counts as a plain Tox client. Default 20 s.

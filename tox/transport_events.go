@@ -1,6 +1,10 @@
 package tox
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/toxmail/toxmail/mesh"
+)
 
 type eventKind uint8
 
@@ -12,10 +16,11 @@ const (
 	evFriendRequest // a request to decide by policy, off the Tox goroutine
 )
 
-// smallFrame is the size below which a frame is never dropped for the
-// inbound limit: hellos, offers, requests and acks are small, and losing
-// one would stall a friend's session. Only envelope bodies, which the
-// mesh asks for again, may be dropped.
+// smallFrame is the size below which a session frame (mesh.IsControl:
+// hello, offer, request, ack; all of them are smaller) may go past the
+// inbound limit, into a reserve as large again: losing one would stall a
+// friend's session. Envelope bodies, which the mesh asks for again, are
+// dropped at the limit, and past the reserve everything is.
 const smallFrame = 64 << 10
 
 // event is one thing for the dispatch goroutine to hand on.
@@ -31,8 +36,9 @@ type event struct {
 
 // eventQueue is a FIFO between the Tox goroutine (which must never block)
 // and the dispatch goroutine. Frames and texts count against a byte limit;
-// past it, large frames and texts are dropped rather than blocking Tox.
-// Small frames and connection events are always queued.
+// past it, envelope bodies and texts are dropped rather than blocking Tox,
+// and session frames go on into a reserve of limit bytes more (see
+// smallFrame). Connection events are always queued.
 type eventQueue struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -57,7 +63,7 @@ func (q *eventQueue) push(ev event) bool {
 		return false
 	}
 	if n := ev.size(); n > 0 {
-		if q.bytes+n > q.limit && (ev.kind != evFrame || n >= smallFrame) {
+		if q.bytes+n > q.limit && !(ev.control() && q.bytes+n <= 2*q.limit) {
 			return false
 		}
 		q.bytes += n
@@ -82,6 +88,11 @@ func (q *eventQueue) pop() (event, bool) {
 	q.items = q.items[1:]
 	q.bytes -= ev.size()
 	return ev, true
+}
+
+// control reports whether ev is a session frame that may use the reserve.
+func (ev *event) control() bool {
+	return ev.kind == evFrame && len(ev.frame) < smallFrame && mesh.IsControl(ev.frame)
 }
 
 // size is what an event counts against the byte limit.
