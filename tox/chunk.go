@@ -17,9 +17,15 @@ import (
 // a disconnect is discarded (the mesh offers its envelope again later); a
 // continuation without a start, a start in the middle of a frame, or a
 // length above the limit is an error that discards the partial frame.
+//
+// A third packet, [162] alone, is the transport's announcement: it goes
+// once on every new connection, before any frame, so that a friend knows a
+// toxmail node is there even while that node's mesh is still starting
+// (opening its stores), and does not take it for a plain Tox client.
 const (
 	pktFrameStart = 160 // first chunk of a mesh frame
 	pktFrameMore  = 161 // continuation chunk
+	pktPresent    = 162 // "a toxmail transport is here"
 
 	chunkStartHeader = 5
 	chunkMoreHeader  = 1

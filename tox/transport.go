@@ -105,6 +105,7 @@ type friend struct {
 	texts       []string // text messages waiting to be sent (kept while offline)
 	textBytes   int
 	in          reassembler
+	announce    bool // pktPresent is still to go on this connection
 }
 
 func (f *friend) online() bool { return f.conn != ConnectionNone }
@@ -327,6 +328,18 @@ func (t *Transport) pump(c *Core) {
 		if !f.online() {
 			continue
 		}
+		if f.announce {
+			if err := c.SendLossless(f.num, []byte{pktPresent}); err == nil {
+				f.announce = false
+				t.stats.PacketsOut++
+			} else if !errors.Is(err, ErrSendQ) {
+				f.announce = false
+				t.log.Debug("announcement not sent", "friend", f.pk, "err", err)
+			} else {
+				t.stats.SendQFull++
+				continue // it goes first, at the next pump
+			}
+		}
 		for !f.q.empty() {
 			frameLen := len(f.q.frames[0])
 			pkt := f.q.next(t.buf)
@@ -377,6 +390,7 @@ func (t *Transport) onFriendConnection(num uint32, pk PublicKey, c Connection) {
 	switch {
 	case now && !was:
 		f.connectedAt = time.Now()
+		f.announce = true
 		if f.kind == PeerPlain {
 			f.kind = PeerUnknown // it may have installed a mesh client since
 		}
@@ -399,7 +413,8 @@ func (t *Transport) onFriendConnection(num uint32, pk PublicKey, c Connection) {
 
 // onFriendLossless runs on the Tox goroutine.
 func (t *Transport) onFriendLossless(num uint32, pk PublicKey, data []byte) {
-	if !isMeshPacket(data) {
+	present := len(data) == 1 && data[0] == pktPresent
+	if !present && !isMeshPacket(data) {
 		if t.testRawRecv != nil {
 			t.testRawRecv(pk, data)
 		}
@@ -413,6 +428,10 @@ func (t *Transport) onFriendLossless(num uint32, pk PublicKey, data []byte) {
 			t.events.push(event{kind: evOnline, pk: pk, online: true})
 		}
 		f.kind = PeerMesh
+	}
+	if present {
+		t.mu.Unlock()
+		return
 	}
 	frame, err := f.in.add(data)
 	if err != nil {
