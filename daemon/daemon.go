@@ -104,6 +104,7 @@ type Daemon struct {
 	applied   map[tox.PublicKey]bool
 	appliedOK bool
 
+	saveMu  sync.Mutex // orders profile saves (saveProfile)
 	mb      *gateway.Mailbox
 	reports reports // non-delivery reports (reports.go)
 
@@ -530,7 +531,11 @@ func (d *Daemon) bootstrapIP(host string) (string, error) {
 }
 
 // saveProfile writes the Tox profile (keys, friends) atomically, mode 0600.
+// Saves are taken one at a time, so that an older snapshot (encrypting one
+// takes a tenth of a second) is never written over a newer one.
 func (d *Daemon) saveProfile() error {
+	d.saveMu.Lock()
+	defer d.saveMu.Unlock()
 	data, err := d.x.Savedata()
 	if err != nil {
 		return err
