@@ -318,7 +318,7 @@ var schema = []section{
 				doc: `The longest the node goes without sweeping expired records out of its store (held envelopes are dropped exactly at expiry regardless). 0s sweeps only at expiries.`,
 				ptr: func(c *Config) any { return &c.Mesh.SweepInterval }},
 			{key: "outbox_retention", field: "OutboxRetention", rng: "0s..3650d",
-				doc: `How long sent mail stays listed in the outbox after its envelope expired.`,
+				doc: `How long sent mail stays listed in the outbox after its envelope expired. With 0s, mail that expires undelivered leaves the outbox at once, before its non-delivery report (smtp.non_delivery_reports) can be made.`,
 				ptr: func(c *Config) any { return &c.Mesh.OutboxRetention }},
 			{key: "deliver_retry", field: "DeliverRetry", rng: "1s..1h",
 				doc: `How long to wait before retrying to store received mail after the mailbox failed for now (e.g. disk full).`,

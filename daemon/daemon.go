@@ -416,6 +416,9 @@ func (d *Daemon) background() {
 	// Here rather than in Start: a bootstrap node's name may take seconds
 	// to resolve.
 	d.bootstrap(true)
+	if d.cfg.SMTP.NonDeliveryReports && d.cfg.Mesh.OutboxRetention == 0 {
+		d.log.Warn("mesh.outbox_retention = 0s: mail that expires undelivered leaves the outbox at once and gets no non-delivery report")
+	}
 	d.reportExpired(true, time.Now())
 	for {
 		select {
