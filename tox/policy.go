@@ -138,7 +138,8 @@ func (t *Transport) Deny(pk PublicKey) error {
 	return nil
 }
 
-// AddFriend sends a friend request to a Tox address.
+// AddFriend sends a friend request to a Tox address, and drops any pending
+// request from it: the two requests make the friendship.
 func (t *Transport) AddFriend(addr Address, message string) error {
 	x := t.attached()
 	if x == nil {
@@ -150,6 +151,7 @@ func (t *Transport) AddFriend(addr Address, message string) error {
 	}
 	t.mu.Lock()
 	t.addFriendLocked(num, addr.PublicKey())
+	delete(t.pending, addr.PublicKey())
 	t.mu.Unlock()
 	return nil
 }

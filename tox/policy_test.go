@@ -150,3 +150,24 @@ func TestDeleteFriendDropsQueue(t *testing.T) {
 		t.Fatalf("deleting twice: got %v", err)
 	}
 }
+
+// Sending a friend request to someone whose own request waits for
+// approval makes the friendship: the request is no longer pending.
+func TestAddFriendClearsPendingRequest(t *testing.T) {
+	x := pairNew(t, pairOptions(t))
+	tr := NewTransport(TransportConfig{Policy: Manual})
+	t.Cleanup(func() { tr.Close() })
+	if err := tr.Attach(x); err != nil {
+		t.Fatal(err)
+	}
+	y := pairNew(t, pairOptions(t)) // only its address is used
+	tr.onFriendRequest(y.PublicKey(), "hi")
+	x.Wake()
+	waitFor(t, 5*time.Second, "the request pending", func() bool { return len(tr.Pending()) == 1 })
+	if err := tr.AddFriend(y.Address(), "hello back"); err != nil {
+		t.Fatal(err)
+	}
+	if p := tr.Pending(); len(p) != 0 {
+		t.Errorf("still pending after befriending: %+v", p)
+	}
+}
