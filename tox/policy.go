@@ -188,15 +188,21 @@ func (t *Transport) DeleteFriend(pk PublicKey) error {
 	}
 	t.mu.Lock()
 	f := t.byKey[pk]
-	var num uint32
-	if f != nil {
-		num = f.num
-	}
 	t.mu.Unlock()
 	if f == nil {
 		return fmt.Errorf("tox: %s: %w", pk.Short(), ErrFriendNotFound)
 	}
-	if err := x.DeleteFriend(num); err != nil {
+	// The number is looked up by key on the Tox goroutine, in the same
+	// call that deletes it: a number read before could by then belong to
+	// another friend (a racing delete, and a new friend taking its number).
+	err := x.Do(func(c *Core) error {
+		num, err := c.FriendByPublicKey(pk)
+		if err != nil {
+			return err
+		}
+		return c.DeleteFriend(num)
+	})
+	if err != nil {
 		return err
 	}
 	t.mu.Lock()
