@@ -2,6 +2,8 @@ package tox
 
 import (
 	"encoding/binary"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +123,8 @@ func TestRegressionInboundDropLosesHello(t *testing.T) {
 // go on into a reserve as large again, and past that nothing is queued.
 func TestRegressionInboundSmallBodiesBounded(t *testing.T) {
 	const limit = 1 << 20
-	tr := NewTransport(TransportConfig{MaxInbound: limit})
+	var logs pairLockedBuffer
+	tr := NewTransport(TransportConfig{MaxInbound: limit, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer tr.Close()
 	kp := mustKeyPair(t)
 	f := mustKeyPair(t).Public
@@ -158,5 +161,8 @@ func TestRegressionInboundSmallBodiesBounded(t *testing.T) {
 	}
 	if st := tr.Stats(); st.InboundDropped == 0 {
 		t.Error("nothing was dropped")
+	}
+	if n := strings.Count(logs.String(), "received data dropped"); n != 1 {
+		t.Errorf("the drops were logged %d times, want once (at most once a minute):\n%s", n, logs.String())
 	}
 }

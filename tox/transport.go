@@ -131,6 +131,10 @@ type Transport struct {
 	pending map[PublicKey]Request
 	actions []func(*Core) // run on the Tox goroutine at the next pump
 	stats   TransportStats
+	// dropsLogged is when inbound drops were last logged; dropsSince
+	// counts those since (noteInboundDrop).
+	dropsLogged time.Time
+	dropsSince  int
 
 	events     *eventQueue
 	done       chan struct{}
@@ -443,6 +447,7 @@ func (t *Transport) onFriendLossless(num uint32, pk PublicKey, data []byte) {
 		t.stats.BytesIn += uint64(len(frame))
 		if !t.events.push(event{kind: evFrame, pk: pk, frame: frame}) {
 			t.stats.InboundDropped++
+			t.noteInboundDrop("mesh frame", pk)
 		}
 	}
 	t.mu.Unlock()
@@ -461,8 +466,27 @@ func (t *Transport) onFriendMessage(num uint32, pk PublicKey, typ MessageType, t
 	name := f.name
 	if !t.events.push(event{kind: evText, pk: pk, name: name, text: text}) {
 		t.stats.TextsDropped++
+		t.noteInboundDrop("text message", pk)
 	}
 	t.mu.Unlock()
+}
+
+// dropLogEvery is the least time between two logs of inbound drops.
+const dropLogEvery = time.Minute
+
+// noteInboundDrop logs, at most once a minute, that something received was
+// dropped because the mesh is behind (MaxInbound): a text message is then
+// lost (its sender's client showed it delivered), an envelope body is
+// asked for again. t.mu is held.
+func (t *Transport) noteInboundDrop(what string, from PublicKey) {
+	t.dropsSince++
+	now := time.Now()
+	if now.Sub(t.dropsLogged) < dropLogEvery {
+		return
+	}
+	t.log.Warn("received data dropped: the mesh is behind and the inbound queue is full",
+		"last", what, "friend", from, "dropped_since_last_log", t.dropsSince)
+	t.dropsLogged, t.dropsSince = now, 0
 }
 
 // dispatch hands events to the mesh and the text handler, in order.
