@@ -14,17 +14,24 @@ import (
 // recipients are those of RCPT TO, never those of the header.
 
 // stripBcc returns body without its Bcc and Resent-Bcc header fields,
-// folded lines included, and how many fields it removed. Line ends may be
-// CRLF or LF; the header section ends at the first empty line (or with the
-// mail). It returns body itself when there is nothing to remove.
+// folded lines included, and how many fields it removed. A line ends with
+// CRLF, a lone LF or a lone CR, as the recipient's node reads it (see
+// canonicalCRLF): a field behind a lone CR is a field there. The header
+// section ends at the first empty line (or with the mail). It returns body
+// itself when there is nothing to remove; otherwise the header's line ends
+// are CRLF.
 func stripBcc(body []byte) ([]byte, int) {
 	var kept []byte // the header lines kept, once a field is removed
 	removed, dropping := 0, false
 	i := 0
 	for i < len(body) {
 		line := body[i:]
-		if j := bytes.IndexByte(line, '\n'); j >= 0 {
-			line = line[:j+1]
+		if j := bytes.IndexAny(line, "\r\n"); j >= 0 {
+			end := j + 1
+			if line[j] == '\r' && end < len(line) && line[end] == '\n' {
+				end++
+			}
+			line = line[:end]
 		}
 		content := bytes.TrimRight(line, "\r\n")
 		if len(content) == 0 {
@@ -47,7 +54,10 @@ func stripBcc(body []byte) ([]byte, int) {
 	if removed == 0 {
 		return body, 0
 	}
-	return append(kept, body[i:]...), removed
+	// The kept lines' ends become CRLF, as the recipient's node makes them
+	// anyway: a lone CR left before a lone LF that followed a removed line
+	// would read as one CRLF, and lines would merge.
+	return append(canonicalCRLF(kept), body[i:]...), removed
 }
 
 // isBccField reports whether a header line starts a Bcc or Resent-Bcc
