@@ -104,9 +104,11 @@ type Daemon struct {
 	applied   map[tox.PublicKey]bool
 	appliedOK bool
 
-	saveMu  sync.Mutex // orders profile saves (saveProfile)
-	mb      *gateway.Mailbox
-	reports reports // non-delivery reports (reports.go)
+	saveMu sync.Mutex // orders profile saves (saveProfile)
+	// bootstrapping is set while a bootstrap pass runs (bootstrapAsync).
+	bootstrapping atomic.Bool
+	mb            *gateway.Mailbox
+	reports       reports // non-delivery reports (reports.go)
 
 	// tombstonesExpired counts what inbox maintenance removed.
 	tombstonesExpired atomic.Int64
@@ -413,9 +415,7 @@ func (d *Daemon) background() {
 	defer rejoin.Stop()
 	maint := time.NewTicker(d.opts.InboxEvery)
 	defer maint.Stop()
-	// Here rather than in Start: a bootstrap node's name may take seconds
-	// to resolve.
-	d.bootstrap(true)
+	d.bootstrapAsync(true)
 	if d.cfg.SMTP.NonDeliveryReports && d.cfg.Mesh.OutboxRetention == 0 {
 		d.log.Warn("mesh.outbox_retention = 0s: mail that expires undelivered leaves the outbox at once and gets no non-delivery report")
 	}
@@ -436,7 +436,7 @@ func (d *Daemon) background() {
 			}
 		case <-rejoin.C:
 			if !d.Online() {
-				d.bootstrap(false)
+				d.bootstrapAsync(false)
 			}
 		case <-save.C:
 			if err := d.saveProfile(); err != nil {
@@ -463,6 +463,14 @@ func (d *Daemon) background() {
 // UDP and as a TCP relay; refusals are logged (at start as warnings, later
 // once more at debug level: they are the same every time).
 func (d *Daemon) bootstrap(first bool) {
+	stopping := func() bool {
+		select {
+		case <-d.stop:
+			return true
+		default:
+			return false
+		}
+	}
 	warn := d.log.Warn
 	if !first {
 		warn = d.log.Debug
@@ -470,6 +478,9 @@ func (d *Daemon) bootstrap(first bool) {
 	}
 	for _, b := range d.cfg.Tox.Bootstrap {
 		ip, err := d.bootstrapIP(b.Host)
+		if stopping() {
+			return
+		}
 		if err != nil {
 			warn("bootstrap node skipped: its name does not resolve", "host", b.Host, "err", err)
 			continue
@@ -491,6 +502,21 @@ func (d *Daemon) bootstrap(first bool) {
 // Bootstrap adds a DHT node to join the Tox network through.
 func (d *Daemon) Bootstrap(host string, port uint16, key [32]byte) error {
 	return d.x.Bootstrap(host, port, tox.PublicKey(key))
+}
+
+// bootstrapAsync runs a bootstrap pass on a goroutine of its own, unless
+// one is still running: resolving the names may take seconds each, and the
+// background loop (the contacts file, reports, saves) must not wait for it.
+func (d *Daemon) bootstrapAsync(first bool) {
+	if !d.bootstrapping.CompareAndSwap(false, true) {
+		return
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer d.bootstrapping.Store(false)
+		d.bootstrap(first)
+	}()
 }
 
 // bootstrapLookupTimeout bounds the resolving of a bootstrap node's name.

@@ -374,10 +374,11 @@ func smtpDial(t *testing.T, addr string) func(code int, format string, args ...a
 }
 
 // TestBootstrapNameResolvedOffTox: a bootstrap node's name is resolved by
-// Go, not by libtoxcore on the instance's thread, and not in Start. While
-// the lookup waits (a DNS server that does not answer), Start has returned
-// and the Tox instance answers; a name that resolves is bootstrapped by its
-// IPv4 address.
+// Go, not by libtoxcore on the instance's thread, and neither in Start nor
+// on the goroutine that follows the contacts file. While the lookup waits
+// (a DNS server that does not answer), Start has returned, the Tox
+// instance answers and a new contact is befriended; a name that resolves
+// is bootstrapped by its IPv4 address.
 func TestBootstrapNameResolvedOffTox(t *testing.T) {
 	t.Parallel()
 	a := newTestNode(t, "alice")
@@ -414,6 +415,11 @@ func TestBootstrapNameResolvedOffTox(t *testing.T) {
 	if _, err := a.d.x.Savedata(); err != nil { // the instance answers meanwhile
 		t.Fatal(err)
 	}
+	// So does the rest of the node: a contact added now is befriended
+	// while the lookup still waits.
+	bob := randomID(t)
+	a.contacts(t, gateway.Contact{Name: "bob", ID: bob, Added: time.Now()})
+	waitFor(t, 10*time.Second, "the new contact befriended during the lookup", func() bool { return a.isFriend(bob.PublicKey()) })
 	close(release)
 	select {
 	case h := <-asked:
