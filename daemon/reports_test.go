@@ -102,9 +102,9 @@ func TestNonDeliveryReports(t *testing.T) {
 		mails = pop3Mails(t, a, false)
 		return len(mails) == 1
 	})
-	for _, want := range []string{"From: Mail Delivery System <MAILER-DAEMON@", "Subject: Undelivered mail to bob@tox: not received within 1 day",
+	for _, want := range []string{"From: Mail Delivery System <MAILER-DAEMON@", "Subject: Undelivered mail to bob@tox: not sent within 1 day",
 		"In-Reply-To: <old@alice.test>", "report-type=delivery-status", "Final-Recipient: rfc822; bob@tox", "Action: failed",
-		"Status: 4.4.7", "never left your node"} {
+		"Status: 4.4.7", "without ever leaving your node"} {
 		if !strings.Contains(mails[0], want) {
 			t.Errorf("the report lacks %q:\n%s", want, mails[0])
 		}

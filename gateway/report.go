@@ -50,6 +50,10 @@ func (m *Mailbox) ReportExpired(o mesh.OutboxEntry, keepUntil, now time.Time) (a
 	if o.Status != mesh.StatusExpired {
 		return false, fmt.Errorf("gateway: mail %s is %v, not expired: no report", o.ID.Short(), o.Status)
 	}
+	rid := ReportID(o.ID)
+	if has, err := m.cfg.Inbox.Has(rid); err == nil && has {
+		return false, nil // stored before: nothing to do, whatever the disk's room
+	}
 	if m.cfg.SpaceCheck != nil {
 		if err := m.cfg.SpaceCheck(); err != nil {
 			return false, fmt.Errorf("gateway: report of mail %s not stored for now: %w", o.ID.Short(), err)
@@ -57,7 +61,7 @@ func (m *Mailbox) ReportExpired(o mesh.OutboxEntry, keepUntil, now time.Time) (a
 	}
 	msg := m.expiryReport(o, now)
 	meta := inbox.Meta{PathLength: 0, Created: now, KeepUntil: keepUntil}
-	added, err = m.cfg.Inbox.Deliver(ReportID(o.ID), meta, msg)
+	added, err = m.cfg.Inbox.Deliver(rid, meta, msg)
 	if err != nil {
 		return false, fmt.Errorf("gateway: storing the report of mail %s: %w", o.ID.Short(), err)
 	}
@@ -78,6 +82,14 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	origID := messageIDField(o.Label)
 	boundary := "toxmail-report-" + o.ID.String()[:24]
 
+	left := o.Offered != 0
+	subject := "Undelivered mail to " + who + ": not sent within " + lifetime
+	diagnostic := "never offered to a friend before the envelope expired"
+	if left {
+		subject = "Undelivered mail to " + who + ": delivery not confirmed within " + lifetime
+		diagnostic = "no acknowledgement from the recipient before the envelope expired"
+	}
+
 	var b bytes.Buffer
 	line := func(format string, args ...any) {
 		fmt.Fprintf(&b, format, args...)
@@ -86,7 +98,9 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	line("Return-Path: <>")
 	line("Date: %s", now.UTC().Format(time.RFC1123Z))
 	line("From: Mail Delivery System <MAILER-DAEMON@%s>", host)
-	line("Subject: %s", mime.QEncoding.Encode("utf-8", "Undelivered mail to "+who+": not received within "+lifetime))
+	// Encoded words are at most 75 characters; each goes on a line of its
+	// own (RFC 2047 section 2), so a long subject folds.
+	line("Subject: %s", strings.ReplaceAll(mime.QEncoding.Encode("utf-8", subject), "?= =?", "?=\r\n =?"))
 	line("Message-ID: <report.%s@%s>", hex.EncodeToString(o.ID[:12]), host)
 	if origID != "" {
 		line("In-Reply-To: %s", origID)
@@ -97,6 +111,7 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	line("MIME-Version: 1.0")
 	line("Content-Type: multipart/report; report-type=delivery-status;")
 	line("\tboundary=\"%s\"", boundary)
+	line("Content-Transfer-Encoding: 8bit") // the text part may hold UTF-8
 	line("")
 	line("This is a delivery status notification in MIME format.")
 	line("")
@@ -105,8 +120,14 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	line("Content-Type: text/plain; charset=utf-8")
 	line("Content-Transfer-Encoding: 8bit")
 	line("")
-	line("Your mail to %s was not received within %s,", who, lifetime)
-	line("its lifetime, so it has expired and will not be delivered.")
+	if left {
+		line("Your mail to %s was not confirmed delivered within its", who)
+		line("lifetime of %s, so it has expired: relays have dropped their copies,", lifetime)
+		line("and if it has not arrived by now, it will not.")
+	} else {
+		line("Your mail to %s was not sent within its lifetime of %s:", who, lifetime)
+		line("it has expired without ever leaving your node, and was not delivered.")
+	}
 	line("")
 	line("  To:          %s", who)
 	line("  Tox key:     %s", o.To)
@@ -115,17 +136,20 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	}
 	line("  Sent:        %s", created.Format(time.RFC1123Z))
 	line("  Expired:     %s", expired.Format(time.RFC1123Z))
-	if o.Offered != 0 {
+	if left {
 		line("  Left here:   %s (first offered to a friend)", time.UnixMilli(o.Offered).UTC().Format(time.RFC1123Z))
 		line("")
-		line("Your node passed the mail on, but the recipient's node did not")
-		line("acknowledge it: it was not online where a copy was, or no copy came")
-		line("within reach. Relays drop their copies at expiry.")
+		line("Your node passed the mail on, but no acknowledgement from the")
+		line("recipient's node came back before the mail expired. Most often the")
+		line("mail did not arrive: the recipient was not online where a copy was,")
+		line("or no copy came within reach. It may also have arrived, and only the")
+		line("acknowledgement came too late: for instance while your node was")
+		line("offline near the end of the mail's lifetime. Ask the recipient before")
+		line("you send it again.")
 	} else {
 		line("  Left here:   never")
 		line("")
-		line("The mail never left your node: no friend of yours was online to take")
-		line("it before it expired.")
+		line("No friend of yours was online to take the mail before it expired.")
 	}
 	line("")
 	line("What you can do: send the mail again. It travels further and waits")
@@ -144,7 +168,7 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	line("Final-Recipient: %s", finalRcpt)
 	line("Action: failed")
 	line("Status: 4.4.7")
-	line("Diagnostic-Code: X-TOXMAIL; not acknowledged by the recipient before the envelope expired")
+	line("Diagnostic-Code: X-TOXMAIL; %s", diagnostic)
 	line("Last-Attempt-Date: %s", expired.Format(time.RFC1123Z))
 	line("")
 	line("--%s--", boundary)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -72,8 +73,16 @@ func TestReportExpired(t *testing.T) {
 			t.Errorf("%s: %q, want %q", field, got, want)
 		}
 	}
-	if want := "Undelivered mail to zoë <zoe@example.org>: not received within 7 days"; subject != want {
+	if want := "Undelivered mail to zoë <zoe@example.org>: delivery not confirmed within 7 days"; subject != want {
 		t.Errorf("Subject: %q, want %q", subject, want)
+	}
+	if cte := m.Header.Get("Content-Transfer-Encoding"); cte != "8bit" {
+		t.Errorf("top-level Content-Transfer-Encoding %q, want 8bit (the text part holds UTF-8)", cte)
+	}
+	for _, l := range strings.Split(string(raw), "\r\n") {
+		if len(l) > 100 { // 78 is a SHOULD; a 64-hex ID and its field name need more
+			t.Errorf("a line of %d characters: %q", len(l), l)
+		}
 	}
 	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/report" || params["report-type"] != "delivery-status" {
@@ -98,7 +107,7 @@ func TestReportExpired(t *testing.T) {
 		t.Fatalf("parts %q, want text/plain and message/delivery-status", parts)
 	}
 	for _, want := range []string{"zoë <zoe@example.org>", o.To.String(), "<m1@alice.test>", "Mon, 30 Nov 2026 12:00:00 +0000",
-		"Mon, 30 Nov 2026 12:01:00 +0000 (first offered to a friend)", "did not\r\nacknowledge it"} {
+		"Mon, 30 Nov 2026 12:01:00 +0000 (first offered to a friend)", "no acknowledgement from the\r\nrecipient's node", "It may also have arrived"} {
 		if !strings.Contains(bodies[0], want) {
 			t.Errorf("the text lacks %q:\n%s", want, bodies[0])
 		}
@@ -141,7 +150,8 @@ func TestReportExpiredOnce(t *testing.T) {
 	}
 	msgs, _ := ib.List()
 	_, raw, _ := ib.Get(msgs[0].UID)
-	for _, want := range []string{"Subject: Undelivered mail to bob@tox: not received within 1 hour", "Final-Recipient: rfc822; bob@tox", "Left here:   never"} {
+	for _, want := range []string{"Subject: Undelivered mail to bob@tox: not sent within 1 hour", "Final-Recipient: rfc822; bob@tox",
+		"Left here:   never", "without ever leaving your node, and was not delivered", "never offered to a friend"} {
 		if !bytes.Contains(raw, []byte(want)) {
 			t.Errorf("the report lacks %q", want)
 		}
@@ -155,6 +165,17 @@ func TestReportExpiredOnce(t *testing.T) {
 	if added, err := mb.ReportExpired(o, keep, now); added || err != nil {
 		t.Fatalf("report after deletion: added %v, %v; want nothing stored", added, err)
 	}
+	// A full disk refuses new reports, not ones stored before.
+	mb.cfg.SpaceCheck = func() error { return errors.New("disk full") }
+	if added, err := mb.ReportExpired(o, keep, now); added || err != nil {
+		t.Errorf("a stored report on a full disk: added %v, %v; want nothing to do", added, err)
+	}
+	o2 := o
+	o2.ID = envelope.ID{10}
+	if _, err := mb.ReportExpired(o2, keep, now); err == nil {
+		t.Error("a new report was stored on a full disk")
+	}
+	mb.cfg.SpaceCheck = nil
 	o.ID, o.Status = envelope.ID{8}, mesh.StatusOffered
 	if _, err := mb.ReportExpired(o, keep, now); err == nil {
 		t.Error("mail that has not expired got a report")

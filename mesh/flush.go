@@ -503,6 +503,9 @@ func (n *Node) expireOutbox(unix, retention int64) {
 		o := n.outbox[id]
 		switch {
 		case o.Expiry <= unix-retention:
+			if o.Status == StatusQueued || o.Status == StatusOffered {
+				n.log.Info("mail expired undelivered longer ago than the outbox retention; forgotten", "id", id, "to", o.To)
+			}
 			delete(n.outbox, id)
 		case o.Expiry <= unix && (o.Status == StatusQueued || o.Status == StatusOffered):
 			if r := n.ids.get(id); r != nil && r.held != nil {
