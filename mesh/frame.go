@@ -248,10 +248,16 @@ func FrameKind(f []byte) string {
 // IsHello reports whether f is a hello frame: session control, not mail.
 func IsHello(f []byte) bool { return len(f) >= 2 && f[0] == ProtocolVersion && f[1] == frameHello }
 
+// MaxControlFrame is the largest session frame a peer sends: an ack frame
+// of MaxBatchLimit acks (offers and requests of as many IDs are smaller).
+const MaxControlFrame = 2 + 2 + MaxBatchLimit*envelope.AckSize
+
 // IsControl reports whether f is a session frame (hello, offer, request or
-// ack) rather than an envelope body. Losing one stalls a friend's session
-// until it reconnects, while a lost body is asked for again, so a
-// transport short of memory should drop bodies first.
+// ack) of at most MaxControlFrame bytes, rather than an envelope body.
+// Losing one stalls a friend's session until it reconnects, while a lost
+// body is asked for again, so a transport short of memory should drop
+// bodies first.
 func IsControl(f []byte) bool {
-	return len(f) >= 2 && f[0] == ProtocolVersion && f[1] >= frameHello && f[1] <= frameAck && f[1] != frameEnvelope
+	return len(f) >= 2 && len(f) <= MaxControlFrame && f[0] == ProtocolVersion &&
+		f[1] >= frameHello && f[1] <= frameAck && f[1] != frameEnvelope
 }

@@ -145,19 +145,19 @@ func TestRegressionInboundSmallBodiesBounded(t *testing.T) {
 		defer tr.events.mu.Unlock()
 		return tr.events.bytes
 	}
-	body := append([]byte{mesh.ProtocolVersion, 4}, make([]byte, smallFrame-3)...)
+	body := append([]byte{mesh.ProtocolVersion, 4}, make([]byte, 64<<10-3)...) // a body under 64 KiB
 	for range 100 {
 		inject(tr, 0, f, body)
 	}
 	if q := queued(); q > limit {
 		t.Errorf("%d bytes of envelope bodies queued against a limit of %d", q, limit)
 	}
-	offer := append([]byte{mesh.ProtocolVersion, 2}, make([]byte, 40<<10)...) // as large as a batch of offers gets
+	acks := append([]byte{mesh.ProtocolVersion, 5}, make([]byte, mesh.MaxControlFrame-2)...) // a full batch of acks: over 64 KiB
 	for range 100 {
-		inject(tr, 0, f, offer)
+		inject(tr, 0, f, acks)
 	}
 	if q := queued(); q <= limit || q > 2*limit {
-		t.Errorf("%d bytes queued with offers on top, want past the limit of %d but within the reserve", q, limit)
+		t.Errorf("%d bytes queued with acks on top, want past the limit of %d but within the reserve", q, limit)
 	}
 	if st := tr.Stats(); st.InboundDropped == 0 {
 		t.Error("nothing was dropped")

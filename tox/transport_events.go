@@ -16,13 +16,6 @@ const (
 	evFriendRequest // a request to decide by policy, off the Tox goroutine
 )
 
-// smallFrame is the size below which a session frame (mesh.IsControl:
-// hello, offer, request, ack; all of them are smaller) may go past the
-// inbound limit, into a reserve as large again: losing one would stall a
-// friend's session. Envelope bodies, which the mesh asks for again, are
-// dropped at the limit, and past the reserve everything is.
-const smallFrame = 64 << 10
-
 // event is one thing for the dispatch goroutine to hand on.
 type event struct {
 	kind   eventKind
@@ -37,8 +30,9 @@ type event struct {
 // eventQueue is a FIFO between the Tox goroutine (which must never block)
 // and the dispatch goroutine. Frames and texts count against a byte limit;
 // past it, envelope bodies and texts are dropped rather than blocking Tox,
-// and session frames go on into a reserve of limit bytes more (see
-// smallFrame). Connection events are always queued.
+// and session frames (mesh.IsControl: hello, offer, request, ack), whose
+// loss would stall a friend's session, go on into a reserve of limit bytes
+// more. Connection events are always queued.
 type eventQueue struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -92,7 +86,7 @@ func (q *eventQueue) pop() (event, bool) {
 
 // control reports whether ev is a session frame that may use the reserve.
 func (ev *event) control() bool {
-	return ev.kind == evFrame && len(ev.frame) < smallFrame && mesh.IsControl(ev.frame)
+	return ev.kind == evFrame && mesh.IsControl(ev.frame)
 }
 
 // size is what an event counts against the byte limit.
