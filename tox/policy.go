@@ -81,6 +81,12 @@ func (t *Transport) decideRequest(pk PublicKey, message string) {
 	}
 	r := Request{Key: pk, Message: message, Received: time.Now()}
 	t.mu.Lock()
+	if t.byKey[pk] != nil {
+		// Befriended while the request waited its turn (AddFriend): the
+		// two requests make the friendship, and nothing is left to approve.
+		t.mu.Unlock()
+		return
+	}
 	t.pending[pk] = r
 	if len(t.pending) > maxPending {
 		var oldest PublicKey

@@ -170,4 +170,39 @@ func TestAddFriendClearsPendingRequest(t *testing.T) {
 	if p := tr.Pending(); len(p) != 0 {
 		t.Errorf("still pending after befriending: %+v", p)
 	}
+
+	// A request still queued for the dispatch goroutine when AddFriend
+	// runs is not filed as pending afterwards either.
+	gate, done := make(chan struct{}), make(chan struct{})
+	texts := 0
+	tr2 := NewTransport(TransportConfig{Policy: Manual, OnText: func(PublicKey, string, string) {
+		if texts++; texts == 1 {
+			<-gate // dispatch is busy
+		} else {
+			close(done)
+		}
+	}})
+	t.Cleanup(func() { tr2.Close() })
+	x2 := pairNew(t, pairOptions(t))
+	if err := tr2.Attach(x2); err != nil {
+		t.Fatal(err)
+	}
+	z := pairNew(t, pairOptions(t))
+	var other PublicKey
+	other[0] = 1
+	tr2.onFriendMessage(0, other, MessageNormal, "first")
+	tr2.onFriendRequest(z.PublicKey(), "hi")
+	tr2.onFriendMessage(0, other, MessageNormal, "after the request")
+	if err := tr2.AddFriend(z.Address(), "hello back"); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("dispatch did not get past the request")
+	}
+	if p := tr2.Pending(); len(p) != 0 {
+		t.Errorf("a request queued before AddFriend is pending after it: %+v", p)
+	}
 }
