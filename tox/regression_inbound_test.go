@@ -166,3 +166,21 @@ func TestRegressionInboundSmallBodiesBounded(t *testing.T) {
 		t.Errorf("the drops were logged %d times, want once (at most once a minute):\n%s", n, logs.String())
 	}
 }
+
+// What arrives after Close (the daemon closes the transport a moment
+// before Tox) is not counted or logged as dropped for a full queue.
+func TestRegressionNoDropAfterClose(t *testing.T) {
+	var logs pairLockedBuffer
+	tr := NewTransport(TransportConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	f := mustKeyPair(t).Public
+	tr.onFriendConnection(0, f, ConnectionUDP)
+	tr.Close()
+	inject(tr, 0, f, []byte{mesh.ProtocolVersion, 1, 0, 0, 0, 1})
+	tr.onFriendMessage(0, f, MessageNormal, "late")
+	if st := tr.Stats(); st.InboundDropped != 0 || st.TextsDropped != 0 {
+		t.Errorf("counted as dropped after Close: %+v", st)
+	}
+	if strings.Contains(logs.String(), "dropped") {
+		t.Errorf("logged as dropped after Close:\n%s", logs.String())
+	}
+}

@@ -445,7 +445,7 @@ func (t *Transport) onFriendLossless(num uint32, pk PublicKey, data []byte) {
 	if frame != nil {
 		t.stats.FramesIn++
 		t.stats.BytesIn += uint64(len(frame))
-		if !t.events.push(event{kind: evFrame, pk: pk, frame: frame}) {
+		if !t.events.push(event{kind: evFrame, pk: pk, frame: frame}) && !t.events.isClosed() {
 			t.stats.InboundDropped++
 			t.noteInboundDrop("mesh frame", pk)
 		}
@@ -464,7 +464,7 @@ func (t *Transport) onFriendMessage(num uint32, pk PublicKey, typ MessageType, t
 	f := t.addFriendLocked(num, pk)
 	t.stats.TextsIn++
 	name := f.name
-	if !t.events.push(event{kind: evText, pk: pk, name: name, text: text}) {
+	if !t.events.push(event{kind: evText, pk: pk, name: name, text: text}) && !t.events.isClosed() {
 		t.stats.TextsDropped++
 		t.noteInboundDrop("text message", pk)
 	}

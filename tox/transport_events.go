@@ -110,5 +110,16 @@ func (q *eventQueue) close() {
 	q.mu.Unlock()
 }
 
+// isClosed reports whether close has run: a push refused then is not a
+// drop for the limit.
+func (q *eventQueue) isClosed() bool {
+	select {
+	case <-q.closing:
+		return true
+	default:
+		return false
+	}
+}
+
 // closedCh is closed once the queue is closed.
 func (q *eventQueue) closedCh() <-chan struct{} { return q.closing }
