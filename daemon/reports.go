@@ -37,7 +37,6 @@ func (d *Daemon) reportExpired(force bool, now time.Time) {
 		return
 	}
 	r.counted, r.retryAt = counted, time.Time{}
-	retention := d.cfg.Mesh.OutboxRetention
 	done := make(map[envelope.ID]struct{}, len(r.done))
 	stored, failed := 0, 0
 	var firstErr error
@@ -49,9 +48,10 @@ func (d *Daemon) reportExpired(force bool, now time.Time) {
 			done[o.ID] = struct{}{}
 			continue
 		}
-		// The inbox remembers the report a day past the outbox's own
-		// memory of the mail, so a report the user deleted never returns.
-		keep := time.Unix(o.Expiry, 0).Add(retention + 24*time.Hour)
+		// The inbox remembers the report (a record of some 100 bytes once
+		// the user deleted it) past any retention the outbox may be given
+		// later, so a report the user deleted never returns.
+		keep := time.Unix(o.Expiry, 0).Add(mesh.MaxOutboxRetention + 24*time.Hour)
 		added, err := d.mb.ReportExpired(o, keep, now)
 		if err != nil {
 			failed++

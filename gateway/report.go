@@ -43,9 +43,10 @@ func ReportID(id envelope.ID) inbox.EnvelopeID {
 // that expired undelivered (its Status is mesh.StatusExpired), dated now.
 // The inbox remembers the report until keepUntil even after the user
 // deletes it, so asking again before then stores nothing: added is false.
-// Pass a keepUntil no earlier than the time the outbox forgets o (o's
-// expiry plus mesh.Config.OutboxRetention). A failure to store is returned
-// as it is; nothing is half-stored.
+// Pass a keepUntil no earlier than the outbox could forget o, under any
+// retention it may be given (o's expiry plus mesh.MaxOutboxRetention): a
+// report the user deleted would otherwise come back. A failure to store is
+// returned as it is; nothing is half-stored.
 func (m *Mailbox) ReportExpired(o mesh.OutboxEntry, keepUntil, now time.Time) (added bool, err error) {
 	if o.Status != mesh.StatusExpired {
 		return false, fmt.Errorf("gateway: mail %s is %v, not expired: no report", o.ID.Short(), o.Status)

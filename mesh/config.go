@@ -122,6 +122,9 @@ func DefaultConfig() Config {
 
 const day = 24 * time.Hour
 
+// MaxOutboxRetention is the longest OutboxRetention allowed.
+const MaxOutboxRetention = 3650 * day
+
 // Validate checks every field against its documented range.
 func (c *Config) Validate() error {
 	errf := func(field string, v any, rng string) error {
@@ -164,7 +167,7 @@ func (c *Config) Validate() error {
 		return errf("MaxBatch", c.MaxBatch, fmt.Sprintf("1..%d", MaxBatchLimit))
 	case c.SweepInterval < 0 || c.SweepInterval > day:
 		return errf("SweepInterval", c.SweepInterval, "0..24h")
-	case c.OutboxRetention < 0 || c.OutboxRetention > 3650*day:
+	case c.OutboxRetention < 0 || c.OutboxRetention > MaxOutboxRetention:
 		return errf("OutboxRetention", c.OutboxRetention, "0..87600h (3650 days)")
 	case c.DeliverRetry < time.Second || c.DeliverRetry > time.Hour:
 		return errf("DeliverRetry", c.DeliverRetry, "1s..1h")
