@@ -477,7 +477,7 @@ func (d *Daemon) bootstrap(first bool) {
 		d.log.Debug("not on the Tox network: asking the bootstrap nodes again", "nodes", len(d.cfg.Tox.Bootstrap))
 	}
 	for _, b := range d.cfg.Tox.Bootstrap {
-		ip, err := d.bootstrapIP(b.Host)
+		ips, err := d.bootstrapIPs(b.Host)
 		if stopping() {
 			return
 		}
@@ -485,16 +485,18 @@ func (d *Daemon) bootstrap(first bool) {
 			warn("bootstrap node skipped: its name does not resolve", "host", b.Host, "err", err)
 			continue
 		}
-		if first {
-			d.log.Debug("bootstrapping", "host", b.Host, "ip", ip, "port", b.Port, "tcp_port", b.RelayPort())
-		}
-		if err := d.Bootstrap(ip, b.Port, b.PublicKey); err != nil {
-			warn("bootstrap node refused", "host", b.Host, "port", b.Port, "err", err)
-		}
-		// As a TCP relay too: with UDP off (a proxy) or dropped by a
-		// firewall, bootstrapping alone never connects.
-		if err := d.x.AddTCPRelay(ip, b.RelayPort(), b.PublicKey); err != nil {
-			warn("TCP relay refused", "host", b.Host, "tcp_port", b.RelayPort(), "err", err)
+		for _, ip := range ips {
+			if first {
+				d.log.Debug("bootstrapping", "host", b.Host, "ip", ip, "port", b.Port, "tcp_port", b.RelayPort())
+			}
+			if err := d.Bootstrap(ip, b.Port, b.PublicKey); err != nil {
+				warn("bootstrap node refused", "host", b.Host, "ip", ip, "port", b.Port, "err", err)
+			}
+			// As a TCP relay too: with UDP off (a proxy) or dropped by a
+			// firewall, bootstrapping alone never connects.
+			if err := d.x.AddTCPRelay(ip, b.RelayPort(), b.PublicKey); err != nil {
+				warn("TCP relay refused", "host", b.Host, "ip", ip, "tcp_port", b.RelayPort(), "err", err)
+			}
 		}
 	}
 }
@@ -522,14 +524,15 @@ func (d *Daemon) bootstrapAsync(first bool) {
 // bootstrapLookupTimeout bounds the resolving of a bootstrap node's name.
 const bootstrapLookupTimeout = 10 * time.Second
 
-// bootstrapIP returns a bootstrap node's host as an IP literal. libtoxcore
+// bootstrapIPs returns a bootstrap node's host as IP literals. libtoxcore
 // would resolve a name itself, on the instance's only thread: while DNS
 // does not answer, no friend traffic would move and every call would wait.
-// So names are resolved here, by Go, with a timeout; an IPv6 address is
-// taken only when tox.ipv6 is on.
-func (d *Daemon) bootstrapIP(host string) (string, error) {
+// So names are resolved here, by Go, with a timeout. Like libtoxcore, the
+// node then asks every address the name has: all IPv4 ones, and the IPv6
+// ones when tox.ipv6 is on.
+func (d *Daemon) bootstrapIPs(host string) ([]string, error) {
 	if ip := net.ParseIP(host); ip != nil {
-		return host, nil
+		return []string{host}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), bootstrapLookupTimeout)
 	defer cancel()
@@ -546,17 +549,18 @@ func (d *Daemon) bootstrapIP(host string) (string, error) {
 	}
 	ips, err := lookup(ctx, "ip", host)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	var out []string
 	for _, ip := range ips {
-		if ip.To4() != nil {
-			return ip.String(), nil
+		if ip.To4() != nil || d.cfg.Tox.IPv6 {
+			out = append(out, ip.String())
 		}
 	}
-	if len(ips) > 0 && d.cfg.Tox.IPv6 {
-		return ips[0].String(), nil
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s has no IPv4 address, and tox.ipv6 is off", host)
 	}
-	return "", fmt.Errorf("%s has no IPv4 address, and tox.ipv6 is off", host)
+	return out, nil
 }
 
 // saveProfile writes the Tox profile (keys, friends) atomically, mode 0600.

@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -378,7 +379,7 @@ func smtpDial(t *testing.T, addr string) func(code int, format string, args ...a
 // on the goroutine that follows the contacts file. While the lookup waits
 // (a DNS server that does not answer), Start has returned, the Tox
 // instance answers and a new contact is befriended; a name that resolves
-// is bootstrapped by its IPv4 address.
+// is bootstrapped by its IPv4 addresses.
 func TestBootstrapNameResolvedOffTox(t *testing.T) {
 	t.Parallel()
 	a := newTestNode(t, "alice")
@@ -394,7 +395,7 @@ func TestBootstrapNameResolvedOffTox(t *testing.T) {
 		default:
 		}
 		if host == "answers.test" {
-			return []net.IP{net.ParseIP("::1"), net.ParseIP("127.0.0.1")}, nil
+			return []net.IP{net.ParseIP("::1"), net.ParseIP("127.0.0.1"), net.ParseIP("127.0.0.2")}, nil
 		}
 		select {
 		case <-release:
@@ -432,8 +433,14 @@ func TestBootstrapNameResolvedOffTox(t *testing.T) {
 	if stuck.Load() {
 		t.Error("Start waited for the lookup")
 	}
-	ip, err := a.d.bootstrapIP("answers.test")
-	if err != nil || ip != "127.0.0.1" {
-		t.Errorf("bootstrapIP(answers.test) = %q, %v; want the IPv4 address with tox.ipv6 off", ip, err)
+	ips, err := a.d.bootstrapIPs("answers.test")
+	if err != nil || !slices.Equal(ips, []string{"127.0.0.1", "127.0.0.2"}) {
+		t.Errorf("bootstrapIPs(answers.test) = %q, %v; want the IPv4 addresses with tox.ipv6 off", ips, err)
+	}
+	v6 := config.Default()
+	v6.Tox.IPv6 = true
+	d6 := &Daemon{cfg: &v6, opts: a.opts, stop: make(chan struct{})}
+	if ips, err := d6.bootstrapIPs("answers.test"); err != nil || len(ips) != 3 {
+		t.Errorf("bootstrapIPs(answers.test) = %q, %v with tox.ipv6 on; want all three", ips, err)
 	}
 }
