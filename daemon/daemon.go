@@ -245,7 +245,7 @@ func (d *Daemon) openStores() error {
 	d.box, err = inbox.Open(inbox.Options{Dir: filepath.Join(d.cfg.DataDir, "inbox"), Logger: d.log.With("component", "inbox"),
 		MaxMessageSize: inboxLimit(d.cfg.Mesh.MaxEnvelopeSize)})
 	if err != nil {
-		return fmt.Errorf("daemon: inbox: %w", err)
+		return fmt.Errorf("daemon: %w", err)
 	}
 	sk, err := d.x.SecretKey()
 	if err != nil {

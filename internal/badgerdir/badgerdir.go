@@ -21,7 +21,11 @@
 //   - table files the MANIFEST does not list (a crash during a flush or a
 //     compaction leaves a few; a MANIFEST that lost its last records
 //     leaves the newest tables): moved to a directory beside the store
-//     instead of being deleted by badger, with a warning that says where.
+//     instead of being deleted by badger, with a warning that says where;
+//   - empty value-log (.vlog) and memtable (.mem) files: removed, with a
+//     warning. Badger creates such a file and only then sizes it, so a
+//     crash in between leaves it empty, and badger then refuses to open
+//     the store ("Create a new file"); an empty file holds no data.
 package badgerdir
 
 import (
@@ -34,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -59,7 +64,11 @@ func Prepare(dir string, log *slog.Logger) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	tables, err := listTables(dir)
-	if err != nil || len(tables) == 0 {
+	if err != nil {
+		return err
+	}
+	empty, err := emptyLogs(dir)
+	if err != nil || len(tables) == 0 && len(empty) == 0 {
 		return err
 	}
 	unlock, err := lockDir(dir)
@@ -67,6 +76,9 @@ func Prepare(dir string, log *slog.Logger) error {
 		return err
 	}
 	defer unlock()
+	if err := removeEmptyLogs(dir, empty, log); err != nil || len(tables) == 0 {
+		return err
+	}
 	mf, err := readManifest(dir, tables)
 	if err != nil {
 		return err
@@ -101,6 +113,50 @@ func Prepare(dir string, log *slog.Logger) error {
 		"a crash during a flush or compaction leaves a few, and they can then be deleted, "+
 		"but if data is missing the MANIFEST lost records: stop the node and restore the store from a backup",
 		"dir", dir, "to", to, "files", len(unlisted), "bytes", n)
+	return nil
+}
+
+// emptyLogs lists the value-log and memtable files of dir that are empty.
+func emptyLogs(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	var empty []string
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasSuffix(name, ".vlog") && !strings.HasSuffix(name, ".mem") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", dir, err)
+		}
+		if fi.Size() == 0 {
+			empty = append(empty, name)
+		}
+	}
+	return empty, nil
+}
+
+// removeEmptyLogs removes the files of emptyLogs, once dir is locked: each
+// is checked to be empty again first.
+func removeEmptyLogs(dir string, names []string, log *slog.Logger) error {
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		fi, err := os.Stat(path)
+		if err != nil || fi.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("store %s: removing the empty %s: %w", dir, name, err)
+		}
+		log.Warn("store: removed an empty log file that a crash left as badger created it; it held no data",
+			"dir", dir, "file", name)
+	}
 	return nil
 }
 

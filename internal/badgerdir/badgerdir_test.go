@@ -424,3 +424,49 @@ func BenchmarkPrepare(b *testing.B) {
 	}
 	b.ReportMetric(float64(size)/(1<<20), "table-MiB")
 }
+
+// TestPrepareRemovesEmptyLogs: a crash as badger creates a value-log or
+// memtable file leaves it empty, and badger refuses to open the store
+// ("Create a new file"). Prepare removes such files, with a warning, and
+// the store opens with every key; a store with no table yet too.
+func TestPrepareRemovesEmptyLogs(t *testing.T) {
+	for _, name := range []string{"000099.vlog", "00099.mem"} {
+		t.Run(name, func(t *testing.T) {
+			dir := newStore(t)
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if db, err := badger.Open(testOptions(dir)); err == nil {
+				db.Close()
+				t.Fatal("badger opened the store with an empty log file: this test shows nothing")
+			}
+			if err := os.Truncate(path, 0); err != nil { // the failed open may have sized it
+				t.Fatal(err)
+			}
+			log, buf := logBuffer()
+			if err := Prepare(dir, log); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the empty %s is still there (%v)", name, err)
+			}
+			if !strings.Contains(buf.String(), "removed an empty log file") {
+				t.Errorf("no warning: %q", buf)
+			}
+			if n := countKeys(t, dir); n != testKeys {
+				t.Fatalf("%d keys after Prepare, want %d", n, testKeys)
+			}
+		})
+	}
+	dir := t.TempDir() // no table yet: the crash came at the first start
+	if err := os.WriteFile(filepath.Join(dir, "000001.vlog"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Prepare(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := countKeys(t, dir); n != 0 {
+		t.Fatalf("%d keys in a new store", n)
+	}
+}
