@@ -20,7 +20,11 @@ type Outgoing struct {
 // atomic store write, then offers them to the friends online. It returns
 // their IDs in order. Either every mail is durably queued or none is: on a
 // store failure the error is temporary (see Temporary) and nothing was
-// written. Mail to the node's own key is delivered to its Mailbox at once.
+// written. Mail to the node's own key is delivered to its Mailbox at once,
+// before the store write: a mailbox failure then leaves nothing written,
+// but a store failure (or a crash) after it leaves that one mail delivered
+// though Submit failed, and a sender that tries again delivers it twice.
+// The other order would instead send every other recipient a second copy.
 func (n *Node) Submit(msgs ...Outgoing) ([]envelope.ID, error) {
 	now := n.clock.Now()
 	envs := make([]*envelope.Envelope, len(msgs))
