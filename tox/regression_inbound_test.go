@@ -25,6 +25,21 @@ func (g *gatedHandler) HandleFrame(from mesh.FriendKey, f []byte) {
 }
 func (g *gatedHandler) HandleOnline(k mesh.FriendKey, on bool) { g.h.HandleOnline(k, on) }
 
+// startMemNode starts a mesh node with a memory store over tr; the test's
+// end closes it.
+func startMemNode(t *testing.T, tr *Transport) *mesh.Node {
+	t.Helper()
+	node, err := mesh.NewNode(mesh.DefaultConfig(), mesh.Deps{Identity: mustKeyPair(t), Transport: tr, Store: mesh.NewMemStore(), Mailbox: &meshBox{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	return node
+}
+
 // inject feeds frame to the transport as friend (num, pk) would send it:
 // the same chunks the peer's pump would produce, through the lossless
 // callback (as on the Tox goroutine).
@@ -60,16 +75,8 @@ func TestRegressionInboundDropLosesHello(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			tr := NewTransport(TransportConfig{}) // default MaxInbound 64 MiB
 			defer tr.Close()
-			kp := mustKeyPair(t)
 			f1, f2 := mustKeyPair(t).Public, mustKeyPair(t).Public
-			node, err := mesh.NewNode(mesh.DefaultConfig(), mesh.Deps{Identity: kp, Transport: tr, Store: mesh.NewMemStore(), Mailbox: &meshBox{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := node.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer node.Close()
+			node := startMemNode(t, tr)
 			gate := make(chan struct{})
 			tr.SetHandler(&gatedHandler{h: node, gate: gate})
 
@@ -126,16 +133,8 @@ func TestRegressionInboundSmallBodiesBounded(t *testing.T) {
 	var logs pairLockedBuffer
 	tr := NewTransport(TransportConfig{MaxInbound: limit, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer tr.Close()
-	kp := mustKeyPair(t)
 	f := mustKeyPair(t).Public
-	node, err := mesh.NewNode(mesh.DefaultConfig(), mesh.Deps{Identity: kp, Transport: tr, Store: mesh.NewMemStore(), Mailbox: &meshBox{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
+	node := startMemNode(t, tr)
 	gate := make(chan struct{})
 	defer close(gate)
 	tr.SetHandler(&gatedHandler{h: node, gate: gate})

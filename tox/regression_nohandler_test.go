@@ -16,7 +16,6 @@ import (
 func TestRegressionHelloBeforeHandlerLost(t *testing.T) {
 	tr := NewTransport(TransportConfig{})
 	defer tr.Close()
-	kp := mustKeyPair(t)
 	f := mustKeyPair(t).Public
 	tr.onFriendConnection(0, f, ConnectionUDP)
 	inject(tr, 0, f, binary.BigEndian.AppendUint32([]byte{mesh.ProtocolVersion, 1}, 7)) // its hello
@@ -25,14 +24,7 @@ func TestRegressionHelloBeforeHandlerLost(t *testing.T) {
 		defer tr.events.mu.Unlock()
 		return len(tr.events.items) <= 1 // the first is held until a handler is set
 	})
-	node, err := mesh.NewNode(mesh.DefaultConfig(), mesh.Deps{Identity: kp, Transport: tr, Store: mesh.NewMemStore(), Mailbox: &meshBox{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
+	node := startMemNode(t, tr)
 	if _, err := node.Submit(mesh.Outgoing{To: f, Body: []byte("Subject: x\r\n\r\nhi\r\n")}); err != nil {
 		t.Fatal(err)
 	}
