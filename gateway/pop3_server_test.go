@@ -159,11 +159,10 @@ func TestPOP3IdleTimeout(t *testing.T) {
 	cfg.IdleTimeout = 200 * time.Millisecond
 	_, addr := startPOP3(t, cfg, auth)
 
+	// RFC 1939 section 3: the server closes the connection without a
+	// response, which an idle client would read as its next command's.
 	c := dialPOP3(t, addr)
 	defer c.close()
-	if got, want := c.line(), "-ERR autologout: idle for too long\r\n"; got != want {
-		t.Fatalf("idle before login: got %q, want %q", got, want)
-	}
 	c.expectClosed()
 
 	// In TRANSACTION: the timeout is not a QUIT, nothing is deleted.
@@ -171,9 +170,6 @@ func TestPOP3IdleTimeout(t *testing.T) {
 	defer c.close()
 	c.login("alice", "secret")
 	c.expect("DELE 1", "+OK message 1 deleted\r\n")
-	if got, want := c.line(), "-ERR autologout: idle for too long\r\n"; got != want {
-		t.Fatalf("idle after login: got %q, want %q", got, want)
-	}
 	c.expectClosed()
 	waitPOP3(t, "the maildrop lock to go", func() bool { return tryPOP3Login(t, addr, "alice", "secret") })
 	if got := md.messages(); len(got) != 1 {

@@ -115,8 +115,11 @@ func (s *pop3Session) readFailed(err error) bool {
 	case errors.Is(err, errPOP3Junk):
 		s.reply("-ERR line too long, closing connection")
 	case errors.As(err, &ne) && ne.Timeout():
+		// RFC 1939 section 3: close without a response. An idle client
+		// reads nothing until its next command, and would take a reply
+		// written now as that command's refusal (neomutt then fails a
+		// RETR or DELE instead of reconnecting).
 		s.log.Info("POP3 autologout", "user", pop3Trunc(s.user), "idle", s.cfg.IdleTimeout)
-		s.reply("-ERR autologout: idle for too long")
 	default:
 		s.log.Debug("POP3 session ends", "reason", err)
 	}
