@@ -120,6 +120,18 @@ func (f *LoginFailures) Succeeded(user string, now time.Time) {
 	}
 }
 
+// RecentFailures returns how many of user's recent checks failed. When
+// Reserve refuses a turn for a name with none, the turns ahead are logins
+// made at once, not guesses, and the refusal should say so.
+func (f *LoginFailures) RecentFailures(user string, now time.Time) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u := f.entry(user, now, false); u != nil {
+		return u.n
+	}
+	return 0
+}
+
 // Abandoned ends a turn of user that was never checked (the connection
 // ended, or the server stopped, while it waited).
 func (f *LoginFailures) Abandoned(user string, now time.Time) {

@@ -509,3 +509,24 @@ func TestPOP3PartialLine(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+// TestPOP3LoginsAtOnceRefusal: a login refused because many logins of the
+// name wait their turn, none of them failed, says so, not "failed logins".
+func TestPOP3LoginsAtOnceRefusal(t *testing.T) {
+	md := newPOP3MemMaildrop(pop3Msg1)
+	auth := newPOP3TestAuth()
+	auth.set("alice", "secret", md)
+	cfg := pop3TestConfig()
+	cfg.AuthFailureDelay = time.Second
+	cfg.Failures = &LoginFailures{}
+	for range 12 { // logins of the name on other connections, all waiting
+		if _, ok := cfg.Failures.Reserve("alice", cfg.AuthFailureDelay, time.Now()); !ok {
+			break
+		}
+	}
+	_, addr := startPOP3(t, cfg, auth)
+	c := dialPOP3(t, addr)
+	defer c.close()
+	c.expect("USER alice", "+OK send your password\r\n")
+	c.expect("PASS secret", "-ERR [SYS/TEMP] too many logins for this user name at once, try again in a minute\r\n")
+}

@@ -282,12 +282,16 @@ func (s *pop3Session) login(user, pass string) bool {
 	}
 	if !ok {
 		s.authFails++
-		s.log.Info("POP3 login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
+		why := "too many failed logins for this user name, try again in a few minutes"
+		if s.srv.failures.RecentFailures(user, time.Now()) == 0 {
+			why = "too many logins for this user name at once, try again in a minute"
+		}
+		s.log.Info("POP3 login refused unchecked: "+why, "user", pop3Trunc(user))
 		if s.authFails >= s.cfg.MaxAuthFailures {
-			s.reply("-ERR [SYS/TEMP] too many failed logins for this user name, try again in a few minutes; closing connection")
+			s.reply("-ERR [SYS/TEMP] " + why + "; closing connection")
 			return false
 		}
-		s.reply("-ERR [SYS/TEMP] too many failed logins for this user name, try again in a few minutes")
+		s.reply("-ERR [SYS/TEMP] " + why)
 		return true
 	}
 	md, err := s.srv.auth.Authenticate(user, pass)

@@ -111,10 +111,15 @@ func (s *smtpSession) login(user, pass string) error {
 		s.failures++
 		n := s.failures
 		s.mu.Unlock()
-		s.log.Info("SMTP login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
 		if n >= s.srv.cfg.MaxAuthFailures {
+			s.log.Info("SMTP login refused unchecked: too many logins waiting for this user name", "user", pop3Trunc(user))
 			return s.hangUp()
 		}
+		if s.srv.failures.RecentFailures(user, time.Now()) == 0 {
+			s.log.Info("SMTP login refused unchecked: too many logins at once for this user name", "user", pop3Trunc(user))
+			return smtpErr(454, [3]int{4, 7, 0}, "too many logins for this user name at once; try again in a minute")
+		}
+		s.log.Info("SMTP login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
 		return smtpErr(454, [3]int{4, 7, 0}, "too many failed logins for this user name; try again in a few minutes")
 	}
 	if !s.srv.auth.Load().check(user, pass) {

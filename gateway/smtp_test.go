@@ -102,6 +102,32 @@ func TestSMTPLoginFailuresShared(t *testing.T) {
 	}
 }
 
+// TestSMTPLoginsAtOnceRefusal: a login refused because many logins of
+// the name wait their turn, none of them failed, says so; it said "too many
+// failed logins", and clients reported a wrong password.
+func TestSMTPLoginsAtOnceRefusal(t *testing.T) {
+	const delay = time.Second
+	failures := &gateway.LoginFailures{}
+	for range 12 { // logins of the name on other connections, all waiting
+		if _, ok := failures.Reserve(smtpTestUser, delay, time.Now()); !ok {
+			break
+		}
+	}
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) {
+		c.AuthFailureDelay = delay
+		c.Failures = failures
+	})
+	c := dialSMTP(t, f.addr)
+	c.ehlo()
+	if msg := c.expect(454, "4.7.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass)); !strings.Contains(msg, "at once") {
+		t.Errorf("refusal %q does not say the logins came at once", msg)
+	}
+	failures.Failed(smtpTestUser, delay, time.Now())
+	if msg := c.expect(454, "4.7.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass)); !strings.Contains(msg, "failed logins") {
+		t.Errorf("refusal %q after a failure does not say logins failed", msg)
+	}
+}
+
 // TestSMTPLoginWaitDoesNotHoldShutdown: a login waiting its turn after
 // many failures (up to 2 minutes) is cut short by Shutdown, which then
 // ends at once (review of this change: Shutdown ran out its time).
