@@ -80,7 +80,7 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	expired := time.Unix(o.Expiry, 0).UTC()
 	lifetime := spanWords(expired.Sub(created))
 	who, finalRcpt := m.recipientWords(o.To)
-	origID := messageIDField(o.Label)
+	origID, origSubject := splitLabel(o.Label)
 	boundary := "toxmail-report-" + o.ID.String()[:24]
 
 	left := o.Offered != 0
@@ -132,6 +132,9 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	line("")
 	line("  To:          %s", who)
 	line("  Tox key:     %s", o.To)
+	if origSubject != "" {
+		line("  Subject:     %s", origSubject)
+	}
 	if origID != "" {
 		line("  Message-ID:  %s", origID)
 	}
@@ -213,6 +216,25 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// splitLabel reads an outbox label as the SMTP server writes it
+// (outboxLabel): the mail's Message-ID, if it starts with one that can go
+// into a header field (messageIDField), and then its Subject, decoded from
+// RFC 2047 words where it can be and cleaned of control characters.
+func splitLabel(label string) (msgID, subject string) {
+	if strings.HasPrefix(label, "<") {
+		if end := strings.IndexByte(label, '>'); end > 0 {
+			if id := messageIDField(label[:end+1]); id != "" {
+				msgID, label = id, label[end+1:]
+			}
+		}
+	}
+	subject = strings.TrimSpace(label)
+	if dec, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
+		subject = dec
+	}
+	return msgID, clip(clean(subject), 200)
 }
 
 // messageIDField returns label as a msg-id ("<left@right>") if it is one

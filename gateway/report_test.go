@@ -37,7 +37,7 @@ func TestReportExpired(t *testing.T) {
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	o := mesh.OutboxEntry{ID: envelope.ID{0xab, 0xcd}, To: zoe, Created: now.Add(-7*24*time.Hour).UnixMilli() + 700,
 		Expiry: now.Add(-time.Second).Unix(), Size: 4096, Status: mesh.StatusExpired,
-		Offered: now.Add(-7*24*time.Hour + time.Minute).UnixMilli(), Label: "<m1@alice.test>"}
+		Offered: now.Add(-7*24*time.Hour + time.Minute).UnixMilli(), Label: "<m1@alice.test> =?utf-8?q?caf=C3=A9?= plans"}
 	added, err := mb.ReportExpired(o, now.Add(30*24*time.Hour), now)
 	if err != nil || !added {
 		t.Fatalf("ReportExpired: added %v, %v", added, err)
@@ -106,7 +106,7 @@ func TestReportExpired(t *testing.T) {
 	if len(parts) != 2 || parts[0] != "text/plain; charset=utf-8" || parts[1] != "message/delivery-status" {
 		t.Fatalf("parts %q, want text/plain and message/delivery-status", parts)
 	}
-	for _, want := range []string{"zoë <zoe@example.org>", o.To.String(), "<m1@alice.test>", "Mon, 30 Nov 2026 12:00:00 +0000",
+	for _, want := range []string{"zoë <zoe@example.org>", o.To.String(), "<m1@alice.test>", "Subject:     café plans", "Mon, 30 Nov 2026 12:00:00 +0000",
 		"Mon, 30 Nov 2026 12:01:00 +0000 (first offered to a friend)", "no acknowledgement from the\r\nrecipient's node", "It may also have arrived"} {
 		if !strings.Contains(bodies[0], want) {
 			t.Errorf("the text lacks %q:\n%s", want, bodies[0])
@@ -151,7 +151,8 @@ func TestReportExpiredOnce(t *testing.T) {
 	msgs, _ := ib.List()
 	_, raw, _ := ib.Get(msgs[0].UID)
 	for _, want := range []string{"Subject: Undelivered mail to bob@tox: not sent within 1 hour", "Final-Recipient: rfc822; bob@tox",
-		"Left here:   never", "without ever leaving your node, and was not delivered", "never offered to a friend"} {
+		"Left here:   never", "without ever leaving your node, and was not delivered", "never offered to a friend",
+		"Subject:     not a message id"} {
 		if !bytes.Contains(raw, []byte(want)) {
 			t.Errorf("the report lacks %q", want)
 		}

@@ -10,26 +10,28 @@ import (
 	"github.com/emersion/go-sasl"
 )
 
-func TestMessageIDLabel(t *testing.T) {
+func TestOutboxLabel(t *testing.T) {
 	long := "<a" + strings.Repeat("é", 200) + "@x>" // 2-byte runes from byte 2: 255 falls inside one
 	tests := []struct {
 		name, body, want string
 	}{
 		{"plain", "From: a@b\r\nMessage-ID: <1@b>\r\n\r\nbody\r\n", "<1@b>"},
 		{"case", "message-id:<2@b>\r\n\r\n", "<2@b>"},
-		{"LF only", "Subject: x\nMessage-Id: <3@b>\n\nbody", "<3@b>"},
-		{"folded", "Message-ID:\r\n <4@b>\r\nSubject: y\r\n\r\n", "<4@b>"},
+		{"LF only", "Subject: x\nMessage-Id: <3@b>\n\nbody", "<3@b> x"},
+		{"folded", "Message-ID:\r\n <4@b>\r\nSubject: y\r\n\r\n", "<4@b> y"},
 		{"folded twice", "Message-ID: <5\r\n\t@b>\r\n\r\n", "<5 @b>"},
-		{"none", "Subject: x\r\n\r\nMessage-ID: <in the body>\r\n", ""},
+		{"none", "Subject: x\r\n\r\nMessage-ID: <in the body>\r\n", "x"},
 		{"no header section", "just text", ""},
 		{"empty", "", ""},
 		{"control", "Message-ID: <6\x00@b>\r\n\r\n", "<6 @b>"},
-		{"other field", "Message-IDs: <7@b>\r\n\r\n", ""},
-		{"long", "Message-ID: " + long + "\r\n\r\n", long[:254]},
+		{"other field", "Message-IDs: <7@b>\r\nSubjects: no\r\n\r\n", ""},
+		{"long", "Message-ID: " + long + "\r\nSubject: cut off\r\n\r\n", long[:254]},
+		{"folded subject", "Subject: =?utf-8?q?caf=C3=A9?=\r\n =?utf-8?q?_au_lait?=\r\nMessage-ID: <8@b>\r\n\r\n",
+			"<8@b> =?utf-8?q?caf=C3=A9?= =?utf-8?q?_au_lait?="},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := messageIDLabel([]byte(tt.body))
+			got := outboxLabel([]byte(tt.body))
 			if got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}

@@ -111,7 +111,7 @@ func TestSMTPThroughMeshToInbox(t *testing.T) {
 	}
 	// 250 means durably queued: the outbox has it before any virtual time passes.
 	out := aliceNode.Outbox()
-	if len(out) != 1 || out[0].Label != "<mesh-1@example.org>" || out[0].To != bob.Public {
+	if len(out) != 1 || out[0].Label != "<mesh-1@example.org> over the mesh" || out[0].To != bob.Public {
 		t.Fatalf("outbox after 250: %+v", out)
 	}
 

@@ -291,7 +291,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if blind > 0 {
 		s.log.Info("SMTP mail: Bcc fields removed before sealing", "fields", blind)
 	}
-	label := messageIDLabel(body)
+	label := outboxLabel(body)
 	var outs []mesh.Outgoing
 	var plain []smtpRcpt
 	for _, rc := range rcpts {
@@ -366,12 +366,28 @@ func (s *smtpSession) Logout() error {
 	return nil
 }
 
-// messageIDLabel returns the mail's Message-ID header value for the outbox
-// label: unfolded, control characters as spaces, at most 255 bytes (cut on
-// a UTF-8 boundary); "" if the header section has none.
-func messageIDLabel(body []byte) string {
-	const name = "message-id:"
-	var id []byte
+// outboxLabel returns the outbox label of a mail: its Message-ID and,
+// after a space, its Subject as written (see headerField), at most 255
+// bytes cut on a UTF-8 boundary; either may be missing. The dashboard
+// shows it, and a non-delivery report names the mail by it (splitLabel).
+func outboxLabel(body []byte) string {
+	label := strings.TrimSpace(headerField(body, "message-id") + " " + headerField(body, "subject"))
+	if len(label) > 255 {
+		cut := 255
+		for cut > 0 && !utf8.RuneStart(label[cut]) {
+			cut--
+		}
+		label = label[:cut]
+	}
+	return label
+}
+
+// headerField returns the value of the first header field named name
+// (lower case) in a mail: unfolded, control characters as spaces, white
+// space trimmed; "" if the header section has none.
+func headerField(body []byte, name string) string {
+	name += ":"
+	var v []byte
 	found := false
 	for rest := body; len(rest) > 0; {
 		line := rest
@@ -388,26 +404,18 @@ func messageIDLabel(body []byte) string {
 			if line[0] != ' ' && line[0] != '\t' {
 				break // the next field
 			}
-			id = append(id, line...) // a folded continuation
+			v = append(v, line...) // a folded continuation
 			continue
 		}
 		if len(line) >= len(name) && strings.EqualFold(string(line[:len(name)]), name) {
 			found = true
-			id = append(id, line[len(name):]...)
+			v = append(v, line[len(name):]...)
 		}
 	}
-	label := strings.TrimSpace(strings.Map(func(r rune) rune {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r
-	}, string(id)))
-	if len(label) > 255 {
-		cut := 255
-		for cut > 0 && !utf8.RuneStart(label[cut]) {
-			cut--
-		}
-		label = label[:cut]
-	}
-	return label
+	}, string(v)))
 }

@@ -447,8 +447,8 @@ func TestSMTPDataTwoRecipients(t *testing.T) {
 		t.Fatalf("second DATA: got %d %q", code, msg)
 	}
 	calls = f.sub.recorded()
-	if len(calls) != 2 || len(calls[1]) != 1 || calls[1][0].Label != "" || calls[1][0].TTL != 3 {
-		t.Fatalf("second mail: got %+v, want one unlabelled envelope", calls[1:])
+	if len(calls) != 2 || len(calls[1]) != 1 || calls[1][0].Label != "no id" || calls[1][0].TTL != 3 {
+		t.Fatalf("second mail: got %+v, want one envelope labelled with its subject", calls[1:])
 	}
 }
 
