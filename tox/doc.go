@@ -33,7 +33,9 @@
 // friend and pumped from the iterate hook until SENDQ, so one slow friend
 // never holds up another; received frames go to the mesh from a dispatch
 // goroutine, so mesh work never holds up Tox. It also tells mesh peers from
-// plain Tox clients (silent for HelloTimeout), carries text messages both
+// plain Tox clients (silent for HelloTimeout; a toxmail transport announces
+// itself with packet 162 on every new connection, before its mesh has
+// started), carries text messages both
 // ways (SendText, TextFromMail, MailFromText) and applies the friend-request
 // policy (AcceptKnown, AcceptAll, Manual). Attach it to a running Tox.
 //
