@@ -268,7 +268,7 @@ func (d *Dashboard) outboxViews(out []mesh.OutboxEntry, contacts []DashboardCont
 			ID: hex.EncodeToString(o.ID[:]), IDShort: hex.EncodeToString(o.ID[:4]),
 			Created: ago(created, now), CreatedTitle: formatTime(created),
 			Size: formatBytes(int64(o.Size)), Status: o.Status.String(),
-			ToTitle: o.To.String(), Label: cleanText(o.Label, 255),
+			ToTitle: o.To.String(), Label: cleanText(labelText(o.Label), 255),
 		}
 		v.HasLabel = v.Label != ""
 		if n, ok := names[o.To]; ok {

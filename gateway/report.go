@@ -83,11 +83,13 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	origID, origSubject := splitLabel(o.Label)
 	boundary := "toxmail-report-" + o.ID.String()[:24]
 
-	left := o.Offered != 0
+	// Offered is set when an offer went out, not when a friend took the
+	// mail: the words for it claim no more than that.
+	offered := o.Offered != 0
 	subject := "Undelivered mail to " + who + ": not sent within " + lifetime
 	diagnostic := "never offered to a friend before the envelope expired"
-	if left {
-		subject = "Undelivered mail to " + who + ": delivery not confirmed within " + lifetime
+	if offered {
+		subject = "Delivery not confirmed within " + lifetime + ": mail to " + who
 		diagnostic = "no acknowledgement from the recipient before the envelope expired"
 	}
 
@@ -121,7 +123,7 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	line("Content-Type: text/plain; charset=utf-8")
 	line("Content-Transfer-Encoding: 8bit")
 	line("")
-	if left {
+	if offered {
 		line("Your mail to %s was not confirmed delivered within its", who)
 		line("lifetime of %s, so it has expired: relays have dropped their copies,", lifetime)
 		line("and if it has not arrived by now, it will not.")
@@ -140,18 +142,19 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	}
 	line("  Sent:        %s", created.Format(time.RFC1123Z))
 	line("  Expired:     %s", expired.Format(time.RFC1123Z))
-	if left {
-		line("  Left here:   %s (first offered to a friend)", time.UnixMilli(o.Offered).UTC().Format(time.RFC1123Z))
+	if offered {
+		line("  Offered:     %s (first offered to a friend)", time.UnixMilli(o.Offered).UTC().Format(time.RFC1123Z))
 		line("")
-		line("Your node passed the mail on, but no acknowledgement from the")
-		line("recipient's node came back before the mail expired. Most often the")
-		line("mail did not arrive: the recipient was not online where a copy was,")
-		line("or no copy came within reach. It may also have arrived, and only the")
-		line("acknowledgement came too late: for instance while your node was")
-		line("offline near the end of the mail's lifetime. Ask the recipient before")
-		line("you send it again.")
+		line("Your node offered the mail to its friends, but no acknowledgement")
+		line("from the recipient's node came back before the mail expired. Most")
+		line("often the mail did not arrive: no friend took it (it was too large")
+		line("for them, or they had no room), the recipient was not online where a")
+		line("copy was, or no copy came within reach. It may also have arrived, and")
+		line("only the acknowledgement came too late: for instance while your node")
+		line("was offline near the end of the mail's lifetime. Ask the recipient")
+		line("before you send it again.")
 	} else {
-		line("  Left here:   never")
+		line("  Offered:     never")
 		line("")
 		line("No friend of yours was online to take the mail before it expired.")
 	}
@@ -218,12 +221,20 @@ func isASCII(s string) bool {
 	return true
 }
 
+// noMessageID starts the outbox label of a mail that has a Subject but no
+// Message-ID, so that a Subject which itself starts like a Message-ID is
+// not read as one.
+const noMessageID = "(no Message-ID) "
+
 // splitLabel reads an outbox label as the SMTP server writes it
 // (outboxLabel): the mail's Message-ID, if it starts with one that can go
 // into a header field (messageIDField), and then its Subject, decoded from
 // RFC 2047 words where it can be and cleaned of control characters.
+// Labels written before Subjects were kept hold a Message-ID only.
 func splitLabel(label string) (msgID, subject string) {
-	if strings.HasPrefix(label, "<") {
+	if rest, ok := strings.CutPrefix(label, noMessageID); ok {
+		label = rest
+	} else if strings.HasPrefix(label, "<") {
 		if end := strings.IndexByte(label, '>'); end > 0 {
 			if id := messageIDField(label[:end+1]); id != "" {
 				msgID, label = id, label[end+1:]
@@ -235,6 +246,13 @@ func splitLabel(label string) (msgID, subject string) {
 		subject = dec
 	}
 	return msgID, clip(clean(subject), 200)
+}
+
+// labelText is an outbox label for people, as the dashboard shows it: the
+// Message-ID, if any, and the Subject decoded.
+func labelText(label string) string {
+	id, subject := splitLabel(label)
+	return strings.TrimSpace(id + " " + subject)
 }
 
 // messageIDField returns label as a msg-id ("<left@right>") if it is one

@@ -73,7 +73,7 @@ func TestReportExpired(t *testing.T) {
 			t.Errorf("%s: %q, want %q", field, got, want)
 		}
 	}
-	if want := "Undelivered mail to zoë <zoe@example.org>: delivery not confirmed within 7 days"; subject != want {
+	if want := "Delivery not confirmed within 7 days: mail to zoë <zoe@example.org>"; subject != want {
 		t.Errorf("Subject: %q, want %q", subject, want)
 	}
 	if cte := m.Header.Get("Content-Transfer-Encoding"); cte != "8bit" {
@@ -107,7 +107,7 @@ func TestReportExpired(t *testing.T) {
 		t.Fatalf("parts %q, want text/plain and message/delivery-status", parts)
 	}
 	for _, want := range []string{"zoë <zoe@example.org>", o.To.String(), "<m1@alice.test>", "Subject:     café plans", "Mon, 30 Nov 2026 12:00:00 +0000",
-		"Mon, 30 Nov 2026 12:01:00 +0000 (first offered to a friend)", "no acknowledgement from the\r\nrecipient's node", "It may also have arrived"} {
+		"no acknowledgement\r\nfrom the recipient's node", "no friend took it", "It may also have arrived", "Offered:     Mon, 30 Nov 2026 12:01:00"} {
 		if !strings.Contains(bodies[0], want) {
 			t.Errorf("the text lacks %q:\n%s", want, bodies[0])
 		}
@@ -140,7 +140,7 @@ func TestReportExpiredOnce(t *testing.T) {
 	mb, ib, _, bob := reportFixture(t)
 	now := time.Now()
 	o := mesh.OutboxEntry{ID: envelope.ID{7}, To: bob, Created: now.Add(-time.Hour).UnixMilli(), Expiry: now.Unix(),
-		Status: mesh.StatusExpired, Label: "not a message id"}
+		Status: mesh.StatusExpired, Label: "(no Message-ID) <looks@like.one> but is the subject"}
 	keep := now.Add(time.Hour)
 	if added, err := mb.ReportExpired(o, keep, now); !added || err != nil {
 		t.Fatalf("first report: added %v, %v", added, err)
@@ -151,8 +151,8 @@ func TestReportExpiredOnce(t *testing.T) {
 	msgs, _ := ib.List()
 	_, raw, _ := ib.Get(msgs[0].UID)
 	for _, want := range []string{"Subject: Undelivered mail to bob@tox: not sent within 1 hour", "Final-Recipient: rfc822; bob@tox",
-		"Left here:   never", "without ever leaving your node, and was not delivered", "never offered to a friend",
-		"Subject:     not a message id"} {
+		"Offered:     never", "without ever leaving your node, and was not delivered", "never offered to a friend",
+		"Subject:     <looks@like.one> but is the subject"} {
 		if !bytes.Contains(raw, []byte(want)) {
 			t.Errorf("the report lacks %q", want)
 		}
@@ -206,6 +206,22 @@ func TestRecipientWords(t *testing.T) {
 		90 * time.Minute: "90 minutes", 36 * time.Hour: "36 hours", 14*24*time.Hour - 400*time.Millisecond: "14 days"} {
 		if got := spanWords(d); got != want {
 			t.Errorf("spanWords(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestLabelText: the dashboard shows an outbox label with its Subject
+// decoded, and without the marker of a mail that has no Message-ID.
+func TestLabelText(t *testing.T) {
+	for label, want := range map[string]string{
+		"<a@b> =?utf-8?q?caf=C3=A9?=":           "<a@b> café",
+		"(no Message-ID) =?utf-8?q?caf=C3=A9?=": "café",
+		"(no Message-ID) <x@y> z":               "<x@y> z",
+		"<old@label>":                           "<old@label>",
+		"":                                      "",
+	} {
+		if got := labelText(label); got != want {
+			t.Errorf("labelText(%q) = %q, want %q", label, got, want)
 		}
 	}
 }

@@ -145,11 +145,12 @@ func (s *smtpSession) login(user, pass string) error {
 	return nil
 }
 
-// hangUp answers that the connection has failed to log in too often, and
-// closes it once the reply is out.
+// hangUp answers that logins on this connection were refused too often
+// (failed, or refused unchecked while too many waited), and closes it once
+// the reply is out.
 func (s *smtpSession) hangUp() error {
 	time.AfterFunc(200*time.Millisecond, func() { s.netConn.Close() })
-	return smtpErr(421, [3]int{4, 7, 0}, "too many failed logins, closing connection")
+	return smtpErr(421, [3]int{4, 7, 0}, "too many refused logins on this connection, closing connection")
 }
 
 // loginServer is the server side of SASL LOGIN (draft-murchison-sasl-login),
@@ -366,12 +367,16 @@ func (s *smtpSession) Logout() error {
 	return nil
 }
 
-// outboxLabel returns the outbox label of a mail: its Message-ID and,
-// after a space, its Subject as written (see headerField), at most 255
-// bytes cut on a UTF-8 boundary; either may be missing. The dashboard
+// outboxLabel returns the outbox label of a mail: its Message-ID (or
+// noMessageID when it has none) and, after a space, its Subject as written
+// (see headerField), at most 255 bytes cut on a UTF-8 boundary. The dashboard
 // shows it, and a non-delivery report names the mail by it (splitLabel).
 func outboxLabel(body []byte) string {
-	label := strings.TrimSpace(headerField(body, "message-id") + " " + headerField(body, "subject"))
+	id, subject := headerField(body, "message-id"), headerField(body, "subject")
+	if id == "" && subject != "" {
+		id = strings.TrimSpace(noMessageID) // see splitLabel
+	}
+	label := strings.TrimSpace(id + " " + subject)
 	if len(label) > 255 {
 		cut := 255
 		for cut > 0 && !utf8.RuneStart(label[cut]) {

@@ -447,7 +447,7 @@ func TestSMTPDataTwoRecipients(t *testing.T) {
 		t.Fatalf("second DATA: got %d %q", code, msg)
 	}
 	calls = f.sub.recorded()
-	if len(calls) != 2 || len(calls[1]) != 1 || calls[1][0].Label != "no id" || calls[1][0].TTL != 3 {
+	if len(calls) != 2 || len(calls[1]) != 1 || calls[1][0].Label != "(no Message-ID) no id" || calls[1][0].TTL != 3 {
 		t.Fatalf("second mail: got %+v, want one envelope labelled with its subject", calls[1:])
 	}
 }
