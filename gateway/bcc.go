@@ -25,15 +25,7 @@ func stripBcc(body []byte) ([]byte, int) {
 	removed, dropping := 0, false
 	i := 0
 	for i < len(body) {
-		line := body[i:]
-		if j := bytes.IndexAny(line, "\r\n"); j >= 0 {
-			end := j + 1
-			if line[j] == '\r' && end < len(line) && line[end] == '\n' {
-				end++
-			}
-			line = line[:end]
-		}
-		content := bytes.TrimRight(line, "\r\n")
+		line, content := headerLine(body[i:])
 		if len(content) == 0 {
 			break // the empty line that ends the header section
 		}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -385,42 +384,4 @@ func outboxLabel(body []byte) string {
 		label = label[:cut]
 	}
 	return label
-}
-
-// headerField returns the value of the first header field named name
-// (lower case) in a mail: unfolded, control characters as spaces, white
-// space trimmed; "" if the header section has none.
-func headerField(body []byte, name string) string {
-	name += ":"
-	var v []byte
-	found := false
-	for rest := body; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) == 0 {
-			break // end of the header section
-		}
-		if found {
-			if line[0] != ' ' && line[0] != '\t' {
-				break // the next field
-			}
-			v = append(v, line...) // a folded continuation
-			continue
-		}
-		if len(line) >= len(name) && strings.EqualFold(string(line[:len(name)]), name) {
-			found = true
-			v = append(v, line[len(name):]...)
-		}
-	}
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, string(v)))
 }

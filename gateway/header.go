@@ -1,0 +1,50 @@
+package gateway
+
+import (
+	"bytes"
+	"strings"
+)
+
+// headerLine returns the first line of b with its line end, and without.
+// A line ends with CRLF, a lone LF or a lone CR, as the recipient's node
+// reads it (canonicalCRLF), so what the submission side reads of a header
+// is what the recipient will.
+func headerLine(b []byte) (line, content []byte) {
+	line = b
+	if j := bytes.IndexAny(b, "\r\n"); j >= 0 {
+		end := j + 1
+		if b[j] == '\r' && end < len(b) && b[end] == '\n' {
+			end++
+		}
+		line = b[:end]
+	}
+	return line, bytes.TrimRight(line, "\r\n")
+}
+
+// headerField returns the value of the first header field named name
+// (lower case) in a mail: unfolded, control characters as spaces (clean),
+// white space trimmed; "" if the header section has none.
+func headerField(body []byte, name string) string {
+	name += ":"
+	var v []byte
+	found := false
+	for len(body) > 0 {
+		line, content := headerLine(body)
+		body = body[len(line):]
+		if len(content) == 0 {
+			break // end of the header section
+		}
+		if found {
+			if content[0] != ' ' && content[0] != '\t' {
+				break // the next field
+			}
+			v = append(v, content...) // a folded continuation
+			continue
+		}
+		if len(content) >= len(name) && strings.EqualFold(string(content[:len(name)]), name) {
+			found = true
+			v = append(v, content[len(name):]...)
+		}
+	}
+	return strings.TrimSpace(clean(string(v)))
+}
