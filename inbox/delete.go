@@ -39,6 +39,7 @@ func (b *Inbox) Delete(uids ...string) error {
 	}
 	defer b.release()
 	var purge []uint64
+	var freed int64
 	b.writeMu.Lock()
 	err := b.db.Update(func(txn *badger.Txn) error {
 		now := b.clock()
@@ -60,6 +61,7 @@ func (b *Inbox) Delete(uids ...string) error {
 					return err
 				}
 			}
+			freed += s.Size
 			if s.Size > 0 {
 				if err := txn.Set(pendingKey(s.body), encodePending(pendingDeleted)); err != nil {
 					return err
@@ -69,6 +71,10 @@ func (b *Inbox) Delete(uids ...string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		b.used -= freed
+		b.mails -= len(ids)
+	}
 	b.writeMu.Unlock()
 	if err != nil {
 		return err

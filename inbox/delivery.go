@@ -21,6 +21,7 @@ type Delivery struct {
 
 	mu     sync.Mutex
 	dup    bool   // delivered before Begin: bytes are counted, not stored
+	exempt bool   // may go past the quota (ExemptFromQuota)
 	size   int64  // bytes written
 	buf    []byte // bytes not yet in the database, at most chunkSize
 	body   uint64 // body ID, once allocated
@@ -58,8 +59,10 @@ func (b *Inbox) Begin(id EnvelopeID, meta Meta) (*Delivery, error) {
 }
 
 // Write appends p to the mail. Past Options.MaxMessageSize it writes nothing
-// and fails with ErrTooLarge; after any failure the Delivery can only be
-// aborted (Commit returns the same error).
+// and fails with ErrTooLarge. A mail too large for the room left under
+// Options.Quota fails with ErrOverQuota once it is large enough to be
+// staged (512 KiB), and at the latest at Commit. After any failure the
+// Delivery can only be aborted (Commit returns the same error).
 func (d *Delivery) Write(p []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -107,6 +110,14 @@ func (d *Delivery) flush() error {
 		return err
 	}
 	defer b.release()
+	if !d.exempt {
+		b.writeMu.Lock()
+		err := b.roomFor(d.size)
+		b.writeMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
 	first := d.staged == 0
 	if first {
 		body, err := b.bodies.Next()
@@ -185,6 +196,11 @@ func (d *Delivery) commit() (bool, error) {
 		if err != nil || dup {
 			return err
 		}
+		if !d.exempt {
+			if err := b.roomFor(d.size); err != nil {
+				return err
+			}
+		}
 		seq, err := nextSeq(txn)
 		if err != nil {
 			return err
@@ -220,10 +236,15 @@ func (d *Delivery) commit() (bool, error) {
 		added = true
 		return nil
 	})
+	if errors.Is(err, ErrOverQuota) {
+		return false, err
+	}
 	if err != nil {
 		return false, fmt.Errorf("inbox: commit %s: %w", d.id.UID(), err)
 	}
 	if added {
+		b.used += d.size
+		b.mails++
 		b.log.Debug("inbox: delivered", "envelope", d.id, "bytes", d.size, "path", d.meta.PathLength)
 	}
 	return added, nil

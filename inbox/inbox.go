@@ -37,6 +37,12 @@ type Options struct {
 	// past it Write fails with ErrTooLarge. 0 means DefaultMaxMessageSize.
 	MaxMessageSize int64
 
+	// Quota is the most bytes of mail the inbox stores at once: a delivery
+	// that would take the stored mail past it fails with ErrOverQuota and
+	// stores nothing, unless it is exempt ([Delivery.ExemptFromQuota]).
+	// Deleting mail makes room. 0 means no limit.
+	Quota int64
+
 	// tune, if set, adjusts badger's options (tests).
 	tune func(badger.Options) badger.Options
 }
@@ -91,6 +97,7 @@ type Inbox struct {
 	log      *slog.Logger
 	clock    func() time.Time
 	max      int64
+	quota    int64
 	inMemory bool
 
 	// closeMu guards closed. Every operation holds it for reading while it
@@ -100,7 +107,10 @@ type Inbox struct {
 
 	// writeMu serialises the transactions that touch the index, tombstones
 	// or the Seq counter (commit, Delete, Expire), so they never conflict.
+	// It also guards used.
 	writeMu sync.Mutex
+	used    int64 // bytes of the stored mail, the sum of their Sizes
+	mails   int   // how many are stored
 }
 
 // Open opens (or creates) the inbox described by opts and finishes the
@@ -110,6 +120,7 @@ func Open(opts Options) (*Inbox, error) {
 		log:      opts.Logger,
 		clock:    opts.Now,
 		max:      opts.MaxMessageSize,
+		quota:    opts.Quota,
 		inMemory: opts.InMemory,
 	}
 	if b.log == nil {
@@ -123,6 +134,9 @@ func Open(opts Options) (*Inbox, error) {
 		return nil, fmt.Errorf("inbox: MaxMessageSize %d out of range [0, %d]", b.max, int64(maxStoredSize))
 	case b.max == 0:
 		b.max = DefaultMaxMessageSize
+	}
+	if b.quota < 0 {
+		return nil, fmt.Errorf("inbox: Quota %d is negative", b.quota)
 	}
 	var bo badger.Options
 	if opts.InMemory {
@@ -185,6 +199,11 @@ func (b *Inbox) init() error {
 			b.log.Info("inbox: removed the partial body of an interrupted delivery", "body", p.body)
 		}
 	}
+	b.mails, b.used, err = b.stats()
+	if err != nil {
+		seq.Release()
+		return fmt.Errorf("inbox: %w", err)
+	}
 	return nil
 }
 
@@ -215,9 +234,22 @@ func (b *Inbox) release() { b.closeMu.RUnlock() }
 // Deliver stores data as the mail of envelope id: Begin, Write and Commit in
 // one call. added is false if id was already delivered.
 func (b *Inbox) Deliver(id EnvelopeID, meta Meta, data []byte) (added bool, err error) {
+	return b.deliver(id, meta, data, false)
+}
+
+// DeliverExempt is Deliver for mail exempt from Options.Quota (see
+// [Delivery.ExemptFromQuota]).
+func (b *Inbox) DeliverExempt(id EnvelopeID, meta Meta, data []byte) (added bool, err error) {
+	return b.deliver(id, meta, data, true)
+}
+
+func (b *Inbox) deliver(id EnvelopeID, meta Meta, data []byte, exempt bool) (added bool, err error) {
 	d, err := b.Begin(id, meta)
 	if err != nil {
 		return false, err
+	}
+	if exempt {
+		d.ExemptFromQuota()
 	}
 	if _, err := d.Write(data); err != nil {
 		d.Abort()
@@ -250,7 +282,15 @@ func (b *Inbox) List() ([]Message, error) {
 
 // Stats returns the number of stored mails and their total size.
 func (b *Inbox) Stats() (count int, bytes int64, err error) {
-	err = b.scan(func(s stored) {
+	if err := b.acquire(); err != nil {
+		return 0, 0, err
+	}
+	defer b.release()
+	return b.stats()
+}
+
+func (b *Inbox) stats() (count int, bytes int64, err error) {
+	err = b.scanLocked(func(s stored) {
 		count++
 		bytes += s.Size
 	})
@@ -263,6 +303,12 @@ func (b *Inbox) scan(f func(stored)) error {
 		return err
 	}
 	defer b.release()
+	return b.scanLocked(f)
+}
+
+// scanLocked is scan for a caller that holds closeMu for reading (or, in
+// Open, has not yet returned the Inbox).
+func (b *Inbox) scanLocked(f func(stored)) error {
 	return b.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixMessage}, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()

@@ -25,6 +25,15 @@ type modelMail struct {
 	received time.Time
 }
 
+// used is the bytes of the stored mails.
+func (m *model) used() int64 {
+	var n int64
+	for _, mm := range m.mails {
+		n += int64(len(mm.data))
+	}
+	return n
+}
+
 // delivered is the model's Has.
 func (m *model) delivered(id EnvelopeID, now time.Time) bool {
 	if _, ok := m.mails[id]; ok {
@@ -46,6 +55,7 @@ type inboxMachine struct {
 	b     *Inbox
 	m     model
 	pool  []EnvelopeID
+	quota int64 // Options.Quota
 }
 
 func TestInboxStateMachine(t *testing.T) {
@@ -62,6 +72,7 @@ func TestInboxStateMachine(t *testing.T) {
 		for i := range 6 {
 			sm.pool = append(sm.pool, testID(byte(0xa0+i)))
 		}
+		sm.quota = rapid.SampledFrom([]int64{0, 5000, chunkSize + 100, 3 * chunkSize}).Draw(t, "quota")
 		sm.open(t)
 		t.Cleanup(func() {
 			sm.b.Close()
@@ -81,7 +92,7 @@ func TestInboxStateMachine(t *testing.T) {
 }
 
 func (sm *inboxMachine) open(t *rapid.T) {
-	b, err := Open(Options{Dir: sm.dir, Now: sm.clock.Now, tune: small})
+	b, err := Open(Options{Dir: sm.dir, Now: sm.clock.Now, Quota: sm.quota, tune: small})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -93,12 +104,23 @@ func (sm *inboxMachine) deliver(t *rapid.T) {
 	size := rapid.SampledFrom([]int{0, 1, 100, 4000, chunkSize, 2*chunkSize + 1}).Draw(t, "size")
 	fill := rapid.Byte().Draw(t, "fill")
 	keep := time.Duration(rapid.IntRange(-2, 6).Draw(t, "keepHours")) * time.Hour
+	exempt := rapid.Bool().Draw(t, "exempt")
 	data := bytes.Repeat([]byte{fill}, size)
 	now := sm.clock.Now()
 	meta := Meta{Sender: [32]byte{fill}, PathLength: int(fill) % 5, Created: now.Add(-time.Minute), KeepUntil: now.Add(keep)}
 
 	want := !sm.m.delivered(id, now)
-	added, err := sm.b.Deliver(id, meta, data)
+	deliver := sm.b.Deliver
+	if exempt {
+		deliver = sm.b.DeliverExempt
+	}
+	added, err := deliver(id, meta, data)
+	if want && !exempt && sm.quota > 0 && sm.m.used()+int64(size) > sm.quota {
+		if !errors.Is(err, ErrOverQuota) || added {
+			t.Fatalf("Deliver(%s) of %d bytes with %d of %d stored = %v, %v; want ErrOverQuota", id.UID(), size, sm.m.used(), sm.quota, added, err)
+		}
+		return
+	}
 	if err != nil || added != want {
 		t.Fatalf("Deliver(%s) = %v, %v; want %v, nil", id.UID(), added, err, want)
 	}
@@ -229,5 +251,8 @@ func (sm *inboxMachine) check(t *rapid.T) {
 	}
 	if n, size, err := sm.b.Stats(); err != nil || n != len(ms) || size != total {
 		t.Fatalf("Stats() = %d, %d, %v; want %d, %d, nil", n, size, err, len(ms), total)
+	}
+	if got, want := sm.b.Usage(), (Usage{Mails: len(ms), Bytes: total, Quota: sm.quota}); got != want {
+		t.Fatalf("Usage() = %+v, want %+v", got, want)
 	}
 }
