@@ -148,7 +148,14 @@ type POP3 struct {
 	Listen      string        // default gateway.DefaultPOP3Addr
 	AllowRemote bool          // lets Listen be non-loopback
 	IdleTimeout time.Duration // default gateway.DefaultPOP3IdleTimeout
+	// MaxMailboxBytes is the inbox's quota (inbox.Options.Quota): past it,
+	// mail from others waits in the network until mail is deleted. 0 means
+	// no limit. Default DefaultMaxMailboxBytes.
+	MaxMailboxBytes int64
 }
+
+// DefaultMaxMailboxBytes is the default inbox quota, pop3.max_mailbox_bytes.
+const DefaultMaxMailboxBytes = 4 << 30
 
 // Dashboard is the [dashboard] section: the local web dashboard.
 type Dashboard struct {
@@ -222,9 +229,10 @@ func Default() Config {
 			NonDeliveryReports: true,
 		},
 		POP3: POP3{
-			Listen:      p.Addr,
-			AllowRemote: p.AllowRemote,
-			IdleTimeout: p.IdleTimeout,
+			Listen:          p.Addr,
+			AllowRemote:     p.AllowRemote,
+			IdleTimeout:     p.IdleTimeout,
+			MaxMailboxBytes: DefaultMaxMailboxBytes,
 		},
 		Dashboard: Dashboard{
 			Listen: gateway.DefaultDashboardAddr,

@@ -83,6 +83,7 @@ password_hash = "` + hash + `"
 listen = "[::1]:1995"
 allow_remote = true
 idle_timeout = "30m"
+max_mailbox_bytes = "100MiB"
 
 [dashboard]
 listen = "localhost:8080"
@@ -181,7 +182,7 @@ func TestParseEveryKey(t *testing.T) {
 	}
 	want.SMTP = SMTP{Listen: "127.0.0.1:2525", Domain: "alice.example", MaxMessageBytes: 1 << 20, MaxRecipients: 10,
 		AllowRemote: true, Users: []User{{"alice", hash}, {"bob", hash}}}
-	want.POP3 = POP3{Listen: "[::1]:1995", AllowRemote: true, IdleTimeout: 30 * time.Minute}
+	want.POP3 = POP3{Listen: "[::1]:1995", AllowRemote: true, IdleTimeout: 30 * time.Minute, MaxMailboxBytes: 100 << 20}
 	want.Dashboard = Dashboard{Listen: "localhost:8080", Token: testToken, AllowRemote: true}
 	want.DNS = DNS{Server: "127.0.0.1:5353", Timeout: 2 * time.Second, CacheMinTTL: 10 * time.Second, CacheMaxTTL: 12 * time.Hour,
 		CacheNegativeTTL: 30 * time.Second, CacheMaxNegTTL: 2 * time.Hour, CacheMaxEntries: 99}
@@ -276,6 +277,8 @@ func TestBadValues(t *testing.T) {
 			`toxmail.toml:3: smtp.users[0].password_hash: bcrypt cost 31 is too slow: each login would take 2097152 times as long as at cost 10, which toxmail passwd uses; want 4..15`},
 		{"[pop3]\nlisten = \"127.0.0.1:1025\"", "pop3.listen", 2, `toxmail.toml:2: pop3.listen = "127.0.0.1:1025": already used by smtp.listen`},
 		{"[pop3]\nidle_timeout = \"0s\"", "pop3.idle_timeout", 2, `toxmail.toml:2: pop3.idle_timeout = "0s": out of range: want (0s, 24h]`},
+		{"[pop3]\nmax_mailbox_bytes = \"8MiB\"", "pop3.max_mailbox_bytes", 2, `toxmail.toml:2: pop3.max_mailbox_bytes = "8MiB": out of range: want 0 (no limit), or at least 16777216 bytes (twice mesh.max_envelope_size`},
+		{"[pop3]\nmax_mailbox_bytes = -1", "pop3.max_mailbox_bytes", 2, `toxmail.toml:2: pop3.max_mailbox_bytes = -1: out of range: want 0 (no limit) or a size`},
 		{"[dns]\nserver = \"nope\"", "dns.server", 2, `toxmail.toml:2: dns.server = "nope": want "IP:PORT"`},
 		{"[dns]\nserver = \"bogus:53\"", "dns.server", 2, `toxmail.toml:2: dns.server = "bogus:53": want "IP:PORT" with an IP address`},
 		{"[dns]\ncache_max_ttl = \"1s\"", "dns.cache_max_ttl", 2, `toxmail.toml:2: dns.cache_max_ttl = "1s": out of range: want at least cache_min_ttl (30s)`},

@@ -205,6 +205,9 @@ var schema = []section{
 			{key: "idle_timeout", rng: "(0s, 24h]; RFC 1939 asks for at least 10m",
 				doc: `How long the server waits for the client's next command before it hangs up.`,
 				ptr: func(c *Config) any { return &c.POP3.IdleTimeout }},
+			{key: "max_mailbox_bytes", size: true, rng: "0 (no limit), or at least twice mesh.max_envelope_size",
+				doc: `The inbox's quota: the most bytes of mail it keeps. When it is full, mail from others is not taken: it waits with its sender and relays and arrives after you delete mail (the node tries again, backing off to once an hour), unless it expires first. Your own mail to yourself and non-delivery reports are always taken, and count. Text messages from plain Tox clients are lost while it is full. 0 means no limit.`,
+				ptr: func(c *Config) any { return &c.POP3.MaxMailboxBytes }},
 		},
 	},
 	{

@@ -52,6 +52,7 @@ func (c *Config) check() []*Error {
 	if c.POP3.IdleTimeout <= 0 || c.POP3.IdleTimeout > 24*time.Hour {
 		v.bad("pop3.idle_timeout", "out of range: want (0s, 24h]")
 	}
+	v.checkQuota()
 	v.backstop("pop3", c.POP3Config().Validate())
 	v.checkDashboard()
 	v.checkDNS()
@@ -218,6 +219,19 @@ func (v *checker) checkTox() {
 
 func hostOK(h string) bool {
 	return h != "" && len(h) < tox.MaxHostnameLength && !strings.ContainsRune(h, 0)
+}
+
+// checkQuota checks pop3.max_mailbox_bytes against mesh.max_envelope_size,
+// unless the latter is itself wrong.
+func (v *checker) checkQuota() {
+	q := v.c.POP3.MaxMailboxBytes
+	if q < 0 {
+		v.bad("pop3.max_mailbox_bytes", "out of range: want 0 (no limit) or a size")
+		return
+	}
+	if least := 2 * int64(v.c.Mesh.MaxEnvelopeSize); q != 0 && q < least && v.failed["mesh"] == 0 {
+		v.bad("pop3.max_mailbox_bytes", fmt.Sprintf("out of range: want 0 (no limit), or at least %d bytes (twice mesh.max_envelope_size, so that the largest mail fits)", least))
+	}
 }
 
 func (v *checker) checkSMTP() {

@@ -243,7 +243,7 @@ func (d *Daemon) openStores() error {
 		return fmt.Errorf("daemon: mesh store: %w", err)
 	}
 	d.box, err = inbox.Open(inbox.Options{Dir: filepath.Join(d.cfg.DataDir, "inbox"), Logger: d.log.With("component", "inbox"),
-		MaxMessageSize: inboxLimit(d.cfg.Mesh.MaxEnvelopeSize)})
+		MaxMessageSize: inboxLimit(d.cfg.Mesh.MaxEnvelopeSize), Quota: d.cfg.POP3.MaxMailboxBytes})
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}

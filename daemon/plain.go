@@ -3,6 +3,7 @@ package daemon
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"net/mail"
 	"sync"
 	"time"
@@ -51,6 +52,12 @@ func (d *Daemon) onText(from tox.PublicKey, name, text string) {
 	msg := tox.MailFromText(from, name, d.ownMailbox(), text, now)
 	meta := inbox.Meta{Sender: from, PathLength: 1, Created: now, KeepUntil: now.Add(d.cfg.Mesh.OutboxRetention)}
 	if _, err := d.box.Deliver(id, meta, msg); err != nil {
+		if errors.Is(err, inbox.ErrOverQuota) {
+			// A text message cannot wait in the mesh: Tox has already
+			// confirmed it to the friend.
+			d.log.Warn("text message lost: the inbox is full (pop3.max_mailbox_bytes); delete mail to receive more", "from", from.Short(), "bytes", len(msg), "err", err)
+			return
+		}
 		d.log.Error("text message not stored", "from", from.Short(), "err", err)
 		return
 	}

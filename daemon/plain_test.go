@@ -1,10 +1,13 @@
 package daemon
 
 import (
+	"log/slog"
 	"net/mail"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -35,5 +38,28 @@ func TestTextMessageAddressedToUser(t *testing.T) {
 	}
 	if to.Name != "alice" || to.Address != a.id.Address() {
 		t.Errorf("To: %q <%s>, want \"alice\" <%s>", to.Name, to.Address, a.id.Address())
+	}
+}
+
+// A text message cannot wait in the mesh, so one that a full inbox refuses
+// is lost, and the log says why and what to do.
+func TestTextMessageFullInbox(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	var logs lockedBuffer
+	a.opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	a.cfg.POP3.MaxMailboxBytes = 2 * int64(a.cfg.Mesh.MaxEnvelopeSize)
+	a.start(t)
+	now := time.Now()
+	if _, err := a.d.Inbox().DeliverExempt(inbox.EnvelopeID{1}, inbox.Meta{Created: now, KeepUntil: now.Add(time.Hour)},
+		make([]byte, a.cfg.POP3.MaxMailboxBytes)); err != nil {
+		t.Fatal(err)
+	}
+	a.d.onText(tox.PublicKey(randomID(t).PublicKey()), "qtox user", "hello")
+	if u := a.d.Inbox().Usage(); u.Mails != 1 || !u.Full() {
+		t.Fatalf("inbox %+v, want only the mail that filled it", u)
+	}
+	if !strings.Contains(logs.String(), "text message lost: the inbox is full (pop3.max_mailbox_bytes)") {
+		t.Errorf("the log does not say the text was lost to the quota:\n%s", logs.String())
 	}
 }

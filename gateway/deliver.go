@@ -86,7 +86,10 @@ func (e tempError) Unwrap() error   { return e.err }
 func (e tempError) Temporary() bool { return true }
 
 // Deliver implements mesh.Mailbox. Storage failures are temporary (the
-// mesh retries) except a mail over the inbox's size limit.
+// mesh retries) except a mail over the inbox's size limit. A full inbox
+// (inbox.ErrOverQuota) is one of them: the mail waits in the network, held
+// by its sender and relays, until the owner deletes mail. The owner's own
+// mail to themselves (From is zero) is exempt from the quota.
 func (m *Mailbox) Deliver(d *mesh.Delivery) error {
 	l := d.Letter
 	body := canonicalCRLF(l.Body)
@@ -104,7 +107,13 @@ func (m *Mailbox) Deliver(d *mesh.Delivery) error {
 	meta := inbox.Meta{Sender: l.Sender, PathLength: l.PathLength(), Created: l.Created, KeepUntil: l.Expiry}
 	msg := make([]byte, 0, len(hdr)+len(body))
 	msg = append(append(msg, hdr...), body...)
-	added, err := m.cfg.Inbox.Deliver(inbox.EnvelopeID(l.ID), meta, msg)
+	deliver := m.cfg.Inbox.Deliver
+	if d.From == (mesh.FriendKey{}) {
+		// The owner's copy of their own mail: they chose to send it, so
+		// the quota, which keeps others from filling the disk, lets it by.
+		deliver = m.cfg.Inbox.DeliverExempt
+	}
+	added, err := deliver(inbox.EnvelopeID(l.ID), meta, msg)
 	if err != nil {
 		if errors.Is(err, inbox.ErrTooLarge) {
 			return fmt.Errorf("gateway: storing mail %s: %w", l.ID.Short(), err)

@@ -62,7 +62,7 @@ func (m *Mailbox) ReportExpired(o mesh.OutboxEntry, keepUntil, now time.Time) (a
 	}
 	msg := m.expiryReport(o, now)
 	meta := inbox.Meta{PathLength: 0, Created: now, KeepUntil: keepUntil}
-	added, err = m.cfg.Inbox.Deliver(rid, meta, msg)
+	added, err = m.cfg.Inbox.DeliverExempt(rid, meta, msg) // the owner's own mail made it
 	if err != nil {
 		return false, fmt.Errorf("gateway: storing the report of mail %s: %w", o.ID.Short(), err)
 	}

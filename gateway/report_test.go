@@ -225,3 +225,25 @@ func TestLabelText(t *testing.T) {
 		}
 	}
 }
+
+// A full inbox still takes a report: the owner's own mail made it.
+func TestReportExemptFromQuota(t *testing.T) {
+	ib, err := inbox.Open(inbox.Options{InMemory: true, Quota: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ib.Close() })
+	now := time.Now()
+	if _, err := ib.DeliverExempt(inbox.EnvelopeID{1}, inbox.Meta{Created: now, KeepUntil: now.Add(time.Hour)}, make([]byte, 100)); err != nil {
+		t.Fatal(err)
+	}
+	mb, err := NewMailbox(MailboxConfig{Inbox: ib, Hostname: "node.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := mesh.OutboxEntry{ID: envelope.ID{7}, To: envelope.PublicKey{9}, Created: now.Add(-time.Hour).UnixMilli(), Expiry: now.Unix(),
+		Status: mesh.StatusExpired, Label: "(no Message-ID) hello"}
+	if added, err := mb.ReportExpired(o, now.Add(time.Hour), now); !added || err != nil {
+		t.Fatalf("report into a full inbox: added %v, %v; want stored", added, err)
+	}
+}

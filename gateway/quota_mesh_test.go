@@ -1,0 +1,98 @@
+package gateway_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/mesh"
+)
+
+// quotaMailbox is a Mailbox over an in-memory inbox with the given quota.
+func quotaMailbox(t *testing.T, quota int64) (*inbox.Inbox, *gateway.Mailbox) {
+	t.Helper()
+	ib, err := inbox.Open(inbox.Options{InMemory: true, Quota: quota})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ib.Close() })
+	box, err := gateway.NewMailbox(gateway.MailboxConfig{Inbox: ib, Hostname: "node.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ib, box
+}
+
+// fill stores size bytes of old mail, past any quota.
+func fill(t *testing.T, ib *inbox.Inbox, size int) string {
+	t.Helper()
+	id := inbox.EnvelopeID{0xee}
+	now := time.Now()
+	meta := inbox.Meta{Created: now, KeepUntil: now.Add(time.Hour)}
+	if _, err := ib.DeliverExempt(id, meta, []byte(strings.Repeat("x", size))); err != nil {
+		t.Fatal(err)
+	}
+	return id.UID()
+}
+
+// Mail for a node whose inbox is full waits in the mesh, unacknowledged,
+// and arrives once the owner deletes mail; the owner's mail to themselves
+// is not held back by their own quota.
+func TestFullInboxMailWaits(t *testing.T) {
+	const quota = 64 << 10
+	clock := mesh.NewVirtualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	network := mesh.NewMemNetwork(clock, mesh.MemConfig{Latency: 20 * time.Millisecond, ConnectDelay: time.Second})
+	alice, err := envelope.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := envelope.GenerateKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceBox, aliceMailbox := quotaMailbox(t, quota)
+	bobBox, bobMailbox := quotaMailbox(t, quota)
+	fill(t, aliceBox, quota)
+	old := fill(t, bobBox, quota-1000)
+	aliceNode := startTestNode(t, alice, network, clock, mesh.NewMemStore(), aliceMailbox)
+	startTestNode(t, bob, network, clock, mesh.NewMemStore(), bobMailbox)
+	network.Befriend(alice.Public, bob.Public)
+	network.SetOnline(alice.Public, true)
+	network.SetOnline(bob.Public, true)
+	runVirtual(clock, 5*time.Second)
+
+	body := []byte("Subject: big\r\n\r\n" + strings.Repeat("y", 8<<10) + "\r\n")
+	ids, err := aliceNode.Submit(mesh.Outgoing{To: bob.Public, Body: body}, mesh.Outgoing{To: alice.Public, Body: body})
+	if err != nil {
+		t.Fatalf("Submit: %v (alice's copy to herself must not be held back by her full inbox)", err)
+	}
+	if n, _, _ := aliceBox.Stats(); n != 2 {
+		t.Fatalf("alice's inbox holds %d mails, want 2 (her own mail is exempt from her quota)", n)
+	}
+	runVirtual(clock, 10*time.Minute)
+	if n, _, _ := bobBox.Stats(); n != 1 {
+		t.Fatalf("bob's full inbox holds %d mails, want 1", n)
+	}
+	_, err = bobBox.Deliver(inbox.EnvelopeID(ids[0]), inbox.Meta{Created: clock.Now(), KeepUntil: clock.Now().Add(time.Hour)}, body)
+	if !errors.Is(err, inbox.ErrOverQuota) {
+		t.Fatalf("bob's inbox took the mail directly: %v (the test's sizes are wrong)", err)
+	}
+	if e, _ := aliceNode.OutboxEntry(ids[0]); e.Status == mesh.StatusDelivered {
+		t.Fatal("alice's mail to bob is acknowledged though bob's inbox refused it")
+	}
+
+	if err := bobBox.Delete(old); err != nil {
+		t.Fatal(err)
+	}
+	runVirtual(clock, 2*time.Hour) // the retries back off to once an hour
+	if has, err := bobBox.Has(inbox.EnvelopeID(ids[0])); err != nil || !has {
+		t.Fatalf("bob's inbox has alice's mail after he deleted mail: %v, %v; want true", has, err)
+	}
+	if e, _ := aliceNode.OutboxEntry(ids[0]); e.Status != mesh.StatusDelivered {
+		t.Fatalf("alice's outbox: %+v, want delivered", e)
+	}
+}
