@@ -11,6 +11,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/mesh"
 	"github.com/toxmail/toxmail/tox"
 )
@@ -191,3 +192,6 @@ func (b *backend) Held() gateway.DashboardHeld {
 
 // Stats implements gateway.DashboardBackend.
 func (b *backend) Stats() mesh.Stats { return b.d.node.Stats() }
+
+// Inbox implements gateway.DashboardBackend.
+func (b *backend) Inbox() inbox.Usage { return b.d.box.Usage() }

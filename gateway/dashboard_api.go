@@ -6,7 +6,7 @@ package gateway
 // times are RFC 3339 in UTC, and an absent time is left out. Errors are
 // {"error": "..."} with a status that says what kind of error it is.
 //
-//	GET    /api/status                   identity, counts, held summary, mesh counters
+//	GET    /api/status                   identity, counts, held summary, inbox, mesh counters
 //	GET    /api/contacts                 the contacts
 //	POST   /api/contacts                 {"name": "...", "id": "<Tox ID or name@domain>"} → 201, the contact
 //	DELETE /api/contacts/{name}          name, mail address, public key or Tox ID → 200; also ends the Tox friendship
@@ -87,10 +87,19 @@ type apiCounts struct {
 	Outbox   map[string]int `json:"outbox"` // by status: queued, offered, delivered, expired
 }
 
+// apiInbox is how full the inbox is; Quota 0 means no limit.
+type apiInbox struct {
+	Mails int   `json:"mails"`
+	Bytes int64 `json:"bytes"`
+	Quota int64 `json:"quota"`
+	Full  bool  `json:"full"`
+}
+
 type apiStatus struct {
 	Identity apiIdentity      `json:"identity"`
 	Counts   apiCounts        `json:"counts"`
 	Held     apiHeld          `json:"held"`
+	Inbox    apiInbox         `json:"inbox"`
 	Stats    map[string]int64 `json:"stats"`
 }
 
@@ -209,6 +218,8 @@ func (d *Dashboard) apiStatus(w http.ResponseWriter, r *http.Request, _ *dashSes
 		Held:  toAPIHeld(d.b.Held()),
 		Stats: apiStats(d.b.Stats()),
 	}
+	u := d.b.Inbox()
+	st.Inbox = apiInbox{Mails: u.Mails, Bytes: u.Bytes, Quota: u.Quota, Full: u.Full()}
 	for _, c := range contacts {
 		if c.Source == DashboardSourceFriend {
 			st.Counts.Friends++

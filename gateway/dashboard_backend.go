@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -50,6 +51,8 @@ type DashboardBackend interface {
 	Held() DashboardHeld
 	// Stats are the mesh node's counters (as mesh.Node.Stats).
 	Stats() mesh.Stats
+	// Inbox says how full the inbox is (as inbox.Inbox.Usage).
+	Inbox() inbox.Usage
 }
 
 // Errors a DashboardBackend may wrap so that the dashboard answers with

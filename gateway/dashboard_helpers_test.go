@@ -18,6 +18,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -60,6 +61,7 @@ type fakeBackend struct {
 	outbox   []mesh.OutboxEntry
 	held     gateway.DashboardHeld
 	stats    mesh.Stats
+	inbox    inbox.Usage
 	calls    []string
 	panics   bool // Contacts panics
 }
@@ -84,6 +86,7 @@ func newFakeBackend(now time.Time) *fakeBackend {
 			{PublicKey: dashID(0xF0).PublicKey(), Message: "hi, it's <b>frank</b>", Received: now.Add(-5 * time.Minute)},
 		},
 		held:  held,
+		inbox: inbox.Usage{Mails: 2, Bytes: 3 << 20, Quota: 4 << 30},
 		stats: mesh.Stats{FramesIn: 12, FramesOut: 34, Relayed: 3, Delivered: 2, Submitted: 4, Held: 3, HeldBytes: 7144, Peers: 3, Online: 1, MeshPeers: 1},
 	}
 	for i, st := range []mesh.Status{mesh.StatusDelivered, mesh.StatusOffered, mesh.StatusQueued, mesh.StatusExpired} {
@@ -207,6 +210,18 @@ func (b *fakeBackend) Outbox() []mesh.OutboxEntry {
 
 func (b *fakeBackend) Held() gateway.DashboardHeld { return b.held }
 func (b *fakeBackend) Stats() mesh.Stats           { return b.stats }
+
+func (b *fakeBackend) Inbox() inbox.Usage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inbox
+}
+
+func (b *fakeBackend) setInbox(u inbox.Usage) {
+	b.mu.Lock()
+	b.inbox = u
+	b.mu.Unlock()
+}
 
 // dashFixture is a dashboard over a fakeBackend behind an httptest server
 // on 127.0.0.1.
@@ -466,3 +481,5 @@ func (b *meshBackend) Held() gateway.DashboardHeld {
 }
 
 func (b *meshBackend) Stats() mesh.Stats { return b.node.Stats() }
+
+func (b *meshBackend) Inbox() inbox.Usage { return inbox.Usage{} }

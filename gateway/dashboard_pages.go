@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -94,7 +95,24 @@ type overviewView struct {
 	OnTheWay                   int
 	Peers, MeshPeers           int
 	Received                   int
+	Inbox                      inboxView
 	Recent                     []outboxView
+}
+
+// inboxView is how full the inbox is.
+type inboxView struct {
+	Mails            int
+	Bytes, Quota     string // Quota is "" with no limit
+	Full, NearlyFull bool   // NearlyFull: at least 90% of the quota
+}
+
+func newInboxView(u inbox.Usage) inboxView {
+	v := inboxView{Mails: u.Mails, Bytes: formatBytes(u.Bytes), Full: u.Full()}
+	if u.Quota > 0 {
+		v.Quota = formatBytes(u.Quota)
+		v.NearlyFull = u.Bytes >= u.Quota-u.Quota/10
+	}
+	return v
 }
 
 func (d *Dashboard) overviewPage(w http.ResponseWriter, r *http.Request, s *dashSession) {
@@ -125,6 +143,7 @@ func (d *Dashboard) overviewPage(w http.ResponseWriter, r *http.Request, s *dash
 	v.Peers, v.MeshPeers = st.Peers, st.MeshPeers
 	v.Received = int(st.Delivered)
 	v.OnTheWay = v.Queued + v.Offered
+	v.Inbox = newInboxView(d.b.Inbox())
 	v.Recent = d.outboxViews(out[:min(len(out), 5)], contacts)
 	data.Page = v
 	d.render(w, http.StatusOK, "overview", data)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/inbox"
 )
 
 func TestDashboardConfigValidate(t *testing.T) {
@@ -330,7 +331,7 @@ func TestDashboardPages(t *testing.T) {
 		want []string
 	}{
 		{"/", []string{"My Tox ID", dashID(0xA1).String(), `src="/qr.svg"`, "alice-node", "contacts online",
-			"friend request waiting", "Recent mail", "badge-delivered"}},
+			"friend request waiting", "Recent mail", "badge-delivered", `<span class="num">2</span><span class="lbl">mails in the inbox · 3.0 MiB of 4.00 GiB</span>`}},
 		{"/contacts", []string{"carol", "carol@example.org", dashID(0xC0).String(), "badge-online", "badge-mesh",
 			"badge-plain", "tox1 DNS", "friend", "3 h ago", "never", "Add contact", "Approve", "Deny"}},
 		{"/outbox", []string{`http-equiv="refresh" content="5"`, ">delivered<", ">offered<", ">queued<", ">expired<",
@@ -358,6 +359,28 @@ func TestDashboardPages(t *testing.T) {
 	}
 	if resp, _ := c.get("/nothing-here"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown page: got %d", resp.StatusCode)
+	}
+}
+
+// The overview warns when the inbox is nearly full, and says what a full
+// one means.
+func TestDashboardInboxTile(t *testing.T) {
+	f := newDashFixture(t, nil)
+	c := f.client()
+	c.login()
+	for _, tc := range []struct {
+		usage inbox.Usage
+		want  string
+	}{
+		{inbox.Usage{Mails: 1, Bytes: 100}, `<div class="tile" id="inbox"><span class="num">1</span><span class="lbl">mail in the inbox · 100 B</span>`},
+		{inbox.Usage{Mails: 9, Bytes: 950, Quota: 1000}, `<div class="tile tile-alert" id="inbox"><span class="num">9</span><span class="lbl">mails in the inbox · 950 B of 1000 B: nearly full</span>`},
+		{inbox.Usage{Mails: 9, Bytes: 1000, Quota: 1000}, `<div class="tile tile-bad" id="inbox"><span class="num">9</span><span class="lbl">mails in the inbox · 1000 B of 1000 B: full, so mail for you waits with its senders until you delete some</span>`},
+	} {
+		f.b.setInbox(tc.usage)
+		if _, body := c.get("/"); !strings.Contains(body, tc.want) {
+			i := strings.Index(body, `id="inbox"`)
+			t.Errorf("inbox %+v: the overview lacks\n%s\nit has\n%s", tc.usage, tc.want, body[max(i-40, 0):min(i+300, len(body))])
+		}
 	}
 }
 
@@ -429,6 +452,11 @@ func TestDashboardAPI(t *testing.T) {
 				Count int
 			} `json:"by_age"`
 		} `json:"held"`
+		Inbox struct {
+			Mails        int
+			Bytes, Quota int64
+			Full         bool
+		} `json:"inbox"`
 		Stats map[string]int64 `json:"stats"`
 	}
 	get("/api/status", &status)
@@ -446,6 +474,9 @@ func TestDashboardAPI(t *testing.T) {
 	}
 	if status.Held.Count != 3 || status.Held.Bytes != 7144 || len(status.Held.ByAge) != 5 || status.Held.ByAge[4].Label != "> 3 d" {
 		t.Errorf("held: %+v", status.Held)
+	}
+	if in := status.Inbox; in.Mails != 2 || in.Bytes != 3<<20 || in.Quota != 4<<30 || in.Full {
+		t.Errorf("inbox: %+v", in)
 	}
 	if status.Stats["frames_in"] != 12 || status.Stats["mesh_peers"] != 1 || status.Stats["held_bytes"] != 7144 {
 		t.Errorf("stats: %v", status.Stats)

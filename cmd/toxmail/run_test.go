@@ -137,11 +137,14 @@ func TestRunNode(t *testing.T) {
 		if _, ok := st.Stats["mesh_peers"]; !ok {
 			t.Errorf("status has no mesh counters: %s", r.stdout)
 		}
+		if st.Inbox.Quota != config.DefaultMaxMailboxBytes || st.Inbox.Full {
+			t.Errorf("status inbox %+v, want the default quota, not full", st.Inbox)
+		}
 	})
 	t.Run("status", func(t *testing.T) {
 		r := toxmail(t, "status", "--config", n.config).ok(t, "status")
 		// Its only bootstrap node answers nothing: it is not on the network.
-		for _, want := range []string{"Tox ID:    " + n.id, "network:   not connected to the Tox network", "friends online", "0 in the address book and 0 other friends", "0 queued", "envelopes for others", "relayed", "IDs kept so mail is fetched once"} {
+		for _, want := range []string{"Tox ID:    " + n.id, "network:   not connected to the Tox network", "friends online", "0 in the address book and 0 other friends", "0 queued", "envelopes for others", "relayed", "IDs kept so mail is fetched once", "inbox:     0 mails, 0 B of 4.0 GiB\n"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("status does not show %q:\n%s", want, r.stdout)
 			}

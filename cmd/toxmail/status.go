@@ -32,6 +32,12 @@ type nodeStatus struct {
 			Bytes int64  `json:"bytes"`
 		} `json:"by_age"`
 	} `json:"held"`
+	Inbox struct {
+		Mails int   `json:"mails"`
+		Bytes int64 `json:"bytes"`
+		Quota int64 `json:"quota"`
+		Full  bool  `json:"full"`
+	} `json:"inbox"`
 	Stats map[string]int64 `json:"stats"`
 }
 
@@ -101,6 +107,17 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 	fmt.Fprintf(w, "  held:      %s\n", held)
 	fmt.Fprintf(w, "  mail:      %d submitted, %d still held until acked; %d delivered to this node\n",
 		s("submitted"), s("own_held"), s("delivered"))
+	in := st.Inbox
+	inbox := fmt.Sprintf("%d %s, %s", in.Mails, plural.Noun(in.Mails, "mail"), humanBytes(in.Bytes))
+	switch {
+	case in.Full:
+		inbox += fmt.Sprintf(" of %s: FULL, so mail for you waits with its senders until you delete some (pop3.max_mailbox_bytes)", humanBytes(in.Quota))
+	case in.Quota > 0 && in.Bytes >= in.Quota-in.Quota/10:
+		inbox += fmt.Sprintf(" of %s: nearly full (pop3.max_mailbox_bytes)", humanBytes(in.Quota))
+	case in.Quota > 0:
+		inbox += fmt.Sprintf(" of %s", humanBytes(in.Quota))
+	}
+	fmt.Fprintf(w, "  inbox:     %s\n", inbox)
 	fmt.Fprintf(w, "  relaying:  %d relayed, %d duplicates, %d refused, %d evicted, %d over budget, %d expired\n",
 		s("relayed"), s("duplicates"), s("refused"), s("evicted"), s("over_budget"), s("expired"))
 	fmt.Fprintf(w, "  acks:      %d in, %d out, %d verified, %d forged, %d kept\n",
