@@ -11,6 +11,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/internal/charset"
 	"github.com/toxmail/toxmail/internal/plural"
 	"github.com/toxmail/toxmail/mesh"
 )
@@ -242,10 +243,7 @@ func splitLabel(label string) (msgID, subject string) {
 		}
 	}
 	subject = strings.TrimSpace(label)
-	if dec, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
-		subject = dec
-	}
-	return msgID, clip(clean(subject), 200)
+	return msgID, clip(clean(charset.DecodeHeader(subject)), 200)
 }
 
 // labelText is an outbox label for people, as the dashboard shows it: the

@@ -216,6 +216,8 @@ func TestLabelText(t *testing.T) {
 	for label, want := range map[string]string{
 		"<a@b> =?utf-8?q?caf=C3=A9?=":           "<a@b> café",
 		"(no Message-ID) =?utf-8?q?caf=C3=A9?=": "café",
+		"<c@d> =?windows-1252?q?=93caf=E9=94?=": "<c@d> “café”",
+		"<e@f> =?KOI8-R?B?8NLJ18XU?=":           "<e@f> Привет",
 		"(no Message-ID) <x@y> z":               "<x@y> z",
 		"<old@label>":                           "<old@label>",
 		"":                                      "",

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/toxmail/toxmail/internal/charset"
 )
 
 // Plain Tox clients (qTox, uTox, toxic) only see text messages. Mail to
@@ -89,9 +91,8 @@ func TextFromMail(raw []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tox: reading mail: %w", err)
 	}
-	dec := new(mime.WordDecoder)
-	from, _ := dec.DecodeHeader(m.Header.Get("From"))
-	subject, _ := dec.DecodeHeader(m.Header.Get("Subject"))
+	from := charset.DecodeHeader(m.Header.Get("From"))
+	subject := charset.DecodeHeader(m.Header.Get("Subject"))
 	body, err := plainBody(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body, 0)
 	if err != nil {
 		return "", err
@@ -134,22 +135,7 @@ func plainBody(ctype, cte string, r io.Reader, depth int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("tox: reading mail body: %w", err)
 	}
-	return toUTF8(b, params["charset"]), nil
-}
-
-// toUTF8 decodes the charsets a mail body commonly has without a charset
-// library (UTF-8, US-ASCII, ISO-8859-1 and its Windows superset read as
-// Latin-1); anything else keeps its valid UTF-8 and marks the rest U+FFFD.
-func toUTF8(b []byte, charset string) string {
-	switch strings.ToLower(strings.TrimSpace(charset)) {
-	case "iso-8859-1", "latin1", "iso_8859-1", "windows-1252", "cp1252":
-		r := make([]rune, len(b))
-		for i, c := range b {
-			r[i] = rune(c)
-		}
-		return string(r)
-	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return charset.ToUTF8(b, params["charset"]), nil
 }
 
 // newlineStripper drops CR and LF so base64 bodies decode.

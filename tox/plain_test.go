@@ -37,6 +37,8 @@ func TestTextFromMail(t *testing.T) {
 		{"quoted-printable", "From: a@x\r\nSubject: s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe=\r\n und mehr\r\n", "From: a@x\nSubject: s\n\nGrüße und mehr"},
 		{"base64", "From: a@x\r\nSubject: s\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8g\r\nd29ybGQ=\r\n", "From: a@x\nSubject: s\n\nhello world"},
 		{"multipart", "From: a@x\r\nSubject: s\r\nContent-Type: multipart/alternative; boundary=B\r\n\r\n--B\r\nContent-Type: text/html\r\n\r\n<b>hi</b>\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi there\r\n--B--\r\n", "From: a@x\nSubject: s\n\nhi there"},
+		{"windows-1252", "From: =?windows-1252?q?Ren=E9?= <r@x>\r\nSubject: =?windows-1252?q?=93Hi=94?=\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=93Tea=94 =96 5 =80\r\n", "From: René <r@x>\nSubject: “Hi”\n\n“Tea” – 5 €"},
+		{"koi8-r", "From: a@x\r\nSubject: =?KOI8-R?B?8NLJ18XU?=\r\nContent-Type: text/plain; charset=KOI8-R\r\n\r\n\xf0\xd2\xc9\xd7\xc5\xd4\r\n", "From: a@x\nSubject: Привет\n\nПривет"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
