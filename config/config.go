@@ -157,6 +157,14 @@ type POP3 struct {
 // DefaultMaxMailboxBytes is the default inbox quota, pop3.max_mailbox_bytes.
 const DefaultMaxMailboxBytes = 4 << 30
 
+// LargestStoredMail is the most bytes one mail from the mesh can take in
+// the inbox when envelopes are at most maxEnvelope bytes: any body such an
+// envelope carries, twice over (delivery makes every line ending CRLF,
+// which at worst doubles a mail of bare LFs), and its delivery headers.
+// The inbox's per-mail limit is at least this, and a quota at least this
+// always takes a mail into an empty inbox.
+func LargestStoredMail(maxEnvelope int) int64 { return 2*int64(maxEnvelope) + 64<<10 }
+
 // Dashboard is the [dashboard] section: the local web dashboard.
 type Dashboard struct {
 	Listen      string // default gateway.DefaultDashboardAddr

@@ -277,7 +277,7 @@ func TestBadValues(t *testing.T) {
 			`toxmail.toml:3: smtp.users[0].password_hash: bcrypt cost 31 is too slow: each login would take 2097152 times as long as at cost 10, which toxmail passwd uses; want 4..15`},
 		{"[pop3]\nlisten = \"127.0.0.1:1025\"", "pop3.listen", 2, `toxmail.toml:2: pop3.listen = "127.0.0.1:1025": already used by smtp.listen`},
 		{"[pop3]\nidle_timeout = \"0s\"", "pop3.idle_timeout", 2, `toxmail.toml:2: pop3.idle_timeout = "0s": out of range: want (0s, 24h]`},
-		{"[pop3]\nmax_mailbox_bytes = \"8MiB\"", "pop3.max_mailbox_bytes", 2, `toxmail.toml:2: pop3.max_mailbox_bytes = "8MiB": out of range: want 0 (no limit), or at least 16777216 bytes (twice mesh.max_envelope_size`},
+		{"[pop3]\nmax_mailbox_bytes = \"8MiB\"", "pop3.max_mailbox_bytes", 2, `toxmail.toml:2: pop3.max_mailbox_bytes = "8MiB": out of range: want 0 (no limit), or at least 16842752 bytes (twice mesh.max_envelope_size and 64 KiB`},
 		{"[pop3]\nmax_mailbox_bytes = -1", "pop3.max_mailbox_bytes", 2, `toxmail.toml:2: pop3.max_mailbox_bytes = -1: out of range: want 0 (no limit) or a size`},
 		{"[dns]\nserver = \"nope\"", "dns.server", 2, `toxmail.toml:2: dns.server = "nope": want "IP:PORT"`},
 		{"[dns]\nserver = \"bogus:53\"", "dns.server", 2, `toxmail.toml:2: dns.server = "bogus:53": want "IP:PORT" with an IP address`},

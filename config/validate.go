@@ -229,8 +229,8 @@ func (v *checker) checkQuota() {
 		v.bad("pop3.max_mailbox_bytes", "out of range: want 0 (no limit) or a size")
 		return
 	}
-	if least := 2 * int64(v.c.Mesh.MaxEnvelopeSize); q != 0 && q < least && v.failed["mesh"] == 0 {
-		v.bad("pop3.max_mailbox_bytes", fmt.Sprintf("out of range: want 0 (no limit), or at least %d bytes (twice mesh.max_envelope_size, so that the largest mail fits)", least))
+	if least := LargestStoredMail(v.c.Mesh.MaxEnvelopeSize); q != 0 && q < least && v.failed["mesh"] == 0 {
+		v.bad("pop3.max_mailbox_bytes", fmt.Sprintf("out of range: want 0 (no limit), or at least %d bytes (twice mesh.max_envelope_size and 64 KiB, so that the largest mail fits)", least))
 	}
 }
 

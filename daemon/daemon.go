@@ -372,13 +372,11 @@ func (d *Daemon) Start() error {
 	return nil
 }
 
-// inboxLimit is the largest mail the inbox takes: any body an envelope of
-// maxEnvelope bytes can carry, twice over (delivery makes every line
-// ending CRLF, which at worst doubles a mail of bare LFs), and its delivery
-// headers. A refusal there is permanent, so it must never refuse mail
-// the mesh accepted.
+// inboxLimit is the largest mail the inbox takes: at least the largest a
+// mesh envelope can bring (config.LargestStoredMail). A refusal there is
+// permanent, so it must never refuse mail the mesh accepted.
 func inboxLimit(maxEnvelope int) int64 {
-	return max(inbox.DefaultMaxMessageSize, 2*int64(maxEnvelope)+64<<10)
+	return max(inbox.DefaultMaxMessageSize, config.LargestStoredMail(maxEnvelope))
 }
 
 func listen(knob, addr string) (net.Listener, error) {
