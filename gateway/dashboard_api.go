@@ -87,12 +87,16 @@ type apiCounts struct {
 	Outbox   map[string]int `json:"outbox"` // by status: queued, offered, delivered, expired
 }
 
-// apiInbox is how full the inbox is; Quota 0 means no limit.
+// apiInbox is how full the inbox is; Quota 0 means no limit. Refusing
+// and Short are inbox.Usage's: mail waits with its senders for want of
+// Short more bytes of room.
 type apiInbox struct {
-	Mails int   `json:"mails"`
-	Bytes int64 `json:"bytes"`
-	Quota int64 `json:"quota"`
-	Full  bool  `json:"full"`
+	Mails    int   `json:"mails"`
+	Bytes    int64 `json:"bytes"`
+	Quota    int64 `json:"quota"`
+	Full     bool  `json:"full"`
+	Refusing bool  `json:"refusing"`
+	Short    int64 `json:"short_bytes"`
 }
 
 type apiStatus struct {
@@ -219,7 +223,7 @@ func (d *Dashboard) apiStatus(w http.ResponseWriter, r *http.Request, _ *dashSes
 		Stats: apiStats(d.b.Stats()),
 	}
 	u := d.b.Inbox()
-	st.Inbox = apiInbox{Mails: u.Mails, Bytes: u.Bytes, Quota: u.Quota, Full: u.Full()}
+	st.Inbox = apiInbox{Mails: u.Mails, Bytes: u.Bytes, Quota: u.Quota, Full: u.Full(), Refusing: u.Refusing(), Short: u.Short}
 	for _, c := range contacts {
 		if c.Source == DashboardSourceFriend {
 			st.Counts.Friends++

@@ -20,6 +20,7 @@ import (
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/internal/bytesize"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -104,12 +105,16 @@ type inboxView struct {
 	Mails            int
 	Bytes, Quota     string // Quota is "" with no limit
 	Full, NearlyFull bool   // NearlyFull: at least 90% of the quota
+	Short            string // "" unless mail waits for room (Usage.Refusing): how much it needs
 }
 
 func newInboxView(u inbox.Usage) inboxView {
-	v := inboxView{Mails: u.Mails, Bytes: formatBytes(u.Bytes), Full: u.Full()}
+	v := inboxView{Mails: u.Mails, Bytes: bytesize.Format(u.Bytes), Full: u.Full()}
+	if u.Refusing() {
+		v.Short = bytesize.Format(u.Short)
+	}
 	if u.Quota > 0 {
-		v.Quota = formatBytes(u.Quota)
+		v.Quota = bytesize.Format(u.Quota)
 		v.NearlyFull = u.Bytes >= u.Quota-u.Quota/10
 	}
 	return v
@@ -138,7 +143,7 @@ func (d *Dashboard) overviewPage(w http.ResponseWriter, r *http.Request, s *dash
 		}
 	}
 	held := d.b.Held()
-	v.Held, v.HeldBytes = held.Count, formatBytes(held.Bytes)
+	v.Held, v.HeldBytes = held.Count, bytesize.Format(held.Bytes)
 	st := d.b.Stats()
 	v.Peers, v.MeshPeers = st.Peers, st.MeshPeers
 	v.Received = int(st.Delivered)
@@ -286,7 +291,7 @@ func (d *Dashboard) outboxViews(out []mesh.OutboxEntry, contacts []DashboardCont
 		v := outboxView{
 			ID: hex.EncodeToString(o.ID[:]), IDShort: hex.EncodeToString(o.ID[:4]),
 			Created: ago(created, now), CreatedTitle: formatTime(created),
-			Size: formatBytes(int64(o.Size)), Status: o.Status.String(),
+			Size: bytesize.Format(int64(o.Size)), Status: o.Status.String(),
 			ToTitle: o.To.String(), Label: cleanText(labelText(o.Label), 255),
 		}
 		v.HasLabel = v.Label != ""
@@ -349,9 +354,9 @@ type statView struct {
 func (d *Dashboard) relayPage(w http.ResponseWriter, r *http.Request, s *dashSession) {
 	data := d.base(s, "Relay", "relay")
 	held := d.b.Held()
-	v := &relayView{Count: held.Count, Bytes: formatBytes(held.Bytes), Groups: statGroups(d.b.Stats())}
+	v := &relayView{Count: held.Count, Bytes: bytesize.Format(held.Bytes), Groups: statGroups(d.b.Stats())}
 	for _, b := range held.ByAge {
-		v.ByAge = append(v.ByAge, ageView{Label: b.Label, Count: b.Count, Total: max(held.Count, 1), Bytes: formatBytes(b.Bytes)})
+		v.ByAge = append(v.ByAge, ageView{Label: b.Label, Count: b.Count, Total: max(held.Count, 1), Bytes: bytesize.Format(b.Bytes)})
 	}
 	data.Page = v
 	d.render(w, http.StatusOK, "relay", data)
@@ -412,7 +417,7 @@ func statValue(name string, f reflect.Value) statView {
 	}
 	val := fmt.Sprint(n)
 	if strings.Contains(name, "Bytes") {
-		val = formatBytes(n)
+		val = bytesize.Format(n)
 	}
 	return statView{Name: splitCamel(name), Value: val, Zero: n == 0}
 }
@@ -564,19 +569,6 @@ func cleanText(s string, n int) string {
 		s = s[:i] + "…"
 	}
 	return strings.TrimSpace(s)
-}
-
-// formatBytes prints a size with a binary unit.
-func formatBytes(n int64) string {
-	switch {
-	case n < 1024:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 }
 
 // formatTime prints an absolute time, for title attributes.

@@ -331,7 +331,7 @@ func TestDashboardPages(t *testing.T) {
 		want []string
 	}{
 		{"/", []string{"My Tox ID", dashID(0xA1).String(), `src="/qr.svg"`, "alice-node", "contacts online",
-			"friend request waiting", "Recent mail", "badge-delivered", `<span class="num">2</span><span class="lbl">mails in the inbox · 3.0 MiB of 4.00 GiB</span>`}},
+			"friend request waiting", "Recent mail", "badge-delivered", `<span class="num">2</span><span class="lbl">mails in the inbox · 3.0 MiB of 4.0 GiB</span>`}},
 		{"/contacts", []string{"carol", "carol@example.org", dashID(0xC0).String(), "badge-online", "badge-mesh",
 			"badge-plain", "tox1 DNS", "friend", "3 h ago", "never", "Add contact", "Approve", "Deny"}},
 		{"/outbox", []string{`http-equiv="refresh" content="5"`, ">delivered<", ">offered<", ">queued<", ">expired<",
@@ -375,6 +375,8 @@ func TestDashboardInboxTile(t *testing.T) {
 		{inbox.Usage{Mails: 1, Bytes: 100}, `<div class="tile" id="inbox"><span class="num">1</span><span class="lbl">mail in the inbox · 100 B</span>`},
 		{inbox.Usage{Mails: 9, Bytes: 950, Quota: 1000}, `<div class="tile tile-alert" id="inbox"><span class="num">9</span><span class="lbl">mails in the inbox · 950 B of 1000 B: nearly full</span>`},
 		{inbox.Usage{Mails: 9, Bytes: 1000, Quota: 1000}, `<div class="tile tile-bad" id="inbox"><span class="num">9</span><span class="lbl">mails in the inbox · 1000 B of 1000 B: full, so mail for you waits with its senders until you delete some</span>`},
+		// A large mail that does not fit, far from full.
+		{inbox.Usage{Mails: 2, Bytes: 10 << 20, Quota: 16 << 20, Short: 2 << 20}, `<div class="tile tile-bad" id="inbox"><span class="num">2</span><span class="lbl">mails in the inbox · 10.0 MiB of 16.0 MiB: a mail for you does not fit and waits with its senders until you delete at least 2.0 MiB</span>`},
 	} {
 		f.b.setInbox(tc.usage)
 		if _, body := c.get("/"); !strings.Contains(body, tc.want) {
@@ -461,7 +463,7 @@ func TestDashboardAPI(t *testing.T) {
 	}
 	get("/api/status", &status)
 	_, raw := c.api("GET", "/api/status", dashToken, "")
-	for _, k := range []string{`"tox_id": "` + dashID(0xA1).String(), `"public_key": "` + dashID(0xA1).PublicKey().String()} {
+	for _, k := range []string{`"tox_id": "` + dashID(0xA1).String(), `"public_key": "` + dashID(0xA1).PublicKey().String(), `"refusing": false`, `"short_bytes": 0`} {
 		if !strings.Contains(raw, k) {
 			t.Errorf("/api/status lacks %s:\n%s", k, raw)
 		}

@@ -72,8 +72,7 @@ func (b *Inbox) Delete(uids ...string) error {
 		return nil
 	})
 	if err == nil {
-		b.used -= freed
-		b.mails -= len(ids)
+		b.account(-len(ids), -freed)
 	}
 	b.writeMu.Unlock()
 	if err != nil {

@@ -112,7 +112,7 @@ func (d *Delivery) flush() error {
 	defer b.release()
 	if !d.exempt {
 		b.writeMu.Lock()
-		err := b.roomFor(d.size)
+		err := b.roomFor(d.size, false)
 		b.writeMu.Unlock()
 		if err != nil {
 			return err
@@ -197,7 +197,7 @@ func (d *Delivery) commit() (bool, error) {
 			return err
 		}
 		if !d.exempt {
-			if err := b.roomFor(d.size); err != nil {
+			if err := b.roomFor(d.size, true); err != nil {
 				return err
 			}
 		}
@@ -243,8 +243,7 @@ func (d *Delivery) commit() (bool, error) {
 		return false, fmt.Errorf("inbox: commit %s: %w", d.id.UID(), err)
 	}
 	if added {
-		b.used += d.size
-		b.mails++
+		b.account(1, d.size)
 		b.log.Debug("inbox: delivered", "envelope", d.id, "bytes", d.size, "path", d.meta.PathLength)
 	}
 	return added, nil

@@ -12,9 +12,10 @@ var (
 	// the same mail again fails the same way.
 	ErrTooLarge = errors.New("inbox: mail too large")
 
-	// ErrOverQuota is returned by [Inbox.Begin] and [Delivery.Commit] when
-	// the mail would take the inbox past [Options.Quota]. It is temporary:
-	// the same mail fits once mail is deleted. Nothing of the mail is kept.
+	// ErrOverQuota is returned by [Delivery.Write] (once the mail is large
+	// enough to be staged) and [Delivery.Commit] when the mail would take
+	// the inbox past [Options.Quota]. It is temporary: the same mail fits
+	// once mail is deleted. Nothing of the mail is kept.
 	ErrOverQuota = errors.New("inbox: mailbox full")
 
 	// ErrClosed is returned by every operation on a closed [Inbox], and by a

@@ -107,10 +107,17 @@ type Inbox struct {
 
 	// writeMu serialises the transactions that touch the index, tombstones
 	// or the Seq counter (commit, Delete, Expire), so they never conflict.
-	// It also guards used.
 	writeMu sync.Mutex
-	used    int64 // bytes of the stored mail, the sum of their Sizes
-	mails   int   // how many are stored
+
+	// usageMu guards the totals below. They change only with writeMu held
+	// as well, so code that holds writeMu reads them without usageMu, and
+	// Usage takes only usageMu: a status page does not wait for a long
+	// commit or Delete.
+	usageMu   sync.Mutex
+	used      int64     // bytes of the stored mail, the sum of their Sizes
+	mails     int       // how many are stored
+	refusedAt time.Time // when mail was last refused for want of room; zero once mail is deleted
+	short     int64     // how many more bytes that mail needed, at least
 }
 
 // Open opens (or creates) the inbox described by opts and finishes the
@@ -199,10 +206,10 @@ func (b *Inbox) init() error {
 			b.log.Info("inbox: removed the partial body of an interrupted delivery", "body", p.body)
 		}
 	}
-	b.mails, b.used, err = b.stats()
+	b.mails, b.used, err = b.count()
 	if err != nil {
 		seq.Release()
-		return fmt.Errorf("inbox: %w", err)
+		return fmt.Errorf("inbox: counting the stored mail: %w", err)
 	}
 	return nil
 }
@@ -306,9 +313,26 @@ func (b *Inbox) scan(f func(stored)) error {
 	return b.scanLocked(f)
 }
 
+// count is stats for Open: a message record that cannot be read is logged
+// and left out of the totals (its size is unknown) instead of keeping the
+// node from starting; List still reports it.
+func (b *Inbox) count() (count int, bytes int64, err error) {
+	err = b.scanRecords(func(s stored) {
+		count++
+		bytes += s.Size
+	}, func(seq uint64, err error) {
+		b.log.Error("inbox: a stored mail cannot be read; it is not counted towards the quota", "seq", seq, "err", err)
+	})
+	return count, bytes, err
+}
+
 // scanLocked is scan for a caller that holds closeMu for reading (or, in
 // Open, has not yet returned the Inbox).
-func (b *Inbox) scanLocked(f func(stored)) error {
+func (b *Inbox) scanLocked(f func(stored)) error { return b.scanRecords(f, nil) }
+
+// scanRecords is scanLocked that, when bad is not nil, passes it each
+// record that fails to decode and goes on.
+func (b *Inbox) scanRecords(f func(stored), bad func(seq uint64, err error)) error {
 	return b.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixMessage}, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
@@ -322,6 +346,10 @@ func (b *Inbox) scanLocked(f func(stored)) error {
 				return err
 			}
 			s, err := decodeMessage(seq, v)
+			if err != nil && bad != nil {
+				bad(seq, err)
+				continue
+			}
 			if err != nil {
 				return err
 			}

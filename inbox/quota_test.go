@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // TestQuota walks an inbox through filling up, refusing, a duplicate, an
@@ -25,7 +27,7 @@ func TestQuota(t *testing.T) {
 	if !errors.Is(err, ErrOverQuota) {
 		t.Fatalf("Deliver into a full inbox: %v, want ErrOverQuota", err)
 	}
-	for _, want := range []string{"mailbox full", "1000 B stored of 1000 B", "this mail is 1 B", "delete mail"} {
+	for _, want := range []string{"mailbox full", "1000 B stored of 1000 B", "this mail is 1 B", "delete at least 1 B of mail"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -41,7 +43,7 @@ func TestQuota(t *testing.T) {
 	if added, err := b.DeliverExempt(testID(4), meta, pattern(50)); !added || err != nil {
 		t.Fatalf("DeliverExempt = %v, %v; want true, nil", added, err)
 	}
-	if got, want := b.Usage(), (Usage{Mails: 3, Bytes: 1050, Quota: 1000}); got != want || !got.Full() {
+	if got, want := b.Usage(), (Usage{Mails: 3, Bytes: 1050, Quota: 1000, Short: 1}); got != want || !got.Full() || !got.Refusing() {
 		t.Fatalf("Usage() = %+v, want %+v, full", got, want)
 	}
 
@@ -94,4 +96,112 @@ func TestQuotaLargeMailNotStaged(t *testing.T) {
 	if _, err := Open(Options{InMemory: true, Quota: -1}); err == nil {
 		t.Error("Open with Quota -1 succeeded")
 	}
+}
+
+// TestQuotaRefusing: Usage says mail waits for room from the first
+// refusal, even far from full, until mail is deleted or an hour passes
+// without another refusal; a refusal part-way says "at least".
+func TestQuotaRefusing(t *testing.T) {
+	c := newTestClock()
+	b, err := Open(Options{InMemory: true, Now: c.Now, Quota: 3 * chunkSize, tune: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	meta := testMeta(c, 24*time.Hour)
+	mustDeliver(t, b, testID(1), meta, pattern(chunkSize), true) // a third full
+	if u := b.Usage(); u.Refusing() || u.Short != 0 {
+		t.Fatalf("Usage() = %+v before any refusal", u)
+	}
+	_, err = b.Deliver(testID(2), meta, pattern(4*chunkSize)) // refused once 3 chunks are in
+	if !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("Deliver of a mail larger than the room left: %v, want ErrOverQuota", err)
+	}
+	if !strings.Contains(err.Error(), "this mail is at least") {
+		t.Errorf("a refusal part-way (%q) does not say the mail is at least that large", err)
+	}
+	u := b.Usage()
+	if !u.Refusing() || u.Full() || u.Short < 1 || u.Short > chunkSize {
+		t.Fatalf("Usage() = %+v after refusing a mail %d bytes too large: want refusing, not full, short in [1, %d]", u, 2*chunkSize, chunkSize)
+	}
+	c.Advance(59 * time.Minute)
+	if !b.Usage().Refusing() {
+		t.Fatal("a refusal 59 minutes ago is forgotten")
+	}
+	c.Advance(2 * time.Minute)
+	if u := b.Usage(); u.Refusing() {
+		t.Fatalf("Usage() = %+v an hour after the last refusal, want not refusing", u)
+	}
+
+	// A refusal at commit knows the whole size.
+	_, err = b.Deliver(testID(3), meta, pattern(2*chunkSize+1))
+	if !errors.Is(err, ErrOverQuota) || !strings.Contains(err.Error(), "delete at least 1 B of mail") {
+		t.Fatalf("Deliver one byte too large: %v", err)
+	}
+	if u := b.Usage(); u.Short != 1 {
+		t.Fatalf("Usage() = %+v, want short 1", u)
+	}
+	// Deleting makes room: nothing is known to wait until the next refusal.
+	if err := b.Delete(testID(1).UID()); err != nil {
+		t.Fatal(err)
+	}
+	if u := b.Usage(); u.Refusing() || u.Mails != 0 || u.Bytes != 0 {
+		t.Fatalf("Usage() = %+v after Delete, want empty and not refusing", u)
+	}
+	mustDeliver(t, b, testID(3), meta, pattern(2*chunkSize+1), true)
+}
+
+// TestUsageDoesNotWaitForWrites: Usage answers while a commit or Delete
+// holds the write lock, so a status page never stalls behind one.
+func TestUsageDoesNotWaitForWrites(t *testing.T) {
+	b, err := Open(Options{InMemory: true, Quota: 1000, tune: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	done := make(chan Usage, 1)
+	go func() { done <- b.Usage() }()
+	select {
+	case u := <-done:
+		if u.Quota != 1000 {
+			t.Errorf("Usage() = %+v", u)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Usage waits for the write lock")
+	}
+}
+
+// TestOpenSurvivesCorruptRecord: a message record that cannot be decoded
+// does not keep the inbox (and so the node) from opening; it is left out
+// of the totals, and List still reports it.
+func TestOpenSurvivesCorruptRecord(t *testing.T) {
+	c := newTestClock()
+	dir := t.TempDir()
+	b, err := Open(Options{Dir: dir, Now: c.Now, tune: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustDeliver(t, b, testID(1), testMeta(c, time.Hour), pattern(10), true)
+	if err := b.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(messageKey(99), []byte{0xff, 1, 2})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = Open(Options{Dir: dir, Now: c.Now, tune: small})
+	if err != nil {
+		t.Fatalf("Open with one corrupt message record: %v", err)
+	}
+	defer b.Close()
+	if u := b.Usage(); u.Mails != 1 || u.Bytes != 10 {
+		t.Errorf("Usage() = %+v, want the one good mail", u)
+	}
+	if _, err := b.List(); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("List() = %v, want ErrCorrupt", err)
+	}
+	mustDeliver(t, b, testID(2), testMeta(c, time.Hour), pattern(10), true)
 }

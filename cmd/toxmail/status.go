@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/toxmail/toxmail/internal/bytesize"
 	"github.com/toxmail/toxmail/internal/plural"
 )
 
@@ -37,6 +38,9 @@ type nodeStatus struct {
 		Bytes int64 `json:"bytes"`
 		Quota int64 `json:"quota"`
 		Full  bool  `json:"full"`
+		// Refusing: a mail waits with its senders for Short more bytes.
+		Refusing bool  `json:"refusing"`
+		Short    int64 `json:"short_bytes"`
 	} `json:"inbox"`
 	Stats map[string]int64 `json:"stats"`
 }
@@ -94,7 +98,7 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		ob = append(ob, fmt.Sprintf("%d %s", st.Counts.Outbox[k], k))
 	}
 	fmt.Fprintf(w, "  outbox:    %s\n", strings.Join(ob, ", "))
-	held := fmt.Sprintf("%d %s for others, %s", st.Held.Count, plural.Noun(st.Held.Count, "envelope"), humanBytes(st.Held.Bytes))
+	held := fmt.Sprintf("%d %s for others, %s", st.Held.Count, plural.Noun(st.Held.Count, "envelope"), bytesize.Format(st.Held.Bytes))
 	var ages []string
 	for _, b := range st.Held.ByAge {
 		if b.Count > 0 {
@@ -108,14 +112,16 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 	fmt.Fprintf(w, "  mail:      %d submitted, %d still held until acked; %d delivered to this node\n",
 		s("submitted"), s("own_held"), s("delivered"))
 	in := st.Inbox
-	inbox := fmt.Sprintf("%d %s, %s", in.Mails, plural.Noun(in.Mails, "mail"), humanBytes(in.Bytes))
+	inbox := fmt.Sprintf("%d %s, %s", in.Mails, plural.Noun(in.Mails, "mail"), bytesize.Format(in.Bytes))
 	switch {
 	case in.Full:
-		inbox += fmt.Sprintf(" of %s: FULL, so mail for you waits with its senders until you delete some (pop3.max_mailbox_bytes)", humanBytes(in.Quota))
+		inbox += fmt.Sprintf(" of %s: FULL, so mail for you waits with its senders until you delete some (pop3.max_mailbox_bytes)", bytesize.Format(in.Quota))
+	case in.Refusing:
+		inbox += fmt.Sprintf(" of %s: a mail for you does not fit and waits with its senders until you delete at least %s (pop3.max_mailbox_bytes)", bytesize.Format(in.Quota), bytesize.Format(in.Short))
 	case in.Quota > 0 && in.Bytes >= in.Quota-in.Quota/10:
-		inbox += fmt.Sprintf(" of %s: nearly full (pop3.max_mailbox_bytes)", humanBytes(in.Quota))
+		inbox += fmt.Sprintf(" of %s: nearly full (pop3.max_mailbox_bytes)", bytesize.Format(in.Quota))
 	case in.Quota > 0:
-		inbox += fmt.Sprintf(" of %s", humanBytes(in.Quota))
+		inbox += fmt.Sprintf(" of %s", bytesize.Format(in.Quota))
 	}
 	fmt.Fprintf(w, "  inbox:     %s\n", inbox)
 	fmt.Fprintf(w, "  relaying:  %d relayed, %d duplicates, %d refused, %d evicted, %d over budget, %d expired\n",
@@ -125,21 +131,5 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 	fmt.Fprintf(w, "  seen:      %d IDs kept so mail is fetched once, %d forgotten early (mesh.max_seen)\n",
 		s("seen_ids"), s("seen_forgotten"))
 	fmt.Fprintf(w, "  traffic:   %d frames in (%s), %d out (%s), %d send errors\n",
-		s("frames_in"), humanBytes(s("bytes_in")), s("frames_out"), humanBytes(s("bytes_out")), s("send_errors"))
-}
-
-// humanBytes writes n as B, KiB, MiB or GiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, suffix := float64(n)/unit, "KiB"
-	for _, s := range []string{"MiB", "GiB", "TiB"} {
-		if v < unit {
-			break
-		}
-		v, suffix = v/unit, s
-	}
-	return fmt.Sprintf("%.1f %s", v, suffix)
+		s("frames_in"), bytesize.Format(s("bytes_in")), s("frames_out"), bytesize.Format(s("bytes_out")), s("send_errors"))
 }

@@ -12,15 +12,18 @@ func TestWriteStatusInbox(t *testing.T) {
 		mails        int
 		bytes, quota int64
 		full         bool
+		short        int64
 		want         string
 	}{
-		{1, 2048, 0, false, "  inbox:     1 mail, 2.0 KiB\n"},
-		{3, 5 << 20, 1 << 30, false, "  inbox:     3 mails, 5.0 MiB of 1.0 GiB\n"},
-		{3, 950 << 20, 1 << 30, false, "  inbox:     3 mails, 950.0 MiB of 1.0 GiB: nearly full (pop3.max_mailbox_bytes)\n"},
-		{3, 1 << 30, 1 << 30, true, "  inbox:     3 mails, 1.0 GiB of 1.0 GiB: FULL, so mail for you waits with its senders until you delete some (pop3.max_mailbox_bytes)\n"},
+		{1, 2048, 0, false, 0, "  inbox:     1 mail, 2.0 KiB\n"},
+		{3, 5 << 20, 1 << 30, false, 0, "  inbox:     3 mails, 5.0 MiB of 1.0 GiB\n"},
+		{3, 950 << 20, 1 << 30, false, 0, "  inbox:     3 mails, 950.0 MiB of 1.0 GiB: nearly full (pop3.max_mailbox_bytes)\n"},
+		{3, 1 << 30, 1 << 30, true, 0, "  inbox:     3 mails, 1.0 GiB of 1.0 GiB: FULL, so mail for you waits with its senders until you delete some (pop3.max_mailbox_bytes)\n"},
+		{3, 10 << 20, 16 << 20, false, 2 << 20, "  inbox:     3 mails, 10.0 MiB of 16.0 MiB: a mail for you does not fit and waits with its senders until you delete at least 2.0 MiB (pop3.max_mailbox_bytes)\n"},
 	} {
 		var st nodeStatus
 		st.Inbox.Mails, st.Inbox.Bytes, st.Inbox.Quota, st.Inbox.Full = tc.mails, tc.bytes, tc.quota, tc.full
+		st.Inbox.Refusing, st.Inbox.Short = tc.short > 0, tc.short
 		var b strings.Builder
 		writeStatus(&b, &st)
 		if !strings.Contains(b.String(), tc.want) {
