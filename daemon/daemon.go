@@ -243,7 +243,7 @@ func (d *Daemon) openStores() error {
 		return fmt.Errorf("daemon: mesh store: %w", err)
 	}
 	d.box, err = inbox.Open(inbox.Options{Dir: filepath.Join(d.cfg.DataDir, "inbox"), Logger: d.log.With("component", "inbox"),
-		MaxMessageSize: inboxLimit(d.cfg.Mesh.MaxEnvelopeSize), Quota: d.cfg.POP3.MaxMailboxBytes})
+		MaxMessageSize: inboxLimit(d.cfg.Mesh.MaxEnvelopeSize), Quota: d.cfg.POP3.MaxMailboxBytes, OnDelete: d.roomMade})
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
@@ -370,6 +370,16 @@ func (d *Daemon) Start() error {
 	go d.background()
 	d.log.Info("toxmail running", "tox_id", d.ToxID().String(), "smtp", d.SMTPAddr(), "pop3", d.POP3Addr(), "dashboard", d.DashboardAddr())
 	return nil
+}
+
+// roomMade is called when mail is deleted from the inbox: the mesh tries
+// the deliveries it refused for want of room again now, rather than at the
+// end of a backoff of up to an hour. It does not wait for the node, which
+// may be delivering into the inbox.
+func (d *Daemon) roomMade() {
+	if n := d.node; n != nil {
+		go n.RetryDeliveries()
+	}
 }
 
 // inboxLimit is the largest mail the inbox takes: at least the largest a

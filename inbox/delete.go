@@ -34,6 +34,12 @@ func (b *Inbox) Delete(uids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	deleted := false
+	defer func() { // after release: outside every inbox lock
+		if deleted && b.onDelete != nil {
+			b.onDelete()
+		}
+	}()
 	if err := b.acquire(); err != nil {
 		return err
 	}
@@ -84,6 +90,7 @@ func (b *Inbox) Delete(uids ...string) error {
 			b.log.Warn("inbox: purge deleted body", "body", body, "err", err)
 		}
 	}
+	deleted = true
 	return nil
 }
 

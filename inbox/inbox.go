@@ -43,6 +43,10 @@ type Options struct {
 	// Deleting mail makes room. 0 means no limit.
 	Quota int64
 
+	// OnDelete, if set, is called after each Delete that removed mail,
+	// outside the inbox's locks: there may be room for mail it refused.
+	OnDelete func()
+
 	// tune, if set, adjusts badger's options (tests).
 	tune func(badger.Options) badger.Options
 }
@@ -99,6 +103,7 @@ type Inbox struct {
 	max      int64
 	quota    int64
 	inMemory bool
+	onDelete func()
 
 	// closeMu guards closed. Every operation holds it for reading while it
 	// uses db, so Close waits for them; nothing holds it twice.
@@ -129,6 +134,7 @@ func Open(opts Options) (*Inbox, error) {
 		max:      opts.MaxMessageSize,
 		quota:    opts.Quota,
 		inMemory: opts.InMemory,
+		onDelete: opts.OnDelete,
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)

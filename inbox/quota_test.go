@@ -205,3 +205,36 @@ func TestOpenSurvivesCorruptRecord(t *testing.T) {
 	}
 	mustDeliver(t, b, testID(2), testMeta(c, time.Hour), pattern(10), true)
 }
+
+// TestOnDelete: Options.OnDelete hears of each Delete that removed mail,
+// after the inbox's locks are released, and of nothing else.
+func TestOnDelete(t *testing.T) {
+	c := newTestClock()
+	var b *Inbox
+	calls := 0
+	b, err := Open(Options{InMemory: true, Now: c.Now, tune: small, OnDelete: func() {
+		calls++
+		b.Usage() // takes usageMu: would deadlock if called under it
+		if !b.writeMu.TryLock() {
+			t.Error("OnDelete runs under the write lock")
+			return
+		}
+		b.writeMu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	meta := testMeta(c, time.Hour)
+	mustDeliver(t, b, testID(1), meta, pattern(10), true)
+	mustDeliver(t, b, testID(2), meta, pattern(10), true)
+	if err := b.Delete(); err != nil || calls != 0 {
+		t.Fatalf("Delete() = %v; OnDelete called %d times, want 0", err, calls)
+	}
+	if err := b.Delete(testID(1).UID(), testID(9).UID()); !errors.Is(err, ErrNotFound) || calls != 0 {
+		t.Fatalf("Delete of an unknown UID = %v; OnDelete called %d times, want 0", err, calls)
+	}
+	if err := b.Delete(testID(1).UID(), testID(2).UID()); err != nil || calls != 1 {
+		t.Fatalf("Delete = %v; OnDelete called %d times, want 1", err, calls)
+	}
+}

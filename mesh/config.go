@@ -86,7 +86,9 @@ type Config struct {
 	// envelope's expiry. Default 30 days; 0..3650 days.
 	OutboxRetention time.Duration
 	// DeliverRetry is how long to wait before retrying a delivery the
-	// mailbox refused with a temporary error. Default 30 s; 1 s..1 hour.
+	// mailbox refused with a temporary error; each further refusal doubles
+	// the wait, up to an hour (Node.RetryDeliveries cuts it short).
+	// Default 30 s; 1 s..1 hour.
 	DeliverRetry time.Duration
 	// NoAcks stops the node from sending acks, so relays keep their copies
 	// until expiry and senders never see "delivered". It exists for the

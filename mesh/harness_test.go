@@ -45,12 +45,14 @@ type testMailbox struct {
 	got   []*Delivery
 	count map[envelope.ID]int
 	fail  error
+	tries int // deliveries refused with fail
 }
 
 func (m *testMailbox) Deliver(d *Delivery) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
+		m.tries++
 		return m.fail
 	}
 	if m.count == nil {
@@ -61,6 +63,15 @@ func (m *testMailbox) Deliver(d *Delivery) error {
 		m.got = append(m.got, d)
 	}
 	return nil
+}
+
+// setFail makes the mailbox refuse every delivery with err (nil: take
+// them) and returns how many it has refused so far.
+func (m *testMailbox) setFail(err error) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fail = err
+	return m.tries
 }
 
 func (m *testMailbox) deliveries() []*Delivery {

@@ -20,8 +20,9 @@ import (
 // Mailbox receives the mail opened by a node. Deliver must be durable
 // before it returns and idempotent per envelope ID: the mesh may call it
 // again for the same ID after a crash. An error for which Temporary is true
-// makes the node retry after Config.DeliverRetry; any other error drops the
-// envelope (it is not acknowledged).
+// makes the node retry after Config.DeliverRetry, then at doubling
+// intervals up to an hour, or when Node.RetryDeliveries is called; any
+// other error drops the envelope (it is not acknowledged).
 type Mailbox interface {
 	Deliver(d *Delivery) error
 }

@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"cmp"
+	"context"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -210,6 +212,7 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 	}
 	if err != nil {
 		n.stats.OpenFailures++
+		n.dropRetry(id)
 		n.log.Warn("envelope with our tag did not open", "id", id, "from", from, "err", err)
 		n.batch.MarkSeen(id, expiry) // its ID commits to its bytes: it never will
 		if n.apply() == nil {
@@ -222,14 +225,21 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 		if err != nil {
 			n.stats.DeliverErrors++
 			if !Temporary(err) {
+				n.dropRetry(id)
 				n.log.Error("mailbox refused delivery", "id", id, "err", err)
 				return
 			}
+			// The first refusal of a mail is a warning; the retries that
+			// follow, while the mailbox stays full, are not news.
+			level := slog.LevelWarn
+			if _, again := n.retry[id]; again {
+				level = slog.LevelDebug
+			}
 			switch n.putRetry(id, b, from, hops, expiry, now) {
 			case retryKept:
-				n.log.Warn("mailbox refused delivery for now; will retry", "id", id, "err", err)
+				n.log.Log(context.Background(), level, "mailbox refused delivery for now; will retry", "id", id, "err", err)
 			case retryAskAgain:
-				n.log.Warn("mailbox refused delivery for now; will ask the friend for it again", "id", id, "from", from, "err", err)
+				n.log.Log(context.Background(), level, "mailbox refused delivery for now; will ask the friend for it again", "id", id, "from", from, "err", err)
 			default:
 				n.log.Warn("mailbox refused delivery for now and the retry list is full; its relays will offer it again",
 					"id", id, "err", err)
@@ -252,12 +262,13 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 // retryEnvelopes bounds the bytes of those kept whole in memory, in
 // envelopes of MaxEnvelopeSize (32 MiB by default), outside MaxHeldBytes.
 // Without a bound in bytes, anyone could make a node whose mailbox refuses
-// for now (a full disk) keep 1,024 of the largest envelopes, 8 GiB by
-// default. Past it the node keeps only the ID and asks for the envelope
-// again, backing off from DeliverRetry to retryAskMax: first the friend
-// that sent it, then each friend online in turn (any that holds a copy
-// serves it). Past maxRetries the mail waits for its relays to offer it
-// again. It is never acked before it is delivered, so its sender and
+// for now (a full disk or inbox) keep 1,024 of the largest envelopes,
+// 8 GiB by default. Past it the node keeps only the ID and asks for the
+// envelope again: first the friend that sent it, then each friend online
+// in turn (any that holds a copy serves it). Either way the waits back off
+// from DeliverRetry to retryAskMax, until RetryDeliveries says the mailbox
+// has room again. Past maxRetries the mail waits for its relays to offer
+// it again. It is never acked before it is delivered, so its sender and
 // relays keep it meanwhile.
 const (
 	maxRetries     = 1024
@@ -273,7 +284,7 @@ const (
 )
 
 // putRetry keeps a delivery the mailbox refused for now, whole if the bytes
-// allow, and says what it did.
+// allow, and says what it did. A delivery refused again waits longer.
 func (n *Node) putRetry(id envelope.ID, b []byte, from FriendKey, hops uint8, expiry int64, now time.Time) int {
 	old := n.retry[id]
 	n.dropRetry(id)
@@ -281,11 +292,15 @@ func (n *Node) putRetry(id envelope.ID, b []byte, from FriendKey, hops uint8, ex
 		return retryDropped
 	}
 	r := &retryDelivery{env: b, from: from, hops: hops, expiry: expiry, wait: n.cfg.DeliverRetry}
+	switch {
+	case old == nil:
+	case old.env != nil:
+		r.wait = min(2*old.wait, max(retryAskMax, n.cfg.DeliverRetry)) // tried again and refused again
+	default:
+		r.wait = old.wait // asked for again and refused again: retryDue doubled it when it asked
+	}
 	if n.retryBytes+len(b) > retryEnvelopes*n.cfg.MaxEnvelopeSize {
 		r.env = nil
-		if old != nil && old.env == nil {
-			r.wait = old.wait // asked for again and refused again: keep backing off
-		}
 	}
 	r.at = now.Add(r.wait)
 	if n.retry == nil {
@@ -317,7 +332,7 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 		return
 	}
 	if r.env != nil {
-		n.dropRetry(id)
+		// deliverMine drops the entry, or keeps it with a longer wait.
 		n.deliverMine(r.from, r.env, id, r.expiry, r.hops, now)
 		return
 	}
@@ -335,6 +350,24 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 		r.wait = min(2*r.wait, max(retryAskMax, n.cfg.DeliverRetry))
 	}
 	r.at = now.Add(r.wait)
+}
+
+// RetryDeliveries tries every delivery the mailbox refused for now again
+// at once, its wait back to Config.DeliverRetry: call it when the mailbox
+// has room again (mail deleted, disk freed), so waiting mail need not sit
+// out a backoff of up to an hour. It is safe to call at any time, from any
+// goroutine but the mailbox's Deliver (which runs under the node's lock).
+func (n *Node) RetryDeliveries() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed || len(n.retry) == 0 {
+		return
+	}
+	now := n.clock.Now()
+	for _, r := range n.retry {
+		r.at, r.wait = now, n.cfg.DeliverRetry
+	}
+	n.arm(now)
 }
 
 // nextReady returns the first friend online at or after *turn in
