@@ -206,7 +206,7 @@ var schema = []section{
 				doc: `How long the server waits for the client's next command before it hangs up.`,
 				ptr: func(c *Config) any { return &c.POP3.IdleTimeout }},
 			{key: "max_mailbox_bytes", size: true, rng: "0 (no limit), or at least twice mesh.max_envelope_size and 64 KiB",
-				doc: `The inbox's quota: mail from others is taken only while the stored mail, with it, stays within this many bytes. A mail that does not fit is not taken: it waits with its sender and relays and arrives after you delete mail (the node tries it again after mesh.deliver_retry, then at doubling intervals up to once an hour, and at once when you delete mail), unless it expires first. Your own mail to yourself and non-delivery reports are always taken, and count, so they can take the inbox past the quota. A text message from a plain Tox client that does not fit is lost. 0 means no limit.`,
+				doc: `The inbox's quota: mail from others is taken only while the stored mail, with it, stays within this many bytes. A mail that does not fit is not taken: it waits with its sender and relays and arrives after you delete mail (the node tries it again after mesh.deliver_retry, then at doubling intervals up to once an hour, and at once when you delete mail), unless it expires first. Your own mail to yourself and non-delivery reports are always taken, and count, so they can take the inbox past the quota. A text message from a plain Tox client that does not fit is lost, and its sender is told so (at most once an hour). 0 means no limit.`,
 				ptr: func(c *Config) any { return &c.POP3.MaxMailboxBytes }},
 		},
 	},

@@ -109,6 +109,7 @@ type Daemon struct {
 	bootstrapping atomic.Bool
 	mb            *gateway.Mailbox
 	reports       reports // non-delivery reports (reports.go)
+	bounces       bounces // notices of text messages not stored (plain.go)
 
 	// tombstonesExpired counts what inbox maintenance removed.
 	tombstonesExpired atomic.Int64

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/mail"
 	"sync"
 	"time"
@@ -52,16 +53,62 @@ func (d *Daemon) onText(from tox.PublicKey, name, text string) {
 	msg := tox.MailFromText(from, name, d.ownMailbox(), text, now)
 	meta := inbox.Meta{Sender: from, PathLength: 1, Created: now, KeepUntil: now.Add(d.cfg.Mesh.OutboxRetention)}
 	if _, err := d.box.Deliver(id, meta, msg); err != nil {
+		// A text message cannot wait in the mesh: Tox has already
+		// confirmed it to the friend, who is told otherwise.
 		if errors.Is(err, inbox.ErrOverQuota) {
-			// A text message cannot wait in the mesh: Tox has already
-			// confirmed it to the friend.
 			d.log.Warn("text message lost: the inbox is full (pop3.max_mailbox_bytes); delete mail to receive more", "from", from.Short(), "bytes", len(msg), "err", err)
+			d.bounceText(from, "the mailbox is full")
 			return
 		}
 		d.log.Error("text message not stored", "from", from.Short(), "err", err)
+		d.bounceText(from, "it could not be stored")
 		return
 	}
 	d.log.Info("text message stored as mail", "from", from.Short(), "bytes", len(msg))
+}
+
+// bounceEvery is the least time between two notices to one friend that
+// their text messages were not stored, so that a client that answers
+// every message cannot start an exchange without end.
+const bounceEvery = time.Hour
+
+// bounces remembers when each friend was last told that a text message
+// was not stored.
+type bounces struct {
+	mu   sync.Mutex
+	last map[tox.PublicKey]time.Time
+}
+
+// due reports whether to may be told now, and if so notes it.
+func (b *bounces) due(to tox.PublicKey, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t, ok := b.last[to]; ok && now.Sub(t) < bounceEvery {
+		return false
+	}
+	if b.last == nil {
+		b.last = make(map[tox.PublicKey]time.Time)
+	}
+	for k, t := range b.last {
+		if now.Sub(t) >= bounceEvery {
+			delete(b.last, k)
+		}
+	}
+	b.last[to] = now
+	return true
+}
+
+// bounceText tells a friend, at most once an hour, that their text
+// message was not stored and why, as a plain Tox client would not learn
+// it otherwise: Tox confirmed the message when it arrived.
+func (d *Daemon) bounceText(to tox.PublicKey, why string) {
+	if !d.bounces.due(to, time.Now()) {
+		return
+	}
+	notice := fmt.Sprintf("[toxmail] Your message was not delivered: %s. It was not kept; please send it again later. (An automatic notice, sent at most once an hour.)", why)
+	if err := d.tr.SendText(to, notice); err != nil {
+		d.log.Warn("could not tell a friend their text message was not stored", "to", to.Short(), "err", err)
+	}
 }
 
 // ownMailbox is the To of a text message stored as mail: the node's own

@@ -4,9 +4,12 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/gateway"
 	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/tox"
 )
@@ -48,7 +51,7 @@ func TestTextMessageFullInbox(t *testing.T) {
 	a := newTestNode(t, "alice")
 	var logs lockedBuffer
 	a.opts.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	a.cfg.POP3.MaxMailboxBytes = 2 * int64(a.cfg.Mesh.MaxEnvelopeSize)
+	a.cfg.POP3.MaxMailboxBytes = config.LargestStoredMail(a.cfg.Mesh.MaxEnvelopeSize)
 	a.start(t)
 	now := time.Now()
 	if _, err := a.d.Inbox().DeliverExempt(inbox.EnvelopeID{1}, inbox.Meta{Created: now, KeepUntil: now.Add(time.Hour)},
@@ -61,5 +64,90 @@ func TestTextMessageFullInbox(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "text message lost: the inbox is full (pop3.max_mailbox_bytes)") {
 		t.Errorf("the log does not say the text was lost to the quota:\n%s", logs.String())
+	}
+}
+
+// TestTextBounceFullInbox: a plain Tox client whose text message a full
+// inbox refuses is told so by a text message in return (Tox confirmed its
+// message, so it would believe it delivered), at most once an hour however
+// many it sends.
+func TestTextBounceFullInbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a node and a plain Tox client on loopback: about 15 s")
+	}
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	plain, err := tox.New(tox.LoopbackOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	if err := plain.SetCallbacks(tox.Callbacks{FriendMessage: func(_ uint32, _ tox.PublicKey, _ tox.MessageType, text string) {
+		mu.Lock()
+		got = append(got, text)
+		mu.Unlock()
+	}}); err != nil {
+		t.Fatal(err)
+	}
+
+	a := newTestNode(t, "alice")
+	a.cfg.POP3.MaxMailboxBytes = config.LargestStoredMail(a.cfg.Mesh.MaxEnvelopeSize)
+	var plainID gateway.ToxID
+	addr := plain.Address()
+	copy(plainID[:], addr[:])
+	a.contacts(t, gateway.Contact{Name: "carol", ID: plainID})
+	a.start(t)
+	now := time.Now()
+	if _, err := a.d.Inbox().DeliverExempt(inbox.EnvelopeID{1}, inbox.Meta{Created: now, KeepUntil: now.Add(time.Hour)},
+		make([]byte, a.cfg.POP3.MaxMailboxBytes)); err != nil {
+		t.Fatal(err)
+	}
+	fn, err := plain.AddFriendNoRequest(tox.PublicKey(a.id.PublicKey()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := a.d.UDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Bootstrap("127.0.0.1", port, a.d.DHTKey()); err != nil {
+		t.Fatal(err)
+	}
+	if port, err = plain.UDPPort(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.d.Bootstrap("127.0.0.1", port, plain.DHTKey()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the plain client to connect to alice", func() bool {
+		c, err := plain.FriendConnection(fn)
+		return err == nil && c != tox.ConnectionNone
+	})
+	for _, text := range []string{"hello alice", "are you there?"} {
+		if _, err := plain.SendMessage(fn, tox.MessageNormal, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notices := func() (n int, all []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range got {
+			if strings.HasPrefix(s, "[toxmail] Your message was not delivered: the mailbox is full.") {
+				n++
+			}
+		}
+		return n, append(all, got...)
+	}
+	waitFor(t, 20*time.Second, "the plain client to be told", func() bool { n, _ := notices(); return n > 0 })
+	waitFor(t, 10*time.Second, "alice to get both texts", func() bool {
+		return a.d.tr.Stats().TextsIn >= 2
+	})
+	time.Sleep(2 * time.Second) // a second notice, if one were sent, arrives meanwhile
+	if n, all := notices(); n != 1 {
+		t.Errorf("the plain client got %d notices, want 1 (at most one an hour): %q", n, all)
+	}
+	if u := a.d.Inbox().Usage(); u.Mails != 1 {
+		t.Errorf("inbox %+v, want only the mail that filled it", u)
 	}
 }
