@@ -3,7 +3,10 @@
 // RFC 2047 encoded words. Names are looked up as the WHATWG Encoding
 // Standard labels them (what browsers and most mail readers do), then as
 // IANA names, so "latin1", "cp1252", "koi8-r", "shift_jis" and "gb2312"
-// all work.
+// all work. Two WHATWG choices are not followed, being wrong for mail:
+// ISO-2022-KR, ISO-2022-CN and HZ are not turned into a single U+FFFD
+// (they keep their ASCII), and UTF-16 follows its byte-order mark and is
+// big-endian without one (RFC 2781), not little-endian.
 package charset
 
 import (
@@ -16,18 +19,26 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
 // Lookup returns the encoding a charset name stands for, or nil if it is
 // not known. Empty, "utf-8" and "us-ascii" are UTF-8 (ASCII is a subset).
+// An RFC 2231 language suffix ("iso-8859-1*de") is ignored.
 func Lookup(name string) encoding.Encoding {
+	name, _, _ = strings.Cut(name, "*")
 	name = strings.ToLower(strings.Trim(strings.TrimSpace(name), `"`))
 	switch name {
 	case "", "utf-8", "utf8", "us-ascii", "ascii":
 		return encoding.Nop
+	case "utf-16", "utf16":
+		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM)
 	}
 	if e, err := htmlindex.Get(name); err == nil {
+		if e == encoding.Replacement {
+			return nil // WHATWG's answer to ISO-2022-KR and kin: all input becomes one U+FFFD
+		}
 		return e
 	}
 	if e, err := ianaindex.MIME.Encoding(name); err == nil && e != nil {
@@ -38,7 +49,8 @@ func Lookup(name string) encoding.Encoding {
 
 // ToUTF8 decodes b from the named charset. UTF-8, and any charset that
 // is not known, keep their valid UTF-8 and have the rest replaced by
-// U+FFFD, so the result is always valid UTF-8.
+// U+FFFD, so the result is always valid UTF-8. A leading byte-order mark
+// is dropped.
 func ToUTF8(b []byte, name string) string {
 	e := Lookup(name)
 	if e != nil && e != encoding.Nop {
@@ -46,10 +58,11 @@ func ToUTF8(b []byte, name string) string {
 			b = s
 		}
 	}
-	if utf8.Valid(b) {
-		return string(b)
+	out := string(b)
+	if !utf8.Valid(b) {
+		out = strings.ToValidUTF8(out, "\uFFFD")
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return strings.TrimPrefix(out, "\uFEFF")
 }
 
 // WordDecoder returns a decoder for RFC 2047 encoded words that knows
@@ -67,12 +80,64 @@ func reader(name string, r io.Reader) (io.Reader, error) {
 	return transform.NewReader(r, e.NewDecoder()), nil
 }
 
-// DecodeHeader decodes the encoded words in a header field's value. Words
-// it cannot decode (an unknown charset, bad base64) stay as they are, and
-// the result is valid UTF-8.
+// DecodeHeader decodes the encoded words in a header field's value for
+// display. Words it cannot decode (an unknown charset, bad base64) stay as
+// they are; control characters (C0 but tab, DEL and C1), which no header
+// text means to show, become spaces; the result is valid UTF-8. Words
+// labelled ISO-8859-1 are read as windows-1252, as ToUTF8 reads bodies:
+// mail clients label windows-1252 text so, and its quotes and dashes would
+// otherwise become C1 controls.
 func DecodeHeader(value string) string {
-	if s, err := WordDecoder().DecodeHeader(value); err == nil {
+	if s, err := WordDecoder().DecodeHeader(relabelLatin1(value)); err == nil {
 		value = s
 	}
-	return strings.ToValidUTF8(value, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r >= 0x7f && r < 0xa0 {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(value, "\uFFFD"))
+}
+
+// relabelLatin1 renames the charset of encoded words labelled ISO-8859-1
+// to windows-1252: mime.WordDecoder decodes that label itself, strictly,
+// without asking its CharsetReader.
+func relabelLatin1(v string) string {
+	const label, as = "=?iso-8859-1?", "=?windows-1252?"
+	var b strings.Builder
+	for {
+		i := indexASCIIFold(v, label)
+		if i < 0 {
+			break
+		}
+		b.WriteString(v[:i])
+		b.WriteString(as)
+		v = v[i+len(label):]
+	}
+	if b.Len() == 0 {
+		return v
+	}
+	b.WriteString(v)
+	return b.String()
+}
+
+// indexASCIIFold is strings.Index ignoring ASCII case; sub is lower case.
+func indexASCIIFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

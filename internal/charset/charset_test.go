@@ -73,3 +73,40 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+// TestMailNotWeb: where the WHATWG standard chose for browsers, mail reads
+// differently: ISO-2022-KR and kin keep their ASCII instead of becoming one
+// U+FFFD, UTF-16 follows its byte-order mark and is big-endian without
+// one, a byte-order mark is not kept, and encoded words labelled
+// ISO-8859-1 read as the windows-1252 their senders meant, as bodies do.
+func TestMailNotWeb(t *testing.T) {
+	for _, cs := range []string{"iso-2022-kr", "hz-gb-2312", "iso-2022-cn"} {
+		if got := ToUTF8([]byte("Hello, see you at 10:00.\r\n"), cs); got != "Hello, see you at 10:00.\r\n" {
+			t.Errorf("ToUTF8(ASCII text, %q) = %q", cs, got)
+		}
+	}
+	for name, in := range map[string][]byte{
+		"BE with BOM": []byte("\xfe\xff\x00h\x00i"),
+		"BE, no BOM":  []byte("\x00h\x00i"),
+		"LE with BOM": []byte("\xff\xfeh\x00i\x00"),
+	} {
+		if got := ToUTF8(in, "UTF-16"); got != "hi" {
+			t.Errorf("%s: ToUTF8(%q, UTF-16) = %q, want \"hi\"", name, in, got)
+		}
+	}
+	if got := ToUTF8([]byte("\xff\xfeh\x00i\x00"), "utf-16le"); got != "hi" {
+		t.Errorf("ToUTF8(UTF-16LE with BOM) = %q, want \"hi\"", got)
+	}
+	if got := ToUTF8([]byte("\xef\xbb\xbfhi"), "utf-8"); got != "hi" {
+		t.Errorf("ToUTF8(UTF-8 with BOM) = %q, want \"hi\"", got)
+	}
+	body := ToUTF8([]byte("\x93Hi\x94"), "iso-8859-1")
+	for _, w := range []string{"=?iso-8859-1?q?=93Hi=94?=", "=?ISO-8859-1?Q?=93Hi=94?=", "=?iso-8859-1*en?q?=93Hi=94?="} {
+		if hdr := DecodeHeader(w); hdr != body || body != "“Hi”" {
+			t.Errorf("DecodeHeader(%q) = %q, ToUTF8 of the same bytes = %q, want “Hi”", w, hdr, body)
+		}
+	}
+	if got := DecodeHeader("=?utf-8?q?a=C2=85b=07c=7Fd?=\tend"); got != "a b c d\tend" {
+		t.Errorf("DecodeHeader with control characters = %q, want them as spaces", got)
+	}
+}
