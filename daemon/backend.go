@@ -194,4 +194,13 @@ func (b *backend) Held() gateway.DashboardHeld {
 func (b *backend) Stats() mesh.Stats { return b.d.node.Stats() }
 
 // Inbox implements gateway.DashboardBackend.
-func (b *backend) Inbox() inbox.Usage { return b.d.box.Usage() }
+//
+// A refusal the inbox remembers counts only while the mesh still has a
+// delivery waiting: the refused mail may have expired since.
+func (b *backend) Inbox() inbox.Usage {
+	u := b.d.box.Usage()
+	if u.Refusing() && b.d.node.Stats().DeliveriesWaiting == 0 {
+		u.Short = 0
+	}
+	return u
+}

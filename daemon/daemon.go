@@ -374,13 +374,19 @@ func (d *Daemon) Start() error {
 }
 
 // roomMade is called when mail is deleted from the inbox: the mesh tries
-// the deliveries it refused for want of room again now, rather than at the
-// end of a backoff of up to an hour. It does not wait for the node, which
-// may be delivering into the inbox.
+// the deliveries it refused that may now fit again at once, rather than
+// at the end of a backoff of up to an hour. It does not wait for the node,
+// which may be delivering into the inbox.
 func (d *Daemon) roomMade() {
-	if n := d.node; n != nil {
-		go n.RetryDeliveries()
+	n := d.node
+	if n == nil {
+		return
 	}
+	room := int64(-1) // no quota: the disk may have been what was short
+	if u := d.box.Usage(); u.Quota > 0 {
+		room = max(u.Quota-u.Bytes, 0)
+	}
+	go n.RetryDeliveries(room)
 }
 
 // inboxLimit is the largest mail the inbox takes: at least the largest a

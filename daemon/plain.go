@@ -52,7 +52,7 @@ func (d *Daemon) onText(from tox.PublicKey, name, text string) {
 	copy(id[:], h.Sum(nil))
 	msg := tox.MailFromText(from, name, d.ownMailbox(), text, now)
 	meta := inbox.Meta{Sender: from, PathLength: 1, Created: now, KeepUntil: now.Add(d.cfg.Mesh.OutboxRetention)}
-	if _, err := d.box.Deliver(id, meta, msg); err != nil {
+	if _, err := d.box.DeliverNoWait(id, meta, msg); err != nil {
 		// A text message cannot wait in the mesh: Tox has already
 		// confirmed it to the friend, who is told otherwise.
 		if errors.Is(err, inbox.ErrOverQuota) {

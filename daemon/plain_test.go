@@ -59,8 +59,8 @@ func TestTextMessageFullInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.d.onText(tox.PublicKey(randomID(t).PublicKey()), "qtox user", "hello")
-	if u := a.d.Inbox().Usage(); u.Mails != 1 || !u.Full() {
-		t.Fatalf("inbox %+v, want only the mail that filled it", u)
+	if u := a.d.Inbox().Usage(); u.Mails != 1 || !u.Full() || u.Refusing() {
+		t.Fatalf("inbox %+v, want only the mail that filled it, and no mail waiting (the text is lost)", u)
 	}
 	if !strings.Contains(logs.String(), "text message lost: the inbox is full (pop3.max_mailbox_bytes)") {
 		t.Errorf("the log does not say the text was lost to the quota:\n%s", logs.String())

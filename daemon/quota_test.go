@@ -81,3 +81,27 @@ func TestLeastQuotaTakesLargestMail(t *testing.T) {
 		ib.Close()
 	}
 }
+
+// TestInboxRefusalNeedsWaitingMail: the dashboard and status say mail
+// waits for room only while the mesh has a delivery waiting; a refusal
+// the inbox remembers is not enough (the mail may have expired since).
+func TestInboxRefusalNeedsWaitingMail(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	a.cfg.POP3.MaxMailboxBytes = config.LargestStoredMail(a.cfg.Mesh.MaxEnvelopeSize)
+	a.start(t)
+	now := time.Now()
+	meta := inbox.Meta{Created: now, KeepUntil: now.Add(time.Hour)}
+	if _, err := a.d.Inbox().DeliverExempt(inbox.EnvelopeID{1}, meta, make([]byte, a.cfg.POP3.MaxMailboxBytes-100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.d.Inbox().Deliver(inbox.EnvelopeID{2}, meta, make([]byte, 1000)); err == nil {
+		t.Fatal("a mail past the quota was taken")
+	}
+	if u := a.d.Inbox().Usage(); !u.Refusing() {
+		t.Fatalf("the inbox does not remember the refusal: %+v", u)
+	}
+	if u := (&backend{a.d}).Inbox(); u.Refusing() {
+		t.Errorf("the dashboard says mail waits for room (%+v), but the mesh has none waiting", u)
+	}
+}

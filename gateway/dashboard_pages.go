@@ -369,7 +369,7 @@ var dashStatGroups = []struct {
 	fields []string
 }{
 	{"Now", []string{"Held", "HeldBytes", "PeakHeldBytes", "OwnHeld", "AcksKept", "Inflight", "Peers", "Online", "MeshPeers"}},
-	{"Mail", []string{"Submitted", "OwnExpired", "Delivered", "OpenFailures", "DeliverErrors"}},
+	{"Mail", []string{"Submitted", "OwnExpired", "Delivered", "OpenFailures", "DeliverErrors", "DeliveriesWaiting"}},
 	{"Gossip", []string{"OffersIn", "OffersOut", "RequestsIn", "RequestsOut", "Deferred", "RequestRetries", "RequestTimeouts",
 		"EnvelopesIn", "EnvelopesOut", "Duplicates", "Unsolicited", "Relayed", "Upgrades"}},
 	{"Acks", []string{"AcksIn", "AcksOut", "AcksVerified", "AcksForged", "AcksUnknown", "AcksEvicted"}},

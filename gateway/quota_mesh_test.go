@@ -58,7 +58,11 @@ func TestFullInboxMailWaits(t *testing.T) {
 	}
 	var bobNode *mesh.Node
 	aliceBox, aliceMailbox := quotaMailbox(t, quota, nil)
-	bobBox, bobMailbox := quotaMailbox(t, quota, func() { go bobNode.RetryDeliveries() })
+	var bobBox *inbox.Inbox
+	bobBox, bobMailbox := quotaMailbox(t, quota, func() { // as the daemon does
+		u := bobBox.Usage()
+		go bobNode.RetryDeliveries(u.Quota - u.Bytes)
+	})
 	fill(t, aliceBox, quota)
 	old := fill(t, bobBox, quota-1000)
 	aliceNode := startTestNode(t, alice, network, clock, mesh.NewMemStore(), aliceMailbox)
@@ -87,6 +91,9 @@ func TestFullInboxMailWaits(t *testing.T) {
 	if e, _ := aliceNode.OutboxEntry(ids[0]); e.Status == mesh.StatusDelivered {
 		t.Fatal("alice's mail to bob is acknowledged though bob's inbox refused it")
 	}
+	if u, st := bobBox.Usage(), bobNode.Stats(); !u.Refusing() || st.DeliveriesWaiting != 1 {
+		t.Fatalf("bob's inbox %+v, %d deliveries waiting: want refusing, 1 waiting", u, st.DeliveriesWaiting)
+	}
 
 	if err := bobBox.Delete(old); err != nil {
 		t.Fatal(err)
@@ -105,6 +112,9 @@ func TestFullInboxMailWaits(t *testing.T) {
 		t.Fatalf("bob's inbox lacks alice's mail 50 s after he deleted mail (the retries wait up to an hour): %v", err)
 	}
 	runVirtual(clock, 5*time.Second)
+	if st := bobNode.Stats(); st.DeliveriesWaiting != 0 {
+		t.Errorf("%d deliveries still wait at bob after the mail arrived", st.DeliveriesWaiting)
+	}
 	if e, _ := aliceNode.OutboxEntry(ids[0]); e.Status != mesh.StatusDelivered {
 		t.Fatalf("alice's outbox: %+v, want delivered", e)
 	}

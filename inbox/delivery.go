@@ -22,6 +22,7 @@ type Delivery struct {
 	mu     sync.Mutex
 	dup    bool   // delivered before Begin: bytes are counted, not stored
 	exempt bool   // may go past the quota (ExemptFromQuota)
+	noWait bool   // a refusal is not recorded for Usage (WillNotWait)
 	size   int64  // bytes written
 	buf    []byte // bytes not yet in the database, at most chunkSize
 	body   uint64 // body ID, once allocated
@@ -112,7 +113,7 @@ func (d *Delivery) flush() error {
 	defer b.release()
 	if !d.exempt {
 		b.writeMu.Lock()
-		err := b.roomFor(d.size, false)
+		err := b.roomFor(d.size, false, !d.noWait)
 		b.writeMu.Unlock()
 		if err != nil {
 			return err
@@ -197,7 +198,7 @@ func (d *Delivery) commit() (bool, error) {
 			return err
 		}
 		if !d.exempt {
-			if err := b.roomFor(d.size, true); err != nil {
+			if err := b.roomFor(d.size, true, !d.noWait); err != nil {
 				return err
 			}
 		}

@@ -118,11 +118,10 @@ type Inbox struct {
 	// as well, so code that holds writeMu reads them without usageMu, and
 	// Usage takes only usageMu: a status page does not wait for a long
 	// commit or Delete.
-	usageMu   sync.Mutex
-	used      int64     // bytes of the stored mail, the sum of their Sizes
-	mails     int       // how many are stored
-	refusedAt time.Time // when mail was last refused for want of room; zero once mail is deleted
-	short     int64     // how many more bytes that mail needed, at least
+	usageMu sync.Mutex
+	used    int64 // bytes of the stored mail, the sum of their Sizes
+	mails   int   // how many are stored
+	short   int64 // the most room a mail refused since the last Delete lacked
 }
 
 // Open opens (or creates) the inbox described by opts and finishes the
@@ -245,24 +244,39 @@ func (b *Inbox) acquire() error {
 func (b *Inbox) release() { b.closeMu.RUnlock() }
 
 // Deliver stores data as the mail of envelope id: Begin, Write and Commit in
-// one call. added is false if id was already delivered.
+// one call. added is false if id was already delivered. A mail that does
+// not fit under Options.Quota fails with ErrOverQuota before anything of
+// it is written.
 func (b *Inbox) Deliver(id EnvelopeID, meta Meta, data []byte) (added bool, err error) {
-	return b.deliver(id, meta, data, false)
+	return b.deliver(id, meta, data, false, false)
 }
 
 // DeliverExempt is Deliver for mail exempt from Options.Quota (see
 // [Delivery.ExemptFromQuota]).
 func (b *Inbox) DeliverExempt(id EnvelopeID, meta Meta, data []byte) (added bool, err error) {
-	return b.deliver(id, meta, data, true)
+	return b.deliver(id, meta, data, true, false)
 }
 
-func (b *Inbox) deliver(id EnvelopeID, meta Meta, data []byte, exempt bool) (added bool, err error) {
+// DeliverNoWait is Deliver for mail that is lost if refused (see
+// [Delivery.WillNotWait]).
+func (b *Inbox) DeliverNoWait(id EnvelopeID, meta Meta, data []byte) (added bool, err error) {
+	return b.deliver(id, meta, data, false, true)
+}
+
+func (b *Inbox) deliver(id EnvelopeID, meta Meta, data []byte, exempt, noWait bool) (added bool, err error) {
 	d, err := b.Begin(id, meta)
 	if err != nil {
 		return false, err
 	}
 	if exempt {
 		d.ExemptFromQuota()
+	}
+	if noWait {
+		d.WillNotWait()
+	}
+	if err := d.Expect(int64(len(data))); err != nil {
+		d.Abort()
+		return false, err
 	}
 	if _, err := d.Write(data); err != nil {
 		d.Abort()

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/toxmail/toxmail/internal/bytesize"
 )
@@ -14,31 +13,27 @@ import (
 // cannot take the inbox past it together. Mail the node makes for its
 // owner can be exempt; it still counts, and can take the inbox past it.
 
-// refusalMemory is how long Usage reports a refusal. Mail that waits for
-// room is tried again at least hourly, so an older refusal means nothing
-// waits any more: it arrived, or expired with its senders.
-const refusalMemory = time.Hour
-
 // Usage is how full the inbox is.
 type Usage struct {
 	Mails int   // mails stored
 	Bytes int64 // their total size
 	Quota int64 // Options.Quota; 0 means no limit
 
-	// Short is how many more bytes a mail needed when the inbox last
-	// refused one for want of room, if that was in the last hour and no
-	// mail has been deleted since; else 0. It is at least what is needed:
-	// a mail refused part-way is longer than what arrived of it.
+	// Short is, when the inbox has refused mail for want of room since
+	// mail was last deleted (or it was opened), the most room one of
+	// those mails lacked; else 0. Mail refused part-way, whose size was
+	// not known, may lack more. Refusals of mail that does not wait
+	// (WillNotWait) are left out.
 	Short int64
 }
 
 // Full reports whether the stored mail has reached the quota.
 func (u Usage) Full() bool { return u.Quota > 0 && u.Bytes >= u.Quota }
 
-// Refusing reports whether mail for the inbox waits with its senders for
-// want of room: the inbox refused some recently and nothing was deleted
-// since. It can be so well before Full, when a large mail does not fit in
-// the room left.
+// Refusing reports whether the inbox has refused mail that waits with its
+// senders for want of room, and no mail has been deleted since. It can be
+// so well before Full, when a large mail does not fit in the room left.
+// Whether that mail still waits is the mesh's to say: it may have expired.
 func (u Usage) Refusing() bool { return u.Short > 0 }
 
 // Usage returns how full the inbox is, without reading the database or
@@ -46,11 +41,7 @@ func (u Usage) Refusing() bool { return u.Short > 0 }
 func (b *Inbox) Usage() Usage {
 	b.usageMu.Lock()
 	defer b.usageMu.Unlock()
-	u := Usage{Mails: b.mails, Bytes: b.used, Quota: b.quota}
-	if !b.refusedAt.IsZero() && b.clock().Sub(b.refusedAt) < refusalMemory {
-		u.Short = b.short
-	}
-	return u
+	return Usage{Mails: b.mails, Bytes: b.used, Quota: b.quota, Short: b.short}
 }
 
 // ExemptFromQuota lets this delivery be stored past Options.Quota. It is
@@ -62,31 +53,57 @@ func (d *Delivery) ExemptFromQuota() {
 	d.mu.Unlock()
 }
 
+// WillNotWait says this mail is lost if the inbox refuses it (a text
+// message, which Tox cannot offer again): Usage does not count its
+// refusal as mail waiting for room.
+func (d *Delivery) WillNotWait() {
+	d.mu.Lock()
+	d.noWait = true
+	d.mu.Unlock()
+}
+
+// Expect says the mail will be size bytes, before any is written, so that
+// one that cannot fit under the quota fails at once with ErrOverQuota and
+// Usage learns all it lacks. A duplicate, or an exempt mail, never fails.
+func (d *Delivery) Expect(size int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dup || d.exempt || d.done || size > d.b.max {
+		return nil // Write fails a mail past MaxMessageSize for good
+	}
+	b := d.b
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	return b.roomFor(size, true, !d.noWait)
+}
+
 // account adds mails and bytes to the totals; writeMu is held. Deleting
-// mail makes room, so it forgets the last refusal: the mail refused is
-// tried again and refused again if it still does not fit.
+// mail makes room, so it forgets the refusals: the mail refused is tried
+// again and refused again if it still does not fit.
 func (b *Inbox) account(mails int, bytes int64) {
 	b.usageMu.Lock()
 	b.mails += mails
 	b.used += bytes
 	if mails < 0 {
-		b.refusedAt, b.short = time.Time{}, 0
+		b.short = 0
 	}
 	b.usageMu.Unlock()
 }
 
 // roomFor returns ErrOverQuota, with the figures, if size more bytes would
-// take the stored mail past the quota, and records the refusal for Usage;
-// whole says size is the whole mail rather than what has arrived of it.
-// writeMu is held.
-func (b *Inbox) roomFor(size int64, whole bool) error {
+// take the stored mail past the quota, and if record is set notes for
+// Usage what it lacked; whole says size is the whole mail rather than what
+// has arrived of it. writeMu is held.
+func (b *Inbox) roomFor(size int64, whole, record bool) error {
 	if b.quota == 0 || size <= b.quota-b.used {
 		return nil
 	}
 	short := size - (b.quota - b.used)
-	b.usageMu.Lock()
-	b.refusedAt, b.short = b.clock(), short
-	b.usageMu.Unlock()
+	if record {
+		b.usageMu.Lock()
+		b.short = max(b.short, short)
+		b.usageMu.Unlock()
+	}
 	is := "is"
 	if !whole {
 		is = "is at least"

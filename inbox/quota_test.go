@@ -99,8 +99,10 @@ func TestQuotaLargeMailNotStaged(t *testing.T) {
 }
 
 // TestQuotaRefusing: Usage says mail waits for room from the first
-// refusal, even far from full, until mail is deleted or an hour passes
-// without another refusal; a refusal part-way says "at least".
+// refusal, even far from full, until mail is deleted, with the most room
+// any refused mail lacked; Deliver knows the whole size before it writes,
+// a streamed delivery refused part-way says "at least", and a mail that
+// will not wait is refused without a record.
 func TestQuotaRefusing(t *testing.T) {
 	c := newTestClock()
 	b, err := Open(Options{InMemory: true, Now: c.Now, Quota: 3 * chunkSize, tune: small})
@@ -113,33 +115,47 @@ func TestQuotaRefusing(t *testing.T) {
 	if u := b.Usage(); u.Refusing() || u.Short != 0 {
 		t.Fatalf("Usage() = %+v before any refusal", u)
 	}
-	_, err = b.Deliver(testID(2), meta, pattern(4*chunkSize)) // refused once 3 chunks are in
-	if !errors.Is(err, ErrOverQuota) {
-		t.Fatalf("Deliver of a mail larger than the room left: %v, want ErrOverQuota", err)
+	// Lost if refused: no record.
+	if _, err := b.DeliverNoWait(testID(5), meta, pattern(3*chunkSize)); !errors.Is(err, ErrOverQuota) {
+		t.Fatalf("DeliverNoWait of a mail too large: %v, want ErrOverQuota", err)
 	}
-	if !strings.Contains(err.Error(), "this mail is at least") {
-		t.Errorf("a refusal part-way (%q) does not say the mail is at least that large", err)
-	}
-	u := b.Usage()
-	if !u.Refusing() || u.Full() || u.Short < 1 || u.Short > chunkSize {
-		t.Fatalf("Usage() = %+v after refusing a mail %d bytes too large: want refusing, not full, short in [1, %d]", u, 2*chunkSize, chunkSize)
-	}
-	c.Advance(59 * time.Minute)
-	if !b.Usage().Refusing() {
-		t.Fatal("a refusal 59 minutes ago is forgotten")
-	}
-	c.Advance(2 * time.Minute)
 	if u := b.Usage(); u.Refusing() {
-		t.Fatalf("Usage() = %+v an hour after the last refusal, want not refusing", u)
+		t.Fatalf("Usage() = %+v after refusing a mail that does not wait", u)
 	}
 
-	// A refusal at commit knows the whole size.
-	_, err = b.Deliver(testID(3), meta, pattern(2*chunkSize+1))
-	if !errors.Is(err, ErrOverQuota) || !strings.Contains(err.Error(), "delete at least 1 B of mail") {
+	keys := countKeys(t, b, prefixBody) + countKeys(t, b, prefixPending)
+	_, err = b.Deliver(testID(2), meta, pattern(4*chunkSize))
+	if !errors.Is(err, ErrOverQuota) || !strings.Contains(err.Error(), "this mail is 2.0 MiB; delete at least 1.0 MiB of mail") {
+		t.Fatalf("Deliver of a mail 2 chunks too large: %v", err)
+	}
+	if got := countKeys(t, b, prefixBody) + countKeys(t, b, prefixPending); got != keys {
+		t.Fatalf("%d keys staged for a mail refused before it was written", got-keys)
+	}
+	if u := b.Usage(); !u.Refusing() || u.Full() || u.Short != 2*chunkSize {
+		t.Fatalf("Usage() = %+v, want refusing, not full, short %d", u, 2*chunkSize)
+	}
+	// Streamed, the size is known only as it arrives.
+	d, err := b.Begin(testID(3), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var werr error
+	for range 4 {
+		if _, werr = d.Write(pattern(chunkSize)); werr != nil {
+			break
+		}
+	}
+	d.Abort()
+	if !errors.Is(werr, ErrOverQuota) || !strings.Contains(werr.Error(), "this mail is at least") {
+		t.Fatalf("a streamed mail refused part-way: %v, want ErrOverQuota saying \"at least\"", werr)
+	}
+	// A smaller refusal does not hide a larger one; time does not either.
+	if _, err := b.Deliver(testID(4), meta, pattern(2*chunkSize+1)); !errors.Is(err, ErrOverQuota) {
 		t.Fatalf("Deliver one byte too large: %v", err)
 	}
-	if u := b.Usage(); u.Short != 1 {
-		t.Fatalf("Usage() = %+v, want short 1", u)
+	c.Advance(72 * time.Hour)
+	if u := b.Usage(); u.Short != 2*chunkSize {
+		t.Fatalf("Usage() = %+v, want short %d: the largest lack since the last Delete", u, 2*chunkSize)
 	}
 	// Deleting makes room: nothing is known to wait until the next refusal.
 	if err := b.Delete(testID(1).UID()); err != nil {
@@ -148,7 +164,11 @@ func TestQuotaRefusing(t *testing.T) {
 	if u := b.Usage(); u.Refusing() || u.Mails != 0 || u.Bytes != 0 {
 		t.Fatalf("Usage() = %+v after Delete, want empty and not refusing", u)
 	}
-	mustDeliver(t, b, testID(3), meta, pattern(2*chunkSize+1), true)
+	mustDeliver(t, b, testID(4), meta, pattern(2*chunkSize+1), true)
+	// Past MaxMessageSize the refusal is ErrTooLarge (for good), not the quota.
+	if _, err := b.Deliver(testID(6), meta, pattern(int(DefaultMaxMessageSize)+1)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Deliver past MaxMessageSize: %v, want ErrTooLarge", err)
+	}
 }
 
 // TestUsageDoesNotWaitForWrites: Usage answers while a commit or Delete

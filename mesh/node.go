@@ -168,6 +168,7 @@ const maxTries = 4
 // retryDelivery is a delivery the mailbox refused for now (Node.retry).
 type retryDelivery struct {
 	env    []byte // the envelope, or nil: ask from for it again
+	size   int    // the envelope's length, kept or not
 	from   FriendKey
 	hops   uint8
 	expiry int64

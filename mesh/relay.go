@@ -291,7 +291,7 @@ func (n *Node) putRetry(id envelope.ID, b []byte, from FriendKey, hops uint8, ex
 	if len(n.retry) >= maxRetries {
 		return retryDropped
 	}
-	r := &retryDelivery{env: b, from: from, hops: hops, expiry: expiry, wait: n.cfg.DeliverRetry}
+	r := &retryDelivery{env: b, size: len(b), from: from, hops: hops, expiry: expiry, wait: n.cfg.DeliverRetry}
 	switch {
 	case old == nil:
 	case old.env != nil:
@@ -352,22 +352,29 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 	r.at = now.Add(r.wait)
 }
 
-// RetryDeliveries tries every delivery the mailbox refused for now again
-// at once, its wait back to Config.DeliverRetry: call it when the mailbox
-// has room again (mail deleted, disk freed), so waiting mail need not sit
-// out a backoff of up to an hour. It is safe to call at any time, from any
-// goroutine but the mailbox's Deliver (which runs under the node's lock).
-func (n *Node) RetryDeliveries() {
+// RetryDeliveries tries the deliveries the mailbox refused for now again
+// at once, if their envelopes are at most room bytes (room < 0: all): call
+// it when the mailbox has room again (mail deleted, disk freed), so mail
+// need not sit out a backoff of up to an hour. Their backoff stands, so a
+// mail refused again waits longer, and one kept by ID is fetched again
+// only if it may fit. It is safe to call at any time, from any goroutine
+// but the mailbox's Deliver (which runs under the node's lock).
+func (n *Node) RetryDeliveries(room int64) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed || len(n.retry) == 0 {
+	if n.closed {
 		return
 	}
 	now := n.clock.Now()
+	moved := false
 	for _, r := range n.retry {
-		r.at, r.wait = now, n.cfg.DeliverRetry
+		if (room < 0 || int64(r.size) <= room) && r.at.After(now) {
+			r.at, moved = now, true
+		}
 	}
-	n.arm(now)
+	if moved {
+		n.arm(now)
+	}
 }
 
 // nextReady returns the first friend online at or after *turn in

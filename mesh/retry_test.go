@@ -1,7 +1,9 @@
 package mesh
 
 import (
+	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +47,7 @@ func TestMailboxRetryBacksOff(t *testing.T) {
 	// Room again: the mail arrives within a second, not at the next
 	// hourly try.
 	b.box.setFail(nil)
-	b.node.RetryDeliveries()
+	b.node.RetryDeliveries(-1)
 	tn.run(time.Second)
 	tn.wantDelivered("B", "A", "waits for room", id)
 	b.node.mu.Lock()
@@ -95,3 +97,86 @@ type permanentErr struct{}
 func (permanentErr) Error() string { return "mailbox refuses this mail" }
 
 var errPermanentTest error = permanentErr{}
+
+// TestRetryDeliveriesOnlyWhatFits: RetryDeliveries(room) brings forward
+// only the waiting mails whose envelopes fit in room, and keeps their
+// backoff: a Delete that freed too little fetches nothing again (review:
+// every Delete fetched every mail kept by ID again and reset the backoff).
+func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	cfg := testConfig()
+	cfg.MaxEnvelopeSize = 64 << 10
+	tn.add("A", cfg, nil)
+	b := tn.add("B", cfg, nil)
+	tn.friends("A", "B")
+	tn.online("A", "B")
+	tn.run(time.Second)
+	b.box.setFail(tempErr{})
+	const mails = 12
+	for i := range mails {
+		tn.send("A", "B", fmt.Sprintf("mail %d\r\n%s", i, strings.Repeat("x", 40<<10)))
+	}
+	tn.run(6 * time.Hour) // backed off to hourly
+	waits := func() (byID, whole int, min time.Duration) {
+		b.node.mu.Lock()
+		defer b.node.mu.Unlock()
+		min = time.Duration(1 << 62)
+		for _, r := range b.node.retry {
+			if r.env == nil {
+				byID++
+			} else {
+				whole++
+			}
+			min = time.Duration(math.Min(float64(min), float64(r.wait)))
+		}
+		return byID, whole, min
+	}
+	byID, whole, _ := waits()
+	if byID == 0 || whole == 0 || byID+whole != mails {
+		t.Fatalf("%d mails kept by ID and %d whole, want some of each, %d in all", byID, whole, mails)
+	}
+	tries := b.box.setFail(tempErr{})
+	bodies := tn.bodyCount("A", "B")
+	reqs := b.node.Stats().RequestsOut
+	for range 10 { // Deletes that freed 10 KiB: no mail of 40 KiB fits
+		b.node.RetryDeliveries(10 << 10)
+		tn.run(2 * time.Minute)
+	}
+	// In 20 minutes each mail is due at most once on its hourly backoff.
+	if n := tn.bodyCount("A", "B") - bodies; n > byID {
+		t.Errorf("%d envelope bodies fetched again for %d mails kept by ID, though none could fit", n, byID)
+	}
+	if n := b.node.Stats().RequestsOut - reqs; n > uint64(byID) {
+		t.Errorf("%d requests in 20 minutes for %d mails kept by ID, though none could fit", n, byID)
+	}
+	if n := b.box.setFail(tempErr{}) - tries; n > mails {
+		t.Errorf("%d tries of %d mails in 20 minutes, though none could fit", n, mails)
+	}
+
+	// Room for them: every mail is tried at once, and its backoff stands.
+	tries = b.box.setFail(tempErr{})
+	b.node.RetryDeliveries(1 << 20)
+	tn.run(5 * time.Second)
+	if n := b.box.setFail(tempErr{}) - tries; n < whole {
+		t.Errorf("%d tries within 5 s of RetryDeliveries with room for all, want at least the %d kept whole", n, whole)
+	}
+	if _, _, min := waits(); min < retryAskMax {
+		t.Errorf("a mail refused again after RetryDeliveries waits %v, want the backoff kept (%v)", min, retryAskMax)
+	}
+	// The mails kept whole arrive at once; those kept by ID were just
+	// fetched and refused, and their friend serves a body again only after
+	// a while, so they come on their backoff.
+	b.box.setFail(nil)
+	b.node.RetryDeliveries(-1)
+	tn.run(time.Second)
+	if n := len(b.box.deliveries()); n < whole {
+		t.Errorf("%d mails delivered within a second of RetryDeliveries(-1), want at least the %d kept whole", n, whole)
+	}
+	tn.run(2 * time.Hour)
+	if n := len(b.box.deliveries()); n != mails {
+		t.Errorf("%d of %d mails delivered", n, mails)
+	}
+	if st := b.node.Stats(); st.DeliveriesWaiting != 0 {
+		t.Errorf("Stats().DeliveriesWaiting = %d after every mail arrived", st.DeliveriesWaiting)
+	}
+}

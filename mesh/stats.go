@@ -52,6 +52,9 @@ type Stats struct {
 	Peers     int   // friends the node keeps state for (see Node.Peers)
 	Online    int   // friends connected
 	MeshPeers int   // friends that answered hello
+	// DeliveriesWaiting is how many mails for this node the Mailbox
+	// refused for now, waiting to be tried again (RetryDeliveries).
+	DeliveriesWaiting int
 	// SeenIDs is how many IDs the store's seen set holds, and
 	// SeenForgotten how many it forgot before their expiry to stay within
 	// Config.MaxSeen since it was opened; both 0 for a store that does not
@@ -75,6 +78,7 @@ func (n *Node) Stats() Stats {
 	s.AcksKept = n.nAcks
 	s.Inflight = n.nInflight
 	s.Peers = len(n.peers)
+	s.DeliveriesWaiting = len(n.retry)
 	if sc, ok := n.deps.Store.(SeenCounter); ok {
 		s.SeenIDs, s.SeenForgotten = sc.SeenRecords()
 	}
