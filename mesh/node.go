@@ -167,15 +167,16 @@ const maxTries = 4
 
 // retryDelivery is a delivery the mailbox refused for now (Node.retry).
 type retryDelivery struct {
-	env    []byte // the envelope, or nil: ask from for it again
-	size   int    // the envelope's length, kept or not
-	from   FriendKey
-	hops   uint8
-	expiry int64
-	at     time.Time     // when to try again
-	wait   time.Duration // the wait before at
-	asked  int           // requests sent for it, kept by ID
-	turn   int           // the next friend to ask, an index into Node.peers
+	env     []byte // the envelope, or nil: ask from for it again
+	size    int    // the envelope's length, kept or not
+	from    FriendKey
+	hops    uint8
+	expiry  int64
+	at      time.Time     // when to try again
+	wait    time.Duration // the wait before at
+	asked   int           // requests sent for it, kept by ID
+	askedAt time.Time     // when the last was sent
+	turn    int           // the next friend to ask, an index into Node.peers
 }
 
 // NewNode checks cfg and deps and returns a node that does nothing until

@@ -274,6 +274,11 @@ const (
 	maxRetries     = 1024
 	retryEnvelopes = 4
 	retryAskMax    = time.Hour
+	// retryRefetch is the least time between two requests for a mail kept
+	// by ID that RetryDeliveries brings forward: with no quota to say what
+	// fits, a client deleting mail every minute would have every waiting
+	// envelope fetched again every minute.
+	retryRefetch = 10 * time.Minute
 )
 
 // What putRetry did with a delivery the mailbox refused for now.
@@ -292,6 +297,9 @@ func (n *Node) putRetry(id envelope.ID, b []byte, from FriendKey, hops uint8, ex
 		return retryDropped
 	}
 	r := &retryDelivery{env: b, size: len(b), from: from, hops: hops, expiry: expiry, wait: n.cfg.DeliverRetry}
+	if old != nil {
+		r.askedAt = old.askedAt
+	}
 	switch {
 	case old == nil:
 	case old.env != nil:
@@ -347,6 +355,7 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 		n.send(p, encodeRequest(n.pool, 0, []envelope.ID{id}, nil))
 		n.stats.RequestsOut++
 		r.asked++
+		r.askedAt = now
 		r.wait = min(2*r.wait, max(retryAskMax, n.cfg.DeliverRetry))
 	}
 	r.at = now.Add(r.wait)
@@ -357,7 +366,7 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 // it when the mailbox has room again (mail deleted, disk freed), so mail
 // need not sit out a backoff of up to an hour. Their backoff stands, so a
 // mail refused again waits longer, and one kept by ID is fetched again
-// only if it may fit. It is safe to call at any time, from any goroutine
+// only if it may fit and was not asked for in the last 10 minutes. It is safe to call at any time, from any goroutine
 // but the mailbox's Deliver (which runs under the node's lock).
 func (n *Node) RetryDeliveries(room int64) {
 	n.mu.Lock()
@@ -368,7 +377,9 @@ func (n *Node) RetryDeliveries(room int64) {
 	now := n.clock.Now()
 	moved := false
 	for _, r := range n.retry {
-		if (room < 0 || int64(r.size) <= room) && r.at.After(now) {
+		fits := room < 0 || int64(r.size) <= room
+		fetched := r.env == nil && !r.askedAt.IsZero() && now.Sub(r.askedAt) < retryRefetch
+		if fits && !fetched && r.at.After(now) {
 			r.at, moved = now, true
 		}
 	}

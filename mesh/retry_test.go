@@ -180,3 +180,41 @@ func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
 		t.Errorf("Stats().DeliveriesWaiting = %d after every mail arrived", st.DeliveriesWaiting)
 	}
 }
+
+// TestRetryDeliveriesRefetchBounded: with no room figure (no quota: the
+// disk was short), RetryDeliveries(-1) called every two minutes fetches a
+// mail kept by ID again at most every 10 minutes, not at every call.
+func TestRetryDeliveriesRefetchBounded(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	cfg := testConfig()
+	cfg.MaxEnvelopeSize = 64 << 10
+	tn.add("A", cfg, nil)
+	b := tn.add("B", cfg, nil)
+	tn.friends("A", "B")
+	tn.online("A", "B")
+	tn.run(time.Second)
+	b.box.setFail(tempErr{})
+	const mails = 12
+	for i := range mails {
+		tn.send("A", "B", fmt.Sprintf("mail %d\r\n%s", i, strings.Repeat("x", 40<<10)))
+	}
+	tn.run(6 * time.Hour)
+	b.node.mu.Lock()
+	byID := 0
+	for _, r := range b.node.retry {
+		if r.env == nil {
+			byID++
+		}
+	}
+	b.node.mu.Unlock()
+	bodies := tn.bodyCount("A", "B")
+	for range 10 {
+		b.node.RetryDeliveries(-1)
+		tn.run(2 * time.Minute)
+	}
+	// 20 minutes: at most one fetch per 10 minutes from RetryDeliveries,
+	// and one on the hourly backoff.
+	if n := tn.bodyCount("A", "B") - bodies; byID == 0 || n > 3*byID {
+		t.Errorf("%d envelope bodies fetched in 20 minutes for %d mails kept by ID, want at most %d", n, byID, 3*byID)
+	}
+}
