@@ -119,3 +119,64 @@ func TestFullInboxMailWaits(t *testing.T) {
 		t.Fatalf("alice's outbox: %+v, want delivered", e)
 	}
 }
+
+// TestDeleteWhatDashboardAsks: the dashboard says "delete at least
+// Usage.Short"; a user who deletes about that much has made room, and the
+// mail arrives at once. RetryDeliveries compares the room with the mail,
+// not with its envelope, which padding makes up to 12% larger (review).
+func TestDeleteWhatDashboardAsks(t *testing.T) {
+	const quota = 1 << 20
+	clock := mesh.NewVirtualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	network := mesh.NewMemNetwork(clock, mesh.MemConfig{Latency: 20 * time.Millisecond, ConnectDelay: time.Second})
+	alice, _ := envelope.GenerateKeyPair(nil)
+	bob, _ := envelope.GenerateKeyPair(nil)
+	var bobNode *mesh.Node
+	_, aliceMailbox := quotaMailbox(t, 0, nil)
+	var bobBox *inbox.Inbox
+	bobBox, bobMailbox := quotaMailbox(t, quota, func() { // as the daemon does
+		u := bobBox.Usage()
+		go bobNode.RetryDeliveries(u.Quota - u.Bytes)
+	})
+	// Body just past a Padmé bucket boundary: the envelope is ~4 KiB longer.
+	body := []byte("Subject: big\r\n\r\n" + strings.Repeat("y", 128<<10) + "\r\n")
+	k := len(body) + 1500 - 1000 // deleting it leaves room len(body)+1500
+	now := time.Now()
+	meta := inbox.Meta{Created: now, KeepUntil: now.Add(time.Hour)}
+	if _, err := bobBox.DeliverExempt(inbox.EnvelopeID{0xee}, meta, make([]byte, quota-1000-k)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bobBox.DeliverExempt(inbox.EnvelopeID{0xef}, meta, make([]byte, k)); err != nil {
+		t.Fatal(err)
+	}
+	aliceNode := startTestNode(t, alice, network, clock, mesh.NewMemStore(), aliceMailbox)
+	bobNode = startTestNode(t, bob, network, clock, mesh.NewMemStore(), bobMailbox)
+	network.Befriend(alice.Public, bob.Public)
+	network.SetOnline(alice.Public, true)
+	network.SetOnline(bob.Public, true)
+	runVirtual(clock, 5*time.Second)
+	ids, err := aliceNode.Submit(mesh.Outgoing{To: bob.Public, Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runVirtual(clock, 3*time.Hour) // backed off to hourly
+	u := bobBox.Usage()
+	if !u.Refusing() || u.Short > int64(k) {
+		t.Fatalf("usage %+v: want refusing, short at most %d (deleting the %d-byte mail is enough)", u, k, k)
+	}
+	t.Logf("dashboard: delete at least %d bytes; the user deletes a mail of %d", u.Short, k)
+	if err := bobBox.Delete(inbox.EnvelopeID{0xef}.UID()); err != nil {
+		t.Fatal(err)
+	}
+	has := false
+	for range 50 {
+		runVirtual(clock, time.Second)
+		if has, err = bobBox.Has(inbox.EnvelopeID(ids[0])); err != nil || has {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !has {
+		u := bobBox.Usage()
+		t.Errorf("mail not delivered 50 s after the user deleted what the dashboard asked (room now %d, Short was enough); it waits for its hourly retry", u.Quota-u.Bytes)
+	}
+}

@@ -168,7 +168,7 @@ const maxTries = 4
 // retryDelivery is a delivery the mailbox refused for now (Node.retry).
 type retryDelivery struct {
 	env     []byte // the envelope, or nil: ask from for it again
-	size    int    // the envelope's length, kept or not
+	size    int    // the letter's body length: the least the mailbox stores
 	from    FriendKey
 	hops    uint8
 	expiry  int64

@@ -235,7 +235,7 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 			if _, again := n.retry[id]; again {
 				level = slog.LevelDebug
 			}
-			switch n.putRetry(id, b, from, hops, expiry, now) {
+			switch n.putRetry(id, b, len(letter.Body), from, hops, expiry, now) {
 			case retryKept:
 				n.log.Log(context.Background(), level, "mailbox refused delivery for now; will retry", "id", id, "err", err)
 			case retryAskAgain:
@@ -290,13 +290,13 @@ const (
 
 // putRetry keeps a delivery the mailbox refused for now, whole if the bytes
 // allow, and says what it did. A delivery refused again waits longer.
-func (n *Node) putRetry(id envelope.ID, b []byte, from FriendKey, hops uint8, expiry int64, now time.Time) int {
+func (n *Node) putRetry(id envelope.ID, b []byte, size int, from FriendKey, hops uint8, expiry int64, now time.Time) int {
 	old := n.retry[id]
 	n.dropRetry(id)
 	if len(n.retry) >= maxRetries {
 		return retryDropped
 	}
-	r := &retryDelivery{env: b, size: len(b), from: from, hops: hops, expiry: expiry, wait: n.cfg.DeliverRetry}
+	r := &retryDelivery{env: b, size: size, from: from, hops: hops, expiry: expiry, wait: n.cfg.DeliverRetry}
 	if old != nil {
 		r.askedAt = old.askedAt
 	}
@@ -362,11 +362,13 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 }
 
 // RetryDeliveries tries the deliveries the mailbox refused for now again
-// at once, if their envelopes are at most room bytes (room < 0: all): call
-// it when the mailbox has room again (mail deleted, disk freed), so mail
-// need not sit out a backoff of up to an hour. Their backoff stands, so a
-// mail refused again waits longer, and one kept by ID is fetched again
-// only if it may fit and was not asked for in the last 10 minutes. It is safe to call at any time, from any goroutine
+// at once, if their mails are at most room bytes (room < 0: all): call it
+// when the mailbox has room again (mail deleted, disk freed), so mail need
+// not sit out a backoff of up to an hour. A mail kept whole starts its
+// backoff afresh, as trying it costs nothing but the mailbox's time. One
+// kept by ID keeps its backoff and is fetched again only if it was not
+// asked for in the last 10 minutes, so that frequent deletes do not fetch
+// every waiting envelope each time. It is safe to call at any time, from any goroutine
 // but the mailbox's Deliver (which runs under the node's lock).
 func (n *Node) RetryDeliveries(room int64) {
 	n.mu.Lock()
@@ -381,6 +383,9 @@ func (n *Node) RetryDeliveries(room int64) {
 		fetched := r.env == nil && !r.askedAt.IsZero() && now.Sub(r.askedAt) < retryRefetch
 		if fits && !fetched && r.at.After(now) {
 			r.at, moved = now, true
+			if r.env != nil {
+				r.wait = n.cfg.DeliverRetry
+			}
 		}
 	}
 	if moved {

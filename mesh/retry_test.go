@@ -153,15 +153,16 @@ func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
 		t.Errorf("%d tries of %d mails in 20 minutes, though none could fit", n, mails)
 	}
 
-	// Room for them: every mail is tried at once, and its backoff stands.
+	// Room for them: every mail kept whole is tried at once, its backoff
+	// afresh.
 	tries = b.box.setFail(tempErr{})
 	b.node.RetryDeliveries(1 << 20)
 	tn.run(5 * time.Second)
 	if n := b.box.setFail(tempErr{}) - tries; n < whole {
 		t.Errorf("%d tries within 5 s of RetryDeliveries with room for all, want at least the %d kept whole", n, whole)
 	}
-	if _, _, min := waits(); min < retryAskMax {
-		t.Errorf("a mail refused again after RetryDeliveries waits %v, want the backoff kept (%v)", min, retryAskMax)
+	if _, _, min := waits(); min > 2*cfg.DeliverRetry {
+		t.Errorf("a mail kept whole and refused again after RetryDeliveries waits at least %v, want its backoff afresh (%v)", min, 2*cfg.DeliverRetry)
 	}
 	// The mails kept whole arrive at once; those kept by ID were just
 	// fetched and refused, and their friend serves a body again only after
@@ -216,5 +217,49 @@ func TestRetryDeliveriesRefetchBounded(t *testing.T) {
 	// and one on the hourly backoff.
 	if n := tn.bodyCount("A", "B") - bodies; byID == 0 || n > 3*byID {
 		t.Errorf("%d envelope bodies fetched in 20 minutes for %d mails kept by ID, want at most %d", n, byID, 3*byID)
+	}
+}
+
+// TestRetryDeliveriesRestartsBackoff: disk-full recovery with no quota.
+// The owner deletes mail (RetryDeliveries(-1)) while the disk is still
+// short (badger frees space only later); the mail kept whole starts its
+// backoff afresh, so it arrives within minutes of the disk having room,
+// not at the next hourly try (review).
+func TestRetryDeliveriesRestartsBackoff(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	tn.add("A", testConfig(), nil)
+	b := tn.add("B", testConfig(), nil)
+	tn.friends("A", "B")
+	tn.online("A", "B")
+	tn.run(time.Second)
+	b.box.setFail(tempErr{})
+	id := tn.send("A", "B", "waits for room")
+	tn.run(6 * time.Hour) // backed off to hourly
+
+	b.node.RetryDeliveries(-1) // the owner deleted mail; the disk is still short
+	tn.run(2 * time.Minute)
+	b.box.setFail(nil) // GC ran / the owner freed space: room now
+	tn.run(10 * time.Minute)
+	if b.box.times(id) == 0 {
+		t.Errorf("mail not delivered 10 minutes after the disk had room (the Delete left it on its hourly backoff)")
+	}
+}
+
+// TestDeliveriesWaitingLeavesExpired: Stats.DeliveriesWaiting does not
+// count a waiting mail that has expired, though it leaves the retry list
+// only at its next try: the dashboard says mail waits for room only while
+// some does (review).
+func TestDeliveriesWaitingLeavesExpired(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	tn.add("A", testConfig(), nil)
+	b := tn.add("B", testConfig(), nil)
+	tn.friends("A", "B")
+	tn.online("A", "B")
+	tn.run(time.Second)
+	b.box.setFail(tempErr{})
+	tn.send("A", "B", "waits for room", withLifetime(90*time.Minute))
+	tn.run(100 * time.Minute) // expired 10 minutes ago
+	if n := b.node.Stats().DeliveriesWaiting; n != 0 {
+		t.Errorf("DeliveriesWaiting = %d 10 minutes after the only waiting mail expired", n)
 	}
 }

@@ -78,7 +78,12 @@ func (n *Node) Stats() Stats {
 	s.AcksKept = n.nAcks
 	s.Inflight = n.nInflight
 	s.Peers = len(n.peers)
-	s.DeliveriesWaiting = len(n.retry)
+	now := n.clock.Now().Unix()
+	for _, r := range n.retry {
+		if r.expiry > now { // an expired one leaves at its next retry
+			s.DeliveriesWaiting++
+		}
+	}
 	if sc, ok := n.deps.Store.(SeenCounter); ok {
 		s.SeenIDs, s.SeenForgotten = sc.SeenRecords()
 	}

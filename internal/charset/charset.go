@@ -10,9 +10,9 @@
 package charset
 
 import (
-	"fmt"
 	"io"
 	"mime"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -72,17 +72,21 @@ func WordDecoder() *mime.WordDecoder {
 	return &mime.WordDecoder{CharsetReader: reader}
 }
 
+// reader is the WordDecoder's CharsetReader. A word in a charset it does
+// not know keeps its bytes, as ToUTF8 does, so that the field's other
+// words still decode; DecodeHeader makes the result valid UTF-8.
 func reader(name string, r io.Reader) (io.Reader, error) {
 	e := Lookup(name)
 	if e == nil {
-		return nil, fmt.Errorf("charset: unknown charset %q", name)
+		return r, nil
 	}
 	return transform.NewReader(r, e.NewDecoder()), nil
 }
 
 // DecodeHeader decodes the encoded words in a header field's value for
-// display. Words it cannot decode (an unknown charset, bad base64) stay as
-// they are; control characters (C0 but tab, DEL and C1), which no header
+// display. A word in a charset it does not know keeps its valid UTF-8 (its
+// ASCII, mostly); if a word is malformed (bad base64), the field stays as
+// it is. Control characters (C0 but tab, DEL and C1), which no header
 // text means to show, become spaces; the result is valid UTF-8. Words
 // labelled ISO-8859-1 are read as windows-1252, as ToUTF8 reads bodies:
 // mail clients label windows-1252 text so, and its quotes and dashes would
@@ -99,45 +103,16 @@ func DecodeHeader(value string) string {
 	}, strings.ToValidUTF8(value, "\uFFFD"))
 }
 
+// latin1Word is an RFC 2047 encoded word labelled ISO-8859-1: charset,
+// encoding and text, none with spaces or question marks.
+var latin1Word = regexp.MustCompile(`(?i)=\?iso-8859-1\?([bq])\?([^?\s]*)\?=`)
+
 // relabelLatin1 renames the charset of encoded words labelled ISO-8859-1
 // to windows-1252: mime.WordDecoder decodes that label itself, strictly,
-// without asking its CharsetReader.
+// without asking its CharsetReader. Text outside such words is untouched.
 func relabelLatin1(v string) string {
-	const label, as = "=?iso-8859-1?", "=?windows-1252?"
-	var b strings.Builder
-	for {
-		i := indexASCIIFold(v, label)
-		if i < 0 {
-			break
-		}
-		b.WriteString(v[:i])
-		b.WriteString(as)
-		v = v[i+len(label):]
-	}
-	if b.Len() == 0 {
+	if !strings.Contains(v, "=?") {
 		return v
 	}
-	b.WriteString(v)
-	return b.String()
-}
-
-// indexASCIIFold is strings.Index ignoring ASCII case; sub is lower case.
-func indexASCIIFold(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
-		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
-			j++
-		}
-		if j == len(sub) {
-			return i
-		}
-	}
-	return -1
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
+	return latin1Word.ReplaceAllString(v, "=?windows-1252?$1?$2?=")
 }

@@ -50,9 +50,16 @@ func TestDecodeHeader(t *testing.T) {
 		{"=?KOI8-R?B?8NLJ18XU?=", "Привет"},
 		{"=?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?=", "こんにちは"},
 		{"Re: =?utf-8?b?w6l0w6k=?= =?utf-8?b?IQ==?=", "Re: été!"},
-		// What cannot be decoded stays as it was.
-		{"=?x-no-such?Q?abc?=", "=?x-no-such?Q?abc?="},
+		// A word in an unknown charset keeps its UTF-8 (here ASCII), and
+		// the field's other words still decode; a malformed word leaves
+		// the field as it was.
+		{"=?x-no-such?Q?abc?=", "abc"},
+		{"=?utf-8?Q?caf=C3=A9?= =?iso-2022-kr?Q?abc?=", "caféabc"},
+		{"=?utf-8?Q?caf=C3=A9?= =?x-no-such?Q?=FFabc?=", "café�abc"},
 		{"=?utf-8?B?!!!?=", "=?utf-8?B?!!!?="},
+		// Text that only looks like the start of a word is not touched.
+		{"Why does my subject show =?iso-8859-1? literally", "Why does my subject show =?iso-8859-1? literally"},
+		{"Re: =?ISO-8859-1?Q? is how the header starts", "Re: =?ISO-8859-1?Q? is how the header starts"},
 		{"raw \xff byte", "raw \uFFFD byte"},
 	} {
 		if got := DecodeHeader(tt.in); got != tt.want {
