@@ -98,16 +98,7 @@ func TestFullInboxMailWaits(t *testing.T) {
 	if err := bobBox.Delete(old); err != nil {
 		t.Fatal(err)
 	}
-	// RetryDeliveries runs on its own goroutine: give it a moment of
-	// real time, then a few virtual seconds for the mail and its ack.
-	has := false
-	for range 50 {
-		runVirtual(clock, time.Second)
-		if has, err = bobBox.Has(inbox.EnvelopeID(ids[0])); err != nil || has {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	has, err := arrives(clock, bobBox, ids[0])
 	if err != nil || !has {
 		t.Fatalf("bob's inbox lacks alice's mail 50 s after he deleted mail (the retries wait up to an hour): %v", err)
 	}
@@ -167,16 +158,22 @@ func TestDeleteWhatDashboardAsks(t *testing.T) {
 	if err := bobBox.Delete(inbox.EnvelopeID{0xef}.UID()); err != nil {
 		t.Fatal(err)
 	}
-	has := false
-	for range 50 {
-		runVirtual(clock, time.Second)
-		if has, err = bobBox.Has(inbox.EnvelopeID(ids[0])); err != nil || has {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !has {
+	if has, _ := arrives(clock, bobBox, ids[0]); !has {
 		u := bobBox.Usage()
 		t.Errorf("mail not delivered 50 s after the user deleted what the dashboard asked (room now %d, Short was enough); it waits for its hourly retry", u.Quota-u.Bytes)
 	}
+}
+
+// arrives runs the clock a second at a time, up to 50 s, until ib has the
+// mail id. RetryDeliveries runs on a goroutine of its own (as the daemon
+// calls it), so each step also gives it a moment of real time.
+func arrives(clock *mesh.VirtualClock, ib *inbox.Inbox, id envelope.ID) (bool, error) {
+	for range 50 {
+		runVirtual(clock, time.Second)
+		if has, err := ib.Has(inbox.EnvelopeID(id)); err != nil || has {
+			return has, err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false, nil
 }

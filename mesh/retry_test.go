@@ -61,13 +61,7 @@ func TestMailboxRetryBacksOff(t *testing.T) {
 // TestMailboxRetryPermanentAfterTemporary: a mail refused for now and then
 // for good leaves the retry list instead of being tried at every wake-up.
 func TestMailboxRetryPermanentAfterTemporary(t *testing.T) {
-	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
-	tn.add("A", testConfig(), nil)
-	b := tn.add("B", testConfig(), nil)
-	tn.friends("A", "B")
-	tn.online("A", "B")
-	tn.run(time.Second)
-	b.box.setFail(tempErr{})
+	tn, b := refusingPair(t)
 	tn.send("A", "B", "refused for good later")
 	tn.run(10 * time.Second)
 	before := b.box.setFail(errPermanentTest)
@@ -99,24 +93,11 @@ func (permanentErr) Error() string { return "mailbox refuses this mail" }
 var errPermanentTest error = permanentErr{}
 
 // TestRetryDeliveriesOnlyWhatFits: RetryDeliveries(room) brings forward
-// only the waiting mails whose envelopes fit in room, and keeps their
-// backoff: a Delete that freed too little fetches nothing again (review:
-// every Delete fetched every mail kept by ID again and reset the backoff).
+// only the waiting mails that fit in room: a Delete that freed too little
+// fetches nothing again (review: every Delete fetched every mail kept by
+// ID again). Those kept whole start their backoff afresh.
 func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
-	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
-	cfg := testConfig()
-	cfg.MaxEnvelopeSize = 64 << 10
-	tn.add("A", cfg, nil)
-	b := tn.add("B", cfg, nil)
-	tn.friends("A", "B")
-	tn.online("A", "B")
-	tn.run(time.Second)
-	b.box.setFail(tempErr{})
-	const mails = 12
-	for i := range mails {
-		tn.send("A", "B", fmt.Sprintf("mail %d\r\n%s", i, strings.Repeat("x", 40<<10)))
-	}
-	tn.run(6 * time.Hour) // backed off to hourly
+	tn, b, cfg := backedOff(t)
 	waits := func() (byID, whole int, min time.Duration) {
 		b.node.mu.Lock()
 		defer b.node.mu.Unlock()
@@ -132,8 +113,8 @@ func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
 		return byID, whole, min
 	}
 	byID, whole, _ := waits()
-	if byID == 0 || whole == 0 || byID+whole != mails {
-		t.Fatalf("%d mails kept by ID and %d whole, want some of each, %d in all", byID, whole, mails)
+	if byID == 0 || whole == 0 || byID+whole != backedOffMails {
+		t.Fatalf("%d mails kept by ID and %d whole, want some of each, %d in all", byID, whole, backedOffMails)
 	}
 	tries := b.box.setFail(tempErr{})
 	bodies := tn.bodyCount("A", "B")
@@ -149,8 +130,8 @@ func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
 	if n := b.node.Stats().RequestsOut - reqs; n > uint64(byID) {
 		t.Errorf("%d requests in 20 minutes for %d mails kept by ID, though none could fit", n, byID)
 	}
-	if n := b.box.setFail(tempErr{}) - tries; n > mails {
-		t.Errorf("%d tries of %d mails in 20 minutes, though none could fit", n, mails)
+	if n := b.box.setFail(tempErr{}) - tries; n > backedOffMails {
+		t.Errorf("%d tries of %d mails in 20 minutes, though none could fit", n, backedOffMails)
 	}
 
 	// Room for them: every mail kept whole is tried at once, its backoff
@@ -174,8 +155,8 @@ func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
 		t.Errorf("%d mails delivered within a second of RetryDeliveries(-1), want at least the %d kept whole", n, whole)
 	}
 	tn.run(2 * time.Hour)
-	if n := len(b.box.deliveries()); n != mails {
-		t.Errorf("%d of %d mails delivered", n, mails)
+	if n := len(b.box.deliveries()); n != backedOffMails {
+		t.Errorf("%d of %d mails delivered", n, backedOffMails)
 	}
 	if st := b.node.Stats(); st.DeliveriesWaiting != 0 {
 		t.Errorf("Stats().DeliveriesWaiting = %d after every mail arrived", st.DeliveriesWaiting)
@@ -186,20 +167,7 @@ func TestRetryDeliveriesOnlyWhatFits(t *testing.T) {
 // disk was short), RetryDeliveries(-1) called every two minutes fetches a
 // mail kept by ID again at most every 10 minutes, not at every call.
 func TestRetryDeliveriesRefetchBounded(t *testing.T) {
-	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
-	cfg := testConfig()
-	cfg.MaxEnvelopeSize = 64 << 10
-	tn.add("A", cfg, nil)
-	b := tn.add("B", cfg, nil)
-	tn.friends("A", "B")
-	tn.online("A", "B")
-	tn.run(time.Second)
-	b.box.setFail(tempErr{})
-	const mails = 12
-	for i := range mails {
-		tn.send("A", "B", fmt.Sprintf("mail %d\r\n%s", i, strings.Repeat("x", 40<<10)))
-	}
-	tn.run(6 * time.Hour)
+	tn, b, _ := backedOff(t)
 	b.node.mu.Lock()
 	byID := 0
 	for _, r := range b.node.retry {
@@ -226,13 +194,7 @@ func TestRetryDeliveriesRefetchBounded(t *testing.T) {
 // backoff afresh, so it arrives within minutes of the disk having room,
 // not at the next hourly try (review).
 func TestRetryDeliveriesRestartsBackoff(t *testing.T) {
-	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
-	tn.add("A", testConfig(), nil)
-	b := tn.add("B", testConfig(), nil)
-	tn.friends("A", "B")
-	tn.online("A", "B")
-	tn.run(time.Second)
-	b.box.setFail(tempErr{})
+	tn, b := refusingPair(t)
 	id := tn.send("A", "B", "waits for room")
 	tn.run(6 * time.Hour) // backed off to hourly
 
@@ -250,6 +212,42 @@ func TestRetryDeliveriesRestartsBackoff(t *testing.T) {
 // only at its next try: the dashboard says mail waits for room only while
 // some does (review).
 func TestDeliveriesWaitingLeavesExpired(t *testing.T) {
+	tn, b := refusingPair(t)
+	tn.send("A", "B", "waits for room", withLifetime(90*time.Minute))
+	tn.run(100 * time.Minute) // expired 10 minutes ago
+	if n := b.node.Stats().DeliveriesWaiting; n != 0 {
+		t.Errorf("DeliveriesWaiting = %d 10 minutes after the only waiting mail expired", n)
+	}
+}
+
+// backedOffMails is how many mails backedOff leaves waiting.
+const backedOffMails = 12
+
+// backedOff makes A send B mails of 40 KiB that B's mailbox refuses for
+// now, more than B keeps whole (envelopes of at most 64 KiB), and runs six
+// hours, so that every retry has backed off to hourly.
+func backedOff(t *testing.T) (*testNet, *testNode, Config) {
+	t.Helper()
+	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
+	cfg := testConfig()
+	cfg.MaxEnvelopeSize = 64 << 10
+	tn.add("A", cfg, nil)
+	b := tn.add("B", cfg, nil)
+	tn.friends("A", "B")
+	tn.online("A", "B")
+	tn.run(time.Second)
+	b.box.setFail(tempErr{})
+	for i := range backedOffMails {
+		tn.send("A", "B", fmt.Sprintf("mail %d\r\n%s", i, strings.Repeat("x", 40<<10)))
+	}
+	tn.run(6 * time.Hour)
+	return tn, b, cfg
+}
+
+// refusingPair is friends A and B, online, with B's mailbox refusing
+// every delivery for now.
+func refusingPair(t *testing.T) (*testNet, *testNode) {
+	t.Helper()
 	tn := newTestNet(t, MemConfig{Latency: 10 * time.Millisecond})
 	tn.add("A", testConfig(), nil)
 	b := tn.add("B", testConfig(), nil)
@@ -257,9 +255,5 @@ func TestDeliveriesWaitingLeavesExpired(t *testing.T) {
 	tn.online("A", "B")
 	tn.run(time.Second)
 	b.box.setFail(tempErr{})
-	tn.send("A", "B", "waits for room", withLifetime(90*time.Minute))
-	tn.run(100 * time.Minute) // expired 10 minutes ago
-	if n := b.node.Stats().DeliveriesWaiting; n != 0 {
-		t.Errorf("DeliveriesWaiting = %d 10 minutes after the only waiting mail expired", n)
-	}
+	return tn, b
 }
