@@ -65,14 +65,12 @@ func ToUTF8(b []byte, name string) string {
 	return strings.TrimPrefix(out, "\uFEFF")
 }
 
-// WordDecoder returns a decoder for RFC 2047 encoded words that knows
-// every charset Lookup does (mime.WordDecoder alone knows only UTF-8,
-// ISO-8859-1 and US-ASCII).
-func WordDecoder() *mime.WordDecoder {
-	return &mime.WordDecoder{CharsetReader: reader}
-}
+// wordDecoder decodes RFC 2047 encoded words in every charset Lookup
+// knows (mime.WordDecoder alone knows only UTF-8, ISO-8859-1 and
+// US-ASCII). Its output is raw: DecodeHeader cleans it.
+var wordDecoder = &mime.WordDecoder{CharsetReader: reader}
 
-// reader is the WordDecoder's CharsetReader. A word in a charset it does
+// reader is wordDecoder's CharsetReader. A word in a charset it does
 // not know keeps its bytes, as ToUTF8 does, so that the field's other
 // words still decode; DecodeHeader makes the result valid UTF-8.
 func reader(name string, r io.Reader) (io.Reader, error) {
@@ -85,14 +83,14 @@ func reader(name string, r io.Reader) (io.Reader, error) {
 
 // DecodeHeader decodes the encoded words in a header field's value for
 // display. A word in a charset it does not know keeps its valid UTF-8 (its
-// ASCII, mostly); if a word is malformed (bad base64), the field stays as
-// it is. Control characters (C0 but tab, DEL and C1), which no header
+// ASCII, mostly); a malformed word (bad base64) stays as written, and the
+// field's other words still decode. Control characters (C0 but tab, DEL and C1), which no header
 // text means to show, become spaces; the result is valid UTF-8. Words
 // labelled ISO-8859-1 are read as windows-1252, as ToUTF8 reads bodies:
 // mail clients label windows-1252 text so, and its quotes and dashes would
 // otherwise become C1 controls.
 func DecodeHeader(value string) string {
-	if s, err := WordDecoder().DecodeHeader(relabelLatin1(value)); err == nil {
+	if s, err := wordDecoder.DecodeHeader(relabelLatin1(value)); err == nil {
 		value = s
 	}
 	return strings.Map(func(r rune) rune {
@@ -104,8 +102,10 @@ func DecodeHeader(value string) string {
 }
 
 // latin1Word is an RFC 2047 encoded word labelled ISO-8859-1: charset,
-// encoding and text, none with spaces or question marks.
-var latin1Word = regexp.MustCompile(`(?i)=\?iso-8859-1\?([bq])\?([^?\s]*)\?=`)
+// encoding and text without a question mark. The text may hold spaces,
+// which RFC 2047 forbids but some mailers write and mime.WordDecoder
+// takes.
+var latin1Word = regexp.MustCompile(`(?i)=\?iso-8859-1\?([bq])\?([^?]*)\?=`)
 
 // relabelLatin1 renames the charset of encoded words labelled ISO-8859-1
 // to windows-1252: mime.WordDecoder decodes that label itself, strictly,

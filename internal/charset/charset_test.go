@@ -51,12 +51,16 @@ func TestDecodeHeader(t *testing.T) {
 		{"=?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?=", "こんにちは"},
 		{"Re: =?utf-8?b?w6l0w6k=?= =?utf-8?b?IQ==?=", "Re: été!"},
 		// A word in an unknown charset keeps its UTF-8 (here ASCII), and
-		// the field's other words still decode; a malformed word leaves
-		// the field as it was.
+		// the field's other words still decode; a malformed word stays as
+		// written.
 		{"=?x-no-such?Q?abc?=", "abc"},
 		{"=?utf-8?Q?caf=C3=A9?= =?iso-2022-kr?Q?abc?=", "caféabc"},
 		{"=?utf-8?Q?caf=C3=A9?= =?x-no-such?Q?=FFabc?=", "café�abc"},
 		{"=?utf-8?B?!!!?=", "=?utf-8?B?!!!?="},
+		{"=?utf-8?Q?caf=C3=A9?= =?utf-8?B?!!!?=", "café =?utf-8?B?!!!?="},
+		// A raw space in a windows-1252 word labelled ISO-8859-1 (against
+		// RFC 2047, but written) still reads as windows-1252.
+		{"=?iso-8859-1?q?it=92s fine?=", "it’s fine"},
 		// Text that only looks like the start of a word is not touched.
 		{"Why does my subject show =?iso-8859-1? literally", "Why does my subject show =?iso-8859-1? literally"},
 		{"Re: =?ISO-8859-1?Q? is how the header starts", "Re: =?ISO-8859-1?Q? is how the header starts"},
