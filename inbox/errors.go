@@ -12,9 +12,10 @@ var (
 	// the same mail again fails the same way.
 	ErrTooLarge = errors.New("inbox: mail too large")
 
-	// ErrOverQuota is returned by [Delivery.Write] (once the mail is large
-	// enough to be staged) and [Delivery.Commit] when the mail would take
-	// the inbox past [Options.Quota]. It is temporary: the same mail fits
+	// ErrOverQuota is returned by [Delivery.Expect] (and so by
+	// [Inbox.Deliver]), [Delivery.Write] (once the mail is large enough to
+	// be staged) and [Delivery.Commit] when the mail would take the inbox
+	// past [Options.Quota]. It is temporary: the same mail fits
 	// once mail is deleted. Nothing of the mail is kept.
 	ErrOverQuota = errors.New("inbox: mailbox full")
 

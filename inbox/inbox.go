@@ -211,7 +211,12 @@ func (b *Inbox) init() error {
 			b.log.Info("inbox: removed the partial body of an interrupted delivery", "body", p.body)
 		}
 	}
-	b.mails, b.used, err = b.count()
+	// A record that cannot be read is logged and left out of the totals
+	// (its size is unknown) rather than keep the node from starting; List
+	// still reports it.
+	b.mails, b.used, err = b.stats(func(seq uint64, err error) {
+		b.log.Error("inbox: a stored mail cannot be read; it is not counted towards the quota", "seq", seq, "err", err)
+	})
 	if err != nil {
 		seq.Release()
 		return fmt.Errorf("inbox: counting the stored mail: %w", err)
@@ -313,14 +318,16 @@ func (b *Inbox) Stats() (count int, bytes int64, err error) {
 		return 0, 0, err
 	}
 	defer b.release()
-	return b.stats()
+	return b.stats(nil)
 }
 
-func (b *Inbox) stats() (count int, bytes int64, err error) {
-	err = b.scanLocked(func(s stored) {
+// stats adds up the message records; bad, if not nil, is given each one
+// that fails to decode, which is then left out (else it fails stats).
+func (b *Inbox) stats(bad func(seq uint64, err error)) (count int, bytes int64, err error) {
+	err = b.scanRecords(func(s stored) {
 		count++
 		bytes += s.Size
-	})
+	}, bad)
 	return count, bytes, err
 }
 
@@ -331,19 +338,6 @@ func (b *Inbox) scan(f func(stored)) error {
 	}
 	defer b.release()
 	return b.scanLocked(f)
-}
-
-// count is stats for Open: a message record that cannot be read is logged
-// and left out of the totals (its size is unknown) instead of keeping the
-// node from starting; List still reports it.
-func (b *Inbox) count() (count int, bytes int64, err error) {
-	err = b.scanRecords(func(s stored) {
-		count++
-		bytes += s.Size
-	}, func(seq uint64, err error) {
-		b.log.Error("inbox: a stored mail cannot be read; it is not counted towards the quota", "seq", seq, "err", err)
-	})
-	return count, bytes, err
 }
 
 // scanLocked is scan for a caller that holds closeMu for reading (or, in

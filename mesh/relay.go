@@ -303,7 +303,7 @@ func (n *Node) putRetry(id envelope.ID, b []byte, size int, from FriendKey, hops
 	switch {
 	case old == nil:
 	case old.env != nil:
-		r.wait = min(2*old.wait, max(retryAskMax, n.cfg.DeliverRetry)) // tried again and refused again
+		r.wait = n.longerWait(old.wait) // tried again and refused again
 	default:
 		r.wait = old.wait // asked for again and refused again: retryDue doubled it when it asked
 	}
@@ -356,9 +356,15 @@ func (n *Node) retryDue(id envelope.ID, now time.Time) {
 		n.stats.RequestsOut++
 		r.asked++
 		r.askedAt = now
-		r.wait = min(2*r.wait, max(retryAskMax, n.cfg.DeliverRetry))
+		r.wait = n.longerWait(r.wait)
 	}
 	r.at = now.Add(r.wait)
+}
+
+// longerWait doubles a retry's wait, up to retryAskMax (or DeliverRetry,
+// if that is longer).
+func (n *Node) longerWait(wait time.Duration) time.Duration {
+	return min(2*wait, max(retryAskMax, n.cfg.DeliverRetry))
 }
 
 // RetryDeliveries tries the deliveries the mailbox refused for now again

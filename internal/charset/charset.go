@@ -84,11 +84,11 @@ func reader(name string, r io.Reader) (io.Reader, error) {
 // DecodeHeader decodes the encoded words in a header field's value for
 // display. A word in a charset it does not know keeps its valid UTF-8 (its
 // ASCII, mostly); a malformed word (bad base64) stays as written, and the
-// field's other words still decode. Control characters (C0 but tab, DEL and C1), which no header
-// text means to show, become spaces; the result is valid UTF-8. Words
-// labelled ISO-8859-1 are read as windows-1252, as ToUTF8 reads bodies:
-// mail clients label windows-1252 text so, and its quotes and dashes would
-// otherwise become C1 controls.
+// field's other words still decode. Control characters (C0 but tab, DEL
+// and C1), which no header text means to show, become spaces; the result
+// is valid UTF-8. Words labelled ISO-8859-1 are read as windows-1252, as
+// ToUTF8 reads bodies: mail clients label windows-1252 text so, and its
+// quotes and dashes would otherwise become C1 controls.
 func DecodeHeader(value string) string {
 	if s, err := wordDecoder.DecodeHeader(relabelLatin1(value)); err == nil {
 		value = s
