@@ -144,9 +144,7 @@ func TestTransportRelayToOfflineRecipient(t *testing.T) {
 	}
 	join := func(p *meshPeer) {
 		t.Helper()
-		if err := p.x.Bootstrap("127.0.0.1", port, dht); err != nil {
-			t.Fatal(err)
-		}
+		pairJoin(t, p.x, port, dht)
 	}
 	storeA := mesh.NewMemStore()
 	a := startPeer(t, "A", saves["A"], storeA, TransportConfig{})
@@ -166,10 +164,11 @@ func TestTransportRelayToOfflineRecipient(t *testing.T) {
 
 	c := startPeer(t, "C", saves["C"], mesh.NewMemStore(), TransportConfig{})
 	join(c)
-	deadline := time.Now().Add(60 * time.Second)
-	for len(c.box.list()) != 1 && time.Now().Before(deadline) {
+	cameAt := time.Now()
+	for len(c.box.list()) != 1 && time.Since(cameAt) < 60*time.Second {
 		time.Sleep(100 * time.Millisecond)
 	}
+	t.Logf("C took %v to receive the mail", time.Since(cameAt).Round(time.Millisecond))
 	if len(c.box.list()) != 1 {
 		t.Logf("B peers %+v\nC peers %+v\nB mesh %+v\nC mesh %+v\nB stats %+v\nC stats %+v\nB tr %+v\nC tr %+v",
 			b.tr.Peers(), c.tr.Peers(), b.node.Peers(), c.node.Peers(), b.node.Stats(), c.node.Stats(), b.tr.Stats(), c.tr.Stats())
