@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
+	"errors"
 	"net"
 	"path/filepath"
 	"testing"
@@ -72,15 +73,24 @@ func newTestNode(t *testing.T, name string) *testNode {
 // start runs the node on a UDP port of its own; Cleanup stops it.
 func (n *testNode) start(t *testing.T) {
 	t.Helper()
-	port := freeUDPPort(t)
-	n.cfg.Tox.UDPPortStart, n.cfg.Tox.UDPPortEnd = port, port
 	opts := n.opts
 	opts.AllowNoBootstrap = true
 	opts.ContactsPoll = 50 * time.Millisecond
 	opts.Tox = func(o *tox.Options) { o.LocalDiscovery, o.IPv6 = false, false }
-	d, err := Open(n.cfg, opts)
-	if err != nil {
-		t.Fatal(err)
+	var d *Daemon
+	// The port was free a moment ago; another test's node may take it
+	// before libtoxcore binds it.
+	for attempt := 1; ; attempt++ {
+		port := freeUDPPort(t)
+		n.cfg.Tox.UDPPortStart, n.cfg.Tox.UDPPortEnd = port, port
+		var err error
+		if d, err = Open(n.cfg, opts); err == nil {
+			break
+		}
+		if attempt == 3 || !errors.Is(err, tox.ErrPortAlloc) {
+			t.Fatal(err)
+		}
+		t.Logf("port %d taken meanwhile (%v); trying another", port, err)
 	}
 	if err := d.Start(); err != nil {
 		d.Close()

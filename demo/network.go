@@ -42,6 +42,7 @@ type network struct {
 	bootstrap *bootstrapNode // external DHT node, or nil: the members bootstrap from each other
 	log       *slog.Logger
 	root      string
+	freePort  func() (uint16, error) // freeUDPPort unless a test sets it
 }
 
 type bootstrapNode struct {
@@ -149,21 +150,34 @@ func befriend(a, b *member) error {
 // instance on its old port is ignored by its peers for minutes) and
 // bootstraps it.
 func (n *network) start(m *member) error {
-	port, err := freeUDPPort()
-	if err != nil {
-		return err
-	}
-	m.cfg.Tox.UDPPortStart, m.cfg.Tox.UDPPortEnd = port, port
-	d, err := daemon.Open(m.cfg, daemon.Options{
-		Logger:           m.log,
-		AllowNoBootstrap: true,
-		ContactsPoll:     500 * time.Millisecond,
-		Tox: func(o *tox.Options) {
-			o.LocalDiscovery, o.IPv6 = false, false
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("starting %s: %w", m.name, err)
+	var d *daemon.Daemon
+	// The port was free a moment ago; should another program take it
+	// before libtoxcore binds it, another one is tried.
+	for attempt := 1; ; attempt++ {
+		free := n.freePort
+		if free == nil {
+			free = freeUDPPort
+		}
+		port, err := free()
+		if err != nil {
+			return err
+		}
+		m.cfg.Tox.UDPPortStart, m.cfg.Tox.UDPPortEnd = port, port
+		d, err = daemon.Open(m.cfg, daemon.Options{
+			Logger:           m.log,
+			AllowNoBootstrap: true,
+			ContactsPoll:     500 * time.Millisecond,
+			Tox: func(o *tox.Options) {
+				o.LocalDiscovery, o.IPv6 = false, false
+			},
+		})
+		if err == nil {
+			break
+		}
+		if attempt == portAttempts || !errors.Is(err, tox.ErrPortAlloc) {
+			return fmt.Errorf("starting %s: %w", m.name, err)
+		}
+		m.log.Debug("UDP port taken meanwhile; trying another", "port", port)
 	}
 	if err := d.Start(); err != nil {
 		d.Close()
@@ -262,6 +276,9 @@ func (n *network) close() {
 	}
 	os.RemoveAll(n.root)
 }
+
+// portAttempts is how many ports a member tries before it gives up.
+const portAttempts = 3
 
 // freeUDPPort asks the kernel for a free loopback UDP port.
 func freeUDPPort() (uint16, error) {

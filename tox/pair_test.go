@@ -8,6 +8,7 @@ package tox
 //
 //	pairOptions(t) Options                       LoopbackOptions (+ libtoxcore log if TOXMAIL_TOX_LOG=1)
 //	pairNew(t, opts) *Tox                        New, closed at cleanup
+//	pairNewOwnPort(t, opts) *Tox                 the same on a port of its own (another if taken meanwhile)
 //	pairBootstrap(t, a, b)                       a and b bootstrap to each other (UDP port + DHT key)
 //	pairConnect(t, optsA, optsB) *pair           two friends, both online (~10 s); p.A, p.B, p.AB, p.BA
 //	waitFor(t, timeout, what, cond)              poll cond every 20 ms until true, or fail
@@ -91,6 +92,29 @@ func pairNew(t testing.TB, opts Options) *Tox {
 	}
 	t.Cleanup(func() { _ = x.Close() })
 	return x
+}
+
+// pairNewOwnPort creates an instance, closed when the test ends, on a UDP
+// port of its own rather than the first free one of the default range:
+// libtoxcore peers keep mapping a port to the DHT key last seen there (for
+// about two minutes), so a new instance on a stopped one's port would be
+// ignored by them for that long. The port was free a moment ago; should
+// another instance take it first (PORT_ALLOC), another port is tried.
+func pairNewOwnPort(t testing.TB, opts Options) *Tox {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		port := pairFreeUDPPort(t)
+		opts.StartPort, opts.EndPort = port, port
+		x, err := New(opts)
+		if err == nil {
+			t.Cleanup(func() { _ = x.Close() })
+			return x
+		}
+		if attempt == 3 || !errors.Is(err, ErrPortAlloc) {
+			t.Fatalf("New on port %d: %v", port, err)
+		}
+		t.Logf("New on port %d: %v; trying another port", port, err)
+	}
 }
 
 // pairBootstrap makes a and b bootstrap to each other over 127.0.0.1,
@@ -368,7 +392,7 @@ func (l *pairLockedBuffer) String() string {
 }
 
 // pairFreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
-func pairFreeUDPPort(t *testing.T) uint16 {
+func pairFreeUDPPort(t testing.TB) uint16 {
 	t.Helper()
 	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -404,7 +428,33 @@ func pairBootstrapd(t *testing.T) (uint16, PublicKey) {
 	if err := os.WriteFile(keys, append(pk[:], sk.Bytes()...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port := pairFreeUDPPort(t)
+	// The port was free a moment ago; should another process take it
+	// before the daemon binds it, the daemon exits and another is tried.
+	for attempt := 1; ; attempt++ {
+		port := pairFreeUDPPort(t)
+		err := pairStartBootstrapd(t, filepath.Join(dir, fmt.Sprint(attempt)), keys, port, pk)
+		if err == nil {
+			return port, pk
+		}
+		if attempt == 3 || !errors.Is(err, errBootstrapdExited) {
+			t.Fatal(err)
+		}
+		t.Logf("%v; trying another port", err)
+	}
+}
+
+// errBootstrapdExited is what pairStartBootstrapd returns when the daemon
+// exits before it listens (as when its port was taken meanwhile).
+var errBootstrapdExited = errors.New("tox-bootstrapd exited before it listened")
+
+// pairStartBootstrapd starts tox-bootstrapd on port with the keys file,
+// its config and pid file in dir, and waits until it listens. The daemon
+// is stopped at cleanup.
+func pairStartBootstrapd(t *testing.T, dir, keys string, port uint16, pk PublicKey) error {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
 	conf := filepath.Join(dir, "tox-bootstrapd.conf")
 	config := fmt.Sprintf(`port = %d
 keys_file_path = %q
@@ -418,7 +468,7 @@ motd = "toxmail test"
 bootstrap_nodes = ()
 `, port, keys, filepath.Join(dir, "tox-bootstrapd.pid"))
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	// The daemon lives as long as the test; the test binary's own deadline
 	// bounds it should cleanup never run.
@@ -434,7 +484,7 @@ bootstrap_nodes = ()
 	cmd.WaitDelay = 5 * time.Second // then SIGKILL
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting tox-bootstrapd: %v", err)
+		return fmt.Errorf("starting tox-bootstrapd: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -445,7 +495,7 @@ bootstrap_nodes = ()
 		cancel() // SIGTERM, SIGKILL after WaitDelay
 		<-exited
 		if t.Failed() {
-			t.Logf("tox-bootstrapd output:\n%s", out.String())
+			t.Logf("tox-bootstrapd output (port %d):\n%s", port, out.String())
 		}
 	})
 	ready := time.NewTimer(pairBootstrapdReady)
@@ -454,15 +504,15 @@ bootstrap_nodes = ()
 		log := out.String()
 		if i := strings.Index(log, "Public Key: "); i >= 0 && strings.Contains(log[i:], "\n") {
 			if got := strings.Fields(log[i+len("Public Key: "):]); len(got) == 0 || got[0] != pk.String() {
-				t.Fatalf("tox-bootstrapd reported key %v, want %v", got, pk)
+				return fmt.Errorf("tox-bootstrapd reported key %v, want %v", got, pk)
 			}
-			return port, pk
+			return nil
 		}
 		select {
 		case <-exited:
-			t.Fatalf("tox-bootstrapd exited before it listened:\n%s", log)
+			return fmt.Errorf("%w (port %d):\n%s", errBootstrapdExited, port, log)
 		case <-ready.C:
-			t.Fatalf("tox-bootstrapd printed no public key in %v:\n%s", pairBootstrapdReady, log)
+			return fmt.Errorf("tox-bootstrapd printed no public key in %v:\n%s", pairBootstrapdReady, log)
 		case <-time.After(waitPoll):
 		}
 	}

@@ -15,9 +15,7 @@ func TestRegressionSlowMeshNotPlain(t *testing.T) {
 	t.Parallel()
 	a := startPeer(t, "A", nil, mesh.NewMemStore(), TransportConfig{HelloTimeout: 2 * time.Second})
 	opts := pairOptions(t)
-	port := pairFreeUDPPort(t)
-	opts.StartPort, opts.EndPort = port, port
-	bx := pairNew(t, opts)
+	bx := pairNewOwnPort(t, opts)
 	btr := NewTransport(TransportConfig{Logger: opts.Logger})
 	defer btr.Close()
 	if err := btr.Attach(bx); err != nil { // and no mesh: it has not started yet

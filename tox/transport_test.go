@@ -52,12 +52,7 @@ func startPeer(t *testing.T, name string, savedata []byte, store mesh.Store, tc 
 	t.Helper()
 	opts := pairOptions(t)
 	opts.Savedata = savedata
-	// A port of its own: libtoxcore peers keep mapping a port to the DHT key
-	// last seen there (for about two minutes), so a new instance reusing a
-	// stopped one's port would be ignored by them for that long.
-	port := pairFreeUDPPort(t)
-	opts.StartPort, opts.EndPort = port, port
-	x := pairNew(t, opts)
+	x := pairNewOwnPort(t, opts)
 	p := &meshPeer{name: name, x: x, store: store, box: &meshBox{}}
 	tc.Logger = opts.Logger
 	p.tr = NewTransport(tc)
