@@ -85,8 +85,9 @@ func reader(name string, r io.Reader) (io.Reader, error) {
 // display. A word in a charset it does not know keeps its valid UTF-8 (its
 // ASCII, mostly); a malformed word (bad base64) stays as written, and the
 // field's other words still decode. Control characters (C0 but tab, DEL
-// and C1), which no header text means to show, become spaces; the result
-// is valid UTF-8. Words labelled ISO-8859-1 are read as windows-1252, as
+// and C1) and the Unicode line and paragraph separators, which no header
+// text means to show and which could make a subject look like several
+// lines of a message, become spaces; the result is valid UTF-8. Words labelled ISO-8859-1 are read as windows-1252, as
 // ToUTF8 reads bodies: mail clients label windows-1252 text so, and its
 // quotes and dashes would otherwise become C1 controls.
 func DecodeHeader(value string) string {
@@ -94,7 +95,7 @@ func DecodeHeader(value string) string {
 		value = s
 	}
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\t' || r >= 0x7f && r < 0xa0 {
+		if r < 0x20 && r != '\t' || r >= 0x7f && r < 0xa0 || r == '\u2028' || r == '\u2029' {
 			return ' '
 		}
 		return r

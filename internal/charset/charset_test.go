@@ -120,4 +120,9 @@ func TestMailNotWeb(t *testing.T) {
 	if got := DecodeHeader("=?utf-8?q?a=C2=85b=07c=7Fd?=\tend"); got != "a b c d\tend" {
 		t.Errorf("DecodeHeader with control characters = %q, want them as spaces", got)
 	}
+	// A line or paragraph separator would show a plain Tox client's text
+	// as if the subject went on to other header lines.
+	if got := DecodeHeader("=?utf-8?q?hi=E2=80=A8From:_boss=E2=80=A9x?="); got != "hi From: boss x" {
+		t.Errorf("DecodeHeader with U+2028 and U+2029 = %q, want them as spaces", got)
+	}
 }
