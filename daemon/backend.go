@@ -195,12 +195,8 @@ func (b *backend) Stats() mesh.Stats { return b.d.node.Stats() }
 
 // Inbox implements gateway.DashboardBackend.
 //
-// A refusal the inbox remembers counts only while the mesh still has a
-// delivery waiting: the refused mail may have expired since.
+// A refusal the inbox remembers counts only while the mesh still has that
+// mail waiting: it may have expired since.
 func (b *backend) Inbox() inbox.Usage {
-	u := b.d.box.Usage()
-	if u.Refusing() && b.d.node.Stats().DeliveriesWaiting == 0 {
-		u.Short = 0
-	}
-	return u
+	return b.d.box.UsageOf(func(id inbox.EnvelopeID) bool { return b.d.node.DeliveryWaiting(envelope.ID(id)) })
 }

@@ -113,7 +113,7 @@ func (d *Delivery) flush() error {
 	defer b.release()
 	if !d.exempt {
 		b.writeMu.Lock()
-		err := b.roomFor(d.size, false, !d.noWait)
+		err := b.roomFor(d.id, d.size, false, !d.noWait)
 		b.writeMu.Unlock()
 		if err != nil {
 			return err
@@ -198,7 +198,7 @@ func (d *Delivery) commit() (bool, error) {
 			return err
 		}
 		if !d.exempt {
-			if err := b.roomFor(d.size, true, !d.noWait); err != nil {
+			if err := b.roomFor(d.id, d.size, true, !d.noWait); err != nil {
 				return err
 			}
 		}

@@ -121,7 +121,9 @@ type Inbox struct {
 	usageMu sync.Mutex
 	used    int64 // bytes of the stored mail, the sum of their Sizes
 	mails   int   // how many are stored
-	short   int64 // the most room a mail refused since the last Delete lacked
+	// refused holds the sizes of the mails refused for want of room since
+	// the last Delete (at most maxRefused of them).
+	refused map[EnvelopeID]int64
 }
 
 // Open opens (or creates) the inbox described by opts and finishes the

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/toxmail/toxmail/internal/bytesize"
 )
@@ -20,10 +21,10 @@ type Usage struct {
 	Quota int64 // Options.Quota; 0 means no limit
 
 	// Short is, when the inbox has refused mail for want of room since
-	// mail was last deleted (or it was opened), the most room one of
-	// those mails lacked; else 0. Mail refused part-way, whose size was
-	// not known, may lack more. Refusals of mail that does not wait
-	// (WillNotWait) are left out.
+	// mail was last deleted (or it was opened), how much more room the
+	// largest of those mails needs now; else 0. Mail refused part-way,
+	// whose size was not known, may need more. Refusals of mail that does
+	// not wait (WillNotWait) are left out.
 	Short int64
 }
 
@@ -38,10 +39,33 @@ func (u Usage) Refusing() bool { return u.Short > 0 }
 
 // Usage returns how full the inbox is, without reading the database or
 // waiting for a commit.
-func (b *Inbox) Usage() Usage {
+func (b *Inbox) Usage() Usage { return b.UsageOf(nil) }
+
+// UsageOf is Usage with Short counting only the refused mails for which
+// waiting reports true (nil: all of them): those that still wait with
+// their senders, where the caller knows which (an expired one does not).
+// waiting is called without the inbox's locks held.
+func (b *Inbox) UsageOf(waiting func(EnvelopeID) bool) Usage {
 	b.usageMu.Lock()
-	defer b.usageMu.Unlock()
-	return Usage{Mails: b.mails, Bytes: b.used, Quota: b.quota, Short: b.short}
+	u := Usage{Mails: b.mails, Bytes: b.used, Quota: b.quota}
+	var refused map[EnvelopeID]int64
+	if waiting != nil && len(b.refused) > 0 {
+		refused = maps.Clone(b.refused)
+	} else {
+		for _, size := range b.refused {
+			u.Short = max(u.Short, size)
+		}
+	}
+	b.usageMu.Unlock()
+	for id, size := range refused {
+		if size > u.Short && waiting(id) {
+			u.Short = size
+		}
+	}
+	if u.Short > 0 { // the largest refused mail's size: how much room it lacks now
+		u.Short = max(0, u.Short-(u.Quota-u.Bytes))
+	}
+	return u
 }
 
 // ExemptFromQuota lets this delivery be stored past Options.Quota. It is
@@ -74,7 +98,7 @@ func (d *Delivery) Expect(size int64) error {
 	b := d.b
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
-	return b.roomFor(size, true, !d.noWait)
+	return b.roomFor(d.id, size, true, !d.noWait)
 }
 
 // account adds mails and bytes to the totals; writeMu is held. Deleting
@@ -85,23 +109,23 @@ func (b *Inbox) account(mails int, bytes int64) {
 	b.mails += mails
 	b.used += bytes
 	if mails < 0 {
-		b.short = 0
+		clear(b.refused)
 	}
 	b.usageMu.Unlock()
 }
 
-// roomFor returns ErrOverQuota, with the figures, if size more bytes would
-// take the stored mail past the quota, and if record is set notes for
-// Usage what it lacked; whole says size is the whole mail rather than what
-// has arrived of it. writeMu is held.
-func (b *Inbox) roomFor(size int64, whole, record bool) error {
+// roomFor returns ErrOverQuota, with the figures, if size more bytes of
+// mail id would take the stored mail past the quota, and if record is set
+// notes the refusal for Usage; whole says size is the whole mail rather
+// than what has arrived of it. writeMu is held.
+func (b *Inbox) roomFor(id EnvelopeID, size int64, whole, record bool) error {
 	if b.quota == 0 || size <= b.quota-b.used {
 		return nil
 	}
 	short := size - (b.quota - b.used)
 	if record {
 		b.usageMu.Lock()
-		b.short = max(b.short, short)
+		b.noteRefused(id, size)
 		b.usageMu.Unlock()
 	}
 	is := "is"
@@ -110,4 +134,32 @@ func (b *Inbox) roomFor(size int64, whole, record bool) error {
 	}
 	return fmt.Errorf("%w: %s stored of %s, and this mail %s %s; delete at least %s of mail to make room",
 		ErrOverQuota, bytesize.Format(b.used), bytesize.Format(b.quota), is, bytesize.Format(size), bytesize.Format(short))
+}
+
+// maxRefused bounds the refusals remembered between Deletes (the mesh
+// retries at most as many deliveries).
+const maxRefused = 1024
+
+// noteRefused remembers that mail id, of at least size bytes, was refused.
+// Past maxRefused mails, the smallest is forgotten: Short is about the
+// largest. usageMu is held.
+func (b *Inbox) noteRefused(id EnvelopeID, size int64) {
+	if b.refused == nil {
+		b.refused = make(map[EnvelopeID]int64)
+	}
+	if old, ok := b.refused[id]; ok || len(b.refused) < maxRefused {
+		b.refused[id] = max(old, size)
+		return
+	}
+	var least EnvelopeID
+	leastSize := int64(-1)
+	for k, v := range b.refused {
+		if leastSize < 0 || v < leastSize {
+			least, leastSize = k, v
+		}
+	}
+	if size > leastSize {
+		delete(b.refused, least)
+		b.refused[id] = size
+	}
 }

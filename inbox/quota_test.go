@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -39,11 +40,12 @@ func TestQuota(t *testing.T) {
 	// retry must learn it arrived.
 	mustDeliver(t, b, testID(2), meta, pattern(400), false)
 
-	// Mail the node makes for its owner may go past the quota, and counts.
+	// Mail the node makes for its owner may go past the quota, and counts:
+	// the refused 1-byte mail now lacks 51 bytes.
 	if added, err := b.DeliverExempt(testID(4), meta, pattern(50)); !added || err != nil {
 		t.Fatalf("DeliverExempt = %v, %v; want true, nil", added, err)
 	}
-	if got, want := b.Usage(), (Usage{Mails: 3, Bytes: 1050, Quota: 1000, Short: 1}); got != want || !got.Full() || !got.Refusing() {
+	if got, want := b.Usage(), (Usage{Mails: 3, Bytes: 1050, Quota: 1000, Short: 51}); got != want || !got.Full() || !got.Refusing() {
 		t.Fatalf("Usage() = %+v, want %+v, full", got, want)
 	}
 
@@ -99,8 +101,8 @@ func TestQuotaLargeMailNotStaged(t *testing.T) {
 }
 
 // TestQuotaRefusing: Usage says mail waits for room from the first
-// refusal, even far from full, until mail is deleted, with the most room
-// any refused mail lacked; Deliver knows the whole size before it writes,
+// refusal, even far from full, until mail is deleted, with the room the
+// largest refused mail (of those still waiting, for UsageOf) lacks now; Deliver knows the whole size before it writes,
 // a streamed delivery refused part-way says "at least", and a mail that
 // will not wait is refused without a record.
 func TestQuotaRefusing(t *testing.T) {
@@ -157,8 +159,29 @@ func TestQuotaRefusing(t *testing.T) {
 	if u := b.Usage(); u.Short != 2*chunkSize {
 		t.Fatalf("Usage() = %+v, want short %d: the largest lack since the last Delete", u, 2*chunkSize)
 	}
+	// Only the mails still waiting count, where the caller knows which:
+	// once the largest has expired at its senders, the smaller one's lack
+	// is what to make room for.
+	onlyFour := func(id EnvelopeID) bool { return id == testID(4) }
+	if u := b.UsageOf(onlyFour); u.Short != 1 || !u.Refusing() {
+		t.Fatalf("UsageOf(only mail 4 waits) = %+v, want short 1", u)
+	}
+	if u := b.UsageOf(func(EnvelopeID) bool { return false }); u.Refusing() {
+		t.Fatalf("UsageOf(nothing waits) = %+v, want not refusing", u)
+	}
+	// The lack is of the room there is now: mail stored since (the
+	// owner's own, past the quota) adds to it.
+	if _, err := b.DeliverExempt(testID(7), meta, pattern(chunkSize)); err != nil {
+		t.Fatal(err)
+	}
+	if u := b.Usage(); u.Short != 3*chunkSize {
+		t.Fatalf("Usage() = %+v after one more chunk stored, want short %d", u, 3*chunkSize)
+	}
+	if u := b.UsageOf(onlyFour); u.Short != chunkSize+1 {
+		t.Fatalf("UsageOf(only mail 4 waits) = %+v after one more chunk stored, want short %d", u, chunkSize+1)
+	}
 	// Deleting makes room: nothing is known to wait until the next refusal.
-	if err := b.Delete(testID(1).UID()); err != nil {
+	if err := b.Delete(testID(1).UID(), testID(7).UID()); err != nil {
 		t.Fatal(err)
 	}
 	if u := b.Usage(); u.Refusing() || u.Mails != 0 || u.Bytes != 0 {
@@ -256,5 +279,45 @@ func TestOnDelete(t *testing.T) {
 	}
 	if err := b.Delete(testID(1).UID(), testID(2).UID()); err != nil || calls != 1 {
 		t.Fatalf("Delete = %v; OnDelete called %d times, want 1", err, calls)
+	}
+}
+
+// Past maxRefused refusals the smallest is forgotten, so Short still
+// knows the largest mail waiting.
+func TestQuotaRefusedBounded(t *testing.T) {
+	c := newTestClock()
+	b, err := Open(Options{InMemory: true, Now: c.Now, Quota: 1000, tune: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	meta := testMeta(c, time.Hour)
+	refuse := func(id EnvelopeID, size int) {
+		t.Helper()
+		if _, err := b.Deliver(id, meta, pattern(size)); !errors.Is(err, ErrOverQuota) {
+			t.Fatalf("Deliver of %d bytes: %v, want ErrOverQuota", size, err)
+		}
+	}
+	many := func(i int) EnvelopeID {
+		var id EnvelopeID
+		binary.BigEndian.PutUint32(id[:], uint32(1000+i))
+		return id
+	}
+	for i := range maxRefused {
+		refuse(many(i), 2000+i)
+	}
+	refuse(testID(1), 1500) // smaller than all: not kept
+	refuse(testID(2), 5000) // takes the smallest's place
+	if n := len(b.refused); n != maxRefused {
+		t.Fatalf("%d refusals kept, want %d", n, maxRefused)
+	}
+	if _, ok := b.refused[many(0)]; ok {
+		t.Error("the smallest refusal was kept past the bound")
+	}
+	if u := b.UsageOf(func(id EnvelopeID) bool { return id != testID(2) }); u.Short != 2000+maxRefused-1-1000 {
+		t.Errorf("UsageOf(all but the largest) = %+v, want short %d", u, 2000+maxRefused-1-1000)
+	}
+	if u := b.Usage(); u.Short != 4000 {
+		t.Errorf("Usage() = %+v, want short 4000", u)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/toxmail/toxmail/envelope"
 )
 
 // TestMailboxRetryBacksOff: a mail kept whole while the mailbox refuses
@@ -207,16 +209,23 @@ func TestRetryDeliveriesRestartsBackoff(t *testing.T) {
 	}
 }
 
-// TestDeliveriesWaitingLeavesExpired: Stats.DeliveriesWaiting does not
-// count a waiting mail that has expired, though it leaves the retry list
+// TestDeliveriesWaitingLeavesExpired: Stats.DeliveriesWaiting and
+// DeliveryWaiting do not count a waiting mail that has expired, though it leaves the retry list
 // only at its next try: the dashboard says mail waits for room only while
 // some does (review).
 func TestDeliveriesWaitingLeavesExpired(t *testing.T) {
 	tn, b := refusingPair(t)
-	tn.send("A", "B", "waits for room", withLifetime(90*time.Minute))
-	tn.run(100 * time.Minute) // expired 10 minutes ago
-	if n := b.node.Stats().DeliveriesWaiting; n != 0 {
-		t.Errorf("DeliveriesWaiting = %d 10 minutes after the only waiting mail expired", n)
+	id := tn.send("A", "B", "waits for room", withLifetime(90*time.Minute))
+	tn.run(80 * time.Minute)
+	if n := b.node.Stats().DeliveriesWaiting; n != 1 || !b.node.DeliveryWaiting(id) {
+		t.Fatalf("DeliveriesWaiting = %d, DeliveryWaiting = %v while the refused mail waits; want 1, true", n, b.node.DeliveryWaiting(id))
+	}
+	if b.node.DeliveryWaiting(envelope.ID{1}) {
+		t.Error("DeliveryWaiting of a mail never seen")
+	}
+	tn.run(20 * time.Minute) // expired 10 minutes ago
+	if n := b.node.Stats().DeliveriesWaiting; n != 0 || b.node.DeliveryWaiting(id) {
+		t.Errorf("DeliveriesWaiting = %d, DeliveryWaiting = %v 10 minutes after the only waiting mail expired", n, b.node.DeliveryWaiting(id))
 	}
 }
 

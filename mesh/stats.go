@@ -1,5 +1,7 @@
 package mesh
 
+import "github.com/toxmail/toxmail/envelope"
+
 // Stats are a node's counters since Start (and gauges of its state now).
 type Stats struct {
 	FramesIn, FramesOut uint64 // frames received and sent
@@ -66,6 +68,16 @@ type Stats struct {
 // SeenCounter is a Store that counts its seen set; BadgerStore is one.
 type SeenCounter interface {
 	SeenRecords() (count int, evicted uint64)
+}
+
+// DeliveryWaiting reports whether the mail of envelope id waits to be
+// tried again, its delivery refused for now by the Mailbox (a full
+// inbox), and has not expired: what Stats.DeliveriesWaiting counts.
+func (n *Node) DeliveryWaiting(id envelope.ID) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	r, ok := n.retry[id]
+	return ok && r.expiry > n.clock.Now().Unix()
 }
 
 // Stats returns the node's counters and gauges.
