@@ -150,14 +150,14 @@ func befriend(a, b *member) error {
 // instance on its old port is ignored by its peers for minutes) and
 // bootstraps it.
 func (n *network) start(m *member) error {
+	free := n.freePort
+	if free == nil {
+		free = freeUDPPort
+	}
 	var d *daemon.Daemon
 	// The port was free a moment ago; should another program take it
 	// before libtoxcore binds it, another one is tried.
 	for attempt := 1; ; attempt++ {
-		free := n.freePort
-		if free == nil {
-			free = freeUDPPort
-		}
 		port, err := free()
 		if err != nil {
 			return err

@@ -40,6 +40,19 @@ func fill(t *testing.T, ib *inbox.Inbox, size int) string {
 	return id.UID()
 }
 
+// startFriends starts alice's and bob's nodes, friends of each other and
+// online, and runs the clock until they have met.
+func startFriends(t *testing.T, network *mesh.MemNetwork, clock *mesh.VirtualClock, alice, bob envelope.KeyPair, aliceBox, bobBox *gateway.Mailbox) (aliceNode, bobNode *mesh.Node) {
+	t.Helper()
+	aliceNode = startTestNode(t, alice, network, clock, mesh.NewMemStore(), aliceBox)
+	bobNode = startTestNode(t, bob, network, clock, mesh.NewMemStore(), bobBox)
+	network.Befriend(alice.Public, bob.Public)
+	network.SetOnline(alice.Public, true)
+	network.SetOnline(bob.Public, true)
+	runVirtual(clock, 5*time.Second)
+	return aliceNode, bobNode
+}
+
 // Mail for a node whose inbox is full waits in the mesh, unacknowledged,
 // and arrives as soon as the owner deletes mail (the inbox tells the node,
 // as the daemon wires it), though its retries had backed off to hourly;
@@ -65,12 +78,8 @@ func TestFullInboxMailWaits(t *testing.T) {
 	})
 	fill(t, aliceBox, quota)
 	old := fill(t, bobBox, quota-1000)
-	aliceNode := startTestNode(t, alice, network, clock, mesh.NewMemStore(), aliceMailbox)
-	bobNode = startTestNode(t, bob, network, clock, mesh.NewMemStore(), bobMailbox)
-	network.Befriend(alice.Public, bob.Public)
-	network.SetOnline(alice.Public, true)
-	network.SetOnline(bob.Public, true)
-	runVirtual(clock, 5*time.Second)
+	var aliceNode *mesh.Node
+	aliceNode, bobNode = startFriends(t, network, clock, alice, bob, aliceMailbox, bobMailbox)
 
 	body := []byte("Subject: big\r\n\r\n" + strings.Repeat("y", 8<<10) + "\r\n")
 	ids, err := aliceNode.Submit(mesh.Outgoing{To: bob.Public, Body: body}, mesh.Outgoing{To: alice.Public, Body: body})
@@ -139,12 +148,8 @@ func TestDeleteWhatDashboardAsks(t *testing.T) {
 	if _, err := bobBox.DeliverExempt(inbox.EnvelopeID{0xef}, meta, make([]byte, k)); err != nil {
 		t.Fatal(err)
 	}
-	aliceNode := startTestNode(t, alice, network, clock, mesh.NewMemStore(), aliceMailbox)
-	bobNode = startTestNode(t, bob, network, clock, mesh.NewMemStore(), bobMailbox)
-	network.Befriend(alice.Public, bob.Public)
-	network.SetOnline(alice.Public, true)
-	network.SetOnline(bob.Public, true)
-	runVirtual(clock, 5*time.Second)
+	var aliceNode *mesh.Node
+	aliceNode, bobNode = startFriends(t, network, clock, alice, bob, aliceMailbox, bobMailbox)
 	ids, err := aliceNode.Submit(mesh.Outgoing{To: bob.Public, Body: body})
 	if err != nil {
 		t.Fatal(err)
