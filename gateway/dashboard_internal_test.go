@@ -74,3 +74,25 @@ func TestSplitCamel(t *testing.T) {
 		}
 	}
 }
+
+// Text a stranger wrote (a friend request's message, a mail's label) shows
+// as one line: controls and tabs become spaces, bidirectional overrides
+// go, so "\u202egpj.exe" cannot show as "exe.jpg"; right-to-left letters
+// and marks stay; a long text is cut on a character boundary.
+func TestCleanText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"hi\tthere\r\nFrom: boss\u2028x", 500, "hi there  From: boss x"},
+		{"invoice \u202egpj.exe\u202c and \u2067isolated\u2069", 500, "invoice gpj.exe and isolated"},
+		{"שלום \u200fworld", 500, "שלום \u200fworld"},
+		{"éxxx", 3, "éx…"},
+		{"éxxx", 1, "…"},
+	} {
+		if got := cleanText(c.in, c.n); got != c.want {
+			t.Errorf("cleanText(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

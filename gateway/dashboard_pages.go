@@ -21,6 +21,7 @@ import (
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/internal/bytesize"
+	"github.com/toxmail/toxmail/internal/charset"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -552,14 +553,15 @@ func shortHex(s string) string {
 }
 
 // cleanText makes untrusted text one safe line of at most n bytes:
-// control characters become spaces (html/template escapes the rest).
+// tabs and what charset.DisplayRune changes become spaces or go (bidi
+// controls), and html/template escapes the rest.
 func cleanText(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if r == '\t' {
 			return ' '
 		}
-		return r
+		return charset.DisplayRune(r)
 	}, s)
 	if len(s) > n {
 		i := n

@@ -84,22 +84,36 @@ func reader(name string, r io.Reader) (io.Reader, error) {
 // DecodeHeader decodes the encoded words in a header field's value for
 // display. A word in a charset it does not know keeps its valid UTF-8 (its
 // ASCII, mostly); a malformed word (bad base64) stays as written, and the
-// field's other words still decode. Control characters (C0 but tab, DEL
-// and C1) and the Unicode line and paragraph separators, which no header
-// text means to show and which could make a subject look like several
-// lines of a message, become spaces; the result is valid UTF-8. Words labelled ISO-8859-1 are read as windows-1252, as
-// ToUTF8 reads bodies: mail clients label windows-1252 text so, and its
-// quotes and dashes would otherwise become C1 controls.
+// field's other words still decode. Each character then goes through
+// DisplayRune, and the result is valid UTF-8. Words labelled ISO-8859-1
+// are read as windows-1252, as ToUTF8 reads bodies: mail clients label
+// windows-1252 text so, and its quotes and dashes would otherwise become
+// C1 controls.
 func DecodeHeader(value string) string {
 	if s, err := wordDecoder.DecodeHeader(relabelLatin1(value)); err == nil {
 		value = s
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\t' || r >= 0x7f && r < 0xa0 || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, strings.ToValidUTF8(value, "\uFFFD"))
+	return strings.Map(DisplayRune, strings.ToValidUTF8(value, "\uFFFD"))
+}
+
+// DisplayRune maps a character of untrusted header text for display on
+// one line, for strings.Map. Control characters (C0 but tab, DEL and C1)
+// and the Unicode line and paragraph separators, which no header text
+// means to show and which could make a subject look like several lines of
+// a message, become spaces. The explicit bidirectional embeddings,
+// overrides and isolates (U+202A–U+202E, U+2066–U+2069) are dropped: they
+// could show a sender's address reversed ("moc.knab@") or carry a reversal
+// past the field into the text after it, and right-to-left scripts show
+// correctly without them. Every other character, the marks U+200E and
+// U+200F included, is kept.
+func DisplayRune(r rune) rune {
+	switch {
+	case r < 0x20 && r != '\t' || r >= 0x7f && r < 0xa0 || r == '\u2028' || r == '\u2029':
+		return ' '
+	case r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069':
+		return -1
+	}
+	return r
 }
 
 // latin1Word is an RFC 2047 encoded word labelled ISO-8859-1: charset,

@@ -125,4 +125,9 @@ func TestMailNotWeb(t *testing.T) {
 	if got := DecodeHeader("=?utf-8?q?hi=E2=80=A8From:_boss=E2=80=A9x?="); got != "hi From: boss x" {
 		t.Errorf("DecodeHeader with U+2028 and U+2029 = %q, want them as spaces", got)
 	}
+	// An override could show a sender reversed, or reverse the text after
+	// the field; the marks U+200E and U+200F and right-to-left letters stay.
+	if got := DecodeHeader("=?utf-8?q?=E2=80=AEmoc.knab=E2=80=AC_=E2=81=A7x=E2=81=A9?= \u202a\u202b\u202d\u2066\u2068 \u05e9\u200f"); got != "moc.knab x  \u05e9\u200f" {
+		t.Errorf("DecodeHeader with bidi controls = %q, want them dropped", got)
+	}
 }
