@@ -88,13 +88,37 @@ func (ttlTicks) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
-// hourTicks marks a linear axis of hours at steps that read well in
-// hours: decimal fractions below an hour, then hours, days and weeks.
-type hourTicks struct{}
+// latencyUnit is the unit a latency axis reads in: the first whose range
+// holds the longest latency shown, so that a no-churn run's sub-second
+// latencies do not all sit at "0 hours".
+type latencyUnit struct {
+	name    string    // for the axis label: "latency (seconds)"
+	perHour float64   // units in an hour
+	below   float64   // hours: used while the longest latency is shorter
+	steps   []float64 // tick steps in this unit, that read well in it
+}
 
-func (hourTicks) Ticks(lo, hi float64) []plot.Tick {
-	steps := []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5,
-		1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 1440, 2880}
+var latencyUnits = []latencyUnit{
+	{"seconds", 3600, 2.0 / 60, []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30}},
+	{"minutes", 60, 2, []float64{0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60}},
+	{"hours", 1, math.Inf(1), []float64{0.1, 0.2, 0.25, 0.5, 1, 2, 3, 6, 12, 24, 48, 96, 168, 336, 720, 1440, 2880}},
+}
+
+// latencyUnitFor returns the unit for latencies of at most maxHours.
+func latencyUnitFor(maxHours float64) latencyUnit {
+	for _, u := range latencyUnits {
+		if maxHours < u.below {
+			return u
+		}
+	}
+	return latencyUnits[len(latencyUnits)-1]
+}
+
+// stepTicks marks a linear axis at the first of steps that gives at most
+// 9 labels, with one minor tick between labels.
+type stepTicks []float64
+
+func (steps stepTicks) Ticks(lo, hi float64) []plot.Tick {
 	step := steps[len(steps)-1]
 	for _, s := range steps {
 		if (hi-lo)/s <= 9 {
@@ -105,7 +129,6 @@ func (hourTicks) Ticks(lo, hi float64) []plot.Tick {
 	var out []plot.Tick
 	for i := math.Ceil(lo / step); i*step <= hi; i++ {
 		out = append(out, plot.Tick{Value: i * step, Label: trimFloat(i*step, 3)})
-		// One minor tick between labels.
 		if m := (i + 0.5) * step; m <= hi {
 			out = append(out, plot.Tick{Value: m})
 		}

@@ -19,17 +19,14 @@ import (
 type cdfCurve struct {
 	strategy string
 	ttl      int
-	lat      []float64 // hours, ascending
+	lat      []float64 // in the figure's unit, ascending
 	created  int
 }
 
 // latencyFigure plots the CDF of delivery latency over created mail.
 func latencyFigure(r *Report) *figure {
 	sums := reportSummaries(r)
-	f := newFigure("Delivery latency: fraction of created mail delivered", plotSubtitle(r, sums),
-		"latency (hours)", "fraction of mails delivered")
 	curves := cdfCurves(r)
-
 	posMin, maxL, n := math.Inf(1), 0.0, 0
 	for _, c := range curves {
 		n += len(c.lat)
@@ -40,6 +37,15 @@ func latencyFigure(r *Report) *figure {
 			maxL = max(maxL, l)
 		}
 	}
+	unit := latencyUnitFor(maxL)
+	for _, c := range curves {
+		for i := range c.lat {
+			c.lat[i] *= unit.perHour
+		}
+	}
+	posMin, maxL = posMin*unit.perHour, maxL*unit.perHour
+	f := newFigure("Delivery latency: fraction of created mail delivered", plotSubtitle(r, sums),
+		"latency ("+unit.name+")", "fraction of mails delivered")
 	f.p.Y.Min, f.p.Y.Max = 0, 1
 	f.p.Y.Tick.Marker = unitTicks{}
 	logX := maxL > 0 && maxL/posMin > 100
@@ -55,7 +61,7 @@ func latencyFigure(r *Report) *figure {
 		f.p.X.Tick.Marker = logTicks{}
 	default:
 		f.p.X.Min, f.p.X.Max = 0, maxL*1.04
-		f.p.X.Tick.Marker = hourTicks{}
+		f.p.X.Tick.Marker = stepTicks(unit.steps)
 	}
 	x0, x1 := f.p.X.Min, f.p.X.Max
 
@@ -98,7 +104,7 @@ func latencyFigure(r *Report) *figure {
 	return f
 }
 
-// cdfCurves pools each run's latencies by strategy and TTL: direct, relay,
+// cdfCurves pools each run's latencies, in hours, by strategy and TTL: direct, relay,
 // and flood (or, without flood runs, flood-noack) at up to six TTLs spread
 // over those simulated.
 func cdfCurves(r *Report) []cdfCurve {

@@ -232,3 +232,45 @@ func TestPlotTicks(t *testing.T) {
 		t.Errorf("TTL ticks %v", got)
 	}
 }
+
+// The latency axis reads in the unit the data needs: a no-churn run's
+// sub-second latencies get seconds and several labelled ticks, not one
+// "0" on an axis of hours.
+func TestPlotLatencyUnit(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi float64 // seconds
+		unit   string
+	}{
+		{0.2, 0.9, "seconds"},
+		{5, 100, "seconds"},
+		{30, 3000, "minutes"},
+		{600, 5 * 3600, "hours"},
+		{3600, 7 * 24 * 3600, "hours"},
+	} {
+		rep := synthReport(2, 1)
+		for i := range rep.Runs {
+			lat := rep.Runs[i].Latencies
+			for j := range lat {
+				lat[j] = c.lo + (c.hi-c.lo)*float64(j)/float64(max(len(lat)-1, 1))
+			}
+		}
+		f := latencyFigure(rep)
+		if want := "latency (" + c.unit + ")"; f.xLabel != want {
+			t.Errorf("latencies %v–%v s: axis %q, want %q", c.lo, c.hi, f.xLabel, want)
+		}
+		var labels []string
+		for _, tk := range f.p.X.Tick.Marker.Ticks(f.p.X.Min, f.p.X.Max) {
+			if tk.Label != "" {
+				labels = append(labels, tk.Label)
+			}
+		}
+		if len(labels) < 3 || len(labels) > 10 {
+			t.Errorf("latencies %v–%v s: tick labels %v, want 3 to 10", c.lo, c.hi, labels)
+		}
+		// The axis spans the data in its unit.
+		u := latencyUnitFor(c.hi / 3600)
+		if f.p.X.Max < c.hi/3600*u.perHour {
+			t.Errorf("latencies %v–%v s: axis ends at %v %s", c.lo, c.hi, f.p.X.Max, c.unit)
+		}
+	}
+}
