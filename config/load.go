@@ -124,6 +124,24 @@ func LoadSim(path string) (*Config, error) {
 	return parse(data, path, false)
 }
 
+// ErrorAt returns an *Error of the config file at path about key (a
+// dotted key, "sim.seeds"): at the key's line and with its value as
+// written there, when the file sets it; else with neither.
+func ErrorAt(path, key, msg string) *Error {
+	e := &Error{File: path, Key: key, Msg: msg}
+	data, _, err := readFile(path)
+	if err != nil {
+		return e
+	}
+	if l, ok := locate(data)[key]; ok && isKey(key) {
+		e.Line, e.Value = l.line, l.raw
+		if isSecret(key) {
+			e.Value = ""
+		}
+	}
+	return e
+}
+
 // CheckMode reports, with ErrInsecureFile, whether the file at path may be
 // read or written by group or others; nil when only its owner may.
 func CheckMode(path string) error {

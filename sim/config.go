@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -161,11 +162,32 @@ func (c *Config) Duration() time.Duration {
 // maxNodes is the most nodes a generated graph may have.
 const maxNodes = 10_000_000
 
-// Validate reports the first knob out of range, naming it and its range.
-// NaN is out of every range, and so are infinities.
+// KnobError is a Config value that Validate refuses.
+type KnobError struct {
+	// Knob is the value's key in the [sim] section ("seeds"); values
+	// checked together are joined with slashes ("mean_on/mean_off").
+	Knob string
+	// Value is the value refused, "" when the knob is empty.
+	Value string
+	// Problem says what is wrong and what is allowed: "out of range
+	// (1..1000)".
+	Problem string
+}
+
+// Error reads "sim: seeds = 0 is out of range (1..1000)", or "sim: ttl is
+// empty; ..." without a value.
+func (e *KnobError) Error() string {
+	if e.Value == "" {
+		return "sim: " + e.Knob + " is " + e.Problem
+	}
+	return "sim: " + e.Knob + " = " + e.Value + " is " + e.Problem
+}
+
+// Validate reports the first knob out of range, naming it and its range,
+// as a *KnobError. NaN is out of every range, and so are infinities.
 func (c *Config) Validate() error {
 	bad := func(knob, rng string, v any) error {
-		return fmt.Errorf("sim: %s = %v is out of range (%s)", knob, v, rng)
+		return &KnobError{Knob: knob, Value: fmt.Sprint(v), Problem: "out of range (" + rng + ")"}
 	}
 	// in reports lo <= x <= hi; false for NaN.
 	in := func(x, lo, hi float64) bool { return x >= lo && x <= hi }
@@ -178,7 +200,7 @@ func (c *Config) Validate() error {
 		return true
 	}
 	if c.Graph == "" {
-		return fmt.Errorf("sim: graph is empty (er, ws, ba, hk or an edge-list file)")
+		return &KnobError{Knob: "graph", Problem: "empty (er, ws, ba, hk or an edge-list file)"}
 	}
 	if isGenerated(c.Graph) {
 		if err := checkGenerated(c); err != nil {
@@ -191,7 +213,7 @@ func (c *Config) Validate() error {
 	case !in(c.Triad, 0, 1):
 		return bad("triad", "0..1", c.Triad)
 	case !slices.Contains([]string{"none", "exp", "weibull", "kad"}, c.Churn):
-		return fmt.Errorf("sim: churn = %q is not one of none, exp, weibull, kad", c.Churn)
+		return &KnobError{Knob: "churn", Value: strconv.Quote(c.Churn), Problem: "not one of none, exp, weibull, kad"}
 	case c.Churn == "exp" && (c.MeanOn <= 0 || c.MeanOff <= 0):
 		return bad("mean_on/mean_off", "> 0", fmt.Sprint(c.MeanOn, "/", c.MeanOff))
 	case c.Churn == "weibull" && !positive(c.OnShape, c.OffShape, c.OnScale.Minutes(), c.OffScale.Minutes()):
@@ -223,9 +245,9 @@ func (c *Config) Validate() error {
 	case c.MaxHeldBytes < 1<<20:
 		return bad("max_held_bytes", ">= 1048576", c.MaxHeldBytes)
 	case len(c.TTLs) == 0 && (slices.Contains(c.Strategies, StrategyFlood) || slices.Contains(c.Strategies, StrategyFloodNoAck)):
-		return fmt.Errorf("sim: ttl is empty; give at least one hop limit (1..255)")
+		return &KnobError{Knob: "ttl", Problem: "empty; give at least one hop limit (1..255)"}
 	case len(c.Strategies) == 0:
-		return fmt.Errorf("sim: strategies is empty (choose from %v)", Strategies)
+		return &KnobError{Knob: "strategies", Problem: fmt.Sprintf("empty (choose from %v)", Strategies)}
 	case c.Seeds < 1 || c.Seeds > 1000:
 		return bad("seeds", "1..1000", c.Seeds)
 	case c.Seed > math.MaxInt64-uint64(c.Seeds-1):
@@ -242,7 +264,7 @@ func (c *Config) Validate() error {
 	}
 	for _, s := range c.Strategies {
 		if !slices.Contains(Strategies, s) {
-			return fmt.Errorf("sim: strategies = %q is not one of %v", s, Strategies)
+			return &KnobError{Knob: "strategies", Value: strconv.Quote(s), Problem: fmt.Sprintf("not one of %v", Strategies)}
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/gonum/graph"
 	"gonum.org/v1/gonum/graph/graphs/gen"
@@ -85,34 +86,37 @@ func halfDegree(degree float64) int { return max(1, int(math.Round(degree/2))) }
 func checkGenerated(c *Config) error {
 	n := c.Nodes
 	if n < 2 || n > maxNodes {
-		return fmt.Errorf("sim: nodes = %d is out of range (2..%d)", n, maxNodes)
+		return &KnobError{Knob: "nodes", Value: strconv.Itoa(n), Problem: fmt.Sprintf("out of range (2..%d)", maxNodes)}
 	}
 	if !(c.Degree >= 1 && c.Degree < float64(n)) {
-		return fmt.Errorf("sim: degree = %v is out of range (1..nodes-1)", c.Degree)
+		return badDegree(c, "1..nodes-1")
 	}
 	switch c.Graph {
 	case "er":
 		if m, pairs := erEdges(n, c.Degree), n*(n-1)/2; m > pairs {
-			return fmt.Errorf("sim: degree = %v is out of range (er: %d nodes have only %d pairs, not round(nodes·degree/2) = %d)",
-				c.Degree, n, pairs, m)
+			return badDegree(c, fmt.Sprintf("er: %d nodes have only %d pairs, not round(nodes·degree/2) = %d", n, pairs, m))
 		}
 	case "ws":
 		if d := halfDegree(c.Degree); 2*d >= n {
-			return fmt.Errorf("sim: degree = %v is out of range (ws rounds it to %d, which needs more than %d nodes)", c.Degree, 2*d, 2*d)
+			return badDegree(c, fmt.Sprintf("ws rounds it to %d, which needs more than %d nodes", 2*d, 2*d))
 		}
 	case "ba", "hk":
 		if m := halfDegree(c.Degree); m >= n {
-			return fmt.Errorf("sim: degree = %v is out of range (%s attaches %d edges per node, which needs more than %d nodes)",
-				c.Degree, c.Graph, m, m)
+			return badDegree(c, fmt.Sprintf("%s attaches %d edges per node, which needs more than %d nodes", c.Graph, m, m))
 		}
 	}
 	if !(c.Rewire >= 0 && c.Rewire <= 1) {
-		return fmt.Errorf("sim: rewire = %v is out of range (0..1)", c.Rewire)
+		return &KnobError{Knob: "rewire", Value: fmt.Sprint(c.Rewire), Problem: "out of range (0..1)"}
 	}
 	if !(c.Triad >= 0 && c.Triad <= 1) {
-		return fmt.Errorf("sim: triad = %v is out of range (0..1)", c.Triad)
+		return &KnobError{Knob: "triad", Value: fmt.Sprint(c.Triad), Problem: "out of range (0..1)"}
 	}
 	return nil
+}
+
+// badDegree refuses c's degree: out of range (why).
+func badDegree(c *Config, why string) error {
+	return &KnobError{Knob: "degree", Value: fmt.Sprint(c.Degree), Problem: "out of range (" + why + ")"}
 }
 
 // wattsStrogatz builds the Watts–Strogatz model (Nature 393, 1998) in b, as

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/toxmail/toxmail/sim"
 )
 
 func testCLI() (*cli, *bytes.Buffer) {
@@ -111,22 +115,55 @@ func TestClean(t *testing.T) {
 	}
 }
 
-func TestSimHint(t *testing.T) {
+// A value refused by sim.Config.Validate is explained where it was set:
+// a flag (or a default) is a usage error naming the flag; a value the
+// config file set is shown at its line, as the config's own errors are.
+func TestSimInvalid(t *testing.T) {
 	c, _ := testCLI()
 	f := c.flags("sim", "", "")
 	f.Int("days", 0, "")
 	f.Float64("always-on", 0, "")
 	f.Int("size", 0, "")
-	tests := []struct{ err, want string }{
-		{"sim: days = 0 is out of range ((0, 365])", "change --days (or days in the [sim] section of the config)"},
-		{"sim: always_on = 2 is out of range (0..1)", "change --always-on (or always_on in the [sim] section of the config)"},
-		{"sim: size_median = 0 is out of range (1..size_max)", "change --size (or size_median in the [sim] section of the config)"},
-		{"sim: latency = 2h is out of range (0s..1h)", "change latency in the [sim] section of the config"},
-		{"something else", "see `toxmail sim --help`"},
+	f.Int("seeds", 0, "")
+	cfg := filepath.Join(t.TempDir(), "toxmail.toml")
+	if err := os.WriteFile(cfg, []byte("[sim]\n# a comment\nseeds = 0\nmean_on = \"0s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	knob := func(k, v, problem string) error { return &sim.KnobError{Knob: k, Value: v, Problem: problem} }
+	tests := []struct {
+		err   error
+		given string // the flag given, if any
+		path  string // the config file, if any
+		code  int
+		want  string
+	}{
+		{knob("days", "0", "out of range ((0, 365])"), "days", "", exitUsage,
+			"days = 0 is out of range ((0, 365]); change --days (or days in the [sim] section of the config)"},
+		{knob("always_on", "2", "out of range (0..1)"), "", "", exitUsage,
+			"always_on = 2 is out of range (0..1); change --always-on (or always_on in the [sim] section of the config)"},
+		{knob("size_median", "0", "out of range (1..size_max)"), "size", cfg, exitUsage,
+			"size_median = 0 is out of range (1..size_max); change --size (or size_median in the [sim] section of the config)"},
+		{knob("latency", "2h", "out of range (0s..1h)"), "", "", exitUsage,
+			"latency = 2h is out of range (0s..1h); change latency in the [sim] section of the config"},
+		{errors.New("sim: something else"), "", cfg, exitUsage, "something else; see `toxmail sim --help`"},
+		// From the file: at its line, with its value as written.
+		{knob("seeds", "0", "out of range (1..1000)"), "", cfg, exitFailure,
+			cfg + ":3: sim.seeds = 0: out of range (1..1000); change seeds in the [sim] section of " + cfg + ", or give --seeds"},
+		{knob("mean_on/mean_off", "0s/1h", "out of range (> 0)"), "", cfg, exitFailure,
+			cfg + `:4: sim.mean_on = "0s": out of range (> 0); change mean_on in the [sim] section of ` + cfg},
+		// The flag replaced the file's value: the flag is wrong.
+		{knob("seeds", "0", "out of range (1..1000)"), "seeds", cfg, exitUsage,
+			"seeds = 0 is out of range (1..1000); change --seeds (or seeds in the [sim] section of the config)"},
+		// A default the file does not set.
+		{knob("days", "400", "out of range ((0, 365])"), "", cfg, exitUsage,
+			"days = 400 is out of range ((0, 365]); change --days (or days in the [sim] section of the config)"},
 	}
 	for _, tt := range tests {
-		if got := simHint(f, errors.New(tt.err)); got != tt.want {
-			t.Errorf("simHint(%q) = %q, want %q", tt.err, got, tt.want)
+		given := map[string]bool{tt.given: tt.given != ""}
+		err := simInvalid(f, tt.err, given, tt.path)
+		var ce *cliError
+		if !errors.As(err, &ce) || ce.code != tt.code || ce.msg != tt.want {
+			t.Errorf("simInvalid(%v, given %q, %q) = %#v,\nwant code %d, %q", tt.err, tt.given, tt.path, err, tt.code, tt.want)
 		}
 	}
 }

@@ -197,7 +197,7 @@ func TestSimConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runInv(t, invocation{args: []string{"sim", "--json", "--config", simOnly}})
-	r.failed(t, exitUsage, "toxmail sim: ", "nodes = 1 is out of range", "--nodes")
+	r.failed(t, exitFailure, "toxmail sim: ", simOnly+":3: sim.nodes = 1: out of range", "--nodes")
 	rep = report(runInv(t, invocation{args: []string{"sim", "--json", "--config", simOnly, "--nodes", "30"}}))
 	if rep.Graph.Kind != "er" || rep.Graph.Nodes != 30 || rep.Messages != 3 {
 		t.Errorf("a [sim]-only file with --nodes: graph %+v, %d messages", rep.Graph, rep.Messages)

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/sim"
 )
 
@@ -62,16 +62,18 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		return err
 	}
 
-	cfg := def
+	cfg, cfgPath := def, ""
 	if path, explicit := c.configPath(*cfgFlag); explicit || fileExists(path) {
 		full, err := c.loadSettings("sim", *cfgFlag)
 		if err != nil {
 			return err
 		}
-		cfg = full.Sim
+		cfg, cfgPath = full.Sim, path
 	}
 	var flagErr error
+	given := map[string]bool{}
 	f.Visit(func(fl *flag.Flag) {
+		given[fl.Name] = true
 		switch fl.Name {
 		case "nodes":
 			cfg.Nodes = *nodes
@@ -115,7 +117,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		return flagErr
 	}
 	if err := cfg.Validate(); err != nil {
-		return &cliError{code: exitUsage, msg: clean(err) + "; " + simHint(f, err)}
+		return simInvalid(f, err, given, cfgPath)
 	}
 	study, err := sim.NewStudy(cfg)
 	if err != nil {
@@ -217,25 +219,51 @@ func splitList(s string) []string {
 	return out
 }
 
-// simKnob finds the knob in sim.Config.Validate's "sim: knob = v is out of
-// range (...)".
-var simKnob = regexp.MustCompile(`^(?:sim: )?([a-z_/]+) (?:= |is empty|")`)
+// simFlags maps the [sim] keys whose flags are spelt otherwise to them.
+var simFlags = map[string]string{"size_median": "size", "always_on": "always-on", "graph_seed": "graph-seed"}
 
-// simHint says which flag or config key to change for a validation error.
-func simHint(f *flagSet, err error) string {
-	m := simKnob.FindStringSubmatch(err.Error())
-	if m == nil {
-		return "see `toxmail sim --help`"
-	}
-	knob := m[1]
-	name := map[string]string{"size_median": "size", "always_on": "always-on", "graph_seed": "graph-seed"}[knob]
+// simFlag returns the flag that sets knob, "" if none does.
+func simFlag(f *flagSet, knob string) string {
+	name := simFlags[knob]
 	if name == "" {
 		name = knob
 	}
-	if f.Lookup(name) != nil {
-		return "change --" + name + " (or " + knob + " in the [sim] section of the config)"
+	if f.Lookup(name) == nil {
+		return ""
 	}
-	return "change " + knob + " in the [sim] section of the config"
+	return name
+}
+
+// simInvalid explains a sim.Config.Validate error. A value the config
+// file set is a problem of the file, shown at its line
+// ("toxmail.toml:4: sim.seeds = 0: out of range (1..1000)"); a value a
+// flag set, or a default, is a usage error that names the flag.
+func simInvalid(f *flagSet, err error, given map[string]bool, cfgPath string) error {
+	var ke *sim.KnobError
+	if !errors.As(err, &ke) {
+		return &cliError{code: exitUsage, msg: clean(err) + "; see `toxmail sim --help`"}
+	}
+	knobs := strings.Split(ke.Knob, "/")
+	flagName := simFlag(f, knobs[0])
+	if cfgPath != "" && !given[flagName] {
+		for _, k := range knobs {
+			if e := config.ErrorAt(cfgPath, "sim."+k, ke.Problem); e.Line > 0 {
+				hint := "change " + k + " in the [sim] section of " + cfgPath
+				if name := simFlag(f, k); name != "" {
+					hint += ", or give --" + name
+				}
+				return fail(e, hint)
+			}
+		}
+	}
+	msg := clean(err) + "; "
+	switch {
+	case flagName != "":
+		msg += "change --" + flagName + " (or " + knobs[0] + " in the [sim] section of the config)"
+	default:
+		msg += "change " + knobs[0] + " in the [sim] section of the config"
+	}
+	return &cliError{code: exitUsage, msg: msg}
 }
 
 // prepareOutDir creates dir and its missing parents, and proves that
