@@ -95,6 +95,21 @@ func (ch *Churn) Availability() float64 {
 	return ch.meanOn / (ch.meanOn + ch.meanOff)
 }
 
+// OnlineFraction returns the long-run fraction of nodes online, the
+// always-on ones included: AlwaysOn + (1-AlwaysOn)·Availability.
+func (ch *Churn) OnlineFraction() float64 {
+	return ch.alwaysOn + (1-ch.alwaysOn)*ch.Availability()
+}
+
+// Weibull returns the shapes and scales of the on and off sessions of a
+// "weibull" or "kad" model; ok is false for the others.
+func (ch *Churn) Weibull() (onShape float64, onScale time.Duration, offShape float64, offScale time.Duration, ok bool) {
+	if ch.kind != "weibull" && ch.kind != "kad" {
+		return 0, 0, 0, 0, false
+	}
+	return ch.onShape, time.Duration(ch.onScale), ch.offShape, time.Duration(ch.offScale), true
+}
+
 // MeanOn returns the mean online session (MaxSession for "none").
 func (ch *Churn) MeanOn() time.Duration { return time.Duration(ch.meanOn) }
 

@@ -179,6 +179,19 @@ func TestChurnAlwaysOn(t *testing.T) {
 		if got := float64(on) / nodes; math.Abs(got-tt.want) > 0.01 {
 			t.Errorf("%s always_on=%v: got %v, want %v ± 0.01", tt.kind, tt.alwaysOn, got, tt.want)
 		}
+		// OnlineFraction counts both kinds of node: those always on and
+		// the churning ones Start puts online.
+		online := 0
+		for range nodes {
+			if ch.AlwaysOn(rng) {
+				online++
+			} else if up, _ := ch.Start(rng); up {
+				online++
+			}
+		}
+		if got, want := float64(online)/nodes, ch.OnlineFraction(); math.Abs(got-want) > 0.015 {
+			t.Errorf("%s always_on=%v: %v online, want OnlineFraction %v ± 0.015", tt.kind, tt.alwaysOn, got, want)
+		}
 	}
 }
 

@@ -224,7 +224,11 @@ func plotSubtitle(r *Report, sums []Summary) string {
 	if c := r.Churn; c.Model == "none" {
 		parts = append(parts, "no churn")
 	} else if c.Model != "" {
-		parts = append(parts, fmt.Sprintf("%s churn (%s online)", c.Model, percentString(c.Availability, 0)))
+		online := c.OnlineFraction
+		if online == 0 { // a report from before online_fraction
+			online = c.AlwaysOn + (1-c.AlwaysOn)*c.Availability
+		}
+		parts = append(parts, fmt.Sprintf("%s churn (%s online)", c.Model, percentString(online, 0)))
 	}
 	var w []string
 	if r.Messages > 0 {

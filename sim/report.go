@@ -72,7 +72,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		churn += fmt.Sprintf(", mean on %s, mean off %s", humanSeconds(c.MeanOnS), humanSeconds(c.MeanOffS))
 	}
 	if c.AlwaysOn > 0 && c.Model != "none" {
-		churn += fmt.Sprintf(", %s of nodes always on", percentString(c.AlwaysOn, 0))
+		churn += fmt.Sprintf(", %s of nodes always on (%s of nodes online)", percentString(c.AlwaysOn, 0), percentString(c.OnlineFraction, 1))
 	}
 	fmt.Fprintf(&b, "churn:     %s\n", churn)
 	st := r.Study

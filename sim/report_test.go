@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -54,7 +55,7 @@ func synthReport(maxTTL, seeds int) *Report {
 	rng := rand.New(rand.NewPCG(7, 11))
 	rep := &Report{
 		Graph:    GraphInfo{Kind: "hk", Nodes: 1000, Edges: 9981, MeanDegree: 19.962, MaxDegree: 87},
-		Churn:    ChurnInfo{Model: "kad", Availability: 0.2817, MeanOnS: 14400, MeanOffS: 43200, AlwaysOn: 0.1},
+		Churn:    ChurnInfo{Model: "kad", Availability: 0.2817, MeanOnS: 14400, MeanOffS: 43200, AlwaysOn: 0.1, OnlineFraction: 0.3535},
 		Messages: 200,
 		Days:     7,
 		Study: StudyInfo{TTLs: []int{1, 2, 3}, Strategies: Strategies, Seed: 1, Seeds: seeds, GraphSeed: 1,
@@ -126,7 +127,7 @@ func TestWriteTableReport(t *testing.T) {
 	t.Log("\n" + out)
 	for _, want := range []string{
 		"graph:", "hk, 1000 nodes, 9981 edges, mean degree 19.96, max degree 87",
-		"churn:", "kad, 28.2% available, mean on 4.0h, mean off 12.0h, 10% of nodes always on",
+		"churn:", "kad, 28.2% available, mean on 4.0h, mean off 12.0h, 10% of nodes always on (35.4% of nodes online)",
 		"200 messages per run between random pairs, created over the first 1 day; 7 days simulated, lifetime 7 days",
 		"seeds:     1 to 3, each its own mails, keys and churn, on the graph of seed 1",
 		"strategy", "ttl", "runs", "delivery", "lat p50", "lat p90", "lat p99",
@@ -466,5 +467,68 @@ func TestSummariseRunsThatDeliveredNothing(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "1.7m†") || !strings.Contains(b.String(), "† some seeds delivered nothing") {
 		t.Errorf("the table does not mark a latency from fewer seeds:\n%s", b.String())
+	}
+}
+
+// configFromReport is the Config a report says its study had: what a user
+// reads off report.json to run it again.
+func configFromReport(t *testing.T, r *Report) Config {
+	t.Helper()
+	c := DefaultConfig()
+	secs := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	c.Graph, c.Nodes = r.Graph.Kind, r.Graph.Nodes
+	for _, p := range []struct {
+		v   *float64
+		dst *float64
+	}{{r.Graph.Degree, &c.Degree}, {r.Graph.Rewire, &c.Rewire}, {r.Graph.Triad, &c.Triad}} {
+		if p.v != nil {
+			*p.dst = *p.v
+		}
+	}
+	c.Churn, c.AlwaysOn = r.Churn.Model, r.Churn.AlwaysOn
+	c.MeanOn, c.MeanOff = secs(r.Churn.MeanOnS), secs(r.Churn.MeanOffS)
+	if w := r.Churn.Weibull; w != nil {
+		c.OnShape, c.OnScale, c.OffShape, c.OffScale = w.OnShape, secs(w.OnScaleS), w.OffShape, secs(w.OffScaleS)
+	}
+	s := r.Study
+	c.Messages, c.Days = r.Messages, r.Days
+	c.TTLs, c.Strategies, c.Seed, c.Seeds, c.GraphSeed = s.TTLs, s.Strategies, s.Seed, s.Seeds, int64(s.GraphSeed)
+	c.Distance, c.Window = s.Distance, secs(s.WindowS)
+	c.SizeMedian, c.SizeSigma, c.SizeMax = s.SizeMedian, s.SizeSigma, s.SizeMax
+	c.Lifetime, c.MaxHeldBytes = secs(s.LifetimeS), s.MaxHeldBytes
+	c.Latency, c.Bandwidth, c.ConnectDelay = secs(s.LatencyS), s.Bandwidth, secs(s.ConnectS)
+	return c
+}
+
+// report.json holds what it takes to run its study again, the generator's
+// and the churn model's knobs included (a ws graph's rewire and a weibull
+// model's shapes and scales), and how many nodes are online on average
+// counting the always-on ones.
+func TestReportRunsAgain(t *testing.T) {
+	t.Parallel()
+	for _, graph := range []string{"ws", "hk"} {
+		c := smallConfig()
+		c.Graph, c.Nodes, c.Degree, c.Rewire, c.Triad = graph, 120, 8, 0.3, 0.6
+		c.Churn, c.OnShape, c.OnScale, c.OffShape, c.OffScale = "weibull", 0.9, 3*time.Hour, 0.7, 5*time.Hour
+		c.AlwaysOn, c.Messages, c.Days, c.TTLs, c.Seeds = 0.25, 15, 0.5, []int{2}, 2
+		c.Strategies = []string{StrategyFlood, StrategyRelay}
+		first := runStudy(t, c)
+		b, err := json.Marshal(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var read Report
+		if err := json.Unmarshal(b, &read); err != nil {
+			t.Fatal(err)
+		}
+		again := runStudy(t, configFromReport(t, &read))
+		a, _ := json.Marshal(again)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: the study rebuilt from its report differs:\n%s\n%s", graph, b, a)
+		}
+		ch := read.Churn
+		if want := 0.25 + 0.75*ch.Availability; math.Abs(ch.OnlineFraction-want) > 1e-3 {
+			t.Errorf("%s: online_fraction %v, want %v", graph, ch.OnlineFraction, want)
+		}
 	}
 }

@@ -103,6 +103,13 @@ type GraphInfo struct {
 	Edges      int     `json:"edges"`
 	MeanDegree float64 `json:"mean_degree"`
 	MaxDegree  int     `json:"max_degree"`
+	// The generator's knobs, as given, for generated graphs only: the
+	// degree asked for (er draws round(nodes·degree/2) edges, ws, ba and
+	// hk round it to an even number); ws's rewire and hk's triad
+	// probability.
+	Degree *float64 `json:"degree,omitempty"`
+	Rewire *float64 `json:"rewire,omitempty"`
+	Triad  *float64 `json:"triad,omitempty"`
 }
 
 // ChurnInfo describes the churn model of a study.
@@ -112,6 +119,19 @@ type ChurnInfo struct {
 	MeanOnS      float64 `json:"mean_on_s"`
 	MeanOffS     float64 `json:"mean_off_s"`
 	AlwaysOn     float64 `json:"always_on"`
+	// OnlineFraction is the long-run fraction of all nodes online:
+	// AlwaysOn + (1-AlwaysOn)·Availability.
+	OnlineFraction float64 `json:"online_fraction"`
+	// Weibull sessions ("weibull" and "kad" only).
+	Weibull *WeibullInfo `json:"weibull,omitempty"`
+}
+
+// WeibullInfo is a Weibull churn model's parameters.
+type WeibullInfo struct {
+	OnShape   float64 `json:"on_shape"`
+	OnScaleS  float64 `json:"on_scale_s"`
+	OffShape  float64 `json:"off_shape"`
+	OffScaleS float64 `json:"off_scale_s"`
 }
 
 // StudyInfo is the rest of what a study was given, so that its report
@@ -256,10 +276,8 @@ type Progress struct {
 func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, error) {
 	c := &s.cfg
 	rep := &Report{
-		Graph: GraphInfo{Kind: c.Graph, Nodes: s.graph.Nodes(), Edges: s.graph.Edges(),
-			MeanDegree: roundTo(s.graph.MeanDegree(), 3), MaxDegree: s.graph.MaxDegree()},
-		Churn: ChurnInfo{Model: c.Churn, Availability: roundTo(s.churn.Availability(), 4),
-			MeanOnS: s.churn.MeanOn().Seconds(), MeanOffS: s.churn.MeanOff().Seconds(), AlwaysOn: c.AlwaysOn},
+		Graph:    graphInfo(c, s.graph),
+		Churn:    churnInfo(c, s.churn),
 		Messages: c.Messages,
 		Days:     c.Days,
 		Study: StudyInfo{TTLs: slices.Clone(c.TTLs), Strategies: slices.Clone(c.Strategies),
@@ -427,4 +445,31 @@ func summarise(runs []Result) []Summary {
 func roundTo(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(x*p) / p
+}
+
+// graphInfo describes g, drawn as c says.
+func graphInfo(c *Config, g *Graph) GraphInfo {
+	gi := GraphInfo{Kind: c.Graph, Nodes: g.Nodes(), Edges: g.Edges(),
+		MeanDegree: roundTo(g.MeanDegree(), 3), MaxDegree: g.MaxDegree()}
+	if isGenerated(c.Graph) {
+		gi.Degree = &c.Degree
+	}
+	switch c.Graph {
+	case "ws":
+		gi.Rewire = &c.Rewire
+	case "hk":
+		gi.Triad = &c.Triad
+	}
+	return gi
+}
+
+// churnInfo describes ch, made from c.
+func churnInfo(c *Config, ch *Churn) ChurnInfo {
+	ci := ChurnInfo{Model: c.Churn, Availability: roundTo(ch.Availability(), 4),
+		MeanOnS: ch.MeanOn().Seconds(), MeanOffS: ch.MeanOff().Seconds(), AlwaysOn: c.AlwaysOn,
+		OnlineFraction: roundTo(ch.OnlineFraction(), 4)}
+	if onShape, onScale, offShape, offScale, ok := ch.Weibull(); ok {
+		ci.Weibull = &WeibullInfo{OnShape: onShape, OnScaleS: onScale.Seconds(), OffShape: offShape, OffScaleS: offScale.Seconds()}
+	}
+	return ci
 }
