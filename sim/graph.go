@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Graph is an undirected simple graph (no self-loops, no multi-edges) on
@@ -319,16 +320,17 @@ func (s *hopScratch) within(g *Graph, src, t, k int) bool {
 // are skipped. Ids may be arbitrary (sparse, large); they are renumbered
 // 0, 1, 2, ... in order of first appearance. Self loops and repeated edges
 // (in either direction) are dropped, and a node that only has a self loop
-// is not in the graph. A line that does not start with two ids is an error
-// naming its line number; so is a file without a single edge.
+// is not in the graph. A byte-order mark before the first line is skipped.
+// A line that does not start with two ids, or is over maxEdgeLine bytes,
+// is an error naming its line number; so is a file without a single edge.
 func LoadEdgeList(r io.Reader) (*Graph, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Buffer(make([]byte, 64<<10), maxEdgeLine)
 	ids := make(map[uint64]int32)
 	parse := func(s string) (uint64, error) {
 		raw, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("%q is not a non-negative integer node id", s)
+			return 0, fmt.Errorf("%s is not a non-negative integer node id", quoteClip(s))
 		}
 		return raw, nil
 	}
@@ -360,14 +362,19 @@ func LoadEdgeList(r io.Reader) (*Graph, error) {
 		return [2]int32{u, v}, err == nil, err
 	}
 	var edges [][2]int32
-	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimSpace(sc.Text())
+	line := 1
+	for ; sc.Scan(); line++ {
+		text := sc.Text()
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF")
+		}
+		text = strings.TrimSpace(text)
 		if text == "" || text[0] == '#' {
 			continue
 		}
 		f := strings.Fields(text)
 		if len(f) < 2 {
-			return nil, fmt.Errorf("sim: edge list line %d: %q: want two node ids", line, text)
+			return nil, fmt.Errorf("sim: edge list line %d: %s: want two node ids", line, quoteClip(text))
 		}
 		e, ok, err := edge(f)
 		if err != nil {
@@ -377,7 +384,9 @@ func LoadEdgeList(r io.Reader) (*Graph, error) {
 			edges = append(edges, e)
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("sim: edge list line %d is over %d bytes: an edge list has two node ids a line", line, maxEdgeLine)
+	} else if err != nil {
 		return nil, fmt.Errorf("sim: edge list: %w", err)
 	}
 	g, err := NewGraph(len(ids), edges)
@@ -390,19 +399,37 @@ func LoadEdgeList(r io.Reader) (*Graph, error) {
 	return g, nil
 }
 
-// LoadEdgeListFile reads a SNAP edge list (see LoadEdgeList) from a file. A
-// name ending in ".gz" is decompressed first, as SNAP distributes them.
+// maxEdgeLine is the longest line LoadEdgeList reads.
+const maxEdgeLine = 1 << 20
+
+// quoteClip quotes s for an error message, cut to its first 40 bytes.
+func quoteClip(s string) string {
+	const n = 40
+	if len(s) <= n {
+		return strconv.Quote(s)
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return strconv.Quote(s[:i]) + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// LoadEdgeListFile reads a SNAP edge list (see LoadEdgeList) from a file.
+// A gzip file (as SNAP distributes them) is decompressed first, whatever
+// its name.
 func LoadEdgeListFile(path string) (*Graph, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("sim: graph %q is not er, ws, ba, hk or a readable edge-list file: %w", path, err)
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReaderSize(f, 1<<20)
-	if strings.HasSuffix(path, ".gz") {
+	br := bufio.NewReaderSize(f, 1<<20)
+	var r io.Reader = br
+	if magic, _ := br.Peek(2); string(magic) == "\x1f\x8b" {
 		z, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("sim: %s: not a gzip file, as its name says (%w): gunzip it, or name it without .gz if it is plain text", path, err)
+			return nil, fmt.Errorf("sim: %s: a damaged gzip file (%w)", path, err)
 		}
 		defer z.Close()
 		r = z

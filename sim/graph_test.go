@@ -333,6 +333,7 @@ func TestLoadEdgeList(t *testing.T) {
 		{"self loop of a new node: not a node", "4 4\n1 2\n", 2, [][2]int32{{0, 1}}},
 		{"further columns ignored (SNAP's signs, times)", "0 1 -1\n1 2 1 1217567877\n", 3, [][2]int32{{0, 1}, {1, 2}}},
 		{"large ids", "18446744073709551615 0\n", 2, [][2]int32{{0, 1}}},
+		{"byte-order mark", "\uFEFF1 2\n2 3\n", 3, [][2]int32{{0, 1}, {1, 2}}},
 	}
 	for _, tt := range tests {
 		g, err := LoadEdgeList(strings.NewReader(tt.in))
@@ -365,11 +366,15 @@ func TestLoadEdgeListErrors(t *testing.T) {
 		{"empty", "", "no edges"},
 		{"comments only", "# nothing\n\n", "no edges"},
 		{"self loops only", "3 3\n", "no edges"},
+		// An overlong token is cut in the message; an overlong line is
+		// named by its number.
+		{"long id", "0 1\n1 " + strings.Repeat("2", 20000) + "\n", `line 2: "2222222222222222222222222222222222222222"… (20000 bytes) is not`},
+		{"long line", "0 1\n" + strings.Repeat("3 ", maxEdgeLine) + "\n", "line 2 is over 1048576 bytes"},
 	}
 	for _, tt := range tests {
 		_, err := LoadEdgeList(strings.NewReader(tt.in))
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || len(err.Error()) > 200 {
+			t.Errorf("%s: got %.300v, want an error containing %q, of at most 200 bytes", tt.name, err, tt.want)
 		}
 	}
 }
@@ -431,20 +436,28 @@ func TestLoadEdgeListFile(t *testing.T) {
 	if _, err := LoadEdgeListFile(bad); err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), bad) {
 		t.Errorf("bad file: got %v, want an error naming line 2 and the file", err)
 	}
-	// A .gz name on a plain file, and a gzip file cut short.
+	// Gzip is told by its contents, not its name: a plain file named .gz
+	// and a gzip file named .txt both load.
 	plain := filepath.Join(t.TempDir(), "plain.txt.gz")
 	if err := os.WriteFile(plain, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadEdgeListFile(plain); err == nil || !strings.Contains(err.Error(), "not a gzip file") {
-		t.Errorf("plain text named .gz: got %v, want it called not a gzip file", err)
+	if g3, err := LoadEdgeListFile(plain); err != nil || !slices.Equal(edgesOf(g), edgesOf(g3)) {
+		t.Errorf("plain text named .gz: %v", err)
 	}
-	full, err := os.ReadFile(gz)
+	zipped, err := os.ReadFile(gz)
 	if err != nil {
 		t.Fatal(err)
 	}
+	named := filepath.Join(t.TempDir(), "edges.txt")
+	if err := os.WriteFile(named, zipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if g3, err := LoadEdgeListFile(named); err != nil || !slices.Equal(edgesOf(g), edgesOf(g3)) {
+		t.Errorf("gzip named .txt: %v", err)
+	}
 	cut := filepath.Join(t.TempDir(), "cut.txt.gz")
-	if err := os.WriteFile(cut, full[:len(full)-8], 0o600); err != nil { // without the gzip trailer
+	if err := os.WriteFile(cut, zipped[:len(zipped)-8], 0o600); err != nil { // without the gzip trailer
 		t.Fatal(err)
 	}
 	if _, err := LoadEdgeListFile(cut); err == nil || !strings.Contains(err.Error(), "truncated or corrupt") {

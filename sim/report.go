@@ -308,8 +308,14 @@ func cleanValue(v reflect.Value) {
 	}
 }
 
-// daysString is d days, with at most decimals decimals: "1 day", "0.5 days".
+// daysString is d days, with at most decimals decimals: "1 day", "0.5 days";
+// less than a day that so many decimals would not show exactly is in
+// hours, minutes or seconds ("14.4m", not "0 days").
 func daysString(d float64, decimals int) string {
+	p := math.Pow(10, float64(decimals))
+	if d > 0 && d < 1 && math.Round(d*p) != d*p {
+		return humanSeconds(d * 86400)
+	}
 	if s := trimFloat(d, decimals); s != "1" {
 		return s + " days"
 	}

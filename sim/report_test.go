@@ -110,6 +110,12 @@ func TestReportHumanFormats(t *testing.T) {
 		{humanCount(42), "42"},
 		{humanCount(1234), "1.2k"},
 		{humanCount(2.5e6), "2.5M"},
+		{daysString(1, 1), "1 day"},
+		{daysString(7, 1), "7 days"},
+		{daysString(0.5, 1), "0.5 days"},
+		{daysString(0.01, 1), "14.4m"},
+		{daysString(0.00002, 2), "1.7s"},
+		{daysString(2.25, 1), "2.2 days"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

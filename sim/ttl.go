@@ -13,7 +13,7 @@ import (
 // around items and around the dash are allowed.
 func ParseTTLs(s string) ([]int, error) {
 	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("sim: ttl list is empty; give hop limits like 1,2,4 or 1-6")
+		return nil, fmt.Errorf("sim: ttl list is empty")
 	}
 	var out []int
 	for part := range strings.SplitSeq(s, ",") {
@@ -27,6 +27,12 @@ func ParseTTLs(s string) ([]int, error) {
 		lo, hi := item, item
 		if a, b, ok := strings.Cut(item, "-"); ok {
 			lo, hi = strings.TrimSpace(a), strings.TrimSpace(b)
+			switch {
+			case lo == "" && hi != "" && !strings.Contains(hi, "-"):
+				return nil, bad("negative (hop limits are 1..255)")
+			case lo == "" || hi == "":
+				return nil, bad("a range needs a number on each side of its dash (1-6)")
+			}
 		}
 		from, err := parseTTL(lo)
 		if err != nil {
