@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/internal/charset"
 	"github.com/toxmail/toxmail/inbox"
 	"github.com/toxmail/toxmail/internal/plural"
 	"github.com/toxmail/toxmail/mesh"
@@ -264,7 +265,10 @@ func headerFrom(body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	list, err := msg.Header.AddressList("From")
+	// The display name's charset must not decide whether the address
+	// reads: decode every charset mail clients use.
+	parser := mail.AddressParser{WordDecoder: charset.WordDecoder()}
+	list, err := parser.ParseList(msg.Header.Get("From"))
 	if err != nil {
 		return "", err
 	}

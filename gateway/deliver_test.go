@@ -69,6 +69,10 @@ func TestMailboxDeliver(t *testing.T) {
 		{"own Tox ID", "From: " + NewToxID(bob.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
 		{"someone else's Tox ID", "From: " + NewToxID(alice.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: fail"},
 		{"stranger claims a contact", "From: Alice <alice@example.org>\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: fail"},
+		{"name in windows-1252", "From: =?windows-1252?q?Andr=E9_=93A=94?= <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
+		{"name in KOI8-R", "From: =?koi8-r?b?8NLJ18XU?= <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
+		{"name in an unknown charset", "From: =?x-unheard-of?q?Andr=E9?= <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
+		{"forged, name in windows-1252", "From: =?windows-1252?q?Andr=E9?= <alice@example.org>\r\n\r\nx\r\n", mallory, "X-Toxmail-From-Check: fail (From says alice@example.org"},
 		{"two From fields", "From: alice@example.org\r\nFrom: CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
 		{"leading white space", " continuation\r\nFrom: alice@example.org\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
 		// Security review: the check read 64 KiB of header and missed a

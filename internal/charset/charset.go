@@ -70,6 +70,13 @@ func ToUTF8(b []byte, name string) string {
 // US-ASCII). Its output is raw: DecodeHeader cleans it.
 var wordDecoder = &mime.WordDecoder{CharsetReader: reader}
 
+// WordDecoder returns a decoder of RFC 2047 encoded words in every charset
+// Lookup knows, for net/mail's AddressParser: a display name in
+// windows-1252 or KOI8-R must not make an address unreadable. A word in a
+// charset it does not know keeps its bytes. Unlike DecodeHeader it does
+// not clean its output.
+func WordDecoder() *mime.WordDecoder { return wordDecoder }
+
 // reader is wordDecoder's CharsetReader. A word in a charset it does
 // not know keeps its bytes, as ToUTF8 does, so that the field's other
 // words still decode; DecodeHeader makes the result valid UTF-8.
