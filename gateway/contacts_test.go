@@ -326,11 +326,18 @@ func TestParseKey(t *testing.T) {
 	id := resolveTestID(9)
 	bad := []byte(id.String())
 	bad[75] ^= 1
+	// A key no Tox node can have (top bit of its last byte set), in a Tox
+	// ID with a matching checksum and alone.
+	pk := id.PublicKey()
+	pk[31] |= 0x80
+	topBit := gateway.NewToxID(pk, id.Nospam())
 	for _, tt := range []struct {
 		in string
 		ok bool
 	}{
 		{id.String(), true},
+		{topBit.String(), false},
+		{topBit.PublicKey().String(), false},
 		{strings.ToLower(id.String()), true},
 		{" " + id.PublicKey().String() + " ", true},
 		{string(bad), false},

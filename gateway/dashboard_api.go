@@ -148,7 +148,7 @@ func errorStatus(err error) int {
 		}
 		return http.StatusBadRequest
 	case errors.Is(err, ErrContactInvalid), errors.Is(err, ErrToxIDLength), errors.Is(err, ErrToxIDHex),
-		errors.Is(err, ErrToxIDChecksum), errors.Is(err, errBadKey):
+		errors.Is(err, ErrToxIDChecksum), errors.Is(err, ErrToxIDKey), errors.Is(err, errBadKey):
 		return http.StatusBadRequest
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout

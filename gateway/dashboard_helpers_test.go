@@ -25,15 +25,6 @@ import (
 // dashToken is the login token of the test dashboards.
 const dashToken = "test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
-// dashID returns a valid Tox ID whose key bytes are all seed.
-func dashID(seed byte) gateway.ToxID {
-	var pk envelope.PublicKey
-	for i := range pk {
-		pk[i] = seed
-	}
-	return gateway.NewToxID(pk, [4]byte{seed, 1, 2, 3})
-}
-
 // dashClock is a settable clock for DashboardConfig.Now.
 type dashClock struct {
 	mu  sync.Mutex
@@ -74,16 +65,16 @@ func newFakeBackend(now time.Time) *fakeBackend {
 	held.Add(3*time.Hour, 4096)
 	held.Add(100*time.Hour, 1000)
 	b := &fakeBackend{
-		id: gateway.DashboardIdentity{Name: "alice-node", ToxID: dashID(0xA1)},
+		id: gateway.DashboardIdentity{Name: "alice-node", ToxID: resolveTestID(0xA1)},
 		contacts: []gateway.DashboardContact{
-			{Name: "carol", Address: "carol@example.org", ToxID: dashID(0xC0), Source: gateway.DashboardSourceToxID,
+			{Name: "carol", Address: "carol@example.org", ToxID: resolveTestID(0xC0), Source: gateway.DashboardSourceToxID,
 				Online: true, Kind: gateway.DashboardKindMesh, LastSeen: now},
-			{Name: "dave", ToxID: dashID(0xD0), Source: gateway.DashboardSourceDNS, Kind: gateway.DashboardKindPlain,
+			{Name: "dave", ToxID: resolveTestID(0xD0), Source: gateway.DashboardSourceDNS, Kind: gateway.DashboardKindPlain,
 				LastSeen: now.Add(-3 * time.Hour)},
-			{PublicKey: dashID(0xE0).PublicKey(), Source: gateway.DashboardSourceFriend, Kind: gateway.DashboardKindUnknown},
+			{PublicKey: resolveTestID(0xE0).PublicKey(), Source: gateway.DashboardSourceFriend, Kind: gateway.DashboardKindUnknown},
 		},
 		requests: []gateway.DashboardRequest{
-			{PublicKey: dashID(0xF0).PublicKey(), Message: "hi, it's <b>frank</b>", Received: now.Add(-5 * time.Minute)},
+			{PublicKey: resolveTestID(0xF0).PublicKey(), Message: "hi, it's <b>frank</b>", Received: now.Add(-5 * time.Minute)},
 		},
 		held:  held,
 		inbox: inbox.Usage{Mails: 2, Bytes: 3 << 20, Quota: 4 << 30},
@@ -92,13 +83,13 @@ func newFakeBackend(now time.Time) *fakeBackend {
 	for i, st := range []mesh.Status{mesh.StatusDelivered, mesh.StatusOffered, mesh.StatusQueued, mesh.StatusExpired} {
 		var id envelope.ID
 		id[0], id[31] = byte(i+1), 0xEE
-		e := mesh.OutboxEntry{ID: id, To: dashID(0xC0).PublicKey(), Created: now.Add(-time.Duration(i) * time.Hour).UnixMilli(),
+		e := mesh.OutboxEntry{ID: id, To: resolveTestID(0xC0).PublicKey(), Created: now.Add(-time.Duration(i) * time.Hour).UnixMilli(),
 			Expiry: now.Add(7 * 24 * time.Hour).Unix(), Size: 1500 + i, Status: st, Label: fmt.Sprintf("<m%d@example.org>", i)}
 		if st == mesh.StatusDelivered {
 			e.Offered, e.Delivered = e.Created+1000, e.Created+60_000
 		}
 		if i == 3 {
-			e.To = dashID(0x99).PublicKey() // not a contact
+			e.To = resolveTestID(0x99).PublicKey() // not a contact
 		}
 		b.outbox = append(b.outbox, e)
 	}
@@ -148,7 +139,7 @@ func (b *fakeBackend) AddContact(ctx context.Context, name, idOrAddress, address
 		if !strings.HasSuffix(idOrAddress, "@example.org") {
 			return c, &gateway.ResolveError{Address: idOrAddress, Reason: "no tox1 record for " + idOrAddress}
 		}
-		c.Address, c.ToxID, c.Source = idOrAddress, dashID(0x42), gateway.DashboardSourceDNS
+		c.Address, c.ToxID, c.Source = idOrAddress, resolveTestID(0x42), gateway.DashboardSourceDNS
 	} else {
 		id, err := gateway.ParseToxID(idOrAddress)
 		if err != nil {

@@ -68,7 +68,7 @@ func TestDashboardLoginRequired(t *testing.T) {
 			t.Errorf("GET %s: got %d to %q, want 303 to /login", path, resp.StatusCode, resp.Header.Get("Location"))
 		}
 	}
-	resp, _ := c.post("/contacts", url.Values{"name": {"x"}, "id": {dashID(1).String()}})
+	resp, _ := c.post("/contacts", url.Values{"name": {"x"}, "id": {resolveTestID(1).String()}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
 		t.Errorf("POST /contacts: got %d to %q, want 303 to /login", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -130,7 +130,7 @@ func TestDashboardLogin(t *testing.T) {
 	if !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/" || len(session.Value) < 43 {
 		t.Errorf("session cookie: %+v, want HttpOnly, SameSite=Strict, Path=/, 32 random bytes", session)
 	}
-	if resp, body := c.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, dashID(0xA1).String()) {
+	if resp, body := c.get("/"); resp.StatusCode != http.StatusOK || !strings.Contains(body, resolveTestID(0xA1).String()) {
 		t.Fatalf("overview after login: %d", resp.StatusCode)
 	}
 	if resp, _ := c.get("/login"); resp.StatusCode != http.StatusSeeOther {
@@ -169,7 +169,7 @@ func TestDashboardCSRF(t *testing.T) {
 	c := f.client()
 	c.login()
 	good := c.csrf
-	add := url.Values{"name": {"bob"}, "id": {dashID(0xB0).String()}}
+	add := url.Values{"name": {"bob"}, "id": {resolveTestID(0xB0).String()}}
 	withToken := func(tok string) url.Values {
 		v := url.Values{}
 		for k, x := range add {
@@ -206,14 +206,14 @@ func TestDashboardCSRF(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("good form: got %d, want 303", resp.StatusCode)
 	}
-	resp, _ = c.post("/requests/deny", url.Values{"csrf": {good}, "key": {dashID(0xF0).PublicKey().String()}},
+	resp, _ = c.post("/requests/deny", url.Values{"csrf": {good}, "key": {resolveTestID(0xF0).PublicKey().String()}},
 		"Origin", f.srv.URL)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("form with own Origin: got %d, want 303", resp.StatusCode)
 	}
 
 	// The API with a session cookie needs the token in X-CSRF-Token.
-	body := `{"name":"eve","id":"` + dashID(0xEE).String() + `"}`
+	body := `{"name":"eve","id":"` + resolveTestID(0xEE).String() + `"}`
 	if resp, _ := c.api("POST", "/api/contacts", "", body); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("cookie API POST without X-CSRF-Token: got %d, want 403", resp.StatusCode)
 	}
@@ -232,7 +232,7 @@ func TestDashboardAddContactForm(t *testing.T) {
 	f := newDashFixture(t, nil)
 	c := f.client()
 	c.login()
-	bob := dashID(0xB0)
+	bob := resolveTestID(0xB0)
 	resp, _ := c.post("/contacts", url.Values{"csrf": {c.csrf}, "name": {" bob "}, "id": {bob.String()}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/contacts" {
 		t.Fatalf("add: got %d to %q, want 303 to /contacts", resp.StatusCode, resp.Header.Get("Location"))
@@ -249,7 +249,7 @@ func TestDashboardAddContactForm(t *testing.T) {
 	}
 
 	// A Tox ID with a mail address beside it reaches the backend whole.
-	erin := dashID(0xE0)
+	erin := resolveTestID(0xE0)
 	c.post("/contacts", url.Values{"csrf": {c.csrf}, "name": {"erin"}, "id": {erin.String()}, "address": {" erin@example.org "}})
 	if calls := f.b.Calls(); calls[len(calls)-1] != "add erin "+erin.String()+" erin@example.org" {
 		t.Fatalf("add with an address: backend calls %q", calls)
@@ -264,7 +264,7 @@ func TestDashboardAddContactForm(t *testing.T) {
 	// Errors are shown, and the form keeps what was typed.
 	for _, tc := range []struct{ name, id, want string }{
 		{"zed", bob.String()[:70], "76 hex digits"},
-		{"bob", dashID(0xB1).String(), "already in the address book"},
+		{"bob", resolveTestID(0xB1).String(), "already in the address book"},
 		{"yan", "yan@nowhere.test", "no tox1 record"},
 		{"", bob.String(), "Give both"},
 	} {
@@ -297,7 +297,7 @@ func TestDashboardRequestsForm(t *testing.T) {
 	c := f.client()
 	c.login()
 	_, body := c.get("/contacts")
-	frank := dashID(0xF0).PublicKey().String()
+	frank := resolveTestID(0xF0).PublicKey().String()
 	if !strings.Contains(body, `value="`+frank+`"`) || !strings.Contains(body, "hi, it&#39;s &lt;b&gt;frank&lt;/b&gt;") {
 		t.Fatalf("contacts page lacks the request (escaped):\n%s", body)
 	}
@@ -330,12 +330,12 @@ func TestDashboardPages(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/", []string{"My Tox ID", dashID(0xA1).String(), `src="/qr.svg"`, "alice-node", "contacts online",
+		{"/", []string{"My Tox ID", resolveTestID(0xA1).String(), `src="/qr.svg"`, "alice-node", "contacts online",
 			"friend request waiting", "Recent mail", "badge-delivered", `<span class="num">2</span><span class="lbl">mails in the inbox · 3.0 MiB of 4.0 GiB</span>`}},
-		{"/contacts", []string{"carol", "carol@example.org", dashID(0xC0).String(), "badge-online", "badge-mesh",
+		{"/contacts", []string{"carol", "carol@example.org", resolveTestID(0xC0).String(), "badge-online", "badge-mesh",
 			"badge-plain", "tox1 DNS", "friend", "3 h ago", "never", "Add contact", "Approve", "Deny"}},
 		{"/outbox", []string{`http-equiv="refresh" content="5"`, ">delivered<", ">offered<", ">queued<", ">expired<",
-			"carol", dashID(0x99).PublicKey().Short(), "1.5 KiB", "&lt;m0@example.org&gt;"}},
+			"carol", resolveTestID(0x99).PublicKey().Short(), "1.5 KiB", "&lt;m0@example.org&gt;"}},
 		{"/relay", []string{`<span class="num">3</span>`, "envelopes held", "7.0 KiB", "&lt; 1 h", "1–6 h", "&gt; 3 d", "frames in", "relayed", "mesh peers"}},
 	} {
 		resp, body := c.get(tc.path)
@@ -463,7 +463,7 @@ func TestDashboardAPI(t *testing.T) {
 	}
 	get("/api/status", &status)
 	_, raw := c.api("GET", "/api/status", dashToken, "")
-	for _, k := range []string{`"tox_id": "` + dashID(0xA1).String(), `"public_key": "` + dashID(0xA1).PublicKey().String(), `"refusing": false`, `"short_bytes": 0`} {
+	for _, k := range []string{`"tox_id": "` + resolveTestID(0xA1).String(), `"public_key": "` + resolveTestID(0xA1).PublicKey().String(), `"refusing": false`, `"short_bytes": 0`} {
 		if !strings.Contains(raw, k) {
 			t.Errorf("/api/status lacks %s:\n%s", k, raw)
 		}
@@ -490,7 +490,7 @@ func TestDashboardAPI(t *testing.T) {
 		t.Fatalf("outbox: %v", outbox)
 	}
 	first := outbox[0]
-	if first["status"] != "delivered" || first["to_name"] != "carol" || first["to"] != dashID(0xC0).PublicKey().String() ||
+	if first["status"] != "delivered" || first["to_name"] != "carol" || first["to"] != resolveTestID(0xC0).PublicKey().String() ||
 		first["id"] != "01"+strings.Repeat("00", 30)+"ee" || first["label"] != "<m0@example.org>" {
 		t.Errorf("outbox[0]: %v", first)
 	}
@@ -506,9 +506,9 @@ func TestDashboardAPI(t *testing.T) {
 
 	var contacts []map[string]any
 	get("/api/contacts", &contacts)
-	if len(contacts) != 3 || contacts[0]["name"] != "carol" || contacts[0]["tox_id"] != dashID(0xC0).String() ||
+	if len(contacts) != 3 || contacts[0]["name"] != "carol" || contacts[0]["tox_id"] != resolveTestID(0xC0).String() ||
 		contacts[0]["kind"] != "mesh" || contacts[0]["online"] != true || contacts[1]["source"] != "dns" ||
-		contacts[2]["public_key"] != dashID(0xE0).PublicKey().String() || contacts[2]["tox_id"] != nil {
+		contacts[2]["public_key"] != resolveTestID(0xE0).PublicKey().String() || contacts[2]["tox_id"] != nil {
 		t.Errorf("contacts: %v", contacts)
 	}
 	var requests []map[string]any
@@ -523,7 +523,7 @@ func TestDashboardAPI(t *testing.T) {
 	}
 
 	// Changes.
-	bob := dashID(0xB0)
+	bob := resolveTestID(0xB0)
 	for _, tc := range []struct {
 		method, path, body string
 		status             int
@@ -533,7 +533,7 @@ func TestDashboardAPI(t *testing.T) {
 		{"POST", "/api/contacts", `{"name":"bob","id":"` + bob.String() + `"}`, 409, "already in the address book"},
 		{"POST", "/api/contacts", `{"name":"zed","id":"` + bob.String()[:75] + `"}`, 400, "76 hex digits"},
 		{"POST", "/api/contacts", `{"name":"dora","id":"dora@example.org"}`, 201, `"source": "dns"`},
-		{"POST", "/api/contacts", `{"name":"erin","id":"` + dashID(0xE0).String() + `","address":"erin@example.org"}`, 201, `"address": "erin@example.org"`},
+		{"POST", "/api/contacts", `{"name":"erin","id":"` + resolveTestID(0xE0).String() + `","address":"erin@example.org"}`, 201, `"address": "erin@example.org"`},
 		{"POST", "/api/contacts", `{"name":"x"}`, 400, "required"},
 		{"POST", "/api/contacts", `{"name":"x","id":"y","extra":1}`, 400, "unknown field"},
 		{"POST", "/api/contacts", `not json`, 400, "JSON"},
@@ -541,8 +541,8 @@ func TestDashboardAPI(t *testing.T) {
 		{"DELETE", "/api/contacts/bob", "", 200, `"removed": "bob"`},
 		{"DELETE", "/api/contacts/bob", "", 404, "no such contact"},
 		{"DELETE", "/api/contacts/dora@example.org", "", 200, "dora@example.org"},
-		{"POST", "/api/requests/" + dashID(0xF0).PublicKey().String() + "/approve", "", 200, `"status": "approved"`},
-		{"POST", "/api/requests/" + dashID(0xF0).PublicKey().String() + "/deny", "", 404, "no such friend request"},
+		{"POST", "/api/requests/" + resolveTestID(0xF0).PublicKey().String() + "/approve", "", 200, `"status": "approved"`},
+		{"POST", "/api/requests/" + resolveTestID(0xF0).PublicKey().String() + "/deny", "", 404, "no such friend request"},
 		{"POST", "/api/requests/zz/deny", "", 400, "malformed public key"},
 		{"GET", "/api/requests/x/approve", "", 405, "use POST"},
 		{"PUT", "/api/contacts", "{}", 405, "use GET, POST"},
@@ -603,7 +603,7 @@ func TestDashboardQR(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != b.Dy() || b.Dx() < 200 {
 		t.Fatalf("PNG is %v", b)
 	}
-	if got := gateway.ToxURI(dashID(0xA1)); got != "tox:"+dashID(0xA1).String() {
+	if got := gateway.ToxURI(resolveTestID(0xA1)); got != "tox:"+resolveTestID(0xA1).String() {
 		t.Errorf("ToxURI: got %q", got)
 	}
 }
@@ -667,7 +667,7 @@ func TestDashboardLogDiscretion(t *testing.T) {
 	c.get("/login")
 	c.post("/login", url.Values{"csrf": {c.csrf}, "token": {dashToken + "typo"}})
 	c.login()
-	c.post("/contacts", url.Values{"csrf": {c.csrf}, "name": {"bob"}, "id": {dashID(0xB0).String()}})
+	c.post("/contacts", url.Values{"csrf": {c.csrf}, "name": {"bob"}, "id": {resolveTestID(0xB0).String()}})
 	c.api("GET", "/api/status", "wrong-"+dashToken, "")
 	log := logBuf.String()
 	if !strings.Contains(log, "login failed") || !strings.Contains(log, "contact added") {

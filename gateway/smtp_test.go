@@ -365,6 +365,7 @@ func TestSMTPRcpt(t *testing.T) {
 		{"dave@example.org", 250, "2.0.0", ""},
 		{"nobody@example.org", 550, "5.1.1", "no tox1 DNS record at nobody._tox.example.org"},
 		{broken + "@tox", 550, "5.1.1", "checksum"},
+		{gateway.NewToxID(topBitKey(), [4]byte{1, 2, 3, 4}).Address(), 550, "5.1.1", "not a valid Curve25519 key"},
 		{f.raw.String()[:64] + "@tox", 550, "5.1.1", "bare public key"},
 		{"flaky@example.org", 451, "4.4.3", "tox1 DNS lookup of flaky._tox.example.org failed (SERVFAIL)"},
 	}

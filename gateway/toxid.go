@@ -27,6 +27,10 @@ var (
 	ErrToxIDLength   = errors.New("a Tox ID is 76 hex digits")
 	ErrToxIDHex      = errors.New("a Tox ID is made of hex digits only")
 	ErrToxIDChecksum = errors.New("the Tox ID's checksum does not match (mistyped or truncated ID?)")
+	// ErrToxIDKey: the checksum matches, but the public key is one no Tox
+	// node can have (its last byte has the top bit set), so Tox refuses to
+	// befriend it and mail to it could never arrive.
+	ErrToxIDKey = errors.New("the Tox ID's public key is not a valid Curve25519 key (mistyped ID?)")
 )
 
 // ToxID is a 38-byte Tox ID: a 32-byte public key, a 4-byte nospam and a
@@ -67,8 +71,16 @@ func ParseToxID(s string) (ToxID, error) {
 		return ToxID{}, fmt.Errorf("%w: the ID ends in %02X%02X, its first 72 digits give %02X%02X",
 			ErrToxIDChecksum, id[36], id[37], want[0], want[1])
 	}
+	if !validKey(id.PublicKey()) {
+		return ToxID{}, fmt.Errorf("%w: digits 63–64 are %02X, and no Tox key has a last byte above 7F", ErrToxIDKey, id[envelope.KeySize-1])
+	}
 	return id, nil
 }
+
+// validKey reports whether pk can be a Tox node's public key: a Curve25519
+// public key is below 2^255, so its last byte (little-endian) is at most
+// 0x7F, and libtoxcore refuses any other as a friend.
+func validKey(pk envelope.PublicKey) bool { return pk[envelope.KeySize-1] < 0x80 }
 
 func toxHexDigit(c byte) int {
 	switch {
@@ -143,7 +155,7 @@ func ParseKey(s string) (pk envelope.PublicKey, ok bool) {
 	switch len(s) {
 	case 2 * envelope.KeySize:
 		k, err := envelope.ParsePublicKey(s)
-		return k, err == nil
+		return k, err == nil && validKey(k)
 	case ToxIDHexLen:
 		id, err := ParseToxID(s)
 		return id.PublicKey(), err == nil && !id.IsZero()

@@ -15,12 +15,14 @@ import (
 // bytes 1, 3, .., 35.
 const vectorID = "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F" + "DEADBEEF" + "6042"
 
-// resolveTestID returns a valid Tox ID whose key bytes are all seed.
+// resolveTestID returns a valid Tox ID whose key bytes are all seed, but
+// the last, which is seed without its top bit (as every Tox key's is).
 func resolveTestID(seed byte) gateway.ToxID {
 	var pk envelope.PublicKey
 	for i := range pk {
 		pk[i] = seed
 	}
+	pk[31] &= 0x7f
 	return gateway.NewToxID(pk, [4]byte{seed, 1, 2, 3})
 }
 
@@ -44,6 +46,16 @@ func TestToxIDVector(t *testing.T) {
 	}
 }
 
+// topBitKey is vectorID's key with the top bit of its last byte set.
+func topBitKey() envelope.PublicKey {
+	var pk envelope.PublicKey
+	for i := range pk {
+		pk[i] = byte(i)
+	}
+	pk[31] |= 0x80
+	return pk
+}
+
 func TestParseToxID(t *testing.T) {
 	flipLast := vectorID[:75] + "3"
 	tests := []struct {
@@ -64,6 +76,9 @@ func TestParseToxID(t *testing.T) {
 		{name: "non-ascii", in: "é" + vectorID[2:], err: gateway.ErrToxIDHex, msg: "position 1"},
 		{name: "bad checksum", in: flipLast, err: gateway.ErrToxIDChecksum, msg: "ends in 6043, its first 72 digits give 6042"},
 		{name: "typo in key", in: "1" + vectorID[1:], err: gateway.ErrToxIDChecksum, msg: "checksum"},
+		// The checksum matches, but no Tox node has this key.
+		{name: "top bit set", in: gateway.NewToxID(topBitKey(), [4]byte{0xDE, 0xAD, 0xBE, 0xEF}).String(),
+			err: gateway.ErrToxIDKey, msg: "digits 63–64 are 9F"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ func randomToxID(t *testing.T) gateway.ToxID {
 	var nospam [4]byte
 	rand.Read(pk[:])
 	rand.Read(nospam[:])
+	pk[31] &= 0x7f // as every Curve25519 public key's
 	return gateway.NewToxID(pk, nospam)
 }
 
