@@ -12,8 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/envelope"
-	"github.com/toxmail/toxmail/internal/charset"
 	"github.com/toxmail/toxmail/inbox"
+	"github.com/toxmail/toxmail/internal/charset"
 	"github.com/toxmail/toxmail/internal/plural"
 	"github.com/toxmail/toxmail/mesh"
 )
