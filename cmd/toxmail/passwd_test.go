@@ -76,6 +76,10 @@ func TestPasswd(t *testing.T) {
 		failed(t, exitUsage, "toxmail passwd: ", "at least 8")
 	runInv(t, invocation{args: []string{"passwd", "--stdin", "--config", n.config}}).
 		failed(t, exitUsage, "toxmail passwd: ", "no password")
+	for _, pw := range []string{"abc\tdefgh", "abc\rdefgh", "abc\x7fdefgh", "abc\x01defgh"} {
+		runInv(t, invocation{args: []string{"passwd", "--stdin", "--config", n.config}, stdin: pw + "\n"}).
+			failed(t, exitUsage, "toxmail passwd: ", "control character")
+	}
 	toxmail(t, "passwd", "--user", "mallory", "--config", n.config).
 		failed(t, exitFailure, "toxmail passwd: ", `no user "mallory"`, "alice")
 	if bcrypt.CompareHashAndPassword([]byte(userHash(t, n.config, "alice")), []byte("correct horse battery")) != nil {
