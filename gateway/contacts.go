@@ -355,10 +355,14 @@ func describeContact(c Contact) string {
 const maxContactName = 64
 
 // checkContactName accepts a bare name: printable, no spaces, no "@", at
-// most 64 bytes of UTF-8.
+// most 64 bytes of UTF-8, and not 32 or more hex digits, which NAME@tox
+// reads as a Tox ID (looksLikeToxID).
 func checkContactName(name string) error {
 	if name == "" {
 		return errors.New("empty contact name")
+	}
+	if looksLikeToxID(name) {
+		return fmt.Errorf("contact name %q is 32 or more hex digits, which %s@%s would read as a Tox ID; choose a name that is not all hex digits", name, name, ToxDomain)
 	}
 	if len(name) > maxContactName {
 		return fmt.Errorf("contact name is %d bytes, at most %d", len(name), maxContactName)

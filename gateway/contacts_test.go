@@ -76,6 +76,9 @@ func TestContactBookInvalid(t *testing.T) {
 		{"name with @", gateway.Contact{Name: "a@b", Address: "", ID: good}, "'@'"},
 		{"name with space", gateway.Contact{Name: "a b", ID: good}, "' '"},
 		{"long name", gateway.Contact{Name: strings.Repeat("n", 65), ID: good}, "at most 64"},
+		// NAME@tox would read these as Tox IDs, so no mail could reach them.
+		{"name of 32 hex digits", gateway.Contact{Name: "0123456789abcdef0123456789ABCDEF", ID: good}, "would read as a Tox ID"},
+		{"name of a key", gateway.Contact{Name: good.PublicKey().String(), ID: good}, "would read as a Tox ID"},
 		{"malformed address", gateway.Contact{Address: "not an address", ID: good}, "malformed mail address"},
 		{"@tox address", gateway.Contact{Address: good.String() + "@TOX", ID: good}, "raw Tox IDs"},
 	}
