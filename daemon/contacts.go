@@ -29,6 +29,11 @@ type contactBook struct {
 	book    *gateway.ContactBook
 	raw     []byte // the file's bytes as last loaded or written
 	missing bool   // the file did not exist at the last reload
+	// unsynced: a change started from the file as another process
+	// (`toxmail contacts`) had just written it, before a reload saw it;
+	// the next reload reports the book changed, so that its friendships
+	// are applied.
+	unsynced bool
 }
 
 var (
@@ -86,11 +91,13 @@ func (b *contactBook) reload() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("daemon: contacts: %w", err)
 	}
-	b.mu.RLock()
+	b.mu.Lock()
 	same := b.book != nil && !b.missing && bytes.Equal(raw, b.raw)
-	b.mu.RUnlock()
+	unsynced := b.unsynced
+	b.unsynced = false
+	b.mu.Unlock()
 	if same {
-		return false, nil
+		return unsynced, nil
 	}
 	entries, err := config.LoadContacts(b.path)
 	if err != nil {
@@ -121,13 +128,37 @@ func (b *contactBook) current() *gateway.ContactBook {
 	return b.book
 }
 
-// change applies f to a copy of the book and writes the file.
+// change applies f to the book and writes the file, holding the address
+// book's lock (config.LockContacts). It starts from the file as it is now:
+// a change `toxmail contacts` made since the last reload is kept, not
+// written over (and reload then reports the book changed).
 func (b *contactBook) change(f func(*gateway.ContactBook) error) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	book, err := gateway.NewContactBook(b.book.List())
+	unlock, err := config.LockContacts(b.path)
 	if err != nil {
 		return err
+	}
+	defer unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	base := b.book.List()
+	raw, err := config.ReadContactsFile(b.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) || err == nil && config.ContactsCutShort(raw):
+		// Gone or emptied: the book in memory is what is known (see
+		// contactBook), and writing it restores the file.
+	case err != nil:
+		return fmt.Errorf("daemon: contacts: %w", err)
+	case b.missing || !bytes.Equal(raw, b.raw):
+		entries, err := config.LoadContacts(b.path)
+		if err != nil {
+			return err
+		}
+		base = entries
+		b.unsynced = true
+	}
+	book, err := gateway.NewContactBook(base)
+	if err != nil {
+		return fmt.Errorf("daemon: %s: %w", b.path, err)
 	}
 	if err := f(book); err != nil {
 		return err
@@ -135,7 +166,7 @@ func (b *contactBook) change(f func(*gateway.ContactBook) error) error {
 	if err := config.SaveContacts(b.path, book.List()); err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(b.path)
+	raw, err = os.ReadFile(b.path)
 	if err != nil {
 		return err
 	}

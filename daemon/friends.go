@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -318,8 +319,7 @@ func (d *Daemon) removeContact(nameOrKey string) error {
 	}
 	keys := d.bookKeys()
 	if keys[tox.PublicKey(pk)] {
-		d.setApplied(keys) // another entry still has the key: it stays a friend
-		return nil
+		return nil // another entry still has the key: it stays a friend
 	}
 	dropped, err := d.dropFriend(tox.PublicKey(pk))
 	if err != nil {
@@ -330,8 +330,22 @@ func (d *Daemon) removeContact(nameOrKey string) error {
 			gateway.ErrNoSuchContact, pk.Short())
 	}
 	d.log.Info("contact removed; Tox friendship ended", "key", pk.Short(), "entries", len(removed), "was_friend", dropped)
-	d.setApplied(keys)
+	d.setApplied(d.appliedWithout(tox.PublicKey(pk), keys))
 	return nil
+}
+
+// appliedWithout is the applied book once pk's friendship has ended: the
+// keys applied before, less pk. A change `toxmail contacts` made to the
+// file just before (which the book's change started from) is left for
+// syncFriends to apply, not recorded as applied. keys (the book now) is
+// what it is when no book was applied yet. friendsMu is held.
+func (d *Daemon) appliedWithout(pk tox.PublicKey, keys map[tox.PublicKey]bool) map[tox.PublicKey]bool {
+	if !d.appliedOK {
+		return keys
+	}
+	out := maps.Clone(d.applied)
+	delete(out, pk)
+	return out
 }
 
 // quoteShort quotes what the user typed, shortened.

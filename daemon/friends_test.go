@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -102,6 +103,64 @@ func TestRemoveFriendNotInBook(t *testing.T) {
 // `toxmail contacts remove` edits contacts.toml: the running node unfriends
 // the keys that left the file, and a node that was stopped meanwhile
 // does so when it starts. Friends that were never in the file stay.
+// A dashboard change made just after `toxmail contacts` changed the file,
+// before the node read it again, starts from the file: the CLI's removal
+// and addition stay (they were silently undone), and the next reload
+// applies their friendships.
+func TestContactsChangeKeepsCLIChange(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	a.opts.ContactsPoll = time.Hour // the node reads the file only when told here
+	bob, carol, dave, eve, frank := randomID(t), randomID(t), randomID(t), randomID(t), randomID(t)
+	a.contacts(t, gateway.Contact{Name: "bob", ID: bob}, gateway.Contact{Name: "carol", ID: carol}, gateway.Contact{Name: "eve", ID: eve})
+	a.start(t)
+	if !a.isFriend(bob.PublicKey()) || !a.isFriend(carol.PublicKey()) {
+		t.Fatal("contacts were not befriended at start")
+	}
+
+	// The CLI removes bob and adds dave; the dashboard then removes carol
+	// and adds frank.
+	a.contacts(t, gateway.Contact{Name: "carol", ID: carol}, gateway.Contact{Name: "dave", ID: dave}, gateway.Contact{Name: "eve", ID: eve})
+	b := &backend{a.d}
+	if err := b.RemoveContact("carol"); err != nil {
+		t.Fatalf("RemoveContact(carol): %v", err)
+	}
+	if err := a.d.addContact(gateway.Contact{Name: "frank", ID: frank}); err != nil {
+		t.Fatalf("addContact(frank): %v", err)
+	}
+	cs, err := config.LoadContacts(config.ContactsPath(a.cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	if strings.Join(names, ",") != "dave,eve,frank" {
+		t.Errorf("contacts file after the CLI's and the dashboard's changes: %v, want dave, eve and frank", names)
+	}
+	if a.isFriend(carol.PublicKey()) || !a.isFriend(frank.PublicKey()) {
+		t.Error("the dashboard's own changes were not applied at once")
+	}
+
+	// The next reload finds the file as the node wrote it, and still
+	// reports the book changed, so that the CLI's changes are applied.
+	changed, err := a.d.book.reload()
+	if err != nil || !changed {
+		t.Fatalf("reload after a change that took the CLI's edit: changed %v, %v; want true", changed, err)
+	}
+	a.d.syncFriends()
+	if a.isFriend(bob.PublicKey()) {
+		t.Error("bob, removed by the CLI, is still a Tox friend")
+	}
+	if !a.isFriend(dave.PublicKey()) || !a.isFriend(eve.PublicKey()) || !a.isFriend(frank.PublicKey()) {
+		t.Error("dave, eve or frank is not a friend")
+	}
+	if changed, err := a.d.book.reload(); err != nil || changed {
+		t.Errorf("a second reload: changed %v, %v; want false", changed, err)
+	}
+}
+
 func TestContactsFileRemovalUnfriends(t *testing.T) {
 	t.Parallel()
 	a := newTestNode(t, "alice")

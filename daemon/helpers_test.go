@@ -75,7 +75,9 @@ func (n *testNode) start(t *testing.T) {
 	t.Helper()
 	opts := n.opts
 	opts.AllowNoBootstrap = true
-	opts.ContactsPoll = 50 * time.Millisecond
+	if opts.ContactsPoll == 0 {
+		opts.ContactsPoll = 50 * time.Millisecond
+	}
 	opts.Tox = func(o *tox.Options) { o.LocalDiscovery, o.IPv6 = false, false }
 	var d *Daemon
 	// The port was free a moment ago; another test's node may take it

@@ -177,6 +177,18 @@ a friend request.`)
 		ct.Address = strings.TrimSpace(*addrFlag) // the book checks and normalises it
 	}
 
+	// Read the book again under its lock, now that any DNS lookup is
+	// done: the node (a dashboard change) or another `toxmail contacts`
+	// may have changed it meanwhile, and this write must not undo that.
+	unlock, err := config.LockContacts(path)
+	if err != nil {
+		return fail(err, "")
+	}
+	defer unlock()
+	if book, _, err = loadBook(cfg); err != nil {
+		return err
+	}
+
 	// The node's own ID would be a contact it never befriends. The check
 	// needs the profile; one this command cannot open (a passphrase not
 	// given) leaves it to the node, which ignores its own key.
@@ -323,6 +335,14 @@ dashboard's Remove button does the same as this command.`)
 	if err != nil {
 		return err
 	}
+	// The book is read, changed and written under its lock, so that a
+	// change the node makes meanwhile (the dashboard) is neither lost nor
+	// undone.
+	unlock, err := config.LockContacts(config.ContactsPath(cfg))
+	if err != nil {
+		return fail(err, "")
+	}
+	defer func() { unlock() }()
 	book, path, err := loadBook(cfg)
 	if err != nil {
 		return err
@@ -337,6 +357,8 @@ dashboard's Remove button does the same as this command.`)
 	} else if pk, isKey := gateway.ParseKey(key); isKey {
 		removed = book.RemoveKey(pk)
 		if len(removed) == 0 {
+			unlock() // the node, asked to drop the friend, may write the book
+			unlock = func() {}
 			return removeFriend(c, cfg, key, pk, path)
 		}
 	}
