@@ -175,6 +175,15 @@ func (d *Daemon) open() error {
 			return err
 		}
 	}
+	// A save cut short by a kill left a copy of the profile, secret key
+	// and all; with the profile locked, no save is under way.
+	removed, err := tox.RemoveProfileTemps(d.cfg.ProfilePath())
+	for _, n := range removed {
+		d.log.Info("removed a copy of the Tox profile that an interrupted save left", "file", n)
+	}
+	if err != nil {
+		d.log.Warn("an interrupted save's copy of the Tox profile is still there", "err", err)
+	}
 	if err := d.openTox(); err != nil {
 		return err
 	}

@@ -444,3 +444,21 @@ func TestBootstrapNameResolvedOffTox(t *testing.T) {
 		t.Errorf("bootstrapIPs(answers.test) = %q, %v with tox.ipv6 on; want all three", ips, err)
 	}
 }
+
+// A copy of the profile that a save cut short by a kill left beside it
+// (secret key and all) is removed when the node next starts.
+func TestOpenRemovesProfileTemps(t *testing.T) {
+	t.Parallel()
+	a := newTestNode(t, "alice")
+	stale := filepath.Join(filepath.Dir(a.cfg.ProfilePath()), "."+filepath.Base(a.cfg.ProfilePath())+".tmp-1234")
+	if err := os.WriteFile(stale, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.start(t)
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the interrupted save's copy is still there: %v", err)
+	}
+	if _, err := os.Stat(a.cfg.ProfilePath()); err != nil {
+		t.Errorf("the profile: %v", err)
+	}
+}

@@ -136,6 +136,35 @@ func SaveProfile(path string, savedata, passphrase []byte) error {
 	return nil
 }
 
+// RemoveProfileTemps removes the temporary files that a SaveProfile cut
+// short by a crash or a kill left beside path (".NAME.tmp-*", mode 0600):
+// each is a copy of the profile, secret key included, that nothing would
+// ever remove. Call it only where no SaveProfile of path can be running
+// (holding the profile's lock). It returns the names it removed.
+func RemoveProfileTemps(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tox: profile temporaries: %w", err)
+	}
+	prefix := "." + base + ".tmp-"
+	var removed []string
+	for _, e := range entries {
+		if len(e.Name()) <= len(prefix) || e.Name()[:len(prefix)] != prefix || !e.Type().IsRegular() {
+			continue
+		}
+		n := filepath.Join(dir, e.Name())
+		if err := os.Remove(n); err != nil {
+			return removed, fmt.Errorf("tox: removing a profile temporary: %w", err)
+		}
+		removed = append(removed, n)
+	}
+	return removed, nil
+}
+
 // LoadProfile reads a profile written by SaveProfile (or by another Tox
 // client) and returns the savedata for Options.Savedata. An encrypted
 // profile needs its passphrase (ErrPassphraseRequired,

@@ -122,3 +122,31 @@ func TestProfileErrors(t *testing.T) {
 		t.Errorf("Decrypt of plain data: got %v", err)
 	}
 }
+
+// The copies a SaveProfile cut short leaves (".NAME.tmp-*", secret key
+// and all) are removed; the profile, other files and a directory of that
+// name stay.
+func TestRemoveProfileTemps(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "toxmail.tox")
+	for _, n := range []string{"toxmail.tox", ".toxmail.tox.tmp-123", ".toxmail.tox.tmp-9", ".other.tox.tmp-1", ".toxmail.tox.tmp-"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, ".toxmail.tox.tmp-dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := RemoveProfileTemps(path)
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("removed %v, %v; want the two temporaries", removed, err)
+	}
+	left, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range left {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, ","); got != ".other.tox.tmp-1,.toxmail.tox.tmp-,.toxmail.tox.tmp-dir,toxmail.tox" {
+		t.Errorf("left %s", got)
+	}
+}
