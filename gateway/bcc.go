@@ -56,10 +56,20 @@ func stripBcc(body []byte) ([]byte, int) {
 // field; white space before the colon counts, as RFC 5322's obsolete
 // syntax allows and as mail clients read it.
 func isBccField(line []byte) bool {
+	name := fieldName(line)
+	return name == "bcc" || name == "resent-bcc"
+}
+
+// fieldName returns the lower-case name of the field a header line starts,
+// white space before the colon dropped; "" for a continuation line or a
+// line without a colon.
+func fieldName(line []byte) string {
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+		return ""
+	}
 	colon := bytes.IndexByte(line, ':')
 	if colon < 0 {
-		return false
+		return ""
 	}
-	name := strings.TrimRight(string(line[:colon]), " \t")
-	return strings.EqualFold(name, "bcc") || strings.EqualFold(name, "resent-bcc")
+	return strings.ToLower(strings.TrimRight(string(line[:colon]), " \t"))
 }

@@ -291,6 +291,12 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if blind > 0 {
 		s.log.Info("SMTP mail: Bcc fields removed before sealing", "fields", blind)
 	}
+	// A mail at the size limit is sealed as it is rather than refused
+	// for what the server would add.
+	if full, added := completeHeader(body, time.Now(), s.srv.cfg.Domain); len(added) > 0 && int64(len(full)) <= limit {
+		body = full
+		s.log.Debug("SMTP mail: header fields added", "fields", added)
+	}
 	label := outboxLabel(body)
 	var outs []mesh.Outgoing
 	var plain []smtpRcpt

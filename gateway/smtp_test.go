@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/textproto"
 	"strings"
 	"sync"
@@ -396,11 +397,15 @@ func TestSMTPMaxRecipients(t *testing.T) {
 	}
 }
 
+// dateAndID are the fields a mail needs for the server to add none.
+const dateAndID = "Date: Mon, 7 Dec 2026 10:00:00 +0100\r\nMessage-ID: <1@client.test>\r\n"
+
 func TestSMTPDataTwoRecipients(t *testing.T) {
 	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.TTL = 3; c.Lifetime = 48 * time.Hour })
 	long := "<" + strings.Repeat("x", 300) + "@client.test>"
 	body := "From: Alice <alice@example.org>\r\n" +
 		"To: bob@example.org, " + f.raw.Address() + "\r\n" +
+		"Date : Mon, 7 Dec 2026 10:00:00 +0100\r\n" + // with a space before the colon, still a Date
 		"Message-ID:\r\n " + long + "\r\n" +
 		"Subject: dots and line ends\r\n" +
 		"\r\n" +
@@ -447,9 +452,10 @@ func TestSMTPDataTwoRecipients(t *testing.T) {
 	if code, msg := c.data("Subject: no id\r\n\r\nx\r\n"); code != 250 {
 		t.Fatalf("second DATA: got %d %q", code, msg)
 	}
+	// It had no Message-ID: the one the server gave it labels it.
 	calls = f.sub.recorded()
-	if len(calls) != 2 || len(calls[1]) != 1 || calls[1][0].Label != "(no Message-ID) no id" || calls[1][0].TTL != 3 {
-		t.Fatalf("second mail: got %+v, want one envelope labelled with its subject", calls[1:])
+	if len(calls) != 2 || len(calls[1]) != 1 || !strings.HasSuffix(calls[1][0].Label, "@toxmail.local> no id") || calls[1][0].TTL != 3 {
+		t.Fatalf("second mail: got %+v, want one envelope labelled with its new Message-ID and subject", calls[1:])
 	}
 }
 
@@ -459,8 +465,8 @@ func TestSMTPDataTwoRecipients(t *testing.T) {
 func TestSMTPBccRemoved(t *testing.T) {
 	f := newSMTPFixture(t, nil)
 	body := "From: alice@example.org\r\nTo: bob@example.org\r\nBcc: " + f.raw.Address() + ",\r\n secret@example.org\r\n" +
-		"Subject: s\r\n\r\nBcc: this line is the body's\r\n"
-	want := "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: s\r\n\r\nBcc: this line is the body's\r\n"
+		"Subject: s\r\n" + dateAndID + "\r\nBcc: this line is the body's\r\n"
+	want := "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: s\r\n" + dateAndID + "\r\nBcc: this line is the body's\r\n"
 	c := dialSMTP(t, f.addr)
 	c.login()
 	if code, msg := c.send(body, "bob@example.org", f.raw.Address()); code != 250 {
@@ -626,7 +632,7 @@ func TestSMTPPlainSender(t *testing.T) {
 	plain.err = nil
 	plain.mu.Unlock()
 
-	body := "Subject: mixed\r\n\r\nto a mesh and a plain recipient\r\n"
+	body := "Subject: mixed\r\n" + dateAndID + "\r\nto a mesh and a plain recipient\r\n"
 	if code, msg := c.send(body, "dave@example.org", "bob@example.org"); code != 250 {
 		t.Fatalf("got %d %q", code, msg)
 	}
@@ -981,11 +987,69 @@ func TestSMTPBDATCutShort(t *testing.T) {
 	if calls := f.sub.recorded(); len(calls) != 0 {
 		t.Fatalf("a chunk cut short after %d of 500 bytes was submitted: %q", len(part), calls[0][0].Body)
 	}
-	whole := "Subject: whole\r\n\r\nall of it\r\n"
+	whole := "Subject: whole\r\n" + dateAndID + "\r\nall of it\r\n"
 	if code, msg := send(len(whole), whole); code != 250 {
 		t.Errorf("a whole BDAT chunk, then the hang-up: got %d %q, want 250", code, msg)
 	}
 	if calls := f.sub.recorded(); len(calls) != 1 || string(calls[0][0].Body) != whole {
 		t.Fatalf("the whole chunk: %d submissions, want 1 of %q", len(calls), whole)
+	}
+}
+
+// A mail without a Date or a Message-ID gets them before its header (the
+// date in UTC, the ID unique and at the server's domain); one that has
+// them, in any case or spelling RFC 5322 allows, is sealed as it came;
+// fields in the body do not count; a mail the fields would push past the
+// size limit is sealed as it came rather than refused.
+func TestSMTPHeaderCompleted(t *testing.T) {
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.MaxMessageBytes = 300 })
+	c := dialSMTP(t, f.addr)
+	c.login()
+	submitted := func(body string) string {
+		t.Helper()
+		if code, msg := c.send(body, "bob@example.org"); code != 250 {
+			t.Fatalf("DATA %q: got %d %q", body, code, msg)
+		}
+		calls := f.sub.recorded()
+		return string(calls[len(calls)-1][0].Body)
+	}
+	var ids []string
+	for range 2 {
+		before := time.Now().UTC().Truncate(time.Second)
+		body := "Subject: bare\r\n\r\nDate: in the body\r\nMessage-ID: <body@x>\r\n"
+		got := submitted(body)
+		msg, err := mail.ReadMessage(strings.NewReader(got))
+		if err != nil || !strings.HasSuffix(got, body) {
+			t.Fatalf("completed mail %q: %v", got, err)
+		}
+		date, err := msg.Header.Date()
+		if err != nil || date.Before(before) || date.After(time.Now().Add(time.Second)) || !strings.HasSuffix(msg.Header.Get("Date"), "+0000") {
+			t.Errorf("added Date %q: %v, %v; want now, in UTC", msg.Header.Get("Date"), date, err)
+		}
+		id := msg.Header.Get("Message-ID")
+		if !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, "@toxmail.local>") || len(id) < 40 {
+			t.Errorf("added Message-ID %q", id)
+		}
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("two mails got the same Message-ID %s", ids[0])
+	}
+	for _, body := range []string{
+		"date: Mon, 7 Dec 2026 10:00:00 +0100\r\nMESSAGE-ID: <2@client.test>\r\n\r\nx\r\n",
+		"Date\t: Mon, 7 Dec 2026 10:00:00 +0100\nMessage-Id: <3@client.test>\n\nlone LF line ends\r\n",
+	} {
+		if got := submitted(body); got != body {
+			t.Errorf("a complete mail changed:\ngot  %q\nwant %q", got, body)
+		}
+	}
+	// Only a Message-ID is missing: only it is added.
+	if got := submitted("Date: Mon, 7 Dec 2026 10:00:00 +0100\r\n\r\nx\r\n"); strings.Count(got, "Date:") != 1 || !strings.HasPrefix(got, "Message-ID: <") {
+		t.Errorf("a mail with a Date: %q", got)
+	}
+	// 250 bytes fit the 300-byte limit, the fields would not.
+	big := "Subject: big\r\n\r\n" + strings.Repeat("y", 232) + "\r\n"
+	if got := submitted(big); got != big {
+		t.Errorf("a mail near the limit: got %d bytes, want it as it came (%d)", len(got), len(big))
 	}
 }
