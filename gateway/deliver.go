@@ -100,6 +100,9 @@ func (m *Mailbox) Deliver(d *mesh.Delivery) error {
 		hdr = fmt.Appendf(hdr, "X-Toxmail-Renamed: %d field(s) the sender wrote as X-Toxmail-* are below as X-Sender-Toxmail-*\r\n", renamed)
 		m.log.Warn("mail carried its own X-Toxmail fields; renamed", "id", l.ID, "fields", renamed)
 	}
+	if headerless(body) {
+		hdr = append(hdr, "\r\n"...) // the mail is all body: keep it out of the header
+	}
 	if m.cfg.SpaceCheck != nil {
 		if err := m.cfg.SpaceCheck(); err != nil {
 			return tempError{fmt.Errorf("gateway: mail %s not stored for now: %w", l.ID.Short(), err)}

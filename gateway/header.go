@@ -48,3 +48,34 @@ func headerField(body []byte, name string) string {
 	}
 	return strings.TrimSpace(clean(string(v)))
 }
+
+// headerless reports whether a mail does not start with a header field:
+// its first line is neither a field's (a name of printable ASCII, then a
+// colon, white space before the colon allowed) nor the empty line that
+// ends an empty header section. Such a mail is all body (a client that
+// wrote no header, or text that starts with white space), and whoever
+// puts fields before it must put an empty line after them, or its first
+// line would read as a broken field, or as part of theirs.
+func headerless(body []byte) bool {
+	if len(body) == 0 {
+		return false
+	}
+	_, content := headerLine(body)
+	if len(content) == 0 {
+		return false
+	}
+	colon := bytes.IndexByte(content, ':')
+	if colon < 0 {
+		return true
+	}
+	name := bytes.TrimRight(content[:colon], " \t")
+	if len(name) == 0 {
+		return true
+	}
+	for _, c := range name {
+		if c < 33 || c > 126 {
+			return true
+		}
+	}
+	return false
+}

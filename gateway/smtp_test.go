@@ -1047,6 +1047,13 @@ func TestSMTPHeaderCompleted(t *testing.T) {
 	if got := submitted("Date: Mon, 7 Dec 2026 10:00:00 +0100\r\n\r\nx\r\n"); strings.Count(got, "Date:") != 1 || !strings.HasPrefix(got, "Message-ID: <") {
 		t.Errorf("a mail with a Date: %q", got)
 	}
+	// A mail with no header is all body: an empty line follows the fields.
+	for _, text := range []string{"just text: no header\r\n", " indented\r\nFrom: x@y\r\n", "x y: z\r\n"} {
+		got := submitted(text)
+		if i := strings.Index(got, "\r\n\r\n"); i < 0 || got[i+4:] != text || !strings.HasPrefix(got, "Date: ") {
+			t.Errorf("a mail without a header became %q", got)
+		}
+	}
 	// 250 bytes fit the 300-byte limit, the fields would not.
 	big := "Subject: big\r\n\r\n" + strings.Repeat("y", 232) + "\r\n"
 	if got := submitted(big); got != big {

@@ -17,8 +17,9 @@ import (
 // completeHeader returns body with a Date field (now, in UTC, so as not to
 // tell the recipients the sender's time zone) and a Message-ID field
 // (<time.random@domain>) put before its header when it has none, and
-// which it added. Each new field ends with CRLF. body is returned as it
-// is when it has both.
+// which it added. Each new field ends with CRLF; a mail with no header
+// (headerless) gets an empty line after them. body is returned as it is
+// when it has both.
 func completeHeader(body []byte, now time.Time, domain string) (out []byte, added []string) {
 	var fields []byte
 	if !hasField(body, "date") {
@@ -31,6 +32,9 @@ func completeHeader(body []byte, now time.Time, domain string) (out []byte, adde
 	}
 	if len(fields) == 0 {
 		return body, nil
+	}
+	if headerless(body) {
+		fields = append(fields, "\r\n"...) // the mail is all body
 	}
 	return append(fields, body...), added
 }
