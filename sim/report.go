@@ -62,8 +62,14 @@ func WriteTable(w io.Writer, r *Report) error {
 	var b bytes.Buffer
 
 	g := r.Graph
-	fmt.Fprintf(&b, "graph:     %s, %s, %s, mean degree %s, max degree %d\n",
-		dashIfEmpty(g.Kind), plural.Count(g.Nodes, "node"), plural.Count(g.Edges, "edge"), trimFloat(g.MeanDegree, 2), g.MaxDegree)
+	asked := ""
+	if g.Degree != nil && math.Abs(g.MeanDegree-*g.Degree) > 0.1**g.Degree {
+		// ba and hk fall short on few nodes: the first nodes have
+		// fewer to attach to.
+		asked = fmt.Sprintf(" (asked for %s)", trimFloat(*g.Degree, 2))
+	}
+	fmt.Fprintf(&b, "graph:     %s, %s, %s, mean degree %s%s, max degree %d\n",
+		dashIfEmpty(g.Kind), plural.Count(g.Nodes, "node"), plural.Count(g.Edges, "edge"), trimFloat(g.MeanDegree, 2), asked, g.MaxDegree)
 	c := r.Churn
 	churn := fmt.Sprintf("%s, %s available", dashIfEmpty(c.Model), percentString(c.Availability, 1))
 	if c.Model == "none" {
@@ -169,9 +175,11 @@ func WriteTable(w io.Writer, r *Report) error {
 		b.WriteString("± is the half-width of the 95% confidence interval of the mean over seeds, in percentage points\n")
 	}
 	b.WriteString("latency: creation to the recipient's inbox, over delivered mail; hops: friend links it travelled;\n" +
-		"ack: creation to the sender seeing the ack; frames and bytes per delivered mail\n")
+		"ack: creation to the sender seeing the ack, over the mails whose ack arrived (fewer than delivered,\n" +
+		"  so its percentiles may be below the latency's); frames and bytes per delivered mail;\n" +
+		"peak held/node: the most any one node held at once\n")
 	if multi {
-		b.WriteString("over seeds: latencies are the mean of each seed's percentile; frames and bytes are all sent over all delivered\n")
+		b.WriteString("over seeds: latencies and peak held are the mean of each seed's; frames and bytes are all sent over all delivered\n")
 	}
 	if partial {
 		b.WriteString("† some seeds delivered nothing: the latencies are those of the seeds that delivered\n")

@@ -538,3 +538,25 @@ func TestReportRunsAgain(t *testing.T) {
 		}
 	}
 }
+
+// A generated graph whose mean degree is far from the one asked for (ba
+// and hk on few nodes) says so; one near it does not.
+func TestWriteTableDegreeAsked(t *testing.T) {
+	for _, c := range []struct {
+		asked float64
+		want  string
+	}{
+		{9, "mean degree 19.96 (asked for 9), max"},
+		{20, "mean degree 19.96, max"},
+	} {
+		r := synthReport(2, 1)
+		r.Graph.Degree = &c.asked
+		var b strings.Builder
+		if err := WriteTable(&b, r); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("asked %v: table lacks %q:\n%s", c.asked, c.want, b.String())
+		}
+	}
+}
