@@ -191,10 +191,18 @@ func (c *cli) loadSettings(cmd, flagValue string) (*config.Config, error) {
 	if err != nil {
 		return nil, fail(err, "")
 	}
-	if err := config.CheckMode(path); errors.Is(err, config.ErrInsecureFile) {
+	// A file that holds no secret (a [sim]-only study) is nobody's
+	// business to read.
+	if err := config.CheckMode(path); errors.Is(err, config.ErrInsecureFile) && holdsSecrets(cfg) {
 		fmt.Fprintf(c.stderr, "toxmail %s: warning: %s\n", cmd, clean(err))
 	}
 	return cfg, nil
+}
+
+// holdsSecrets reports whether cfg has a dashboard token or a password
+// hash, which others must not read.
+func holdsSecrets(cfg *config.Config) bool {
+	return cfg.Dashboard.Token != "" || len(cfg.SMTP.Users) > 0
 }
 
 // parseConfig parses the arguments of a command that takes no positional

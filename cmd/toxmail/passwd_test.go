@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -114,6 +115,14 @@ func TestConfigModeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	toxmail(t, "id", "--config", n.config).ok(t, "id after chmod 600")
+	// A file of a [sim] section alone holds no secret: no warning.
+	study := filepath.Join(t.TempDir(), "study.toml")
+	if err := os.WriteFile(study, []byte("[sim]\nnodes = 20\ndegree = 4\nchurn = \"none\"\nmessages = 2\ndays = 0.05\nttl = [1]\nstrategies = [\"flood\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := toxmail(t, "sim", "--config", study).ok(t, "sim with a readable [sim]-only file"); strings.Contains(r.stderr, "warning") {
+		t.Errorf("sim warned about a file without secrets: %q", r.stderr)
+	}
 }
 
 // --config naming a directory says so and names the file to give.

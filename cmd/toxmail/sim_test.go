@@ -145,6 +145,18 @@ func TestSimErrors(t *testing.T) {
 			t.Errorf("the study ran before its output directory was checked: %q", r.stdout)
 		}
 	})
+	t.Run("generator flags with an edge list", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "path.txt")
+		if err := os.WriteFile(path, []byte("1 2\n2 3\n3 4\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := runInv(t, invocation{args: []string{"sim", "--graph", path, "--nodes", "50", "--degree", "4", "--churn", "none",
+			"--messages", "2", "--days", "0.05", "--ttl", "1", "--strategies", "flood", "--json"}}).ok(t, "sim over an edge list")
+		if want := "toxmail sim: warning: --nodes and --degree ignored: the edge list " + path; !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr %q lacks %q", r.stderr, want)
+		}
+	})
 	t.Run("missing graph file", func(t *testing.T) {
 		t.Parallel()
 		r := runInv(t, invocation{args: []string{"sim", "--graph", filepath.Join(t.TempDir(), "nope.txt")}})

@@ -119,6 +119,18 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	if err := cfg.Validate(); err != nil {
 		return simInvalid(f, err, given, cfgPath)
 	}
+	if !slices.Contains([]string{"er", "ws", "ba", "hk"}, cfg.Graph) {
+		var ignored []string
+		for _, name := range []string{"nodes", "degree"} {
+			if given[name] {
+				ignored = append(ignored, "--"+name)
+			}
+		}
+		if len(ignored) > 0 {
+			fmt.Fprintf(c.stderr, "toxmail sim: warning: %s ignored: the edge list %s has its own nodes and edges\n",
+				strings.Join(ignored, " and "), cfg.Graph)
+		}
+	}
 	study, err := sim.NewStudy(cfg)
 	if err != nil {
 		// Validate has passed: what is left is mostly the edge-list file.
