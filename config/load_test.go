@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,6 +286,8 @@ func TestBadValues(t *testing.T) {
 		{"[sim]\nchurn = \"x\"", "sim.churn", 2, `toxmail.toml:2: sim.churn = "x": not one of none, exp, weibull, kad`},
 		{"[sim]\nttl = [0]", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = [0]: out of range: want 1..255`},
 		{"[sim]\nttl = [1, \"2\"]", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = [1, "2"]: want an array of integers`},
+		{"[sim]\nttl = \"3-1\"", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = "3-1": ttl "3-1" in "3-1": range runs backwards (3 > 1): want hop limits such as [1, 2, 4] or "1-6"`},
+		{"[sim]\nstrategies = \"flood, gossip\"", "sim.strategies", 2, `toxmail.toml:2: sim.strategies = "flood, gossip": not one of`},
 		{"[sim]\nstrategies = [\"flood\", \"gossip\"]", "sim.strategies", 2, `toxmail.toml:2: sim.strategies = ["flood", "gossip"]: not one of`},
 		{"[sim]\nnodes = 1", "sim.nodes", 2, `toxmail.toml:2: sim.nodes = 1: out of range: want 2..10000000`},
 		{"[sim]\nseed = -1", "sim.seed", 2, `toxmail.toml:2: sim.seed = -1: out of range: want 0..9223372036854775807`},
@@ -509,5 +512,17 @@ func TestEditDistance(t *testing.T) {
 		if got := editDistance(tc.a, tc.b); got != tc.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+// [sim] takes ttl and strategies as the flags do, as strings, besides
+// arrays.
+func TestParseSimListsAsStrings(t *testing.T) {
+	c, err := Parse(withToken("[sim]\nttl = \"1-3,6\"\nstrategies = \"flood, relay\"\n"), "toxmail.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Sim.TTLs, []int{1, 2, 3, 6}) || !slices.Equal(c.Sim.Strategies, []string{"flood", "relay"}) {
+		t.Errorf("ttl %v, strategies %q; want [1 2 3 6] and [flood relay]", c.Sim.TTLs, c.Sim.Strategies)
 	}
 }

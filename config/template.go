@@ -418,10 +418,10 @@ var schema = []section{
 				doc: `Budget of each simulated node for held envelopes (mesh.max_held_bytes).`,
 				ptr: func(c *Config) any { return &c.Sim.MaxHeldBytes }},
 			{key: "ttl", field: "TTLs", rng: "each 1..255; at least one with a flood strategy",
-				doc: `The hop limits compared by the flood strategies.`,
+				doc: `The hop limits compared by the flood strategies: an array, or a string as --ttl takes it ("1-6", "1-3,8").`,
 				ptr: func(c *Config) any { return &c.Sim.TTLs }},
 			{key: "strategies", field: "Strategies", rng: "a non-empty subset of " + quoteList(sim.Strategies),
-				doc: "The delivery strategies compared:\n" +
+				doc: "The delivery strategies compared (an array, or a comma-separated string as --strategies takes it):\n" +
 					`  "direct": the sender befriends each recipient and retries until both are online; nobody relays;` + "\n" +
 					`  "relay": one always-on relay that every node is friends with, and nothing else;` + "\n" +
 					`  "flood": the toxmail mesh over the social graph, once per ttl;` + "\n" +

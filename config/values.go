@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/toxmail/toxmail/sim"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -68,9 +69,19 @@ func decode(p, raw any, size bool, rng string) error {
 			return want("a number")
 		}
 	case *[]int:
+		if isStr {
+			// As the flag takes it: "1-6", "1,2,4". Only sim.ttl is a
+			// list of integers.
+			ttls, err := sim.ParseTTLs(str)
+			if err != nil {
+				return errors.New(strings.TrimPrefix(err.Error(), "sim: ") + `: want hop limits such as [1, 2, 4] or "1-6"`)
+			}
+			*p = ttls
+			return nil
+		}
 		list, ok := raw.([]any)
 		if !ok {
-			return want("an array of integers, such as [1, 2, 3]")
+			return want(`an array of integers, such as [1, 2, 3], or a range such as "1-6"`)
 		}
 		out := make([]int, len(list))
 		for i, x := range list {
@@ -82,9 +93,20 @@ func decode(p, raw any, size bool, rng string) error {
 		}
 		*p = out
 	case *[]string:
+		if isStr {
+			// As the flag takes it: "flood,relay".
+			var out []string
+			for part := range strings.SplitSeq(str, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					out = append(out, part)
+				}
+			}
+			*p = out
+			return nil
+		}
 		list, ok := raw.([]any)
 		if !ok {
-			return want(`an array of strings, such as ["a", "b"]`)
+			return want(`an array of strings, such as ["a", "b"], or a comma-separated string`)
 		}
 		out := make([]string, len(list))
 		for i, x := range list {
