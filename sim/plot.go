@@ -322,10 +322,24 @@ var refStyle = map[string]struct {
 	StrategyRelay:  {colOrange, dashDashDot, "relay (TTL 2)"},
 }
 
-// addSeries draws one flood strategy's means against TTL, with CI bars,
-// and adds it to the legend. val returns a summary's mean and CI
-// half-width; clamp limits the bars (and drops points outside [lo, hi]).
-func addSeries(f *figure, ss []Summary, st string, val func(Summary) (float64, float64), lo, hi float64) {
+// dodge is how far each flood strategy's points sit from their TTL, in
+// TTLs, when both are drawn: flood and flood-noack often deliver alike,
+// and one's line and bars would hide the other's.
+func dodge(sums []Summary, st string) float64 {
+	if len(summariesOf(sums, StrategyFlood)) == 0 || len(summariesOf(sums, StrategyFloodNoAck)) == 0 {
+		return 0
+	}
+	if st == StrategyFlood {
+		return -0.06
+	}
+	return 0.06
+}
+
+// addSeries draws one flood strategy's means against TTL (moved dx
+// along the axis), with CI bars, and adds it to the legend. val returns a
+// summary's mean and CI half-width; clamp limits the bars (and drops
+// points outside [lo, hi]).
+func addSeries(f *figure, ss []Summary, st string, dx float64, val func(Summary) (float64, float64), lo, hi float64) {
 	var xys plotter.XYs
 	var errs plotter.YErrors
 	bars := false
@@ -334,7 +348,7 @@ func addSeries(f *figure, ss []Summary, st string, val func(Summary) (float64, f
 		if y < lo || y > hi {
 			continue
 		}
-		xys = append(xys, plotter.XY{X: float64(s.TTL), Y: y})
+		xys = append(xys, plotter.XY{X: float64(s.TTL) + dx, Y: y})
 		low, high := min(ci, y-lo), min(ci, hi-y)
 		errs = append(errs, struct{ Low, High float64 }{low, high})
 		bars = bars || ci > 0
@@ -384,7 +398,7 @@ func deliveryFigure(r *Report, sums []Summary) *figure {
 	x0, x1 := ttlRange(sums)
 	ratio := func(s Summary) (float64, float64) { return s.DeliveryRatio, s.DeliveryRatioCI }
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
-		addSeries(f, summariesOf(sums, st), st, ratio, 0, 1)
+		addSeries(f, summariesOf(sums, st), st, dodge(sums, st), ratio, 0, 1)
 	}
 	// The bound goes under the reference lines, which often lie on it
 	// (relay delivers what is reachable); the legend keeps it after them.
@@ -457,7 +471,7 @@ func overheadFigure(r *Report, sums []Summary, bytes bool) *figure {
 	}
 	lo, hi = lo/1.4, hi*1.4
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
-		addSeries(f, summariesOf(sums, st), st, val, lo, hi)
+		addSeries(f, summariesOf(sums, st), st, dodge(sums, st), val, lo, hi)
 	}
 	for _, st := range []string{StrategyDirect, StrategyRelay} {
 		for _, s := range summariesOf(sums, st) {

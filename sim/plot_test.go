@@ -274,3 +274,16 @@ func TestPlotLatencyUnit(t *testing.T) {
 		}
 	}
 }
+
+// flood and flood-noack, often alike, are drawn side by side around each
+// TTL so that neither hides the other; one alone sits on its TTL.
+func TestPlotDodge(t *testing.T) {
+	both := reportSummaries(synthReport(4, 2))
+	if a, b := dodge(both, StrategyFlood), dodge(both, StrategyFloodNoAck); a >= 0 || b <= 0 || a != -b {
+		t.Errorf("both drawn: flood at %+v, flood-noack at %+v; want opposite sides", a, b)
+	}
+	one := summariesOf(both, StrategyFlood)
+	if d := dodge(one, StrategyFlood); d != 0 {
+		t.Errorf("flood alone moved %v", d)
+	}
+}
