@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,12 +160,9 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		if bar == nil {
 			return
 		}
-		if r := p.Finished; r != nil {
-			what := r.Strategy
-			if r.TTL > 0 && (r.Strategy == sim.StrategyFlood || r.Strategy == sim.StrategyFloodNoAck) {
-				what += fmt.Sprintf(" ttl %d", r.TTL)
-			}
-			bar.Describe(fmt.Sprintf("%d/%d runs; last: %s, seed %d", p.Runs, p.TotalRuns, what, r.Seed))
+		if p.Finished != nil {
+			// Of a fixed width, so that the bar beside it keeps its own.
+			bar.Describe(fmt.Sprintf("%*d/%d runs", len(strconv.Itoa(p.TotalRuns)), p.Runs, p.TotalRuns))
 		}
 		bar.Set64(p.Hours)
 	})
@@ -207,15 +205,26 @@ func (c *cli) progressBar(total int) *progressbar.ProgressBar {
 	if c.stderrFile == nil || !term.IsTerminal(int(c.stderrFile.Fd())) {
 		return nil
 	}
-	bar := progressbar.NewOptions(total,
+	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(c.stderr),
 		progressbar.OptionSetDescription("simulating"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionClearOnFinish(),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionFullWidth(),
-	)
+	}
+	// On a narrow terminal the times and the full-width bar would wrap
+	// onto a new line at every update: a short bar alone fits.
+	if cols, _, err := term.GetSize(int(c.stderrFile.Fd())); err == nil && cols < 72 {
+		opts = []progressbar.Option{
+			progressbar.OptionSetWriter(c.stderr),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100 * time.Millisecond),
+			progressbar.OptionSetWidth(max(5, cols-35)),
+		}
+	}
+	bar := progressbar.NewOptions(total, opts...)
 	bar.RenderBlank()
 	return bar
 }
