@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/envelope"
@@ -176,9 +177,13 @@ func (m *Mailbox) fromCheck(body []byte, sender envelope.PublicKey, known string
 	if len(body) > 0 && (body[0] == ' ' || body[0] == '\t') {
 		return "fail", "the mail starts with white space, which would continue these headers"
 	}
-	from, err := headerFrom(body)
+	fromAddr, err := headerFrom(body)
 	if err != nil {
 		return "fail", "no single readable From: " + err.Error()
+	}
+	from := fromAddr.Address
+	if shown, ok := nameShowsAddress(fromAddr.Name, from); ok {
+		return "fail", fmt.Sprintf("the From name shows the address %s, but the mail is from %s", shown, from)
 	}
 	if key, ok := toxAddressKey(from); ok {
 		if key == sender {
@@ -259,26 +264,47 @@ func toxAddressKey(addr string) (envelope.PublicKey, bool) {
 // the colon as RFC 5322 §4.5.3 does (Go's parser does not read "From :" as
 // a From field, but a mail client may show it): anything but exactly one
 // is an error.
-func headerFrom(body []byte) (string, error) {
+func headerFrom(body []byte) (*mail.Address, error) {
 	hdr := body[:headerEnd(body)]
 	if n := countFields(hdr, "From"); n != 1 {
-		return "", fmt.Errorf("%d From fields", n)
+		return nil, fmt.Errorf("%d From fields", n)
 	}
 	msg, err := mail.ReadMessage(io.MultiReader(bytes.NewReader(tightColons(hdr)), strings.NewReader("\r\n")))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	// The display name's charset must not decide whether the address
 	// reads: decode every charset mail clients use.
 	parser := mail.AddressParser{WordDecoder: charset.WordDecoder()}
 	list, err := parser.ParseList(msg.Header.Get("From"))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(list) != 1 {
-		return "", fmt.Errorf("%d From addresses", len(list))
+		return nil, fmt.Errorf("%d From addresses", len(list))
 	}
-	return list[0].Address, nil
+	return list[0], nil
+}
+
+// nameShowsAddress reports whether a From display name (or comment, which
+// net/mail reads as the name) shows a mail address other than addr:
+// `"alice@example.org" <mallory@evil.example>` shows alice to a reader
+// whose client prints names, while the check can only judge mallory's
+// address. A word counts as an address when it has text before its @ and
+// a domain with a dot (or the @tox pseudo-domain) after it.
+func nameShowsAddress(name, addr string) (string, bool) {
+	for _, w := range strings.FieldsFunc(name, func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune(`<>"'()[],;`, r)
+	}) {
+		local, domain, ok := strings.Cut(w, "@")
+		if !ok || local == "" || !(strings.Contains(strings.Trim(domain, "."), ".") || strings.EqualFold(domain, ToxDomain)) {
+			continue
+		}
+		if !strings.EqualFold(w, addr) {
+			return w, true
+		}
+	}
+	return "", false
 }
 
 // tightColons returns the header section with the white space between each

@@ -73,6 +73,12 @@ func TestMailboxDeliver(t *testing.T) {
 		{"name in KOI8-R", "From: =?koi8-r?b?8NLJ18XU?= <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"name in an unknown charset", "From: =?x-unheard-of?q?Andr=E9?= <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"forged, name in windows-1252", "From: =?windows-1252?q?Andr=E9?= <alice@example.org>\r\n\r\nx\r\n", mallory, "X-Toxmail-From-Check: fail (From says alice@example.org"},
+		// The name a client shows must not show another address than
+		// the one checked (a comment is read as the name too).
+		{"name shows another address", "From: \"ceo@bank.example\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail (the From name shows the address ceo@bank.example, but the mail is from alice@example.org)"},
+		{"comment shows another address", "From: alice@example.org (carol@example.org)\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail (the From name shows the address carol@example.org"},
+		{"name shows its own address", "From: \"Alice (alice@example.org)\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
+		{"name with an @ that is no address", "From: \"Alice @ work\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"two From fields", "From: alice@example.org\r\nFrom: CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
 		{"leading white space", " continuation\r\nFrom: alice@example.org\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
 		// Security review: the check read 64 KiB of header and missed a
