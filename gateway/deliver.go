@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/inbox"
@@ -43,7 +46,8 @@ type MailboxConfig struct {
 // mail byte for byte as the sender submitted it — except that header
 // fields the sender wrote as X-Toxmail-* are renamed X-Sender-Toxmail-*
 // (and an X-Toxmail-Renamed field says so), so that only this node's
-// fields carry its name.
+// fields carry its name; that lone CRs and LFs become CRLF; and that a
+// mail with no header (headerless) gets an empty line before it.
 //
 // The delivery headers are
 //
@@ -191,6 +195,11 @@ func (m *Mailbox) fromCheck(body []byte, sender envelope.PublicKey, known string
 		}
 		return "fail", fmt.Sprintf("From is the Tox ID of %s, but the sender is %s", key.Short(), sender.Short())
 	}
+	if local, domain, _ := strings.Cut(from, "@"); strings.EqualFold(domain, ToxDomain) && looksLikeToxID(local) {
+		// A Tox ID with a digit changed (its checksum redone, or not)
+		// reads almost as someone's real one: it is no one's.
+		return "fail", "From is a Tox address that is no valid Tox ID, so not the sender's (a look-alike of one?)"
+	}
 	if c, ok := m.contactAtTox(from); ok {
 		// NAME@tox is the contact named NAME, as RCPT TO reads it.
 		if key := c.ID.PublicKey(); key != sender {
@@ -286,13 +295,20 @@ func headerFrom(body []byte) (*mail.Address, error) {
 	return list[0], nil
 }
 
+// atSpaces is an @ with white space around it.
+var atSpaces = regexp.MustCompile(`\s*@\s*`)
+
 // nameShowsAddress reports whether a From display name (or comment, which
 // net/mail reads as the name) shows a mail address other than addr:
 // `"alice@example.org" <mallory@evil.example>` shows alice to a reader
 // whose client prints names, while the check can only judge mallory's
 // address. A word counts as an address when it has text before its @ and
-// a domain with a dot (or the @tox pseudo-domain) after it.
+// a domain with a dot (or the @tox pseudo-domain) after it. The name is
+// read as a reader sees it: compatibility characters as the ones they
+// look like (NFKC: a fullwidth ＠, a one-dot leader for a dot), and white
+// space around an @ dropped ("ceo @ bank.example").
 func nameShowsAddress(name, addr string) (string, bool) {
+	name = atSpaces.ReplaceAllString(norm.NFKC.String(name), "@")
 	for _, w := range strings.FieldsFunc(name, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune(`<>"'()[],;`, r)
 	}) {
@@ -346,12 +362,9 @@ func tightColons(hdr []byte) []byte {
 // colon.
 func countFields(hdr []byte, name string) int {
 	n := 0
+	name = strings.ToLower(name)
 	for line := range bytes.Lines(hdr) {
-		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
-			continue // a continuation
-		}
-		field, _, ok := bytes.Cut(line, []byte(":"))
-		if ok && strings.EqualFold(string(bytes.TrimRight(field, " \t")), name) {
+		if fieldName(line) == name {
 			n++
 		}
 	}

@@ -67,6 +67,8 @@ func TestMailboxDeliver(t *testing.T) {
 		{"forged From", "From: Alice <alice@example.org>\r\nSubject: trust me\r\n\r\npay\r\n", mallory, "X-Toxmail-From-Check: fail"},
 		{"own key", "From: " + strings.ToLower(bob.Public.String()) + "@tox\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
 		{"own Tox ID", "From: " + NewToxID(bob.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: pass"},
+		{"look-alike Tox ID, top bit set", "From: " + NewToxID(topBit(alice.Public), [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: fail (From is a Tox address that is no valid Tox ID"},
+		{"look-alike Tox ID, bad checksum", "From: " + badChecksum(NewToxID(alice.Public, [4]byte{0, 0, 0, 7})) + "@tox\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: fail (From is a Tox address that is no valid Tox ID"},
 		{"someone else's Tox ID", "From: " + NewToxID(alice.Public, [4]byte{0, 0, 0, 7}).Address() + "\r\n\r\nx\r\n", bob, "X-Toxmail-From-Check: fail"},
 		{"stranger claims a contact", "From: Alice <alice@example.org>\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: fail"},
 		{"name in windows-1252", "From: =?windows-1252?q?Andr=E9_=93A=94?= <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
@@ -77,6 +79,8 @@ func TestMailboxDeliver(t *testing.T) {
 		// the one checked (a comment is read as the name too).
 		{"name shows another address", "From: \"ceo@bank.example\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail (the From name shows the address ceo@bank.example, but the mail is from alice@example.org)"},
 		{"comment shows another address", "From: alice@example.org (carol@example.org)\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail (the From name shows the address carol@example.org"},
+		{"name shows another address in look-alikes", "From: \"ceo\uff20bank\u2024example\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail (the From name shows the address ceo@bank.example"},
+		{"name shows another address spaced", "From: \"ceo @ bank.example\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail (the From name shows the address ceo@bank.example"},
 		{"name shows its own address", "From: \"Alice (alice@example.org)\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"name with an @ that is no address", "From: \"Alice @ work\" <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"two From fields", "From: alice@example.org\r\nFrom: CEO <ceo@bank.example>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: fail"},
@@ -91,7 +95,12 @@ func TestMailboxDeliver(t *testing.T) {
 		{"long header, one From", strings.Repeat("X-Pad: "+strings.Repeat("a", 70)+"\r\n", 1000) + "From: Alice <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 		{"unknown key", "From: someone@else.example\r\n\r\nx\r\n", func() envelope.KeyPair { k, _ := envelope.GenerateKeyPair(nil); return k }(), "X-Toxmail-From-Check: none"},
 		{"no header", "just text", alice, "X-Toxmail-From-Check: fail"},
+		{"mbox From line first", "From 0123abc Mon Sep 17 00:00:00 2001\r\nFrom: Alice <alice@example.org>\r\n\r\nx\r\n", alice, "X-Toxmail-From-Check: pass"},
 	}
+	// The cases that are all body, which get an empty line before them:
+	// their first line would otherwise read as a field (or fold into the
+	// last delivery field).
+	allBody := map[string]bool{"no header": true, "leading white space": true}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			l := letterFrom(t, c.from, bob, c.body)
@@ -110,12 +119,8 @@ func TestMailboxDeliver(t *testing.T) {
 				t.Fatalf("the stored mail does not end with the submitted bytes")
 			}
 			hdr := string(data[:len(data)-len(c.body)])
-			// A mail that is all body gets an empty line before it: its
-			// first line would otherwise read as a field (or fold into
-			// the last delivery field).
-			allBody := c.name == "no header" || c.name == "leading white space"
-			if sep := strings.HasSuffix(hdr, "\r\n\r\n"); sep != allBody {
-				t.Errorf("an empty line between the delivery fields and the mail: %v, want %v", sep, allBody)
+			if sep := strings.HasSuffix(hdr, "\r\n\r\n"); sep != allBody[c.name] {
+				t.Errorf("an empty line between the delivery fields and the mail: %v, want %v", sep, allBody[c.name])
 			} else if sep {
 				hdr = hdr[:len(hdr)-2]
 			}
@@ -258,4 +263,23 @@ func bookMailbox(t *testing.T, hostname string, contacts ...Contact) *Mailbox {
 		t.Fatal(err)
 	}
 	return mb
+}
+
+// topBit returns k with the top bit of its last byte set: a key no Tox
+// node has.
+func topBit(k envelope.PublicKey) envelope.PublicKey {
+	k[31] |= 0x80
+	return k
+}
+
+// badChecksum returns id's 76 hex digits with the checksum's last digit
+// changed.
+func badChecksum(id ToxID) string {
+	s := []byte(id.String())
+	if s[75] == '0' {
+		s[75] = '1'
+	} else {
+		s[75] = '0'
+	}
+	return string(s)
 }

@@ -60,7 +60,12 @@ func headerless(body []byte) bool {
 	if len(body) == 0 {
 		return false
 	}
-	_, content := headerLine(body)
+	line, content := headerLine(body)
+	if isMboxFrom(content) && len(line) < len(body) {
+		// An mbox "From " line before the header (a mail saved to a
+		// file, sent as it is): the header is what follows.
+		_, content = headerLine(body[len(line):])
+	}
 	if len(content) == 0 {
 		return false
 	}
@@ -78,4 +83,24 @@ func headerless(body []byte) bool {
 		}
 	}
 	return false
+}
+
+// isMboxFrom reports whether a line is an mbox separator, "From sender
+// date" (a "From_" line), which files of saved mail (git format-patch's
+// too) start with: "From" and a space, not followed by the colon that
+// would make it a From field written with white space before its colon.
+func isMboxFrom(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("From "))
+	return ok && !bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte(":"))
+}
+
+// stripMboxFrom returns body without a leading mbox "From " line (see
+// isMboxFrom), as sendmail and Postfix drop it; ok says whether there was
+// one.
+func stripMboxFrom(body []byte) (out []byte, ok bool) {
+	line, content := headerLine(body)
+	if !isMboxFrom(content) {
+		return body, false
+	}
+	return body[len(line):], true
 }

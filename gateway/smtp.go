@@ -50,10 +50,10 @@ var _ RecipientResolver = (*Resolver)(nil)
 // recipients, each resolved at RCPT through the RecipientResolver, and
 // sends the mail; the server submits one envelope per recipient to the
 // node in one atomic, durable write, and only then answers 250. The mail
-// is sealed byte for byte as the client sent it, less its Bcc and
-// Resent-Bcc fields (see stripBcc), and with a Date and a Message-ID field
-// first when it has none (see completeHeader); the recipient's node adds
-// the delivery headers.
+// is sealed byte for byte as the client sent it, less a leading mbox
+// "From " line (stripMboxFrom) and its Bcc and Resent-Bcc fields (see
+// stripBcc), and with a Date and a Message-ID field first when it has none
+// (see completeHeader); the recipient's node adds the delivery headers.
 //
 // EHLO advertises AUTH PLAIN LOGIN, SIZE (SMTPConfig.MaxMessageBytes),
 // 8BITMIME, SMTPUTF8, PIPELINING, ENHANCEDSTATUSCODES and CHUNKING.

@@ -287,13 +287,17 @@ func (s *smtpSession) Data(r io.Reader) error {
 		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
 	}
 
+	body, mbox := stripMboxFrom(body)
+	if mbox {
+		s.log.Info("SMTP mail: the mbox \"From \" line before its header removed")
+	}
 	body, blind := stripBcc(body)
 	if blind > 0 {
 		s.log.Info("SMTP mail: Bcc fields removed before sealing", "fields", blind)
 	}
 	// A mail at the size limit is sealed as it is rather than refused
 	// for what the server would add.
-	if full, added := completeHeader(body, time.Now(), s.srv.cfg.Domain); len(added) > 0 && int64(len(full)) <= limit {
+	if full, added := completeHeader(body, time.Now()); len(added) > 0 && int64(len(full)) <= limit {
 		body = full
 		s.log.Debug("SMTP mail: header fields added", "fields", added)
 	}

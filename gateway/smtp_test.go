@@ -454,7 +454,7 @@ func TestSMTPDataTwoRecipients(t *testing.T) {
 	}
 	// It had no Message-ID: the one the server gave it labels it.
 	calls = f.sub.recorded()
-	if len(calls) != 2 || len(calls[1]) != 1 || !strings.HasSuffix(calls[1][0].Label, "@toxmail.local> no id") || calls[1][0].TTL != 3 {
+	if len(calls) != 2 || len(calls[1]) != 1 || !strings.HasSuffix(calls[1][0].Label, "@toxmail.invalid> no id") || calls[1][0].TTL != 3 {
 		t.Fatalf("second mail: got %+v, want one envelope labelled with its new Message-ID and subject", calls[1:])
 	}
 }
@@ -997,7 +997,7 @@ func TestSMTPBDATCutShort(t *testing.T) {
 }
 
 // A mail without a Date or a Message-ID gets them before its header (the
-// date in UTC, the ID unique and at the server's domain); one that has
+// date in UTC, the ID unique and at a domain that names no machine); one that has
 // them, in any case or spelling RFC 5322 allows, is sealed as it came;
 // fields in the body do not count; a mail the fields would push past the
 // size limit is sealed as it came rather than refused.
@@ -1027,7 +1027,7 @@ func TestSMTPHeaderCompleted(t *testing.T) {
 			t.Errorf("added Date %q: %v, %v; want now, in UTC", msg.Header.Get("Date"), date, err)
 		}
 		id := msg.Header.Get("Message-ID")
-		if !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, "@toxmail.local>") || len(id) < 40 {
+		if !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, "@toxmail.invalid>") || len(id) < 40 {
 			t.Errorf("added Message-ID %q", id)
 		}
 		ids = append(ids, id)
@@ -1053,6 +1053,17 @@ func TestSMTPHeaderCompleted(t *testing.T) {
 		if i := strings.Index(got, "\r\n\r\n"); i < 0 || got[i+4:] != text || !strings.HasPrefix(got, "Date: ") {
 			t.Errorf("a mail without a header became %q", got)
 		}
+	}
+	// A saved mail (git format-patch's) starts with an mbox "From " line:
+	// it goes, and the header after it stays a header. "From :", a From
+	// field with white space before its colon, is no such line.
+	patch := "From: Alice <alice@example.org>\r\nDate: Mon, 7 Dec 2026 10:00:00 +0100\r\nSubject: [PATCH] x\r\n\r\ndiff\r\n"
+	if got := submitted("From 0123abc Mon Sep 17 00:00:00 2001\r\n" + patch); !strings.HasPrefix(got, "Message-ID: <") || !strings.HasSuffix(got, ">\r\n"+patch) {
+		t.Errorf("a mail after an mbox From line became %q", got)
+	}
+	obs := "From : alice@example.org\r\n" + dateAndID + "\r\nx\r\n"
+	if got := submitted(obs); got != obs {
+		t.Errorf("a From field with a space before its colon became %q", got)
 	}
 	// 250 bytes fit the 300-byte limit, the fields would not.
 	big := "Subject: big\r\n\r\n" + strings.Repeat("y", 232) + "\r\n"

@@ -14,20 +14,26 @@ import (
 // was fetched, replies cannot thread, and a non-delivery report cannot
 // say which mail it is about.
 
+// messageIDDomain is the right side of the message IDs the server makes:
+// a name that tells the recipients nothing (not the configured SMTP
+// domain, which may be the machine's name), under the reserved .invalid
+// (RFC 2606); 128 random bits make the ID unique.
+const messageIDDomain = "toxmail.invalid"
+
 // completeHeader returns body with a Date field (now, in UTC, so as not to
 // tell the recipients the sender's time zone) and a Message-ID field
-// (<time.random@domain>) put before its header when it has none, and
+// (<time.random@toxmail.invalid>) put before its header when it has none, and
 // which it added. Each new field ends with CRLF; a mail with no header
 // (headerless) gets an empty line after them. body is returned as it is
 // when it has both.
-func completeHeader(body []byte, now time.Time, domain string) (out []byte, added []string) {
+func completeHeader(body []byte, now time.Time) (out []byte, added []string) {
 	var fields []byte
 	if !hasField(body, "date") {
 		fields = append(fields, "Date: "+now.UTC().Format(time.RFC1123Z)+"\r\n"...)
 		added = append(added, "Date")
 	}
 	if !hasField(body, "message-id") {
-		fields = append(fields, "Message-ID: "+newMessageID(now, domain)+"\r\n"...)
+		fields = append(fields, "Message-ID: "+newMessageID(now)+"\r\n"...)
 		added = append(added, "Message-ID")
 	}
 	if len(fields) == 0 {
@@ -40,11 +46,11 @@ func completeHeader(body []byte, now time.Time, domain string) (out []byte, adde
 }
 
 // newMessageID returns a globally unique message ID (RFC 5322 §3.6.4):
-// the UTC time and 128 random bits, at domain.
-func newMessageID(now time.Time, domain string) string {
+// the UTC time and 128 random bits, at messageIDDomain.
+func newMessageID(now time.Time) string {
 	var r [16]byte
 	rand.Read(r[:])
-	return "<" + now.UTC().Format("20060102150405") + "." + hex.EncodeToString(r[:]) + "@" + domain + ">"
+	return "<" + now.UTC().Format("20060102150405") + "." + hex.EncodeToString(r[:]) + "@" + messageIDDomain + ">"
 }
 
 // hasField reports whether the header section of body has a field named

@@ -75,7 +75,7 @@ var wordDecoder = &mime.WordDecoder{CharsetReader: reader}
 // windows-1252 or KOI8-R must not make an address unreadable. A word in a
 // charset it does not know keeps its bytes. Unlike DecodeHeader it does
 // not clean its output.
-func WordDecoder() *mime.WordDecoder { return wordDecoder }
+func WordDecoder() *mime.WordDecoder { return &mime.WordDecoder{CharsetReader: reader} }
 
 // reader is wordDecoder's CharsetReader. A word in a charset it does
 // not know keeps its bytes, as ToUTF8 does, so that the field's other
