@@ -53,6 +53,13 @@ func LoadContacts(path string) ([]gateway.Contact, error) {
 	return parseContacts(data, path)
 }
 
+// ParseContacts parses the bytes of an address book read from path (by
+// ReadContactsFile), as LoadContacts does: so that what is parsed is what
+// was compared or checked, not a second read.
+func ParseContacts(data []byte, path string) ([]gateway.Contact, error) {
+	return parseContacts(data, path)
+}
+
 // ContactsCutShort reports whether raw, the bytes of a contacts file, hold
 // nothing at all. The file toxmail writes always has its header, so an
 // empty one was cut short (a full disk, a crash): it is to be taken as
@@ -124,9 +131,11 @@ func parseContacts(data []byte, path string) ([]gateway.Contact, error) {
 		str("address", e.Address, &c.Address)
 		var id, source string
 		str("tox_id", e.ToxID, &id)
-		if err := c.ID.UnmarshalText([]byte(id)); err != nil {
-			errs = append(errs, &Error{Key: key("tox_id"), Msg: "want a Tox ID of 76 hex digits: " + err.Error()})
+		parsed, idErr := gateway.ParseStoredToxID(strings.TrimSpace(id))
+		if idErr != nil {
+			errs = append(errs, &Error{Key: key("tox_id"), Msg: "want a Tox ID of 76 hex digits: " + idErr.Error()})
 		}
+		c.ID = parsed
 		str("source", e.Source, &source)
 		if e.Source != nil {
 			if err := c.Source.UnmarshalText([]byte(source)); err != nil {

@@ -153,3 +153,25 @@ func TestContactsWritableByOthersRefused(t *testing.T) {
 		t.Fatalf("mode 0666: got %v, want ErrInsecureFile and the chmod to run", err)
 	}
 }
+
+// A book an older toxmail saved loads though a new contact could not be
+// so: a name of 32 hex digits, a Tox ID whose key no Tox node can have
+// (mail to it is refused at RCPT TO instead). The node would not start
+// otherwise, and `toxmail contacts remove` could not mend the file.
+func TestLoadContactsFromOlderVersions(t *testing.T) {
+	var pk envelope.PublicKey
+	for i := range pk {
+		pk[i] = byte(0x90 + i)
+	}
+	bad := gateway.NewToxID(pk, [4]byte{1, 2, 3, 4})
+	path := filepath.Join(t.TempDir(), ContactsFile)
+	text := "[[contact]]\nname = \"0123456789abcdef0123456789abcdef\"\ntox_id = \"" + testID(1).String() + "\"\n" +
+		"[[contact]]\nname = \"old\"\ntox_id = \"" + bad.String() + "\"\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := LoadContacts(path)
+	if err != nil || len(cs) != 2 || cs[1].ID != bad {
+		t.Fatalf("LoadContacts: %+v, %v", cs, err)
+	}
+}

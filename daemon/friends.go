@@ -262,6 +262,9 @@ func (d *Daemon) addContact(c gateway.Contact) error {
 	if tox.PublicKey(c.ID.PublicKey()) == d.x.PublicKey() {
 		return fmt.Errorf("%w: %s is this node's own Tox ID; mail to yourself needs no contact", gateway.ErrContactInvalid, c.ID)
 	}
+	if err := gateway.CheckNewContact(c); err != nil {
+		return err
+	}
 	d.friendsMu.Lock()
 	err := d.lostContacts()
 	d.friendsMu.Unlock()

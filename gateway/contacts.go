@@ -354,15 +354,24 @@ func describeContact(c Contact) string {
 // maxContactName bounds a contact name, like an address's local part.
 const maxContactName = 64
 
+// CheckNewContact refuses what a new contact may not be, though a book
+// saved by an older toxmail may hold it (and still loads): a name of 32 or
+// more hex digits, which NAME@tox reads as a Tox ID, so that no mail could
+// reach the contact by name. The CLI and the dashboard check each contact
+// they add.
+func CheckNewContact(c Contact) error {
+	if name := strings.TrimSpace(c.Name); looksLikeToxID(name) {
+		return fmt.Errorf("%w: contact name %q is 32 or more hex digits, which %s@%s would read as a Tox ID; choose a name that is not all hex digits",
+			ErrContactInvalid, name, name, ToxDomain)
+	}
+	return nil
+}
+
 // checkContactName accepts a bare name: printable, no spaces, no "@", at
-// most 64 bytes of UTF-8, and not 32 or more hex digits, which NAME@tox
-// reads as a Tox ID (looksLikeToxID).
+// most 64 bytes of UTF-8.
 func checkContactName(name string) error {
 	if name == "" {
 		return errors.New("empty contact name")
-	}
-	if looksLikeToxID(name) {
-		return fmt.Errorf("contact name %q is 32 or more hex digits, which %s@%s would read as a Tox ID; choose a name that is not all hex digits", name, name, ToxDomain)
 	}
 	if len(name) > maxContactName {
 		return fmt.Errorf("contact name is %d bytes, at most %d", len(name), maxContactName)

@@ -76,9 +76,6 @@ func TestContactBookInvalid(t *testing.T) {
 		{"name with @", gateway.Contact{Name: "a@b", Address: "", ID: good}, "'@'"},
 		{"name with space", gateway.Contact{Name: "a b", ID: good}, "' '"},
 		{"long name", gateway.Contact{Name: strings.Repeat("n", 65), ID: good}, "at most 64"},
-		// NAME@tox would read these as Tox IDs, so no mail could reach them.
-		{"name of 32 hex digits", gateway.Contact{Name: "0123456789abcdef0123456789ABCDEF", ID: good}, "would read as a Tox ID"},
-		{"name of a key", gateway.Contact{Name: good.PublicKey().String(), ID: good}, "would read as a Tox ID"},
 		{"malformed address", gateway.Contact{Address: "not an address", ID: good}, "malformed mail address"},
 		{"@tox address", gateway.Contact{Address: good.String() + "@TOX", ID: good}, "raw Tox IDs"},
 	}
@@ -350,6 +347,27 @@ func TestParseKey(t *testing.T) {
 		pk, ok := gateway.ParseKey(tt.in)
 		if ok != tt.ok || ok && pk != id.PublicKey() {
 			t.Errorf("ParseKey(%q) = %v, %v; want ok=%v", tt.in, pk.Short(), ok, tt.ok)
+		}
+	}
+}
+
+// A new contact may not be named with 32 or more hex digits (NAME@tox
+// would read the name as a Tox ID), but a book an older toxmail saved with
+// one still loads.
+func TestCheckNewContact(t *testing.T) {
+	good := resolveTestID(1)
+	for _, name := range []string{"0123456789abcdef0123456789ABCDEF", good.PublicKey().String()} {
+		c := gateway.Contact{Name: name, ID: good}
+		if err := gateway.CheckNewContact(c); !errors.Is(err, gateway.ErrContactInvalid) || !strings.Contains(err.Error(), "would read as a Tox ID") {
+			t.Errorf("CheckNewContact(%q): %v", name, err)
+		}
+		if _, err := gateway.NewContactBook([]gateway.Contact{c}); err != nil {
+			t.Errorf("a saved book with %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"bob", "0123456789abcdef0123456789abcde", "deadbeefdeadbeefdeadbeefdeadbeefx"} {
+		if err := gateway.CheckNewContact(gateway.Contact{Name: name, ID: good}); err != nil {
+			t.Errorf("CheckNewContact(%q): %v", name, err)
 		}
 	}
 }

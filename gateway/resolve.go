@@ -240,6 +240,12 @@ type Resolver struct {
 func (r *Resolver) Resolve(ctx context.Context, address string) (Resolution, error) {
 	addr := strings.TrimSpace(address)
 	res, err := r.resolve(ctx, addr)
+	if err == nil && !validKey(res.Key) {
+		// Only an address book an older toxmail saved can hold such a
+		// key (ParseStoredToxID); Tox will not befriend it.
+		err = permanentResolveErr(fmt.Sprintf("the address book gives %s the Tox ID %s, whose key no Tox node can have "+
+			"(its last byte is above 7F); remove the contact and add its right Tox ID", addr, res.ID), nil)
+	}
 	if err != nil {
 		var re *ResolveError
 		if errors.As(err, &re) {

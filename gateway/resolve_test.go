@@ -392,3 +392,24 @@ func closedUDPAddr(t *testing.T) string {
 	c.Close()
 	return addr
 }
+
+// An address book an older toxmail saved may hold a Tox ID whose key no
+// Tox node can have; it loads, but mail to that contact is refused at
+// RCPT TO (550) instead of waiting for a friend that can never be.
+func TestResolveRefusesInvalidStoredKey(t *testing.T) {
+	stored, err := gateway.ParseStoredToxID(gateway.NewToxID(topBitKey(), [4]byte{1, 2, 3, 4}).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gateway.ParseToxID(stored.String()); !errors.Is(err, gateway.ErrToxIDKey) {
+		t.Fatalf("ParseToxID of the stored ID: %v, want ErrToxIDKey", err)
+	}
+	r := &gateway.Resolver{Contacts: newTestBook(t, gateway.Contact{Name: "old", Address: "old@example.org", ID: stored})}
+	for _, addr := range []string{"old", "old@tox", "old@example.org"} {
+		_, err := r.Resolve(context.Background(), addr)
+		var re *gateway.ResolveError
+		if !errors.As(err, &re) || re.Temp || !strings.Contains(err.Error(), "no Tox node can have") {
+			t.Errorf("Resolve(%q): %v, want a permanent error about the key", addr, err)
+		}
+	}
+}

@@ -52,9 +52,22 @@ func NewToxID(pk envelope.PublicKey, nospam [4]byte) ToxID {
 	return id
 }
 
-// ParseToxID parses 76 hex digits, in either case, and verifies the
-// checksum. Surrounding white space is not accepted: callers trim.
+// ParseToxID parses 76 hex digits, in either case, verifies the checksum
+// and that the key is one a Tox node can have (ErrToxIDKey). Surrounding
+// white space is not accepted: callers trim.
 func ParseToxID(s string) (ToxID, error) {
+	id, err := ParseStoredToxID(s)
+	if err == nil && !validKey(id.PublicKey()) {
+		return ToxID{}, fmt.Errorf("%w: digits 63–64 are %02X, and no Tox key has a last byte above 7F", ErrToxIDKey, id[envelope.KeySize-1])
+	}
+	return id, err
+}
+
+// ParseStoredToxID is ParseToxID without the check of the key, for the
+// address book's file: an entry saved before toxmail checked keys loads
+// (the node would not start otherwise), and mail to it is refused at RCPT
+// TO instead (Resolver.Resolve).
+func ParseStoredToxID(s string) (ToxID, error) {
 	var id ToxID
 	if len(s) != ToxIDHexLen {
 		return ToxID{}, fmt.Errorf("%w, got %d characters", ErrToxIDLength, len(s))
@@ -70,9 +83,6 @@ func ParseToxID(s string) (ToxID, error) {
 	if want := id.checksum(); [2]byte(id[toxCheckOffset:]) != want {
 		return ToxID{}, fmt.Errorf("%w: the ID ends in %02X%02X, its first 72 digits give %02X%02X",
 			ErrToxIDChecksum, id[36], id[37], want[0], want[1])
-	}
-	if !validKey(id.PublicKey()) {
-		return ToxID{}, fmt.Errorf("%w: digits 63–64 are %02X, and no Tox key has a last byte above 7F", ErrToxIDKey, id[envelope.KeySize-1])
 	}
 	return id, nil
 }

@@ -177,9 +177,16 @@ a friend request.`)
 		ct.Address = strings.TrimSpace(*addrFlag) // the book checks and normalises it
 	}
 
-	// Read the book again under its lock, now that any DNS lookup is
-	// done: the node (a dashboard change) or another `toxmail contacts`
-	// may have changed it meanwhile, and this write must not undo that.
+	// The node's own ID would be a contact it never befriends. The check
+	// needs the profile; one this command cannot open (a passphrase not
+	// given) leaves it to the node, which ignores its own key.
+	if own, err := nodeAddress(c, cfg); err == nil && envelope.PublicKey(own.PublicKey()) == ct.ID.PublicKey() {
+		return usagef("%s is this node's own Tox ID; mail to yourself needs no contact (write to %s@tox)", ct.ID, ct.ID)
+	}
+	// Read the book again under its lock, now that the DNS lookup and
+	// the profile's check are done: the node (a dashboard change) or
+	// another `toxmail contacts` may have changed it meanwhile, and this
+	// write must not undo that.
 	unlock, err := config.LockContacts(path)
 	if err != nil {
 		return fail(err, "")
@@ -187,13 +194,6 @@ a friend request.`)
 	defer unlock()
 	if book, _, err = loadBook(cfg); err != nil {
 		return err
-	}
-
-	// The node's own ID would be a contact it never befriends. The check
-	// needs the profile; one this command cannot open (a passphrase not
-	// given) leaves it to the node, which ignores its own key.
-	if own, err := nodeAddress(c, cfg); err == nil && envelope.PublicKey(own.PublicKey()) == ct.ID.PublicKey() {
-		return usagef("%s is this node's own Tox ID; mail to yourself needs no contact (write to %s@tox)", ct.ID, ct.ID)
 	}
 	if old, ok := book.Lookup(name); ok {
 		if old.ID == ct.ID && old.Address == ct.Address {
@@ -209,7 +209,11 @@ a friend request.`)
 				ct.Address, old.Name, ct.Address)
 		}
 	}
-	if err := book.Add(ct); err != nil {
+	err = gateway.CheckNewContact(ct)
+	if err == nil {
+		err = book.Add(ct)
+	}
+	if err != nil {
 		if errors.Is(err, gateway.ErrContactInvalid) {
 			return &cliError{code: exitUsage, msg: clean(err) + "; see `toxmail contacts add --help`"}
 		}
