@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/toxmail/toxmail/internal/flock"
 )
 
 // contactsLockPatience is how long LockContacts waits for another holder.
@@ -25,28 +27,35 @@ const contactsLockPatience = 10 * time.Second
 // `toxmail contacts`. The kernel drops the lock if the process dies.
 // Call unlock when the change is written.
 func LockContacts(path string) (unlock func(), err error) {
+	unlock, ok, err := lockContacts(path, contactsLockPatience)
+	if err == nil && !ok {
+		err = fmt.Errorf("config: the address book %s has been locked for %v by another toxmail process; try again", path, contactsLockPatience)
+	}
+	return unlock, err
+}
+
+// TryLockContacts is LockContacts without the wait: ok is false, with no
+// error, while another process holds the lock.
+func TryLockContacts(path string) (unlock func(), ok bool, err error) {
+	return lockContacts(path, 0)
+}
+
+// lockContacts takes the lock, waiting up to patience for another holder.
+func lockContacts(path string, patience time.Duration) (unlock func(), ok bool, err error) {
 	lp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".lock")
 	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("config: locking the address book: %w", err)
+		return nil, false, fmt.Errorf("config: locking the address book: %w", err)
 	}
-	deadline := time.Now().Add(contactsLockPatience)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
+	if err := flock.Exclusive(f, patience); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, false, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("config: locking the address book (%s): %w", lp, err)
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("config: the address book %s has been locked for %v by another toxmail process (%s); try again", path, contactsLockPatience, lp)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return nil, false, fmt.Errorf("config: locking the address book (%s): %w", lp, err)
 	}
+	return func() {
+		flock.Unlock(f)
+		f.Close()
+	}, true, nil
 }

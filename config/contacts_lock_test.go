@@ -42,3 +42,29 @@ func TestLockContacts(t *testing.T) {
 		t.Errorf("lock file: %v, %v; want mode 0600", fi, err)
 	}
 }
+
+// TryLockContacts does not wait: busy while another holds the lock, then
+// free once it is released.
+func TestTryLockContacts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ContactsFile)
+	unlock, err := LockContacts(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if u, ok, err := TryLockContacts(path); ok || err != nil {
+		if ok {
+			u()
+		}
+		t.Fatalf("TryLockContacts while locked: ok %v, %v; want busy", ok, err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("TryLockContacts waited %v", time.Since(start))
+	}
+	unlock()
+	u, ok, err := TryLockContacts(path)
+	if !ok || err != nil {
+		t.Fatalf("TryLockContacts once free: ok %v, %v", ok, err)
+	}
+	u()
+}

@@ -49,7 +49,12 @@ var errContactsEmpty = errors.New("taken as missing")
 // usable (empty, and treated as missing).
 func loadContactBook(path string) (*contactBook, error) {
 	b := &contactBook{path: path}
-	if _, err := b.reload(); err != nil {
+	unlock, err := config.LockContacts(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := b.reloadLocked(); err != nil {
 		if errors.Is(err, errContactsEmpty) {
 			return b, err
 		}
@@ -60,8 +65,25 @@ func loadContactBook(path string) (*contactBook, error) {
 
 // reload reads the file again if its bytes changed. A file that has
 // gone leaves a non-empty book as it is; the first reload that finds it
-// gone says so (an error), the later ones stay quiet.
+// gone says so (an error), the later ones stay quiet. It holds the address
+// book's lock, so that what it reads and keeps is never older than what a
+// change (the node's, or `toxmail contacts`) wrote meanwhile; while
+// another process holds the lock it reads nothing, and the next reload
+// reads what that one wrote.
 func (b *contactBook) reload() (bool, error) {
+	unlock, ok, err := config.TryLockContacts(b.path)
+	if err != nil {
+		return false, fmt.Errorf("daemon: contacts: %w", err)
+	}
+	if !ok {
+		return false, nil
+	}
+	defer unlock()
+	return b.reloadLocked()
+}
+
+// reloadLocked is reload, the lock held.
+func (b *contactBook) reloadLocked() (bool, error) {
 	raw, err := config.ReadContactsFile(b.path)
 	empty := err == nil && config.ContactsCutShort(raw)
 	if errors.Is(err, os.ErrNotExist) || empty {
@@ -99,7 +121,7 @@ func (b *contactBook) reload() (bool, error) {
 	if same {
 		return unsynced, nil
 	}
-	entries, err := config.LoadContacts(b.path)
+	entries, err := config.ParseContacts(raw, b.path)
 	if err != nil {
 		return false, err
 	}
@@ -108,7 +130,7 @@ func (b *contactBook) reload() (bool, error) {
 		return false, fmt.Errorf("daemon: %s: %w", b.path, err)
 	}
 	b.mu.Lock()
-	b.book, b.raw, b.missing = book, raw, false
+	b.book, b.raw, b.missing, b.unsynced = book, raw, false, false
 	b.mu.Unlock()
 	return true, nil
 }
@@ -149,7 +171,7 @@ func (b *contactBook) change(f func(*gateway.ContactBook) error) error {
 	case err != nil:
 		return fmt.Errorf("daemon: contacts: %w", err)
 	case b.missing || !bytes.Equal(raw, b.raw):
-		entries, err := config.LoadContacts(b.path)
+		entries, err := config.ParseContacts(raw, b.path)
 		if err != nil {
 			return err
 		}

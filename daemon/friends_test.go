@@ -100,9 +100,6 @@ func TestRemoveFriendNotInBook(t *testing.T) {
 	}
 }
 
-// `toxmail contacts remove` edits contacts.toml: the running node unfriends
-// the keys that left the file, and a node that was stopped meanwhile
-// does so when it starts. Friends that were never in the file stay.
 // A dashboard change made just after `toxmail contacts` changed the file,
 // before the node read it again, starts from the file: the CLI's removal
 // and addition stay (they were silently undone), and the next reload
@@ -159,8 +156,27 @@ func TestContactsChangeKeepsCLIChange(t *testing.T) {
 	if changed, err := a.d.book.reload(); err != nil || changed {
 		t.Errorf("a second reload: changed %v, %v; want false", changed, err)
 	}
+
+	// While another process holds the book's lock (in the midst of its
+	// read, change and write), a reload reads nothing; the next one, once
+	// the lock is free, reads what it wrote.
+	unlock, err := config.LockContacts(config.ContactsPath(a.cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.contacts(t, gateway.Contact{Name: "eve", ID: eve})
+	if changed, err := a.d.book.reload(); err != nil || changed {
+		t.Errorf("a reload while the lock is held: changed %v, %v; want false", changed, err)
+	}
+	unlock()
+	if changed, err := a.d.book.reload(); err != nil || !changed || a.d.book.current().Len() != 1 {
+		t.Errorf("a reload once the lock is free: changed %v, %v, %d contacts; want eve alone", changed, err, a.d.book.current().Len())
+	}
 }
 
+// `toxmail contacts remove` edits contacts.toml: the running node unfriends
+// the keys that left the file, and a node that was stopped meanwhile
+// does so when it starts. Friends that were never in the file stay.
 func TestContactsFileRemovalUnfriends(t *testing.T) {
 	t.Parallel()
 	a := newTestNode(t, "alice")

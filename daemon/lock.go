@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/toxmail/toxmail/internal/flock"
 )
 
 // ErrLocked means another toxmail process is running on the data
@@ -65,23 +67,14 @@ const lockPatience = 500 * time.Millisecond
 
 // flockRetry takes an exclusive lock on f, trying again for lockPatience
 // while someone else holds it.
-func flockRetry(f *os.File) error {
-	deadline := time.Now().Add(lockPatience)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func flockRetry(f *os.File) error { return flock.Exclusive(f, lockPatience) }
 
 func (l *dirLock) release() {
 	if l == nil || l.f == nil {
 		return
 	}
 	l.f.Truncate(0)
-	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	flock.Unlock(l.f)
 	l.f.Close()
 	l.f = nil
 }
