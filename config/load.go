@@ -288,6 +288,12 @@ func parse(data []byte, path string, validate bool) (*Config, error) {
 	return nil, join(redact(errs))
 }
 
+// HasSecrets reports whether c holds a secret that others must not read:
+// a dashboard token or a password hash (see isSecret).
+func (c *Config) HasSecrets() bool {
+	return c.Dashboard.Token != "" || slices.ContainsFunc(c.SMTP.Users, func(u User) bool { return u.PasswordHash != "" })
+}
+
 // isSecret reports whether key holds a secret, whose value errors never
 // show.
 func isSecret(key string) bool {

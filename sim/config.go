@@ -164,8 +164,8 @@ const maxNodes = 10_000_000
 
 // KnobError is a Config value that Validate refuses.
 type KnobError struct {
-	// Knob is the value's key in the [sim] section ("seeds"); values
-	// checked together are joined with slashes ("mean_on/mean_off").
+	// Knob is the value's key in the [sim] section ("seeds"): the one
+	// value that is wrong, not the others it was checked with.
 	Knob string
 	// Value is the value refused, "" when the knob is empty.
 	Value string
@@ -202,7 +202,7 @@ func (c *Config) Validate() error {
 	if c.Graph == "" {
 		return &KnobError{Knob: "graph", Problem: "empty (er, ws, ba, hk or an edge-list file)"}
 	}
-	if isGenerated(c.Graph) {
+	if IsGenerated(c.Graph) {
 		if err := checkGenerated(c); err != nil {
 			return err
 		}
@@ -214,10 +214,18 @@ func (c *Config) Validate() error {
 		return bad("triad", "0..1", c.Triad)
 	case !slices.Contains([]string{"none", "exp", "weibull", "kad"}, c.Churn):
 		return &KnobError{Knob: "churn", Value: strconv.Quote(c.Churn), Problem: "not one of none, exp, weibull, kad"}
-	case c.Churn == "exp" && (c.MeanOn <= 0 || c.MeanOff <= 0):
-		return bad("mean_on/mean_off", "> 0", fmt.Sprint(c.MeanOn, "/", c.MeanOff))
-	case c.Churn == "weibull" && !positive(c.OnShape, c.OffShape, c.OnScale.Minutes(), c.OffScale.Minutes()):
-		return bad("on_shape/on_scale/off_shape/off_scale", "> 0", fmt.Sprint(c.OnShape, c.OnScale, c.OffShape, c.OffScale))
+	case c.Churn == "exp" && c.MeanOn <= 0:
+		return bad("mean_on", "> 0 with churn exp", c.MeanOn)
+	case c.Churn == "exp" && c.MeanOff <= 0:
+		return bad("mean_off", "> 0 with churn exp", c.MeanOff)
+	case c.Churn == "weibull" && !positive(c.OnShape):
+		return bad("on_shape", "> 0 with churn weibull", c.OnShape)
+	case c.Churn == "weibull" && !positive(c.OnScale.Minutes()):
+		return bad("on_scale", "> 0 with churn weibull", c.OnScale)
+	case c.Churn == "weibull" && !positive(c.OffShape):
+		return bad("off_shape", "> 0 with churn weibull", c.OffShape)
+	case c.Churn == "weibull" && !positive(c.OffScale.Minutes()):
+		return bad("off_scale", "> 0 with churn weibull", c.OffScale)
 	case !in(c.AlwaysOn, 0, 1):
 		return bad("always_on", "0..1", c.AlwaysOn)
 	case c.Latency < 0 || c.Latency > time.Hour:
@@ -270,6 +278,8 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func isGenerated(graph string) bool {
+// IsGenerated reports whether graph names a generator (er, ws, ba, hk)
+// rather than an edge-list file.
+func IsGenerated(graph string) bool {
 	return slices.Contains([]string{"er", "ws", "ba", "hk"}, graph)
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -30,8 +31,8 @@ func TestValidate(t *testing.T) {
 		{"bandwidth Inf", func(c *Config) { c.Bandwidth = inf }, "sim: bandwidth = +Inf "},
 		{"days NaN", func(c *Config) { c.Days = nan }, "sim: days = NaN "},
 		{"size_sigma NaN", func(c *Config) { c.SizeSigma = nan }, "sim: size_sigma = NaN "},
-		{"weibull shape NaN", func(c *Config) { c.Churn, c.OnShape = "weibull", nan }, "sim: on_shape/"},
-		{"weibull scale 0", func(c *Config) { c.Churn, c.OffScale = "weibull", 0 }, "sim: on_shape/"},
+		{"weibull shape NaN", func(c *Config) { c.Churn, c.OnShape = "weibull", nan }, "sim: on_shape = NaN"},
+		{"weibull scale 0", func(c *Config) { c.Churn, c.OffScale = "weibull", 0 }, "sim: off_scale = 0s"},
 		{"window past days", func(c *Config) { c.Days, c.Window = 1, 25*time.Hour }, "sim: window = "},
 		{"seeds wrap past the last seed", func(c *Config) { c.Seed, c.Seeds = math.MaxInt64, 2 }, "sim: seed = "},
 		{"strategy", func(c *Config) { c.Strategies = []string{"flood", "foo"} }, `sim: strategies = "foo" `},
@@ -69,5 +70,26 @@ func TestValidate(t *testing.T) {
 	c.Seed, c.Seeds = math.MaxInt64-1, 2
 	if err := c.Validate(); err != nil {
 		t.Errorf("edge list with a NaN degree, seeds up to MaxInt64: %v", err)
+	}
+}
+
+// Of values checked together, the one that is wrong is named, so that an
+// error points at its line in the config file.
+func TestValidateNamesTheWrongKnob(t *testing.T) {
+	for _, c := range []struct {
+		mod  func(*Config)
+		knob string
+	}{
+		{func(c *Config) { c.Churn, c.MeanOn, c.MeanOff = "exp", 4*time.Hour, 0 }, "mean_off"},
+		{func(c *Config) { c.Churn, c.MeanOn, c.MeanOff = "exp", 0, 4*time.Hour }, "mean_on"},
+		{func(c *Config) { c.Churn, c.OffShape = "weibull", 0 }, "off_shape"},
+		{func(c *Config) { c.Churn, c.OnScale = "weibull", -time.Minute }, "on_scale"},
+	} {
+		cfg := DefaultConfig()
+		c.mod(&cfg)
+		var ke *KnobError
+		if err := cfg.Validate(); !errors.As(err, &ke) || ke.Knob != c.knob {
+			t.Errorf("got %v, want a KnobError naming %s", err, c.knob)
+		}
 	}
 }

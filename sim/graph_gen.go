@@ -46,7 +46,7 @@ const graphStream = 0x6772617068 // "graph"
 // O(n·m) time; ba and hk follow gonum's process step for step (the tests
 // compare them with gonum's on small graphs).
 func BuildGraph(c *Config, seed uint64) (*Graph, error) {
-	if !isGenerated(c.Graph) {
+	if !IsGenerated(c.Graph) {
 		return LoadEdgeListFile(c.Graph)
 	}
 	if err := checkGenerated(c); err != nil {

@@ -252,7 +252,7 @@ func plotSubtitle(r *Report, sums []Summary) string {
 // graphName is a graph's kind for a subtitle: an edge list by its file
 // name, shortened in the middle past 32 characters.
 func graphName(kind string) string {
-	if isGenerated(kind) {
+	if IsGenerated(kind) {
 		return kind
 	}
 	name := []rune(filepath.Base(dashIfEmpty(kind)))

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -320,8 +321,7 @@ func cleanValue(v reflect.Value) {
 // less than a day that so many decimals would not show exactly is in
 // hours, minutes or seconds ("14.4m", not "0 days").
 func daysString(d float64, decimals int) string {
-	p := math.Pow(10, float64(decimals))
-	if d > 0 && d < 1 && math.Round(d*p) != d*p {
+	if shown, err := strconv.ParseFloat(trimFloat(d, decimals), 64); d > 0 && d < 1 && (err != nil || math.Abs(shown-d) > 1e-9) {
 		return humanSeconds(d * 86400)
 	}
 	if s := trimFloat(d, decimals); s != "1" {

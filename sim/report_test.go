@@ -116,6 +116,8 @@ func TestReportHumanFormats(t *testing.T) {
 		{daysString(0.01, 1), "14.4m"},
 		{daysString(0.00002, 2), "1.7s"},
 		{daysString(2.25, 1), "2.2 days"},
+		{daysString(0.57, 2), "0.57 days"},
+		{daysString(0.07, 2), "0.07 days"},
 	} {
 		if c.got != c.want {
 			t.Errorf("got %q, want %q", c.got, c.want)

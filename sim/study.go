@@ -451,14 +451,15 @@ func roundTo(x float64, digits int) float64 {
 func graphInfo(c *Config, g *Graph) GraphInfo {
 	gi := GraphInfo{Kind: c.Graph, Nodes: g.Nodes(), Edges: g.Edges(),
 		MeanDegree: roundTo(g.MeanDegree(), 3), MaxDegree: g.MaxDegree()}
-	if isGenerated(c.Graph) {
-		gi.Degree = &c.Degree
+	val := func(x float64) *float64 { return &x } // a copy: the report does not alias c
+	if IsGenerated(c.Graph) {
+		gi.Degree = val(c.Degree)
 	}
 	switch c.Graph {
 	case "ws":
-		gi.Rewire = &c.Rewire
+		gi.Rewire = val(c.Rewire)
 	case "hk":
-		gi.Triad = &c.Triad
+		gi.Triad = val(c.Triad)
 	}
 	return gi
 }

@@ -193,16 +193,10 @@ func (c *cli) loadSettings(cmd, flagValue string) (*config.Config, error) {
 	}
 	// A file that holds no secret (a [sim]-only study) is nobody's
 	// business to read.
-	if err := config.CheckMode(path); errors.Is(err, config.ErrInsecureFile) && holdsSecrets(cfg) {
+	if err := config.CheckMode(path); errors.Is(err, config.ErrInsecureFile) && cfg.HasSecrets() {
 		fmt.Fprintf(c.stderr, "toxmail %s: warning: %s\n", cmd, clean(err))
 	}
 	return cfg, nil
-}
-
-// holdsSecrets reports whether cfg has a dashboard token or a password
-// hash, which others must not read.
-func holdsSecrets(cfg *config.Config) bool {
-	return cfg.Dashboard.Token != "" || len(cfg.SMTP.Users) > 0
 }
 
 // parseConfig parses the arguments of a command that takes no positional

@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/daemon"
@@ -107,7 +109,9 @@ func readPassword(r io.Reader) (string, error) {
 		return "", usagef("the password from --stdin has %d bytes; bcrypt uses at most 72", len(pw))
 	case strings.TrimSpace(pw) != pw:
 		return "", usagef("the password from --stdin starts or ends with white space, which mail clients often drop; leave it out")
-	case strings.IndexFunc(pw, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+	case !utf8.ValidString(pw):
+		return "", usagef("the password from --stdin is not UTF-8 text; give it as UTF-8")
+	case strings.IndexFunc(pw, unicode.IsControl) >= 0:
 		// POP3's PASS line cannot carry them (RFC 1939 §3: printable
 		// ASCII arguments), nor can most clients' password fields.
 		return "", usagef("the password from --stdin holds a control character (a tab, CR or the like), which POP3 cannot send; leave it out")

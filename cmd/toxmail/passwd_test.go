@@ -77,7 +77,7 @@ func TestPasswd(t *testing.T) {
 		failed(t, exitUsage, "toxmail passwd: ", "at least 8")
 	runInv(t, invocation{args: []string{"passwd", "--stdin", "--config", n.config}}).
 		failed(t, exitUsage, "toxmail passwd: ", "no password")
-	for _, pw := range []string{"abc\tdefgh", "abc\rdefgh", "abc\x7fdefgh", "abc\x01defgh"} {
+	for _, pw := range []string{"abc\tdefgh", "abc\rdefgh", "abc\x7fdefgh", "abc\x01defgh", "abc\u0085defgh"} {
 		runInv(t, invocation{args: []string{"passwd", "--stdin", "--config", n.config}, stdin: pw + "\n"}).
 			failed(t, exitUsage, "toxmail passwd: ", "control character")
 	}

@@ -120,7 +120,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	if err := cfg.Validate(); err != nil {
 		return simInvalid(f, err, given, cfgPath)
 	}
-	if !slices.Contains([]string{"er", "ws", "ba", "hk"}, cfg.Graph) {
+	if !sim.IsGenerated(cfg.Graph) {
 		var ignored []string
 		for _, name := range []string{"nodes", "degree"} {
 			if given[name] {
@@ -135,7 +135,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	study, err := sim.NewStudy(cfg)
 	if err != nil {
 		// Validate has passed: what is left is mostly the edge-list file.
-		if slices.Contains([]string{"er", "ws", "ba", "hk"}, cfg.Graph) {
+		if sim.IsGenerated(cfg.Graph) {
 			return fail(err, "check --graph")
 		}
 		return fail(err, "check the edge list "+cfg.Graph)
@@ -264,25 +264,23 @@ func simInvalid(f *flagSet, err error, given map[string]bool, cfgPath string) er
 	if !errors.As(err, &ke) {
 		return &cliError{code: exitUsage, msg: clean(err) + "; see `toxmail sim --help`"}
 	}
-	knobs := strings.Split(ke.Knob, "/")
-	flagName := simFlag(f, knobs[0])
+	k := ke.Knob
+	flagName := simFlag(f, k)
 	if cfgPath != "" && !given[flagName] {
-		for _, k := range knobs {
-			if e := config.ErrorAt(cfgPath, "sim."+k, ke.Problem); e.Line > 0 {
-				hint := "change " + k + " in the [sim] section of " + cfgPath
-				if name := simFlag(f, k); name != "" {
-					hint += ", or give --" + name
-				}
-				return fail(e, hint)
+		if e := config.ErrorAt(cfgPath, "sim."+k, ke.Problem); e.Line > 0 {
+			hint := "change " + k + " in the [sim] section of " + cfgPath
+			if flagName != "" {
+				hint += ", or give --" + flagName
 			}
+			return fail(e, hint)
 		}
 	}
 	msg := clean(err) + "; "
 	switch {
 	case flagName != "":
-		msg += "change --" + flagName + " (or " + knobs[0] + " in the [sim] section of the config)"
+		msg += "change --" + flagName + " (or " + k + " in the [sim] section of the config)"
 	default:
-		msg += "change " + knobs[0] + " in the [sim] section of the config"
+		msg += "change " + k + " in the [sim] section of the config"
 	}
 	return &cliError{code: exitUsage, msg: msg}
 }
