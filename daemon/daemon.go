@@ -269,7 +269,7 @@ func (d *Daemon) openStores() error {
 		return errors.New("daemon: the profile's secret key does not match its public key")
 	}
 	d.mb, err = gateway.NewMailbox(gateway.MailboxConfig{Inbox: d.box, Directory: d.book, Hostname: d.cfg.SMTP.Domain,
-		Logger: d.log.With("component", "mailbox"), SpaceCheck: d.roomCheck()})
+		TTL: d.cfg.Mesh.TTL, Logger: d.log.With("component", "mailbox"), SpaceCheck: d.roomCheck()})
 	if err != nil {
 		return err
 	}

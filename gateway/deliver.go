@@ -35,6 +35,11 @@ type MailboxConfig struct {
 	Inbox     *inbox.Inbox
 	Directory SenderDirectory // nil: no sender is known by address
 	Hostname  string          // names this node in Received; default "toxmail.local"
+	// TTL is the hop limit the node gives its mail (mesh.Config.TTL),
+	// for non-delivery reports: with TTL 1 a mail never offered means the
+	// recipient was never online as a friend, not that no friend was. 0:
+	// unknown.
+	TTL uint8
 	// SpaceCheck, if set, is asked before each mail is stored; an error
 	// defers the delivery (a temporary error: the mesh tries again).
 	SpaceCheck func() error

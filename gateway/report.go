@@ -89,6 +89,9 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	offered := o.Offered != 0
 	subject := "Undelivered mail to " + who + ": not sent within " + lifetime
 	diagnostic := "never offered to a friend before the envelope expired"
+	if m.cfg.TTL == 1 && o.Offered == 0 {
+		diagnostic = "ttl 1: never offered, the recipient was not online as a friend before the envelope expired"
+	}
 	if offered {
 		subject = "Delivery not confirmed within " + lifetime + ": mail to " + who
 		diagnostic = "no acknowledgement from the recipient before the envelope expired"
@@ -157,7 +160,17 @@ func (m *Mailbox) expiryReport(o mesh.OutboxEntry, now time.Time) []byte {
 	} else {
 		line("  Offered:     never")
 		line("")
-		line("No friend of yours was online to take the mail before it expired.")
+		if m.cfg.TTL == 1 {
+			// The last hop goes only to the recipient (the tag), so with
+			// ttl 1 no other friend may take the mail.
+			line("Your ttl is 1 (the [mesh] section of toxmail.toml), which lets")
+			line("your node hand mail only to the recipient itself, as your Tox friend,")
+			line("and the recipient was never online as one before the mail expired:")
+			line("with ttl 1, mail reaches only your friends. Raise ttl to let your")
+			line("friends carry it on.")
+		} else {
+			line("No friend of yours was online to take the mail before it expired.")
+		}
 	}
 	line("")
 	line("What you can do: send the mail again. It travels further and waits")

@@ -134,6 +134,38 @@ func TestReportExpired(t *testing.T) {
 	}
 }
 
+// With ttl 1 a mail never offered says why: ttl 1 hands mail only to the
+// recipient as a friend, and the recipient was never online as one (a
+// review found the report blaming friends who were online all along).
+func TestReportExpiredTTL1(t *testing.T) {
+	for _, c := range []struct {
+		ttl  uint8
+		want []string
+		not  string
+	}{
+		{1, []string{"Your ttl is 1", "with ttl 1, mail reaches only your friends", "Diagnostic-Code: X-TOXMAIL; ttl 1: never offered"}, "No friend of yours was online"},
+		{4, []string{"No friend of yours was online", "Diagnostic-Code: X-TOXMAIL; never offered to a friend"}, "Your ttl is 1"},
+	} {
+		mb, ib, _, bob := reportFixture(t)
+		mb.cfg.TTL = c.ttl
+		now := time.Now()
+		o := mesh.OutboxEntry{ID: envelope.ID{9}, To: bob, Created: now.Add(-time.Hour).UnixMilli(), Expiry: now.Unix(), Status: mesh.StatusExpired}
+		if added, err := mb.ReportExpired(o, now.Add(time.Hour), now); !added || err != nil {
+			t.Fatalf("ttl %d: added %v, %v", c.ttl, added, err)
+		}
+		msgs, _ := ib.List()
+		_, raw, _ := ib.Get(msgs[0].UID)
+		for _, want := range c.want {
+			if !bytes.Contains(raw, []byte(want)) {
+				t.Errorf("ttl %d: the report lacks %q", c.ttl, want)
+			}
+		}
+		if bytes.Contains(raw, []byte(c.not)) {
+			t.Errorf("ttl %d: the report says %q", c.ttl, c.not)
+		}
+	}
+}
+
 // TestReportExpiredOnce: asking again stores nothing, even after the user
 // deleted the report; mail that has not expired gets no report.
 func TestReportExpiredOnce(t *testing.T) {
