@@ -107,6 +107,11 @@ func (n *Node) Submit(msgs ...Outgoing) ([]envelope.ID, error) {
 				n.queueOffer(p, entries[i])
 			}
 		}
+		if entries[i].meta.Hops == 1 && n.lookup(msgs[i].To) == nil {
+			// The last hop goes only to the recipient (its tag).
+			n.log.Warn("mail with ttl 1 to a key that has not been online as a friend since the node started: "+
+				"only the recipient itself, as a friend, can take it", "id", o.ID, "to", msgs[i].To)
+		}
 	}
 	n.stats.Submitted += uint64(len(msgs))
 	n.flush(now)
