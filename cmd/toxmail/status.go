@@ -109,8 +109,8 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		held += " (held " + strings.Join(ages, ", ") + ")"
 	}
 	fmt.Fprintf(w, "  held:      %s\n", held)
-	fmt.Fprintf(w, "  mail:      %d submitted, %d still held until acked; %d delivered to this node\n",
-		s("submitted"), s("own_held"), s("delivered"))
+	fmt.Fprintf(w, "  mail:      %d of yours held until acked; since the node started, %d submitted and %d delivered to this node\n",
+		s("own_held"), s("submitted"), s("delivered"))
 	in := st.Inbox
 	inbox := fmt.Sprintf("%d %s, %s", in.Mails, plural.Noun(in.Mails, "mail"), bytesize.Format(in.Bytes))
 	switch {
