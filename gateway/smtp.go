@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -465,13 +466,25 @@ func (c *smtpConn) Close() error {
 }
 
 // smtpErrorLog passes go-smtp's own error log (connection errors, panics)
-// to slog.
+// to slog: at debug level for a client that simply went away (a health
+// check's bare connect, a reset, an EOF), which is no fault of the node's,
+// at warn level for anything else.
 type smtpErrorLog struct{ log *slog.Logger }
 
 func (l smtpErrorLog) Printf(format string, v ...any) {
-	l.log.Warn("SMTP: " + fmt.Sprintf(format, v...))
+	l.logLine("SMTP: " + fmt.Sprintf(format, v...))
 }
 
 func (l smtpErrorLog) Println(v ...any) {
-	l.log.Warn("SMTP: " + fmt.Sprint(v...))
+	l.logLine("SMTP: " + fmt.Sprint(v...))
+}
+
+func (l smtpErrorLog) logLine(msg string) {
+	for _, gone := range []string{"connection reset by peer", "broken pipe", ": EOF", "use of closed network connection"} {
+		if strings.Contains(msg, gone) {
+			l.log.Debug(msg)
+			return
+		}
+	}
+	l.log.Warn(msg)
 }
