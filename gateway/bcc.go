@@ -1,10 +1,5 @@
 package gateway
 
-import (
-	"bytes"
-	"strings"
-)
-
 // Blind copies. A mail client that writes the Bcc field into the mail it
 // submits (mutt with write_bcc, scripts that pipe to sendmail -t) relies
 // on the mail server to take it out, as RFC 5322 §3.6.3 describes and as
@@ -58,18 +53,4 @@ func stripBcc(body []byte) ([]byte, int) {
 func isBccField(line []byte) bool {
 	name := fieldName(line)
 	return name == "bcc" || name == "resent-bcc"
-}
-
-// fieldName returns the lower-case name of the field a header line starts,
-// white space before the colon dropped; "" for a continuation line or a
-// line without a colon.
-func fieldName(line []byte) string {
-	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
-		return ""
-	}
-	colon := bytes.IndexByte(line, ':')
-	if colon < 0 {
-		return ""
-	}
-	return strings.ToLower(strings.TrimRight(string(line[:colon]), " \t"))
 }

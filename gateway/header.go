@@ -69,20 +69,30 @@ func headerless(body []byte) bool {
 	if len(content) == 0 {
 		return false
 	}
-	colon := bytes.IndexByte(content, ':')
-	if colon < 0 {
+	name := fieldName(content)
+	if name == "" {
 		return true
 	}
-	name := bytes.TrimRight(content[:colon], " \t")
-	if len(name) == 0 {
-		return true
-	}
-	for _, c := range name {
-		if c < 33 || c > 126 {
+	for i := 0; i < len(name); i++ {
+		if name[i] < 33 || name[i] > 126 {
 			return true
 		}
 	}
 	return false
+}
+
+// fieldName returns the lower-case name of the field a header line starts,
+// white space before the colon dropped; "" for a continuation line or a
+// line without a colon.
+func fieldName(line []byte) string {
+	if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+		return ""
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimRight(string(line[:colon]), " \t"))
 }
 
 // isMboxFrom reports whether a line is an mbox separator, "From sender
