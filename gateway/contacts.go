@@ -78,8 +78,10 @@ var (
 
 // NewContactBook returns a book holding entries, or an error naming the
 // first invalid entry, or one whose name or address an earlier entry has.
-// Several entries may share a Tox ID here (aliases written into the file
-// by hand, or books saved before Add refused them); Add never makes one.
+// Several entries may share a Tox ID here, and the book keeps them apart
+// (RemoveKey removes them all). No path makes one: Add refuses it, and
+// config.LoadContacts refuses an address-book file that has one, at the
+// line of the second entry, because one person has one entry.
 func NewContactBook(entries []Contact) (*ContactBook, error) {
 	b := &ContactBook{
 		byName: make(map[string]*bookEntry),
