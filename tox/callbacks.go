@@ -20,13 +20,14 @@ import (
 // inside tox_iterate, with its arguments already copied into Go memory.
 //
 // A callback must return quickly and must not block: while it runs, the
-// instance neither sends nor receives. It must not call the synchronous
-// methods of *Tox (Do and the wrappers around it) or Close: they wait for
-// the owner goroutine, which is busy running the callback, so that is a
-// deadlock. Enqueue work for another goroutine, or do it in the iterate
-// hook, which gets a *Core. A panic in a callback is recovered so that it
-// does not unwind through libtoxcore, then re-raised once tox_iterate has
-// returned.
+// instance neither sends nor receives. The synchronous methods of *Tox (Do
+// and the wrappers around it) wait for the owner goroutine, which is busy
+// running the callback, so from a callback they run nothing and return an
+// error matching ErrInvalid; Close returns at once and the instance closes
+// when the callback returns. Enqueue work for another goroutine, or do it
+// in the iterate hook, which gets a *Core. A panic in a callback is
+// recovered so that it does not unwind through libtoxcore, then re-raised
+// once tox_iterate has returned: it ends the program.
 //
 // Nil fields are ignored. Friends are identified by number (valid until
 // DeleteFriend) and by public key (stable across restarts).

@@ -90,7 +90,11 @@ func DefaultOptions() Options {
 // LoopbackOptions returns options for tests and demos on 127.0.0.1: UDP on,
 // IPv6, LAN discovery, hole punching and DHT announcements off, UDP ports
 // 33445..33545. Bootstrap such instances only to each other or to a local
-// tox-bootstrapd.
+// tox-bootstrapd. libtoxcore 0.2.18 has no option for the address it binds,
+// so the port is bound on every interface (0.0.0.0): such an instance sends
+// only to 127.0.0.1, but it would receive what other hosts sent it, unless
+// it runs in a loopback-only network namespace (as `make test` runs the
+// tests).
 func LoopbackOptions() Options {
 	return Options{
 		UDP:       true,

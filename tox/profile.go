@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // A profile file holds a Tox save (tox_get_savedata): the long-term secret
@@ -174,7 +175,10 @@ func RemoveProfileTemps(path string) ([]string, error) {
 // missing file gives an error matching fs.ErrNotExist.
 func LoadProfile(path string, passphrase []byte) ([]byte, error) {
 	const op = "load_profile"
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	// writer before the check below could refuse it. Reads of a regular
+	// file ignore the flag.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("tox: load profile: %w", err)
 	}

@@ -33,7 +33,9 @@ func checkSavedata(save []byte) error {
 		if off+8 > len(save) {
 			return rejectf(op, ErrBadFormat, "the save is cut short after %d bytes: it ends before its END section", len(save))
 		}
-		n := int(binary.LittleEndian.Uint32(save[off:]))
+		// Compared as 64 bits: on a 32-bit build a length past 2³¹ would
+		// turn negative as an int and walk backwards for ever.
+		n := uint64(binary.LittleEndian.Uint32(save[off:]))
 		head := binary.LittleEndian.Uint32(save[off+4:])
 		if head>>16 != sectionCookie {
 			return rejectf(op, ErrBadFormat, "damaged save: no section at byte %d", off)
@@ -41,10 +43,10 @@ func checkSavedata(save []byte) error {
 		if head&0xffff == sectionEnd {
 			return nil
 		}
-		if n > len(save)-off-8 {
+		if n > uint64(len(save)-off-8) {
 			return rejectf(op, ErrBadFormat, "the save is cut short: its section at byte %d runs past the end", off)
 		}
-		off += 8 + n
+		off += 8 + int(n)
 	}
 }
 

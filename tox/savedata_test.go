@@ -145,3 +145,26 @@ func TestProfileAddressContactsNobody(t *testing.T) {
 		t.Error("the running instance never dialled the saved relay: the test's save is not what libtoxcore reads")
 	}
 }
+
+// A section length past 2³¹ is refused as running past the end. On a
+// 32-bit build such a length, read as an int, went negative, and the check
+// walked backwards (0xfffffff8 stood still) for ever.
+func TestSavedataHugeSectionLength(t *testing.T) {
+	save := binary.LittleEndian.AppendUint32(nil, 0)
+	save = binary.LittleEndian.AppendUint32(save, saveCookie)
+	for _, n := range []uint32{0xfffffff8, 0x80000000, 0xffffffff, 64} {
+		b := binary.LittleEndian.AppendUint32(append([]byte(nil), save...), n)
+		b = binary.LittleEndian.AppendUint32(b, sectionCookie<<16|1) // a NOSPAMKEYS section
+		b = append(b, make([]byte, 16)...)
+		done := make(chan error, 1)
+		go func() { done <- checkSavedata(b) }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrBadFormat) {
+				t.Errorf("section length %#x: %v, want ErrBadFormat", n, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("section length %#x: checkSavedata still running after 10 s", n)
+		}
+	}
+}

@@ -18,8 +18,9 @@ import (
 // Tox is a running Tox instance: a Core and the goroutine that owns it.
 // The goroutine runs tox_iterate at the pace libtoxcore asks for
 // (tox_iteration_interval), runs the functions given to Do, the iterate
-// hook and the callbacks. All methods of *Tox are safe for concurrent use
-// from any goroutine except the owner goroutine itself (see Callbacks).
+// hook and the callbacks. All methods of *Tox are safe for concurrent use;
+// on the owner goroutine itself the synchronous ones return an error
+// instead of waiting for it (see Callbacks).
 type Tox struct {
 	core    Core
 	handle  cgo.Handle
@@ -36,6 +37,7 @@ type Tox struct {
 	iterHook  atomic.Pointer[func(*Core)]
 	closeHook atomic.Pointer[func(*Core)]
 	closeOnce sync.Once
+	owner     atomic.Uint64 // the loop goroutine's ID (goid), once it runs
 
 	// Owned by the loop goroutine.
 	cb       Callbacks
@@ -90,7 +92,21 @@ func (t *Tox) newC(o *Options) (*C.Tox, error) {
 	if copts == nil {
 		return nil, toxError("options_new", int(oe))
 	}
-	defer C.tox_options_free(copts)
+	// The proxy host and the savedata copy must outlive the options
+	// object (tox.h), so they are freed after it.
+	var host *C.char
+	var sd unsafe.Pointer
+	var sdLen C.size_t
+	defer func() {
+		C.tox_options_free(copts)
+		if host != nil {
+			C.free(unsafe.Pointer(host))
+		}
+		if sd != nil {
+			C.toxmail_wipe(sd, sdLen) // it holds the secret key
+			C.free(sd)
+		}
+	}()
 	C.tox_options_set_udp_enabled(copts, C.bool(o.UDP))
 	C.tox_options_set_ipv6_enabled(copts, C.bool(o.IPv6))
 	C.tox_options_set_local_discovery_enabled(copts, C.bool(o.LocalDiscovery))
@@ -101,21 +117,16 @@ func (t *Tox) newC(o *Options) (*C.Tox, error) {
 	C.tox_options_set_tcp_port(copts, C.uint16_t(o.TCPPort))
 	C.tox_options_set_proxy_type(copts, C.Tox_Proxy_Type(o.Proxy))
 	if o.Proxy != ProxyNone {
-		host := C.CString(o.ProxyHost)
-		defer C.free(unsafe.Pointer(host))
+		host = C.CString(o.ProxyHost)
 		C.tox_options_set_proxy_host(copts, host)
 		C.tox_options_set_proxy_port(copts, C.uint16_t(o.ProxyPort))
 	}
 	if len(o.Savedata) > 0 {
-		// A C copy, wiped afterwards: it holds the secret key.
-		n := C.size_t(len(o.Savedata))
-		sd := C.CBytes(o.Savedata)
-		defer func() {
-			C.toxmail_wipe(sd, n)
-			C.free(sd)
-		}()
+		// A C copy, wiped afterwards (above).
+		sdLen = C.size_t(len(o.Savedata))
+		sd = C.CBytes(o.Savedata)
 		C.tox_options_set_savedata_type(copts, C.TOX_SAVEDATA_TYPE_TOX_SAVE)
-		C.tox_options_set_savedata_data(copts, (*C.uint8_t)(sd), n)
+		C.tox_options_set_savedata_data(copts, (*C.uint8_t)(sd), sdLen)
 	}
 	if lvl := minLogLevel(t.logger); lvl >= 0 {
 		C.toxmail_options_set_log(copts, C.uintptr_t(t.handle), C.int(lvl))
@@ -138,7 +149,8 @@ func (t *Tox) newC(o *Options) (*C.Tox, error) {
 
 // loop is the owner goroutine.
 func (t *Tox) loop() {
-	defer close(t.done)
+	t.owner.Store(goid())
+	defer t.exited()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	next := time.Now()
@@ -156,7 +168,7 @@ func (t *Tox) loop() {
 		select {
 		case <-timer.C:
 		case r := <-t.reqs:
-			r.done <- t.run(r.f)
+			t.run(r)
 		case <-t.wake:
 			t.runIterHook()
 		case <-t.closing:
@@ -199,14 +211,31 @@ func (t *Tox) runIterHook() {
 	}
 }
 
-// run runs f for Do; a panic is handed back to Do's caller.
-func (t *Tox) run(f func(*Core) error) (res result) {
+// exited ends the owner goroutine. The loop leaves without Close only
+// when a function it ran ended the goroutine (runtime.Goexit, which
+// t.FailNow calls); then the instance is freed here, so that its socket
+// and memory are not leaked, and later calls of Do and Close return.
+func (t *Tox) exited() {
+	t.closeOnce.Do(func() { close(t.closing) })
+	if t.core.ptr != nil {
+		t.shutdown()
+	}
+	close(t.done)
+}
+
+// run runs r's function for Do and hands back its error, or the panic it
+// raised, or an error if it called runtime.Goexit (which ends the owner
+// goroutine and so the instance).
+func (t *Tox) run(r request) {
+	res := result{err: &Error{Op: "do", Code: codeGo, Name: ErrClosed.Name, kind: ErrClosed,
+		detail: "the function called runtime.Goexit (t.FailNow?) on the owner goroutine, which closes the instance"}}
 	defer func() {
-		if r := recover(); r != nil {
-			res = result{panicked: r}
+		if p := recover(); p != nil {
+			res = result{panicked: p}
 		}
+		r.done <- res
 	}()
-	return result{err: f(&t.core)}
+	res = result{err: r.f(&t.core)}
 }
 
 // shutdown runs the close hook and frees everything, on the owner
@@ -224,9 +253,13 @@ func (t *Tox) shutdown() {
 
 // Do runs f on the owner goroutine and returns its error, or ErrClosed if
 // the instance is closed. f may use the Core only while it runs. A panic
-// in f is re-raised in the caller. Do must not be called from the owner
-// goroutine itself (a callback or hook): that deadlocks.
+// in f is re-raised in the caller. Called from the owner goroutine itself
+// (a callback, a hook or f), where it would wait for itself, Do runs
+// nothing and returns an error matching ErrInvalid.
 func (t *Tox) Do(f func(*Core) error) error {
+	if t.onOwner() {
+		return ownerError("do")
+	}
 	r := request{f: f, done: make(chan result, 1)}
 	select {
 	case t.reqs <- r:
@@ -263,7 +296,7 @@ func (t *Tox) SetIterateHook(f func(*Core)) {
 
 // SetCloseHook sets f to run once on the owner goroutine during Close,
 // before the instance is freed: the place to save the profile. nil
-// removes it.
+// removes it. Like a callback, f must not call Do (it gets the Core).
 func (t *Tox) SetCloseHook(f func(*Core)) {
 	if f == nil {
 		t.closeHook.Store(nil)
@@ -281,10 +314,16 @@ func (t *Tox) SetCallbacks(cb Callbacks) error {
 }
 
 // Close stops the loop, runs the close hook, kills the instance and frees
-// its memory. It is idempotent and safe from any goroutine but the owner
-// goroutine. Later calls of Do return ErrClosed.
+// its memory, then returns. It is idempotent and safe from any goroutine.
+// Called from the owner goroutine (a callback or hook), it cannot wait for
+// that goroutine: it returns at once, and the instance closes as soon as
+// the callback or hook returns (Done tells when). Later calls of Do return
+// ErrClosed.
 func (t *Tox) Close() error {
 	t.closeOnce.Do(func() { close(t.closing) })
+	if t.onOwner() {
+		return nil
+	}
 	<-t.done
 	return nil
 }
