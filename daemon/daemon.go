@@ -297,7 +297,7 @@ func (d *Daemon) openGateway() error {
 		}
 		dns = r
 	}
-	cache, err := gateway.NewTXTCache(dns, gateway.DNSCacheConfig{})
+	cache, err := gateway.NewTXTCache(dns, d.cfg.DNSCacheConfig())
 	if err != nil {
 		return err
 	}
