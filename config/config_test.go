@@ -235,7 +235,7 @@ func TestValidateWithoutFile(t *testing.T) {
 	c.DNS.Timeout = time.Hour
 	err := c.Validate()
 	want := []string{
-		"dns.timeout = \"1h\": out of range: want (0s, 1m]",
+		"dns.timeout = \"1h\": out of range: want (0s, 30s]",
 		"log.format = \"xml\": want \"text\" or \"json\"",
 		"mesh.ttl = 0: out of range: want 1..max_hops (8)",
 	}

@@ -300,8 +300,8 @@ func (v *checker) checkDNS() {
 			v.bad("dns.server", `want "IP:PORT" with an IP address, e.g. "127.0.0.1:53": a host name would need another DNS server to find this one`)
 		}
 	}
-	if d.Timeout <= 0 || d.Timeout > time.Minute {
-		v.bad("dns.timeout", "out of range: want (0s, 1m]")
+	if d.Timeout <= 0 || d.Timeout > 30*time.Second {
+		v.bad("dns.timeout", "out of range: want (0s, 30s]: a mail client waits for the answer to RCPT TO")
 	}
 	if d.CacheMinTTL < time.Second {
 		v.bad("dns.cache_min_ttl", "out of range: want at least 1s")

@@ -289,7 +289,7 @@ func (d *Daemon) openStores() error {
 func (d *Daemon) openGateway() error {
 	var dns gateway.TXTResolver
 	if d.cfg.DNS.Server == "" {
-		dns = gateway.SystemResolver()
+		dns = gateway.SystemResolver(d.cfg.DNS.Timeout)
 	} else {
 		r, err := gateway.NewDNSResolver(d.cfg.DNS.Server, d.cfg.DNS.Timeout)
 		if err != nil {

@@ -86,7 +86,8 @@ func (e *DNSError) Temporary() bool { return !e.NotFound }
 // Timeout reports whether the server did not answer in time.
 func (e *DNSError) Timeout() bool { return e.Reason == "timeout" }
 
-// DefaultDNSTimeout is the per-query timeout of NewDNSResolver when given 0.
+// DefaultDNSTimeout is how long one lookup of NewDNSResolver may take in
+// all when it is given 0.
 const DefaultDNSTimeout = 5 * time.Second
 
 // dnsUDPAttempts is how often a UDP query is sent before giving up on a
@@ -112,9 +113,10 @@ var _ TXTResolver = (*DNSResolver)(nil)
 // means port 53), a recursive resolver or the authoritative server of the
 // domains asked about. HOST must be an IP address: a host name would have
 // to be looked up by some other DNS server first, and its failure would
-// then look like the server's answer. Each query waits at most timeout (DefaultDNSTimeout
-// when 0); a query is tried twice over UDP and, when truncated, once over
-// TCP.
+// then look like the server's answer. A lookup takes at most timeout in
+// all (DefaultDNSTimeout when 0): it is tried twice over UDP, each try
+// waiting half of it, and when the answer is truncated once over TCP in
+// what is left.
 func NewDNSResolver(server string, timeout time.Duration) (*DNSResolver, error) {
 	if server == "" {
 		return nil, errors.New("gateway: DNS server: empty, want HOST:PORT")
@@ -160,16 +162,18 @@ func (r *DNSResolver) LookupTXT(ctx context.Context, name string) ([]TXT, error)
 	q.SetQuestion(fqdn, dns.TypeTXT)
 	q.SetEdns0(ednsSize, false)
 
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	var in *dns.Msg
 	var err error
 	for attempt := 0; attempt < dnsUDPAttempts; attempt++ {
-		in, err = r.exchange(ctx, q, "udp")
+		in, err = r.exchange(ctx, q, "udp", r.timeout/dnsUDPAttempts)
 		if err == nil || !isDNSTimeout(err) || ctx.Err() != nil {
 			break
 		}
 	}
 	if err == nil && in.Truncated {
-		in, err = r.exchange(ctx, q, "tcp")
+		in, err = r.exchange(ctx, q, "tcp", r.timeout) // capped by what ctx has left
 	}
 	if err != nil {
 		return nil, fail(exchangeReason(err), false, err)
@@ -199,10 +203,15 @@ func (r *DNSResolver) LookupTXT(ctx context.Context, name string) ([]TXT, error)
 	return txts, nil
 }
 
-func (r *DNSResolver) exchange(ctx context.Context, q *dns.Msg, network string) (*dns.Msg, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+// exchange sends q once over network and waits at most wait (or what ctx
+// has left) for the answer.
+func (r *DNSResolver) exchange(ctx context.Context, q *dns.Msg, network string, wait time.Duration) (*dns.Msg, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl))
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	c := &dns.Client{Net: network, Timeout: r.timeout, UDPSize: ednsSize}
+	c := &dns.Client{Net: network, Timeout: wait, UDPSize: ednsSize}
 	in, _, err := c.ExchangeContext(ctx, q, r.server)
 	return in, err
 }
@@ -294,14 +303,22 @@ type NetTXTLookup interface {
 type NetResolver struct {
 	Resolver NetTXTLookup  // nil: net.DefaultResolver
 	TTL      time.Duration // 0: DefaultSystemTTL
+	// Timeout bounds one lookup in all, whatever the system's resolver
+	// would retry (resolv.conf's timeout and attempts); 0: only the
+	// caller's context bounds it.
+	Timeout time.Duration
 }
 
 var _ TXTResolver = (*NetResolver)(nil)
 
 // SystemResolver returns a NetResolver over the system's resolver
-// (/etc/resolv.conf) with DefaultSystemTTL.
-func SystemResolver() *NetResolver {
-	return &NetResolver{Resolver: net.DefaultResolver, TTL: DefaultSystemTTL}
+// (/etc/resolv.conf) with DefaultSystemTTL, whose lookups take at most
+// timeout in all (DefaultDNSTimeout when 0).
+func SystemResolver(timeout time.Duration) *NetResolver {
+	if timeout <= 0 {
+		timeout = DefaultDNSTimeout
+	}
+	return &NetResolver{Resolver: net.DefaultResolver, TTL: DefaultSystemTTL, Timeout: timeout}
 }
 
 // LookupTXT asks the wrapped resolver. *net.DNSError not-found answers
@@ -314,6 +331,11 @@ func (r *NetResolver) LookupTXT(ctx context.Context, name string) ([]TXT, error)
 	ttl := r.TTL
 	if ttl <= 0 {
 		ttl = DefaultSystemTTL
+	}
+	if r.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
 	}
 	texts, err := lr.LookupTXT(ctx, name)
 	if err != nil {

@@ -217,6 +217,76 @@ func TestDNSResolverTimeoutIsTemporary(t *testing.T) {
 	}
 }
 
+// The timeout bounds a whole lookup, both UDP tries included, each of
+// which waits half of it. Before, each try waited the whole timeout, so the
+// configured 5 s became 10 s at RCPT TO.
+func TestDNSResolverTimeoutBoundsTheLookup(t *testing.T) {
+	release := make(chan struct{})
+	addr, queries := startTestDNS(t, dns.HandlerFunc(func(w dns.ResponseWriter, m *dns.Msg) {
+		select { // never answer in time: after the test, or 5 s at most
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	t.Cleanup(func() { close(release) })
+	const timeout = time.Second
+	start := time.Now()
+	_, err := newTestDNSResolver(t, addr, timeout).LookupTXT(testCtx(t), "slow._tox.example.org")
+	took := time.Since(start)
+	var de *gateway.DNSError
+	if !errors.As(err, &de) || !de.Timeout() {
+		t.Fatalf("got %v, want a timeout DNSError", err)
+	}
+	// Behaviour, not speed: the deadline is the timeout (two tries that
+	// each waited it would take 2 s).
+	if took >= timeout*19/10 {
+		t.Errorf("a lookup with timeout %v took %v: the tries together must stay within it", timeout, took)
+	}
+	waitQueries(t, queries, 2) // both UDP tries were sent
+}
+
+// waitQueries waits (5 s at most) for a test DNS server to have seen n
+// queries.
+func waitQueries(t *testing.T, queries *atomic.Int64, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); queries.Load() < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server saw %d queries, want %d", queries.Load(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// NetResolver.Timeout bounds a lookup of the wrapped resolver (the
+// system's, whose own retries resolv.conf sets), as a timeout.
+func TestNetResolverTimeout(t *testing.T) {
+	slow := slowTXT{}
+	r := &gateway.NetResolver{Resolver: slow, Timeout: 50 * time.Millisecond}
+	_, err := r.LookupTXT(testCtx(t), "slow._tox.example.org")
+	var de *gateway.DNSError
+	if !errors.As(err, &de) || !de.Timeout() || !de.Temporary() {
+		t.Fatalf("got %v, want a temporary timeout DNSError", err)
+	}
+	if got := gateway.SystemResolver(3 * time.Second).Timeout; got != 3*time.Second {
+		t.Errorf("SystemResolver(3s).Timeout = %v", got)
+	}
+	if got := gateway.SystemResolver(0).Timeout; got != gateway.DefaultDNSTimeout {
+		t.Errorf("SystemResolver(0).Timeout = %v, want DefaultDNSTimeout", got)
+	}
+}
+
+// slowTXT is a NetTXTLookup that answers only when its context ends.
+type slowTXT struct{}
+
+func (slowTXT) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(10 * time.Second):
+		return []string{"late"}, nil
+	}
+}
+
 func TestDNSResolverContextCancelIsTemporary(t *testing.T) {
 	addr, _ := startTestDNS(t, dns.HandlerFunc(func(w dns.ResponseWriter, m *dns.Msg) {}))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -362,7 +432,7 @@ func TestNetResolverMockDNS(t *testing.T) {
 	if !errors.As(err, &de) || !de.Temporary() {
 		t.Errorf("SERVFAIL: got %v, want a temporary DNSError", err)
 	}
-	if got, want := gateway.SystemResolver().TTL, gateway.DefaultSystemTTL; got != want {
+	if got, want := gateway.SystemResolver(0).TTL, gateway.DefaultSystemTTL; got != want {
 		t.Errorf("SystemResolver TTL: got %v, want %v", got, want)
 	}
 }

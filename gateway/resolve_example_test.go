@@ -24,7 +24,7 @@ func ExampleResolver() {
 	alice := gateway.NewToxID(aliceKey, [4]byte{5, 6, 7, 8})
 
 	// A DNS server on loopback stands in for the real one (in the CLI:
-	// "--dns HOST:PORT", or gateway.SystemResolver()).
+	// "--dns HOST:PORT", or gateway.SystemResolver(0)).
 	srv, err := mockdns.NewServerWithLogger(map[string]mockdns.Zone{
 		"alice._tox.example.org.": {TXT: []string{"v=tox1;id=" + alice.String()}},
 	}, resolveExampleLog{}, false)

@@ -131,7 +131,7 @@ func checkPin(cfg *config.Config, res gateway.Resolution) error {
 // newResolver returns a tox1 resolver over server ("" for the system's
 // resolver), without an address book.
 func newResolver(server string, timeout time.Duration, cache gateway.DNSCacheConfig) (*gateway.Resolver, error) {
-	var dns gateway.TXTResolver = gateway.SystemResolver()
+	var dns gateway.TXTResolver = gateway.SystemResolver(timeout)
 	if server != "" {
 		r, err := gateway.NewDNSResolver(server, timeout)
 		if err != nil {
@@ -148,8 +148,8 @@ func newResolver(server string, timeout time.Duration, cache gateway.DNSCacheCon
 
 // resolveAddress resolves one address, wording the failures.
 func resolveAddress(ctx context.Context, r *gateway.Resolver, addr string, timeout time.Duration) (gateway.Resolution, error) {
-	// Two UDP tries and one over TCP, each bounded by timeout.
-	ctx, cancel := context.WithTimeout(ctx, 3*max(timeout, time.Second)+time.Second)
+	// The resolver bounds the lookup by timeout; this is a backstop.
+	ctx, cancel := context.WithTimeout(ctx, max(timeout, time.Second)+time.Second)
 	defer cancel()
 	res, err := r.Resolve(ctx, addr)
 	if err == nil {
