@@ -17,12 +17,13 @@ func runLookup(c *cli, args []string) error {
 	f := c.flags("lookup", "toxmail lookup ADDRESS [--dns HOST:PORT] [--config FILE]", `
 Resolves name@domain to a Tox ID through tox1 DNS: the TXT record
 "v=tox1;id=<76 hex>" at name._tox.domain. It asks --dns if given, else the
-[dns] server of --config, else the system's resolver.
+[dns] server of the config (--config, else $TOXMAIL_CONFIG, else
+./toxmail.toml if there is one), else the system's resolver.
 
 tox1 records are not signed: whoever controls the DNS answer controls the
 key. Confirm an ID another way before trusting it with anything sensitive.`)
 	dnsFlag := f.String("dns", "", "ask this DNS server (`HOST:PORT`, HOST an IP address) instead")
-	cfgFlag := f.String("config", "", "use the [dns] section of this config `FILE`")
+	cfgFlag := f.configFlag()
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -38,7 +39,7 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 	var cfg *config.Config
 	timeout := gateway.DefaultDNSTimeout
 	cache := gateway.DNSCacheConfig{}
-	if *cfgFlag != "" {
+	if path, explicit := c.configPath(*cfgFlag); explicit || fileExists(path) {
 		cfg, err = c.loadSettings("lookup", *cfgFlag)
 		if err != nil {
 			return err

@@ -69,6 +69,17 @@ func TestLookup(t *testing.T) {
 	if !strings.HasPrefix(r.stdout, carol.String()+"\n") || !strings.Contains(r.stdout, "has not sent to this address yet") {
 		t.Errorf("lookup --config printed %q", r.stdout)
 	}
+	// The same config named by $TOXMAIL_CONFIG, and found as ./toxmail.toml,
+	// as every other command finds it. Before, lookup then asked the
+	// system's resolver.
+	r = runInv(t, invocation{args: []string{"lookup", "carol@example.org"}, env: []string{"TOXMAIL_CONFIG=" + n.config}}).ok(t, "lookup with $TOXMAIL_CONFIG")
+	if !strings.HasPrefix(r.stdout, carol.String()+"\n") || !strings.Contains(r.stdout, "has not sent to this address yet") {
+		t.Errorf("lookup with $TOXMAIL_CONFIG printed %q", r.stdout)
+	}
+	r = runInv(t, invocation{args: []string{"lookup", "carol@example.org"}, dir: filepath.Dir(n.config)}).ok(t, "lookup beside toxmail.toml")
+	if !strings.HasPrefix(r.stdout, carol.String()+"\n") {
+		t.Errorf("lookup beside toxmail.toml printed %q", r.stdout)
+	}
 	// The node pinned another key for carol: lookup warns, and pins nothing.
 	pins := filepath.Join(n.dir, daemon.PinsFile)
 	pinned := randomToxID(t).PublicKey()
