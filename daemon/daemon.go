@@ -76,6 +76,9 @@ type Daemon struct {
 	opts Options
 	log  *slog.Logger
 
+	// The run loop's poll warnings, each said once while it lasts.
+	contactsWarn, pinsWarn repeatedWarning
+
 	lock  *dirLock
 	plock *dirLock // the Tox profile's
 	x     *tox.Tox
@@ -469,13 +472,12 @@ func (d *Daemon) background() {
 		case now := <-poll.C:
 			d.reportExpired(false, now)
 			d.reloadUsers()
-			if _, err := d.pins.Reload(); err != nil { // a pin deleted by hand takes effect
-				d.log.Warn("tox1 key pins not reread", "err", err)
-			}
+			_, err := d.pins.Reload() // a pin deleted by hand takes effect
+			d.pinsWarn.report(d.log, "tox1 key pins not reread", "tox1 key pins reread", err)
 			changed, err := d.book.reload()
-			if err != nil {
-				d.log.Warn("contacts file not reloaded", "err", err)
-			} else if changed {
+			d.contactsWarn.report(d.log, "contacts file not reloaded; the node keeps the address book it had",
+				"contacts file reloaded", err)
+			if err == nil && changed {
 				d.log.Info("contacts file changed; befriending new contacts, unfriending removed ones")
 				d.syncFriends()
 			}
