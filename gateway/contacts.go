@@ -12,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/toxmail/toxmail/envelope"
 )
 
@@ -120,12 +122,12 @@ func (b *ContactBook) add(c Contact, sharedKeys bool) error {
 	if err != nil {
 		return err
 	}
-	nameKey := strings.ToLower(c.Name)
+	key := nameKey(c.Name)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var nameHit, addrHit *bookEntry
 	if c.Name != "" {
-		nameHit = b.byName[nameKey]
+		nameHit = b.byName[key]
 	}
 	if c.Address != "" {
 		addrHit = b.byAddr[addrKey(c.Address)]
@@ -158,7 +160,7 @@ func (b *ContactBook) add(c Contact, sharedKeys bool) error {
 		e.seq = old.seq // keep the entry's place in List
 	}
 	if c.Name != "" {
-		b.byName[nameKey] = e
+		b.byName[key] = e
 	}
 	if c.Address != "" {
 		b.byAddr[addrKey(c.Address)] = e
@@ -276,13 +278,19 @@ func (b *ContactBook) find(key string) *bookEntry {
 		}
 		return b.byAddr[addrKey(norm)]
 	}
-	return b.byName[strings.ToLower(key)]
+	return b.byName[nameKey(key)]
 }
+
+// nameKey is the name-index key: names match without case and in their
+// composed form (NFC), so that "Zoë" typed with a combining diaeresis is
+// the contact saved with a precomposed ë, not a second one that looks the
+// same.
+func nameKey(name string) string { return strings.ToLower(norm.NFC.String(name)) }
 
 // unlink removes e from every index; the caller holds the write lock.
 func (b *ContactBook) unlink(e *bookEntry) {
-	if e.c.Name != "" && b.byName[strings.ToLower(e.c.Name)] == e {
-		delete(b.byName, strings.ToLower(e.c.Name))
+	if e.c.Name != "" && b.byName[nameKey(e.c.Name)] == e {
+		delete(b.byName, nameKey(e.c.Name))
 	}
 	if e.c.Address != "" && b.byAddr[addrKey(e.c.Address)] == e {
 		delete(b.byAddr, addrKey(e.c.Address))
@@ -362,9 +370,21 @@ const maxContactName = 64
 // reach the contact by name. The CLI and the dashboard check each contact
 // they add.
 func CheckNewContact(c Contact) error {
-	if name := strings.TrimSpace(c.Name); looksLikeToxID(name) {
+	name := strings.TrimSpace(c.Name)
+	if looksLikeToxID(name) {
 		return fmt.Errorf("%w: contact name %q is 32 or more hex digits, which %s@%s would read as a Tox ID; choose a name that is not all hex digits",
 			ErrContactInvalid, name, name, ToxDomain)
+	}
+	if name != "" && checkContactName(name) == nil {
+		// Mail reaches the contact as NAME@tox, so the name must read back
+		// as itself there: "bo(b)@tox" is bo@tox with a comment, and
+		// "x.@tox" or "a;b@tox" are no address at all.
+		addr := name + "@" + ToxDomain
+		if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
+			return fmt.Errorf("%w: contact name %q cannot be written as %s: a mail address reads ( ) as a comment, "+
+				"does not allow ; : [ ] \\ in a name, nor a dot first, last or twice in a row; choose letters, digits and - _ . + instead",
+				ErrContactInvalid, name, addr)
+		}
 	}
 	return nil
 }
@@ -409,7 +429,8 @@ func NormalizeAddress(s string) (string, error) {
 // too. RFC 5321 lets a server treat them as case-sensitive, but matching
 // "Alice@" and "alice@" to different people would let a case slip send
 // mail past the address book to an unauthenticated DNS answer.
-func addrKey(normalized string) string { return strings.ToLower(normalized) }
+// Like names, addresses match in their composed form (NFC).
+func addrKey(normalized string) string { return strings.ToLower(norm.NFC.String(normalized)) }
 
 // AddressKey returns the public key of the contact with this mail address
 // or Tox address, for checking a mail's From against the sender.

@@ -371,3 +371,45 @@ func TestCheckNewContact(t *testing.T) {
 		}
 	}
 }
+
+// A new contact's name must read back as itself in NAME@tox. "bo(b)@tox"
+// is bo@tox with a comment, so such a name sent mail for it to the
+// contact named bo; "x.@tox" and the like are no address at all. A book
+// saved with such a name still loads.
+func TestCheckNewContactWritable(t *testing.T) {
+	good := resolveTestID(1)
+	for _, name := range []string{"bo(b)", "x.", ".x", "a..b", "a;b", `q\z`, "[k]", "a:b"} {
+		c := gateway.Contact{Name: name, ID: good}
+		if err := gateway.CheckNewContact(c); !errors.Is(err, gateway.ErrContactInvalid) || !strings.Contains(err.Error(), "cannot be written as") {
+			t.Errorf("CheckNewContact(%q): %v", name, err)
+		}
+		if _, err := gateway.NewContactBook([]gateway.Contact{c}); err != nil {
+			t.Errorf("a saved book with %q: %v", name, err)
+		}
+	}
+	for _, name := range []string{"bob", "bo.b", "b-o_b+1", "Zoë", "名前", "o'brien"} {
+		if err := gateway.CheckNewContact(gateway.Contact{Name: name, ID: good}); err != nil {
+			t.Errorf("CheckNewContact(%q): %v", name, err)
+		}
+	}
+}
+
+// Names match in their composed form: "Zoë" with a combining diaeresis
+// finds the contact saved with a precomposed ë, and cannot be added as a
+// second contact that looks the same.
+func TestContactNamesNFC(t *testing.T) {
+	composed, decomposed := "Zo\u00eb", "Zoe\u0308"
+	b, err := gateway.NewContactBook([]gateway.Contact{{Name: composed, ID: resolveTestID(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := b.Lookup(decomposed); !ok || c.ID != resolveTestID(1) {
+		t.Errorf("Lookup of the decomposed name: %+v, %v", c, ok)
+	}
+	if err := b.Add(gateway.Contact{Name: decomposed, ID: resolveTestID(2)}); !errors.Is(err, gateway.ErrContactExists) {
+		t.Errorf("adding the decomposed name as another contact: %v, want ErrContactExists", err)
+	}
+	if _, err := gateway.NewContactBook([]gateway.Contact{{Name: composed, ID: resolveTestID(1)}, {Name: decomposed, ID: resolveTestID(2)}}); !errors.Is(err, gateway.ErrContactExists) {
+		t.Errorf("a book with both forms: %v, want ErrContactExists", err)
+	}
+}

@@ -113,6 +113,11 @@ contact a mail address too, looked up nowhere: mail to it goes to that ID
 (the way to take an address whose tox1 key changed, once the owner has
 confirmed the new ID).
 
+NAME is how you write to the contact (NAME@tox): letters of any script,
+digits and - _ . + ' and the like, at most 64 bytes; no spaces, no @ < > ,
+" ( ) ; : [ ] \, no dot first, last or twice in a row, and not 32 or more
+hex digits (which would read as a Tox ID). Names match without case.
+
 A name, an address and a Tox ID each belong to one entry: to rename a
 contact, remove it and add it again.
 
