@@ -264,6 +264,13 @@ func TestBadValues(t *testing.T) {
 		{"[[tox.bootstrap]]\nhost = \"h\"\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].port", 1, `toxmail.toml:1: tox.bootstrap[0].port is missing: want 1..65535`},
 		{"[tox]\nbootstrap = [{host = \"h\", port = 0, public_key = \"" + strings.Repeat("AB", 32) + "\"}]", "tox.bootstrap[0].port", 2, `toxmail.toml:2: tox.bootstrap[0].port = 0: want 1..65535`},
 		{"[tox.bootstrap]\nhost = \"h\"\nport = 0\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].port", 3, `toxmail.toml:3: tox.bootstrap[0].port = 0: want 1..65535`},
+		{"[[tox.bootstrap]]\nhost = \"127.0.0.1:33445\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `the port goes in port`},
+		{"[[tox.bootstrap]]\nhost = \"http://node.example\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `not a URL`},
+		{"[[tox.bootstrap]]\nhost = \"a b\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `letters, digits, hyphens and dots only`},
+		{"[[tox.bootstrap]]\nhost = \"256.1.1.1\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `not a valid IP address`},
+		{"[[tox.bootstrap]]\nhost = \"-node.example\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `inner hyphens`},
+		{"[[tox.bootstrap]]\nhost = \"node..example\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `inner hyphens`},
+		{"[tox]\nudp = false\nproxy_type = \"socks5\"\nproxy_host = \"127.0.0.1:9050\"\nproxy_port = 9050", "tox.proxy_host", 4, `the port goes in port, not here, with proxy_type "socks5"`},
 		{"[log]\nlevel = \"loud\"", "log.level", 2, `toxmail.toml:2: log.level = "loud": want "debug", "info", "warn" or "error"`},
 		{"[log]\nformat = \"xml\"", "log.format", 2, `toxmail.toml:2: log.format = "xml": want "text" or "json"`},
 		{"[smtp]\nlisten = \"0.0.0.0:25\"", "smtp.listen", 2, `toxmail.toml:2: smtp.listen = "0.0.0.0:25": not a loopback address: the SMTP server has no TLS and takes passwords in the clear; listen on 127.0.0.1, or set smtp.allow_remote = true if you accept that risk`},
@@ -524,5 +531,14 @@ func TestParseSimListsAsStrings(t *testing.T) {
 	}
 	if !slices.Equal(c.Sim.TTLs, []int{1, 2, 3, 6}) || !slices.Equal(c.Sim.Strategies, []string{"flood", "relay"}) {
 		t.Errorf("ttl %v, strategies %q; want [1 2 3 6] and [flood relay]", c.Sim.TTLs, c.Sim.Strategies)
+	}
+}
+
+// Hosts libtoxcore can use pass: IP addresses and DNS host names.
+func TestHostProblemAccepts(t *testing.T) {
+	for _, h := range []string{"127.0.0.1", "::1", "2001:db8::1", "localhost", "node.example.org", "node.example.org.", "tox-1.example", "h"} {
+		if msg := hostProblem(h); msg != "" {
+			t.Errorf("hostProblem(%q) = %q, want none", h, msg)
+		}
 	}
 }

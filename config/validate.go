@@ -181,8 +181,8 @@ func (v *checker) checkTox() {
 			v.bad("tox.proxy_port", `want 0 with proxy_type "none"`)
 		}
 	case tox.ProxyHTTP, tox.ProxySOCKS5:
-		if !hostOK(t.ProxyHost) {
-			v.bad("tox.proxy_host", fmt.Sprintf("want a host name or address of 1..%d bytes with proxy_type %q", tox.MaxHostnameLength-1, t.Proxy))
+		if msg := hostProblem(t.ProxyHost); msg != "" {
+			v.bad("tox.proxy_host", fmt.Sprintf("%s, with proxy_type %q", msg, t.Proxy))
 		}
 		if t.ProxyPort == 0 {
 			v.bad("tox.proxy_port", fmt.Sprintf("want 1..65535 with proxy_type %q", t.Proxy))
@@ -204,8 +204,8 @@ func (v *checker) checkTox() {
 	}
 	for i, n := range t.Bootstrap {
 		key := fmt.Sprintf("tox.bootstrap[%d].", i)
-		if !hostOK(n.Host) {
-			v.bad(key+"host", fmt.Sprintf("want an IP address or host name of 1..%d bytes", tox.MaxHostnameLength-1))
+		if msg := hostProblem(n.Host); msg != "" {
+			v.bad(key+"host", msg)
 		}
 		if n.Port == 0 {
 			v.bad(key+"port", "want 1..65535")
@@ -217,8 +217,42 @@ func (v *checker) checkTox() {
 	v.backstop("tox", v.c.ToxOptions().Validate())
 }
 
-func hostOK(h string) bool {
-	return h != "" && len(h) < tox.MaxHostnameLength && !strings.ContainsRune(h, 0)
+// hostProblem says what is wrong with h as a host for libtoxcore (an IP
+// address or a DNS host name, no port), or "" if nothing is. A bad name
+// would otherwise be taken, fail to resolve at every start, and leave the
+// node off the network with only a warning in its log.
+func hostProblem(h string) string {
+	want := fmt.Sprintf("want an IP address or a host name of 1..%d bytes", tox.MaxHostnameLength-1)
+	switch {
+	case h == "" || len(h) >= tox.MaxHostnameLength:
+		return want
+	case net.ParseIP(h) != nil:
+		return ""
+	case strings.Contains(h, "://"):
+		return want + ", not a URL"
+	case strings.Count(h, ":") == 1:
+		return want + ": the port goes in port, not here"
+	}
+	labels := strings.Split(strings.TrimSuffix(h, "."), ".")
+	numeric := true
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return want + " (dot-separated labels of 1..63 letters, digits and inner hyphens)"
+		}
+		for _, c := range []byte(l) {
+			switch {
+			case c >= '0' && c <= '9':
+			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-':
+				numeric = false
+			default:
+				return want + " (letters, digits, hyphens and dots only)"
+			}
+		}
+	}
+	if numeric {
+		return want + ": this is not a valid IP address"
+	}
+	return ""
 }
 
 // checkQuota checks pop3.max_mailbox_bytes against mesh.max_envelope_size,
