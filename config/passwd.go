@@ -152,3 +152,48 @@ func dottedKey(n *unstable.Node) string {
 	}
 	return b.String()
 }
+
+// ErrUserExists means the config already has a [[smtp.users]] entry of
+// that name.
+var ErrUserExists = errors.New("user exists")
+
+// AddUser adds an SMTP/POP3 user named user with the bcrypt hash to the
+// config file at path: a [[smtp.users]] table at the end of the file,
+// which otherwise stays as it was. Like SetPasswordHash it checks the new
+// text with Parse and replaces the file atomically, mode 0600. A user the
+// file has already is ErrUserExists.
+func AddUser(path, user, hash string) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	data, _, err := readFile(real)
+	if err != nil {
+		return err
+	}
+	users, err := findUsers(data)
+	if err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	if slices.ContainsFunc(users, func(u userEntry) bool { return u.name == user }) {
+		return fmt.Errorf("config: %w: %q is already a user in %s", ErrUserExists, user, path)
+	}
+	var out bytes.Buffer
+	out.Write(data)
+	if len(data) > 0 && !bytes.HasSuffix(data, []byte("\n")) {
+		out.WriteByte('\n')
+	}
+	fmt.Fprintf(&out, "\n[[smtp.users]]\nname = %s\npassword_hash = %s\n", quote(user), quote(hash))
+	c, err := Parse(out.Bytes(), path)
+	if err != nil {
+		return fmt.Errorf("config: %s: a [[smtp.users]] table added at its end would not be read (%w); add the user by hand", path, err)
+	}
+	if c.Users()[user] != hash {
+		return fmt.Errorf("config: %s: a [[smtp.users]] table added at its end would not give %q the hash; add the user by hand", path, user)
+	}
+	return writeAtomic(real, out.Bytes())
+}
+
+// CheckUserName checks the name of a new SMTP/POP3 user: 1..MaxUserName
+// printable ASCII characters without spaces, as smtp.users[].name wants.
+func CheckUserName(name string) error { return checkToken(name, MaxUserName) }

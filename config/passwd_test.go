@@ -84,3 +84,55 @@ func TestSetPasswordHashInline(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// AddUser appends a [[smtp.users]] table and leaves the rest of the file
+// as it was; it refuses a user the file has, and a file whose users are an
+// inline array (a table after it would not be read).
+func TestAddUser(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	c := Default()
+	c.Dashboard.Token = testToken
+	if err := WriteNew(path, &c); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	h := testHash(t)
+	if err := AddUser(path, "carol", h); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(after), string(before)) {
+		t.Error("AddUser changed the file before its end")
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Users()["carol"] != h {
+		t.Fatalf("users after AddUser: %v", got.Users())
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	if err := AddUser(path, "carol", h); !errors.Is(err, ErrUserExists) {
+		t.Errorf("adding carol again: %v, want ErrUserExists", err)
+	}
+	if err := AddUser(path, "dave", h); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(path); err != nil || len(got.Users()) != 2 {
+		t.Fatalf("after a second AddUser: %v, %v", got.Users(), err)
+	}
+
+	inline := filepath.Join(t.TempDir(), FileName)
+	doc := "[smtp]\nusers = [ { name = \"alice\", password_hash = '" + h + "' } ]\n[dashboard]\ntoken = \"" + testToken + "\"\n"
+	if err := os.WriteFile(inline, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := AddUser(inline, "bob", h); err == nil || !strings.Contains(err.Error(), "by hand") {
+		t.Errorf("AddUser to inline users: %v, want an error saying to add it by hand", err)
+	}
+	if now, _ := os.ReadFile(inline); string(now) != doc {
+		t.Error("a refused AddUser changed the file")
+	}
+}

@@ -22,9 +22,10 @@ const passwdMin = 8
 
 func runPasswd(c *cli, args []string) error {
 	privateFiles()
-	f := c.flags("passwd", "toxmail passwd [--user USER] [--stdin] [--config FILE]", `
+	f := c.flags("passwd", "toxmail passwd [--user USER] [--add] [--stdin] [--config FILE]", `
 Sets a new SMTP/POP3 password for USER (one of the [[smtp.users]] of the
-config; the only one when there is one). The new password is random and
+config; the only one when there is one), or with --add makes USER a new
+user, added at the end of the config. The new password is random and
 printed once, or read from the first line of standard input with --stdin
 (8 to 72 bytes). Only its bcrypt hash is stored: the password_hash line of
 USER in FILE is replaced, the rest of the file (comments included) is kept,
@@ -36,6 +37,7 @@ your mail client.`)
 	cfgFlag := f.configFlag()
 	user := f.String("user", "", "the login `USER` whose password changes (default: the only user)")
 	fromStdin := f.Bool("stdin", false, "read the new password from standard input instead of making one")
+	add := f.Bool("add", false, "add --user USER as a new user instead of changing a password")
 	cfg, err := c.parseConfig(f, args, cfgFlag)
 	if err != nil {
 		return err
@@ -45,14 +47,22 @@ your mail client.`)
 		names = append(names, u.Name)
 	}
 	switch {
+	case *add && *user == "":
+		return usagef("--add needs the new user's name; give it with --user NAME")
+	case *add && slices.Contains(names, *user):
+		return failf("%s is already a user in %s; drop --add to change its password", clip(*user), cfg.Path)
+	case *add:
+		if err := config.CheckUserName(*user); err != nil {
+			return usagef("--user %s: %s; give another name", clip(*user), clean(err))
+		}
 	case *user == "" && len(names) == 1:
 		*user = names[0]
 	case *user == "" && len(names) == 0:
-		return failf("%s has no [[smtp.users]]; add one (name and password_hash) or make a new node with `toxmail init`", cfg.Path)
+		return failf("%s has no [[smtp.users]]; add one with `toxmail passwd --add --user NAME`", cfg.Path)
 	case *user == "":
-		return usagef("%s has several users (%s): say which with --user USER", cfg.Path, strings.Join(names, ", "))
+		return usagef("%s has several users (%s); say which with --user USER", cfg.Path, strings.Join(names, ", "))
 	case !slices.Contains(names, *user):
-		return failf("no user %s in %s (its users: %s); give one of them to --user", clip(*user), cfg.Path, strings.Join(names, ", "))
+		return failf("no user %s in %s (its users: %s); give one of them to --user, or add it with --add", clip(*user), cfg.Path, strings.Join(names, ", "))
 	}
 
 	password := rand.Text()
@@ -65,15 +75,22 @@ your mail client.`)
 	if err != nil {
 		return fail(err, "")
 	}
-	if err := config.SetPasswordHash(cfg.Path, *user, hash); err != nil {
-		if errors.Is(err, config.ErrNoSuchUser) {
+	change, what := config.SetPasswordHash, "New SMTP/POP3 password for"
+	if *add {
+		change, what = config.AddUser, "New SMTP/POP3 user"
+	}
+	if err := change(cfg.Path, *user, hash); err != nil {
+		switch {
+		case errors.Is(err, config.ErrNoSuchUser):
 			return fail(err, "give one of them to --user")
+		case errors.Is(err, config.ErrUserExists):
+			return fail(err, "drop --add to change its password")
 		}
 		return fail(err, "check that you can write to "+cfg.Path)
 	}
 
 	w := c.stdout
-	fmt.Fprintf(w, "New SMTP/POP3 password for %s, stored as a bcrypt hash in %s\n\n", *user, cfg.Path)
+	fmt.Fprintf(w, "%s %s, with its password stored as a bcrypt hash in %s\n\n", what, *user, cfg.Path)
 	fmt.Fprintf(w, "  user:       %s\n", *user)
 	if *fromStdin {
 		fmt.Fprintf(w, "  password:   (the one read from standard input)\n")

@@ -132,3 +132,32 @@ func TestConfigIsDirectory(t *testing.T) {
 	toxmail(t, "id", "--config", n.dir).
 		failed(t, exitFailure, "toxmail id: ", n.dir+" is a directory", n.config)
 }
+
+// passwd --add makes a new user (the way to add one, or a first one to a
+// config without any), and refuses one that exists or a bad name.
+func TestPasswdAdd(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	r := runInv(t, invocation{args: []string{"passwd", "--add", "--user", "bob", "--stdin", "--config", n.config},
+		stdin: "correct horse battery\n"}).ok(t, "passwd --add")
+	if !strings.Contains(r.stdout, "New SMTP/POP3 user bob") {
+		t.Errorf("passwd --add printed:\n%s", r.stdout)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(userHash(t, n.config, "bob")), []byte("correct horse battery")) != nil {
+		t.Error("bob's stored hash does not match his password")
+	}
+	if userHash(t, n.config, "alice") == "" {
+		t.Error("passwd --add lost alice")
+	}
+	if got := mode(t, n.config); got != 0o600 {
+		t.Errorf("config mode %04o after passwd --add, want 0600", got)
+	}
+	toxmail(t, "passwd", "--add", "--user", "bob", "--config", n.config).
+		failed(t, exitFailure, "toxmail passwd: ", "already a user", "drop --add")
+	toxmail(t, "passwd", "--add", "--config", n.config).
+		failed(t, exitUsage, "toxmail passwd: ", "--add needs")
+	toxmail(t, "passwd", "--add", "--user", "b o b", "--config", n.config).
+		failed(t, exitUsage, "toxmail passwd: ", "printable ASCII")
+	// Now there are two users: passwd needs --user.
+	toxmail(t, "passwd", "--config", n.config).failed(t, exitUsage, "toxmail passwd: ", "several users")
+}

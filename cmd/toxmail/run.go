@@ -56,6 +56,10 @@ on a data directory at a time.`)
 	if err != nil {
 		return err
 	}
+	if len(cfg.SMTP.Users) == 0 {
+		return failf("%s has no [[smtp.users]]: the SMTP and POP3 servers take mail only from a user who logs in; "+
+			"add one with `toxmail passwd --add --user NAME --config %s`", cfg.Path, cfg.Path)
+	}
 	if *level == "" {
 		lvl = cfg.LogLevel()
 	}

@@ -69,6 +69,15 @@ func TestRunNeedsBootstrap(t *testing.T) {
 	toxmail(t, "run", "--config", n.config).failed(t, exitFailure, "toxmail run: ", "[[tox.bootstrap]]", n.config)
 }
 
+// A config without users is refused by run with what to do, naming the
+// key and the command, not the gateway's Go field names.
+func TestRunNeedsUser(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	rewriteConfig(t, n.config, func(c *config.Config) { c.SMTP.Users = nil })
+	toxmail(t, "run", "--config", n.config).failed(t, exitFailure, "toxmail run: ", "no [[smtp.users]]", "toxmail passwd --add --user NAME")
+}
+
 func TestRunNode(t *testing.T) {
 	t.Parallel()
 	n, cfg := loopbackNode(t)
