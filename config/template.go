@@ -330,7 +330,7 @@ var schema = []section{
 	},
 	{
 		name: "sim",
-		doc:  "The simulator (`toxmail sim`): it runs the real mesh code over many virtual nodes on a social graph with on/off churn, and measures delivery, latency, overhead and storage for each strategy and TTL. `toxmail run` does not read this section.",
+		doc:  "The simulator (`toxmail sim`): it runs the real mesh code over many virtual nodes on a social graph with on/off churn, and measures delivery, latency, overhead and storage for each strategy and TTL. `toxmail run` does not use this section, though a value out of range here is an error for every command, as anywhere in this file.",
 		knobs: []knob{
 			{key: "graph", field: "Graph", rng: `"er", "ws", "ba", "hk" or a file path`,
 				doc: "The friendship graph:\n" +
