@@ -149,6 +149,7 @@ func NewSMTPServer(cfg SMTPConfig, resolver RecipientResolver, node Submitter) (
 	s.Domain = cfg.Domain
 	s.MaxMessageBytes = cfg.MaxMessageBytes
 	s.MaxRecipients = cfg.MaxRecipients
+	s.MaxLineLength = smtpStreamLineLimit // data lines are checked by checkBody
 	s.ReadTimeout = cfg.ReadTimeout
 	s.WriteTimeout = cfg.WriteTimeout
 	s.AllowInsecureAuth = true // loopback only unless AllowRemote: see SMTPConfig.Addr

@@ -22,3 +22,20 @@ func TestSMTPErrorLogLevels(t *testing.T) {
 		t.Errorf("log:\n%s", b.String())
 	}
 }
+
+func TestUnstuffBareLF(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"a\n..b", "a\n.b"},
+		{"a\r\n..b", "a\r\n..b"}, // after CRLF: go-smtp's to undo, and it has
+		{"a\n...b", "a\n..b"},
+		{"a\n.b", "a\n.b"}, // not stuffed: left alone
+		{"a\n..", "a\n."}, // a line of one dot, stuffed
+		{"\n..x", "\n.x"},
+		{"no dots\n", "no dots\n"},
+		{"a\n..b\n..c", "a\n.b\n.c"},
+	} {
+		if got := string(unstuffBareLF([]byte(tc.in))); got != tc.want {
+			t.Errorf("unstuffBareLF(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

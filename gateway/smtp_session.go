@@ -272,9 +272,11 @@ func (s *smtpSession) Data(r io.Reader) error {
 		s.log.Info("SMTP mail refused: too large", "limit", limit)
 		return smtpErr(552, [3]int{5, 3, 4}, fmt.Sprintf("Message larger than this server's limit of %d bytes", limit))
 	case errors.Is(err, smtp.ErrTooLongLine):
+		// Past go-smtp's own limit (smtpStreamLineLimit), which answers
+		// at once and ends the connection.
 		s.log.Info("SMTP mail refused: line too long", "limit", s.srv.smtp.MaxLineLength)
 		return smtpErr(554, [3]int{5, 6, 0}, fmt.Sprintf("line longer than %d octets: encode the message "+
-			"(quoted-printable or base64)", s.srv.smtp.MaxLineLength))
+			"(quoted-printable or base64)", smtpMaxLineLength))
 	case err != nil:
 		s.log.Info("SMTP mail not received", "err", err)
 		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
@@ -287,6 +289,11 @@ func (s *smtpSession) Data(r io.Reader) error {
 		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
 	}
 
+	body = unstuffBareLF(body)
+	if err := checkBody(body); err != nil {
+		s.log.Info("SMTP mail refused", "reason", err)
+		return err
+	}
 	body, mbox := stripMboxFrom(body)
 	if mbox {
 		s.log.Info("SMTP mail: the mbox \"From \" line before its header removed")

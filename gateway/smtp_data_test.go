@@ -1,0 +1,99 @@
+package gateway_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// sendRaw runs one transaction whose data is sent exactly as given (the
+// end-of-data line included), and returns the final reply.
+func (c *rawSMTP) sendRaw(data string, rcpt string) (int, string) {
+	c.t.Helper()
+	c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	c.expect(250, "2.0.0", "RCPT TO:<%s>", rcpt)
+	if code, msg := c.cmd("DATA"); code != 354 {
+		c.t.Fatalf("DATA: got %d %q, want 354", code, msg)
+	}
+	if _, err := c.tp.W.WriteString(data); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.tp.W.Flush(); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.reply()
+}
+
+// A client that ends lines with a bare LF and stuffs dots after them, as
+// Python's smtplib does with a message given as bytes, gets its dots back
+// as it meant them. Before, "\n..hidden" stayed doubled and the reader saw
+// "..hidden". Dots stuffed after CRLF are go-smtp's and stay as they were.
+func TestSMTPBareLFDotStuffing(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	c := dialSMTP(t, f.addr)
+	c.login()
+	head := "Subject: lf\r\n" + dateAndID + "\r\n"
+	// As sent: stuffed after CRLF and after bare LF alike.
+	data := head + "..crlf line\r\n" + "x\n..hidden dot line\nnormal\n...two dots\r\n..after crlf\r\n.\r\n"
+	if code, msg := c.sendRaw(data, f.raw.Address()); code != 250 {
+		t.Fatalf("DATA: got %d %q", code, msg)
+	}
+	want := head + ".crlf line\r\nx\n.hidden dot line\nnormal\n..two dots\r\n.after crlf\r\n"
+	calls := f.sub.recorded()
+	if len(calls) != 1 || string(calls[0][0].Body) != want {
+		t.Fatalf("submitted %q,\nwant %q", calls, want)
+	}
+}
+
+// A line too long, or a NUL byte, is refused after the end of the data,
+// and the session goes on: the client reads the reason. Before, go-smtp
+// answered in the middle of the data and then cut the connection.
+func TestSMTPBodyRefusedAfterData(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	c := dialSMTP(t, f.addr)
+	c.login()
+	head := "Subject: long\r\n" + dateAndID + "\r\n"
+	for _, tc := range []struct {
+		name, body, reason string
+	}{
+		{"a 2,500-octet line", head + strings.Repeat("z", 2500) + "\r\nmore\r\n", "line longer than 2000 octets"},
+		{"a 100,000-octet line", head + strings.Repeat("z", 100000) + "\r\n" + strings.Repeat("more\r\n", 1000), "line longer than 2000 octets"},
+		{"a NUL byte", head + "nul \x00 here\r\n", "NUL byte"},
+	} {
+		code, msg := c.send(tc.body, f.raw.Address())
+		if code != 554 || !strings.HasPrefix(msg, "5.6.0") || !strings.Contains(msg, tc.reason) {
+			t.Errorf("%s: got %d %q, want 554 5.6.0 %q", tc.name, code, msg, tc.reason)
+		}
+		c.expect(250, "2.0.0", "NOOP") // the session goes on
+	}
+	// A line of 1,998 octets and its CRLF is taken.
+	ok := head + strings.Repeat("y", 1998) + "\r\n"
+	if code, msg := c.send(ok, f.raw.Address()); code != 250 {
+		t.Errorf("a line of 2000 octets with its CRLF: got %d %q, want 250", code, msg)
+	}
+	if n := len(f.sub.recorded()); n != 1 {
+		t.Errorf("%d mails submitted, want 1", n)
+	}
+}
+
+// A BDAT chunk whose bytes follow its command in the same write is read
+// whatever lines it holds: go-smtp reads ahead into it while it reads the
+// command, and its line limit used to refuse a long line there (but not
+// when the chunk came a moment later). Now both are refused alike, after
+// the chunk, by the body check.
+func TestSMTPBDATLongLineSameWrite(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	c := dialSMTP(t, f.addr)
+	c.login()
+	body := "Subject: bdat\r\n" + dateAndID + "\r\n" + strings.Repeat("w", 40000) + "\r\n"
+	c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	c.expect(250, "2.0.0", "RCPT TO:<%s>", f.raw.Address())
+	if _, err := c.tp.W.WriteString(fmt.Sprintf("BDAT %d LAST\r\n%s", len(body), body)); err != nil {
+		t.Fatal(err)
+	}
+	c.tp.W.Flush()
+	if code, msg := c.reply(); code != 554 || !strings.Contains(msg, "line longer than 2000 octets") {
+		t.Fatalf("BDAT with a 40,000-octet line: got %d %q, want 554 naming the line limit", code, msg)
+	}
+	c.expect(250, "2.0.0", "NOOP")
+}
