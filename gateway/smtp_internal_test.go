@@ -29,7 +29,7 @@ func TestUnstuffBareLF(t *testing.T) {
 		{"a\r\n..b", "a\r\n..b"}, // after CRLF: go-smtp's to undo, and it has
 		{"a\n...b", "a\n..b"},
 		{"a\n.b", "a\n.b"}, // not stuffed: left alone
-		{"a\n..", "a\n."}, // a line of one dot, stuffed
+		{"a\n..", "a\n."},  // a line of one dot, stuffed
 		{"\n..x", "\n.x"},
 		{"no dots\n", "no dots\n"},
 		{"a\n..b\n..c", "a\n.b\n.c"},
