@@ -412,17 +412,46 @@ func checkContactName(name string) error {
 // NormalizeAddress parses a mail address ("alice@Example.ORG" or
 // "Alice <alice@example.org>") and returns its bare form with the domain
 // lower-cased and any trailing dot removed; the local part stays as given.
+// A malformed address is an error matching ErrMalformedAddress.
 func NormalizeAddress(s string) (string, error) {
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		return "", fmt.Errorf("malformed mail address %q: %w", s, err)
+		// net/mail refuses the trailing dot of a fully qualified domain
+		// ("bob@example.org."), which is still that domain.
+		if t, ok := withoutTrailingDot(s); ok {
+			a, err = mail.ParseAddress(t)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w %q: %w", ErrMalformedAddress, s, err)
 	}
 	local, domain := splitMailAddress(a.Address)
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
 	if local == "" || domain == "" {
-		return "", fmt.Errorf("malformed mail address %q: want local@domain", s)
+		return "", fmt.Errorf("%w %q: want local@domain", ErrMalformedAddress, s)
 	}
 	return local + "@" + domain, nil
+}
+
+// ErrMalformedAddress is the error of an address that is no mail address
+// at all (bad syntax), as opposed to one nobody answers for.
+var ErrMalformedAddress = errors.New("malformed mail address")
+
+// withoutTrailingDot returns s with the dot that ends its domain removed
+// ("a@b.c." or "<a@b.c.>"), if it has one.
+func withoutTrailingDot(s string) (string, bool) {
+	t := strings.TrimSpace(s)
+	angle := strings.HasSuffix(t, ">")
+	t = strings.TrimSuffix(t, ">")
+	at := strings.LastIndexByte(t, '@')
+	if at < 0 || !strings.HasSuffix(t, ".") || strings.HasSuffix(t, "..") || at == len(t)-2 {
+		return "", false
+	}
+	t = t[:len(t)-1]
+	if angle {
+		t += ">"
+	}
+	return t, true
 }
 
 // addrKey is the address-index key: local parts are matched without case

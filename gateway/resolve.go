@@ -179,11 +179,16 @@ func clipInput(s string, max int) string {
 }
 
 // SMTPStatus is the reply an SMTP server gives for e at RCPT: 451 4.4.3
-// (directory server failure, try again later) when temporary, 550 5.1.1
-// (bad destination mailbox) otherwise, with the reason as the message.
+// (directory server failure, try again later) when temporary, 501 5.1.3
+// (bad destination mailbox address syntax) for an address that is none,
+// 550 5.1.1 (bad destination mailbox) otherwise, with the reason as the
+// message.
 func (e *ResolveError) SMTPStatus() (code int, enhanced [3]int, message string) {
-	if e.Temp {
+	switch {
+	case e.Temp:
 		return 451, [3]int{4, 4, 3}, replyLine(e.Reason)
+	case errors.Is(e.Err, ErrMalformedAddress):
+		return 501, [3]int{5, 1, 3}, replyLine(e.Reason) // bad destination mailbox address syntax (RFC 3463)
 	}
 	return 550, [3]int{5, 1, 1}, replyLine(e.Reason)
 }

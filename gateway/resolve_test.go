@@ -129,7 +129,8 @@ func TestResolveErrorsClassify(t *testing.T) {
 		{strings.Repeat("ab", 20) + "@tox", false, "bad Tox ID in @tox address", gateway.ErrToxIDLength},
 		{id[:64] + "@tox", false, "bare public key", nil},
 		{strings.Repeat("0", 76) + "@tox", false, "names no one", nil},
-		{"a@@b", false, "malformed mail address", nil},
+		{"a@@b", false, "malformed mail address", gateway.ErrMalformedAddress},
+		{"nobody@example.org.", false, "no tox1 DNS record at nobody._tox.example.org", gateway.ErrDNSNotFound}, // a trailing dot is the same domain
 		{"john.doe@example.org", false, "cannot have a tox1 DNS record", nil},
 		{"nobody@example.org", false, "no tox1 DNS record at nobody._tox.example.org", gateway.ErrDNSNotFound},
 		{"old@example.org", false, "unsupported tox DNS record version", gateway.ErrTox1Version},
@@ -164,8 +165,11 @@ func checkResolveError(t *testing.T, err error, address string, temp bool, reaso
 	}
 	code, enh, msg := re.SMTPStatus()
 	wantCode, wantEnh := 550, [3]int{5, 1, 1}
-	if temp {
+	switch {
+	case temp:
 		wantCode, wantEnh = 451, [3]int{4, 4, 3}
+	case strings.HasPrefix(reason, "malformed mail address"):
+		wantCode, wantEnh = 501, [3]int{5, 1, 3} // bad address syntax
 	}
 	if code != wantCode || enh != wantEnh {
 		t.Errorf("SMTPStatus: got %d %v, want %d %v", code, enh, wantCode, wantEnh)

@@ -39,3 +39,23 @@ func TestUnstuffBareLF(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutTrailingDot(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{"bob@example.org.", "bob@example.org", true},
+		{"<bob@example.org.>", "<bob@example.org>", true},
+		{"Bob <bob@example.org.>", "Bob <bob@example.org>", true},
+		{"bob@example.org", "", false},
+		{"bob@.", "", false},
+		{"bob@example..", "", false},
+		{"bob.", "", false},
+	} {
+		got, ok := withoutTrailingDot(tc.in)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("withoutTrailingDot(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
