@@ -22,9 +22,12 @@ const (
 	DefaultSMTPAddr          = "127.0.0.1:1025"
 	DefaultSMTPDomain        = "toxmail.local"
 	DefaultSMTPMaxRecipients = 100
-	DefaultSMTPReadTimeout   = 5 * time.Minute
-	DefaultSMTPWriteTimeout  = 5 * time.Minute
-	DefaultSMTPMaxConns      = 64
+	// DefaultSMTPMaxTransactionBytes is the default of
+	// SMTPConfig.MaxTransactionBytes.
+	DefaultSMTPMaxTransactionBytes = 256 << 20
+	DefaultSMTPReadTimeout         = 5 * time.Minute
+	DefaultSMTPWriteTimeout        = 5 * time.Minute
+	DefaultSMTPMaxConns            = 64
 )
 
 // Limits of SMTPConfig fields.
@@ -121,6 +124,15 @@ type SMTPConfig struct {
 	// §4.5.3.1.8), range [1, 10000].
 	MaxRecipients int
 
+	// MaxTransactionBytes bounds what one mail may cost in envelopes:
+	// its size times its mesh recipients, each of whom gets a sealed copy,
+	// all held in memory until they are stored together. A RCPT past it is
+	// answered 452 4.5.3 when MAIL gave SIZE= (a client then sends the
+	// mail to the rest in another transaction, RFC 5321 §3.3), and DATA
+	// past it 552 5.3.4. Default 256 MiB (32 recipients of a mail at
+	// the default size limit), range [MaxMessageBytes, 64 GiB].
+	MaxTransactionBytes int64
+
 	// MaxConnections is how many connections may be open at once; past
 	// it a new connection is answered 421 4.7.0 and closed (each open
 	// connection may hold a mail of MaxMessageBytes in memory). Default
@@ -172,13 +184,14 @@ type SMTPConfig struct {
 // in. It has no Users yet: add at least one before NewSMTPServer.
 func DefaultSMTPConfig() SMTPConfig {
 	return SMTPConfig{
-		Addr:            DefaultSMTPAddr,
-		Domain:          DefaultSMTPDomain,
-		MaxMessageBytes: LargestSealableBody(mesh.DefaultConfig().MaxEnvelopeSize),
-		MaxRecipients:   DefaultSMTPMaxRecipients,
-		MaxConnections:  DefaultSMTPMaxConns,
-		ReadTimeout:     DefaultSMTPReadTimeout,
-		WriteTimeout:    DefaultSMTPWriteTimeout,
+		Addr:                DefaultSMTPAddr,
+		Domain:              DefaultSMTPDomain,
+		MaxMessageBytes:     LargestSealableBody(mesh.DefaultConfig().MaxEnvelopeSize),
+		MaxRecipients:       DefaultSMTPMaxRecipients,
+		MaxTransactionBytes: DefaultSMTPMaxTransactionBytes,
+		MaxConnections:      DefaultSMTPMaxConns,
+		ReadTimeout:         DefaultSMTPReadTimeout,
+		WriteTimeout:        DefaultSMTPWriteTimeout,
 	}
 }
 
@@ -224,6 +237,9 @@ func (c SMTPConfig) withDefaults() SMTPConfig {
 	if c.MaxRecipients == 0 {
 		c.MaxRecipients = d.MaxRecipients
 	}
+	if c.MaxTransactionBytes == 0 {
+		c.MaxTransactionBytes = max(d.MaxTransactionBytes, c.MaxMessageBytes)
+	}
 	if c.MaxConnections == 0 {
 		c.MaxConnections = d.MaxConnections
 	}
@@ -259,6 +275,8 @@ func (c SMTPConfig) Validate() error {
 		return fmt.Errorf("gateway: SMTPConfig.MaxMessageBytes %d out of range [1, %d]", c.MaxMessageBytes, smtpMaxMessageLimit())
 	case c.MaxRecipients < 1 || c.MaxRecipients > smtpMaxRecipientsLimit:
 		return fmt.Errorf("gateway: SMTPConfig.MaxRecipients %d out of range [1, %d]", c.MaxRecipients, smtpMaxRecipientsLimit)
+	case c.MaxTransactionBytes < c.MaxMessageBytes || c.MaxTransactionBytes > 64<<30:
+		return fmt.Errorf("gateway: SMTPConfig.MaxTransactionBytes %d out of range [MaxMessageBytes (%d), 64 GiB]", c.MaxTransactionBytes, c.MaxMessageBytes)
 	case c.MaxConnections < 1 || c.MaxConnections > 10000:
 		return fmt.Errorf("gateway: SMTPConfig.MaxConnections %d out of range [1, 10000]", c.MaxConnections)
 	case c.MaxAuthFailures < 1 || c.MaxAuthFailures > 100:

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/toxmail/toxmail/gateway"
 )
 
 // sendRaw runs one transaction whose data is sent exactly as given (the
@@ -96,4 +98,36 @@ func TestSMTPBDATLongLineSameWrite(t *testing.T) {
 		t.Fatalf("BDAT with a 40,000-octet line: got %d %q, want 554 naming the line limit", code, msg)
 	}
 	c.expect(250, "2.0.0", "NOOP")
+}
+
+// A mail's copies are bounded by MaxTransactionBytes: with SIZE= a RCPT
+// past it gets 452 4.5.3 (the client sends to the rest in another mail);
+// without, DATA gets 552 5.3.4 saying how many recipients fit. Before, 100
+// recipients of an 8 MB mail were all sealed in memory at once (about
+// 3.5 GB).
+func TestSMTPMaxTransactionBytes(t *testing.T) {
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.MaxMessageBytes, c.MaxTransactionBytes = 1000, 2500 })
+	ids := []string{f.raw.Address(), "bob@example.org"}
+	body := "Subject: many\r\n" + dateAndID + "\r\n" + strings.Repeat("x", 900-len("Subject: many\r\n"+dateAndID+"\r\n")-2) + "\r\n"
+	c := dialSMTP(t, f.addr)
+	c.login()
+	// SIZE=900: two copies fit in 2,500 bytes, a third does not.
+	c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org> SIZE=900")
+	c.expect(250, "2.0.0", "RCPT TO:<%s>", ids[0])
+	c.expect(250, "2.0.0", "RCPT TO:<%s>", ids[1])
+	c.expect(452, "4.5.3", "RCPT TO:<dave@example.org>")
+	if code, msg := c.data(body); code != 250 {
+		t.Fatalf("DATA to the two accepted: got %d %q", code, msg)
+	}
+	// Without SIZE=, the third recipient is taken, and DATA says how many fit.
+	c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	for _, r := range append(ids, "dave@example.org") {
+		c.expect(250, "2.0.0", "RCPT TO:<%s>", r)
+	}
+	if code, msg := c.data(body); code != 552 || !strings.HasPrefix(msg, "5.3.4") || !strings.Contains(msg, "at most 2 recipients") {
+		t.Fatalf("DATA to three without SIZE=: got %d %q, want 552 5.3.4 saying at most 2", code, msg)
+	}
+	if calls := f.sub.recorded(); len(calls) != 1 || len(calls[0]) != 2 {
+		t.Fatalf("submissions: %d, want one of two envelopes", len(calls))
+	}
 }

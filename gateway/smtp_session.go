@@ -56,6 +56,7 @@ type smtpSession struct {
 	mu       sync.Mutex
 	user     string // authenticated user; "" before AUTH
 	inMail   bool   // a MAIL transaction is open (until DATA ends or RSET)
+	size     int64  // the mail's size as MAIL's SIZE= gave it; 0 if not
 	rcpts    []smtpRcpt
 	keys     map[envelope.PublicKey]struct{}
 	failures int // failed logins on this connection
@@ -202,6 +203,9 @@ func (s *smtpSession) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	s.resetLocked()
 	s.inMail = true
+	if opts != nil {
+		s.size = opts.Size
+	}
 	return nil
 }
 
@@ -240,6 +244,14 @@ func (s *smtpSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		// addresses, gets the mail once.
 		s.log.Debug("SMTP recipient repeated", "address", res.Address, "resolution", res)
 		return nil
+	}
+	if !plain && s.size > 0 && (s.meshRcptsLocked()+1)*s.size > s.srv.cfg.MaxTransactionBytes {
+		// RFC 5321 §3.3: the client sends the mail to those accepted,
+		// then to the rest in another transaction.
+		s.log.Debug("SMTP recipient deferred: the mail's copies would pass MaxTransactionBytes",
+			"size", s.size, "recipients", s.meshRcptsLocked())
+		return smtpErr(452, [3]int{4, 5, 3}, fmt.Sprintf("too many recipients for a mail of %d bytes: "+
+			"send it to the rest in another mail", s.size))
 	}
 	s.keys[res.Key] = struct{}{}
 	s.rcpts = append(s.rcpts, smtpRcpt{res: res, plain: plain})
@@ -308,6 +320,14 @@ func (s *smtpSession) Data(r io.Reader) error {
 		body = full
 		s.log.Debug("SMTP mail: header fields added", "fields", added)
 	}
+	if meshRcpts(rcpts)*int64(len(body)) > s.srv.cfg.MaxTransactionBytes {
+		// A client that gave no SIZE= learns only now.
+		s.log.Info("SMTP mail refused: its copies would pass MaxTransactionBytes",
+			"bytes", len(body), "recipients", meshRcpts(rcpts), "limit", s.srv.cfg.MaxTransactionBytes)
+		return smtpErr(552, [3]int{5, 3, 4}, fmt.Sprintf("a mail of %d bytes to %d recipients is more than this server "+
+			"seals at once (%d bytes): send it to at most %d recipients at a time",
+			len(body), meshRcpts(rcpts), s.srv.cfg.MaxTransactionBytes, max(1, s.srv.cfg.MaxTransactionBytes/int64(max(1, len(body))))))
+	}
 	label := outboxLabel(body)
 	var outs []mesh.Outgoing
 	var plain []smtpRcpt
@@ -374,6 +394,7 @@ func (s *smtpSession) Reset() {
 func (s *smtpSession) resetLocked() {
 	s.rcpts = nil
 	s.inMail = false
+	s.size = 0
 	clear(s.keys)
 }
 
@@ -402,3 +423,18 @@ func outboxLabel(body []byte) string {
 	}
 	return label
 }
+
+// meshRcpts counts the recipients that get a sealed copy (not the plain
+// Tox contacts, who get the text).
+func meshRcpts(rcpts []smtpRcpt) int64 {
+	var n int64
+	for _, r := range rcpts {
+		if !r.plain {
+			n++
+		}
+	}
+	return n
+}
+
+// meshRcptsLocked is meshRcpts of the transaction's recipients so far.
+func (s *smtpSession) meshRcptsLocked() int64 { return meshRcpts(s.rcpts) }
