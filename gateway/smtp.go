@@ -248,7 +248,7 @@ func (srv *SMTPServer) Shutdown(ctx context.Context) error {
 	}
 	srv.mu.Unlock()
 	for _, c := range idle {
-		c.Close()
+		c.goodbye()
 	}
 	err := srv.smtp.Shutdown(ctx) // waits for the connections
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
@@ -392,7 +392,7 @@ func (srv *SMTPServer) endTransaction(c *smtpConn) {
 	closing := srv.closing
 	srv.mu.Unlock()
 	if closing {
-		c.Close()
+		c.goodbye()
 	}
 }
 
@@ -436,6 +436,30 @@ type smtpConn struct {
 	// read which completes a mail never sets ended. Only the reading
 	// goroutine touches it.
 	held error
+	// wmu makes each write whole, so that goodbye's line does not land
+	// inside one of go-smtp's.
+	wmu sync.Mutex
+}
+
+// Write passes p on, one write at a time.
+func (c *smtpConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.Conn.Write(p)
+}
+
+// smtpGoodbye is what a connection the server closes as it shuts down
+// reads last: RFC 5321 §3.8 has a server send 421 before it closes.
+const smtpGoodbye = "421 4.3.2 Service shutting down, try again later\r\n"
+
+// goodbye tells the client the server is shutting down (421, waiting at
+// most a second for the write), then closes the connection.
+func (c *smtpConn) goodbye() {
+	c.wmu.Lock()
+	c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	c.Conn.Write([]byte(smtpGoodbye))
+	c.wmu.Unlock()
+	c.Close()
 }
 
 func (c *smtpConn) Read(p []byte) (int, error) {

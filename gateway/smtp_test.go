@@ -691,8 +691,8 @@ func TestSMTPShutdownFinishesData(t *testing.T) {
 
 	// The idle connection is closed at once; the server accepts no more.
 	idle.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadAll(idle.conn); err != nil {
-		t.Fatalf("idle connection: %v, want it closed by the server", err)
+	if rest, err := io.ReadAll(idle.conn); err != nil || !strings.HasPrefix(string(rest), "421 4.3.2 ") {
+		t.Fatalf("idle connection: %q %v, want a 421 (RFC 5321 §3.8) and the connection closed by the server", rest, err)
 	}
 	select {
 	case err := <-f.served:
@@ -730,8 +730,8 @@ func TestSMTPShutdownFinishesData(t *testing.T) {
 		t.Fatalf("got %d submissions, want the in-flight one", n)
 	}
 	busy.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if rest, err := io.ReadAll(busy.conn); err != nil || len(rest) != 0 {
-		t.Fatalf("after the reply: %q %v, want the connection closed", rest, err)
+	if rest, err := io.ReadAll(busy.tp.R); err != nil || !strings.HasPrefix(string(rest), "421 4.3.2 ") || strings.Count(string(rest), "\r\n") != 1 {
+		t.Fatalf("after the reply: %q %v, want one 421 line and the connection closed", rest, err)
 	}
 }
 
@@ -754,8 +754,8 @@ func TestSMTPShutdownFinishesTransaction(t *testing.T) {
 	go func() { shut <- f.srv.Shutdown(ctx) }()
 
 	idle.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadAll(idle.conn); err != nil {
-		t.Fatalf("idle connection: %v, want it closed by the server", err)
+	if rest, err := io.ReadAll(idle.conn); err != nil || !strings.HasPrefix(string(rest), "421 4.3.2 ") {
+		t.Fatalf("idle connection: %q %v, want a 421 (RFC 5321 §3.8) and the connection closed by the server", rest, err)
 	}
 	select {
 	case err := <-shut:
@@ -777,8 +777,8 @@ func TestSMTPShutdownFinishesTransaction(t *testing.T) {
 		t.Fatalf("got %d submissions, want the one finished during Shutdown", n)
 	}
 	busy.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if rest, err := io.ReadAll(busy.conn); err != nil || len(rest) != 0 {
-		t.Fatalf("after the reply: %q %v, want the connection closed", rest, err)
+	if rest, err := io.ReadAll(busy.tp.R); err != nil || !strings.HasPrefix(string(rest), "421 4.3.2 ") || strings.Count(string(rest), "\r\n") != 1 {
+		t.Fatalf("after the reply: %q %v, want one 421 line and the connection closed", rest, err)
 	}
 }
 
