@@ -41,7 +41,17 @@ func runContacts(c *cli, args []string) error {
 		return usagef("missing subcommand: add, list, remove, requests, approve or deny; see `toxmail contacts --help`")
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	case "help":
+		if len(args) > 1 { // "toxmail contacts help add"
+			for _, sc := range contactsCommands {
+				if sc.name == args[1] {
+					return sc.run(c, []string{"--help"})
+				}
+			}
+		}
+		usage()
+		return errHelp
+	case "-h", "-help", "--help":
 		usage()
 		return errHelp
 	}
@@ -51,7 +61,16 @@ func runContacts(c *cli, args []string) error {
 		}
 	}
 	if strings.HasPrefix(args[0], "-") {
-		return usagef("%q before the subcommand: write `toxmail contacts SUBCOMMAND [arguments] %s`; subcommands: add, list, remove, requests, approve or deny", oneLine(args[0]), oneLine(strings.Join(args, " ")))
+		// Flags first: name the command line with the subcommand first.
+		for i, a := range args {
+			for _, sc := range contactsCommands {
+				if sc.name == a {
+					rest := append(append([]string{a}, args[i+1:]...), args[:i]...)
+					return usagef("%q before the subcommand; write `toxmail contacts %s`", oneLine(args[0]), oneLine(strings.Join(rest, " ")))
+				}
+			}
+		}
+		return usagef("%q before the subcommand; write `toxmail contacts SUBCOMMAND [arguments] [flags]`, subcommands: add, list, remove, requests, approve or deny", oneLine(args[0]))
 	}
 	return usagef("unknown subcommand %q: want add, list, remove, requests, approve or deny; see `toxmail contacts --help`", oneLine(args[0]))
 }

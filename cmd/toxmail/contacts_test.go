@@ -94,7 +94,10 @@ func TestContacts(t *testing.T) {
 	toxmail(t, "contacts", "add", "da ve", bob.String(), "--config", n.config).failed(t, exitUsage, "toxmail contacts: ")
 	// A flag before the subcommand is pointed out, not taken for one.
 	toxmail(t, "contacts", "--config", n.config, "list").failed(t, exitUsage, "toxmail contacts: ",
-		`"--config" before the subcommand`, "toxmail contacts SUBCOMMAND")
+		`"--config" before the subcommand`, "toxmail contacts list --config "+n.config)
+	if r := toxmail(t, "contacts", "help", "add"); !strings.Contains(r.stdout, "Usage: toxmail contacts add") {
+		t.Errorf("contacts help add printed:\n%s", r.stdout)
+	}
 	if got := listContacts(t, n.config); len(got) != 2 {
 		t.Errorf("refused adds changed the book: %+v", got)
 	}
