@@ -17,6 +17,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/internal/shellquote"
 )
 
 // ContactsPath returns the address book's path: contacts.toml in the data
@@ -82,7 +83,7 @@ func ReadContactsFile(path string) ([]byte, error) {
 	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
 		return nil, fmt.Errorf("config: %s has mode %04o: %w, but it decides which key mail to each address is sealed to; "+
-			"run chmod 600 %s", path, perm, ErrInsecureFile, path)
+			"run chmod 600 %s", path, perm, ErrInsecureFile, shellquote.Quote(path))
 	}
 	data, err := io.ReadAll(f)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/internal/shellquote"
 )
 
 // Error is one problem in a config file (or, from Validate, in a Config).
@@ -155,7 +156,7 @@ func CheckMode(path string) error {
 func checkMode(path string, mode fs.FileMode) error {
 	if perm := mode.Perm(); perm&0o077 != 0 {
 		return fmt.Errorf("config: %s has mode %04o: %w, but it holds the dashboard token and the password hashes; "+
-			"run chmod 600 %s", path, perm, ErrInsecureFile, path)
+			"run chmod 600 %s", path, perm, ErrInsecureFile, shellquote.Quote(path))
 	}
 	return nil
 }

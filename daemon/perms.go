@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/toxmail/toxmail/internal/shellquote"
 )
 
 // ErrInsecureDir means a node directory that others could change.
@@ -41,7 +43,7 @@ func CheckDataDir(dir string) error {
 			return fmt.Errorf("daemon: %s belongs to user %d, not to you (%d): %w; use a directory of your own", p, st.Uid, os.Getuid(), ErrInsecureDir)
 		}
 		if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-			return fmt.Errorf("daemon: %s has mode %04o: %w, and it holds your mail and keys; run chmod 700 %s", p, perm, ErrInsecureDir, p)
+			return fmt.Errorf("daemon: %s has mode %04o: %w, and it holds your mail and keys; run chmod 700 %s", p, perm, ErrInsecureDir, shellquote.Quote(p))
 		}
 	}
 	return nil

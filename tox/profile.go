@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/toxmail/toxmail/internal/shellquote"
 )
 
 // A profile file holds a Tox save (tox_get_savedata): the long-term secret
@@ -193,7 +195,7 @@ func LoadProfile(path string, passphrase []byte) ([]byte, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, rejectf(op, ErrInsecureProfile,
 			"%s has mode %04o: it holds the secret key, so only its owner may access it; run chmod 600 %s",
-			path, perm, path)
+			path, perm, shellquote.Quote(path))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxProfileSize+1))
 	if err != nil {

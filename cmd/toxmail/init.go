@@ -9,6 +9,7 @@ import (
 	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/daemon"
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/internal/shellquote"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -104,7 +105,7 @@ network: the keys are made with UDP off.`)
 	}
 	fmt.Fprintf(w, "Created a toxmail node in %s\n\n", abs)
 	fmt.Fprintf(w, "  Tox ID:     %s\n", id)
-	fmt.Fprintf(w, "              give it to your friends; `toxmail id --config %s` shows it again\n", cfgPath)
+	fmt.Fprintf(w, "              give it to your friends; `toxmail id --config %s` shows it again\n", shellquote.Quote(cfgPath))
 	fmt.Fprintf(w, "  config:     %s (mode 0600)\n", cfgPath)
 	fmt.Fprintf(w, "  profile:    %s (mode 0600, %s)\n", filepath.Join(abs, config.DefaultProfile), encrypted)
 	fmt.Fprintf(w, "  SMTP:       %s (plain, password authentication)\n", cfg.SMTP.Listen)
@@ -121,8 +122,8 @@ network: the keys are made with UDP off.`)
 	fmt.Fprintf(w, "       port = 33445\n")
 	fmt.Fprintf(w, "       public_key = \"<its 64-hex DHT key>\"\n")
 	fmt.Fprintf(w, "     Public nodes are listed at https://nodes.tox.chat, or run your own tox-bootstrapd.\n")
-	fmt.Fprintf(w, "  2. toxmail run --config %s\n", cfgPath)
-	fmt.Fprintf(w, "  3. toxmail contacts add NAME TOXID --config %s\n", cfgPath)
+	fmt.Fprintf(w, "  2. toxmail run --config %s\n", shellquote.Quote(cfgPath))
+	fmt.Fprintf(w, "  3. toxmail contacts add NAME TOXID --config %s\n", shellquote.Quote(cfgPath))
 	fmt.Fprintf(w, "  4. Point your mail client at SMTP %s and POP3 %s with the user and password above.\n",
 		cfg.SMTP.Listen, cfg.POP3.Listen)
 	return nil

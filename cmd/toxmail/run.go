@@ -10,6 +10,7 @@ import (
 
 	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/daemon"
+	"github.com/toxmail/toxmail/internal/shellquote"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -145,7 +146,7 @@ func profileError(err error, cfg *config.Config) error {
 	case errors.Is(err, tox.ErrWrongPassphrase):
 		return failf("the Tox profile %s did not decrypt (wrong passphrase, or the file was altered); check %s", p, envPassphrase)
 	case errors.Is(err, tox.ErrInsecureProfile):
-		return failf("the Tox profile %s can be read or written by others, and it holds your secret key; run chmod 600 %s", p, p)
+		return failf("the Tox profile %s can be read or written by others, and it holds your secret key; run chmod 600 %s", p, shellquote.Quote(p))
 	case errors.Is(err, tox.ErrBadFormat):
 		return failf("the Tox profile %s is damaged or not a Tox profile; restore it from a backup", p)
 	}
