@@ -542,3 +542,14 @@ func TestHostProblemAccepts(t *testing.T) {
 		}
 	}
 }
+
+// "warning" is the warn level in the file as it is for --log-level.
+func TestLogLevelWarning(t *testing.T) {
+	c, err := Parse(withToken("[log]\nlevel = \"warning\""), "toxmail.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel() != slog.LevelWarn {
+		t.Fatalf("level = \"warning\" gave %v", c.LogLevel())
+	}
+}

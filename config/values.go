@@ -133,11 +133,9 @@ func decode(p, raw any, size bool, rng string) error {
 		}
 		*p = r
 	case *slog.Level:
-		for _, n := range levelNames {
-			if isStr && str == n.name {
-				*p = n.level
-				return nil
-			}
+		if l, ok := ParseLevel(str); isStr && ok {
+			*p = l
+			return nil
 		}
 		return errors.New("want " + rng)
 	case *tox.PublicKey:
@@ -397,6 +395,20 @@ type namedLevel struct {
 }
 
 var levelNames = []namedLevel{{"debug", slog.LevelDebug}, {"info", slog.LevelInfo}, {"warn", slog.LevelWarn}, {"error", slog.LevelError}}
+
+// ParseLevel reads a log level name: "debug", "info", "warn" (or
+// "warning"), "error".
+func ParseLevel(s string) (slog.Level, bool) {
+	if s == "warning" {
+		s = "warn"
+	}
+	for _, n := range levelNames {
+		if s == n.name {
+			return n.level, true
+		}
+	}
+	return 0, false
+}
 
 func levelName(l slog.Level) string {
 	for _, n := range levelNames {

@@ -112,20 +112,8 @@ on a data directory at a time.`)
 	return nil
 }
 
-// parseLevel reads a log level name.
-func parseLevel(s string) (slog.Level, bool) {
-	switch s {
-	case "debug":
-		return slog.LevelDebug, true
-	case "info":
-		return slog.LevelInfo, true
-	case "warn", "warning":
-		return slog.LevelWarn, true
-	case "error":
-		return slog.LevelError, true
-	}
-	return 0, false
-}
+// parseLevel reads a log level name, as the config does.
+func parseLevel(s string) (slog.Level, bool) { return config.ParseLevel(s) }
 
 // newLogger logs to w at level in format "text" or "json".
 func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
