@@ -69,7 +69,13 @@ func (e *Error) Error() string {
 	if pos != "" {
 		b.WriteString(pos + ": ")
 	}
-	if e.Value != "" {
+	switch {
+	case e.Value != "" && (isSecret(e.Key) || looksLikeHash(e.Value)):
+		// A secret is never shown, on any path an error takes.
+		if !strings.HasPrefix(e.Msg, e.Key) {
+			b.WriteString(e.Key + ": ")
+		}
+	case e.Value != "":
 		b.WriteString(e.Key + " = " + e.Value + ": ")
 	}
 	b.WriteString(e.Msg)
@@ -297,15 +303,21 @@ func (c *Config) HasSecrets() bool {
 
 // isSecret reports whether key holds a secret, whose value errors never
 // show.
+// looksLikeHash reports whether v holds a bcrypt hash.
+func looksLikeHash(v string) bool {
+	return strings.Contains(v, "$2a$") || strings.Contains(v, "$2b$") || strings.Contains(v, "$2y$")
+}
+
 func isSecret(key string) bool {
 	return key == "dashboard.token" || strings.HasSuffix(key, ".password_hash")
 }
 
-// redact drops the values of secret keys from errs; their messages name
-// the key instead.
+// redact drops the values of secret keys from errs, and any value that
+// holds a bcrypt hash (one written under the wrong key); their messages
+// name the key instead.
 func redact(errs []*Error) []*Error {
 	for _, e := range errs {
-		if isSecret(e.Key) {
+		if isSecret(e.Key) || looksLikeHash(e.Value) {
 			e.Value = ""
 			if !strings.HasPrefix(e.Msg, e.Key+" ") {
 				e.Msg = e.Key + ": " + e.Msg

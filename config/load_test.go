@@ -271,6 +271,7 @@ func TestBadValues(t *testing.T) {
 		{"[[tox.bootstrap]]\nhost = \"-node.example\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `inner hyphens`},
 		{"[[tox.bootstrap]]\nhost = \"node..example\"\nport = 33445\npublic_key = \"" + strings.Repeat("AB", 32) + "\"", "tox.bootstrap[0].host", 2, `inner hyphens`},
 		{"[tox]\nudp = false\nproxy_type = \"socks5\"\nproxy_host = \"127.0.0.1:9050\"\nproxy_port = 9050", "tox.proxy_host", 4, `the port goes in port, not here, with proxy_type "socks5"`},
+		{"[[smtp.users]]\nname = \"alice\"\npassword_hash = \"" + testHash(t)[:59] + "\"", "smtp.users[0].password_hash", 3, `toxmail.toml:3: smtp.users[0].password_hash: not a bcrypt hash: 59 characters`},
 		{"[log]\nlevel = \"loud\"", "log.level", 2, `toxmail.toml:2: log.level = "loud": want "debug", "info", "warn" or "error"`},
 		{"[log]\nformat = \"xml\"", "log.format", 2, `toxmail.toml:2: log.format = "xml": want "text" or "json"`},
 		{"[smtp]\nlisten = \"0.0.0.0:25\"", "smtp.listen", 2, `toxmail.toml:2: smtp.listen = "0.0.0.0:25": not a loopback address: the SMTP server has no TLS and takes passwords in the clear; listen on 127.0.0.1, or set smtp.allow_remote = true if you accept that risk`},
@@ -551,5 +552,15 @@ func TestLogLevelWarning(t *testing.T) {
 	}
 	if c.LogLevel() != slog.LevelWarn {
 		t.Fatalf("level = \"warning\" gave %v", c.LogLevel())
+	}
+}
+
+// A bcrypt hash written where a table was wanted is not echoed in the
+// error: it names the key instead.
+func TestHashNotEchoed(t *testing.T) {
+	h := testHash(t)
+	_, err := Parse(withToken("[smtp]\nusers = \""+h+"\""), "toxmail.toml")
+	if err == nil || strings.Contains(err.Error(), h[7:]) || !strings.Contains(err.Error(), "smtp.users") {
+		t.Fatalf("got %v: want an error naming smtp.users without the hash", err)
 	}
 }

@@ -345,12 +345,22 @@ func smtpCheckToken(s string, max int) error {
 // second or two, and the format's maximum, 31, days.
 const MaxPasswordCost = 15
 
-// CheckPasswordHash checks that hash is a bcrypt hash with a cost of at
-// most MaxPasswordCost.
+// bcryptHashLen is the length of a bcrypt hash: "$2a$10$", 22 characters
+// of salt and 31 of hash.
+const bcryptHashLen = 60
+
+// CheckPasswordHash checks that hash is a bcrypt hash, whole, with a cost
+// of at most MaxPasswordCost.
 func CheckPasswordHash(hash string) error {
 	cost, err := bcrypt.Cost([]byte(hash))
 	if err != nil {
 		return fmt.Errorf("not a bcrypt hash (toxmail passwd makes one): %v", err)
+	}
+	if len(hash) != bcryptHashLen {
+		// bcrypt.Cost reads only the prefix: a hash cut short would pass,
+		// and no password would ever match it.
+		return fmt.Errorf("not a bcrypt hash: %d characters, where a bcrypt hash has %d (was it cut short when copied?); toxmail passwd makes one",
+			len(hash), bcryptHashLen)
 	}
 	if cost > MaxPasswordCost {
 		return fmt.Errorf("bcrypt cost %d is too slow: each login would take %d times as long as at cost %d, which toxmail passwd uses; want %d..%d",
