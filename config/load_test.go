@@ -564,3 +564,13 @@ func TestHashNotEchoed(t *testing.T) {
 		t.Fatalf("got %v: want an error naming smtp.users without the hash", err)
 	}
 }
+
+// A DNS server given by its IP address alone is asked on port 53, as
+// `toxmail lookup --dns IP` does.
+func TestDNSServerWithoutPort(t *testing.T) {
+	for _, server := range []string{"127.0.0.1", "::1", "127.0.0.1:5353", "[::1]:53"} {
+		if _, err := Parse(withToken("[dns]\nserver = \""+server+"\""), "toxmail.toml"); err != nil {
+			t.Errorf("dns.server = %q: %v", server, err)
+		}
+	}
+}

@@ -229,8 +229,8 @@ var schema = []section{
 		name: "dns",
 		doc:  `tox1 DNS lookups: mail to name@domain is sent to the Tox ID in the TXT record name._tox.domain. Such records are not authenticated: whoever controls the answer controls the key.`,
 		knobs: []knob{
-			{key: "server", rng: `"" or "IP:PORT"`,
-				doc: `The DNS server asked, by IP address (a host name would need another DNS server to find it); "" means the system's resolver.`,
+			{key: "server", rng: `"", "IP" or "IP:PORT"`,
+				doc: `The DNS server asked, by IP address (a host name would need another DNS server to find it), port 53 unless given; "" means the system's resolver.`,
 				ptr: func(c *Config) any { return &c.DNS.Server }},
 			{key: "timeout", rng: "(0s, 30s]",
 				doc: `How long one lookup may take in all: the question goes twice over UDP, each try waiting half of it (then over TCP, in what is left, if the answer is too long for UDP). It also bounds the system's resolver.`,

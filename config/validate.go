@@ -327,7 +327,7 @@ func (v *checker) checkDashboard() {
 
 func (v *checker) checkDNS() {
 	d := &v.c.DNS
-	if d.Server != "" {
+	if d.Server != "" && net.ParseIP(d.Server) == nil { // an IP address alone means port 53
 		if host, err := splitHostPort(d.Server, false); err != nil {
 			v.bad("dns.server", strings.Replace(err.Error(), `"HOST:PORT", e.g. "127.0.0.1:1025"`, `"IP:PORT", e.g. "127.0.0.1:53"`, 1))
 		} else if net.ParseIP(host) == nil {
