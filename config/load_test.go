@@ -574,3 +574,23 @@ func TestDNSServerWithoutPort(t *testing.T) {
 		}
 	}
 }
+
+func TestListenClash(t *testing.T) {
+	for _, tc := range []struct {
+		a, b  string
+		clash bool
+	}{
+		{"127.0.0.1:8025", "127.0.0.1:8025", true},
+		{"localhost:8025", "127.0.0.1:8025", true},
+		{"[::1]:8025", "localhost:8025", true},
+		{"0.0.0.0:8025", "127.0.0.1:8025", true},
+		{":8025", "[::1]:8025", true},
+		{"127.0.0.1:8025", "127.0.0.2:8025", false},
+		{"127.0.0.1:8025", "127.0.0.1:1025", false},
+		{"127.0.0.1:0", "127.0.0.1:0", false}, // any free port: two different ones
+	} {
+		if got := listenClash(tc.a, tc.b); got != tc.clash {
+			t.Errorf("listenClash(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.clash)
+		}
+	}
+}

@@ -374,11 +374,48 @@ func (v *checker) distinctListen() {
 	addrs := []string{v.c.SMTP.Listen, v.c.POP3.Listen, v.c.Dashboard.Listen}
 	for i := range addrs {
 		for j := range i {
-			if addrs[i] == addrs[j] && !strings.HasSuffix(addrs[i], ":0") {
+			if listenClash(addrs[i], addrs[j]) {
 				v.bad(keys[i], "already used by "+keys[j]+": want another address or port")
 			}
 		}
 	}
+}
+
+// listenClash reports whether listening on a and on b would take the same
+// port: the same port (not 0, any free one) on hosts that overlap, where
+// "localhost" is 127.0.0.1 and ::1, and an empty or unspecified host
+// (0.0.0.0, ::) is every address.
+func listenClash(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil {
+		return a == b && !strings.HasSuffix(a, ":0")
+	}
+	if pa != pb || pa == "0" {
+		return false
+	}
+	hosts := func(h string) []string {
+		if strings.EqualFold(h, "localhost") {
+			return []string{"127.0.0.1", "::1"}
+		}
+		if ip := net.ParseIP(h); ip != nil {
+			return []string{ip.String()}
+		}
+		return []string{strings.ToLower(h)}
+	}
+	wildcard := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "" || ip != nil && ip.IsUnspecified()
+	}
+	if wildcard(ha) || wildcard(hb) {
+		return true
+	}
+	for _, x := range hosts(ha) {
+		if slices.Contains(hosts(hb), x) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitHostPort checks "HOST:PORT" with a numeric port (0 allowed when
