@@ -137,7 +137,7 @@ func (e *ResolveError) Summary() string {
 	}
 	if !e.Temp {
 		if errors.Is(e.Err, ErrKeyChanged) {
-			return "the tox1 DNS key of " + addr + " changed since this node first sent to it, so the answer may be spoofed: " +
+			return "the tox1 DNS key of " + addr + " changed since it was first a recipient at this node, so the answer may be spoofed: " +
 				"check the Tox ID with its owner, then add it under this address: toxmail contacts add NAME TOXID --address " + addr
 		}
 		if errors.Is(e.Err, ErrDNSNotFound) {
@@ -369,7 +369,7 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 	case prev != res.Key:
 		name := strings.TrimSuffix(name, ".")
 		return Resolution{}, &ResolveError{Name: name, Err: ErrKeyChanged, Reason: fmt.Sprintf(
-			"the tox1 DNS record at %s now gives key %s, but it gave %s when this node first sent to %s: "+
+			"the tox1 DNS record at %s now gives key %s, but it gave %s when %s was first a recipient at this node: "+
 				"the answer may be spoofed; if the owner really has a new Tox ID, check it with them and "+
 				"add it to the address book with this address (toxmail contacts add NAME TOXID --address %s)",
 			name, res.Key.Short(), prev.Short(), norm, norm)}

@@ -103,11 +103,11 @@ func printPin(c *cli, path string, res gateway.Resolution) {
 	}
 	switch k, ok := pins.Lookup(res.Address); {
 	case !ok:
-		fmt.Fprintln(c.stdout, "The node has not sent to this address yet: it pins this key the first time it does.")
+		fmt.Fprintln(c.stdout, "No mail at the node has had this address as a recipient yet: it pins this key the first time one does (at RCPT TO).")
 	case k == res.Key:
-		fmt.Fprintln(c.stdout, "This is the key the node pinned when it first sent to this address.")
+		fmt.Fprintln(c.stdout, "This is the key the node pinned when this address was first a recipient.")
 	default:
-		fmt.Fprintf(c.stdout, "WARNING: the node pinned another key, %s, when it first sent to this address, and refuses this one: "+
+		fmt.Fprintf(c.stdout, "WARNING: the node pinned another key, %s, when this address was first a recipient, and refuses this one: "+
 			"the answer may be spoofed. If the owner really has a new Tox ID, check it with them and add it to the address book "+
 			"with this address (toxmail contacts add NAME TOXID --address %s; the pins are in %s).\n", k, res.Address, path)
 	}
@@ -122,7 +122,7 @@ func checkPin(cfg *config.Config, res gateway.Resolution) error {
 		return fail(err, "")
 	}
 	if k, ok := pins.Lookup(res.Address); ok && k != res.Key {
-		return failf("%s: tox1 DNS now gives key %s, but the node pinned %s when it first sent to this address: "+
+		return failf("%s: tox1 DNS now gives key %s, but the node pinned %s when this address was first a recipient: "+
 			"the answer may be spoofed; if the owner really has a new Tox ID, check it with them and add it by ID "+
 			"(toxmail contacts add NAME TOXID --address %s)", res.Address, res.Key, k, res.Address)
 	}

@@ -66,14 +66,14 @@ func TestLookup(t *testing.T) {
 	n := initNode(t)
 	rewriteConfig(t, n.config, func(c *config.Config) { c.DNS.Server = dns })
 	r = toxmail(t, "lookup", "carol@example.org", "--config", n.config).ok(t, "lookup --config")
-	if !strings.HasPrefix(r.stdout, carol.String()+"\n") || !strings.Contains(r.stdout, "has not sent to this address yet") {
+	if !strings.HasPrefix(r.stdout, carol.String()+"\n") || !strings.Contains(r.stdout, "has had this address as a recipient yet") {
 		t.Errorf("lookup --config printed %q", r.stdout)
 	}
 	// The same config named by $TOXMAIL_CONFIG, and found as ./toxmail.toml,
 	// as every other command finds it. Before, lookup then asked the
 	// system's resolver.
 	r = runInv(t, invocation{args: []string{"lookup", "carol@example.org"}, env: []string{"TOXMAIL_CONFIG=" + n.config}}).ok(t, "lookup with $TOXMAIL_CONFIG")
-	if !strings.HasPrefix(r.stdout, carol.String()+"\n") || !strings.Contains(r.stdout, "has not sent to this address yet") {
+	if !strings.HasPrefix(r.stdout, carol.String()+"\n") || !strings.Contains(r.stdout, "has had this address as a recipient yet") {
 		t.Errorf("lookup with $TOXMAIL_CONFIG printed %q", r.stdout)
 	}
 	r = runInv(t, invocation{args: []string{"lookup", "carol@example.org"}, dir: filepath.Dir(n.config)}).ok(t, "lookup beside toxmail.toml")
