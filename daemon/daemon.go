@@ -204,6 +204,9 @@ func (d *Daemon) openTox() error {
 		}
 		return fmt.Errorf("daemon: loading the Tox profile: %w", err)
 	}
+	// The save holds the secret key: wiped once libtoxcore has its copy
+	// (best effort: the garbage collector may have copied it before).
+	defer clear(save)
 	o := d.cfg.ToxOptions()
 	o.Savedata = save
 	o.Logger = d.log.With("component", "toxcore")
@@ -495,6 +498,7 @@ func (d *Daemon) saveProfile() error {
 	if err != nil {
 		return err
 	}
+	defer clear(data) // it holds the secret key
 	return tox.SaveProfile(d.cfg.ProfilePath(), data, d.opts.Passphrase)
 }
 
