@@ -334,6 +334,7 @@ func (d *Daemon) openGateway() error {
 	pc := d.cfg.POP3Config()
 	pc.Failures = failures
 	pc.Logger = d.log
+	pc.KnownUser = func(name string) bool { _, ok := (*d.users.Load())[name]; return ok }
 	drop := gateway.InboxMaildrop(d.box, nil, d.log.With("component", "pop3"))
 	d.users.Store(&sc.Users)
 	d.cfgDigest = d.configDigest()

@@ -213,7 +213,7 @@ func (s *pop3Session) cmdAuth(c pop3Command) bool {
 	if authz != "" && authz != user {
 		// No logging in as someone else. No password is checked, so the
 		// limiter's turns are not touched.
-		s.log.Info("POP3 login refused: authorization identity differs", "user", pop3Trunc(user))
+		s.log.Info("POP3 login refused: authorization identity differs", "user", logName(user, s.cfg.KnownUser))
 		if !s.countAuthFailure() {
 			s.reply("-ERR [AUTH] invalid user name or password; too many failures, closing connection")
 			return false

@@ -68,6 +68,11 @@ type POP3Config struct {
 	// either server slows both. Nil: the server keeps its own.
 	Failures *LoginFailures
 
+	// KnownUser reports whether a name is a user's. Logs of refused and
+	// failed logins name a user only if it is one: a name that is not may
+	// be a password typed into the wrong field. nil: no name is logged.
+	KnownUser func(name string) bool
+
 	// MaxLineLength is the longest command line accepted, in octets
 	// including CRLF. Longer lines are discarded up to their end and
 	// answered "-ERR line too long". RFC 2449 lets clients send 255, the

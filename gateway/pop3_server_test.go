@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -529,4 +532,46 @@ func TestPOP3LoginsAtOnceRefusal(t *testing.T) {
 	defer c.close()
 	c.expect("USER alice", "+OK send your password\r\n")
 	c.expect("PASS secret", "-ERR [SYS/TEMP] too many logins for this user name at once, try again in a minute\r\n")
+}
+
+// A failed login is logged by user name only when the name is a user's:
+// one that is not may be a password typed into the user field.
+func TestPOP3FailedLoginLogName(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	auth := newPOP3TestAuth()
+	auth.set("alice", "secret", newPOP3MemMaildrop(pop3Msg1))
+	cfg := pop3TestConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))
+	cfg.KnownUser = func(name string) bool { return name == "alice" }
+	_, addr := startPOP3(t, cfg, auth)
+	c := dialPOP3(t, addr)
+	defer c.close()
+	c.expect("USER alice", "+OK send your password\r\n")
+	if got := c.cmd("PASS wrong"); !strings.HasPrefix(got, "-ERR [AUTH]") {
+		t.Fatalf("PASS wrong: %q", got)
+	}
+	c.expect("USER PASSWORD-IN-USER-FIELD", "+OK send your password\r\n")
+	if got := c.cmd("PASS x"); !strings.HasPrefix(got, "-ERR [AUTH]") {
+		t.Fatalf("PASS x: %q", got)
+	}
+	c.close()
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if strings.Contains(out, "PASSWORD-IN-USER-FIELD") || !strings.Contains(out, `user="(not a user)"`) || !strings.Contains(out, "user=alice") {
+		t.Errorf("log of the failed logins:\n%s", out)
+	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

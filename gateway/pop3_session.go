@@ -286,7 +286,7 @@ func (s *pop3Session) login(user, pass string) bool {
 		if s.srv.failures.RecentFailures(user, time.Now()) == 0 {
 			why = "too many logins for this user name at once, try again in a minute"
 		}
-		s.log.Info("POP3 login refused unchecked: "+why, "user", pop3Trunc(user))
+		s.log.Info("POP3 login refused unchecked: "+why, "user", logName(user, s.cfg.KnownUser))
 		if s.authFails >= s.cfg.MaxAuthFailures {
 			s.reply("-ERR [SYS/TEMP] " + why + "; closing connection")
 			return false
@@ -307,7 +307,7 @@ func (s *pop3Session) login(user, pass string) bool {
 		s.srv.failures.Abandoned(user, time.Now())
 	}
 	if err != nil {
-		s.log.Error("POP3 cannot check credentials", "user", pop3Trunc(user), "err", err)
+		s.log.Error("POP3 cannot check credentials", "user", logName(user, s.cfg.KnownUser), "err", err)
 		s.reply("-ERR [SYS/TEMP] cannot check credentials now, try again later")
 		return true
 	}
@@ -349,7 +349,7 @@ func (s *pop3Session) login(user, pass string) bool {
 // the connection has failed MaxAuthFailures times.
 func (s *pop3Session) authFailed(user string) bool {
 	s.authFails++
-	s.log.Info("POP3 login failed", "user", pop3Trunc(user), "failures", s.authFails)
+	s.log.Info("POP3 login failed", "user", logName(user, s.cfg.KnownUser), "failures", s.authFails)
 	s.wait(s.srv.failures.Failed(user, s.cfg.AuthFailureDelay, time.Now()))
 	if s.authFails >= s.cfg.MaxAuthFailures {
 		s.reply("-ERR [AUTH] invalid user name or password; too many failures, closing connection")
@@ -401,6 +401,16 @@ func pop3CheckList(list []MaildropMessage) error {
 }
 
 // pop3Trunc shortens client-supplied text for replies and logs.
+// logName is how a log names the user of a refused or failed login: its
+// name if it is a user's (known), else only that it is not, since what a
+// client sent as a user name may be a password typed in the wrong field.
+func logName(name string, known func(string) bool) string {
+	if known != nil && known(name) {
+		return pop3Trunc(name)
+	}
+	return "(not a user)"
+}
+
 func pop3Trunc(s string) string {
 	const n = 40
 	if len(s) > n {

@@ -392,6 +392,12 @@ type smtpAuth struct {
 	dummy []byte // a hash of a random password, compared for unknown users
 }
 
+// known reports whether name is a user's.
+func (a *smtpAuth) known(name string) bool {
+	_, ok := a.users[name]
+	return ok
+}
+
 // newSMTPAuth copies users and makes the dummy hash at the highest cost
 // among them, so that an unknown user takes as long as the slowest known one.
 func newSMTPAuth(users map[string]string) (*smtpAuth, error) {

@@ -81,7 +81,7 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && identity != user {
-				s.log.Info("SMTP login refused: authorization identity differs", "user", pop3Trunc(user))
+				s.log.Info("SMTP login refused: authorization identity differs", "user", logName(user, s.srv.auth.Load().known))
 				return smtp.ErrAuthFailed
 			}
 			return s.login(user, pass)
@@ -112,14 +112,14 @@ func (s *smtpSession) login(user, pass string) error {
 		n := s.failures
 		s.mu.Unlock()
 		if n >= s.srv.cfg.MaxAuthFailures {
-			s.log.Info("SMTP login refused unchecked: too many logins waiting for this user name", "user", pop3Trunc(user))
+			s.log.Info("SMTP login refused unchecked: too many logins waiting for this user name", "user", logName(user, s.srv.auth.Load().known))
 			return s.hangUp()
 		}
 		if s.srv.failures.RecentFailures(user, time.Now()) == 0 {
-			s.log.Info("SMTP login refused unchecked: too many logins at once for this user name", "user", pop3Trunc(user))
+			s.log.Info("SMTP login refused unchecked: too many logins at once for this user name", "user", logName(user, s.srv.auth.Load().known))
 			return smtpErr(454, [3]int{4, 7, 0}, "too many logins for this user name at once; try again in a minute")
 		}
-		s.log.Info("SMTP login refused unchecked: too many recent failures for this user name", "user", pop3Trunc(user))
+		s.log.Info("SMTP login refused unchecked: too many recent failures for this user name", "user", logName(user, s.srv.auth.Load().known))
 		return smtpErr(454, [3]int{4, 7, 0}, "too many failed logins for this user name; try again in a few minutes")
 	}
 	if !s.srv.auth.Load().check(user, pass) {
@@ -127,7 +127,7 @@ func (s *smtpSession) login(user, pass string) error {
 		s.failures++
 		n := s.failures
 		s.mu.Unlock()
-		s.log.Info("SMTP login failed", "user", pop3Trunc(user), "failures", n)
+		s.log.Info("SMTP login failed", "user", logName(user, s.srv.auth.Load().known), "failures", n)
 		if base > 0 {
 			// Slow down guessing, on this connection and across them.
 			s.srv.sleep(max(time.Duration(n)*base, s.srv.failures.Failed(user, base, time.Now())))

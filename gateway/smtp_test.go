@@ -897,6 +897,8 @@ func TestSMTPLogDiscretion(t *testing.T) {
 			c := dialSMTP(t, f.addr)
 			c.ehlo()
 			c.expect(535, "5.7.8", "AUTH PLAIN %s", plainIR("", smtpTestUser, "wrong-SECRET-pw"))
+			// A password typed into the user field is not logged.
+			c.expect(535, "5.7.8", "AUTH PLAIN %s", plainIR("", "PASSWORD-IN-USER-FIELD", "x"))
 			c.expect(235, "2.0.0", "AUTH PLAIN %s", plainIR("", smtpTestUser, smtpTestPass))
 			if code, _ := c.send("Subject: BODY-MARKER\r\n\r\nBODY-MARKER\r\n", "bob@example.org"); code != 250 {
 				t.Fatalf("DATA: %d", code)
@@ -906,7 +908,10 @@ func TestSMTPLogDiscretion(t *testing.T) {
 			c.expect(221, "2.0.0", "QUIT")
 			f.srv.Close()
 			out := buf.String()
-			for _, secret := range []string{"wrong-SECRET-pw", smtpTestPass, "BODY-MARKER"} {
+			if !strings.Contains(out, `user="(not a user)"`) || !strings.Contains(out, "user="+smtpTestUser) {
+				t.Errorf("the failed logins are not logged by user name, or not as \"(not a user)\":\n%s", out)
+			}
+			for _, secret := range []string{"wrong-SECRET-pw", smtpTestPass, "BODY-MARKER", "PASSWORD-IN-USER-FIELD"} {
 				if strings.Contains(out, secret) {
 					t.Errorf("log holds %q:\n%s", secret, out)
 				}
