@@ -1,34 +1,35 @@
 package mesh
 
 import (
-	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
-	"math/rand/v2"
 
 	"github.com/toxmail/toxmail/envelope"
 )
 
 // recordMap is the node's records by envelope ID: an open-addressing table
-// with linear probing whose slots hold an ID's first 8 bytes beside its
+// with linear probing whose slots hold a 64-bit hash of the ID beside its
 // record. A look-up reads the slot it hashes to, and the record only when
-// the prefixes match, so it usually touches one cache line of the table
+// the hashes match, so it usually touches one cache line of the table
 // (a Go map also reads its header and a control word); the relay path does
 // one per offered ID, mostly on tables no longer in cache.
 //
-// Slots are placed by a hash of the prefix under a random seed of the
-// table's own, so IDs chosen to share slots (an ID is a hash of content
-// anyone can vary) do not line up. Where the records land never shows:
-// nothing ranges over the table. The zero value is an empty table.
+// The hash covers the whole ID under a random seed of the table's own
+// (hash/maphash), so IDs chosen to share slots do not line up: a friend
+// may offer any 32 bytes as an ID, and IDs sharing their first 8 bytes
+// once all fell in one probe run, whose look-ups then walked the whole of
+// it. Where the records land never shows: nothing ranges over the table.
+// The zero value is an empty table.
 type recordMap struct {
 	slots []recordSlot // a power of two long, or nil
 	used  int
 	shift uint8 // 64 - log2(len(slots))
-	seed  uint64
+	seed  maphash.Seed
 }
 
 type recordSlot struct {
-	prefix uint64
-	r      *record // nil: empty
+	hash uint64  // m.hash of r.id
+	r    *record // nil: empty
 }
 
 const (
@@ -38,29 +39,25 @@ const (
 	maxLoadNum, maxLoadDen = 3, 4
 )
 
-func idPrefix(id *envelope.ID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
+// hash is the seeded hash of a whole ID; the table has a seed (grow gives
+// it one) whenever it holds records.
+func (m *recordMap) hash(id *envelope.ID) uint64 { return maphash.Bytes(m.seed, id[:]) }
 
-// home is the slot a prefix hashes to: the seeded prefix through the
-// splitmix64 finaliser, whose top bits pick the slot.
-func (m *recordMap) home(prefix uint64) int {
-	z := prefix ^ m.seed
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return int((z ^ z>>31) >> m.shift)
-}
+// home is the slot of a hash: its top bits.
+func (m *recordMap) home(hash uint64) int { return int(hash >> m.shift) }
 
 // get returns the record of id, or nil.
 func (m *recordMap) get(id envelope.ID) *record {
 	if m.used == 0 {
 		return nil
 	}
-	prefix, mask := idPrefix(&id), len(m.slots)-1
-	for i := m.home(prefix); ; i = (i + 1) & mask {
+	h, mask := m.hash(&id), len(m.slots)-1
+	for i := m.home(h); ; i = (i + 1) & mask {
 		s := &m.slots[i]
 		if s.r == nil {
 			return nil
 		}
-		if s.prefix == prefix && s.r.id == id {
+		if s.hash == h && s.r.id == id {
 			return s.r
 		}
 	}
@@ -71,14 +68,14 @@ func (m *recordMap) put(r *record) {
 	if (m.used+1)*maxLoadDen > len(m.slots)*maxLoadNum {
 		m.grow()
 	}
-	m.place(recordSlot{idPrefix(&r.id), r})
+	m.place(recordSlot{m.hash(&r.id), r})
 	m.used++
 }
 
 // place puts s in the first free slot from its home.
 func (m *recordMap) place(s recordSlot) {
 	mask := len(m.slots) - 1
-	i := m.home(s.prefix)
+	i := m.home(s.hash)
 	for m.slots[i].r != nil {
 		i = (i + 1) & mask
 	}
@@ -91,7 +88,7 @@ func (m *recordMap) grow() {
 	old := m.slots
 	n := max(minRecordSlots, 2*len(old))
 	if old == nil {
-		m.seed = rand.Uint64()
+		m.seed = maphash.MakeSeed()
 	}
 	m.slots = make([]recordSlot, n)
 	m.shift = uint8(64 - bits.TrailingZeros(uint(n)))
@@ -110,7 +107,7 @@ func (m *recordMap) remove(r *record) {
 		return
 	}
 	mask := len(m.slots) - 1
-	i := m.home(idPrefix(&r.id))
+	i := m.home(m.hash(&r.id))
 	for m.slots[i].r != r {
 		if m.slots[i].r == nil {
 			return
@@ -126,7 +123,7 @@ func (m *recordMap) remove(r *record) {
 		}
 		// s may fill the gap at i only if its home is not in (i, j]:
 		// otherwise a look-up starting at its home would not pass i.
-		if h := m.home(s.prefix); (j-h)&mask < (j-i)&mask {
+		if h := m.home(s.hash); (j-h)&mask < (j-i)&mask {
 			continue
 		}
 		m.slots[i] = s
