@@ -526,7 +526,9 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	e := r.held
 	if !a.Verify(e.meta.AckHash) {
 		n.stats.AcksForged++
-		n.log.Warn("forged ack", "from", p.key, "id", a.ID)
+		if ok, held := n.forgedAckWarn.allow(now); ok {
+			n.log.Warn("forged ack", "from", p.key, "id", a.ID, "not_logged_since_the_last", held)
+		}
 		return
 	}
 	rec := AckRecord{Ack: a, Expiry: e.meta.Expiry}

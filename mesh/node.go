@@ -67,6 +67,8 @@ type Node struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
+	// Warnings a friend can provoke at will, logged once a minute at most.
+	forgedAckWarn, openFailWarn warnLimit
 
 	peers      []*peer
 	byKey      keyIndex // finds peers by key

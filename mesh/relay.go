@@ -213,7 +213,9 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 	if err != nil {
 		n.stats.OpenFailures++
 		n.dropRetry(id)
-		n.log.Warn("envelope with our tag did not open", "id", id, "from", from, "err", err)
+		if ok, held := n.openFailWarn.allow(now); ok {
+			n.log.Warn("envelope with our tag did not open", "id", id, "from", from, "err", err, "not_logged_since_the_last", held)
+		}
 		n.batch.MarkSeen(id, expiry) // its ID commits to its bytes: it never will
 		if n.apply() == nil {
 			n.cacheSeen(id)
