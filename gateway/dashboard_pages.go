@@ -372,7 +372,7 @@ var dashStatGroups = []struct {
 	{"Now", []string{"Held", "HeldBytes", "PeakHeldBytes", "OwnHeld", "AcksKept", "Inflight", "Peers", "Online", "MeshPeers"}},
 	{"Mail", []string{"Submitted", "OwnExpired", "Delivered", "OpenFailures", "DeliverErrors", "DeliveriesWaiting"}},
 	{"Gossip", []string{"OffersIn", "OffersOut", "RequestsIn", "RequestsOut", "Deferred", "RequestRetries", "RequestTimeouts",
-		"EnvelopesIn", "EnvelopesOut", "Duplicates", "Unsolicited", "Relayed", "Upgrades"}},
+		"EnvelopesIn", "EnvelopesOut", "ServesRefused", "Duplicates", "Unsolicited", "Relayed", "Upgrades"}},
 	{"Acks", []string{"AcksIn", "AcksOut", "AcksVerified", "AcksForged", "AcksUnknown", "AcksEvicted"}},
 	{"Storage", []string{"Refused", "Evicted", "OverBudget", "Expired", "SeenIDs", "SeenForgotten", "StoreErrors"}},
 	{"Link", []string{"FramesIn", "FramesOut", "BytesIn", "BytesOut", "SendErrors", "Backlogged", "BacklogDropped", "ServedLater", "BadFrames"}},

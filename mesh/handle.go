@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -435,7 +436,7 @@ func (n *Node) serve(p *peer, id envelope.ID, now time.Time) {
 	if e == nil || e.meta.Hops == 0 {
 		return // gone, or it may travel no further
 	}
-	if t, ok := p.servedAt[id]; ok && now.Sub(t) < n.servedAgainAfter() {
+	if !n.mayServe(p, id, now) {
 		return
 	}
 	if len(p.backlog) > 0 && p.backlogBytes+2+e.meta.Size > n.backlogLimit() {
@@ -451,11 +452,42 @@ func (n *Node) serve(p *peer, id envelope.ID, now time.Time) {
 	if n.sendEnvelope(p, id, env, e.meta.Hops-1) {
 		n.stats.EnvelopesOut++
 		e.served.add(p.idx)
-		if p.servedAt == nil || len(p.servedAt) > 4*n.cfg.MaxInflightPerFriend {
-			p.servedAt = make(map[envelope.ID]time.Time)
-		}
-		p.servedAt[id] = now
+		n.noteServed(p, id, now)
 	}
+}
+
+// servedCap is how many bodies per MaxInflightPerFriend the record of
+// what went to a friend lists (see mayServe).
+const servedCap = 8
+
+// mayServe reports whether id's body may go to p now: not if it went to p
+// less than servedAgainAfter ago, nor while the record of what went to p
+// is full (8 × MaxInflightPerFriend bodies within that time: more than an
+// honest friend asks for, which asks again after RequestTimeout). Entries
+// old enough to be served again are dropped to make room. Before, a full
+// record was wiped, and a friend that asked for 4,097 bodies could have
+// every one of them again at once, as often as it liked.
+func (n *Node) mayServe(p *peer, id envelope.ID, now time.Time) bool {
+	again := n.servedAgainAfter()
+	if t, ok := p.servedAt[id]; ok && now.Sub(t) < again {
+		return false
+	}
+	if len(p.servedAt) >= servedCap*n.cfg.MaxInflightPerFriend {
+		maps.DeleteFunc(p.servedAt, func(_ envelope.ID, t time.Time) bool { return now.Sub(t) >= again })
+		if len(p.servedAt) >= servedCap*n.cfg.MaxInflightPerFriend {
+			n.stats.ServesRefused++
+			return false
+		}
+	}
+	return true
+}
+
+// noteServed records that id's body went to p now.
+func (n *Node) noteServed(p *peer, id envelope.ID, now time.Time) {
+	if p.servedAt == nil {
+		p.servedAt = make(map[envelope.ID]time.Time)
+	}
+	p.servedAt[id] = now
 }
 
 // serveLater keeps p's request for id, whose frame would wait behind a

@@ -17,6 +17,7 @@ type Stats struct {
 	Deferred                uint64 // offered IDs deferred for the request limits
 	EnvelopesIn             uint64 // envelope frames received
 	EnvelopesOut            uint64 // envelope bodies sent
+	ServesRefused           uint64 // requests not served: the friend had had too many bodies of late (see Node.serve)
 	Duplicates              uint64 // envelope bodies that were already seen
 	Unsolicited             uint64 // envelope bodies nobody asked for (still accepted if new)
 	Refused                 uint64 // envelopes refused: malformed, expired, too far in the future, too big
