@@ -530,7 +530,9 @@ func (n *Node) endInflight(in *inflight) {
 		return
 	}
 	in.done = true
-	if !in.waiting {
+	if in.waiting {
+		in.from.waiting--
+	} else {
 		in.from.inflight--
 	}
 	if r := n.ids.get(in.id); r != nil && r.in == in {
@@ -580,12 +582,14 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 				n.stats.RequestsOut++
 				return
 			}
-		case busy != nil && now.Unix() < in.expiry:
+		case busy != nil && now.Unix() < in.expiry && int(busy.waiting) < n.cfg.MaxInflightPerFriend:
 			// Deadlines stay in queue order: every one is RequestTimeout
 			// after the event that set it. An envelope that has expired
-			// meanwhile is not waited for.
+			// meanwhile is not waited for, nor one past the
+			// MaxInflightPerFriend records that may wait for one friend.
 			next := in.next(busy, in.tries, now.Add(n.cfg.RequestTimeout))
 			next.waiting = true
+			busy.waiting++
 			n.setInflight(in.id, next)
 			n.inflightQueue = append(n.inflightQueue, next)
 			return

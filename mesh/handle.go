@@ -261,10 +261,9 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 				in.offerers.add(p.idx)
 				in.maxHops = max(in.maxHops, it.hops)
 				in.minHops = min(in.minHops, it.hops)
-				if in.waiting && int(p.inflight) < n.cfg.MaxInflightPerFriend && !in.ackers.has(p.idx) {
+				if in.waiting && n.roomFor(p) && !in.ackers.has(p.idx) {
 					// No request is out (see retryRequest) and this
-					// friend has room: ask it now. The node's count
-					// stays as it was.
+					// friend has room: ask it now.
 					n.endInflight(in)
 					next := in.next(p, in.tries+1, now.Add(n.cfg.RequestTimeout))
 					next.tried.add(p.idx)

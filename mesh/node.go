@@ -153,8 +153,12 @@ type inflight struct {
 	done     bool
 	// waiting is set when no request is out: every friend left to ask
 	// was at its request limit. The record keeps the ID from being asked
-	// of anyone else meanwhile, does not count towards from.inflight, and
-	// at its deadline looks again for a friend with room (from first).
+	// of anyone else meanwhile, and at its deadline looks again for a
+	// friend with room (from first). It counts towards from.waiting, not
+	// from.inflight nor the node's nInflight: it asks nothing of anyone,
+	// and counted there, a friend forging acks for what it had offered
+	// turned its requests into waiting records for a friend that never
+	// answers, and two such friends filled MaxInflight.
 	waiting bool
 }
 
@@ -445,8 +449,10 @@ func (n *Node) setInflight(id envelope.ID, in *inflight) {
 	r := n.ids.get(id)
 	if in == nil {
 		if r != nil && r.in != nil {
+			if !r.in.waiting {
+				n.nInflight--
+			}
 			r.in = nil
-			n.nInflight--
 			n.dropIfEmpty(id, r)
 		}
 		return
@@ -454,7 +460,10 @@ func (n *Node) setInflight(id envelope.ID, in *inflight) {
 	if r == nil {
 		r = n.recFor(id)
 	}
-	if r.in == nil {
+	if r.in != nil && !r.in.waiting {
+		n.nInflight--
+	}
+	if !in.waiting {
 		n.nInflight++
 	}
 	r.in = in
