@@ -128,3 +128,31 @@ func FuzzOpenInner(f *testing.F) {
 		}
 	})
 }
+
+// TestNonCanonicalSenderRefused: a sender that writes its own key with the
+// top bit set (X25519 ignores that bit, so the inner box still opens) is
+// refused, rather than reported as a verified sender whose key names
+// nobody and which the address book and the From check do not know.
+func TestNonCanonicalSenderRefused(t *testing.T) {
+	f := newFixture(t)
+	exp := t0.Add(time.Hour).Unix()
+	hdr := Header{Hops: 1, Expiry: exp, Tag: TagFor(f.bob.Public, exp)}
+	var secret AckSecret
+	hdr.AckHash = HashAckSecret(secret)
+	payload := validPayload(hdr, secret, []byte("from alice, in disguise"))
+	shared, err := f.ka.cache.get(f.bob.Public, &f.alice.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disguised := f.alice.Public
+	disguised[KeySize-1] |= 0x80
+	b := forge(t, f.ka, f.bob.Public, disguised, shared, payload, hdr)
+	if _, err := f.kb.Open(b, t0); !errors.Is(err, ErrAuth) {
+		t.Fatalf("got %v, want ErrAuth", err)
+	}
+	// The same with alice's key as it is opens: the refusal is the bit's.
+	b = forge(t, f.ka, f.bob.Public, f.alice.Public, shared, payload, hdr)
+	if l, err := f.kb.Open(b, t0); err != nil || l.Sender != f.alice.Public {
+		t.Fatalf("alice's own key: %v, %v", l, err)
+	}
+}

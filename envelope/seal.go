@@ -232,6 +232,12 @@ func (k *Keyring) Open(b []byte, now time.Time) (*Letter, error) {
 	}
 	var sender PublicKey
 	copy(sender[:], inner)
+	if sender[KeySize-1]&0x80 != 0 {
+		// X25519 ignores the top bit, so such a key opens as the key
+		// without it, yet names nobody: a sender could pass itself off
+		// under a key the address book and the From check do not know.
+		return nil, fmt.Errorf("%w: sender key not in canonical form (top bit set)", ErrAuth)
+	}
 	var innerNonce [NonceSize]byte
 	copy(innerNonce[:], inner[KeySize:])
 	shared, err := k.cache.get(sender, &k.id.Secret)
