@@ -281,7 +281,7 @@ func (n *Node) onOffer(p *peer, payload []byte, now time.Time) error {
 			deferred = append(deferred, it.id) // cannot tell now; ask again later
 			continue
 		}
-		if seen {
+		if seen || n.turnedAway(it.id, now) {
 			continue
 		}
 		if !n.acceptable(int(it.size), it.expiry, now) {

@@ -69,6 +69,9 @@ type Node struct {
 	closed  bool
 	// Warnings a friend can provoke at will, logged once a minute at most.
 	forgedAckWarn, openFailWarn warnLimit
+	// noRoom are envelopes turned away for budget, by ID, with when an
+	// offer of them may be taken up again (Unix seconds); see noteNoRoom.
+	noRoom map[envelope.ID]int64
 
 	peers      []*peer
 	byKey      keyIndex // finds peers by key

@@ -104,7 +104,7 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 		}
 		return
 	}
-	n.hold(p, b, &h, id, &offerers, promised, weakest)
+	n.hold(p, b, &h, id, &offerers, promised, weakest, now)
 }
 
 // hold keeps a relay copy within budget and offers it onward, except to
@@ -114,7 +114,7 @@ func (n *Node) relayEnvelope(p *peer, b []byte, h envelope.Header, id envelope.I
 // can go further with ours is offered it too (canRaise): p, if the body
 // came with fewer hops than promised, and the offerers, if one of them
 // promised fewer than ours (weakest).
-func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offerers *friendSet, promised, weakest uint8) {
+func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offerers *friendSet, promised, weakest uint8, now time.Time) {
 	hops := max(h.Hops, min(promised, n.cfg.MaxHops))
 	e := &heldEntry{
 		meta: HeldMeta{ID: id, Expiry: h.Expiry, Hops: h.Hops, Size: len(b), Tag: h.Tag, AckHash: h.AckHash, From: p.key},
@@ -123,10 +123,7 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 	victims, ok := n.makeRoom(p, e)
 	if !ok {
 		n.stats.OverBudget++
-		n.batch.MarkSeen(id, h.Expiry) // do not ask for it again
-		if n.apply() == nil {
-			n.cacheSeen(id)
-		}
+		n.noteNoRoom(id, h.Expiry, now)
 		return
 	}
 	for _, v := range victims {
