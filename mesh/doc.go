@@ -59,8 +59,9 @@
 //     envelopes may fill more than Config.FriendShare of it. When a new
 //     envelope does not fit, relay copies are evicted earliest expiry first
 //     (the friend's own first, for its share), as long as they expire no
-//     later than the newcomer; otherwise the newcomer is turned away. The
-//     node's own outbox is never evicted.
+//     later than the newcomer; otherwise the newcomer is turned away, and
+//     offers of it are let go for an hour (noRoomFor). The node's own
+//     outbox is never evicted.
 //   - Outbox: each own mail is queued (durable), offered (to at least one
 //     friend), delivered (ack seen) or expired.
 //
