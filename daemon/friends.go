@@ -301,12 +301,12 @@ func (d *Daemon) removeContact(nameOrKey string) error {
 	pk, isKey := gateway.ParseKey(nameOrKey)
 	var removed []gateway.Contact
 	err := d.book.change(func(b *gateway.ContactBook) error {
-		if c, ok := b.Lookup(nameOrKey); ok && b.Remove(nameOrKey) {
-			removed, pk, isKey = []gateway.Contact{c}, c.ID.PublicKey(), true
-			return nil
-		}
+		// A key names what it names: an old book may hold a contact
+		// named with another's key, which must not be taken for it.
 		if isKey {
 			removed = b.RemoveKey(pk)
+		} else if c, ok := b.Lookup(nameOrKey); ok && b.Remove(nameOrKey) {
+			removed, pk, isKey = []gateway.Contact{c}, c.ID.PublicKey(), true
 		}
 		if len(removed) == 0 {
 			return errNothingRemoved

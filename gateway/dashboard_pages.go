@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -197,7 +198,10 @@ func (d *Dashboard) contactsPage(w http.ResponseWriter, r *http.Request, s *dash
 
 func contactRow(c DashboardContact, now time.Time) contactView {
 	key := c.Key()
-	v := contactView{Name: c.Name, Address: c.Address, Online: c.Online, Kind: c.Kind, SourceKey: c.Source}
+	// A friend's name may be its own Tox nickname, chosen by whoever
+	// runs it: shown as text only, never bidi controls or line breaks.
+	name := cleanText(c.Name, maxShownName)
+	v := contactView{Name: name, Address: c.Address, Online: c.Online, Kind: c.Kind, SourceKey: c.Source}
 	if !c.ToxID.IsZero() {
 		v.ID, v.IsToxID = c.ToxID.String(), true
 	} else {
@@ -233,16 +237,22 @@ func contactRow(c DashboardContact, now time.Time) contactView {
 	default:
 		v.LastSeen, v.SeenTitle = ago(c.LastSeen, now), formatTime(c.LastSeen)
 	}
+	// Remove names the row by its public key, never by its name: a
+	// friend's nickname is its own to choose, and one that read "bob" (an
+	// address-book name) or another friend's key made the button remove
+	// that contact instead.
+	v.RemoveKey, v.RemoveFor = key.String(), key.Short()
 	switch {
-	case c.Name != "":
-		v.RemoveKey, v.RemoveFor = c.Name, c.Name
+	case name != "":
+		v.RemoveFor = name
 	case c.Address != "":
-		v.RemoveKey, v.RemoveFor = c.Address, c.Address
-	default:
-		v.RemoveKey, v.RemoveFor = key.String(), key.Short()
+		v.RemoveFor = c.Address
 	}
 	return v
 }
+
+// maxShownName is the most bytes of a contact's name a page shows.
+const maxShownName = 128
 
 // outboxView is one row of the outbox table.
 type outboxView struct {
@@ -316,7 +326,7 @@ func (d *Dashboard) outboxViews(out []mesh.OutboxEntry, contacts []DashboardCont
 func contactNames(contacts []DashboardContact) map[envelope.PublicKey]string {
 	m := make(map[envelope.PublicKey]string, len(contacts))
 	for _, c := range contacts {
-		n := c.Name
+		n := cleanText(c.Name, maxShownName)
 		if n == "" {
 			n = c.Address
 		}
@@ -484,8 +494,16 @@ func addedMessage(name string, c DashboardContact) string {
 func (d *Dashboard) removeContactForm(w http.ResponseWriter, r *http.Request, s *dashSession) {
 	key := strings.TrimSpace(r.PostFormValue("key"))
 	shown := clipInput(key, dashEchoName)
-	if _, isKey := ParseKey(key); isKey {
+	if pk, isKey := ParseKey(key); isKey {
 		shown = shortHex(strings.ToUpper(strings.TrimSpace(key)))
+		for _, c := range d.b.Contacts() { // the row's name, as the page showed it
+			if c.Key() == pk {
+				if name := cmp.Or(cleanText(c.Name, maxShownName), c.Address); name != "" {
+					shown = name + " (" + pk.Short() + "…)"
+				}
+				break
+			}
+		}
 	}
 	if err := d.b.RemoveContact(key); err != nil {
 		d.setFlash(s, dashFlash{Error: true, Text: "Could not remove " + shown + ": " + errorLine(err)})

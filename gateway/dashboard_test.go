@@ -769,3 +769,38 @@ func ExampleDashboard_api() {
 	// 200 alice-node A1A1A1A1
 	// delivered: 1 queued: 1
 }
+
+// A friend's Tox nickname is its own to choose: a friend that calls
+// itself "carol" (an address-book name) gets a Remove button of its own,
+// naming its key, not one that removes carol; and its name is shown
+// without bidi controls or line breaks.
+func TestDashboardFriendNicknameRow(t *testing.T) {
+	f := newDashFixture(t, nil)
+	impostor := resolveTestID(0x1B).PublicKey()
+	f.b.mu.Lock()
+	f.b.contacts = append(f.b.contacts, gateway.DashboardContact{Name: "carol\u202e\nx", PublicKey: impostor,
+		Source: gateway.DashboardSourceFriend, Kind: gateway.DashboardKindMesh})
+	f.b.mu.Unlock()
+	c := f.client()
+	c.login()
+	_, body := c.get("/contacts")
+	for _, want := range []string{
+		`name="key" value="` + resolveTestID(0xC0).PublicKey().String() + `"`, // the real carol
+		`name="key" value="` + impostor.String() + `"`,                      // the impostor
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("contacts page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `name="key" value="carol`) {
+		t.Error("a Remove button names a row by its name")
+	}
+	if strings.Contains(body, "\u202e") || strings.Contains(body, "carol\nx") {
+		t.Error("a friend's nickname is shown with a bidi control or a line break")
+	}
+	// Removing by key names the row as the page showed it.
+	c.post("/contacts/remove", url.Values{"csrf": {c.csrf}, "key": {resolveTestID(0xC0).PublicKey().String()}})
+	if _, body := c.get("/contacts"); !strings.Contains(body, "Removed carol (") {
+		t.Errorf("after removing carol by key, no message naming her:\n%s", body)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/internal/charset"
 )
 
 // ToxDomain is the pseudo-domain of raw addresses: "<76 hex Tox ID>@tox".
@@ -199,7 +200,7 @@ func replyLine(s string) string {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
-		return r
+		return charset.DisplayRune(r) // no bidi controls, which could reorder it
 	}, s)
 	const max = 400
 	if len(s) > max {
