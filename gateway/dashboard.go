@@ -152,6 +152,9 @@ type Dashboard struct {
 	mu       sync.Mutex
 	sessions map[[sha256.Size]byte]*dashSession
 	failures map[string]*dashFailures
+	// refusedLog spaces out the warnings of wrong tokens refused at once
+	// (429), which cost an attacker nothing to send.
+	refusedLog logLimit
 	addr     net.Addr
 }
 

@@ -194,13 +194,16 @@ func remoteIP(r *http.Request) string {
 // recorded, when the answer would be more than dashMaxFailureQueue away:
 // the caller refuses it at once (429) instead of holding the request.
 //
-// The right token is never delayed, and it does not clear the record:
-// everything local shares 127.0.0.1, so a success says nothing about who
-// sent the wrong ones.
+// The right token is never delayed, and it does not clear the record: a
+// success says nothing about who sent the wrong ones. Every loopback
+// address counts as one (failureSource): a local program may send from
+// any of 127.0.0.0/8, and counted apart each address got its own quick
+// first guesses.
 func (d *Dashboard) failureWait(ip string) (wait time.Duration, queued bool) {
 	if d.cfg.AuthFailureDelay < 0 {
 		return 0, true
 	}
+	ip = failureSource(ip)
 	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -235,6 +238,15 @@ func (d *Dashboard) failureWait(ip string) (wait time.Duration, queued bool) {
 
 // pruneFailures forgets old failures, and if that is not enough, all of
 // them; the caller holds d.mu.
+// failureSource is the key wrong tokens are counted under: "loopback" for
+// any loopback address, else the address.
+func failureSource(ip string) string {
+	if a := net.ParseIP(ip); a != nil && a.IsLoopback() {
+		return "loopback"
+	}
+	return ip
+}
+
 func (d *Dashboard) pruneFailures(now time.Time) {
 	for ip, f := range d.failures {
 		if now.Sub(f.last) > dashFailureMemory {
@@ -257,7 +269,9 @@ func (d *Dashboard) checkToken(ctx context.Context, ip, presented string) (statu
 	}
 	wait, queued := d.failureWait(ip)
 	if !queued {
-		d.log.Warn("dashboard login refused: too many wrong tokens at once", "remote", ip)
+		if ok, held := d.refusedLog.allow(d.now()); ok {
+			d.log.Warn("dashboard login refused: too many wrong tokens at once", "remote", ip, "not_logged_since_the_last", held)
+		}
 		return http.StatusTooManyRequests, wait
 	}
 	d.log.Warn("dashboard login failed", "remote", ip)

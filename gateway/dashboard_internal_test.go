@@ -31,8 +31,8 @@ func TestDashboardFailureWait(t *testing.T) {
 	if wait, queued := d.failureWait("127.0.0.1"); queued || wait != 27*time.Second {
 		t.Fatalf("a wrong token 32 s out: wait %v, queued %v; want refused, retry after 27s", wait, queued)
 	}
-	if wait, _ := d.failureWait("127.0.0.2"); wait != time.Second {
-		t.Errorf("another address waits %v, want 1s", wait)
+	if wait, _ := d.failureWait("remote.example"); wait != time.Second {
+		t.Errorf("another source waits %v, want 1s", wait)
 	}
 	// Once the queue has drained, the next one waits its (capped) delay.
 	now = now.Add(27 * time.Second)
@@ -94,5 +94,46 @@ func TestCleanText(t *testing.T) {
 		if got := cleanText(c.in, c.n); got != c.want {
 			t.Errorf("cleanText(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
+	}
+}
+
+// Wrong tokens from different loopback addresses count as one source: a
+// local program may send from any of 127.0.0.0/8, and counted apart each
+// address had its own quick first guesses.
+func TestFailureWaitLoopbackShared(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := &Dashboard{cfg: DashboardConfig{AuthFailureDelay: time.Second, Now: func() time.Time { return now }},
+		failures: make(map[string]*dashFailures)}
+	var waits []time.Duration
+	for _, ip := range []string{"127.0.0.11", "127.0.0.12", "::1", "127.0.0.13"} {
+		w, ok := d.failureWait(ip)
+		if !ok {
+			t.Fatalf("%s: refused", ip)
+		}
+		waits = append(waits, w)
+	}
+	for i := 1; i < len(waits); i++ {
+		if waits[i] <= waits[i-1] {
+			t.Fatalf("waits %v: each loopback address's wrong token must wait longer than the last", waits)
+		}
+	}
+	if w, _ := d.failureWait("remote.example"); w != time.Second {
+		t.Errorf("another host's first wrong token waits %v, want 1s", w)
+	}
+}
+
+func TestLogLimit(t *testing.T) {
+	var l logLimit
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if ok, _ := l.allow(t0); !ok {
+		t.Fatal("the first warning held back")
+	}
+	for i := range 100 {
+		if ok, _ := l.allow(t0.Add(time.Duration(i) * time.Second / 2)); ok {
+			t.Fatalf("warning %d within the minute allowed", i)
+		}
+	}
+	if ok, n := l.allow(t0.Add(logEvery)); !ok || n != 100 {
+		t.Fatalf("after a minute: %v, %d; want true, 100", ok, n)
 	}
 }
