@@ -155,7 +155,7 @@ type Dashboard struct {
 	// refusedLog spaces out the warnings of wrong tokens refused at once
 	// (429), which cost an attacker nothing to send.
 	refusedLog logLimit
-	addr     net.Addr
+	addr       net.Addr
 }
 
 // NewDashboard returns a dashboard over b with cfg (zero fields take

@@ -786,7 +786,7 @@ func TestDashboardFriendNicknameRow(t *testing.T) {
 	_, body := c.get("/contacts")
 	for _, want := range []string{
 		`name="key" value="` + resolveTestID(0xC0).PublicKey().String() + `"`, // the real carol
-		`name="key" value="` + impostor.String() + `"`,                      // the impostor
+		`name="key" value="` + impostor.String() + `"`,                        // the impostor
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("contacts page lacks %s", want)
