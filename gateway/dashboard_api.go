@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -263,6 +264,12 @@ func (d *Dashboard) apiAddContact(w http.ResponseWriter, r *http.Request, _ *das
 			return
 		}
 		writeAPIError(w, http.StatusBadRequest, `want a JSON object {"name": "...", "id": "<Tox ID or name@domain>", "address": "<optional name@domain with a Tox ID>"}: `+err.Error())
+		return
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		// Anything after the object (a second one, stray bytes) means
+		// the client sent something other than what it thinks.
+		writeAPIError(w, http.StatusBadRequest, "want one JSON object and nothing after it")
 		return
 	}
 	req.Name, req.ID, req.Address = strings.TrimSpace(req.Name), strings.TrimSpace(req.ID), strings.TrimSpace(req.Address)

@@ -75,7 +75,7 @@ func (d *Dashboard) renderError(w http.ResponseWriter, status int, msg string) {
 
 // notFound answers every path no route takes.
 func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {
-	d.renderError(w, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
+	d.renderError(w, http.StatusNotFound, "There is no page at "+clipInput(r.URL.Path, dashEchoName)+".")
 }
 
 // base fills in what every logged-in page shows.

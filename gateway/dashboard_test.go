@@ -537,6 +537,8 @@ func TestDashboardAPI(t *testing.T) {
 		{"POST", "/api/contacts", `{"name":"x"}`, 400, "required"},
 		{"POST", "/api/contacts", `{"name":"x","id":"y","extra":1}`, 400, "unknown field"},
 		{"POST", "/api/contacts", `not json`, 400, "JSON"},
+		{"POST", "/api/contacts", `{"name":"zz","id":"nope"} GARBAGE`, 400, "nothing after it"},
+		{"POST", "/api/contacts", `{"name":"zz","id":"nope"}{"name":"yy","id":"nope"}`, 400, "nothing after it"},
 		{"POST", "/api/contacts", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "too large"},
 		{"DELETE", "/api/contacts/bob", "", 200, `"removed": "bob"`},
 		{"DELETE", "/api/contacts/bob", "", 404, "no such contact"},

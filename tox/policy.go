@@ -87,7 +87,14 @@ func (t *Transport) decideRequest(pk PublicKey, message string) {
 		t.mu.Unlock()
 		return
 	}
+	if old, ok := t.pending[pk]; ok {
+		// The same key asking again keeps its place: sent over and
+		// over, requests would otherwise stay newest and push the rest
+		// out.
+		r.Received = old.Received
+	}
 	t.pending[pk] = r
+	var dropped *PublicKey
 	if len(t.pending) > maxPending {
 		var oldest PublicKey
 		first := true
@@ -97,9 +104,13 @@ func (t *Transport) decideRequest(pk PublicKey, message string) {
 			}
 		}
 		delete(t.pending, oldest)
+		dropped = &oldest
 	}
 	t.mu.Unlock()
 	t.log.Info("friend request pending approval", "from", pk)
+	if dropped != nil {
+		t.log.Warn("friend request dropped unanswered: more wait for approval than are kept", "from", *dropped, "kept", maxPending)
+	}
 	if t.cfg.OnRequest != nil {
 		t.cfg.OnRequest(r)
 	}

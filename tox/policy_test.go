@@ -206,3 +206,37 @@ func TestAddFriendClearsPendingRequest(t *testing.T) {
 		t.Errorf("a request queued before AddFriend is pending after it: %+v", p)
 	}
 }
+
+// Past maxPending waiting requests the oldest is dropped, and a key that
+// asks again keeps its place. Before, a repeat made a request the newest:
+// a flood sent before a genuine request, then sent again, left the
+// genuine one the oldest, and the next new key pushed it out.
+// (decideRequest is what the dispatch goroutine runs for each request.)
+func TestPendingBoundedResendKeepsPlace(t *testing.T) {
+	tr := NewTransport(TransportConfig{Policy: Manual})
+	t.Cleanup(func() { tr.Close() })
+	var flood []PublicKey
+	for range maxPending - 1 {
+		k := randomKey(t)
+		flood = append(flood, k)
+		tr.decideRequest(k, "flood")
+	}
+	time.Sleep(time.Millisecond) // a later Received for the genuine one
+	genuine := randomKey(t)
+	tr.decideRequest(genuine, "genuine")
+	time.Sleep(time.Millisecond)
+	for _, k := range flood {
+		tr.decideRequest(k, "again")
+	}
+	tr.decideRequest(randomKey(t), "one more")
+	p := tr.Pending()
+	if len(p) != maxPending {
+		t.Fatalf("%d pending, want %d", len(p), maxPending)
+	}
+	for _, r := range p {
+		if r.Key == genuine {
+			return
+		}
+	}
+	t.Fatal("the genuine request was pushed out by a flood sent again")
+}
