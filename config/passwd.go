@@ -26,17 +26,9 @@ var ErrNoSuchUser = errors.New("no such user")
 // with mode 0600 (through a symbolic link, the file it points to). A user
 // the file does not have is ErrNoSuchUser, with the names it has.
 func SetPasswordHash(path, user, hash string) error {
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	data, _, err := readFile(real)
+	real, data, users, err := readUsers(path)
 	if err != nil {
 		return err
-	}
-	users, err := findUsers(data)
-	if err != nil {
-		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	i := slices.IndexFunc(users, func(u userEntry) bool { return u.name == user })
 	if i < 0 {
@@ -66,6 +58,21 @@ func SetPasswordHash(path, user, hash string) error {
 		return fmt.Errorf("config: %s: the changed file does not give %q the new hash; edit it by hand", path, user)
 	}
 	return writeAtomic(real, out.Bytes())
+}
+
+// readUsers reads the config file at path (through a symbolic link, the
+// file it points to: real) and its smtp.users entries as written.
+func readUsers(path string) (real string, data []byte, users []userEntry, err error) {
+	if real, err = filepath.EvalSymlinks(path); err != nil {
+		return "", nil, nil, fmt.Errorf("config: %w", err)
+	}
+	if data, _, err = readFile(real); err != nil {
+		return "", nil, nil, err
+	}
+	if users, err = findUsers(data); err != nil {
+		return "", nil, nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return real, data, users, nil
 }
 
 // userEntry is one smtp.users entry as written: its name and where the
@@ -163,17 +170,9 @@ var ErrUserExists = errors.New("user exists")
 // text with Parse and replaces the file atomically, mode 0600. A user the
 // file has already is ErrUserExists.
 func AddUser(path, user, hash string) error {
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	data, _, err := readFile(real)
+	real, data, users, err := readUsers(path)
 	if err != nil {
 		return err
-	}
-	users, err := findUsers(data)
-	if err != nil {
-		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	if slices.ContainsFunc(users, func(u userEntry) bool { return u.name == user }) {
 		return fmt.Errorf("config: %w: %q is already a user in %s", ErrUserExists, user, path)

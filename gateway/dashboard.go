@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/toxmail/toxmail/internal/loglimit"
 )
 
 // Defaults and limits of DashboardConfig.
@@ -154,7 +156,7 @@ type Dashboard struct {
 	failures map[string]*dashFailures
 	// refusedLog spaces out the warnings of wrong tokens refused at once
 	// (429), which cost an attacker nothing to send.
-	refusedLog logLimit
+	refusedLog loglimit.Limit
 	addr       net.Addr
 }
 

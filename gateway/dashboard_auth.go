@@ -269,7 +269,7 @@ func (d *Dashboard) checkToken(ctx context.Context, ip, presented string) (statu
 	}
 	wait, queued := d.failureWait(ip)
 	if !queued {
-		if ok, held := d.refusedLog.allow(d.now()); ok {
+		if ok, held := d.refusedLog.Allow(d.now()); ok {
 			d.log.Warn("dashboard login refused: too many wrong tokens at once", "remote", ip, "not_logged_since_the_last", held)
 		}
 		return http.StatusTooManyRequests, wait

@@ -121,19 +121,3 @@ func TestFailureWaitLoopbackShared(t *testing.T) {
 		t.Errorf("another host's first wrong token waits %v, want 1s", w)
 	}
 }
-
-func TestLogLimit(t *testing.T) {
-	var l logLimit
-	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	if ok, _ := l.allow(t0); !ok {
-		t.Fatal("the first warning held back")
-	}
-	for i := range 100 {
-		if ok, _ := l.allow(t0.Add(time.Duration(i) * time.Second / 2)); ok {
-			t.Fatalf("warning %d within the minute allowed", i)
-		}
-	}
-	if ok, n := l.allow(t0.Add(logEvery)); !ok || n != 100 {
-		t.Fatalf("after a minute: %v, %d; want true, 100", ok, n)
-	}
-}

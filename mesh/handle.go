@@ -557,7 +557,7 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	e := r.held
 	if !a.Verify(e.meta.AckHash) {
 		n.stats.AcksForged++
-		if ok, held := n.forgedAckWarn.allow(now); ok {
+		if ok, held := n.forgedAckWarn.Allow(now); ok {
 			n.log.Warn("forged ack", "from", p.key, "id", a.ID, "not_logged_since_the_last", held)
 		}
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/internal/loglimit"
 )
 
 // Mailbox receives the mail opened by a node. Deliver must be durable
@@ -68,7 +69,7 @@ type Node struct {
 	started bool
 	closed  bool
 	// Warnings a friend can provoke at will, logged once a minute at most.
-	forgedAckWarn, openFailWarn warnLimit
+	forgedAckWarn, openFailWarn loglimit.Limit
 	// noRoom are envelopes turned away for budget, by ID, with when an
 	// offer of them may be taken up again (Unix seconds); see noteNoRoom.
 	noRoom map[envelope.ID]int64
