@@ -247,9 +247,11 @@ func (srv *SMTPServer) Shutdown(ctx context.Context) error {
 		}
 	}
 	srv.mu.Unlock()
+	var bye sync.WaitGroup // a second at most, for all of them at once
 	for _, c := range idle {
-		c.goodbye()
+		bye.Go(c.goodbye)
 	}
+	bye.Wait()
 	err := srv.smtp.Shutdown(ctx) // waits for the connections
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		err = nil // Shutdown or Close ran before; listeners closed by stop
@@ -452,11 +454,21 @@ func (c *smtpConn) Write(p []byte) (int, error) {
 // reads last: RFC 5321 §3.8 has a server send 421 before it closes.
 const smtpGoodbye = "421 4.3.2 Service shutting down, try again later\r\n"
 
-// goodbye tells the client the server is shutting down (421, waiting at
-// most a second for the write), then closes the connection.
+// goodbye tells the client the server is shutting down (421), then
+// closes the connection, within about a second whatever the client does:
+// the write deadline also cuts short a write of go-smtp's that a client
+// which stopped reading holds up, and if the write lock is still not free
+// after a second the connection is closed without the line.
 func (c *smtpConn) goodbye() {
-	c.wmu.Lock()
-	c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
+	deadline := time.Now().Add(time.Second)
+	c.Conn.SetWriteDeadline(deadline)
+	for !c.wmu.TryLock() {
+		if time.Now().After(deadline) {
+			c.Close()
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	c.Conn.Write([]byte(smtpGoodbye))
 	c.wmu.Unlock()
 	c.Close()

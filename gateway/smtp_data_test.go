@@ -1,9 +1,11 @@
 package gateway_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/toxmail/toxmail/gateway"
 )
@@ -129,5 +131,39 @@ func TestSMTPMaxTransactionBytes(t *testing.T) {
 	}
 	if calls := f.sub.recorded(); len(calls) != 1 || len(calls[0]) != 2 {
 		t.Fatalf("submissions: %d, want one of two envelopes", len(calls))
+	}
+}
+
+// A client that stops reading cannot hold up Shutdown: go-smtp's reply to
+// it blocks holding the connection's write lock, and the 421 goodbye
+// gives up on it after a second and closes the connection. Before, the
+// goodbye waited for the lock as long as WriteTimeout (minutes).
+func TestSMTPShutdownNonReadingClient(t *testing.T) {
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.WriteTimeout = time.Minute })
+	c := dialSMTP(t, f.addr)
+	c.ehlo()
+	// NOOPs, never reading a reply, until the server's writes back up
+	// (the socket buffers fill) or 3 s pass.
+	stop := time.Now().Add(3 * time.Second)
+	line := []byte(strings.Repeat("NOOP\r\n", 1000))
+	for sent := 0; sent < 2000 && time.Now().Before(stop); sent++ {
+		c.conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := c.conn.Write(line); err != nil {
+			break // our side is full too: the server is stuck writing
+		}
+	}
+	// Let the server work through what it read until its replies fill
+	// the socket and its write blocks.
+	time.Sleep(2 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	f.srv.Shutdown(ctx)
+	// Behaviour, not speed: bounded by the context and the goodbye's
+	// second, not by WriteTimeout's minute.
+	took := time.Since(start)
+	t.Logf("Shutdown took %v", took)
+	if took > 20*time.Second {
+		t.Fatalf("Shutdown took %v with a client that does not read", took)
 	}
 }
