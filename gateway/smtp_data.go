@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"io"
 )
 
 // The checks of a mail's bytes as SMTP DATA or BDAT delivered them, once
@@ -45,6 +46,14 @@ func unstuffBareLF(body []byte) []byte {
 		}
 	}
 	return out
+}
+
+// isBDAT reports whether go-smtp hands Data the mail of a BDAT transaction:
+// v0.25.1 passes the chunks through an *io.PipeReader, and DATA's
+// dot-unstuffing reader otherwise (TestSMTPBDATNotUnstuffed pins this).
+func isBDAT(r io.Reader) bool {
+	_, ok := r.(*io.PipeReader)
+	return ok
 }
 
 // checkBody refuses a mail that POP3 clients and mail readers could not

@@ -167,3 +167,24 @@ func TestSMTPShutdownNonReadingClient(t *testing.T) {
 		t.Fatalf("Shutdown took %v with a client that does not read", took)
 	}
 }
+
+// BDAT chunks are taken as they are: BDAT is never dot-stuffed (RFC 3030),
+// so "\n..b" in a chunk is two dots, not a stuffed one.
+func TestSMTPBDATNotUnstuffed(t *testing.T) {
+	f := newSMTPFixture(t, nil)
+	c := dialSMTP(t, f.addr)
+	c.login()
+	body := "Subject: bdat\r\n" + dateAndID + "\r\na\n..b\r\n"
+	c.expect(250, "2.0.0", "MAIL FROM:<alice@example.org>")
+	c.expect(250, "2.0.0", "RCPT TO:<%s>", f.raw.Address())
+	if _, err := c.tp.W.WriteString(fmt.Sprintf("BDAT %d LAST\r\n%s", len(body), body)); err != nil {
+		t.Fatal(err)
+	}
+	c.tp.W.Flush()
+	if code, msg := c.reply(); code != 250 {
+		t.Fatalf("BDAT: got %d %q", code, msg)
+	}
+	if calls := f.sub.recorded(); len(calls) != 1 || string(calls[0][0].Body) != body {
+		t.Fatalf("submitted %q, want the chunk as sent", calls)
+	}
+}

@@ -301,7 +301,9 @@ func (s *smtpSession) Data(r io.Reader) error {
 		return smtpErr(451, [3]int{4, 3, 0}, "mail not received completely, try again")
 	}
 
-	body = unstuffBareLF(body)
+	if !isBDAT(r) { // BDAT is never dot-stuffed (RFC 3030)
+		body = unstuffBareLF(body)
+	}
 	if err := checkBody(body); err != nil {
 		s.log.Info("SMTP mail refused", "reason", err)
 		return err
