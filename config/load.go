@@ -301,13 +301,13 @@ func (c *Config) HasSecrets() bool {
 	return c.Dashboard.Token != "" || slices.ContainsFunc(c.SMTP.Users, func(u User) bool { return u.PasswordHash != "" })
 }
 
-// isSecret reports whether key holds a secret, whose value errors never
-// show.
 // looksLikeHash reports whether v holds a bcrypt hash.
 func looksLikeHash(v string) bool {
 	return strings.Contains(v, "$2a$") || strings.Contains(v, "$2b$") || strings.Contains(v, "$2y$")
 }
 
+// isSecret reports whether key holds a secret, whose value errors never
+// show.
 func isSecret(key string) bool {
 	return key == "dashboard.token" || strings.HasSuffix(key, ".password_hash")
 }

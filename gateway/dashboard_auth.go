@@ -236,8 +236,6 @@ func (d *Dashboard) failureWait(ip string) (wait time.Duration, queued bool) {
 	return due.Sub(now), true
 }
 
-// pruneFailures forgets old failures, and if that is not enough, all of
-// them; the caller holds d.mu.
 // failureSource is the key wrong tokens are counted under: "loopback" for
 // any loopback address, else the address.
 func failureSource(ip string) string {
@@ -247,6 +245,8 @@ func failureSource(ip string) string {
 	return ip
 }
 
+// pruneFailures forgets old failures, and if that is not enough, all of
+// them; the caller holds d.mu.
 func (d *Dashboard) pruneFailures(now time.Time) {
 	for ip, f := range d.failures {
 		if now.Sub(f.last) > dashFailureMemory {

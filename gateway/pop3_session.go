@@ -400,7 +400,6 @@ func pop3CheckList(list []MaildropMessage) error {
 	return nil
 }
 
-// pop3Trunc shortens client-supplied text for replies and logs.
 // logName is how a log names the user of a refused or failed login: its
 // name if it is a user's (known), else only that it is not, since what a
 // client sent as a user name may be a password typed in the wrong field.
@@ -411,6 +410,7 @@ func logName(name string, known func(string) bool) string {
 	return "(not a user)"
 }
 
+// pop3Trunc shortens client-supplied text for replies and logs.
 func pop3Trunc(s string) string {
 	const n = 40
 	if len(s) > n {

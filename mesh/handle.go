@@ -1,7 +1,6 @@
 package mesh
 
 import (
-	"maps"
 	"slices"
 	"time"
 
@@ -459,34 +458,59 @@ func (n *Node) serve(p *peer, id envelope.ID, now time.Time) {
 // what went to a friend lists (see mayServe).
 const servedCap = 8
 
+// servedLog is what bodies went to a friend of late: when each was last
+// sent, and the same in the order sent, so that the entries old enough to
+// be served again leave from the front at a cost of one step each.
+type servedLog struct {
+	at    map[envelope.ID]time.Time
+	order []servedNote
+}
+
+type servedNote struct {
+	id envelope.ID
+	at time.Time
+}
+
+// prune forgets the bodies sent at least again before now.
+func (l *servedLog) prune(now time.Time, again time.Duration) {
+	i := 0
+	for ; i < len(l.order) && now.Sub(l.order[i].at) >= again; i++ {
+		if t, ok := l.at[l.order[i].id]; ok && t.Equal(l.order[i].at) {
+			delete(l.at, l.order[i].id) // not sent again since
+		}
+	}
+	l.order = l.order[i:]
+}
+
 // mayServe reports whether id's body may go to p now: not if it went to p
 // less than servedAgainAfter ago, nor while the record of what went to p
-// is full (8 × MaxInflightPerFriend bodies within that time: more than an
-// honest friend asks for, which asks again after RequestTimeout). Entries
-// old enough to be served again are dropped to make room. Before, a full
-// record was wiped, and a friend that asked for 4,097 bodies could have
-// every one of them again at once, as often as it liked.
+// in that time is full (8 × MaxInflightPerFriend bodies: more than an
+// honest friend asks for, which asks again after RequestTimeout). Before,
+// a full record was wiped, and a friend that asked for 4,097 bodies could
+// have every one of them again at once, as often as it liked.
 func (n *Node) mayServe(p *peer, id envelope.ID, now time.Time) bool {
-	again := n.servedAgainAfter()
-	if t, ok := p.servedAt[id]; ok && now.Sub(t) < again {
+	l := p.served
+	if l == nil {
+		return true
+	}
+	l.prune(now, n.servedAgainAfter())
+	if _, recent := l.at[id]; recent {
 		return false
 	}
-	if len(p.servedAt) >= servedCap*n.cfg.MaxInflightPerFriend {
-		maps.DeleteFunc(p.servedAt, func(_ envelope.ID, t time.Time) bool { return now.Sub(t) >= again })
-		if len(p.servedAt) >= servedCap*n.cfg.MaxInflightPerFriend {
-			n.stats.ServesRefused++
-			return false
-		}
+	if len(l.at) >= servedCap*n.cfg.MaxInflightPerFriend {
+		n.stats.ServesRefused++
+		return false
 	}
 	return true
 }
 
 // noteServed records that id's body went to p now.
 func (n *Node) noteServed(p *peer, id envelope.ID, now time.Time) {
-	if p.servedAt == nil {
-		p.servedAt = make(map[envelope.ID]time.Time)
+	if p.served == nil {
+		p.served = &servedLog{at: make(map[envelope.ID]time.Time)}
 	}
-	p.servedAt[id] = now
+	p.served.at[id] = now
+	p.served.order = append(p.served.order, servedNote{id, now})
 }
 
 // serveLater keeps p's request for id, whose frame would wait behind a

@@ -39,9 +39,10 @@ type link struct {
 	backlogBytes int
 	backlogDue   time.Time
 
-	// servedAt is when each body was last sent to this friend, so that a
-	// repeated request is not served again before RequestTimeout/2.
-	servedAt map[envelope.ID]time.Time
+	// served is what bodies went to this friend of late, so that a
+	// repeated request is not served again before RequestTimeout/2 (see
+	// Node.mayServe); nil until the first.
+	served *servedLog
 	// servePending are requests whose bodies wait for room in the
 	// backlog (Node.serveLater), in order.
 	servePending []envelope.ID

@@ -38,4 +38,9 @@ func TestMayServeBounded(t *testing.T) {
 	if n.stats.ServesRefused != 1 {
 		t.Errorf("ServesRefused = %d, want 1", n.stats.ServesRefused)
 	}
+	// Entries leave the record as they age, from the front, a step each:
+	// with the record full, refusing a request walks nothing.
+	if len(p.served.order) != 0 || len(p.served.at) != 0 {
+		t.Errorf("after the window: %d in order, %d in the map; want none", len(p.served.order), len(p.served.at))
+	}
 }

@@ -59,7 +59,7 @@ on a data directory at a time.`)
 	}
 	if len(cfg.SMTP.Users) == 0 {
 		return failf("%s has no [[smtp.users]]: the SMTP and POP3 servers take mail only from a user who logs in; "+
-			"add one with `toxmail passwd --add --user NAME --config %s`", cfg.Path, cfg.Path)
+			"add one with `toxmail passwd --add --user NAME --config %s`", cfg.Path, shellquote.Quote(cfg.Path))
 	}
 	if *level == "" {
 		lvl = cfg.LogLevel()
