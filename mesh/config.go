@@ -66,7 +66,8 @@ type Config struct {
 	// asking another friend that offered it. Default 2 minutes; 1 second..1 hour.
 	RequestTimeout time.Duration
 	// MaxInflight bounds the envelopes requested and not yet received, from
-	// all friends together; MaxInflightPerFriend from any one. Offers past
+	// all friends together; MaxInflightPerFriend from any one, and also
+	// the requests that may wait for one busy friend. Offers past
 	// the limits are deferred: the friend offers them again later. Defaults
 	// 8192 and 1024; 1..1<<20 and 1..MaxInflight.
 	MaxInflight          int

@@ -85,7 +85,9 @@
 // with another friend that offered it, then with the same friend; when
 // those are at their request limits it waits, and is asked of the first
 // with room after another RequestTimeout, or at once of a friend with room
-// that offers it meanwhile.
+// that offers it meanwhile. At most MaxInflightPerFriend records wait for
+// any one friend, and they do not count towards MaxInflight, which bounds
+// requests actually out.
 //
 // What a node believes a friend has comes only from the friend and from
 // what the node sent it: the friend offered the envelope or sent its ack,

@@ -546,19 +546,25 @@ func (n *Node) endInflight(in *inflight) {
 // friend that sent the ack; after that the node waits for the next offer.
 // A friend with room under the request limits is asked first; if every
 // friend left to ask is at a limit, the record waits (inflight.waiting)
-// and is retried after RequestTimeout, rather than dropped: the friends
-// that offered it do not offer it again while their links stay up.
+// for one of them and is retried after RequestTimeout, rather than
+// dropped: the friends that offered it do not offer it again while their
+// links stay up. At most MaxInflightPerFriend records wait for any one
+// friend; past that the record is dropped, and the envelope is fetched at
+// its next offer.
 func (n *Node) retryRequest(in *inflight, now time.Time) {
 	n.endInflight(in)
 	if in.tries < maxTries {
+		// busy is a friend to wait for: one with room for another
+		// waiting record (see inflight.waiting).
 		var q, busy *peer
+		mayWait := func(c *peer) bool { return busy == nil && int(c.waiting) < n.cfg.MaxInflightPerFriend }
 		for k, c := range n.peers {
 			if i := int32(k); in.offerers.has(i) && !in.tried.has(i) && !in.ackers.has(i) && c.ready {
 				if n.roomFor(c) {
 					q = c
 					break
 				}
-				if busy == nil {
+				if mayWait(c) {
 					busy = c
 				}
 			}
@@ -566,7 +572,7 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 		if q == nil && in.from.ready && !in.ackers.has(in.from.idx) {
 			if n.roomFor(in.from) {
 				q = in.from
-			} else if busy == nil {
+			} else if mayWait(in.from) {
 				busy = in.from
 			}
 		}
@@ -582,11 +588,10 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 				n.stats.RequestsOut++
 				return
 			}
-		case busy != nil && now.Unix() < in.expiry && int(busy.waiting) < n.cfg.MaxInflightPerFriend:
+		case busy != nil && now.Unix() < in.expiry:
 			// Deadlines stay in queue order: every one is RequestTimeout
 			// after the event that set it. An envelope that has expired
-			// meanwhile is not waited for, nor one past the
-			// MaxInflightPerFriend records that may wait for one friend.
+			// meanwhile is not waited for.
 			next := in.next(busy, in.tries, now.Add(n.cfg.RequestTimeout))
 			next.waiting = true
 			busy.waiting++
