@@ -588,6 +588,7 @@ func TestListenClash(t *testing.T) {
 		{"127.0.0.1:8025", "127.0.0.2:8025", false},
 		{"127.0.0.1:8025", "127.0.0.1:1025", false},
 		{"127.0.0.1:0", "127.0.0.1:0", false}, // any free port: two different ones
+		{"127.0.0.1:01025", "127.0.0.1:1025", true},
 	} {
 		if got := listenClash(tc.a, tc.b); got != tc.clash {
 			t.Errorf("listenClash(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.clash)

@@ -391,7 +391,12 @@ func listenClash(a, b string) bool {
 	if err1 != nil || err2 != nil {
 		return a == b && !strings.HasSuffix(a, ":0")
 	}
-	if pa != pb || pa == "0" {
+	na, e1 := strconv.Atoi(pa)
+	nb, e2 := strconv.Atoi(pb)
+	if e1 != nil || e2 != nil {
+		return a == b
+	}
+	if na != nb || na == 0 { // "01025" is port 1025; 0 is any free port
 		return false
 	}
 	hosts := func(h string) []string {

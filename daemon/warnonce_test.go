@@ -32,9 +32,7 @@ func TestBrokenContactsWarnedOnce(t *testing.T) {
 	if broken == string(good) {
 		t.Fatalf("the test's edit did not apply to:\n%s", good)
 	}
-	if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeWhole(t, path, []byte(broken))
 	const warning = "contacts file not reloaded"
 	waitFor(t, 10*time.Second, "the broken file to be noticed", func() bool { return strings.Contains(logs.String(), warning) })
 	time.Sleep(20 * n.opts.ContactsPoll) // twenty more polls
@@ -44,12 +42,23 @@ func TestBrokenContactsWarnedOnce(t *testing.T) {
 	if _, ok := n.d.book.Lookup("bob"); !ok {
 		t.Error("the node lost bob while the file was broken")
 	}
-	if err := os.WriteFile(path, good, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeWhole(t, path, good)
 	waitFor(t, 10*time.Second, "the repair to be noticed", func() bool { return strings.Contains(logs.String(), "contacts file reloaded") })
 	time.Sleep(5 * n.opts.ContactsPoll)
 	if got := strings.Count(logs.String(), "contacts file reloaded"); got != 1 {
 		t.Errorf("the repair was logged %d times, want once", got)
+	}
+}
+
+// writeWhole replaces path with data by a rename, so that the node's
+// polls never read it half written (which would be another error).
+func writeWhole(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
 	}
 }

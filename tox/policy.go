@@ -109,7 +109,10 @@ func (t *Transport) decideRequest(pk PublicKey, message string) {
 	t.mu.Unlock()
 	t.log.Info("friend request pending approval", "from", pk)
 	if dropped != nil {
-		t.log.Warn("friend request dropped unanswered: more wait for approval than are kept", "from", *dropped, "kept", maxPending)
+		if ok, held := t.pendingDropLog.Allow(time.Now()); ok {
+			t.log.Warn("friend request dropped unanswered: more wait for approval than are kept",
+				"from", *dropped, "kept", maxPending, "not_logged_since_the_last", held)
+		}
 	}
 	if t.cfg.OnRequest != nil {
 		t.cfg.OnRequest(r)

@@ -211,10 +211,13 @@ func (t *Tox) runIterHook() {
 	}
 }
 
-// exited ends the owner goroutine. The loop leaves without Close only
-// when a function it ran ended the goroutine (runtime.Goexit, which
-// t.FailNow calls); then the instance is freed here, so that its socket
-// and memory are not leaked, and later calls of Do and Close return.
+// exited ends the owner goroutine. The loop leaves without Close when a
+// function it ran ended the goroutine (runtime.Goexit, which t.FailNow
+// calls), or when a panic it re-raised (from a callback or a hook)
+// unwinds it; then the instance is freed here, the close hook included,
+// so that its socket and memory are not leaked and later calls of Do and
+// Close return. (On a panic the process is about to end anyway: a close
+// hook that blocked would hold that up.)
 func (t *Tox) exited() {
 	t.closeOnce.Do(func() { close(t.closing) })
 	if t.core.ptr != nil {

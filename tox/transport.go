@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/toxmail/toxmail/internal/loglimit"
 	"github.com/toxmail/toxmail/mesh"
 )
 
@@ -129,8 +130,11 @@ type Transport struct {
 	byNum   map[uint32]*friend
 	handler mesh.Handler
 	pending map[PublicKey]Request
-	actions []func(*Core) // run on the Tox goroutine at the next pump
-	stats   TransportStats
+	// pendingDropLog spaces out the warning of requests dropped past
+	// maxPending, which anyone who knows the Tox ID can cause.
+	pendingDropLog loglimit.Limit
+	actions        []func(*Core) // run on the Tox goroutine at the next pump
+	stats          TransportStats
 	// dropsLogged is when inbound drops were last logged; dropsSince
 	// counts those since (noteInboundDrop).
 	dropsLogged time.Time
