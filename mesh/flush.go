@@ -531,7 +531,7 @@ func (n *Node) endInflight(in *inflight) {
 	}
 	in.done = true
 	if in.waiting {
-		in.from.waiting--
+		n.endWaiting(in.from)
 	} else {
 		in.from.inflight--
 	}
@@ -557,7 +557,7 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 		// busy is a friend to wait for: one with room for another
 		// waiting record (see inflight.waiting).
 		var q, busy *peer
-		mayWait := func(c *peer) bool { return busy == nil && int(c.waiting) < n.cfg.MaxInflightPerFriend }
+		mayWait := func(c *peer) bool { return busy == nil && int(n.waitingFor[c.idx]) < n.cfg.MaxInflightPerFriend }
 		for k, c := range n.peers {
 			if i := int32(k); in.offerers.has(i) && !in.tried.has(i) && !in.ackers.has(i) && c.ready {
 				if n.roomFor(c) {
@@ -594,7 +594,7 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 			// meanwhile is not waited for.
 			next := in.next(busy, in.tries, now.Add(n.cfg.RequestTimeout))
 			next.waiting = true
-			busy.waiting++
+			n.beginWaiting(busy)
 			n.setInflight(in.id, next)
 			n.inflightQueue = append(n.inflightQueue, next)
 			return
@@ -602,6 +602,20 @@ func (n *Node) retryRequest(in *inflight, now time.Time) {
 	}
 	if in.ackers.count() == 0 {
 		n.stats.RequestTimeouts++
+	}
+}
+
+// beginWaiting counts a record that waits for p; endWaiting uncounts it.
+func (n *Node) beginWaiting(p *peer) {
+	if n.waitingFor == nil {
+		n.waitingFor = make(map[int32]int32)
+	}
+	n.waitingFor[p.idx]++
+}
+
+func (n *Node) endWaiting(p *peer) {
+	if n.waitingFor[p.idx]--; n.waitingFor[p.idx] <= 0 {
+		delete(n.waitingFor, p.idx)
 	}
 }
 

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -459,27 +460,15 @@ func (n *Node) serve(p *peer, id envelope.ID, now time.Time) {
 const servedCap = 8
 
 // servedLog is what bodies went to a friend of late: when each was last
-// sent, and the same in the order sent, so that the entries old enough to
-// be served again leave from the front at a cost of one step each.
+// sent (Unix nanoseconds; 8 bytes, where a time.Time takes 24, for there
+// may be millions across a simulated network).
 type servedLog struct {
-	at    map[envelope.ID]time.Time
-	order []servedNote
-}
-
-type servedNote struct {
-	id envelope.ID
-	at time.Time
-}
-
-// prune forgets the bodies sent at least again before now.
-func (l *servedLog) prune(now time.Time, again time.Duration) {
-	i := 0
-	for ; i < len(l.order) && now.Sub(l.order[i].at) >= again; i++ {
-		if t, ok := l.at[l.order[i].id]; ok && t.Equal(l.order[i].at) {
-			delete(l.at, l.order[i].id) // not sent again since
-		}
-	}
-	l.order = l.order[i:]
+	at map[envelope.ID]int64
+	// pruneAt is when the record, full, may next lose an entry to age:
+	// until then a full record refuses without walking itself, so a
+	// friend's requests cannot make each refusal cost a walk over
+	// thousands of entries under the node's lock.
+	pruneAt int64
 }
 
 // mayServe reports whether id's body may go to p now: not if it went to p
@@ -493,11 +482,23 @@ func (n *Node) mayServe(p *peer, id envelope.ID, now time.Time) bool {
 	if l == nil {
 		return true
 	}
-	l.prune(now, n.servedAgainAfter())
-	if _, recent := l.at[id]; recent {
+	t, again := now.UnixNano(), int64(n.servedAgainAfter())
+	if at, ok := l.at[id]; ok && t-at < again {
 		return false
 	}
-	if len(l.at) >= servedCap*n.cfg.MaxInflightPerFriend {
+	limit := servedCap * n.cfg.MaxInflightPerFriend
+	if len(l.at) >= limit && t >= l.pruneAt {
+		oldest := t
+		maps.DeleteFunc(l.at, func(_ envelope.ID, at int64) bool {
+			if t-at >= again {
+				return true
+			}
+			oldest = min(oldest, at)
+			return false
+		})
+		l.pruneAt = oldest + again
+	}
+	if len(l.at) >= limit {
 		n.stats.ServesRefused++
 		return false
 	}
@@ -507,10 +508,9 @@ func (n *Node) mayServe(p *peer, id envelope.ID, now time.Time) bool {
 // noteServed records that id's body went to p now.
 func (n *Node) noteServed(p *peer, id envelope.ID, now time.Time) {
 	if p.served == nil {
-		p.served = &servedLog{at: make(map[envelope.ID]time.Time)}
+		p.served = &servedLog{at: make(map[envelope.ID]int64)}
 	}
-	p.served.at[id] = now
-	p.served.order = append(p.served.order, servedNote{id, now})
+	p.served.at[id] = now.UnixNano()
 }
 
 // serveLater keeps p's request for id, whose frame would wait behind a
@@ -581,7 +581,7 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	e := r.held
 	if !a.Verify(e.meta.AckHash) {
 		n.stats.AcksForged++
-		if ok, held := n.forgedAckWarn.Allow(now); ok {
+		if ok, held := n.warnings().forgedAck.Allow(now); ok {
 			n.log.Warn("forged ack", "from", p.key, "id", a.ID, "not_logged_since_the_last", held)
 		}
 		return

@@ -68,11 +68,16 @@ type Node struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
-	// Warnings a friend can provoke at will, logged once a minute at most.
-	forgedAckWarn, openFailWarn loglimit.Limit
+	// warn spaces out the warnings a friend can provoke at will; made at
+	// the first (warnings).
+	warn *nodeWarnings
 	// noRoom are envelopes turned away for budget, by ID, with when an
 	// offer of them may be taken up again (Unix seconds); see noteNoRoom.
 	noRoom map[envelope.ID]int64
+	// waitingFor counts the request records waiting for each friend, by
+	// index (see inflight.waiting): a map, since they are rare, rather
+	// than a field every friend of every simulated node would carry.
+	waitingFor map[int32]int32
 
 	peers      []*peer
 	byKey      keyIndex // finds peers by key
@@ -158,7 +163,7 @@ type inflight struct {
 	// waiting is set when no request is out: every friend left to ask
 	// was at its request limit. The record keeps the ID from being asked
 	// of anyone else meanwhile, and at its deadline looks again for a
-	// friend with room (from first). It counts towards from.waiting, not
+	// friend with room (from first). It counts towards Node.waitingFor, not
 	// from.inflight nor the node's nInflight: it asks nothing of anyone,
 	// and counted there, a friend forging acks for what it had offered
 	// turned its requests into waiting records for a friend that never
@@ -471,6 +476,20 @@ func (n *Node) setInflight(id envelope.ID, in *inflight) {
 		n.nInflight++
 	}
 	r.in = in
+}
+
+// nodeWarnings are the warnings a friend can provoke at will, each logged
+// once a minute at most.
+type nodeWarnings struct {
+	forgedAck, openFailure loglimit.Limit
+}
+
+// warnings returns the node's warning limits, made at the first call.
+func (n *Node) warnings() *nodeWarnings {
+	if n.warn == nil {
+		n.warn = &nodeWarnings{}
+	}
+	return n.warn
 }
 
 // cacheSeen puts id in the dedupe LRU, if there is one.

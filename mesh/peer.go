@@ -18,7 +18,6 @@ type peer struct {
 	idx       int32  // index into Node.peers, for friendSet
 	session   uint32 // the session in the friend's last hello
 	inflight  int32  // our requests to this friend awaiting bodies
-	waiting   int32  // records waiting for this friend to have room (inflight.waiting)
 	online    bool   // the transport says the friend is connected
 	ready     bool   // the friend's hello arrived: it speaks the mesh protocol
 	helloSent bool   // our hello went out on this connection

@@ -210,7 +210,7 @@ func (n *Node) deliverMine(from FriendKey, b []byte, id envelope.ID, expiry int6
 	if err != nil {
 		n.stats.OpenFailures++
 		n.dropRetry(id)
-		if ok, held := n.openFailWarn.Allow(now); ok {
+		if ok, held := n.warnings().openFailure.Allow(now); ok {
 			n.log.Warn("envelope with our tag did not open", "id", id, "from", from, "err", err, "not_logged_since_the_last", held)
 		}
 		n.batch.MarkSeen(id, expiry) // its ID commits to its bytes: it never will

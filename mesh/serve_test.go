@@ -31,16 +31,24 @@ func TestMayServeBounded(t *testing.T) {
 	if n.mayServe(p, id(full), t0) {
 		t.Fatal("a new body served with the record full of recent ones")
 	}
+	// Full, the record is walked once, and then not again until its
+	// oldest entry may be served again: more refusals walk nothing.
+	if want := t0.Add(n.servedAgainAfter()).UnixNano(); p.served.pruneAt != want {
+		t.Errorf("pruneAt = %d, want the oldest entry's time plus the window, %d", p.served.pruneAt, want)
+	}
+	for i := range 100 {
+		if n.mayServe(p, id(full+1+i), t0.Add(time.Second)) {
+			t.Fatal("a new body served with the record still full")
+		}
+	}
 	later := t0.Add(n.servedAgainAfter())
 	if !n.mayServe(p, id(full), later) || !n.mayServe(p, id(0), later) {
 		t.Fatal("bodies refused once the record's entries are old enough to be served again")
 	}
-	if n.stats.ServesRefused != 1 {
-		t.Errorf("ServesRefused = %d, want 1", n.stats.ServesRefused)
+	if n.stats.ServesRefused != 101 {
+		t.Errorf("ServesRefused = %d, want 101", n.stats.ServesRefused)
 	}
-	// Entries leave the record as they age, from the front, a step each:
-	// with the record full, refusing a request walks nothing.
-	if len(p.served.order) != 0 || len(p.served.at) != 0 {
-		t.Errorf("after the window: %d in order, %d in the map; want none", len(p.served.order), len(p.served.at))
+	if len(p.served.at) != 0 {
+		t.Errorf("after the window: %d entries left, want none", len(p.served.at))
 	}
 }
