@@ -441,6 +441,27 @@ type smtpConn struct {
 	// wmu makes each write whole, so that goodbye's line does not land
 	// inside one of go-smtp's.
 	wmu sync.Mutex
+	// byeBy is goodbye's write deadline (Unix nanoseconds) once it has
+	// begun: go-smtp, setting its own before each reply, may not push it
+	// later (see SetWriteDeadline).
+	byeBy atomic.Int64
+}
+
+// SetWriteDeadline sets the write deadline, but never past goodbye's once
+// that has begun.
+func (c *smtpConn) SetWriteDeadline(t time.Time) error {
+	if by := c.byeBy.Load(); by != 0 && (t.IsZero() || t.UnixNano() > by) {
+		t = time.Unix(0, by)
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline is SetWriteDeadline's rule for the write half.
+func (c *smtpConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
 }
 
 // Write passes p on, one write at a time.
@@ -461,7 +482,8 @@ const smtpGoodbye = "421 4.3.2 Service shutting down, try again later\r\n"
 // after a second the connection is closed without the line.
 func (c *smtpConn) goodbye() {
 	deadline := time.Now().Add(time.Second)
-	c.Conn.SetWriteDeadline(deadline)
+	c.byeBy.Store(deadline.UnixNano())
+	c.SetWriteDeadline(deadline)
 	for !c.wmu.TryLock() {
 		if time.Now().After(deadline) {
 			c.Close()
