@@ -10,14 +10,17 @@ import (
 	"time"
 )
 
-// waitDone fails t unless ch closes within d.
+// waitDone fails t unless ch closes within d (waitFor on the channel).
 func waitDone(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
 	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(d):
-		t.Fatalf("%s: still waiting after %v", what, d)
-	}
+	waitFor(t, d, what, func() bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	})
 }
 
 // goid tells goroutines apart and is stable within one.
