@@ -292,7 +292,7 @@ func TestBadValues(t *testing.T) {
 		{"[dns]\nserver = \"bogus:53\"", "dns.server", 2, `toxmail.toml:2: dns.server = "bogus:53": want "IP:PORT" with an IP address`},
 		{"[dns]\ncache_max_ttl = \"1s\"", "dns.cache_max_ttl", 2, `toxmail.toml:2: dns.cache_max_ttl = "1s": out of range: want at least cache_min_ttl (30s)`},
 		{"[sim]\nchurn = \"x\"", "sim.churn", 2, `toxmail.toml:2: sim.churn = "x": not one of none, exp, weibull, kad`},
-		{"[sim]\nttl = [0]", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = [0]: out of range: want 1..255`},
+		{"[sim]\nttl = [0]", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = [0]: out of range: want 1..64`},
 		{"[sim]\nttl = [1, \"2\"]", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = [1, "2"]: want an array of integers`},
 		{"[sim]\nttl = \"3-1\"", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = "3-1": ttl "3-1" in "3-1": range runs backwards (3 > 1): want hop limits such as [1, 2, 4] or "1-6"`},
 		{"[sim]\nstrategies = \"flood, gossip\"", "sim.strategies", 2, `toxmail.toml:2: sim.strategies = "flood, gossip": not one of`},

@@ -271,7 +271,7 @@ var schema = []section{
 			{key: "ttl", field: "TTL", rng: "1..max_hops",
 				doc: `Hop limit of your own mail: it travels at most this many friend links (1 = only to your friends). More reaches further, at the cost of more copies held by more nodes.`,
 				ptr: func(c *Config) any { return &c.Mesh.TTL }},
-			{key: "max_hops", field: "MaxHops", rng: "1..64",
+			{key: "max_hops", field: "MaxHops", rng: fmt.Sprintf("1..%d", mesh.MaxHopsLimit),
 				doc: `Cap on the hop counter of envelopes from friends, so that no friend can make mail flood further than any sender may ask.`,
 				ptr: func(c *Config) any { return &c.Mesh.MaxHops }},
 			{key: "lifetime", field: "Lifetime", rng: "1m..max_lifetime",
@@ -332,7 +332,7 @@ var schema = []section{
 		name: "sim",
 		doc:  "The simulator (`toxmail sim`): it runs the real mesh code over many virtual nodes on a social graph with on/off churn, and measures delivery, latency, overhead and storage for each strategy and TTL. `toxmail run` does not use this section, though a value out of range here is an error for every command, as anywhere in this file.",
 		knobs: []knob{
-			{key: "graph", field: "Graph", rng: `"er", "ws", "ba", "hk" or a file path`,
+			{key: "graph", field: "Graph", rng: `"er", "ws", "ba", "hk" or a file path (relative to the folder of this file)`,
 				doc: "The friendship graph:\n" +
 					`  "er": Erdős–Rényi, every pair of nodes friends with the same probability;` + "\n" +
 					`  "ws": Watts–Strogatz small world, a ring lattice whose edges are rewired with probability rewire;` + "\n" +
@@ -417,8 +417,8 @@ var schema = []section{
 			{key: "max_held_bytes", field: "MaxHeldBytes", size: true, rng: "at least 1MiB",
 				doc: `Budget of each simulated node for held envelopes (mesh.max_held_bytes).`,
 				ptr: func(c *Config) any { return &c.Sim.MaxHeldBytes }},
-			{key: "ttl", field: "TTLs", rng: "each 1..255; at least one with a flood strategy",
-				doc: `The hop limits compared by the flood strategies: an array, or a string as --ttl takes it ("1-6", "1-3,8").`,
+			{key: "ttl", field: "TTLs", rng: fmt.Sprintf("each 1..%d; at least one with a flood strategy", sim.MaxTTL),
+				doc: `The hop limits compared by the flood strategies: an array, or a string as --ttl takes it ("1-6", "1-3,8"); sorted, each once. The simulated nodes' max_hops is raised to each; real nodes keep theirs (mesh.max_hops, 8 by default), so a TTL above it models a network that raised it.`,
 				ptr: func(c *Config) any { return &c.Sim.TTLs }},
 			{key: "strategies", field: "Strategies", rng: "a non-empty subset of " + quoteList(sim.Strategies),
 				doc: "The delivery strategies compared (an array, or a comma-separated string as --strategies takes it):\n" +

@@ -94,11 +94,12 @@ func decode(p, raw any, size bool, rng string) error {
 		*p = out
 	case *[]string:
 		if isStr {
-			// As the flag takes it: "flood,relay".
+			// As the flag takes it: "flood,relay". An empty item (a stray
+			// comma) stays, for the knob's check to refuse.
 			var out []string
-			for part := range strings.SplitSeq(str, ",") {
-				if part = strings.TrimSpace(part); part != "" {
-					out = append(out, part)
+			if strings.TrimSpace(str) != "" {
+				for part := range strings.SplitSeq(str, ",") {
+					out = append(out, strings.TrimSpace(part))
 				}
 			}
 			*p = out

@@ -16,7 +16,7 @@ type Config struct {
 	TTL uint8
 	// MaxHops caps the hop counter of envelopes from friends, so that a
 	// friend cannot make an envelope flood further than any sender may ask.
-	// Default 8; 1..64.
+	// Default 8; 1..MaxHopsLimit.
 	MaxHops uint8
 	// Lifetime is how long the node's own mail lives before it expires
 	// undelivered. Default 7 days; 1 minute..MaxLifetime.
@@ -125,6 +125,10 @@ func DefaultConfig() Config {
 
 const day = 24 * time.Hour
 
+// MaxHopsLimit is the largest MaxHops allowed, and so the furthest any
+// mail may travel.
+const MaxHopsLimit = 64
+
 // MaxOutboxRetention is the longest OutboxRetention allowed.
 const MaxOutboxRetention = 3650 * day
 
@@ -134,8 +138,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("mesh: %s = %v is out of range: want %s", field, v, rng)
 	}
 	switch {
-	case c.MaxHops < 1 || c.MaxHops > 64:
-		return errf("MaxHops", c.MaxHops, "1..64")
+	case c.MaxHops < 1 || c.MaxHops > MaxHopsLimit:
+		return errf("MaxHops", c.MaxHops, fmt.Sprintf("1..%d", MaxHopsLimit))
 	case c.TTL < 1 || c.TTL > c.MaxHops:
 		return errf("TTL", c.TTL, fmt.Sprintf("1..MaxHops (%d)", c.MaxHops))
 	case c.MaxLifetime < time.Hour || c.MaxLifetime > 365*day:

@@ -178,3 +178,11 @@ func (sc *schedule) finish(run int) {
 		sc.aheadB -= c
 	}
 }
+
+// LargestRunMemory estimates the peak bytes of the study's most demanding
+// run (runMemory): what a run going alone may need.
+func (s *Study) LargestRunMemory() float64 { return slices.Max(s.runCosts(s.jobs())) }
+
+// MachineMemory returns the memory the study's runs may use at most: the
+// machine's, or the memory cgroup's limit when it is lower; 0 when unknown.
+func MachineMemory() int64 { return physicalMemory() }

@@ -242,18 +242,18 @@ func (c *Config) Validate() error {
 		return bad("window", "(0, days]", c.Window)
 	case c.Distance < 0 || c.Distance > 64:
 		return bad("distance", "0..64", c.Distance)
-	case c.SizeMedian < 1 || c.SizeMedian > c.SizeMax:
-		return bad("size_median", "1..size_max", c.SizeMedian)
-	case !in(c.SizeSigma, 0, 5):
-		return bad("size_sigma", "0..5", c.SizeSigma)
 	case c.SizeMax < 1 || c.SizeMax > 8<<20-1024:
 		return bad("size_max", "1..8387584", c.SizeMax)
+	case c.SizeMedian < 1 || c.SizeMedian > c.SizeMax:
+		return bad("size_median", fmt.Sprintf("1..size_max, which is %d", c.SizeMax), c.SizeMedian)
+	case !in(c.SizeSigma, 0, 5):
+		return bad("size_sigma", "0..5", c.SizeSigma)
 	case c.Lifetime < time.Minute || c.Lifetime > 14*24*time.Hour:
 		return bad("lifetime", "1m..336h", c.Lifetime)
 	case c.MaxHeldBytes < 1<<20:
 		return bad("max_held_bytes", ">= 1048576", c.MaxHeldBytes)
 	case len(c.TTLs) == 0 && (slices.Contains(c.Strategies, StrategyFlood) || slices.Contains(c.Strategies, StrategyFloodNoAck)):
-		return &KnobError{Knob: "ttl", Problem: "empty; give at least one hop limit (1..255)"}
+		return &KnobError{Knob: "ttl", Problem: fmt.Sprintf("empty; give at least one hop limit (1..%d)", MaxTTL)}
 	case len(c.Strategies) == 0:
 		return &KnobError{Knob: "strategies", Problem: fmt.Sprintf("empty (choose from %v)", Strategies)}
 	case c.Seeds < 1 || c.Seeds > 1000:
@@ -266,11 +266,14 @@ func (c *Config) Validate() error {
 		return bad("jobs", "0 (one per CPU)..256", c.Jobs)
 	}
 	for _, t := range c.TTLs {
-		if t < 1 || t > 255 {
-			return bad("ttl", "1..255", t)
+		if t < 1 || t > MaxTTL {
+			return bad("ttl", fmt.Sprintf("1..%d", MaxTTL), t)
 		}
 	}
 	for _, s := range c.Strategies {
+		if s == "" {
+			return &KnobError{Knob: "strategies", Problem: "missing one: an empty item (stray comma?)"}
+		}
 		if !slices.Contains(Strategies, s) {
 			return &KnobError{Knob: "strategies", Value: strconv.Quote(s), Problem: fmt.Sprintf("not one of %v", Strategies)}
 		}

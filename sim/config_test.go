@@ -37,6 +37,11 @@ func TestValidate(t *testing.T) {
 		{"seeds wrap past the last seed", func(c *Config) { c.Seed, c.Seeds = math.MaxInt64, 2 }, "sim: seed = "},
 		{"strategy", func(c *Config) { c.Strategies = []string{"flood", "foo"} }, `sim: strategies = "foo" `},
 		{"graph seed", func(c *Config) { c.GraphSeed = -2 }, "sim: graph_seed = -2 "},
+		{"ttl past the mesh's limit", func(c *Config) { c.TTLs = []int{8, 65} }, "sim: ttl = 65 is out of range (1..64)"},
+		// A size_max under the median names size_max, not the median
+		// that was fine before it changed.
+		{"size_max 0", func(c *Config) { c.SizeMax = 0 }, "sim: size_max = 0 "},
+		{"size_median past size_max", func(c *Config) { c.SizeMax = 100 }, "sim: size_median = 4096 is out of range (1..size_max, which is 100)"},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()

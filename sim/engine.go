@@ -153,8 +153,8 @@ func makePlan(c *Config, g *Graph, sc *scenario, strategy string, ttl int) (*pla
 	default:
 		return nil, fmt.Errorf("sim: unknown strategy %q", strategy)
 	}
-	if p.ttl < 1 || p.ttl > 255 {
-		return nil, fmt.Errorf("sim: ttl %d out of range 1..255", p.ttl)
+	if p.ttl < 1 || p.ttl > MaxTTL {
+		return nil, fmt.Errorf("sim: ttl %d out of range 1..%d", p.ttl, MaxTTL)
 	}
 	return p, nil
 }

@@ -69,22 +69,22 @@ func WritePlots(dir string, r *Report) error {
 	return writePlots(dir, r, "png", "svg")
 }
 
+// plotNames are the plots' file names, without the format's extension.
+var plotNames = [...]string{"delivery_vs_ttl", "latency_cdf", "overhead_vs_ttl", "overhead_bytes_vs_ttl"}
+
 // writePlots writes the plots of r in the given formats.
 func writePlots(dir string, r *Report, formats ...string) error {
 	r = cleanReport(r)
 	sums := reportSummaries(r)
-	figs := []struct {
-		name string
-		fig  *figure
-	}{
-		{"delivery_vs_ttl", deliveryFigure(r, sums)},
-		{"latency_cdf", latencyFigure(r)},
-		{"overhead_vs_ttl", overheadFigure(r, sums, false)},
-		{"overhead_bytes_vs_ttl", overheadFigure(r, sums, true)},
+	figs := [len(plotNames)]*figure{
+		deliveryFigure(r, sums),
+		latencyFigure(r),
+		overheadFigure(r, sums, false),
+		overheadFigure(r, sums, true),
 	}
-	for _, f := range figs {
+	for i, f := range figs {
 		for _, format := range formats {
-			if err := f.fig.save(filepath.Join(dir, f.name+"."+format), format); err != nil {
+			if err := f.save(filepath.Join(dir, plotNames[i]+"."+format), format); err != nil {
 				return err
 			}
 		}
@@ -337,22 +337,22 @@ func dodge(sums []Summary, st string) float64 {
 
 // addSeries draws one flood strategy's means against TTL (moved dx
 // along the axis), with CI bars, and adds it to the legend. val returns a
-// summary's mean and CI half-width; clamp limits the bars (and drops
-// points outside [lo, hi]).
-func addSeries(f *figure, ss []Summary, st string, dx float64, val func(Summary) (float64, float64), lo, hi float64) {
+// summary's mean and the bounds of its interval; clamp limits the bars
+// (and drops points outside [lo, hi]).
+func addSeries(f *figure, ss []Summary, st string, dx float64, val func(Summary) (y, ylo, yhi float64), lo, hi float64) {
 	var xys plotter.XYs
 	var errs plotter.YErrors
 	bars := false
 	for _, s := range ss {
-		y, ci := val(s)
+		y, ylo, yhi := val(s)
 		if y < lo || y > hi {
 			continue
 		}
 		xys = append(xys, plotter.XY{X: float64(s.TTL) + dx, Y: y})
-		low, high := min(ci, y-lo), min(ci, hi-y)
+		low, high := y-max(ylo, lo), min(yhi, hi)-y
 		errs = append(errs, struct{ Low, High float64 }{low, high})
-		bars = bars || ci > 0
-		f.cut = f.cut || low < ci || high < ci
+		bars = bars || ylo < y || yhi > y
+		f.cut = f.cut || ylo < lo || yhi > hi
 	}
 	if len(xys) == 0 {
 		return
@@ -396,7 +396,12 @@ func ciNote(f *figure, sums []Summary) {
 func deliveryFigure(r *Report, sums []Summary) *figure {
 	f := newFigure("Delivery ratio vs TTL", plotSubtitle(r, sums), "TTL (friend links)", "delivery ratio")
 	x0, x1 := ttlRange(sums)
-	ratio := func(s Summary) (float64, float64) { return s.DeliveryRatio, s.DeliveryRatioCI }
+	ratio := func(s Summary) (float64, float64, float64) {
+		if s.Runs < 2 {
+			return s.DeliveryRatio, s.DeliveryRatio, s.DeliveryRatio // as the table: intervals over seeds only
+		}
+		return s.DeliveryRatio, s.DeliveryRatioLo, s.DeliveryRatioHi
+	}
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
 		addSeries(f, summariesOf(sums, st), st, dodge(sums, st), ratio, 0, 1)
 	}
@@ -470,8 +475,12 @@ func overheadFigure(r *Report, sums []Summary, bytes bool) *figure {
 		lo, hi = min(lo, m/math.Sqrt(10)), max(hi, m*math.Sqrt(10))
 	}
 	lo, hi = lo/1.4, hi*1.4
+	bounds := func(s Summary) (float64, float64, float64) {
+		y, ci := val(s)
+		return y, y - ci, y + ci
+	}
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
-		addSeries(f, summariesOf(sums, st), st, dodge(sums, st), val, lo, hi)
+		addSeries(f, summariesOf(sums, st), st, dodge(sums, st), bounds, lo, hi)
 	}
 	for _, st := range []string{StrategyDirect, StrategyRelay} {
 		for _, s := range summariesOf(sums, st) {

@@ -4,9 +4,11 @@ package sim
 // the tick marks of its axes.
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -112,6 +114,50 @@ func latencyUnitFor(maxHours float64) latencyUnit {
 		}
 	}
 	return latencyUnits[len(latencyUnits)-1]
+}
+
+// durationTicks marks a log axis of latencies, in units of which perHour
+// make an hour, at durations that read as such (1 s, 10 s, 1 min, 10 min,
+// 1 h, 6 h, 1 d, 7 d …), the labels thinned to at most 9, with the log
+// axis's unlabelled ticks between them: "0.0001" hours says less than
+// "1 s".
+type durationTicks struct{ perHour float64 }
+
+// durationMarks are the labelled latencies, in seconds, and their labels.
+var durationMarks = []struct {
+	s     float64
+	label string
+}{
+	{0.001, "1 ms"}, {0.01, "10 ms"}, {0.1, "0.1 s"}, {1, "1 s"}, {10, "10 s"},
+	{60, "1 min"}, {600, "10 min"}, {3600, "1 h"}, {6 * 3600, "6 h"}, {86400, "1 d"},
+	{7 * 86400, "7 d"}, {30 * 86400, "30 d"}, {365 * 86400, "1 y"},
+}
+
+func (t durationTicks) Ticks(lo, hi float64) []plot.Tick {
+	minor := logTicks{}.Ticks(lo, hi)
+	var major []plot.Tick
+	for _, m := range durationMarks {
+		if v := m.s / 3600 * t.perHour; v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+			major = append(major, plot.Tick{Value: v, Label: m.label})
+		}
+	}
+	for every := 2; len(major) > 9; every++ {
+		var kept []plot.Tick
+		for i, tk := range major {
+			if i%every == 0 {
+				kept = append(kept, tk)
+			}
+		}
+		major = kept
+	}
+	out := major
+	for _, tk := range minor {
+		if !slices.ContainsFunc(major, func(m plot.Tick) bool { return math.Abs(m.Value-tk.Value) <= 1e-9*tk.Value }) {
+			out = append(out, plot.Tick{Value: tk.Value})
+		}
+	}
+	slices.SortFunc(out, func(a, b plot.Tick) int { return cmp.Compare(a.Value, b.Value) })
+	return out
 }
 
 // stepTicks marks a linear axis at the first of steps that gives at most

@@ -44,11 +44,15 @@ func latencyFigure(r *Report) *figure {
 		}
 	}
 	posMin, maxL = posMin*unit.perHour, maxL*unit.perHour
+	logX := maxL > 0 && maxL/posMin > 100
+	xLabel := "latency (" + unit.name + ")"
+	if logX {
+		xLabel = "latency (log scale)"
+	}
 	f := newFigure("Delivery latency: fraction of created mail delivered", plotSubtitle(r, sums),
-		"latency ("+unit.name+")", "fraction of mails delivered")
+		xLabel, "fraction of mails delivered")
 	f.p.Y.Min, f.p.Y.Max = 0, 1
 	f.p.Y.Tick.Marker = unitTicks{}
-	logX := maxL > 0 && maxL/posMin > 100
 	switch {
 	case n == 0 || maxL == 0:
 		f.p.X.Min, f.p.X.Max = 0, 1
@@ -58,7 +62,7 @@ func latencyFigure(r *Report) *figure {
 	case logX:
 		f.p.X.Min, f.p.X.Max = posMin/1.5, maxL*1.5
 		f.p.X.Scale = plot.LogScale{}
-		f.p.X.Tick.Marker = logTicks{}
+		f.p.X.Tick.Marker = durationTicks{unit.perHour}
 	default:
 		f.p.X.Min, f.p.X.Max = 0, maxL*1.04
 		f.p.X.Tick.Marker = stepTicks(unit.steps)

@@ -191,6 +191,33 @@ func TestPlotCDFCurves(t *testing.T) {
 	}
 }
 
+// TestPlotDurationTicks: a log axis of latencies is labelled in
+// durations, whatever the unit of its values, at most 9 of them.
+func TestPlotDurationTicks(t *testing.T) {
+	for _, c := range []struct {
+		perHour float64
+		lo, hi  float64 // hours
+		want    string
+	}{
+		{1, 0.5 / 3600, 8 * 24, "1 s,10 s,1 min,10 min,1 h,6 h,1 d,7 d"},
+		{3600, 0.5 / 3600, 2, "1 s,10 s,1 min,10 min,1 h"},
+		{1, 0.0005 / 3600, 400 * 24, "1 ms,0.1 s,10 s,10 min,6 h,7 d,1 y"},
+	} {
+		var got []string
+		minor := 0
+		for _, tk := range (durationTicks{c.perHour}).Ticks(c.lo*c.perHour, c.hi*c.perHour) {
+			if tk.Label != "" {
+				got = append(got, tk.Label)
+			} else {
+				minor++
+			}
+		}
+		if strings.Join(got, ",") != c.want || minor == 0 {
+			t.Errorf("%v–%v h in units of 1/%v h: labels %v and %d unlabelled ticks, want %s and some", c.lo, c.hi, c.perHour, got, minor, c.want)
+		}
+	}
+}
+
 func TestPlotTicks(t *testing.T) {
 	labels := func(ts []string) string { return strings.Join(ts, ",") }
 	var got []string
@@ -245,7 +272,7 @@ func TestPlotLatencyUnit(t *testing.T) {
 		{5, 100, "seconds"},
 		{30, 3000, "minutes"},
 		{600, 5 * 3600, "hours"},
-		{3600, 7 * 24 * 3600, "hours"},
+		{3600, 7 * 24 * 3600, "log scale"}, // past two decades: a log axis, in durations
 	} {
 		rep := synthReport(2, 1)
 		for i := range rep.Runs {

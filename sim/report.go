@@ -3,23 +3,64 @@ package sim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/toxmail/toxmail/internal/plural"
+	"github.com/toxmail/toxmail/mesh"
 )
+
+// OutputFiles lists the files WriteOutputs writes, by name.
+func OutputFiles() []string {
+	out := []string{"report.txt", "report.json", "runs.csv", "summary.csv", "latency_cdf.csv"}
+	for _, name := range plotNames {
+		out = append(out, name+".png", name+".svg")
+	}
+	return out
+}
+
+// CheckOutputDir reports why WriteOutputs could not write into dir without
+// stopping part way: dir is there and not a directory, or one of its
+// OutputFiles is there and not a regular file. A dir that does not exist
+// yet is fine. It does not try writing (see WriteOutputs).
+func CheckOutputDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sim: output directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("sim: output directory %s is there and is not a directory", dir)
+	}
+	for _, name := range OutputFiles() {
+		path := filepath.Join(dir, name)
+		if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+			return fmt.Errorf("sim: %s is there and is not a regular file, where the report would write %s", path, name)
+		}
+	}
+	return nil
+}
 
 // WriteOutputs creates dir (0755) and writes every output of r into it:
 // report.txt (WriteTable), report.json (WriteJSON), runs.csv, summary.csv
-// and latency_cdf.csv (WriteCSV), and the plots (WritePlots).
+// and latency_cdf.csv (WriteCSV), and the plots (WritePlots). It checks
+// dir first (CheckOutputDir), so that a name taken by a directory does not
+// leave old and new files mixed.
 func WriteOutputs(dir string, r *Report) error {
+	if err := CheckOutputDir(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("sim: output directory: %w", err)
 	}
@@ -140,7 +181,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		}
 		del := percentString(s.DeliveryRatio, 1)
 		if s.Runs > 1 {
-			del += " ±" + trimFixed(100*s.DeliveryRatioCI, 1)
+			del += " (" + trimFixed(100*s.DeliveryRatioLo, 1) + "–" + trimFixed(100*s.DeliveryRatioHi, 1) + ")"
 		}
 		p50, p90, p99, hops, ack, fpd, bpd := "-", "-", "-", "-", "-", "-", "-"
 		if s.AckLatencyP50 > 0 {
@@ -172,15 +213,19 @@ func WriteTable(w io.Writer, r *Report) error {
 	if fixed {
 		b.WriteString("* fixed hop count: direct is TTL 1 (sender to recipient), relay TTL 2 (via the relay)\n")
 	}
+	if hops := int(mesh.DefaultConfig().MaxHops); overHops(sums, hops) {
+		fmt.Fprintf(&b, "TTL above %d: the simulated nodes' max_hops is raised to the TTL; real nodes cap hops at their mesh.max_hops, %d unless raised\n", hops, hops)
+	}
 	if multi {
-		b.WriteString("± is the half-width of the 95% confidence interval of the mean over seeds, in percentage points\n")
+		b.WriteString("delivery (lo–hi): its 95% confidence interval over the seeds (Student's t), in percent, kept within 0–100\n" +
+			"  and widened to hold the Wilson interval of all the seeds' mails\n")
 	}
 	b.WriteString("latency: creation to the recipient's inbox, over delivered mail; hops: friend links it travelled;\n" +
 		"ack: creation to the sender seeing the ack, over the mails whose ack arrived (fewer than delivered,\n" +
 		"  so its percentiles may be below the latency's); frames and bytes per delivered mail;\n" +
 		"peak held/node: the most any one node held at once\n")
 	if multi {
-		b.WriteString("over seeds: latencies and peak held are the mean of each seed's; frames and bytes are all sent over all delivered\n")
+		b.WriteString("over seeds: latencies, hops and peak held are the mean of each seed's; frames and bytes are all sent over all delivered\n")
 	}
 	if partial {
 		b.WriteString("† some seeds delivered nothing: the latencies are those of the seeds that delivered\n")
@@ -195,33 +240,54 @@ func WriteTable(w io.Writer, r *Report) error {
 	return err
 }
 
-// reachesLine says at which TTL strategy st first delivered 99% of the
-// mail, and 99% of the reachable mail; "" if st was not run.
+// reachesLine says at which TTL of those tried strategy st first delivered
+// 99% of the mail, and 99% of the reachable mail, naming the TTLs between
+// it and the highest tried below it, which the study skipped and where the
+// bar may have been reached already; or the best it did when no TTL
+// reached the bar. "" if st was not run.
 func reachesLine(sums []Summary, st string, reach float64) string {
-	seen := false
-	all, ofReach := 0, 0
+	var runs []Summary
 	for _, s := range sums {
-		if s.Strategy != st {
-			continue
-		}
-		seen = true
-		if s.DeliveryRatio >= 0.99-1e-9 && (all == 0 || s.TTL < all) {
-			all = s.TTL
-		}
-		if reach > 0 && s.DeliveryRatio >= 0.99*reach-1e-9 && (ofReach == 0 || s.TTL < ofReach) {
-			ofReach = s.TTL
+		if s.Strategy == st {
+			runs = append(runs, s)
 		}
 	}
-	if !seen {
+	if len(runs) == 0 {
 		return ""
 	}
-	at := func(ttl int) string {
-		if ttl == 0 {
-			return "at no TTL"
+	slices.SortFunc(runs, func(a, b Summary) int { return a.TTL - b.TTL })
+	// at describes the first TTL whose ratio (over the base share of the
+	// mail) reaches 99%.
+	at := func(base float64, of string) string {
+		below, best := 0, runs[0]
+		for _, s := range runs {
+			if base > 0 && s.DeliveryRatio >= 0.99*base-1e-9 {
+				out := fmt.Sprintf("at TTL %d", s.TTL)
+				switch {
+				case s.TTL == below+2:
+					out += fmt.Sprintf(" (%d not tried)", below+1)
+				case s.TTL > below+2:
+					out += fmt.Sprintf(" (%d–%d not tried)", below+1, s.TTL-1)
+				}
+				return out
+			}
+			below = s.TTL
+			if s.DeliveryRatio > best.DeliveryRatio {
+				best = s
+			}
 		}
-		return fmt.Sprintf("from TTL %d", ttl)
+		if base <= 0 {
+			return "at no TTL (none was reachable)"
+		}
+		return fmt.Sprintf("at no TTL tried (at most %s%s, at TTL %d)", percentString(best.DeliveryRatio/base, 1), of, best.TTL)
 	}
-	return fmt.Sprintf("%s: 99%% of all mail delivered %s; 99%% of the reachable mail %s", st, at(all), at(ofReach))
+	return fmt.Sprintf("%s: 99%% of all mail delivered %s; 99%% of the reachable mail %s",
+		st, at(1, ""), at(reach, " of it"))
+}
+
+// overHops reports whether sums has a flood TTL above hops.
+func overHops(sums []Summary, hops int) bool {
+	return slices.ContainsFunc(sums, func(s Summary) bool { return isFloodStrategy(s.Strategy) && s.TTL > hops })
 }
 
 // reachableRatio is the share of the mail that was reachable, averaged

@@ -140,7 +140,7 @@ func TestWriteTableReport(t *testing.T) {
 		"seeds:     1 to 3, each its own mails, keys and churn, on the graph of seed 1",
 		"strategy", "ttl", "runs", "delivery", "lat p50", "lat p90", "lat p99",
 		"frames/del", "bytes/del", "peak held/node", "mean held/node", "dups",
-		"KiB", "±",
+		"KiB", "delivery (lo–hi): its 95% confidence interval",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q", want)
@@ -177,7 +177,7 @@ func TestWriteTableReport(t *testing.T) {
 	if flood99 == 0 {
 		t.Fatal("synthetic report never reaches 99%")
 	}
-	if want := "flood: 99% of all mail delivered from TTL " + strconv.Itoa(flood99) + ";"; !strings.Contains(out, want) {
+	if want := "flood: 99% of all mail delivered at TTL " + strconv.Itoa(flood99) + ";"; !strings.Contains(out, want) {
 		t.Errorf("table lacks %q", want)
 	}
 	if want := "reachable: 99.9% of the mail"; !strings.Contains(out, want) {
@@ -198,6 +198,21 @@ func TestWriteTableReport(t *testing.T) {
 	}
 }
 
+// TestWriteTableHopsNote: a TTL above a node's default max_hops says that
+// real nodes would cap it; up to it, nothing is said.
+func TestWriteTableHopsNote(t *testing.T) {
+	const note = "TTL above 8: the simulated nodes' max_hops is raised to the TTL"
+	for _, maxTTL := range []int{8, 9} {
+		var b bytes.Buffer
+		if err := WriteTable(&b, synthReport(maxTTL, 1)); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(b.String(), note); got != (maxTTL > 8) {
+			t.Errorf("TTLs up to %d: note shown %v, want %v:\n%s", maxTTL, got, maxTTL > 8, b.String())
+		}
+	}
+}
+
 func TestWriteTableNo99(t *testing.T) {
 	rep := synthReport(3, 1)
 	for i := range rep.Summaries {
@@ -208,11 +223,49 @@ func TestWriteTableNo99(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.Contains(out, "flood: 99% of all mail delivered at no TTL; 99% of the reachable mail at no TTL") {
+	if !strings.Contains(out, "flood: 99% of all mail delivered at no TTL tried (at most 95.0%, at TTL 3); "+
+		"99% of the reachable mail at no TTL tried (at most 95.1% of it, at TTL 3)") {
 		t.Errorf("want the no-TTL line:\n%s", out)
 	}
-	if strings.Contains(out, "±") {
+	if strings.Contains(out, "(lo–hi)") || strings.Contains(out, "% (") {
 		t.Errorf("one seed has no confidence interval:\n%s", out)
+	}
+}
+
+// TestReachesLine: the line names the lowest TTL tried that reached 99%,
+// and the TTLs between it and the highest tried below it, which the study
+// skipped and where the bar may have been reached already (below a TTL
+// that fell short, a lower one would not reach it).
+func TestReachesLine(t *testing.T) {
+	sum := func(ttl int, ratio float64) Summary {
+		return Summary{Strategy: StrategyFlood, TTL: ttl, DeliveryRatio: ratio}
+	}
+	tests := []struct {
+		name  string
+		sums  []Summary
+		reach float64
+		want  string
+	}{
+		{"every TTL tried", []Summary{sum(1, 0.5), sum(2, 0.95), sum(3, 1)}, 0.95,
+			"flood: 99% of all mail delivered at TTL 3; 99% of the reachable mail at TTL 2"},
+		{"a gap below", []Summary{sum(6, 1), sum(1, 0.2)}, 1,
+			"flood: 99% of all mail delivered at TTL 6 (2–5 not tried); 99% of the reachable mail at TTL 6 (2–5 not tried)"},
+		{"one skipped", []Summary{sum(1, 0.2), sum(3, 0.995)}, 1,
+			"flood: 99% of all mail delivered at TTL 3 (2 not tried); 99% of the reachable mail at TTL 3 (2 not tried)"},
+		{"the first tried is not 1", []Summary{sum(4, 0.999)}, 1,
+			"flood: 99% of all mail delivered at TTL 4 (1–3 not tried); 99% of the reachable mail at TTL 4 (1–3 not tried)"},
+		{"never", []Summary{sum(2, 0.8), sum(4, 0.85), sum(3, 0.9)}, 0.9,
+			"flood: 99% of all mail delivered at no TTL tried (at most 90.0%, at TTL 3); 99% of the reachable mail at TTL 3"},
+		{"nothing reachable", []Summary{sum(1, 0)}, 0,
+			"flood: 99% of all mail delivered at no TTL tried (at most 0.0%, at TTL 1); 99% of the reachable mail at no TTL (none was reachable)"},
+	}
+	for _, tt := range tests {
+		if got := reachesLine(tt.sums, StrategyFlood, tt.reach); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+	if got := reachesLine([]Summary{sum(1, 1)}, StrategyFloodNoAck, 1); got != "" {
+		t.Errorf("a strategy not run: %q, want nothing", got)
 	}
 }
 
@@ -386,7 +439,8 @@ func TestWriteCSVReport(t *testing.T) {
 	if len(sum) != len(rep.Summaries)+1 {
 		t.Fatalf("summary.csv has %d rows, want %d", len(sum), len(rep.Summaries)+1)
 	}
-	want := []string{"strategy", "ttl", "runs", "runs_delivering", "delivery_ratio", "delivery_ratio_ci95", "reachable_ratio",
+	want := []string{"strategy", "ttl", "runs", "runs_delivering", "delivery_ratio", "delivery_ratio_ci95",
+		"delivery_ratio_ci95_lo", "delivery_ratio_ci95_hi", "reachable_ratio",
 		"latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_p50_ci95", "hops_mean", "ack_latency_p50_s",
 		"frames_per_delivery", "frames_per_delivery_ci95", "bytes_per_delivery", "bytes_per_delivery_ci95",
 		"peak_held_bytes_per_node", "mean_held_bytes_per_node", "duplicates"}

@@ -175,3 +175,35 @@ func TestWilsonCI95(t *testing.T) {
 		}
 	}
 }
+
+// TestRatioBounds: the delivery ratio's interval stays within [0, 1], and
+// seeds that happen to agree still leave the spread of their mails.
+func TestRatioBounds(t *testing.T) {
+	runs := func(created int, delivered ...int) []Result {
+		var out []Result
+		for i, d := range delivered {
+			out = append(out, Result{Strategy: StrategyFlood, TTL: 1, Seed: uint64(i + 1), Created: created,
+				Delivered: d, DeliveryRatio: float64(d) / float64(created)})
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		runs   []Result
+		lo, hi float64 // the interval must lie within [lo, hi] and hold the mean
+		wider  float64 // and be at least this wide
+	}{
+		{"agreeing seeds", runs(40, 1, 1, 1), 0, 0.2, 0.05},
+		{"near 1, apart", runs(100, 97, 100), 0, 1, 0.1},
+		{"near 0, apart", runs(100, 0, 6), 0, 1, 0.1},
+		{"one seed", runs(200, 100), 0.4, 0.6, 0.1},
+		{"all delivered", runs(200, 200, 200), 0.97, 1, 0.005},
+	}
+	for _, tt := range tests {
+		s := summarise(tt.runs)[0]
+		m, lo, hi := s.DeliveryRatio, s.DeliveryRatioLo, s.DeliveryRatioHi
+		if lo < tt.lo || hi > tt.hi || lo > m || hi < m || hi-lo < tt.wider {
+			t.Errorf("%s: %v in [%v, %v], want within [%v, %v] and %v wide at least", tt.name, m, lo, hi, tt.lo, tt.hi, tt.wider)
+		}
+	}
+}

@@ -79,7 +79,9 @@ type Summary struct {
 	Runs                int     `json:"runs"`
 	RunsDelivering      int     `json:"runs_delivering"` // runs that delivered mail: the latencies are theirs
 	DeliveryRatio       float64 `json:"delivery_ratio"`
-	DeliveryRatioCI     float64 `json:"delivery_ratio_ci95"`
+	DeliveryRatioCI     float64 `json:"delivery_ratio_ci95"`    // Student's t half-width over the seeds
+	DeliveryRatioLo     float64 `json:"delivery_ratio_ci95_lo"` // the interval to read: see summarise
+	DeliveryRatioHi     float64 `json:"delivery_ratio_ci95_hi"`
 	ReachableRatio      float64 `json:"reachable_ratio"`
 	LatencyP50          float64 `json:"latency_p50_s"`
 	LatencyP90          float64 `json:"latency_p90_s"`
@@ -181,8 +183,16 @@ func NewStudy(c Config) (*Study, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	c.TTLs = slices.Clone(c.TTLs)
-	c.Strategies = slices.Clone(c.Strategies)
+	// Each TTL and strategy once, the TTLs in order, as --ttl gives them:
+	// a config file's [4, 4] is one TTL, not a second seed of it.
+	c.TTLs = slices.Compact(slices.Sorted(slices.Values(c.TTLs)))
+	var strategies []string
+	for _, st := range c.Strategies {
+		if !slices.Contains(strategies, st) {
+			strategies = append(strategies, st)
+		}
+	}
+	c.Strategies = strategies
 	g, err := BuildGraph(&c, c.GraphSeedOf())
 	if err != nil {
 		return nil, err
@@ -379,7 +389,7 @@ func (s *Study) Run(ctx context.Context, progress func(Progress)) (*Report, erro
 // the runs that delivered mail (a run that delivered nothing has none);
 // frames and bytes per delivered mail are ratios of totals (RatioCI95), so
 // a run that sent frames and delivered nothing makes mail dearer rather
-// than free.
+// than free. The delivery ratio's interval is ratioBounds'.
 func summarise(runs []Result) []Summary {
 	var out []Summary
 	type key struct {
@@ -418,6 +428,7 @@ func summarise(runs []Result) []Summary {
 		rs := groups[k]
 		sm := Summary{Strategy: k.s, TTL: k.t, Runs: len(rs)}
 		sm.DeliveryRatio, sm.DeliveryRatioCI = mean(rs, func(r *Result) float64 { return r.DeliveryRatio })
+		sm.DeliveryRatioLo, sm.DeliveryRatioHi = ratioBounds(rs, sm.DeliveryRatio, sm.DeliveryRatioCI)
 		sm.ReachableRatio, _ = mean(rs, func(r *Result) float64 { return r.ReachableRatio })
 		sm.FramesPerDelivery, sm.FramesPerDeliveryCI = perDelivery(rs, func(r *Result) uint64 { return r.Frames })
 		sm.BytesPerDelivery, sm.BytesPerDeliveryCI = perDelivery(rs, func(r *Result) uint64 { return r.Bytes })
@@ -473,4 +484,22 @@ func churnInfo(c *Config, ch *Churn) ChurnInfo {
 		ci.Weibull = &WeibullInfo{OnShape: onShape, OnScaleS: onScale.Seconds(), OffShape: offShape, OffScaleS: offScale.Seconds()}
 	}
 	return ci
+}
+
+// ratioBounds returns the 95% interval of a delivery ratio whose mean over
+// the runs rs is m, with Student's t half-width half: the t interval,
+// kept inside [0, 1], and widened to hold the Wilson interval of all the
+// runs' mails pooled. Two or three seeds that happen to agree give a t
+// interval of nothing, and ones that differ can give one past 0 or 1; the
+// mails themselves are a sample, whose spread the Wilson interval bounds
+// (and, with one seed, is all that is known).
+func ratioBounds(rs []*Result, m, half float64) (lo, hi float64) {
+	var delivered, created int
+	for _, r := range rs {
+		delivered += r.Delivered
+		created += r.Created
+	}
+	wlo, whi := WilsonCI95(delivered, created)
+	lo, hi = max(0, m-half), min(1, m+half)
+	return roundTo(min(lo, wlo), 4), roundTo(max(hi, whi), 4)
 }

@@ -5,10 +5,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/toxmail/toxmail/mesh"
 )
 
 // ParseTTLs parses a flag value: a comma-separated list "1,2,4" or a range
-// "1-8" (inclusive), or a mix "1-3,6"; each in 1..255; result sorted,
+// "1-8" (inclusive), or a mix "1-3,6"; each in 1..MaxTTL; result sorted,
 // duplicates removed; clear error otherwise naming the bad part. Spaces
 // around items and around the dash are allowed.
 func ParseTTLs(s string) ([]int, error) {
@@ -29,7 +31,7 @@ func ParseTTLs(s string) ([]int, error) {
 			lo, hi = strings.TrimSpace(a), strings.TrimSpace(b)
 			switch {
 			case lo == "" && hi != "" && !strings.Contains(hi, "-"):
-				return nil, bad("negative (hop limits are 1..255)")
+				return nil, bad(fmt.Sprintf("negative (hop limits are 1..%d)", MaxTTL))
 			case lo == "" || hi == "":
 				return nil, bad("a range needs a number on each side of its dash (1-6)")
 			}
@@ -53,7 +55,12 @@ func ParseTTLs(s string) ([]int, error) {
 	return slices.Compact(out), nil
 }
 
-// parseTTL parses one hop limit, 1..255.
+// MaxTTL is the largest hop limit a study may compare: the most a node
+// allows (mesh.MaxHopsLimit). The simulated nodes' max_hops is raised to
+// the TTL of each run; real nodes keep theirs, 8 by default.
+const MaxTTL = mesh.MaxHopsLimit
+
+// parseTTL parses one hop limit, 1..MaxTTL.
 func parseTTL(s string) (int, error) {
 	if s == "" {
 		return 0, fmt.Errorf("missing number")
@@ -64,8 +71,8 @@ func parseTTL(s string) (int, error) {
 		}
 	}
 	v, err := strconv.Atoi(s)
-	if err != nil || v < 1 || v > 255 {
-		return 0, fmt.Errorf("%s is out of range (1..255)", s)
+	if err != nil || v < 1 || v > MaxTTL {
+		return 0, fmt.Errorf("%s is out of range (1..%d)", s, MaxTTL)
 	}
 	return v, nil
 }

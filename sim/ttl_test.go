@@ -19,10 +19,10 @@ func TestParseTTLs(t *testing.T) {
 		{" 7 ", []int{7}},
 		{"3 - 4", []int{3, 4}},
 		{"5-5", []int{5}},
-		{"255", []int{255}},
-		{"1-255", func() []int {
+		{"64", []int{64}},
+		{"1-64", func() []int {
 			var all []int
-			for i := 1; i <= 255; i++ {
+			for i := 1; i <= 64; i++ {
 				all = append(all, i)
 			}
 			return all
@@ -44,7 +44,8 @@ func TestParseTTLsErrors(t *testing.T) {
 		{"", "empty"},
 		{"  ", "empty"},
 		{"0", `"0"`},
-		{"1,256", `"256"`},
+		{"1,65", `"65" in "1,65": 65 is out of range (1..64)`},
+		{"1-255", `"1-255" in "1-255": 255 is out of range (1..64)`},
 		{"1,,2", "empty item"},
 		{"1,", "empty item"},
 		{"x", `"x"`},

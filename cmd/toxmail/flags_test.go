@@ -104,7 +104,7 @@ func TestClean(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"config: x.toml:3: bad", "x.toml:3: bad"},
 		{"daemon: loading: tox: load_profile: X", "loading: tox: load_profile: X"},
-		{"sim: ttl = 0 is out of range (1..255)", "ttl = 0 is out of range (1..255)"},
+		{"sim: ttl = 0 is out of range (1..64)", "ttl = 0 is out of range (1..64)"},
 		{"a.toml:1: one\na.toml:2: two\n", "a.toml:1: one; a.toml:2: two"},
 		{"bell\a here", "bell  here"},
 	}
