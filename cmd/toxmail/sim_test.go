@@ -108,7 +108,7 @@ func TestSimErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--ttl", "0"}, []string{"out of range", "1..255", "--ttl"}},
+		{[]string{"--ttl", "0"}, []string{"out of range", "1..64", "--ttl"}},
 		{[]string{"--ttl", "3-1"}, []string{"backwards"}},
 		{[]string{"--days", "0"}, []string{"days = 0 is out of range", "--days"}},
 		{[]string{"--always-on", "2"}, []string{"always_on = 2 is out of range", "--always-on"}},
@@ -140,10 +140,53 @@ func TestSimErrors(t *testing.T) {
 		}
 		args := append(append([]string{}, tinySim...), "--out", file)
 		r := runInv(t, invocation{args: args})
-		r.failed(t, exitFailure, "toxmail sim: ", "output directory", "check that you can write to "+file)
+		r.failed(t, exitFailure, "toxmail sim: ", "output directory "+file+" is there and is not a directory", "check that you can write to "+file)
 		if r.stdout != "" {
 			t.Errorf("the study ran before its output directory was checked: %q", r.stdout)
 		}
+	})
+	t.Run("an output name taken by a directory", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "summary.csv"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := runInv(t, invocation{args: append(append([]string{}, tinySim...), "--out", dir)})
+		r.failed(t, exitFailure, "toxmail sim: ", "summary.csv is there and is not a regular file")
+		if r.stdout != "" {
+			t.Errorf("the study ran before its output directory was checked: %q", r.stdout)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("%d entries in the output directory, want only the one that was there", len(entries))
+		}
+	})
+	t.Run("more than the machine's memory", func(t *testing.T) {
+		t.Parallel()
+		// A million mails that each reach 2,000 nodes: hundreds of GB by
+		// the estimate. The warning comes before the study runs; the
+		// --out that is a file then stops it.
+		file := filepath.Join(t.TempDir(), "report")
+		if err := os.WriteFile(file, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := runInv(t, invocation{args: []string{"sim", "--nodes", "2000", "--graph", "er", "--degree", "10", "--messages", "1000000",
+			"--ttl", "8", "--strategies", "flood", "--out", file}})
+		lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+		if r.code != exitFailure || len(lines) != 2 || r.stdout != "" ||
+			!strings.HasPrefix(lines[0], "toxmail sim: warning: the largest run may need about ") || !strings.Contains(lines[0], "of memory here") ||
+			!strings.Contains(lines[1], "is not a directory") {
+			t.Errorf("want the memory warning, then the --out error: exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+		}
+		// A small study says nothing of memory.
+		r = runInv(t, invocation{args: append(append([]string{}, tinySim...), "--out", file)})
+		if strings.Contains(r.stderr, "of memory here") {
+			t.Errorf("a small study warned of memory: %q", r.stderr)
+		}
+	})
+	t.Run("empty --out", func(t *testing.T) {
+		t.Parallel()
+		r := runInv(t, invocation{args: append(append([]string{}, tinySim...), "--out", "")})
+		r.failed(t, exitUsage, "toxmail sim: ", "--out is empty; give the directory")
 	})
 	t.Run("generator flags with an edge list", func(t *testing.T) {
 		t.Parallel()
@@ -159,8 +202,11 @@ func TestSimErrors(t *testing.T) {
 	})
 	t.Run("missing graph file", func(t *testing.T) {
 		t.Parallel()
-		r := runInv(t, invocation{args: []string{"sim", "--graph", filepath.Join(t.TempDir(), "nope.txt")}})
+		r := runInv(t, invocation{args: []string{"sim", "--graph", filepath.Join(t.TempDir(), "nope.txt"), "--nodes", "50"}})
 		r.failed(t, exitFailure, "toxmail sim: ", "nope.txt")
+		if strings.Contains(r.stderr, "warning") {
+			t.Errorf("a missing edge list first warned of the flags it would ignore: %q", r.stderr)
+		}
 	})
 }
 
@@ -214,6 +260,25 @@ func TestSimConfig(t *testing.T) {
 	if rep.Graph.Kind != "er" || rep.Graph.Nodes != 30 || rep.Messages != 3 {
 		t.Errorf("a [sim]-only file with --nodes: graph %+v, %d messages", rep.Graph, rep.Messages)
 	}
+	// A TTL or strategy given twice runs once, the TTLs in order (not as
+	// a second seed); an edge list named in the file is found beside it.
+	graphDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(graphDir, "friends.txt"), []byte("# a path\n1 2\n2 3\n3 4\n4 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inDir := filepath.Join(graphDir, "sim.toml")
+	text = "[sim]\ngraph = \"friends.txt\"\nchurn = \"none\"\nmessages = 3\ndays = 0.1\nttl = [3, 1, 3]\nstrategies = [\"flood\", \"flood\"]\n"
+	if err := os.WriteFile(inDir, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep = report(runInv(t, invocation{args: []string{"sim", "--json", "--config", inDir}}))
+	if rep.Graph.Nodes != 5 || len(rep.Runs) != 2 || rep.Runs[0].TTL != 1 || rep.Runs[1].TTL != 3 || len(rep.Summaries) != 2 || rep.Summaries[0].Runs != 1 {
+		t.Errorf("ttl [3, 1, 3], flood twice, an edge list beside the file: graph %+v, runs %+v", rep.Graph, rep.Runs)
+	}
+	// A stray comma in a strategy list is refused, as in --ttl.
+	r = runInv(t, invocation{args: []string{"sim", "--json", "--config", inDir, "--strategies", "flood,,relay"}})
+	r.failed(t, exitUsage, "toxmail sim: ", "strategies is missing one: an empty item (stray comma?)", "--strategies")
+
 	// Still a config file: a misspelt key is refused.
 	if err := os.WriteFile(simOnly, []byte("[sim]\nnodez = 30\n"), 0o600); err != nil {
 		t.Fatal(err)

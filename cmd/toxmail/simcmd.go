@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/toxmail/toxmail/config"
+	"github.com/toxmail/toxmail/internal/bytesize"
 	"github.com/toxmail/toxmail/sim"
 )
 
@@ -70,6 +71,11 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 			return err
 		}
 		cfg, cfgPath = full.Sim, path
+		// An edge list the file names is found beside the file, as its
+		// data_dir is; one --graph names is found from here.
+		if !sim.IsGenerated(cfg.Graph) && cfg.Graph != "" && !filepath.IsAbs(cfg.Graph) {
+			cfg.Graph = filepath.Join(filepath.Dir(path), cfg.Graph)
+		}
 	}
 	var flagErr error
 	given := map[string]bool{}
@@ -120,6 +126,22 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	if err := cfg.Validate(); err != nil {
 		return simInvalid(f, err, given, cfgPath)
 	}
+	if given["out"] && strings.TrimSpace(*out) == "" {
+		return usagef("--out is empty; give the directory to write the report into, or leave --out out")
+	}
+	study, err := sim.NewStudy(cfg)
+	if err != nil {
+		// Validate has passed: what is left is mostly the edge-list file.
+		if sim.IsGenerated(cfg.Graph) {
+			return fail(err, "check --graph")
+		}
+		return fail(err, "check the edge list "+cfg.Graph)
+	}
+	if need, have := study.LargestRunMemory(), sim.MachineMemory(); have > 0 && need > float64(have) {
+		fmt.Fprintf(c.stderr, "toxmail sim: warning: the largest run may need about %s, more than the %s of memory here; "+
+			"it may be killed or swap (fewer --nodes or --messages, or a lower --ttl, need less)\n",
+			bytesize.Format(int64(need)), bytesize.Format(have))
+	}
 	if !sim.IsGenerated(cfg.Graph) {
 		var ignored []string
 		for _, name := range []string{"nodes", "degree"} {
@@ -131,14 +153,6 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 			fmt.Fprintf(c.stderr, "toxmail sim: warning: %s ignored: the edge list %s has its own nodes and edges\n",
 				strings.Join(ignored, " and "), cfg.Graph)
 		}
-	}
-	study, err := sim.NewStudy(cfg)
-	if err != nil {
-		// Validate has passed: what is left is mostly the edge-list file.
-		if sim.IsGenerated(cfg.Graph) {
-			return fail(err, "check --graph")
-		}
-		return fail(err, "check the edge list "+cfg.Graph)
 	}
 	// A directory that cannot be written is found before the study runs,
 	// not hours later; one made here and left empty is removed again.
@@ -231,11 +245,12 @@ func (c *cli) progressBar(total int) *progressbar.ProgressBar {
 
 // splitList splits a comma-separated flag value.
 func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
 	var out []string
 	for item := range strings.SplitSeq(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
+		out = append(out, strings.TrimSpace(item)) // "" is refused by Validate, as --ttl refuses it
 	}
 	return out
 }
@@ -289,6 +304,9 @@ func simInvalid(f *flagSet, err error, given map[string]bool, cfgPath string) er
 // files can be written into it. top is the outermost directory it made
 // ("" if dir existed), for removeEmptyUpTo.
 func prepareOutDir(dir string) (top string, err error) {
+	if err := sim.CheckOutputDir(dir); err != nil {
+		return "", err
+	}
 	for d := filepath.Clean(dir); ; {
 		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
 			break
