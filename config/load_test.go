@@ -297,6 +297,7 @@ func TestBadValues(t *testing.T) {
 		{"[sim]\nttl = \"3-1\"", "sim.ttl", 2, `toxmail.toml:2: sim.ttl = "3-1": ttl "3-1" in "3-1": range runs backwards (3 > 1): want hop limits such as [1, 2, 4] or "1-6"`},
 		{"[sim]\nstrategies = \"flood, gossip\"", "sim.strategies", 2, `toxmail.toml:2: sim.strategies = "flood, gossip": not one of`},
 		{"[sim]\nstrategies = [\"flood\", \"gossip\"]", "sim.strategies", 2, `toxmail.toml:2: sim.strategies = ["flood", "gossip"]: not one of`},
+		{"[sim]\nstrategies = \"flood,,relay\"", "sim.strategies", 2, `toxmail.toml:2: sim.strategies = "flood,,relay": missing one: an empty item ("", or a stray comma)`},
 		{"[sim]\nnodes = 1", "sim.nodes", 2, `toxmail.toml:2: sim.nodes = 1: out of range: want 2..10000000`},
 		{"[sim]\nseed = -1", "sim.seed", 2, `toxmail.toml:2: sim.seed = -1: out of range: want 0..9223372036854775807`},
 		{"data_dir = 5", "data_dir", 1, `toxmail.toml:1: data_dir = 5: want a string (allowed: a directory; relative to the folder of this file)`},

@@ -272,7 +272,7 @@ func (c *Config) Validate() error {
 	}
 	for _, s := range c.Strategies {
 		if s == "" {
-			return &KnobError{Knob: "strategies", Problem: "missing one: an empty item (stray comma?)"}
+			return &KnobError{Knob: "strategies", Problem: `missing one: an empty item ("", or a stray comma)`}
 		}
 		if !slices.Contains(Strategies, s) {
 			return &KnobError{Knob: "strategies", Value: strconv.Quote(s), Problem: fmt.Sprintf("not one of %v", Strategies)}

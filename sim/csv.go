@@ -30,7 +30,7 @@ func WriteCSV(dir string, r *Report) error {
 	for i := range r.Runs {
 		runs[i] = &r.Runs[i]
 	}
-	if err := writeStructCSV(filepath.Join(dir, "runs.csv"), reflect.TypeFor[Result](), runs); err != nil {
+	if err := writeStructCSV(filepath.Join(dir, runsCSVFile), reflect.TypeFor[Result](), runs); err != nil {
 		return err
 	}
 	sums := reportSummaries(r)
@@ -38,7 +38,7 @@ func WriteCSV(dir string, r *Report) error {
 	for i := range sums {
 		rows[i] = &sums[i]
 	}
-	if err := writeStructCSV(filepath.Join(dir, "summary.csv"), reflect.TypeFor[Summary](), rows); err != nil {
+	if err := writeStructCSV(filepath.Join(dir, summaryCSVFile), reflect.TypeFor[Summary](), rows); err != nil {
 		return err
 	}
 
@@ -59,7 +59,7 @@ func WriteCSV(dir string, r *Report) error {
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("sim: latency_cdf.csv: %w", err)
 	}
-	return writeReportFile(filepath.Join(dir, "latency_cdf.csv"), b.Bytes())
+	return writeReportFile(filepath.Join(dir, latencyCSVFile), b.Bytes())
 }
 
 // csvColumn is one flattened field of a struct: its column name and the

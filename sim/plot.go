@@ -340,20 +340,8 @@ func dodge(sums []Summary, st string) float64 {
 // summary's mean and the bounds of its interval; clamp limits the bars
 // (and drops points outside [lo, hi]).
 func addSeries(f *figure, ss []Summary, st string, dx float64, val func(Summary) (y, ylo, yhi float64), lo, hi float64) {
-	var xys plotter.XYs
-	var errs plotter.YErrors
-	bars := false
-	for _, s := range ss {
-		y, ylo, yhi := val(s)
-		if y < lo || y > hi {
-			continue
-		}
-		xys = append(xys, plotter.XY{X: float64(s.TTL) + dx, Y: y})
-		low, high := y-max(ylo, lo), min(yhi, hi)-y
-		errs = append(errs, struct{ Low, High float64 }{low, high})
-		bars = bars || ylo < y || yhi > y
-		f.cut = f.cut || ylo < lo || yhi > hi
-	}
+	xys, errs, bars, cut := seriesPoints(ss, dx, val, lo, hi)
+	f.cut = f.cut || cut
 	if len(xys) == 0 {
 		return
 	}
@@ -367,6 +355,23 @@ func addSeries(f *figure, ss []Summary, st string, dx float64, val func(Summary)
 	}
 	f.p.Add(line, pts)
 	f.leg.Add(sty.label, line, pts)
+}
+
+// seriesPoints returns addSeries' points and the lengths of their bars
+// below and above, cut at lo and hi; bars reports that some bar has a
+// length, and cut that some was cut.
+func seriesPoints(ss []Summary, dx float64, val func(Summary) (y, ylo, yhi float64), lo, hi float64) (xys plotter.XYs, errs plotter.YErrors, bars, cut bool) {
+	for _, s := range ss {
+		y, ylo, yhi := val(s)
+		if y < lo || y > hi {
+			continue
+		}
+		xys = append(xys, plotter.XY{X: float64(s.TTL) + dx, Y: y})
+		errs = append(errs, struct{ Low, High float64 }{y - max(ylo, lo), min(yhi, hi) - y})
+		bars = bars || ylo < y || yhi > y
+		cut = cut || ylo < lo || yhi > hi
+	}
+	return xys, errs, bars, cut
 }
 
 // addReference draws a strategy's value as a horizontal line across the
@@ -392,18 +397,21 @@ func ciNote(f *figure, sums []Summary) {
 	f.leg.Add(note)
 }
 
+// deliveryBounds is a summary's delivery ratio and the bounds of its bar:
+// its interval over seeds, none for one seed (as in the table).
+func deliveryBounds(s Summary) (y, lo, hi float64) {
+	if s.Runs < 2 {
+		return s.DeliveryRatio, s.DeliveryRatio, s.DeliveryRatio
+	}
+	return s.DeliveryRatio, s.DeliveryRatioLo, s.DeliveryRatioHi
+}
+
 // deliveryFigure plots delivery ratio against TTL.
 func deliveryFigure(r *Report, sums []Summary) *figure {
 	f := newFigure("Delivery ratio vs TTL", plotSubtitle(r, sums), "TTL (friend links)", "delivery ratio")
 	x0, x1 := ttlRange(sums)
-	ratio := func(s Summary) (float64, float64, float64) {
-		if s.Runs < 2 {
-			return s.DeliveryRatio, s.DeliveryRatio, s.DeliveryRatio // as the table: intervals over seeds only
-		}
-		return s.DeliveryRatio, s.DeliveryRatioLo, s.DeliveryRatioHi
-	}
 	for _, st := range []string{StrategyFlood, StrategyFloodNoAck} {
-		addSeries(f, summariesOf(sums, st), st, dodge(sums, st), ratio, 0, 1)
+		addSeries(f, summariesOf(sums, st), st, dodge(sums, st), deliveryBounds, 0, 1)
 	}
 	// The bound goes under the reference lines, which often lie on it
 	// (relay delivers what is reachable); the legend keeps it after them.

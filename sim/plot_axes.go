@@ -118,40 +118,51 @@ func latencyUnitFor(maxHours float64) latencyUnit {
 
 // durationTicks marks a log axis of latencies, in units of which perHour
 // make an hour, at durations that read as such (1 s, 10 s, 1 min, 10 min,
-// 1 h, 6 h, 1 d, 7 d …), the labels thinned to at most 9, with the log
-// axis's unlabelled ticks between them: "0.0001" hours says less than
-// "1 s".
+// 1 h, 6 h, 1 d, 7 d …), with the log axis's unlabelled ticks between
+// them: "0.0001" hours says less than "1 s". Past 9 labels only the round
+// ones stay (1 ms, 1 s, 1 min, 1 h, 1 d, 1 y), and past 9 of those every
+// other one.
 type durationTicks struct{ perHour float64 }
 
-// durationMarks are the labelled latencies, in seconds, and their labels.
+// durationMarks are the labelled latencies, in seconds, with their labels;
+// round ones stay on the widest axes.
 var durationMarks = []struct {
 	s     float64
 	label string
+	round bool
 }{
-	{0.001, "1 ms"}, {0.01, "10 ms"}, {0.1, "0.1 s"}, {1, "1 s"}, {10, "10 s"},
-	{60, "1 min"}, {600, "10 min"}, {3600, "1 h"}, {6 * 3600, "6 h"}, {86400, "1 d"},
-	{7 * 86400, "7 d"}, {30 * 86400, "30 d"}, {365 * 86400, "1 y"},
+	{0.001, "1 ms", true}, {0.01, "10 ms", false}, {0.1, "0.1 s", false}, {1, "1 s", true},
+	{10, "10 s", false}, {60, "1 min", true}, {600, "10 min", false}, {3600, "1 h", true},
+	{6 * 3600, "6 h", false}, {86400, "1 d", true}, {7 * 86400, "7 d", false},
+	{30 * 86400, "30 d", false}, {365 * 86400, "1 y", true},
 }
 
+// Ticks implements plot.Ticker.
 func (t durationTicks) Ticks(lo, hi float64) []plot.Tick {
-	minor := logTicks{}.Ticks(lo, hi)
-	var major []plot.Tick
+	var all, round []plot.Tick
 	for _, m := range durationMarks {
 		if v := m.s / 3600 * t.perHour; v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
-			major = append(major, plot.Tick{Value: v, Label: m.label})
-		}
-	}
-	for every := 2; len(major) > 9; every++ {
-		var kept []plot.Tick
-		for i, tk := range major {
-			if i%every == 0 {
-				kept = append(kept, tk)
+			tk := plot.Tick{Value: v, Label: m.label}
+			all = append(all, tk)
+			if m.round {
+				round = append(round, tk)
 			}
 		}
-		major = kept
 	}
-	out := major
-	for _, tk := range minor {
+	major := all
+	if len(major) > 9 {
+		major = round
+	}
+	for every := 2; len(major) > 9; every++ {
+		major = nil
+		for i, tk := range round {
+			if i%every == 0 {
+				major = append(major, tk)
+			}
+		}
+	}
+	out := slices.Clone(major)
+	for _, tk := range (logTicks{}).Ticks(lo, hi) {
 		if !slices.ContainsFunc(major, func(m plot.Tick) bool { return math.Abs(m.Value-tk.Value) <= 1e-9*tk.Value }) {
 			out = append(out, plot.Tick{Value: tk.Value})
 		}

@@ -5,10 +5,13 @@ import (
 	"encoding/xml"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/plotter"
 )
 
 // plotFiles lists the files WritePlots writes.
@@ -201,7 +204,9 @@ func TestPlotDurationTicks(t *testing.T) {
 	}{
 		{1, 0.5 / 3600, 8 * 24, "1 s,10 s,1 min,10 min,1 h,6 h,1 d,7 d"},
 		{3600, 0.5 / 3600, 2, "1 s,10 s,1 min,10 min,1 h"},
-		{1, 0.0005 / 3600, 400 * 24, "1 ms,0.1 s,10 s,10 min,6 h,7 d,1 y"},
+		{1, 0.0005 / 3600, 400 * 24, "1 ms,1 s,1 min,1 h,1 d,1 y"}, // past 9: the round ones
+		{60, 0.5 / 3600, 1.5, "1 s,10 s,1 min,10 min,1 h"},         // in minutes
+		{3600, 0.002 / 3600, 0.05 / 3600, "10 ms"},                 // one mark in range
 	} {
 		var got []string
 		minor := 0
@@ -212,7 +217,7 @@ func TestPlotDurationTicks(t *testing.T) {
 				minor++
 			}
 		}
-		if strings.Join(got, ",") != c.want || minor == 0 {
+		if strings.Join(got, ",") != c.want || minor == 0 && len(got) > 1 {
 			t.Errorf("%v–%v h in units of 1/%v h: labels %v and %d unlabelled ticks, want %s and some", c.lo, c.hi, c.perHour, got, minor, c.want)
 		}
 	}
@@ -304,6 +309,31 @@ func TestPlotLatencyUnit(t *testing.T) {
 
 // flood and flood-noack, often alike, are drawn side by side around each
 // TTL so that neither hides the other; one alone sits on its TTL.
+// TestPlotDeliveryBars: the delivery bars run from the interval's lower
+// bound to its upper one, which need not be the same distance from the
+// mean; one seed draws none.
+func TestPlotDeliveryBars(t *testing.T) {
+	ss := []Summary{
+		{TTL: 1, Runs: 3, DeliveryRatio: 0.02, DeliveryRatioLo: 0, DeliveryRatioHi: 0.1, DeliveryRatioCI: 0.3},
+		{TTL: 2, Runs: 3, DeliveryRatio: 0.5, DeliveryRatioLo: 0.45, DeliveryRatioHi: 0.6},
+		{TTL: 3, Runs: 1, DeliveryRatio: 0.9, DeliveryRatioLo: 0.85, DeliveryRatioHi: 0.95},
+	}
+	xys, errs, bars, cut := seriesPoints(ss, 0, deliveryBounds, 0, 1)
+	want := plotter.YErrors{{Low: 0.02, High: 0.08}, {Low: 0.05, High: 0.1}, {Low: 0, High: 0}}
+	if len(xys) != 3 || !bars || cut {
+		t.Fatalf("%d points, bars %v, cut %v; want 3, true, false", len(xys), bars, cut)
+	}
+	for i := range want {
+		if math.Abs(errs[i].Low-want[i].Low) > 1e-12 || math.Abs(errs[i].High-want[i].High) > 1e-12 {
+			t.Errorf("TTL %d: bar %+v, want %+v", ss[i].TTL, errs[i], want[i])
+		}
+	}
+	// Bars past the axis are cut there, and say so.
+	if _, errs, _, cut := seriesPoints(ss[1:2], 0, deliveryBounds, 0.48, 0.55); !cut || math.Abs(errs[0].Low-0.02) > 1e-12 || math.Abs(errs[0].High-0.05) > 1e-12 {
+		t.Errorf("cut at [0.48, 0.55]: %+v, cut %v", errs, cut)
+	}
+}
+
 func TestPlotDodge(t *testing.T) {
 	both := reportSummaries(synthReport(4, 2))
 	if a, b := dodge(both, StrategyFlood), dodge(both, StrategyFloodNoAck); a >= 0 || b <= 0 || a != -b {

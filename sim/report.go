@@ -20,9 +20,18 @@ import (
 	"github.com/toxmail/toxmail/mesh"
 )
 
+// The names of the files WriteOutputs writes, besides the plots.
+const (
+	reportTxtFile  = "report.txt"
+	reportJSONFile = "report.json"
+	runsCSVFile    = "runs.csv"
+	summaryCSVFile = "summary.csv"
+	latencyCSVFile = "latency_cdf.csv"
+)
+
 // OutputFiles lists the files WriteOutputs writes, by name.
 func OutputFiles() []string {
-	out := []string{"report.txt", "report.json", "runs.csv", "summary.csv", "latency_cdf.csv"}
+	out := []string{reportTxtFile, reportJSONFile, runsCSVFile, summaryCSVFile, latencyCSVFile}
 	for _, name := range plotNames {
 		out = append(out, name+".png", name+".svg")
 	}
@@ -31,8 +40,10 @@ func OutputFiles() []string {
 
 // CheckOutputDir reports why WriteOutputs could not write into dir without
 // stopping part way: dir is there and not a directory, or one of its
-// OutputFiles is there and not a regular file. A dir that does not exist
-// yet is fine. It does not try writing (see WriteOutputs).
+// OutputFiles is there and not a regular file (a symbolic link counts as
+// what it points to, which WriteOutputs writes through), or cannot be
+// looked at. A dir that does not exist yet is fine. It does not try
+// writing (see WriteOutputs).
 func CheckOutputDir(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
@@ -45,7 +56,12 @@ func CheckOutputDir(dir string) error {
 	}
 	for _, name := range OutputFiles() {
 		path := filepath.Join(dir, name)
-		if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		fi, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("sim: output directory: %w", err)
+		case !fi.Mode().IsRegular():
 			return fmt.Errorf("sim: %s is there and is not a regular file, where the report would write %s", path, name)
 		}
 	}
@@ -71,10 +87,10 @@ func WriteOutputs(dir string, r *Report) error {
 	if err := WriteJSON(&js, r); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.txt"), txt.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, reportTxtFile), txt.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "report.json"), js.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, reportJSONFile), js.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
 	if err := WriteCSV(dir, r); err != nil {

@@ -182,8 +182,11 @@ func TestRatioBounds(t *testing.T) {
 	runs := func(created int, delivered ...int) []Result {
 		var out []Result
 		for i, d := range delivered {
-			out = append(out, Result{Strategy: StrategyFlood, TTL: 1, Seed: uint64(i + 1), Created: created,
-				Delivered: d, DeliveryRatio: float64(d) / float64(created)})
+			r := Result{Strategy: StrategyFlood, TTL: 1, Seed: uint64(i + 1), Created: created, Delivered: d}
+			if created > 0 {
+				r.DeliveryRatio = float64(d) / float64(created)
+			}
+			out = append(out, r)
 		}
 		return out
 	}
@@ -198,6 +201,11 @@ func TestRatioBounds(t *testing.T) {
 		{"near 0, apart", runs(100, 0, 6), 0, 1, 0.1},
 		{"one seed", runs(200, 100), 0.4, 0.6, 0.1},
 		{"all delivered", runs(200, 200, 200), 0.97, 1, 0.005},
+		// Seeds that created different numbers of mails (some refused):
+		// the mean of their ratios is not the pooled ratio, and the
+		// interval still holds it.
+		{"unequal counts", append(runs(10, 10), runs(190, 95)...), 0, 1, 0.1},
+		{"nothing created", runs(0, 0, 0), 0, 1, 1},
 	}
 	for _, tt := range tests {
 		s := summarise(tt.runs)[0]

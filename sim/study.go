@@ -74,13 +74,19 @@ type FrameCount struct {
 // two runs delivered mail (RunsDelivering), which means unknown, not
 // exact.
 type Summary struct {
-	Strategy            string  `json:"strategy"`
-	TTL                 int     `json:"ttl"`
-	Runs                int     `json:"runs"`
-	RunsDelivering      int     `json:"runs_delivering"` // runs that delivered mail: the latencies are theirs
-	DeliveryRatio       float64 `json:"delivery_ratio"`
-	DeliveryRatioCI     float64 `json:"delivery_ratio_ci95"`    // Student's t half-width over the seeds
-	DeliveryRatioLo     float64 `json:"delivery_ratio_ci95_lo"` // the interval to read: see summarise
+	Strategy        string  `json:"strategy"`
+	TTL             int     `json:"ttl"`
+	Runs            int     `json:"runs"`
+	RunsDelivering  int     `json:"runs_delivering"` // runs that delivered mail: the latencies are theirs
+	DeliveryRatio   float64 `json:"delivery_ratio"`
+	DeliveryRatioCI float64 `json:"delivery_ratio_ci95"` // Student's t half-width over the seeds
+	// DeliveryRatioLo and DeliveryRatioHi bound the delivery ratio's 95%
+	// interval, the one to read: the Student's t interval kept within
+	// [0, 1] and widened to hold the Wilson interval of every seed's mails
+	// pooled, so at least 95%. With one seed it is the Wilson interval
+	// alone, which takes the mails as independent though they share one
+	// churn: narrower than seeds would show.
+	DeliveryRatioLo     float64 `json:"delivery_ratio_ci95_lo"`
 	DeliveryRatioHi     float64 `json:"delivery_ratio_ci95_hi"`
 	ReachableRatio      float64 `json:"reachable_ratio"`
 	LatencyP50          float64 `json:"latency_p50_s"`

@@ -72,9 +72,12 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		}
 		cfg, cfgPath = full.Sim, path
 		// An edge list the file names is found beside the file, as its
-		// data_dir is; one --graph names is found from here.
+		// data_dir is, and the report names it in full, the same from any
+		// directory; one --graph names is found from here.
 		if !sim.IsGenerated(cfg.Graph) && cfg.Graph != "" && !filepath.IsAbs(cfg.Graph) {
-			cfg.Graph = filepath.Join(filepath.Dir(path), cfg.Graph)
+			if abs, err := filepath.Abs(filepath.Join(filepath.Dir(path), cfg.Graph)); err == nil {
+				cfg.Graph = abs
+			}
 		}
 	}
 	var flagErr error
@@ -126,6 +129,10 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	if err := cfg.Validate(); err != nil {
 		return simInvalid(f, err, given, cfgPath)
 	}
+	// The default window is cut to a shorter run; one asked for is not.
+	if given["window"] && cfg.Window > cfg.Duration() {
+		return simInvalid(f, &sim.KnobError{Knob: "window", Value: cfg.Window.String(), Problem: "out of range ((0, days])"}, given, cfgPath)
+	}
 	if given["out"] && strings.TrimSpace(*out) == "" {
 		return usagef("--out is empty; give the directory to write the report into, or leave --out out")
 	}
@@ -137,10 +144,8 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		}
 		return fail(err, "check the edge list "+cfg.Graph)
 	}
-	if need, have := study.LargestRunMemory(), sim.MachineMemory(); have > 0 && need > float64(have) {
-		fmt.Fprintf(c.stderr, "toxmail sim: warning: the largest run may need about %s, more than the %s of memory here; "+
-			"it may be killed or swap (fewer --nodes or --messages, or a lower --ttl, need less)\n",
-			bytesize.Format(int64(need)), bytesize.Format(have))
+	if msg := memoryWarning(study.LargestRunMemory(), sim.MachineMemory(), sim.IsGenerated(cfg.Graph)); msg != "" {
+		fmt.Fprintln(c.stderr, "toxmail sim: warning: "+msg)
 	}
 	if !sim.IsGenerated(cfg.Graph) {
 		var ignored []string
@@ -298,6 +303,20 @@ func simInvalid(f *flagSet, err error, given map[string]bool, cfgPath string) er
 		msg += "change " + k + " in the [sim] section of the config"
 	}
 	return &cliError{code: exitUsage, msg: msg}
+}
+
+// memoryWarning says what to do when a study's largest run may need more
+// than the machine's memory, have bytes (0: unknown); "" otherwise.
+func memoryWarning(need float64, have int64, generated bool) string {
+	if have <= 0 || need <= float64(have) {
+		return ""
+	}
+	less := "fewer --messages or a lower --ttl need less"
+	if generated {
+		less = "fewer --nodes or --messages, or a lower --ttl, need less"
+	}
+	return fmt.Sprintf("the largest run may need about %s, more than the %s of memory here; it may be killed or swap (%s)",
+		bytesize.Format(int64(need)), bytesize.Format(have), less)
 }
 
 // prepareOutDir creates dir and its missing parents, and proves that
