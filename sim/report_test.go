@@ -256,9 +256,9 @@ func TestReachesLine(t *testing.T) {
 			"flood: 99% of all mail delivered at TTL 4 (1–3 not tried); 99% of the reachable mail at TTL 4 (1–3 not tried)"},
 		{"never", []Summary{sum(2, 0.8), sum(4, 0.85), sum(3, 0.9)}, 0.9,
 			"flood: 99% of all mail delivered at no TTL tried (at most 90.0%, at TTL 3); 99% of the reachable mail at TTL 3"},
-		// At the bar exactly: 0.99 of 0.9 is 0.891, which floating point
-		// makes a hair more.
-		{"at the bar", []Summary{sum(1, 0.891), sum(2, 0.99)}, 0.9,
+		// At the bar exactly: 99% of 0.81 is 0.8019, which floating
+		// point makes a hair more (0.8019000000000001).
+		{"at the bar", []Summary{sum(1, 0.8019), sum(2, 0.99)}, 0.81,
 			"flood: 99% of all mail delivered at TTL 2; 99% of the reachable mail at TTL 1"},
 		{"nothing reachable", []Summary{sum(1, 0)}, 0,
 			"flood: 99% of all mail delivered at no TTL tried (at most 0.0%, at TTL 1); 99% of the reachable mail at no TTL (none was reachable)"},
