@@ -40,7 +40,7 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	graph := f.String("graph", def.Graph, "the social `GRAPH`: er (Erdős–Rényi), ws (Watts–Strogatz), ba (Barabási–Albert),\nhk (Holme–Kim), or the path of a SNAP edge list")
 	degree := f.Float64("degree", def.Degree, "mean `DEGREE` of a generated graph (ws, ba and hk round it to an even number)")
 	churn := f.String("churn", def.Churn, "on/off churn `MODEL`: none, exp, weibull or kad (sessions measured in the KAD DHT)")
-	ttl := f.String("ttl", sim.FormatTTLs(def.TTLs), "hop limits for flood and flood-noack: a `LIST` (1,2,4), a range (1-6) or both (1-3,6)")
+	ttl := f.String("ttl", sim.FormatTTLs(def.TTLs), "hop limits for flood and flood-noack, each 1.."+strconv.Itoa(sim.MaxTTL)+": a `LIST` (1,2,4), a range (1-6) or both (1-3,6)")
 	messages := f.Int("messages", def.Messages, "`M` mails per run")
 	days := f.Float64("days", def.Days, "simulated `DAYS` per run")
 	window := def.Window
