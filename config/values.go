@@ -71,8 +71,9 @@ func decode(p, raw any, size bool, rng string) error {
 	case *[]int:
 		if isStr {
 			// As the flag takes it: "1-6", "1,2,4". Only sim.ttl is a
-			// list of integers.
-			ttls, err := sim.ParseTTLs(str)
+			// list of integers. Its range is checked with the other
+			// knobs', after the flags (sim.Config.Validate).
+			ttls, err := sim.ParseTTLSyntax(str)
 			if err != nil {
 				return errors.New(strings.TrimPrefix(err.Error(), "sim: ") + `: want hop limits such as [1, 2, 4] or "1-6"`)
 			}

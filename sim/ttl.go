@@ -13,7 +13,19 @@ import (
 // "1-8" (inclusive), or a mix "1-3,6"; each in 1..MaxTTL; result sorted,
 // duplicates removed; clear error otherwise naming the bad part. Spaces
 // around items and around the dash are allowed.
-func ParseTTLs(s string) ([]int, error) {
+func ParseTTLs(s string) ([]int, error) { return parseTTLs(s, MaxTTL) }
+
+// ParseTTLSyntax parses s as ParseTTLs does, but lets hop limits above
+// MaxTTL through (up to 10,000) for Config.Validate to refuse: a config
+// file's value out of range is then reported at its line, after the flags
+// that may replace it, like any other knob's.
+func ParseTTLSyntax(s string) ([]int, error) { return parseTTLs(s, maxTTLSyntax) }
+
+// maxTTLSyntax bounds what ParseTTLSyntax expands, so that "1-1000000000"
+// is an error rather than a billion TTLs.
+const maxTTLSyntax = 10_000
+
+func parseTTLs(s string, limit int) ([]int, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("sim: ttl list is empty")
 	}
@@ -36,11 +48,11 @@ func ParseTTLs(s string) ([]int, error) {
 				return nil, bad("a range needs a number on each side of its dash (1-6)")
 			}
 		}
-		from, err := parseTTL(lo)
+		from, err := parseTTL(lo, limit)
 		if err != nil {
 			return nil, bad(err.Error())
 		}
-		to, err := parseTTL(hi)
+		to, err := parseTTL(hi, limit)
 		if err != nil {
 			return nil, bad(err.Error())
 		}
@@ -60,8 +72,9 @@ func ParseTTLs(s string) ([]int, error) {
 // the TTL of each run; real nodes keep theirs, 8 by default.
 const MaxTTL = mesh.MaxHopsLimit
 
-// parseTTL parses one hop limit, 1..MaxTTL.
-func parseTTL(s string) (int, error) {
+// parseTTL parses one hop limit, 1..limit; the error gives the range a
+// study allows, 1..MaxTTL.
+func parseTTL(s string, limit int) (int, error) {
 	if s == "" {
 		return 0, fmt.Errorf("missing number")
 	}
@@ -71,7 +84,7 @@ func parseTTL(s string) (int, error) {
 		}
 	}
 	v, err := strconv.Atoi(s)
-	if err != nil || v < 1 || v > MaxTTL {
+	if err != nil || v < 1 || v > limit {
 		return 0, fmt.Errorf("%s is out of range (1..%d)", s, MaxTTL)
 	}
 	return v, nil

@@ -96,3 +96,21 @@ func TestFormatTTLs(t *testing.T) {
 		}
 	}
 }
+
+// ParseTTLSyntax leaves the range to Validate, within reason.
+func TestParseTTLSyntax(t *testing.T) {
+	got, err := ParseTTLSyntax("8, 99-100")
+	if err != nil || !slices.Equal(got, []int{8, 99, 100}) {
+		t.Errorf("ParseTTLSyntax(8, 99-100) = %v, %v", got, err)
+	}
+	c := DefaultConfig()
+	c.TTLs = got
+	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "sim: ttl = 99 is out of range (1..64)") {
+		t.Errorf("Validate: %v", err)
+	}
+	for _, in := range []string{"1-1000000000", "0", "5-2", "1,,2"} {
+		if got, err := ParseTTLSyntax(in); err == nil {
+			t.Errorf("ParseTTLSyntax(%q) = %v, want an error", in, got)
+		}
+	}
+}

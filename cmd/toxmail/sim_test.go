@@ -295,6 +295,17 @@ func TestSimConfig(t *testing.T) {
 	if again := runInv(t, invocation{args: []string{"sim", "--json", "--config", relConfig}, dir: elsewhere}); again.stdout != first.stdout {
 		t.Errorf("the same config from another directory: exit %d, stderr %q, and a report that differs", again.code, again.stderr)
 	}
+	// A TTL string out of range is shown at its line, and --ttl may
+	// replace it, as any value out of range.
+	wide := filepath.Join(graphDir, "wide.toml")
+	if err := os.WriteFile(wide, []byte("[sim]\ngraph = \"friends.txt\"\nchurn = \"none\"\nmessages = 3\ndays = 0.1\nttl = \"1-100\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runInv(t, invocation{args: []string{"sim", "--json", "--config", wide}})
+	r.failed(t, exitFailure, "toxmail sim: ", wide+":6: sim.ttl = \"1-100\": out of range", "--ttl")
+	if rep = report(runInv(t, invocation{args: []string{"sim", "--json", "--config", wide, "--ttl", "2", "--strategies", "flood"}})); len(rep.Runs) != 1 || rep.Runs[0].TTL != 2 {
+		t.Errorf("--ttl over a file's TTLs out of range: runs %+v", rep.Runs)
+	}
 	// A stray comma in a strategy list is refused, as in --ttl.
 	r = runInv(t, invocation{args: []string{"sim", "--json", "--config", inDir, "--strategies", "flood,,relay"}})
 	r.failed(t, exitUsage, "toxmail sim: ", `strategies is missing one: an empty item ("", or a stray comma)`, "--strategies")
