@@ -55,7 +55,7 @@ type Config struct {
 	// Workload.
 	Messages   int           // mails per run
 	Days       float64       // simulated time per run, in days
-	Window     time.Duration // mails are created uniformly over [0, Window); DefaultWindow is cut to a shorter run
+	Window     time.Duration // mails are created uniformly over [0, Window); 0: over DefaultWindow, or all of a shorter run
 	Distance   int           // 0: random pairs; d > 0: recipient exactly d links from the sender
 	SizeMedian int           // mail body size: log-normal median, bytes
 	SizeSigma  float64       // log-normal sigma (0: every mail is SizeMedian)
@@ -120,7 +120,7 @@ func DefaultConfig() Config {
 
 		Messages:   200,
 		Days:       7,
-		Window:     DefaultWindow,
+		Window:     0, // DefaultWindow, or all of a shorter run
 		Distance:   0,
 		SizeMedian: 4 << 10,
 		SizeSigma:  1,
@@ -146,13 +146,19 @@ func (c *Config) GraphSeedOf() uint64 {
 	return uint64(c.GraphSeed)
 }
 
-// DefaultWindow is the window of DefaultConfig: mails are created over the
-// first day, or over the whole run when it is shorter.
+// DefaultWindow is what a Window of 0, the default, stands for: mails are
+// created over the first day, or over the whole run when it is shorter. A
+// Window given is never cut: Validate refuses one longer than the run.
 const DefaultWindow = 24 * time.Hour
 
 // CreationWindow returns the time over which mails are created: Window,
-// cut to the run's Duration (which only DefaultWindow may exceed).
-func (c *Config) CreationWindow() time.Duration { return min(c.Window, c.Duration()) }
+// or for 0 DefaultWindow cut to the run's Duration.
+func (c *Config) CreationWindow() time.Duration {
+	if c.Window == 0 {
+		return min(DefaultWindow, c.Duration())
+	}
+	return c.Window
+}
 
 // Duration returns the simulated time of one run.
 func (c *Config) Duration() time.Duration {
@@ -238,8 +244,8 @@ func (c *Config) Validate() error {
 		return bad("messages", "1..1000000", c.Messages)
 	case !(c.Days > 0 && c.Days <= 365) || c.Duration() < time.Second:
 		return bad("days", "(0, 365], at least a second", c.Days)
-	case c.Window <= 0 || (c.Window > c.Duration() && c.Window != DefaultWindow):
-		return bad("window", "(0, days]", c.Window)
+	case c.Window < 0 || c.Window > c.Duration():
+		return bad("window", "0 (the first day, or all of a shorter run) or (0, days]", c.Window)
 	case c.Distance < 0 || c.Distance > 64:
 		return bad("distance", "0..64", c.Distance)
 	case c.SizeMax < 1 || c.SizeMax > 8<<20-1024:

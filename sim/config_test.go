@@ -58,9 +58,11 @@ func TestValidate(t *testing.T) {
 	if err := c.Validate(); err != nil || c.CreationWindow() != 12*time.Hour {
 		t.Errorf("half a day with the default window: %v, window %v; want nil, 12h", err, c.CreationWindow())
 	}
-	c.Window = 13 * time.Hour
-	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "sim: window = 13h0m0s ") {
-		t.Errorf("a 13h window in half a day: got %v", err)
+	for _, w := range []time.Duration{13 * time.Hour, DefaultWindow} {
+		c.Window = w
+		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "sim: window = "+w.String()+" ") {
+			t.Errorf("a %v window in half a day: got %v", w, err)
+		}
 	}
 	c = DefaultConfig()
 	c.Days = 1e-9 // under a second

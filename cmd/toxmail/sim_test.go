@@ -117,8 +117,8 @@ func TestSimErrors(t *testing.T) {
 		{[]string{"--churn", "sometimes"}, []string{"sometimes"}},
 		{[]string{"--window", "forever"}, []string{"--window"}},
 		{[]string{"--window", "2d"}, []string{"window", "out of range"}},
-		// 1d is also the default window, which is cut to a shorter run;
-		// asked for, it is not.
+		// The default window (0s) is the first day, or all of a shorter
+		// run; 1d asked for is not cut.
 		{[]string{"--window", "1d"}, []string{"window = 24h0m0s is out of range", "--window"}},
 		{[]string{"--degree", "NaN"}, []string{"degree = NaN is out of range", "--degree"}},
 		{[]string{"--graph", "er", "--nodes", "4", "--degree", "3.5"}, []string{"only 6 pairs", "--degree"}},
