@@ -24,6 +24,7 @@ import (
 
 	"github.com/toxmail/toxmail/gateway"
 	"github.com/toxmail/toxmail/internal/shellquote"
+	"github.com/toxmail/toxmail/sim"
 )
 
 // Error is one problem in a config file (or, from Validate, in a Config).
@@ -210,6 +211,21 @@ func readFile(path string) ([]byte, fs.FileMode, error) {
 // token.
 func Parse(data []byte, path string) (*Config, error) { return parse(data, path, true) }
 
+// resolveBeside makes *p, a path the config file at path gives, absolute:
+// a relative one is taken from the file's folder (the working directory
+// when path is ""). An empty *p stays empty.
+func resolveBeside(path string, p *string, key string) error {
+	if *p == "" || filepath.IsAbs(*p) {
+		return nil
+	}
+	base, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("config: resolving %s: %w", key, err)
+	}
+	*p = filepath.Join(base, *p)
+	return nil
+}
+
 // parse is Parse; with validate false it reports only what stops the file
 // being read (syntax, unknown keys, values of the wrong type) and leaves
 // the checks of the values to the caller.
@@ -236,12 +252,14 @@ func parse(data []byte, path string, validate bool) (*Config, error) {
 	c.Path = path
 	bad := fill(&c, doc.Elem())
 	errs = append(errs, bad...)
-	if c.DataDir != "" && !filepath.IsAbs(c.DataDir) {
-		base, err := filepath.Abs(filepath.Dir(path))
-		if err != nil {
-			return nil, fmt.Errorf("config: resolving data_dir: %w", err)
+	if err := resolveBeside(path, &c.DataDir, "data_dir"); err != nil {
+		return nil, err
+	}
+	// An edge list, as a directory, is named from the file's folder.
+	if !sim.IsGenerated(c.Sim.Graph) {
+		if err := resolveBeside(path, &c.Sim.Graph, "sim.graph"); err != nil {
+			return nil, err
 		}
-		c.DataDir = filepath.Join(base, c.DataDir)
 	}
 	var checked []*Error
 	if validate {

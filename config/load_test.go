@@ -524,6 +524,26 @@ func TestEditDistance(t *testing.T) {
 	}
 }
 
+// An edge list named in [sim] is found beside the file, as data_dir is; a
+// generator's name and an absolute path stay as they are.
+func TestParseSimGraphBesideFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ graph, want string }{
+		{"friends.txt", filepath.Join(dir, "friends.txt")},
+		{"sub/edges.txt.gz", filepath.Join(dir, "sub", "edges.txt.gz")},
+		{"/srv/edges.txt", "/srv/edges.txt"},
+		{"ws", "ws"},
+	} {
+		c, err := Parse(withToken("[sim]\ngraph = \""+tc.graph+"\"\n"), filepath.Join(dir, "toxmail.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Sim.Graph != tc.want {
+			t.Errorf("graph = %q: %q, want %q", tc.graph, c.Sim.Graph, tc.want)
+		}
+	}
+}
+
 // [sim] takes ttl and strategies as the flags do, as strings, besides
 // arrays.
 func TestParseSimListsAsStrings(t *testing.T) {

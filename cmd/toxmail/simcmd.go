@@ -70,15 +70,10 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 		if err != nil {
 			return err
 		}
-		cfg, cfgPath = full.Sim, path
-		// An edge list the file names is found beside the file, as its
-		// data_dir is, and the report names it in full, the same from any
+		// An edge list the file names comes found beside the file, by its
+		// full path (config.Load), so the report is the same from any
 		// directory; one --graph names is found from here.
-		if !sim.IsGenerated(cfg.Graph) && cfg.Graph != "" && !filepath.IsAbs(cfg.Graph) {
-			if abs, err := filepath.Abs(filepath.Join(filepath.Dir(path), cfg.Graph)); err == nil {
-				cfg.Graph = abs
-			}
-		}
+		cfg, cfgPath = full.Sim, path
 	}
 	var flagErr error
 	given := map[string]bool{}
