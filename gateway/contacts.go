@@ -423,6 +423,9 @@ func NormalizeAddress(s string) (string, error) {
 		}
 	}
 	if err != nil {
+		if why := addressShape(s); why != "" {
+			return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, s, why)
+		}
 		return "", fmt.Errorf("%w %q: %w", ErrMalformedAddress, s, err)
 	}
 	local, domain := splitMailAddress(a.Address)
@@ -431,6 +434,30 @@ func NormalizeAddress(s string) (string, error) {
 		return "", fmt.Errorf("%w %q: want local@domain", ErrMalformedAddress, s)
 	}
 	return local + "@" + domain, nil
+}
+
+// addressShape says what is wrong with a bare address whose shape is off
+// ("alice", "a@@b", "@example.org", "alice@"), or returns "" to leave the reason
+// to net/mail, whose "missing '@' or angle-addr" would mislead for these.
+func addressShape(s string) string {
+	t := strings.TrimSpace(s)
+	if strings.ContainsAny(t, "<>\"\\") {
+		return ""
+	}
+	if strings.ContainsAny(t, " \t") {
+		return "a space outside quotes"
+	}
+	switch at := strings.LastIndexByte(t, '@'); {
+	case at < 0:
+		return "no @"
+	case strings.Count(t, "@") > 1:
+		return "more than one @"
+	case at == 0:
+		return "nothing before the @"
+	case at == len(t)-1:
+		return "nothing after the @"
+	}
+	return ""
 }
 
 // ErrMalformedAddress is the error of an address that is no mail address

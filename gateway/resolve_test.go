@@ -129,7 +129,11 @@ func TestResolveErrorsClassify(t *testing.T) {
 		{strings.Repeat("ab", 20) + "@tox", false, "bad Tox ID in @tox address", gateway.ErrToxIDLength},
 		{id[:64] + "@tox", false, "bare public key", nil},
 		{strings.Repeat("0", 76) + "@tox", false, "names no one", nil},
-		{"a@@b", false, "malformed mail address", gateway.ErrMalformedAddress},
+		{"a@@b", false, `malformed mail address "a@@b": more than one @`, gateway.ErrMalformedAddress},
+		// What is wrong is named, not net/mail's "missing '@' or angle-addr".
+		{"zz@", false, `malformed mail address "zz@": nothing after the @`, gateway.ErrMalformedAddress},
+		{"@example.org", false, `malformed mail address "@example.org": nothing before the @`, gateway.ErrMalformedAddress},
+		{"a b@example.org", false, `malformed mail address "a b@example.org": a space outside quotes`, gateway.ErrMalformedAddress},
 		{"nobody@example.org.", false, "no tox1 DNS record at nobody._tox.example.org", gateway.ErrDNSNotFound}, // a trailing dot is the same domain
 		{"john.doe@example.org", false, "cannot have a tox1 DNS record", nil},
 		{"nobody@example.org", false, "no tox1 DNS record at nobody._tox.example.org", gateway.ErrDNSNotFound},

@@ -194,7 +194,7 @@ a friend request.`)
 	} else {
 		id, err := gateway.ParseToxID(what)
 		if err != nil {
-			return failf("%s is not a valid Tox ID (%s); copy the whole 76-hex-digit Tox ID again (a 64-digit public key has no checksum and is not accepted)",
+			return usagef("%s is not a valid Tox ID (%s); copy the whole 76-hex-digit Tox ID again (a 64-digit public key has no checksum and is not accepted)",
 				clip(what), clean(err))
 		}
 		ct.ID, ct.Source, from = id, gateway.SourceToxID, "the Tox ID as given, checksum verified"

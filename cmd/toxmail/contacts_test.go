@@ -88,9 +88,9 @@ func TestContacts(t *testing.T) {
 
 	// Bad IDs are refused with one line, and nothing is written.
 	bad := bob.String()[:75] + map[bool]string{true: "1", false: "0"}[bob.String()[75] == '0']
-	toxmail(t, "contacts", "add", "dave", bad, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "checksum")
-	toxmail(t, "contacts", "add", "dave", bob.String()[:64], "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "76")
-	toxmail(t, "contacts", "add", "dave", strings.Repeat("x", 76), "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "hex")
+	toxmail(t, "contacts", "add", "dave", bad, "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "checksum")
+	toxmail(t, "contacts", "add", "dave", bob.String()[:64], "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "76")
+	toxmail(t, "contacts", "add", "dave", strings.Repeat("x", 76), "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "hex")
 	toxmail(t, "contacts", "add", "da ve", bob.String(), "--config", n.config).failed(t, exitUsage, "toxmail contacts: ")
 	// A flag before the subcommand is pointed out, not taken for one.
 	toxmail(t, "contacts", "--config", n.config, "list").failed(t, exitUsage, "toxmail contacts: ",

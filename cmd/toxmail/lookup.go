@@ -163,10 +163,21 @@ func resolveAddress(ctx context.Context, r *gateway.Resolver, addr string, timeo
 	case re.Temp:
 		return res, failf("%s: %s; check the network or the DNS server (--dns HOST:PORT, or [dns] server in the config)",
 			addr, strings.TrimSuffix(re.Reason, ", try again later"))
+	case errors.Is(err, gateway.ErrMalformedAddress):
+		// A malformed argument is a usage error, as a malformed Tox ID is.
+		return res, usagef("%q is not a mail address (%s); want name@domain, e.g. alice@example.org",
+			addr, malformedWhy(re.Reason, addr))
 	case errors.Is(err, gateway.ErrDNSNotFound):
 		return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, strings.TrimPrefix(re.Reason, "unknown recipient: not in the address book and "))
 	}
 	return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, oneLine(re.Reason))
+}
+
+// malformedWhy returns the detail of a malformed-address reason, without
+// the words and the address the CLI line already gives.
+func malformedWhy(reason, addr string) string {
+	why := strings.TrimPrefix(oneLine(reason), fmt.Sprintf("%s %q: ", gateway.ErrMalformedAddress, addr))
+	return strings.TrimPrefix(why, "mail: ")
 }
 
 // dnsSettings returns the DNS server, timeout and cache of cfg, with the

@@ -61,6 +61,9 @@ func TestLookup(t *testing.T) {
 	toxmail(t, "lookup", "dave@example.org", "--dns", dns).failed(t, exitFailure, "toxmail lookup: ", "dave@example.org", "no tox1 DNS record")
 	toxmail(t, "lookup", "spf@example.org", "--dns", dns).failed(t, exitFailure, "toxmail lookup: ", "spf@example.org")
 	toxmail(t, "lookup", "bad@example.org", "--dns", dns).failed(t, exitFailure, "toxmail lookup: ", "bad@example.org")
+	// A malformed address is a usage error, as a malformed Tox ID is, and
+	// its message says what is wrong.
+	toxmail(t, "lookup", "zz@", "--dns", dns).failed(t, exitUsage, "toxmail lookup: ", `"zz@" is not a mail address (nothing after the @)`)
 
 	// The [dns] server of --config.
 	n := initNode(t)
