@@ -13,12 +13,12 @@ package gateway
 //	GET    /api/requests                 pending friend requests
 //	POST   /api/requests/{key}/approve   → 200
 //	POST   /api/requests/{key}/deny      → 200
-//	GET    /api/outbox                   sent mail, newest first
+//	GET    /api/outbox                   sent mail, newest first; ?status=LIST&limit=N&offset=N
+//	                                     (the X-Total-Count header is the count before limit and offset)
 //	GET    /api/relay                    held summary and mesh counters
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -322,19 +322,6 @@ func (d *Dashboard) apiRequest(approve bool) func(http.ResponseWriter, *http.Req
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"public_key": key.String(), "status": status})
 	}
-}
-
-func (d *Dashboard) apiOutbox(w http.ResponseWriter, r *http.Request, _ *dashSession) {
-	names := contactNames(d.b.Contacts())
-	out := []apiOutboxEntry{}
-	for _, o := range d.b.Outbox() {
-		out = append(out, apiOutboxEntry{
-			ID: hex.EncodeToString(o.ID[:]), To: o.To.String(), ToName: names[o.To],
-			Created: apiMillis(o.Created), Expiry: apiTime(time.Unix(o.Expiry, 0)), Size: o.Size,
-			Status: o.Status.String(), Offered: apiMillis(o.Offered), Delivered: apiMillis(o.Delivered), Label: o.Label,
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (d *Dashboard) apiRelay(w http.ResponseWriter, r *http.Request, _ *dashSession) {

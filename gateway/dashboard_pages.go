@@ -267,32 +267,6 @@ type outboxView struct {
 	HasLabel, KnownName, IsNew bool
 }
 
-type outboxPageView struct {
-	Rows                                []outboxView
-	Queued, Offered, Delivered, Expired int
-}
-
-func (d *Dashboard) outboxPage(w http.ResponseWriter, r *http.Request, s *dashSession) {
-	data := d.base(s, "Outbox", "outbox")
-	data.Refresh = 5
-	out := d.b.Outbox()
-	v := &outboxPageView{Rows: d.outboxViews(out, d.b.Contacts())}
-	for _, o := range out {
-		switch o.Status {
-		case mesh.StatusQueued:
-			v.Queued++
-		case mesh.StatusOffered:
-			v.Offered++
-		case mesh.StatusDelivered:
-			v.Delivered++
-		case mesh.StatusExpired:
-			v.Expired++
-		}
-	}
-	data.Page = v
-	d.render(w, http.StatusOK, "outbox", data)
-}
-
 func (d *Dashboard) outboxViews(out []mesh.OutboxEntry, contacts []DashboardContact) []outboxView {
 	names := contactNames(contacts)
 	now := d.now()
