@@ -68,7 +68,7 @@ func TestDashboardOutboxPages(t *testing.T) {
 		// Filters: the rows and the pages are those of the status asked
 		// for; the counts stay those of the whole outbox.
 		{"/outbox?status=expired", "4", "249", 50,
-			[]string{"Outbox <span class=\"muted\">· expired", "1–50 of 50 · page 1 of 1", "100 delivered", `href="/outbox">all 250`}, nil},
+			[]string{"Outbox <span class=\"muted\">· expired", "1–50 of 50 · page 1 of 1", "100 delivered", `href="/outbox">show all 250`}, nil},
 	} {
 		resp, body := c.get(tc.path)
 		if resp.StatusCode != http.StatusOK {
