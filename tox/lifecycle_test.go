@@ -56,6 +56,18 @@ func TestCloseIdempotent(t *testing.T) {
 	if err := x.SendLossless(0, []byte{LosslessFirstID}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("SendLossless after Close: got %v, want ErrClosed", err)
 	}
+	// The error names the operation asked for, not the Do underneath.
+	for name, err := range map[string]error{
+		"tox: friend_send_lossless_packet: CLOSED": x.SendLossless(0, []byte{LosslessFirstID}),
+		"tox: friend_add_norequest: CLOSED":        second(x.AddFriendNoRequest(PublicKey{})),
+		"tox: bootstrap: CLOSED":                   x.Bootstrap("127.0.0.1", 1, PublicKey{}),
+		"tox: get_savedata: CLOSED":                second(x.Savedata()),
+		"tox: do: CLOSED":                          x.Do(func(*Core) error { return nil }),
+	} {
+		if err == nil || err.Error() != name {
+			t.Errorf("after Close: got %v, want %s", err, name)
+		}
+	}
 	x.Wake() // must not block or panic
 	if x.Address().IsZero() || !x.Address().Valid() {
 		t.Fatal("cached address lost after Close")
@@ -310,3 +322,6 @@ func TestLogRouting(t *testing.T) {
 		t.Errorf("minLogLevel for a Debug logger: got %d, want %d", lvl, logDebug)
 	}
 }
+
+// second returns the error of a two-result call.
+func second[T any](_ T, err error) error { return err }

@@ -259,15 +259,20 @@ func (t *Tox) shutdown() {
 // in f is re-raised in the caller. Called from the owner goroutine itself
 // (a callback, a hook or f), where it would wait for itself, Do runs
 // nothing and returns an error matching ErrInvalid.
-func (t *Tox) Do(f func(*Core) error) error {
+func (t *Tox) Do(f func(*Core) error) error { return t.do("do", f) }
+
+// do is Do for the method op names (the libtoxcore function's name, as
+// the Core method's errors give it), so that its ErrClosed and
+// ErrInvalid name the operation the caller asked for, not "do".
+func (t *Tox) do(op string, f func(*Core) error) error {
 	if t.onOwner() {
-		return ownerError("do")
+		return ownerError(op)
 	}
 	r := request{f: f, done: make(chan result, 1)}
 	select {
 	case t.reqs <- r:
 	case <-t.closing:
-		return closedError("do")
+		return closedError(op)
 	}
 	res := <-r.done
 	if res.panicked != nil {
@@ -310,7 +315,7 @@ func (t *Tox) SetCloseHook(f func(*Core)) {
 
 // SetCallbacks replaces the callbacks given in Options.
 func (t *Tox) SetCallbacks(cb Callbacks) error {
-	return t.Do(func(*Core) error {
+	return t.do("set_callbacks", func(*Core) error {
 		t.cb = cb
 		return nil
 	})
@@ -346,10 +351,10 @@ func (t *Tox) PublicKey() PublicKey { return t.pk }
 // DHTKey returns this session's DHT key (cached at New).
 func (t *Tox) DHTKey() PublicKey { return t.dhtKey }
 
-// do1 runs a one-result Core method through Do.
-func do1[T any](t *Tox, f func(c *Core) (T, error)) (T, error) {
+// do1 runs a one-result Core method, named op, through Do.
+func do1[T any](t *Tox, op string, f func(c *Core) (T, error)) (T, error) {
 	var v T
-	err := t.Do(func(c *Core) error {
+	err := t.do(op, func(c *Core) error {
 		var err error
 		v, err = f(c)
 		return err
@@ -359,105 +364,105 @@ func do1[T any](t *Tox, f func(c *Core) (T, error)) (T, error) {
 
 // SecretKey returns our long-term secret key; see Core.SecretKey.
 func (t *Tox) SecretKey() (SecretKey, error) {
-	return do1(t, func(c *Core) (SecretKey, error) { return c.SecretKey(), nil })
+	return do1(t, "self_get_secret_key", func(c *Core) (SecretKey, error) { return c.SecretKey(), nil })
 }
 
 // UDPPort returns the bound UDP port; see Core.UDPPort.
-func (t *Tox) UDPPort() (uint16, error) { return do1(t, (*Core).UDPPort) }
+func (t *Tox) UDPPort() (uint16, error) { return do1(t, "self_get_udp_port", (*Core).UDPPort) }
 
 // TCPPort returns the TCP relay server's port; see Core.TCPPort.
-func (t *Tox) TCPPort() (uint16, error) { return do1(t, (*Core).TCPPort) }
+func (t *Tox) TCPPort() (uint16, error) { return do1(t, "self_get_tcp_port", (*Core).TCPPort) }
 
 // Savedata returns the profile; see Core.Savedata. It fails once closed
 // (use the close hook to save at Close).
 func (t *Tox) Savedata() ([]byte, error) {
-	return do1(t, func(c *Core) ([]byte, error) { return c.Savedata(), nil })
+	return do1(t, "get_savedata", func(c *Core) ([]byte, error) { return c.Savedata(), nil })
 }
 
 // SelfConnection returns our DHT connection; see Core.SelfConnection.
 func (t *Tox) SelfConnection() (Connection, error) {
-	return do1(t, func(c *Core) (Connection, error) { return c.SelfConnection(), nil })
+	return do1(t, "self_get_connection_status", func(c *Core) (Connection, error) { return c.SelfConnection(), nil })
 }
 
 // IterationInterval returns libtoxcore's wanted iteration interval.
 func (t *Tox) IterationInterval() (time.Duration, error) {
-	return do1(t, func(c *Core) (time.Duration, error) { return c.IterationInterval(), nil })
+	return do1(t, "iteration_interval", func(c *Core) (time.Duration, error) { return c.IterationInterval(), nil })
 }
 
 // SetName sets our nickname; see Core.SetName.
 func (t *Tox) SetName(name string) error {
-	return t.Do(func(c *Core) error { return c.SetName(name) })
+	return t.do("self_set_name", func(c *Core) error { return c.SetName(name) })
 }
 
 // SetStatusMessage sets our status message; see Core.SetStatusMessage.
 func (t *Tox) SetStatusMessage(msg string) error {
-	return t.Do(func(c *Core) error { return c.SetStatusMessage(msg) })
+	return t.do("self_set_status_message", func(c *Core) error { return c.SetStatusMessage(msg) })
 }
 
 // Bootstrap contacts a DHT node; see Core.Bootstrap.
 func (t *Tox) Bootstrap(host string, port uint16, dhtKey PublicKey) error {
-	return t.Do(func(c *Core) error { return c.Bootstrap(host, port, dhtKey) })
+	return t.do("bootstrap", func(c *Core) error { return c.Bootstrap(host, port, dhtKey) })
 }
 
 // AddTCPRelay adds a TCP relay; see Core.AddTCPRelay.
 func (t *Tox) AddTCPRelay(host string, port uint16, key PublicKey) error {
-	return t.Do(func(c *Core) error { return c.AddTCPRelay(host, port, key) })
+	return t.do("add_tcp_relay", func(c *Core) error { return c.AddTCPRelay(host, port, key) })
 }
 
 // AddFriend sends a friend request; see Core.AddFriend.
 func (t *Tox) AddFriend(addr Address, message string) (uint32, error) {
-	return do1(t, func(c *Core) (uint32, error) { return c.AddFriend(addr, message) })
+	return do1(t, "friend_add", func(c *Core) (uint32, error) { return c.AddFriend(addr, message) })
 }
 
 // AddFriendNoRequest adds a friend silently; see Core.AddFriendNoRequest.
 func (t *Tox) AddFriendNoRequest(pk PublicKey) (uint32, error) {
-	return do1(t, func(c *Core) (uint32, error) { return c.AddFriendNoRequest(pk) })
+	return do1(t, "friend_add_norequest", func(c *Core) (uint32, error) { return c.AddFriendNoRequest(pk) })
 }
 
 // DeleteFriend removes a friend; see Core.DeleteFriend.
 func (t *Tox) DeleteFriend(fn uint32) error {
-	return t.Do(func(c *Core) error { return c.DeleteFriend(fn) })
+	return t.do("friend_delete", func(c *Core) error { return c.DeleteFriend(fn) })
 }
 
 // FriendByPublicKey finds a friend number; see Core.FriendByPublicKey.
 func (t *Tox) FriendByPublicKey(pk PublicKey) (uint32, error) {
-	return do1(t, func(c *Core) (uint32, error) { return c.FriendByPublicKey(pk) })
+	return do1(t, "friend_by_public_key", func(c *Core) (uint32, error) { return c.FriendByPublicKey(pk) })
 }
 
 // Friends lists friend numbers; see Core.Friends.
 func (t *Tox) Friends() ([]uint32, error) {
-	return do1(t, func(c *Core) ([]uint32, error) { return c.Friends(), nil })
+	return do1(t, "self_get_friend_list", func(c *Core) ([]uint32, error) { return c.Friends(), nil })
 }
 
 // FriendPublicKey returns a friend's key; see Core.FriendPublicKey.
 func (t *Tox) FriendPublicKey(fn uint32) (PublicKey, error) {
-	return do1(t, func(c *Core) (PublicKey, error) { return c.FriendPublicKey(fn) })
+	return do1(t, "friend_get_public_key", func(c *Core) (PublicKey, error) { return c.FriendPublicKey(fn) })
 }
 
 // FriendConnection returns a friend's connection; see Core.FriendConnection.
 func (t *Tox) FriendConnection(fn uint32) (Connection, error) {
-	return do1(t, func(c *Core) (Connection, error) { return c.FriendConnection(fn) })
+	return do1(t, "friend_get_connection_status", func(c *Core) (Connection, error) { return c.FriendConnection(fn) })
 }
 
 // FriendName returns a friend's nickname; see Core.FriendName.
 func (t *Tox) FriendName(fn uint32) (string, error) {
-	return do1(t, func(c *Core) (string, error) { return c.FriendName(fn) })
+	return do1(t, "friend_get_name", func(c *Core) (string, error) { return c.FriendName(fn) })
 }
 
 // FriendStatusMessage returns a friend's status message; see
 // Core.FriendStatusMessage.
 func (t *Tox) FriendStatusMessage(fn uint32) (string, error) {
-	return do1(t, func(c *Core) (string, error) { return c.FriendStatusMessage(fn) })
+	return do1(t, "friend_get_status_message", func(c *Core) (string, error) { return c.FriendStatusMessage(fn) })
 }
 
 // SendMessage sends a text message; see Core.SendMessage.
 func (t *Tox) SendMessage(fn uint32, typ MessageType, text string) (uint32, error) {
-	return do1(t, func(c *Core) (uint32, error) { return c.SendMessage(fn, typ, text) })
+	return do1(t, "friend_send_message", func(c *Core) (uint32, error) { return c.SendMessage(fn, typ, text) })
 }
 
 // SendLossless sends one lossless packet; see Core.SendLossless. For a
 // stream of packets, send from the iterate hook instead: one Do per packet
 // is a goroutine round trip each.
 func (t *Tox) SendLossless(fn uint32, data []byte) error {
-	return t.Do(func(c *Core) error { return c.SendLossless(fn, data) })
+	return t.do("friend_send_lossless_packet", func(c *Core) error { return c.SendLossless(fn, data) })
 }
