@@ -49,14 +49,14 @@ func (f *flagSet) parse(args []string) ([]string, error) {
 			return nil, errHelp
 		}
 		if err != nil {
-			return nil, usagef("%s; see `toxmail %s --help`", flagError(err), f.cmd)
+			return nil, usagef("%s; see `toxmail %s --help`", f.flagError(err), f.cmd)
 		}
 		rest := f.Args()
 		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(pos, rest...), nil
+			return append(pos, rest...), f.noEmptyValues()
 		}
 		if len(rest) == 0 {
-			return pos, nil
+			return pos, f.noEmptyValues()
 		}
 		pos = append(pos, rest[0])
 		args = rest[1:]
@@ -67,14 +67,52 @@ func (f *flagSet) parse(args []string) ([]string, error) {
 var singleDash = regexp.MustCompile(`(^|[ :])-([A-Za-z])`)
 
 // flagError words package flag's parse errors the way the help writes
-// flags ("--nodes", not "-nodes") and says what a number flag wants.
-func flagError(err error) string {
+// flags ("--nodes", not "-nodes") and says what the flag wants.
+func (f *flagSet) flagError(err error) string {
 	msg := singleDash.ReplaceAllString(err.Error(), "$1--$2")
-	if strings.Contains(msg, `invalid value "-`) {
-		msg = strings.Replace(msg, ": parse error", ": not a number of zero or more", 1)
+	want := "not a number"
+	if m := flagInError.FindStringSubmatch(msg); m != nil {
+		if fl := f.Lookup(m[1]); fl != nil {
+			if g, ok := fl.Value.(flag.Getter); ok {
+				switch g.Get().(type) {
+				case bool:
+					want = "want true or false"
+				case int, int64, uint, uint64:
+					want = "not a whole number"
+				}
+			}
+		}
 	}
-	msg = strings.Replace(msg, ": parse error", ": not a number", 1)
+	if strings.Contains(msg, `invalid value "-`) && want != "want true or false" {
+		want += " of zero or more"
+	}
+	msg = strings.Replace(msg, ": parse error", ": "+want, 1)
 	return strings.Replace(msg, ": value out of range", ": out of range", 1)
+}
+
+// flagInError finds the flag a parse error is about: `invalid value "x"
+// for flag --nodes` or `invalid boolean value "x" for --json`.
+var flagInError = regexp.MustCompile(`for (?:flag )?--([A-Za-z][\w-]*)`)
+
+// noEmptyValues refuses a text flag given as "" (--config "", as an
+// unset variable gives): left out, the flag takes its default, and
+// taking the default silently for an empty value would hide the mistake.
+func (f *flagSet) noEmptyValues() error {
+	var err error
+	f.Visit(func(fl *flag.Flag) {
+		g, ok := fl.Value.(flag.Getter)
+		if !ok || err != nil {
+			return
+		}
+		if s, isText := g.Get().(string); isText && strings.TrimSpace(s) == "" {
+			what, _ := flag.UnquoteUsage(fl)
+			if what == "" {
+				what = "a value"
+			}
+			err = usagef("--%s is empty; give %s, or leave --%s out", fl.Name, what, fl.Name)
+		}
+	})
+	return err
 }
 
 // positional checks the number of positional arguments: want names them.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,45 @@ func TestParseErrors(t *testing.T) {
 	}
 	if err := f.positional(nil, "NAME"); err == nil {
 		t.Error("a missing argument was accepted")
+	}
+}
+
+// TestFlagValueErrors: a bad value is worded by what its flag wants, and
+// a text flag given as "" is refused rather than taking its default.
+func TestFlagValueErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--json=maybe"}, `invalid boolean value "maybe" for --json: want true or false; see`},
+		{[]string{"--jobs", "1.5"}, `invalid value "1.5" for flag --jobs: not a whole number; see`},
+		{[]string{"--jobs", "-x"}, `invalid value "-x" for flag --jobs: not a whole number of zero or more; see`},
+		{[]string{"--degree", "x"}, `invalid value "x" for flag --degree: not a number; see`},
+		{[]string{"--config", ""}, "--config is empty; give FILE, or leave --config out"},
+		{[]string{"a", "--dns= "}, "--dns is empty; give HOST:PORT, or leave --dns out"},
+		{[]string{"--", "--dns="}, ""}, // after "--", an argument
+		{[]string{"--window", "1h"}, ""},
+	} {
+		c, _ := testCLI()
+		f := c.flags("x", "toxmail x", "")
+		f.configFlag()
+		f.Bool("json", false, "")
+		f.Uint("jobs", 0, "")
+		f.Float64("degree", 0, "")
+		f.String("dns", "", "ask this `HOST:PORT`")
+		var d time.Duration
+		f.Var(durationValue{&d}, "window", "") // not a flag.Getter
+		_, err := f.parse(tt.args)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.args, err)
+			}
+			continue
+		}
+		msg, code := exitCode(err)
+		if code != exitUsage || !strings.HasPrefix(msg, tt.want) {
+			t.Errorf("%q: got %d %q, want 2 %q…", tt.args, code, msg, tt.want)
+		}
 	}
 }
 

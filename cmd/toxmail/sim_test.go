@@ -192,7 +192,7 @@ func TestSimErrors(t *testing.T) {
 	t.Run("empty --out", func(t *testing.T) {
 		t.Parallel()
 		r := runInv(t, invocation{args: append(append([]string{}, tinySim...), "--out", "")})
-		r.failed(t, exitUsage, "toxmail sim: ", "--out is empty; give the directory")
+		r.failed(t, exitUsage, "toxmail sim: ", "--out is empty; give DIR, or leave --out out")
 	})
 	t.Run("generator flags with an edge list", func(t *testing.T) {
 		t.Parallel()

@@ -124,9 +124,6 @@ defaults shown below; the flags given override it. Ctrl-C stops it.`)
 	if err := cfg.Validate(); err != nil {
 		return simInvalid(f, err, given, cfgPath)
 	}
-	if given["out"] && strings.TrimSpace(*out) == "" {
-		return usagef("--out is empty; give the directory to write the report into, or leave --out out")
-	}
 	study, err := sim.NewStudy(cfg)
 	if err != nil {
 		// Validate has passed: what is left is mostly the edge-list file.
