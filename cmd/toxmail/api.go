@@ -28,6 +28,8 @@ type apiClient struct {
 	base    string // http://HOST:PORT
 	token   string
 	cfgPath string
+	listen  string // dashboard.listen, as the config gives it
+	dataDir string
 	http    *http.Client
 }
 
@@ -56,6 +58,8 @@ func newAPIClient(cfg *config.Config) (*apiClient, error) {
 		base:    "http://" + net.JoinHostPort(host, port),
 		token:   cfg.Dashboard.Token,
 		cfgPath: cfg.Path,
+		listen:  cfg.Dashboard.Listen,
+		dataDir: cfg.DataDir,
 		http:    &http.Client{Timeout: apiTimeout},
 	}, nil
 }
@@ -72,6 +76,12 @@ func (a *apiClient) do(ctx context.Context, method, path string) ([]byte, error)
 	resp, err := a.http.Do(req)
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
+			if pid, running := daemon.Running(a.dataDir); running {
+				// Its data directory is ours, its dashboard elsewhere.
+				return nil, failf("a node (pid %s) runs on %s, but nothing answers at dashboard.listen = %q of %s; "+
+					"it was started with another config (check its dashboard.listen), or is still starting (try again in a moment)",
+					pid, a.dataDir, a.listen, a.cfgPath)
+			}
 			return nil, failf("toxmail is not running; start it with `toxmail run --config %s`", a.cfgPath)
 		}
 		if ctx.Err() != nil {

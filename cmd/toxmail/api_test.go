@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,4 +57,33 @@ func TestAPITokenOnlyToOwnNode(t *testing.T) {
 	if got := asked.Load(); got != 0 {
 		t.Fatalf("the program on the dashboard's port was asked %d times", got)
 	}
+}
+
+// TestAPINodeElsewhere: a node holds the data directory, but nothing
+// answers at the config's dashboard.listen (the node runs with another
+// config): the command says so, instead of "not running" and a `toxmail
+// run` that would fail on the lock.
+func TestAPINodeElsewhere(t *testing.T) {
+	t.Parallel()
+	n := initNode(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	rewriteConfig(t, n.config, func(c *config.Config) { c.Dashboard.Listen = closed })
+	lock, err := os.OpenFile(filepath.Join(n.dir, "toxmail.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.WriteString("4242\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	toxmail(t, "status", "--config", n.config).failed(t, exitFailure, "toxmail status: ",
+		"a node (pid 4242) runs on "+n.dir, closed, "another config")
 }
