@@ -179,6 +179,9 @@ a friend request.`)
 		if err != nil {
 			return err
 		}
+		if err := withToxNames(r, cfg, what); err != nil {
+			return err
+		}
 		res, err := resolveAddress(c.ctx, r, what, timeout)
 		if err != nil {
 			return err

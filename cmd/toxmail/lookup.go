@@ -54,6 +54,9 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 	if err != nil {
 		return err
 	}
+	if err := withToxNames(r, cfg, addr); err != nil {
+		return err
+	}
 	res, err := resolveAddress(c.ctx, r, addr, timeout)
 	if err != nil {
 		return err
@@ -145,6 +148,25 @@ func newResolver(server string, timeout time.Duration, cache gateway.DNSCacheCon
 		return nil, fail(err, "fix the [dns] section of the config")
 	}
 	return &gateway.Resolver{DNS: cached}, nil
+}
+
+// withToxNames gives r the address book of cfg (nil: none) when addr is
+// NAME@tox, which names a contact: the book is the only place such a name
+// is found. Other addresses are looked up in DNS as the command says;
+// lookup then says whether the book overrides the answer.
+func withToxNames(r *gateway.Resolver, cfg *config.Config, addr string) error {
+	if cfg == nil {
+		return nil
+	}
+	if at := strings.LastIndexByte(addr, '@'); at < 0 || !strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(addr[at+1:]), ">"), gateway.ToxDomain) {
+		return nil
+	}
+	book, _, err := loadBook(cfg)
+	if err != nil {
+		return err
+	}
+	r.Contacts = book
+	return nil
 }
 
 // resolveAddress resolves one address, wording the failures.

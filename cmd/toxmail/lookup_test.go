@@ -109,6 +109,15 @@ func TestLookup(t *testing.T) {
 	}
 	toxmail(t, "contacts", "add", "carol2", "carol@example.org", "--address", "x@example.org", "--config", n.config).
 		failed(t, exitUsage, "toxmail contacts: ", "--address goes with a Tox ID")
+	// NAME@tox names a contact: only the book has it, and lookup and
+	// contacts add find it there (they said "no contact named" before).
+	r = toxmail(t, "lookup", "Carol@TOX", "--config", n.config).ok(t, "lookup carol@tox")
+	if !strings.HasPrefix(r.stdout, confirmed.String()+"\n") || !strings.Contains(r.stdout, `address book entry "carol"`) {
+		t.Errorf("lookup carol@tox printed:\n%s", r.stdout)
+	}
+	toxmail(t, "contacts", "add", "carol3", "carol@tox", "--config", n.config).
+		failed(t, exitFailure, "toxmail contacts: ", `already in the address book as "carol"`)
+	toxmail(t, "lookup", "nobody@tox", "--config", n.config).failed(t, exitFailure, "toxmail lookup: ", `no contact named "nobody"`)
 	toxmail(t, "contacts", "remove", "carol", "--config", n.config).ok(t, "contacts remove carol")
 	if err := os.Remove(pins); err != nil {
 		t.Fatal(err)
