@@ -422,18 +422,44 @@ func NormalizeAddress(s string) (string, error) {
 			a, err = mail.ParseAddress(t)
 		}
 	}
+	echo := clipInput(s, maxEchoedAddress)
 	if err != nil {
 		if why := addressShape(s); why != "" {
-			return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, s, why)
+			return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, echo, why)
 		}
-		return "", fmt.Errorf("%w %q: %w", ErrMalformedAddress, s, err)
+		return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, echo, strings.TrimPrefix(err.Error(), "mail: "))
 	}
 	local, domain := splitMailAddress(a.Address)
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
 	if local == "" || domain == "" {
-		return "", fmt.Errorf("%w %q: want local@domain", ErrMalformedAddress, s)
+		return "", fmt.Errorf("%w %q: want local@domain", ErrMalformedAddress, echo)
+	}
+	if why := addressTooLong(local, domain); why != "" {
+		return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, echo, why)
 	}
 	return local + "@" + domain, nil
+}
+
+// maxEchoedAddress is how much of a malformed address its error repeats.
+const maxEchoedAddress = 80
+
+// addressTooLong names the RFC 5321 (§4.5.3.1) and RFC 1035 limit a parsed
+// address exceeds: a local part of 64 octets (but for the Tox
+// pseudo-domain's 76-digit IDs), a domain of 255 and a domain label of 63;
+// "" when it keeps them all.
+func addressTooLong(local, domain string) string {
+	switch {
+	case len(local) > 64 && domain != ToxDomain: // a Tox address's is 76 hex digits
+		return fmt.Sprintf("the part before the @ is %d bytes, at most 64", len(local))
+	case len(domain) > 255:
+		return fmt.Sprintf("the domain is %d bytes, at most 255", len(domain))
+	}
+	for label := range strings.SplitSeq(domain, ".") {
+		if len(label) > 63 {
+			return fmt.Sprintf("the domain has a label of %d bytes, at most 63", len(label))
+		}
+	}
+	return ""
 }
 
 // addressShape says what is wrong with a bare address whose shape is off
@@ -441,6 +467,9 @@ func NormalizeAddress(s string) (string, error) {
 // to net/mail, whose "missing '@' or angle-addr" would mislead for these.
 func addressShape(s string) string {
 	t := strings.TrimSpace(s)
+	if !utf8.ValidString(t) {
+		return "not valid UTF-8"
+	}
 	if strings.ContainsAny(t, "<>\"\\") {
 		return ""
 	}
@@ -456,6 +485,8 @@ func addressShape(s string) string {
 		return "nothing before the @"
 	case at == len(t)-1:
 		return "nothing after the @"
+	case strings.Contains(t[at:], "..") || strings.HasPrefix(t[at+1:], "."):
+		return "an empty label in the domain (two dots in a row, or a dot after the @)"
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +49,7 @@ func runContacts(c *cli, args []string) error {
 					return sc.run(c, []string{"--help"})
 				}
 			}
+			return usagef("unknown subcommand %q: want add, list, remove, requests, approve or deny; see `toxmail contacts --help`", oneLine(args[1]))
 		}
 		usage()
 		return errHelp
@@ -156,6 +158,20 @@ a friend request.`)
 	if strings.Contains(name, "@") {
 		return usagef("NAME %s has an \"@\"; the nickname comes first: toxmail contacts add NAME TOXID|ADDRESS", clip(name))
 	}
+	// The arguments' syntax first, so that a mistyped ID is named as
+	// such whatever the state of the config.
+	var id gateway.ToxID
+	if strings.Contains(what, "@") {
+		if *addrFlag != "" {
+			return usagef("--address goes with a Tox ID; %s is an address already", clip(what))
+		}
+		if err := checkAddressArg(what, "want name@domain or a Tox ID"); err != nil {
+			return err
+		}
+	} else if id, err = gateway.ParseToxID(what); err != nil {
+		return usagef("%s is not a valid Tox ID (%s); copy the whole 76-hex-digit Tox ID again (a 64-digit public key has no checksum and is not accepted)",
+			clip(what), clean(err))
+	}
 	cfg, err := c.loadConfig(*cfgFlag)
 	if err != nil {
 		return err
@@ -170,9 +186,6 @@ a friend request.`)
 
 	ct := gateway.Contact{Name: name, Added: time.Now().UTC().Truncate(time.Second)}
 	var from string
-	if *addrFlag != "" && strings.Contains(what, "@") {
-		return usagef("--address goes with a Tox ID; %s is an address already", clip(what))
-	}
 	if strings.Contains(what, "@") {
 		server, timeout, cache := dnsSettings(cfg, *dnsFlag)
 		r, err := newResolver(server, timeout, cache)
@@ -195,11 +208,6 @@ a friend request.`)
 			from += "; whoever controls that DNS answer controls this key, so confirm the ID with " + name + " another way"
 		}
 	} else {
-		id, err := gateway.ParseToxID(what)
-		if err != nil {
-			return usagef("%s is not a valid Tox ID (%s); copy the whole 76-hex-digit Tox ID again (a 64-digit public key has no checksum and is not accepted)",
-				clip(what), clean(err))
-		}
 		ct.ID, ct.Source, from = id, gateway.SourceToxID, "the Tox ID as given, checksum verified"
 		ct.Address = strings.TrimSpace(*addrFlag) // the book checks and normalises it
 	}
@@ -362,6 +370,12 @@ dashboard's Remove button does the same as this command.`)
 	if err := f.positional(pos, "NAME|ADDRESS|KEY|TOXID"); err != nil {
 		return err
 	}
+	if k := strings.TrimSpace(pos[0]); looksLikeToxID(k) {
+		if _, err := gateway.ParseToxID(k); err != nil {
+			return usagef("%s is not a valid Tox ID (%s); copy the whole Tox ID again, or give its first 64 hex digits, the key",
+				clip(k), clean(err))
+		}
+	}
 	cfg, err := c.loadConfig(*cfgFlag)
 	if err != nil {
 		return err
@@ -439,6 +453,16 @@ func removeFriend(c *cli, cfg *config.Config, key string, pk envelope.PublicKey,
 	return nil
 }
 
+// looksLikeToxID reports whether s is 76 hex digits: meant as a Tox ID,
+// whatever its checksum.
+func looksLikeToxID(s string) bool {
+	if len(s) != gateway.ToxIDHexLen {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
 // pendingRequest is one entry of GET /api/requests.
 type pendingRequest struct {
 	PublicKey string `json:"public_key"`
@@ -506,6 +530,9 @@ func runContactsDecide(c *cli, args []string, approve bool) error {
 			return usagef("%s; KEY is the 64-hex public key `toxmail contacts requests` shows, or the 76-hex Tox ID", oneLine(err.Error()))
 		}
 		key = id.PublicKey().String()
+	}
+	if _, err := hex.DecodeString(key); err != nil || len(key) != 2*envelope.KeySize {
+		return usagef("%s is not a public key (64 hex digits) or a Tox ID (76); KEY is what `toxmail contacts requests` shows", clip(key))
 	}
 	cfg, err := c.loadConfig(*cfgFlag)
 	if err != nil {

@@ -92,6 +92,16 @@ func TestContacts(t *testing.T) {
 	toxmail(t, "contacts", "add", "dave", bob.String()[:64], "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "76")
 	toxmail(t, "contacts", "add", "dave", strings.Repeat("x", 76), "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "hex")
 	toxmail(t, "contacts", "add", "da ve", bob.String(), "--config", n.config).failed(t, exitUsage, "toxmail contacts: ")
+	// The arguments are checked before the config: a mistyped ID is named
+	// as such even where there is no config, and a bad ID in remove is a
+	// usage error that says so (not "no contact").
+	missing := filepath.Join(t.TempDir(), "none.toml")
+	toxmail(t, "contacts", "add", "dave", "zz", "--config", missing).failed(t, exitUsage, "toxmail contacts: ", `"zz" is not a valid Tox ID`)
+	toxmail(t, "contacts", "add", "dave", "zz@", "--config", missing).failed(t, exitUsage, "toxmail contacts: ", `"zz@" is not a mail address (nothing after the @)`)
+	toxmail(t, "contacts", "add", "dave", bad+"@tox", "--config", missing).failed(t, exitUsage, "toxmail contacts: ", "is not a valid Tox address", "checksum")
+	toxmail(t, "contacts", "remove", bad, "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "is not a valid Tox ID", "checksum")
+	toxmail(t, "contacts", "approve", "zz", "--config", missing).failed(t, exitUsage, "toxmail contacts: ", `"zz" is not a public key`)
+	toxmail(t, "contacts", "help", "bogus").failed(t, exitUsage, "toxmail contacts: ", `unknown subcommand "bogus"`)
 	// A flag before the subcommand is pointed out, not taken for one.
 	toxmail(t, "contacts", "--config", n.config, "list").failed(t, exitUsage, "toxmail contacts: ",
 		`"--config" before the subcommand`, "toxmail contacts list --config "+n.config)

@@ -33,7 +33,10 @@ key. Confirm an ID another way before trusting it with anything sensitive.`)
 	}
 	addr := strings.TrimSpace(pos[0])
 	if !strings.Contains(addr, "@") {
-		return usagef("%q is not a mail address; want name@domain, e.g. toxmail lookup alice@example.org", addr)
+		return usagef("%s is not a mail address; want name@domain, e.g. toxmail lookup alice@example.org", clip(addr))
+	}
+	if err := checkAddressArg(addr, "want name@domain, e.g. alice@example.org"); err != nil {
+		return err
 	}
 	var server, pinPath string
 	var cfg *config.Config
@@ -150,6 +153,26 @@ func newResolver(server string, timeout time.Duration, cache gateway.DNSCacheCon
 	return &gateway.Resolver{DNS: cached}, nil
 }
 
+// checkAddressArg checks the syntax of an address given as an argument,
+// before anything is loaded or looked up: a malformed address, or a Tox
+// address whose ID is mistyped, is a usage error. want says what to give.
+func checkAddressArg(addr, want string) error {
+	norm, err := gateway.NormalizeAddress(addr)
+	if err != nil {
+		return usagef("%s is not a mail address (%s); %s", clip(addr), malformedWhy(err.Error()), want)
+	}
+	// At @tox, 76 characters, or 32 hex digits and more (which no contact
+	// name may be), are meant as a Tox ID.
+	local, domain, _ := strings.Cut(norm, "@")
+	allHex := strings.Trim(local, "0123456789abcdefABCDEF") == ""
+	if domain == gateway.ToxDomain && (len(local) == gateway.ToxIDHexLen || len(local) >= 32 && allHex) {
+		if _, err := gateway.ParseToxID(local); err != nil {
+			return usagef("%s is not a valid Tox address (%s); copy the whole 76-hex-digit Tox ID again", clip(addr), clean(err))
+		}
+	}
+	return nil
+}
+
 // withToxNames gives r the address book of cfg (nil: none) when addr is
 // NAME@tox, which names a contact: the book is the only place such a name
 // is found. Other addresses are looked up in DNS as the command says;
@@ -187,19 +210,30 @@ func resolveAddress(ctx context.Context, r *gateway.Resolver, addr string, timeo
 			addr, strings.TrimSuffix(re.Reason, ", try again later"))
 	case errors.Is(err, gateway.ErrMalformedAddress):
 		// A malformed argument is a usage error, as a malformed Tox ID is.
-		return res, usagef("%q is not a mail address (%s); want name@domain, e.g. alice@example.org",
-			addr, malformedWhy(re.Reason, addr))
+		return res, usagef("%s is not a mail address (%s); want name@domain, e.g. alice@example.org",
+			clip(addr), malformedWhy(re.Reason))
 	case errors.Is(err, gateway.ErrDNSNotFound):
 		return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, strings.TrimPrefix(re.Reason, "unknown recipient: not in the address book and "))
 	}
 	return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, oneLine(re.Reason))
 }
 
-// malformedWhy returns the detail of a malformed-address reason, without
-// the words and the address the CLI line already gives.
-func malformedWhy(reason, addr string) string {
-	why := strings.TrimPrefix(oneLine(reason), fmt.Sprintf("%s %q: ", gateway.ErrMalformedAddress, addr))
-	return strings.TrimPrefix(why, "mail: ")
+// malformedWhy returns the detail of a malformed-address reason
+// (`malformed mail address "ADDRESS": DETAIL`), without the words and the
+// address the CLI line already gives.
+func malformedWhy(reason string) string {
+	reason = oneLine(reason)
+	rest, ok := strings.CutPrefix(reason, gateway.ErrMalformedAddress.Error()+" ")
+	if !ok {
+		return reason
+	}
+	// The address is quoted (%q): it ends at the first unescaped quote.
+	for i := 1; i < len(rest); i++ {
+		if rest[i] == '"' && rest[i-1] != '\\' {
+			return strings.TrimPrefix(rest[i+1:], ": ")
+		}
+	}
+	return reason
 }
 
 // dnsSettings returns the DNS server, timeout and cache of cfg, with the

@@ -64,6 +64,7 @@ func TestLookup(t *testing.T) {
 	// A malformed address is a usage error, as a malformed Tox ID is, and
 	// its message says what is wrong.
 	toxmail(t, "lookup", "zz@", "--dns", dns).failed(t, exitUsage, "toxmail lookup: ", `"zz@" is not a mail address (nothing after the @)`)
+	toxmail(t, "lookup", carol.String()[:75]+"X@tox", "--dns", dns).failed(t, exitUsage, "toxmail lookup: ", "is not a valid Tox address")
 
 	// The [dns] server of --config.
 	n := initNode(t)

@@ -177,7 +177,7 @@ func TestRunNode(t *testing.T) {
 		key := strings.Repeat("AB", 32)
 		toxmail(t, "contacts", "approve", key, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "no friend request waiting", "contacts requests")
 		toxmail(t, "contacts", "deny", key, "--config", n.config).failed(t, exitFailure, "toxmail contacts: ", "no friend request waiting")
-		toxmail(t, "contacts", "approve", "nothex", "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "64-hex")
+		toxmail(t, "contacts", "approve", "nothex", "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", `"nothex" is not a public key (64 hex digits)`)
 		// The 76-hex Tox ID people hand each other is taken for its key,
 		// once its checksum holds.
 		id := randomToxID(t)
