@@ -83,8 +83,10 @@ on a data directory at a time.`)
 		d.Close()
 		return fail(err, "")
 	}
-	fmt.Fprintf(c.stderr, "toxmail running: Tox ID %s, SMTP %s, POP3 %s, dashboard http://%s/\n",
-		d.ToxID(), d.SMTPAddr(), d.POP3Addr(), d.DashboardAddr())
+	if *format != "json" { // a JSON log is for programs: the "toxmail running" record says it
+		fmt.Fprintf(c.stderr, "toxmail running: Tox ID %s, SMTP %s, POP3 %s, dashboard http://%s/\n",
+			d.ToxID(), d.SMTPAddr(), d.POP3Addr(), d.DashboardAddr())
+	}
 
 	var served error
 	select {
