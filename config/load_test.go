@@ -302,6 +302,8 @@ func TestBadValues(t *testing.T) {
 		{"[sim]\nseed = -1", "sim.seed", 2, `toxmail.toml:2: sim.seed = -1: out of range: want 0..9223372036854775807`},
 		{"data_dir = 5", "data_dir", 1, `toxmail.toml:1: data_dir = 5: want a string (allowed: a directory; relative to the folder of this file)`},
 		{"name = \"" + strings.Repeat("x", tox.MaxNameLength+1) + "\"", "name", 1, `want at most 128 bytes of UTF-8`},
+		{"name = \"a\\nb\"", "name", 1, `toxmail.toml:1: name = "a\nb": has the control character '\n': want printable text`},
+		{"name = \" \"", "name", 1, `toxmail.toml:1: name = " ": only blanks: want a nickname, or nothing`},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			e := errorOf(t, tc.doc)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/gateway"
@@ -42,8 +43,8 @@ func (c *Config) check() []*Error {
 	if c.DataDir == "" {
 		v.bad("data_dir", `empty: want a directory ("." is the folder of the config file)`)
 	}
-	if len(c.Name) > tox.MaxNameLength || !utf8.ValidString(c.Name) {
-		v.bad("name", fmt.Sprintf("want at most %d bytes of UTF-8", tox.MaxNameLength))
+	if err := CheckName(c.Name); err != nil {
+		v.bad("name", err.Error())
 	}
 	v.owner("mesh", func(c *Config) error { return c.Mesh.Validate() })
 	v.checkTox()
@@ -301,6 +302,23 @@ func (v *checker) checkSMTP() {
 }
 
 // checkToken accepts 1..max printable ASCII characters without spaces.
+// CheckName checks a node's nickname, the name Tox friends see: at most
+// tox.MaxNameLength bytes of UTF-8, without control characters (a new
+// line or a tab would garble a friend's contact list), and not blanks
+// alone. Empty is allowed: no nickname.
+func CheckName(name string) error {
+	switch {
+	case len(name) > tox.MaxNameLength || !utf8.ValidString(name):
+		return fmt.Errorf("want at most %d bytes of UTF-8", tox.MaxNameLength)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		r := []rune(name)[slices.IndexFunc([]rune(name), unicode.IsControl)]
+		return fmt.Errorf("has the control character %q: want printable text", r)
+	case name != "" && strings.TrimSpace(name) == "":
+		return errors.New("only blanks: want a nickname, or nothing")
+	}
+	return nil
+}
+
 func checkToken(s string, max int) error {
 	if s == "" || len(s) > max {
 		return fmt.Errorf("%d characters: want 1..%d printable ASCII characters without spaces", len(s), max)

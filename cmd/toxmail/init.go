@@ -41,11 +41,20 @@ network: the keys are made with UDP off.`)
 	if *dir == "" {
 		return usagef("--dir is required; usage: %s", f.synopsis)
 	}
+	if err := config.CheckName(*name); err != nil {
+		return usagef("--name %s: %v; give another --name", clip(*name), err)
+	}
 	if *user == "" {
 		*user = c.getenv("USER")
 	}
 	if *user == "" {
 		*user = "me"
+	}
+	if err := config.CheckUserName(*user); err != nil {
+		if !f.isSet("user") {
+			return usagef("the login name $USER gives, %s: %v; give one with --user", clip(*user), err)
+		}
+		return usagef("--user %s: %v; give another --user", clip(*user), err)
 	}
 
 	abs, err := filepath.Abs(*dir)

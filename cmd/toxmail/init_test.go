@@ -126,7 +126,14 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 func TestInitBadUser(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "n")
-	toxmail(t, "init", "--dir", dir, "--user", "a b").failed(t, exitUsage, "toxmail init: ", "--user")
+	// Each bad value is named by its flag (or by $USER, where the login
+	// name came from), and nothing is created.
+	toxmail(t, "init", "--dir", dir, "--user", "a b").failed(t, exitUsage, "toxmail init: ", `--user "a b": character ' '`, "give another --user")
+	runInv(t, invocation{args: []string{"init", "--dir", dir}, env: []string{"USER=a b"}}).
+		failed(t, exitUsage, "toxmail init: ", `the login name $USER gives, "a b"`, "give one with --user")
+	for _, name := range []string{"a\nb", "a\tb", " "} {
+		toxmail(t, "init", "--dir", dir, "--name", name).failed(t, exitUsage, "toxmail init: ", "--name")
+	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Error("a refused init created the directory")
 	}
