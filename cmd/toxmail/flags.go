@@ -206,9 +206,24 @@ func (c *cli) loadConfig(flagValue string) (*config.Config, error) {
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		return nil, fail(err, "")
+		return nil, fail(err, configHint(err, explicit))
 	}
 	return cfg, nil
+}
+
+// configHint says what to do about an error loading a config: fix the
+// TOML of a malformed file, and, where the user named no config, that the
+// file is the one in the current directory.
+func configHint(err error, explicit bool) string {
+	var hints []string
+	var ce *config.Error
+	if errors.As(err, &ce) && strings.HasPrefix(ce.Msg, "invalid TOML") {
+		hints = append(hints, "fix that line (the file is TOML: key = value lines under [section] headers)")
+	}
+	if !explicit {
+		hints = append(hints, "./"+config.FileName+" was read because no --config was given")
+	}
+	return strings.Join(hints, "; ")
 }
 
 // loadSettings loads the config for a command that uses only settings
@@ -217,7 +232,7 @@ func (c *cli) loadConfig(flagValue string) (*config.Config, error) {
 // stderr says how to fix it. For "sim" the values are not checked (see
 // config.LoadSim): the simulator checks its own once its flags apply.
 func (c *cli) loadSettings(cmd, flagValue string) (*config.Config, error) {
-	path, _ := c.configPath(flagValue)
+	path, explicit := c.configPath(flagValue)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return c.loadConfig(flagValue) // its wording of a missing file
 	}
@@ -227,7 +242,7 @@ func (c *cli) loadSettings(cmd, flagValue string) (*config.Config, error) {
 	}
 	cfg, err := load(path)
 	if err != nil {
-		return nil, fail(err, "")
+		return nil, fail(err, configHint(err, explicit))
 	}
 	// A file that holds no secret (a [sim]-only study) is nobody's
 	// business to read.

@@ -377,3 +377,21 @@ func TestSandboxScriptKeepsStdout(t *testing.T) {
 		t.Errorf("sandbox-test said nothing on stderr: %q", stderr.String())
 	}
 }
+
+// TestConfigSyntaxHint: a malformed config says to fix its line, and a
+// ./toxmail.toml nobody named says why it was read.
+func TestConfigSyntaxHint(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, config.FileName)
+	if err := os.WriteFile(path, []byte("name \"x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runInv(t, invocation{args: []string{"id"}, dir: dir}).failed(t, exitFailure, "toxmail id: ",
+		"toxmail.toml:1:6: invalid TOML", "fix that line", "./toxmail.toml was read because no --config was given")
+	r := toxmail(t, "lookup", "a@example.org", "--config", path)
+	r.failed(t, exitFailure, "toxmail lookup: ", "invalid TOML", "fix that line")
+	if strings.Contains(r.stderr, "was read because") {
+		t.Errorf("a config given by --config is explained as found: %q", r.stderr)
+	}
+}
