@@ -358,7 +358,7 @@ var schema = []section{
 					`  "exp": exponential online sessions and offline periods with means mean_on and mean_off;` + "\n" +
 					`  "weibull": Weibull sessions (on_shape, on_scale) and offline periods (off_shape, off_scale);` + "\n" +
 					fmt.Sprintf(`  "kad": Weibull with the parameters measured in the KAD DHT by Steiner, En-Najjary and Biersack ("Long term study of peer behavior in the KAD DHT", IEEE/ACM ToN 2009): sessions shape %v scale %s, offline shape %v scale %s.`,
-						sim.KadOnShape, formatDuration(sim.KadOnScale), sim.KadOffShape, formatDuration(sim.KadOffScale)),
+						sim.KadOnShape, FormatDuration(sim.KadOnScale), sim.KadOffShape, FormatDuration(sim.KadOffScale)),
 				ptr: func(c *Config) any { return &c.Sim.Churn }},
 			{key: "mean_on", field: "MeanOn", rng: "more than 0s (exp)",
 				doc: `exp: mean online session.`,

@@ -146,7 +146,7 @@ func ownerMsg(section, msg string) string {
 	})
 	return goDuration.ReplaceAllStringFunc(msg, func(s string) string {
 		if d, err := time.ParseDuration(s); err == nil {
-			return formatDuration(d)
+			return FormatDuration(d)
 		}
 		return s
 	})
@@ -359,13 +359,13 @@ func (v *checker) checkDNS() {
 		v.bad("dns.cache_min_ttl", "out of range: want at least 1s")
 	}
 	if d.CacheMaxTTL < d.CacheMinTTL {
-		v.bad("dns.cache_max_ttl", fmt.Sprintf("out of range: want at least cache_min_ttl (%s)", formatDuration(d.CacheMinTTL)))
+		v.bad("dns.cache_max_ttl", fmt.Sprintf("out of range: want at least cache_min_ttl (%s)", FormatDuration(d.CacheMinTTL)))
 	}
 	if d.CacheNegativeTTL < time.Second {
 		v.bad("dns.cache_negative_ttl", "out of range: want at least 1s")
 	}
 	if d.CacheMaxNegTTL < d.CacheMinTTL {
-		v.bad("dns.cache_max_negative_ttl", fmt.Sprintf("out of range: want at least cache_min_ttl (%s)", formatDuration(d.CacheMinTTL)))
+		v.bad("dns.cache_max_negative_ttl", fmt.Sprintf("out of range: want at least cache_min_ttl (%s)", FormatDuration(d.CacheMinTTL)))
 	}
 	if d.CacheMaxEntries < 1 {
 		v.bad("dns.cache_max_entries", "out of range: want at least 1")

@@ -38,7 +38,7 @@ func decode(p, raw any, size bool, rng string) error {
 		if !isStr {
 			return want(`a duration such as "90s", "10m", "2h" or "7d"`)
 		}
-		d, err := parseDuration(str)
+		d, err := ParseDuration(str)
 		if err != nil {
 			return want(`a duration such as "90s", "10m", "2h" or "7d"`)
 		}
@@ -184,9 +184,10 @@ func decodeInt[T integer](p *T, raw any, size bool, rng string) error {
 	return nil
 }
 
-// parseDuration reads a Go duration ("1h30m", "90s", "-1h") that may start
-// with a number of days ("7d", "1.5d", "1d12h").
-func parseDuration(s string) (time.Duration, error) {
+// ParseDuration reads a duration as the config file takes one: a Go
+// duration ("1h30m", "90s", "-1h") that may start with a number of days
+// ("7d", "1.5d", "1d12h"). A sign goes only in front ("1d-1h" is refused).
+func ParseDuration(s string) (time.Duration, error) {
 	sign := time.Duration(1)
 	rest := s
 	if r, ok := strings.CutPrefix(rest, "-"); ok {
@@ -260,7 +261,7 @@ func format(p any, size bool) string {
 	case *string:
 		return quote(*p)
 	case *time.Duration:
-		return quote(formatDuration(*p))
+		return quote(FormatDuration(*p))
 	case *uint8:
 		return formatInt(int64(*p), size)
 	case *uint16:
@@ -344,7 +345,9 @@ func formatFloat(f float64) string {
 
 // formatDuration writes whole days as "7d" and other durations as Go does,
 // without trailing zero units: "2m", "1h30m", "50ms".
-func formatDuration(d time.Duration) string {
+// FormatDuration writes d as ParseDuration reads it: whole days as "7d",
+// the rest as Go does without trailing zero units ("1h30m", "2h").
+func FormatDuration(d time.Duration) string {
 	if d != 0 && d%day == 0 {
 		return strconv.FormatInt(int64(d/day), 10) + "d"
 	}

@@ -33,9 +33,9 @@ func TestParseDuration(t *testing.T) {
 		{"soon", 0, false},
 		{"1000000d", 0, false},
 	} {
-		got, err := parseDuration(tc.in)
+		got, err := ParseDuration(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("parseDuration(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
 		}
 	}
 }
@@ -74,9 +74,9 @@ func TestParseSize(t *testing.T) {
 func TestFormatRoundTrips(t *testing.T) {
 	for _, d := range []time.Duration{0, time.Nanosecond, 50 * time.Millisecond, time.Second, 90 * time.Second, 10 * time.Minute,
 		time.Hour, 90 * time.Minute, 10*time.Hour + time.Second, day, 7 * day, 36 * time.Hour, -time.Hour, 3650 * day, 169*time.Minute + 30*time.Second} {
-		got, err := parseDuration(formatDuration(d))
+		got, err := ParseDuration(FormatDuration(d))
 		if err != nil || got != d {
-			t.Errorf("parseDuration(formatDuration(%v) = %q) = %v, %v", d, formatDuration(d), got, err)
+			t.Errorf("ParseDuration(FormatDuration(%v) = %q) = %v, %v", d, FormatDuration(d), got, err)
 		}
 	}
 	for _, n := range []int64{0, 1, 1023, 1024, 1536, 8 << 20, 256 << 20, 1e9, 1 << 40, 3 << 40} {

@@ -317,34 +317,17 @@ func (v durationValue) Set(s string) error {
 	return nil
 }
 
-// parseDuration reads a Go duration with an optional leading number of
-// days: "90s", "2h", "7d", "1d12h".
+// parseDuration reads a duration flag as the config file takes one
+// (config.ParseDuration: "90s", "2h", "7d", "1.5d", "1d12h"), and refuses
+// a negative one.
 func parseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	bad := fmt.Errorf("%q is not a duration like 90s, 2h or 7d", s)
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
-		var n int64
-		if _, err := fmt.Sscanf(s[:i], "%d", &n); err != nil || fmt.Sprint(n) != s[:i] || n < 0 || n > 100_000 {
-			return 0, bad
-		}
-		days, s = time.Duration(n)*24*time.Hour, s[i+1:]
-		if s == "" {
-			return days, nil
-		}
+	d, err := config.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 90s, 2h or 7d", s)
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, bad
-	}
-	return days + d, nil
+	return d, nil
 }
 
-// formatDuration writes whole days as "7d", the rest as Go does.
-func formatDuration(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d > 0 && d%day == 0 {
-		return fmt.Sprintf("%dd", d/day)
-	}
-	return d.String()
-}
+// formatDuration writes d as parseDuration reads it.
+func formatDuration(d time.Duration) string { return config.FormatDuration(d) }

@@ -122,8 +122,10 @@ func TestParseDuration(t *testing.T) {
 		{"7d", 7 * 24 * time.Hour, true},
 		{"1d12h", 36 * time.Hour, true},
 		{"d", 0, false},
-		{"1.5d", 0, false},
+		{"1.5d", 36 * time.Hour, true}, // as the config file takes it
 		{"-1d", 0, false},
+		{"1d-1h", 0, false}, // a sign goes only in front
+		{"-1h", 0, false},
 		{"forever", 0, false},
 		{"1dx", 0, false},
 	}
