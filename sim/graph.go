@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"slices"
@@ -421,6 +422,9 @@ func quoteClip(s string) string {
 func LoadEdgeListFile(path string) (*Graph, error) {
 	f, err := os.Open(path)
 	if err != nil {
+		if lower := strings.ToLower(path); errors.Is(err, fs.ErrNotExist) && lower != path && IsGenerated(lower) {
+			return nil, fmt.Errorf("sim: graph %q: no such file; the generator is %q, in lower case", path, lower)
+		}
 		return nil, fmt.Errorf("sim: graph %q is not er, ws, ba, hk or a readable edge-list file: %w", path, err)
 	}
 	defer f.Close()

@@ -379,6 +379,19 @@ func TestLoadEdgeListErrors(t *testing.T) {
 	}
 }
 
+// TestLoadEdgeListFileGeneratorCase: "HK", not a file, is the hk
+// generator mistyped, and the error says so.
+func TestLoadEdgeListFileGeneratorCase(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := LoadEdgeListFile("HK")
+	if err == nil || !strings.Contains(err.Error(), `graph "HK": no such file; the generator is "hk", in lower case`) {
+		t.Errorf("HK: %v", err)
+	}
+	if _, err := LoadEdgeListFile("nosuch.txt"); err == nil || !strings.Contains(err.Error(), "is not er, ws, ba, hk or a readable edge-list file") {
+		t.Errorf("nosuch.txt: %v", err)
+	}
+}
+
 func TestLoadEdgeListFile(t *testing.T) {
 	g, err := LoadEdgeListFile(filepath.Join("testdata", "snap_small.txt"))
 	if err != nil {

@@ -85,9 +85,9 @@ func BuildWorkload(c *Config, g *Graph, rng *rand.Rand) ([]Mail, error) {
 				}
 			}
 			if !found {
-				return nil, fmt.Errorf("sim: found no recipient exactly %d hops from %d random senders; "+
-					"the graph (%d nodes, %d edges) may have no such pairs: lower distance or use 0 for random pairs",
-					c.Distance, maxSenderRedraws, n, g.Edges())
+				return nil, fmt.Errorf("sim: no sender in %d random draws had a node exactly %d hops away; "+
+					"the graph (%d nodes, %d edges) may have no pairs that far apart: lower the distance, or set it to 0 for random pairs",
+					maxSenderRedraws, c.Distance, n, g.Edges())
 			}
 		}
 		m.Size = mailSize(c, rng)

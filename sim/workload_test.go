@@ -89,6 +89,14 @@ func TestBuildWorkloadDistance(t *testing.T) {
 	}
 }
 
+func TestBuildWorkloadDistanceTooFar(t *testing.T) {
+	g := mustGraph(t, 3, [][2]int32{{0, 1}, {1, 2}})
+	_, err := BuildWorkload(workloadConfig(10, 5), g, rand.New(rand.NewPCG(4, 4)))
+	if err == nil || !strings.Contains(err.Error(), "exactly 5 hops away; the graph (3 nodes, 2 edges) may have no pairs that far apart") {
+		t.Errorf("distance 5 on a path of 3 nodes: %v", err)
+	}
+}
+
 func TestBuildWorkloadSenderRedrawn(t *testing.T) {
 	// Only the ends of the path 0-1-2-3 have a node 3 hops away; the
 	// middle nodes must be redrawn, and the isolated node 4 never sends.
