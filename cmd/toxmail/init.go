@@ -87,14 +87,17 @@ network: the keys are made with UDP off.`)
 	}
 	cfg.DataDir = abs // for ProfilePath below; the file keeps "."
 
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	top, err := mkdirAll(abs, 0o700)
+	if err != nil {
 		return fail(err, "choose a --dir you can write to")
 	}
 	if err := daemon.CheckDataDir(abs); err != nil {
+		removeEmptyUpTo(abs, top) // a refused init leaves nothing behind
 		return fail(err, "")
 	}
 	id, err := newProfile(cfg.ProfilePath(), c.passphrase())
 	if err != nil {
+		removeEmptyUpTo(abs, top)
 		return err
 	}
 	cfg.DataDir = config.DefaultDataDir
@@ -104,6 +107,7 @@ network: the keys are made with UDP off.`)
 		if _, serr := os.Lstat(cfgPath); serr == nil {
 			return failf("%s exists; use another --dir or remove it", cfgPath)
 		}
+		removeEmptyUpTo(abs, top)
 		return fail(err, "check that you can write to "+abs)
 	}
 

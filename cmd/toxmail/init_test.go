@@ -123,6 +123,23 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 	}
 }
 
+// TestInitInsecureParentLeavesNothing: under a directory anyone may
+// write to, init refuses, and takes back the directories it made.
+func TestInitInsecureParentLeavesNothing(t *testing.T) {
+	t.Parallel()
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil { // no sticky bit
+		t.Fatal(err)
+	}
+	toxmail(t, "init", "--dir", filepath.Join(open, "a", "b")).failed(t, exitFailure, "toxmail init: ", open)
+	if entries, err := os.ReadDir(open); err != nil || len(entries) != 0 {
+		t.Errorf("a refused init left %v in %s (%v)", entries, open, err)
+	}
+}
+
 func TestInitBadUser(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "n")

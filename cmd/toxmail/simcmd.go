@@ -5,10 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -314,18 +312,8 @@ func prepareOutDir(dir string) (top string, err error) {
 	if err := sim.CheckOutputDir(dir); err != nil {
 		return "", err
 	}
-	for d := filepath.Clean(dir); ; {
-		if _, err := os.Stat(d); !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		top = d
-		parent := filepath.Dir(d)
-		if parent == d {
-			break
-		}
-		d = parent
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	top, err = mkdirAll(dir, 0o755)
+	if err != nil {
 		return "", fmt.Errorf("output directory: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".toxmail-sim-*")
@@ -336,19 +324,6 @@ func prepareOutDir(dir string) (top string, err error) {
 	f.Close()
 	os.Remove(f.Name())
 	return top, nil
-}
-
-// removeEmptyUpTo removes dir and its parents up to top, which
-// prepareOutDir made, as long as they are empty; nothing when top is "".
-func removeEmptyUpTo(dir, top string) {
-	if top == "" {
-		return
-	}
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		if os.Remove(d) != nil || d == top {
-			return
-		}
-	}
 }
 
 func fileExists(path string) bool {
