@@ -422,45 +422,37 @@ func NormalizeAddress(s string) (string, error) {
 			a, err = mail.ParseAddress(t)
 		}
 	}
-	echo := clipInput(s, maxEchoedAddress)
 	if err != nil {
-		if why := addressShape(s); why != "" {
-			return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, echo, why)
+		why := addressShape(s)
+		if why == "" {
+			why = strings.TrimPrefix(err.Error(), "mail: ")
 		}
-		return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, echo, strings.TrimPrefix(err.Error(), "mail: "))
+		return "", &AddressError{Address: s, Reason: why}
 	}
 	local, domain := splitMailAddress(a.Address)
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
 	if local == "" || domain == "" {
-		return "", fmt.Errorf("%w %q: want local@domain", ErrMalformedAddress, echo)
-	}
-	if why := addressTooLong(local, domain); why != "" {
-		return "", fmt.Errorf("%w %q: %s", ErrMalformedAddress, echo, why)
+		return "", &AddressError{Address: s, Reason: "want local@domain"}
 	}
 	return local + "@" + domain, nil
+}
+
+// AddressError is a malformed mail address: Reason says what is wrong
+// with it. It matches ErrMalformedAddress.
+type AddressError struct {
+	Address string // as given
+	Reason  string // "nothing after the @", "more than one @", ...
 }
 
 // maxEchoedAddress is how much of a malformed address its error repeats.
 const maxEchoedAddress = 80
 
-// addressTooLong names the RFC 5321 (§4.5.3.1) and RFC 1035 limit a parsed
-// address exceeds: a local part of 64 octets (but for the Tox
-// pseudo-domain's 76-digit IDs), a domain of 255 and a domain label of 63;
-// "" when it keeps them all.
-func addressTooLong(local, domain string) string {
-	switch {
-	case len(local) > 64 && domain != ToxDomain: // a Tox address's is 76 hex digits
-		return fmt.Sprintf("the part before the @ is %d bytes, at most 64", len(local))
-	case len(domain) > 255:
-		return fmt.Sprintf("the domain is %d bytes, at most 255", len(domain))
-	}
-	for label := range strings.SplitSeq(domain, ".") {
-		if len(label) > 63 {
-			return fmt.Sprintf("the domain has a label of %d bytes, at most 63", len(label))
-		}
-	}
-	return ""
+func (e *AddressError) Error() string {
+	return fmt.Sprintf("%s %q: %s", ErrMalformedAddress, clipInput(e.Address, maxEchoedAddress), e.Reason)
 }
+
+// Unwrap makes an AddressError match ErrMalformedAddress.
+func (e *AddressError) Unwrap() error { return ErrMalformedAddress }
 
 // addressShape says what is wrong with a bare address whose shape is off
 // ("alice", "a@@b", "@example.org", "alice@"), or returns "" to leave the reason

@@ -61,6 +61,24 @@ func TestContactBookLookup(t *testing.T) {
 	}
 }
 
+// TestContactBookLongAddresses: addresses past RFC 5321's 64-byte local
+// part, and IDN domains whose UTF-8 label is past 63 bytes (their xn--
+// form is shorter), load: an address book that loaded once must keep
+// loading.
+func TestContactBookLongAddresses(t *testing.T) {
+	long := strings.Repeat("l", 70) + "@example.org"
+	idn := "u@" + strings.Repeat("例", 22) + ".jp"
+	b := newTestBook(t,
+		gateway.Contact{Name: "long", Address: long, ID: resolveTestID(2)},
+		gateway.Contact{Name: "idn", Address: idn, ID: resolveTestID(3)},
+	)
+	for _, a := range []string{long, idn} {
+		if _, ok := b.Lookup(a); !ok {
+			t.Errorf("%s not found", a)
+		}
+	}
+}
+
 func TestContactBookInvalid(t *testing.T) {
 	good := resolveTestID(1)
 	bad := good
