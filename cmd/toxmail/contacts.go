@@ -171,6 +171,10 @@ a friend request.`)
 	} else if id, err = gateway.ParseToxID(what); err != nil {
 		return usagef("%s is not a valid Tox ID (%s); copy the whole 76-hex-digit Tox ID again (a 64-digit public key has no checksum and is not accepted)",
 			clip(what), clean(err))
+	} else if a := strings.TrimSpace(*addrFlag); a != "" {
+		if _, err := gateway.NormalizeAddress(a); err != nil {
+			return usagef("--address %s is not a mail address (%s); want name@domain", clip(a), malformedWhy(err))
+		}
 	}
 	cfg, err := c.loadConfig(*cfgFlag)
 	if err != nil {
@@ -275,10 +279,13 @@ a friend request.`)
 	return nil
 }
 
-// clip shortens what the user typed for an error line.
+// maxShownArg is how much of an argument an error line repeats.
+const maxShownArg = 90
+
+// clip shortens what the user typed for an error line, and quotes it.
 func clip(s string) string {
-	if len(s) > 90 {
-		s = s[:90] + "..."
+	if len(s) > maxShownArg {
+		s = s[:maxShownArg] + "..."
 	}
 	return fmt.Sprintf("%q", s)
 }

@@ -101,6 +101,8 @@ func TestContacts(t *testing.T) {
 	toxmail(t, "contacts", "add", "dave", bad+"@tox", "--config", missing).failed(t, exitUsage, "toxmail contacts: ", "is not a valid Tox address", "checksum")
 	toxmail(t, "contacts", "remove", bad, "--config", n.config).failed(t, exitUsage, "toxmail contacts: ", "is not a valid Tox ID", "checksum")
 	toxmail(t, "contacts", "approve", "zz", "--config", missing).failed(t, exitUsage, "toxmail contacts: ", `"zz" is not a public key`)
+	toxmail(t, "contacts", "add", "dave", bob.String(), "--address", "x@", "--config", missing).
+		failed(t, exitUsage, "toxmail contacts: ", `--address "x@" is not a mail address (nothing after the @)`)
 	toxmail(t, "contacts", "help", "bogus").failed(t, exitUsage, "toxmail contacts: ", `unknown subcommand "bogus"`)
 	// A flag before the subcommand is pointed out, not taken for one.
 	toxmail(t, "contacts", "--config", n.config, "list").failed(t, exitUsage, "toxmail contacts: ",

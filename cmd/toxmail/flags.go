@@ -77,14 +77,13 @@ func (f *flagSet) flagError(err error) string {
 				switch g.Get().(type) {
 				case bool:
 					want = "want true or false"
-				case int, int64, uint, uint64:
+				case int, int64:
 					want = "not a whole number"
+				case uint, uint64:
+					want = "not a whole number of zero or more"
 				}
 			}
 		}
-	}
-	if strings.Contains(msg, `invalid value "-`) && want != "want true or false" {
-		want += " of zero or more"
 	}
 	msg = strings.Replace(msg, ": parse error", ": "+want, 1)
 	return strings.Replace(msg, ": value out of range", ": out of range", 1)

@@ -80,7 +80,8 @@ func TestFlagValueErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"--json=maybe"}, `invalid boolean value "maybe" for --json: want true or false; see`},
-		{[]string{"--jobs", "1.5"}, `invalid value "1.5" for flag --jobs: not a whole number; see`},
+		{[]string{"--jobs", "1.5"}, `invalid value "1.5" for flag --jobs: not a whole number of zero or more; see`},
+		{[]string{"--seed", "-x"}, `invalid value "-x" for flag --seed: not a whole number; see`}, // -1 is a number here
 		{[]string{"--jobs", "-x"}, `invalid value "-x" for flag --jobs: not a whole number of zero or more; see`},
 		{[]string{"--degree", "x"}, `invalid value "x" for flag --degree: not a number; see`},
 		{[]string{"--config", ""}, "--config is empty; give FILE, or leave --config out"},
@@ -93,6 +94,7 @@ func TestFlagValueErrors(t *testing.T) {
 		f.configFlag()
 		f.Bool("json", false, "")
 		f.Uint("jobs", 0, "")
+		f.Int64("seed", 0, "")
 		f.Float64("degree", 0, "")
 		f.String("dns", "", "ask this `HOST:PORT`")
 		var d time.Duration

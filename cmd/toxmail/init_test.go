@@ -148,7 +148,7 @@ func TestInitBadUser(t *testing.T) {
 	toxmail(t, "init", "--dir", dir, "--user", "a b").failed(t, exitUsage, "toxmail init: ", `--user "a b": character ' '`, "give another --user")
 	runInv(t, invocation{args: []string{"init", "--dir", dir}, env: []string{"USER=a b"}}).
 		failed(t, exitUsage, "toxmail init: ", `the login name $USER gives, "a b"`, "give one with --user")
-	for _, name := range []string{"a\nb", "a\tb", " "} {
+	for _, name := range []string{"a\nb", "a\tb", " "} { // " " is refused as an empty flag; a config's name = " " as blanks
 		toxmail(t, "init", "--dir", dir, "--name", name).failed(t, exitUsage, "toxmail init: ", "--name")
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {

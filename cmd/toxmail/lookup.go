@@ -159,7 +159,7 @@ func newResolver(server string, timeout time.Duration, cache gateway.DNSCacheCon
 func checkAddressArg(addr, want string) error {
 	norm, err := gateway.NormalizeAddress(addr)
 	if err != nil {
-		return usagef("%s is not a mail address (%s); %s", clip(addr), malformedWhy(err.Error()), want)
+		return usagef("%s is not a mail address (%s); %s", clip(addr), malformedWhy(err), want)
 	}
 	// At @tox, 76 characters, or 32 hex digits and more (which no contact
 	// name may be), are meant as a Tox ID.
@@ -181,7 +181,11 @@ func withToxNames(r *gateway.Resolver, cfg *config.Config, addr string) error {
 	if cfg == nil {
 		return nil
 	}
-	if at := strings.LastIndexByte(addr, '@'); at < 0 || !strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(addr[at+1:]), ">"), gateway.ToxDomain) {
+	norm, err := gateway.NormalizeAddress(addr)
+	if err != nil {
+		return nil // the resolver says what is wrong
+	}
+	if _, domain, _ := strings.Cut(norm, "@"); domain != gateway.ToxDomain {
 		return nil
 	}
 	book, _, err := loadBook(cfg)
@@ -201,39 +205,30 @@ func resolveAddress(ctx context.Context, r *gateway.Resolver, addr string, timeo
 	if err == nil {
 		return res, nil
 	}
+	shown := addr
+	if len(shown) > maxShownArg {
+		shown = clip(addr) // quoted, and cut
+	}
 	var re *gateway.ResolveError
 	switch {
 	case !errors.As(err, &re):
 		return res, fail(err, "")
 	case re.Temp:
 		return res, failf("%s: %s; check the network or the DNS server (--dns HOST:PORT, or [dns] server in the config)",
-			addr, strings.TrimSuffix(re.Reason, ", try again later"))
-	case errors.Is(err, gateway.ErrMalformedAddress):
-		// A malformed argument is a usage error, as a malformed Tox ID is.
-		return res, usagef("%s is not a mail address (%s); want name@domain, e.g. alice@example.org",
-			clip(addr), malformedWhy(re.Reason))
+			shown, strings.TrimSuffix(re.Reason, ", try again later"))
 	case errors.Is(err, gateway.ErrDNSNotFound):
-		return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, strings.TrimPrefix(re.Reason, "unknown recipient: not in the address book and "))
+		return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", shown, strings.TrimPrefix(re.Reason, "unknown recipient: not in the address book and "))
 	}
-	return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", addr, oneLine(re.Reason))
+	return res, failf("%s: %s; check the address, or ask its owner for their Tox ID", shown, oneLine(re.Reason))
 }
 
-// malformedWhy returns the detail of a malformed-address reason
-// (`malformed mail address "ADDRESS": DETAIL`), without the words and the
-// address the CLI line already gives.
-func malformedWhy(reason string) string {
-	reason = oneLine(reason)
-	rest, ok := strings.CutPrefix(reason, gateway.ErrMalformedAddress.Error()+" ")
-	if !ok {
-		return reason
+// malformedWhy says what is wrong with a malformed address: the
+// AddressError's reason, or the whole error for any other.
+func malformedWhy(err error) string {
+	if ae, ok := errors.AsType[*gateway.AddressError](err); ok {
+		return oneLine(ae.Reason)
 	}
-	// The address is quoted (%q): it ends at the first unescaped quote.
-	for i := 1; i < len(rest); i++ {
-		if rest[i] == '"' && rest[i-1] != '\\' {
-			return strings.TrimPrefix(rest[i+1:], ": ")
-		}
-	}
-	return reason
+	return clean(err)
 }
 
 // dnsSettings returns the DNS server, timeout and cache of cfg, with the

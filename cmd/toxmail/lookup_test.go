@@ -119,6 +119,12 @@ func TestLookup(t *testing.T) {
 	toxmail(t, "contacts", "add", "carol3", "carol@tox", "--config", n.config).
 		failed(t, exitFailure, "toxmail contacts: ", `already in the address book as "carol"`)
 	toxmail(t, "lookup", "nobody@tox", "--config", n.config).failed(t, exitFailure, "toxmail lookup: ", `no contact named "nobody"`)
+	// However the domain is written: a trailing dot, a comment.
+	for _, a := range []string{"carol@tox.", "carol@TOX (work)"} {
+		if r := toxmail(t, "lookup", a, "--config", n.config).ok(t, "lookup "+a); !strings.HasPrefix(r.stdout, confirmed.String()) {
+			t.Errorf("lookup %s printed:\n%s", a, r.stdout)
+		}
+	}
 	toxmail(t, "contacts", "remove", "carol", "--config", n.config).ok(t, "contacts remove carol")
 	if err := os.Remove(pins); err != nil {
 		t.Fatal(err)
