@@ -100,7 +100,7 @@ func (c *Core) DHTKey() PublicKey {
 
 // UDPPort returns the bound UDP port, or ErrNotBound with UDP off.
 func (c *Core) UDPPort() (uint16, error) {
-	const op = "self_get_udp_port"
+	const op = opSelfGetUDPPort
 	if c.closed() {
 		return 0, closedError(op)
 	}
@@ -115,7 +115,7 @@ func (c *Core) UDPPort() (uint16, error) {
 // TCPPort returns the port of our TCP relay server, or ErrNotBound when it
 // is off (Options.TCPPort 0).
 func (c *Core) TCPPort() (uint16, error) {
-	const op = "self_get_tcp_port"
+	const op = opSelfGetTCPPort
 	if c.closed() {
 		return 0, closedError(op)
 	}
@@ -179,7 +179,7 @@ func checkText(op, what, s string, max int, emptyOK bool) error {
 // SetName sets our nickname (at most MaxNameLength bytes of UTF-8; empty
 // clears it). Friends see it after the next iterations.
 func (c *Core) SetName(name string) error {
-	const op = "self_set_name"
+	const op = opSelfSetName
 	if c.closed() {
 		return closedError(op)
 	}
@@ -194,7 +194,7 @@ func (c *Core) SetName(name string) error {
 // SetStatusMessage sets our status message (at most
 // MaxStatusMessageLength bytes of UTF-8; empty clears it).
 func (c *Core) SetStatusMessage(msg string) error {
-	const op = "self_set_status_message"
+	const op = opSelfSetStatusMessage
 	if c.closed() {
 		return closedError(op)
 	}
@@ -232,7 +232,7 @@ func checkHost(op, host string, port uint16) error {
 // goroutine, so prefer IP literals. Success only means the request was
 // sent: watch SelfConnection.
 func (c *Core) Bootstrap(host string, port uint16, dhtKey PublicKey) error {
-	const op = "bootstrap"
+	const op = opBootstrap
 	if c.closed() {
 		return closedError(op)
 	}
@@ -249,7 +249,7 @@ func (c *Core) Bootstrap(host string, port uint16, dhtKey PublicKey) error {
 // AddTCPRelay adds a TCP relay (needed when UDP is off or blocked). Same
 // host rules as Bootstrap.
 func (c *Core) AddTCPRelay(host string, port uint16, key PublicKey) error {
-	const op = "add_tcp_relay"
+	const op = opAddTCPRelay
 	if c.closed() {
 		return closedError(op)
 	}
@@ -267,7 +267,7 @@ func (c *Core) AddTCPRelay(host string, port uint16, key PublicKey) error {
 // carrying message (1..MaxFriendRequest bytes of UTF-8). It returns the
 // friend number, valid until DeleteFriend or the end of this instance.
 func (c *Core) AddFriend(addr Address, message string) (uint32, error) {
-	const op = "friend_add"
+	const op = opFriendAdd
 	if c.closed() {
 		return 0, closedError(op)
 	}
@@ -291,7 +291,7 @@ func (c *Core) AddFriend(addr Address, message string) (uint32, error) {
 // AddFriendNoRequest adds pk as a friend without sending a request: to
 // accept a FriendRequest, or when both sides add each other.
 func (c *Core) AddFriendNoRequest(pk PublicKey) (uint32, error) {
-	const op = "friend_add_norequest"
+	const op = opFriendAddNorequest
 	if c.closed() {
 		return 0, closedError(op)
 	}
@@ -309,7 +309,7 @@ func (c *Core) AddFriendNoRequest(pk PublicKey) (uint32, error) {
 // DeleteFriend removes a friend. The friend is not told; to it we simply
 // go offline. The number may be reused by the next AddFriend.
 func (c *Core) DeleteFriend(fn uint32) error {
-	const op = "friend_delete"
+	const op = opFriendDelete
 	if c.closed() {
 		return closedError(op)
 	}
@@ -320,7 +320,7 @@ func (c *Core) DeleteFriend(fn uint32) error {
 
 // FriendByPublicKey returns the friend number of pk, or ErrFriendNotFound.
 func (c *Core) FriendByPublicKey(pk PublicKey) (uint32, error) {
-	const op = "friend_by_public_key"
+	const op = opFriendByPublicKey
 	if c.closed() {
 		return 0, closedError(op)
 	}
@@ -348,7 +348,7 @@ func (c *Core) Friends() []uint32 {
 
 // FriendPublicKey returns a friend's long-term public key.
 func (c *Core) FriendPublicKey(fn uint32) (PublicKey, error) {
-	const op = "friend_get_public_key"
+	const op = opFriendGetPublicKey
 	var k PublicKey
 	if c.closed() {
 		return k, closedError(op)
@@ -363,7 +363,7 @@ func (c *Core) FriendPublicKey(fn uint32) (PublicKey, error) {
 
 // FriendConnection returns the connection to a friend (None when offline).
 func (c *Core) FriendConnection(fn uint32) (Connection, error) {
-	const op = "friend_get_connection_status"
+	const op = opFriendGetConnectionStatus
 	if c.closed() {
 		return ConnectionNone, closedError(op)
 	}
@@ -378,7 +378,7 @@ func (c *Core) FriendConnection(fn uint32) (Connection, error) {
 // FriendName returns a friend's nickname as last received (not validated
 // as UTF-8: it comes from the network).
 func (c *Core) FriendName(fn uint32) (string, error) {
-	const op = "friend_get_name"
+	const op = opFriendGetName
 	if c.closed() {
 		return "", closedError(op)
 	}
@@ -397,7 +397,7 @@ func (c *Core) FriendName(fn uint32) (string, error) {
 
 // FriendStatusMessage returns a friend's status message as last received.
 func (c *Core) FriendStatusMessage(fn uint32) (string, error) {
-	const op = "friend_get_status_message"
+	const op = opFriendGetStatusMessage
 	if c.closed() {
 		return "", closedError(op)
 	}
@@ -418,7 +418,7 @@ func (c *Core) FriendStatusMessage(fn uint32) (string, error) {
 // to an online friend and returns its message ID. ErrSendQ and
 // ErrFriendNotConnected are temporary.
 func (c *Core) SendMessage(fn uint32, typ MessageType, text string) (uint32, error) {
-	const op = "friend_send_message"
+	const op = opFriendSendMessage
 	if c.closed() {
 		return 0, closedError(op)
 	}
@@ -447,7 +447,7 @@ func (c *Core) SendMessage(fn uint32, typ MessageType, text string) (uint32, err
 // lasts. ErrSendQ (the queue is full: retry after the next iteration) and
 // ErrFriendNotConnected are temporary.
 func (c *Core) SendLossless(fn uint32, data []byte) error {
-	const op = "friend_send_lossless_packet"
+	const op = opFriendSendLosslessPacket
 	if c.closed() {
 		return closedError(op)
 	}

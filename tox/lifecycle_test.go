@@ -125,6 +125,20 @@ func TestHooksAndDo(t *testing.T) {
 	if _, err := x.UDPPort(); err != nil {
 		t.Fatal(err)
 	}
+	// Called from the owner goroutine, where it would wait for itself, a
+	// method refuses, naming its operation.
+	var nested, nestedDo error
+	x.Do(func(*Core) error {
+		_, nested = x.FriendName(0)
+		nestedDo = x.Do(func(*Core) error { return nil })
+		return nil
+	})
+	if !errors.Is(nested, ErrInvalid) || !strings.HasPrefix(nested.Error(), "tox: friend_get_name: ") {
+		t.Errorf("FriendName on the owner goroutine: got %v, want tox: friend_get_name: ErrInvalid", nested)
+	}
+	if !errors.Is(nestedDo, ErrInvalid) || !strings.HasPrefix(nestedDo.Error(), "tox: do: ") {
+		t.Errorf("Do on the owner goroutine: got %v", nestedDo)
+	}
 
 	// Concurrent callers are serialized on the owner goroutine.
 	var wg sync.WaitGroup

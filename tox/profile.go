@@ -41,7 +41,7 @@ func IsEncrypted(data []byte) bool {
 // Encrypt encrypts savedata with a passphrase (toxencryptsave). It is
 // slow on purpose: the key derivation is scrypt.
 func Encrypt(savedata, passphrase []byte) ([]byte, error) {
-	const op = "pass_encrypt"
+	const op = opPassEncrypt
 	if len(savedata) == 0 {
 		return nil, rejectf(op, ErrNoMessage, "nothing to encrypt")
 	}
@@ -61,7 +61,7 @@ func Encrypt(savedata, passphrase []byte) ([]byte, error) {
 // Decrypt decrypts an encrypted profile. A wrong passphrase, like an
 // altered file, gives ErrWrongPassphrase.
 func Decrypt(data, passphrase []byte) ([]byte, error) {
-	const op = "pass_decrypt"
+	const op = opPassDecrypt
 	if !IsEncrypted(data) {
 		return nil, rejectf(op, ErrBadFormat, "not an encrypted profile")
 	}

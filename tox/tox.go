@@ -90,7 +90,7 @@ func (t *Tox) newC(o *Options) (*C.Tox, error) {
 	var oe C.Tox_Err_Options_New
 	copts := C.tox_options_new(&oe)
 	if copts == nil {
-		return nil, toxError("options_new", int(oe))
+		return nil, toxError(opOptionsNew, int(oe))
 	}
 	// The proxy host and the savedata copy must outlive the options
 	// object (tox.h), so they are freed after it.
@@ -133,7 +133,7 @@ func (t *Tox) newC(o *Options) (*C.Tox, error) {
 	}
 	var e C.Tox_Err_New
 	ptr := C.tox_new(copts, &e)
-	if err := toxError("new", int(e)); err != nil {
+	if err := toxError(opNew, int(e)); err != nil {
 		// libtoxcore returns a partly loaded instance for a bad save;
 		// toxmail never runs on a half-read profile.
 		if ptr != nil {
@@ -142,7 +142,7 @@ func (t *Tox) newC(o *Options) (*C.Tox, error) {
 		return nil, err
 	}
 	if ptr == nil {
-		return nil, &Error{Op: "new", Code: codeGo, Name: "NULL", detail: "tox_new returned no instance"}
+		return nil, &Error{Op: opNew, Code: codeGo, Name: "NULL", detail: "tox_new returned no instance"}
 	}
 	return ptr, nil
 }
@@ -230,7 +230,7 @@ func (t *Tox) exited() {
 // raised, or an error if it called runtime.Goexit (which ends the owner
 // goroutine and so the instance).
 func (t *Tox) run(r request) {
-	res := result{err: &Error{Op: "do", Code: codeGo, Name: ErrClosed.Name, kind: ErrClosed,
+	res := result{err: &Error{Op: opDo, Code: codeGo, Name: ErrClosed.Name, kind: ErrClosed,
 		detail: "the function called runtime.Goexit (t.FailNow?) on the owner goroutine, which closes the instance"}}
 	defer func() {
 		if p := recover(); p != nil {
@@ -259,7 +259,7 @@ func (t *Tox) shutdown() {
 // in f is re-raised in the caller. Called from the owner goroutine itself
 // (a callback, a hook or f), where it would wait for itself, Do runs
 // nothing and returns an error matching ErrInvalid.
-func (t *Tox) Do(f func(*Core) error) error { return t.do("do", f) }
+func (t *Tox) Do(f func(*Core) error) error { return t.do(opDo, f) }
 
 // do is Do for the method op names (the libtoxcore function's name, as
 // the Core method's errors give it), so that its ErrClosed and
@@ -315,7 +315,7 @@ func (t *Tox) SetCloseHook(f func(*Core)) {
 
 // SetCallbacks replaces the callbacks given in Options.
 func (t *Tox) SetCallbacks(cb Callbacks) error {
-	return t.do("set_callbacks", func(*Core) error {
+	return t.do(opSetCallbacks, func(*Core) error {
 		t.cb = cb
 		return nil
 	})
@@ -364,105 +364,105 @@ func do1[T any](t *Tox, op string, f func(c *Core) (T, error)) (T, error) {
 
 // SecretKey returns our long-term secret key; see Core.SecretKey.
 func (t *Tox) SecretKey() (SecretKey, error) {
-	return do1(t, "self_get_secret_key", func(c *Core) (SecretKey, error) { return c.SecretKey(), nil })
+	return do1(t, opSelfGetSecretKey, func(c *Core) (SecretKey, error) { return c.SecretKey(), nil })
 }
 
 // UDPPort returns the bound UDP port; see Core.UDPPort.
-func (t *Tox) UDPPort() (uint16, error) { return do1(t, "self_get_udp_port", (*Core).UDPPort) }
+func (t *Tox) UDPPort() (uint16, error) { return do1(t, opSelfGetUDPPort, (*Core).UDPPort) }
 
 // TCPPort returns the TCP relay server's port; see Core.TCPPort.
-func (t *Tox) TCPPort() (uint16, error) { return do1(t, "self_get_tcp_port", (*Core).TCPPort) }
+func (t *Tox) TCPPort() (uint16, error) { return do1(t, opSelfGetTCPPort, (*Core).TCPPort) }
 
 // Savedata returns the profile; see Core.Savedata. It fails once closed
 // (use the close hook to save at Close).
 func (t *Tox) Savedata() ([]byte, error) {
-	return do1(t, "get_savedata", func(c *Core) ([]byte, error) { return c.Savedata(), nil })
+	return do1(t, opGetSavedata, func(c *Core) ([]byte, error) { return c.Savedata(), nil })
 }
 
 // SelfConnection returns our DHT connection; see Core.SelfConnection.
 func (t *Tox) SelfConnection() (Connection, error) {
-	return do1(t, "self_get_connection_status", func(c *Core) (Connection, error) { return c.SelfConnection(), nil })
+	return do1(t, opSelfGetConnectionStatus, func(c *Core) (Connection, error) { return c.SelfConnection(), nil })
 }
 
 // IterationInterval returns libtoxcore's wanted iteration interval.
 func (t *Tox) IterationInterval() (time.Duration, error) {
-	return do1(t, "iteration_interval", func(c *Core) (time.Duration, error) { return c.IterationInterval(), nil })
+	return do1(t, opIterationInterval, func(c *Core) (time.Duration, error) { return c.IterationInterval(), nil })
 }
 
 // SetName sets our nickname; see Core.SetName.
 func (t *Tox) SetName(name string) error {
-	return t.do("self_set_name", func(c *Core) error { return c.SetName(name) })
+	return t.do(opSelfSetName, func(c *Core) error { return c.SetName(name) })
 }
 
 // SetStatusMessage sets our status message; see Core.SetStatusMessage.
 func (t *Tox) SetStatusMessage(msg string) error {
-	return t.do("self_set_status_message", func(c *Core) error { return c.SetStatusMessage(msg) })
+	return t.do(opSelfSetStatusMessage, func(c *Core) error { return c.SetStatusMessage(msg) })
 }
 
 // Bootstrap contacts a DHT node; see Core.Bootstrap.
 func (t *Tox) Bootstrap(host string, port uint16, dhtKey PublicKey) error {
-	return t.do("bootstrap", func(c *Core) error { return c.Bootstrap(host, port, dhtKey) })
+	return t.do(opBootstrap, func(c *Core) error { return c.Bootstrap(host, port, dhtKey) })
 }
 
 // AddTCPRelay adds a TCP relay; see Core.AddTCPRelay.
 func (t *Tox) AddTCPRelay(host string, port uint16, key PublicKey) error {
-	return t.do("add_tcp_relay", func(c *Core) error { return c.AddTCPRelay(host, port, key) })
+	return t.do(opAddTCPRelay, func(c *Core) error { return c.AddTCPRelay(host, port, key) })
 }
 
 // AddFriend sends a friend request; see Core.AddFriend.
 func (t *Tox) AddFriend(addr Address, message string) (uint32, error) {
-	return do1(t, "friend_add", func(c *Core) (uint32, error) { return c.AddFriend(addr, message) })
+	return do1(t, opFriendAdd, func(c *Core) (uint32, error) { return c.AddFriend(addr, message) })
 }
 
 // AddFriendNoRequest adds a friend silently; see Core.AddFriendNoRequest.
 func (t *Tox) AddFriendNoRequest(pk PublicKey) (uint32, error) {
-	return do1(t, "friend_add_norequest", func(c *Core) (uint32, error) { return c.AddFriendNoRequest(pk) })
+	return do1(t, opFriendAddNorequest, func(c *Core) (uint32, error) { return c.AddFriendNoRequest(pk) })
 }
 
 // DeleteFriend removes a friend; see Core.DeleteFriend.
 func (t *Tox) DeleteFriend(fn uint32) error {
-	return t.do("friend_delete", func(c *Core) error { return c.DeleteFriend(fn) })
+	return t.do(opFriendDelete, func(c *Core) error { return c.DeleteFriend(fn) })
 }
 
 // FriendByPublicKey finds a friend number; see Core.FriendByPublicKey.
 func (t *Tox) FriendByPublicKey(pk PublicKey) (uint32, error) {
-	return do1(t, "friend_by_public_key", func(c *Core) (uint32, error) { return c.FriendByPublicKey(pk) })
+	return do1(t, opFriendByPublicKey, func(c *Core) (uint32, error) { return c.FriendByPublicKey(pk) })
 }
 
 // Friends lists friend numbers; see Core.Friends.
 func (t *Tox) Friends() ([]uint32, error) {
-	return do1(t, "self_get_friend_list", func(c *Core) ([]uint32, error) { return c.Friends(), nil })
+	return do1(t, opSelfGetFriendList, func(c *Core) ([]uint32, error) { return c.Friends(), nil })
 }
 
 // FriendPublicKey returns a friend's key; see Core.FriendPublicKey.
 func (t *Tox) FriendPublicKey(fn uint32) (PublicKey, error) {
-	return do1(t, "friend_get_public_key", func(c *Core) (PublicKey, error) { return c.FriendPublicKey(fn) })
+	return do1(t, opFriendGetPublicKey, func(c *Core) (PublicKey, error) { return c.FriendPublicKey(fn) })
 }
 
 // FriendConnection returns a friend's connection; see Core.FriendConnection.
 func (t *Tox) FriendConnection(fn uint32) (Connection, error) {
-	return do1(t, "friend_get_connection_status", func(c *Core) (Connection, error) { return c.FriendConnection(fn) })
+	return do1(t, opFriendGetConnectionStatus, func(c *Core) (Connection, error) { return c.FriendConnection(fn) })
 }
 
 // FriendName returns a friend's nickname; see Core.FriendName.
 func (t *Tox) FriendName(fn uint32) (string, error) {
-	return do1(t, "friend_get_name", func(c *Core) (string, error) { return c.FriendName(fn) })
+	return do1(t, opFriendGetName, func(c *Core) (string, error) { return c.FriendName(fn) })
 }
 
 // FriendStatusMessage returns a friend's status message; see
 // Core.FriendStatusMessage.
 func (t *Tox) FriendStatusMessage(fn uint32) (string, error) {
-	return do1(t, "friend_get_status_message", func(c *Core) (string, error) { return c.FriendStatusMessage(fn) })
+	return do1(t, opFriendGetStatusMessage, func(c *Core) (string, error) { return c.FriendStatusMessage(fn) })
 }
 
 // SendMessage sends a text message; see Core.SendMessage.
 func (t *Tox) SendMessage(fn uint32, typ MessageType, text string) (uint32, error) {
-	return do1(t, "friend_send_message", func(c *Core) (uint32, error) { return c.SendMessage(fn, typ, text) })
+	return do1(t, opFriendSendMessage, func(c *Core) (uint32, error) { return c.SendMessage(fn, typ, text) })
 }
 
 // SendLossless sends one lossless packet; see Core.SendLossless. For a
 // stream of packets, send from the iterate hook instead: one Do per packet
 // is a goroutine round trip each.
 func (t *Tox) SendLossless(fn uint32, data []byte) error {
-	return t.do("friend_send_lossless_packet", func(c *Core) error { return c.SendLossless(fn, data) })
+	return t.do(opFriendSendLosslessPacket, func(c *Core) error { return c.SendLossless(fn, data) })
 }
