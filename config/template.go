@@ -66,7 +66,7 @@ var schema = []section{
 			{key: "data_dir", rng: "a directory; relative to the folder of this file",
 				doc: `Where the node keeps its state: the Tox profile, the mesh store, the mailbox and contacts.toml (the address book). "." is the folder this file is in.`,
 				ptr: func(c *Config) any { return &c.DataDir }},
-			{key: "name", rng: fmt.Sprintf("0..%d bytes of UTF-8", tox.MaxNameLength),
+			{key: "name", rng: fmt.Sprintf("0..%d bytes of UTF-8, no control characters (tab, new line)", tox.MaxNameLength),
 				doc: `The nickname your Tox friends see next to your Tox ID.`,
 				ptr: func(c *Config) any { return &c.Name }},
 		},

@@ -301,7 +301,6 @@ func (v *checker) checkSMTP() {
 	}
 }
 
-// checkToken accepts 1..max printable ASCII characters without spaces.
 // CheckName checks a node's nickname, the name Tox friends see: at most
 // tox.MaxNameLength bytes of UTF-8, without control characters (a new
 // line or a tab would garble a friend's contact list), and not blanks
@@ -319,6 +318,7 @@ func CheckName(name string) error {
 	return nil
 }
 
+// checkToken accepts 1..max printable ASCII characters without spaces.
 func checkToken(s string, max int) error {
 	if s == "" || len(s) > max {
 		return fmt.Errorf("%d characters: want 1..%d printable ASCII characters without spaces", len(s), max)

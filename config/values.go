@@ -343,10 +343,8 @@ func formatFloat(f float64) string {
 	return s
 }
 
-// formatDuration writes whole days as "7d" and other durations as Go does,
-// without trailing zero units: "2m", "1h30m", "50ms".
 // FormatDuration writes d as ParseDuration reads it: whole days as "7d",
-// the rest as Go does without trailing zero units ("1h30m", "2h").
+// the rest as Go does without trailing zero units ("2m", "1h30m", "50ms").
 func FormatDuration(d time.Duration) string {
 	if d != 0 && d%day == 0 {
 		return strconv.FormatInt(int64(d/day), 10) + "d"
