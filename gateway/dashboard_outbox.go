@@ -89,17 +89,39 @@ func (f statusFilter) filter(out []mesh.OutboxEntry) []mesh.OutboxEntry {
 	return kept
 }
 
+// outboxCounts counts sent mail by status.
+type outboxCounts struct {
+	Queued, Offered, Delivered, Expired int
+}
+
+func countOutbox(out []mesh.OutboxEntry) outboxCounts {
+	var c outboxCounts
+	for _, o := range out {
+		switch o.Status {
+		case mesh.StatusQueued:
+			c.Queued++
+		case mesh.StatusOffered:
+			c.Offered++
+		case mesh.StatusDelivered:
+			c.Delivered++
+		case mesh.StatusExpired:
+			c.Expired++
+		}
+	}
+	return c
+}
+
 // outboxPageView is the outbox page.
 type outboxPageView struct {
-	Rows                                []outboxView
-	Queued, Offered, Delivered, Expired int
-	Total                               int    // mails in the whole outbox
-	Shown                               int    // of them, those the filter takes
-	Filter                              string // the filter's name for the heading, "" for all
-	From, To                            int    // the rows shown, 1-based; 0 and 0 when none
-	Page, Pages                         int
-	Newer, Older                        string // links to the pages beside this one, "" at either end
-	All                                 string // the link that drops the filter
+	Rows []outboxView
+	outboxCounts
+	Total        int    // mails in the whole outbox
+	Shown        int    // of them, those the filter takes
+	Filter       string // the filter's name for the heading, "" for all
+	From, To     int    // the rows shown, 1-based; 0 and 0 when none
+	Page, Pages  int
+	Newer, Older string // links to the pages beside this one, "" at either end
+	All          string // the link that drops the filter
 }
 
 func (d *Dashboard) outboxPage(w http.ResponseWriter, r *http.Request, s *dashSession) {
@@ -120,19 +142,7 @@ func (d *Dashboard) outboxPage(w http.ResponseWriter, r *http.Request, s *dashSe
 	}
 	data := d.base(s, "Outbox", "outbox")
 	out := d.b.Outbox()
-	v := &outboxPageView{Total: len(out), Filter: strings.ReplaceAll(f.String(), ",", " or "), All: "/outbox"}
-	for _, o := range out {
-		switch o.Status {
-		case mesh.StatusQueued:
-			v.Queued++
-		case mesh.StatusOffered:
-			v.Offered++
-		case mesh.StatusDelivered:
-			v.Delivered++
-		case mesh.StatusExpired:
-			v.Expired++
-		}
-	}
+	v := &outboxPageView{outboxCounts: countOutbox(out), Total: len(out), Filter: strings.ReplaceAll(f.String(), ",", " or "), All: "/outbox"}
 	out = f.filter(out)
 	v.Shown = len(out)
 	v.Pages = max(1, (len(out)+outboxPageSize-1)/outboxPageSize)

@@ -91,15 +91,14 @@ func (d *Dashboard) base(s *dashSession, title, active string) *pageData {
 // overviewView is the home page.
 type overviewView struct {
 	Contacts, Online, Requests int
-	Queued, Offered, Delivered int
-	Expired                    int
-	Held                       int
-	HeldBytes                  string
-	OnTheWay                   int
-	Peers, MeshPeers           int
-	Received                   int
-	Inbox                      inboxView
-	Recent                     []outboxView
+	outboxCounts
+	Held             int
+	HeldBytes        string
+	OnTheWay         int
+	Peers, MeshPeers int
+	Received         int
+	Inbox            inboxView
+	Recent           []outboxView
 }
 
 // inboxView is how full the inbox is.
@@ -132,18 +131,7 @@ func (d *Dashboard) overviewPage(w http.ResponseWriter, r *http.Request, s *dash
 		}
 	}
 	out := d.b.Outbox()
-	for _, o := range out {
-		switch o.Status {
-		case mesh.StatusQueued:
-			v.Queued++
-		case mesh.StatusOffered:
-			v.Offered++
-		case mesh.StatusDelivered:
-			v.Delivered++
-		case mesh.StatusExpired:
-			v.Expired++
-		}
-	}
+	v.outboxCounts = countOutbox(out)
 	held := d.b.Held()
 	v.Held, v.HeldBytes = held.Count, bytesize.Format(held.Bytes)
 	st := d.b.Stats()
