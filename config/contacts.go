@@ -139,7 +139,7 @@ func parseContacts(data []byte, path string) ([]gateway.Contact, error) {
 		c.ID = parsed
 		str("source", e.Source, &source)
 		if e.Source != nil {
-			if err := c.Source.UnmarshalText([]byte(source)); err != nil {
+			if err := c.Source.UnmarshalText([]byte(source)); err != nil || c.Source == gateway.SourceFriend {
 				errs = append(errs, &Error{Key: key("source"), Msg: `want "toxid" (typed or pasted), "dns" (from a tox1 lookup), "contacts" or "unknown"`})
 			}
 		}

@@ -115,6 +115,7 @@ func TestLoadContactsErrors(t *testing.T) {
 		{"[[contact]]\nname = \"a\"\n", "contacts.toml:1: contact[0].tox_id: want a Tox ID"},
 		{"[[contact]]\nname = \"a\"\ntox_id = \"" + id1 + "\"\n\n[[contact]]\nname = \"A\"\ntox_id = \"" + id2 + "\"\n", "contacts.toml:6: contact[1].name = \"A\": \"A\" is listed twice"},
 		{"[[contact]]\nname = \"a\"\ntox_id = \"" + id1 + "\"\nsource = \"rumour\"\n", "contacts.toml:4: contact[0].source = \"rumour\": want \"toxid\""},
+		{"[[contact]]\nname = \"a\"\ntox_id = \"" + id1 + "\"\nsource = \"friend\"\n", "contacts.toml:4: contact[0].source = \"friend\": want \"toxid\""}, // a resolution's, never stored
 		{"[[contact]]\nname = \"a\"\ntox_id = \"" + id1 + "\"\nadded = \"yesterday\"\n", "contacts.toml:4: contact[0].added = \"yesterday\": want an RFC 3339 date"},
 		{"[[contact]]\nname = \"a b\"\ntox_id = \"" + id1 + "\"\n", "contacts.toml:1: contact[0]: invalid contact"},
 		{"[[contact]]\nname = 5\n", "contacts.toml:2: contact[0].name = 5: want a string"},

@@ -358,3 +358,10 @@ func quoteShort(s string) string {
 	}
 	return fmt.Sprintf("%q", s)
 }
+
+// isFriend reports whether pk is a Tox friend of the node now (an
+// approved friend request, or a contact): mail to its bare key is taken.
+func (d *Daemon) isFriend(pk envelope.PublicKey) bool {
+	_, err := d.x.FriendByPublicKey(tox.PublicKey(pk))
+	return err == nil
+}

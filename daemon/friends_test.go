@@ -79,6 +79,13 @@ func TestRemoveFriendNotInBook(t *testing.T) {
 	if !ok || row.Source != gateway.DashboardSourceFriend {
 		t.Fatalf("dave's row: %+v, %v; want a friend-only row", row, ok)
 	}
+	// Mail to such a friend goes to its bare key: it is the only address
+	// the node knows it by (only its key came with the request).
+	bare := strings.ToLower(dave.PublicKey().String()) + "@tox"
+	res, err := a.d.resolve.Resolve(t.Context(), bare)
+	if err != nil || res.Key != dave.PublicKey() || res.Source != gateway.SourceFriend {
+		t.Fatalf("resolving dave's bare key: %+v, %v; want his key, from a Tox friend", res, err)
+	}
 	b := &backend{a.d}
 	// The dashboard's Remove button on such a row sends the key.
 	if err := b.RemoveContact(dave.PublicKey().String()); err != nil {
@@ -86,6 +93,9 @@ func TestRemoveFriendNotInBook(t *testing.T) {
 	}
 	if a.isFriend(dave.PublicKey()) {
 		t.Error("dave is still a friend")
+	}
+	if _, err := a.d.resolve.Resolve(t.Context(), bare); err == nil || !strings.Contains(err.Error(), "no Tox friend's here") {
+		t.Errorf("resolving the bare key of a friend no more: %v", err)
 	}
 	if err := b.RemoveContact(erin.String()); err != nil { // the full Tox ID works too
 		t.Fatalf("RemoveContact(erin's Tox ID): %v", err)

@@ -25,11 +25,16 @@ const (
 	SourceToxID                  // the address itself was "<76 hex>@tox"; checksum verified
 	SourceContacts               // the local address book
 	SourceDNS                    // a tox1 TXT record: UNAUTHENTICATED, see Resolver
+	// SourceFriend is a bare public key ("<64 hex>@tox") that is the key
+	// of a Tox friend of the node, such as an approved friend request.
+	// The address book never stores it.
+	SourceFriend
 )
 
-var sourceNames = [...]string{"unknown", "toxid", "contacts", "dns"}
+var sourceNames = [...]string{"unknown", "toxid", "contacts", "dns", "friend"}
 
-// String returns a short token: "toxid", "contacts", "dns" or "unknown".
+// String returns a short token: "toxid", "contacts", "dns", "friend" or
+// "unknown".
 // ParseSource reads it back.
 func (s Source) String() string {
 	if int(s) < len(sourceNames) {
@@ -48,6 +53,8 @@ func (s Source) Describe() string {
 		return "address book"
 	case SourceDNS:
 		return "tox1 DNS, unauthenticated"
+	case SourceFriend:
+		return "Tox friend"
 	}
 	return "unknown source"
 }
@@ -55,7 +62,9 @@ func (s Source) Describe() string {
 // Authenticated reports whether a key from this source can be trusted as far
 // as the user trusts what they typed or saved: true for a raw Tox ID and the
 // address book, false for tox1 DNS, whose records are unsigned.
-func (s Source) Authenticated() bool { return s == SourceToxID || s == SourceContacts }
+func (s Source) Authenticated() bool {
+	return s == SourceToxID || s == SourceContacts || s == SourceFriend
+}
 
 // ParseSource parses the token String returns.
 func ParseSource(s string) (Source, error) {
@@ -83,7 +92,7 @@ func (s *Source) UnmarshalText(b []byte) error {
 // Resolution is a resolved recipient.
 type Resolution struct {
 	Address string             // the recipient as asked for, normalised
-	ID      ToxID              // the full Tox ID; its checksum is valid
+	ID      ToxID              // the full Tox ID, its checksum valid (for SourceFriend, the key with nospam 0: not one to share)
 	Key     envelope.PublicKey // ID.PublicKey(): the key to seal to
 	Source  Source
 	// Detail says exactly where the key came from, for logs and headers,
@@ -238,8 +247,14 @@ type Resolver struct {
 	// tox1 DNS; an answer giving another key later is refused (the record
 	// may be spoofed) until the user deletes the pin or puts the address
 	// in the address book. Nil: every answer is taken as it comes.
-	Pins   KeyPins
-	Logger *slog.Logger // nil: discard
+	Pins KeyPins
+	// IsFriend, if set, reports whether a key is a Tox friend of the node
+	// (an approved friend request, say). Such a key may be written bare,
+	// "<64 hex>@tox": matching a friend exactly, it needs no checksum to
+	// catch a typo. Without it, a bare key is taken only for an address
+	// book contact.
+	IsFriend func(envelope.PublicKey) bool
+	Logger   *slog.Logger // nil: discard
 }
 
 // Resolve resolves one recipient address. Errors are *ResolveError.
@@ -294,6 +309,9 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 	// 1. Raw Tox ID, or a contact's name at the Tox pseudo-domain (mail
 	// clients refuse a bare name): "bob@tox".
 	if domain == ToxDomain {
+		if pk, err := envelope.ParsePublicKey(local); err == nil && len(local) == 2*envelope.KeySize {
+			return r.resolveKey(norm, pk)
+		}
 		if looksLikeToxID(local) || checkContactName(local) != nil {
 			return resolveRaw(local)
 		}
@@ -399,13 +417,28 @@ func looksLikeToxID(local string) bool {
 	return true
 }
 
-func resolveRaw(local string) (Resolution, error) {
-	if len(local) == 2*envelope.KeySize {
-		if _, err := envelope.ParsePublicKey(local); err == nil {
-			return Resolution{}, permanentResolveErr("64 hex digits is a bare public key, which has no checksum to catch typos; "+
-				"use the full 76-hex-digit Tox ID", nil)
+// resolveKey resolves a bare public key at @tox: the key of an address
+// book contact or of a Tox friend. Any other is refused: a bare key has no
+// checksum, so a typo would seal the mail to no one.
+func (r *Resolver) resolveKey(addr string, pk envelope.PublicKey) (Resolution, error) {
+	if r.Contacts != nil {
+		if c, ok := r.Contacts.ByKey(pk); ok {
+			return contactResolution(addr, c), nil
 		}
 	}
+	if r.IsFriend != nil && r.IsFriend(pk) {
+		return Resolution{Address: addr, ID: NewToxID(pk, [4]byte{}), Key: pk, Source: SourceFriend,
+			Detail: "bare public key of a Tox friend (not in the address book)"}, nil
+	}
+	whose := "no address book contact has it"
+	if r.IsFriend != nil {
+		whose = "it is no contact's and no Tox friend's here"
+	}
+	return Resolution{}, permanentResolveErr("64 hex digits is a bare public key, which has no checksum to catch typos, and "+
+		whose+"; use the full 76-hex-digit Tox ID", nil)
+}
+
+func resolveRaw(local string) (Resolution, error) {
 	id, err := ParseToxID(local)
 	if err != nil {
 		return Resolution{}, permanentResolveErr("bad Tox ID in @tox address", err)

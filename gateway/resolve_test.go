@@ -13,6 +13,7 @@ import (
 	"github.com/foxcpp/go-mockdns"
 	"github.com/miekg/dns"
 
+	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 )
 
@@ -127,7 +128,7 @@ func TestResolveErrorsClassify(t *testing.T) {
 		{"dave@tox", false, `no contact named "dave"`, nil}, // dave is known by address only
 		{"x\x01y@tox", false, "malformed mail address", nil},
 		{strings.Repeat("ab", 20) + "@tox", false, "bad Tox ID in @tox address", gateway.ErrToxIDLength},
-		{id[:64] + "@tox", false, "bare public key", nil},
+		{resolveTestID(0x77).PublicKey().String() + "@tox", false, "bare public key", nil}, // no contact's key
 		{strings.Repeat("0", 76) + "@tox", false, "names no one", nil},
 		{"a@@b", false, `malformed mail address "a@@b": more than one @`, gateway.ErrMalformedAddress},
 		// What is wrong is named, not net/mail's "missing '@' or angle-addr".
@@ -253,6 +254,31 @@ func TestResolveSystemResolverErrors(t *testing.T) {
 	}
 }
 
+// TestResolveBareKey: "<64 hex>@tox" is taken for the key of an address
+// book contact or of a Tox friend, and refused otherwise (no checksum).
+func TestResolveBareKey(t *testing.T) {
+	bob, dave, stranger := resolveTestID(2), resolveTestID(4), resolveTestID(5)
+	r := gateway.Resolver{
+		Contacts: newTestBook(t, gateway.Contact{Name: "bob", ID: bob, Source: gateway.SourceToxID}),
+		IsFriend: func(pk envelope.PublicKey) bool { return pk == dave.PublicKey() || pk == bob.PublicKey() },
+	}
+	ctx := context.Background()
+	res, err := r.Resolve(ctx, strings.ToLower(bob.PublicKey().String())+"@TOX")
+	if err != nil || res.Key != bob.PublicKey() || res.Source != gateway.SourceContacts || !strings.Contains(res.Detail, `"bob"`) {
+		t.Errorf("bob's bare key: %+v, %v; want his address book entry", res, err)
+	}
+	res, err = r.Resolve(ctx, dave.PublicKey().String()+"@tox")
+	if err != nil || res.Key != dave.PublicKey() || res.Source != gateway.SourceFriend || res.ID.PublicKey() != dave.PublicKey() {
+		t.Errorf("dave's bare key: %+v, %v; want a Tox friend's", res, err)
+	}
+	addr := stranger.PublicKey().String() + "@tox"
+	_, err = r.Resolve(ctx, addr)
+	checkResolveError(t, err, addr, false, "no contact's and no Tox friend's here; use the full 76-hex-digit Tox ID")
+	r.IsFriend = nil // the CLI's resolver knows no friends
+	_, err = r.Resolve(ctx, dave.PublicKey().String()+"@tox")
+	checkResolveError(t, err, dave.PublicKey().String()+"@tox", false, "no address book contact has it")
+}
+
 func TestResolveSourceText(t *testing.T) {
 	tests := []struct {
 		s               gateway.Source
@@ -263,6 +289,7 @@ func TestResolveSourceText(t *testing.T) {
 		{gateway.SourceToxID, "toxid", "raw Tox ID", true},
 		{gateway.SourceContacts, "contacts", "address book", true},
 		{gateway.SourceDNS, "dns", "tox1 DNS, unauthenticated", false},
+		{gateway.SourceFriend, "friend", "Tox friend", true},
 	}
 	for _, tt := range tests {
 		if got := tt.s.String(); got != tt.token {

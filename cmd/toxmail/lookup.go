@@ -10,6 +10,7 @@ import (
 
 	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/daemon"
+	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 )
 
@@ -165,7 +166,8 @@ func checkAddressArg(addr, want string) error {
 	// name may be), are meant as a Tox ID.
 	local, domain, _ := strings.Cut(norm, "@")
 	allHex := strings.Trim(local, "0123456789abcdefABCDEF") == ""
-	if domain == gateway.ToxDomain && (len(local) == gateway.ToxIDHexLen || len(local) >= 32 && allHex) {
+	bareKey := allHex && len(local) == 2*envelope.KeySize // a contact's or a friend's key: the resolver decides
+	if domain == gateway.ToxDomain && !bareKey && (len(local) == gateway.ToxIDHexLen || len(local) >= 32 && allHex) {
 		if _, err := gateway.ParseToxID(local); err != nil {
 			return usagef("%s is not a valid Tox address (%s); copy the whole 76-hex-digit Tox ID again", clip(addr), clean(err))
 		}
