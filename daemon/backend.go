@@ -27,6 +27,10 @@ func (b *backend) Identity() gateway.DashboardIdentity {
 	if c, err := b.d.x.SelfConnection(); err == nil {
 		id.Network = c.String()
 	}
+	id.DHTKey = envelope.PublicKey(b.d.DHTKey())
+	if port, err := b.d.UDPPort(); err == nil {
+		id.UDPPort = port
+	}
 	return id
 }
 

@@ -92,6 +92,7 @@ type Daemon struct {
 	// cfgDigest is the config file's digest when its users were last
 	// taken, cfgRefused when it last failed to load (users.go).
 	cfgDigest, cfgRefused [sha256.Size]byte
+	restartKeys           []string // the config file's changes that wait for a restart, as last logged
 	smtp                  *gateway.SMTPServer
 	pop3                  *gateway.POP3Server
 	dash                  *gateway.Dashboard
@@ -315,7 +316,7 @@ func (d *Daemon) openGateway() error {
 		d.log.Warn("tox1 key pins: lines not understood were skipped (and kept)", "file", pins.Path(), "lines", skipped)
 	}
 	d.pins = pins
-	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Pins: pins, Logger: d.log.With("component", "resolve")}
+	d.resolve = &gateway.Resolver{Contacts: d.book, DNS: cache, Pins: pins, IsFriend: d.isFriend, Logger: d.log.With("component", "resolve")}
 
 	// Guessing by SMTP or POP3 slows both; names that cannot log in share
 	// one entry, so made-up names cannot hold up a real user.
@@ -385,7 +386,9 @@ func (d *Daemon) Start() error {
 	d.syncFriends()
 	d.wg.Add(1)
 	go d.background()
-	d.log.Info("toxmail running", "tox_id", d.ToxID().String(), "smtp", d.SMTPAddr(), "pop3", d.POP3Addr(), "dashboard", d.DashboardAddr())
+	port, _ := d.UDPPort()
+	d.log.Info("toxmail running", "tox_id", d.ToxID().String(), "smtp", d.SMTPAddr(), "pop3", d.POP3Addr(), "dashboard", d.DashboardAddr(),
+		"udp_port", port, "dht_key", envelope.PublicKey(d.DHTKey()).String())
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/toxmail/toxmail/config"
 )
@@ -13,7 +15,8 @@ import (
 // The SMTP/POP3 users and their password hashes come from the config file,
 // and follow it while the node runs: `toxmail passwd` rewrites the file,
 // and the new password works within a poll (Options.ContactsPoll) instead
-// of after a restart. Other settings take effect at the next start.
+// of after a restart. Other settings take effect at the next start, and
+// the log says which of them changed.
 
 // configDigest returns a digest of the config file's bytes and mode (so
 // that a chmod counts as a change), or the zero digest if it cannot be read
@@ -53,6 +56,7 @@ func (d *Daemon) reloadUsers() {
 		d.log.Warn("the config file changed but cannot be used; the SMTP/POP3 passwords stay as they were", "err", err)
 		return
 	}
+	d.noteRestartKeys(c)
 	users := c.SMTPConfig().Users
 	if !maps.Equal(users, *d.users.Load()) {
 		if err := d.smtp.SetUsers(users); err != nil {
@@ -64,4 +68,23 @@ func (d *Daemon) reloadUsers() {
 		d.log.Info("SMTP/POP3 users and passwords reloaded from the config file", "users", len(users))
 	}
 	d.cfgDigest, d.cfgRefused = sum, [sha256.Size]byte{}
+}
+
+// noteRestartKeys logs, once per set, the settings of the config file c
+// that differ from those the node runs with: they wait for a restart.
+// [sim] is the simulator's, not the node's; the users are reloaded live.
+func (d *Daemon) noteRestartKeys(c *config.Config) {
+	var keys []string
+	for _, k := range config.ChangedKeys(d.cfg, c) {
+		if k != "smtp.users" && !strings.HasPrefix(k, "sim.") {
+			keys = append(keys, k)
+		}
+	}
+	if slices.Equal(keys, d.restartKeys) {
+		return
+	}
+	d.restartKeys = keys
+	if len(keys) > 0 {
+		d.log.Warn("config file settings changed; they take effect when the node restarts", "keys", strings.Join(keys, ", "))
+	}
 }

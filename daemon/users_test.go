@@ -74,6 +74,17 @@ func TestUsersFollowConfigFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "passwords reloaded") {
 		t.Errorf("the reload was not logged:\n%s", logs.String())
 	}
+	const later = "take effect when the node restarts"
+	if strings.Contains(logs.String(), later) {
+		t.Errorf("a password change was logged as waiting for a restart:\n%s", logs.String())
+	}
+	// Other settings wait for a restart, and the log says which.
+	c.DNS.Server, c.Mesh.TTL = "127.0.0.1:5353", c.Mesh.TTL+1
+	write(config.Template(&c))
+	waitFor(t, 10*time.Second, "the edit to be noticed", func() bool { return strings.Contains(logs.String(), later) })
+	if !strings.Contains(logs.String(), "keys=\"dns.server, mesh.ttl\"") && !strings.Contains(logs.String(), "keys=\"mesh.ttl, dns.server\"") {
+		t.Errorf("the settings waiting for a restart are not named:\n%s", logs.String())
+	}
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent use.

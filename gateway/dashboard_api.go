@@ -36,6 +36,10 @@ type apiIdentity struct {
 	ToxID     string `json:"tox_id"`
 	PublicKey string `json:"public_key"`
 	Network   string `json:"network,omitempty"` // udp, tcp or none
+	// DHTKey and UDPPort let another node bootstrap from this one, until
+	// it restarts (the DHT key is new at every start).
+	DHTKey  string `json:"dht_key,omitempty"`
+	UDPPort uint16 `json:"udp_port,omitempty"`
 }
 
 type apiContact struct {
@@ -217,11 +221,14 @@ func (d *Dashboard) apiStatus(w http.ResponseWriter, r *http.Request, _ *dashSes
 	id := d.b.Identity()
 	contacts := d.b.Contacts()
 	st := apiStatus{
-		Identity: apiIdentity{Name: id.Name, ToxID: id.ToxID.String(), PublicKey: id.Key().String(), Network: id.Network},
+		Identity: apiIdentity{Name: id.Name, ToxID: id.ToxID.String(), PublicKey: id.Key().String(), Network: id.Network, UDPPort: id.UDPPort},
 		Counts: apiCounts{Requests: len(d.b.Requests()),
 			Outbox: map[string]int{"queued": 0, "offered": 0, "delivered": 0, "expired": 0}},
 		Held:  toAPIHeld(d.b.Held()),
 		Stats: apiStats(d.b.Stats()),
+	}
+	if !id.DHTKey.IsZero() {
+		st.Identity.DHTKey = id.DHTKey.String()
 	}
 	u := d.b.Inbox()
 	st.Inbox = apiInbox{Mails: u.Mails, Bytes: u.Bytes, Quota: u.Quota, Full: u.Full(), Refusing: u.Refusing(), Short: u.Short}

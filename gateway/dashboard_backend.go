@@ -78,6 +78,11 @@ type DashboardIdentity struct {
 	// Network is the node's connection to the Tox network: "udp", "tcp"
 	// (through a TCP relay) or "none"; empty when unknown.
 	Network string
+	// DHTKey and UDPPort are what another node needs to bootstrap from
+	// this one ([[tox.bootstrap]] public_key and port): the DHT key is new
+	// at every start. Zero when unknown.
+	DHTKey  envelope.PublicKey
+	UDPPort uint16
 }
 
 // Key returns PublicKey, or the key of ToxID when PublicKey is zero.

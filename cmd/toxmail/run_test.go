@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -148,6 +149,14 @@ func TestRunNode(t *testing.T) {
 		}
 		if st.Inbox.Quota != config.DefaultMaxMailboxBytes || st.Inbox.Full {
 			t.Errorf("status inbox %+v, want the default quota, not full", st.Inbox)
+		}
+		// What another node needs to bootstrap from this one.
+		if !regexp.MustCompile(`^[0-9A-F]{64}$`).MatchString(st.Identity.DHTKey) || st.Identity.UDPPort == 0 {
+			t.Errorf("status gives no DHT key and UDP port to bootstrap from: %+v", st.Identity)
+		}
+		r = toxmail(t, "status", "--config", n.config).ok(t, "status")
+		if want := fmt.Sprintf("[[tox.bootstrap]] with host = this machine's address, port = %d, public_key = %q", st.Identity.UDPPort, st.Identity.DHTKey); !strings.Contains(r.stdout, want) {
+			t.Errorf("status does not show %q:\n%s", want, r.stdout)
 		}
 	})
 	t.Run("status", func(t *testing.T) {

@@ -16,6 +16,8 @@ type nodeStatus struct {
 		Name    string `json:"name"`
 		ToxID   string `json:"tox_id"`
 		Network string `json:"network"`
+		DHTKey  string `json:"dht_key"`
+		UDPPort uint16 `json:"udp_port"`
 	} `json:"identity"`
 	Counts struct {
 		Contacts int            `json:"contacts"`
@@ -87,6 +89,10 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		fmt.Fprintf(w, "  network:   joined (%s)\n", strings.ToUpper(st.Identity.Network))
 	case "none":
 		fmt.Fprintf(w, "  network:   not connected to the Tox network; if that lasts, check [[tox.bootstrap]] (host, port, public_key, tcp_port)\n")
+	}
+	if id := st.Identity; id.DHTKey != "" && id.UDPPort != 0 {
+		fmt.Fprintf(w, "  bootstrap: your other nodes can join through this one, until it restarts (its DHT key is new at each start):\n")
+		fmt.Fprintf(w, "             [[tox.bootstrap]] with host = this machine's address, port = %d, public_key = %q\n", id.UDPPort, id.DHTKey)
 	}
 	fmt.Fprintf(w, "  contacts:  %d in the address book and %d other %s, %d online; %d friend %s waiting\n",
 		st.Counts.Contacts, st.Counts.Friends, plural.Noun(st.Counts.Friends, "friend"), st.Counts.Online,
