@@ -31,6 +31,9 @@ func (b *backend) Identity() gateway.DashboardIdentity {
 	if port, err := b.d.UDPPort(); err == nil {
 		id.UDPPort = port
 	}
+	if port, err := b.d.x.TCPPort(); err == nil {
+		id.TCPPort = port
+	}
 	return id
 }
 
@@ -103,8 +106,11 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress, address str
 		if err != nil {
 			return gateway.DashboardContact{}, err
 		}
-		if res.ID.IsZero() {
-			return gateway.DashboardContact{}, fmt.Errorf("%s resolved to a key without a full Tox ID; ask for the 76-digit Tox ID", s)
+		if res.ID.IsZero() || res.Source == gateway.SourceFriend {
+			// A friend's bare key has no nospam to keep: the contact
+			// needs the Tox ID its owner gives out.
+			return gateway.DashboardContact{}, fmt.Errorf("%w: %s is a Tox friend's bare key, without its Tox ID; ask for the 76-digit Tox ID",
+				gateway.ErrContactInvalid, s)
 		}
 		c.Address, c.ID, c.Source = s, res.ID, gateway.SourceDNS
 		if res.Source != gateway.SourceDNS {

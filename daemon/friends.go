@@ -359,9 +359,8 @@ func quoteShort(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// isFriend reports whether pk is a Tox friend of the node now (an
-// approved friend request, or a contact): mail to its bare key is taken.
-func (d *Daemon) isFriend(pk envelope.PublicKey) bool {
-	_, err := d.x.FriendByPublicKey(tox.PublicKey(pk))
-	return err == nil
-}
+// isFriend reports whether pk is a Tox friend of the node now (a friend
+// request it accepted, or a contact): mail to its bare key is taken. It
+// reads the transport's friend list, so it neither fails nor waits for
+// the Tox loop.
+func (d *Daemon) isFriend(pk envelope.PublicKey) bool { return d.tr.IsFriend(tox.PublicKey(pk)) }

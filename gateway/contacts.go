@@ -310,6 +310,10 @@ func normaliseContact(c Contact) (Contact, error) {
 	if c.Name == "" && c.Address == "" {
 		return c, fmt.Errorf("%w: it needs a name or a mail address", ErrContactInvalid)
 	}
+	if c.Source == SourceFriend {
+		// Only a Tox friend's key is known, not its Tox ID (the nospam).
+		return c, fmt.Errorf("%w: a Tox friend's bare key is no address book entry; it needs the friend's 76-digit Tox ID", ErrContactInvalid)
+	}
 	if c.Name != "" {
 		if err := checkContactName(c.Name); err != nil {
 			return c, fmt.Errorf("%w: %w", ErrContactInvalid, err)

@@ -95,6 +95,7 @@ func TestContactBookInvalid(t *testing.T) {
 		{"name with space", gateway.Contact{Name: "a b", ID: good}, "' '"},
 		{"long name", gateway.Contact{Name: strings.Repeat("n", 65), ID: good}, "at most 64"},
 		{"malformed address", gateway.Contact{Address: "not an address", ID: good}, "malformed mail address"},
+		{"friend's bare key", gateway.Contact{Name: "dave", ID: good, Source: gateway.SourceFriend}, "needs the friend's 76-digit Tox ID"},
 		{"@tox address", gateway.Contact{Address: good.String() + "@TOX", ID: good}, "raw Tox IDs"},
 	}
 	for _, tt := range tests {

@@ -40,6 +40,7 @@ type apiIdentity struct {
 	// it restarts (the DHT key is new at every start).
 	DHTKey  string `json:"dht_key,omitempty"`
 	UDPPort uint16 `json:"udp_port,omitempty"`
+	TCPPort uint16 `json:"tcp_port,omitempty"` // its TCP relay, if it runs one
 }
 
 type apiContact struct {
@@ -221,7 +222,7 @@ func (d *Dashboard) apiStatus(w http.ResponseWriter, r *http.Request, _ *dashSes
 	id := d.b.Identity()
 	contacts := d.b.Contacts()
 	st := apiStatus{
-		Identity: apiIdentity{Name: id.Name, ToxID: id.ToxID.String(), PublicKey: id.Key().String(), Network: id.Network, UDPPort: id.UDPPort},
+		Identity: apiIdentity{Name: id.Name, ToxID: id.ToxID.String(), PublicKey: id.Key().String(), Network: id.Network, UDPPort: id.UDPPort, TCPPort: id.TCPPort},
 		Counts: apiCounts{Requests: len(d.b.Requests()),
 			Outbox: map[string]int{"queued": 0, "offered": 0, "delivered": 0, "expired": 0}},
 		Held:  toAPIHeld(d.b.Held()),

@@ -83,6 +83,9 @@ type DashboardIdentity struct {
 	// at every start. Zero when unknown.
 	DHTKey  envelope.PublicKey
 	UDPPort uint16
+	// TCPPort is the node's TCP relay port ([[tox.bootstrap]] tcp_port);
+	// 0 when it runs none (tox.tcp_port unset).
+	TCPPort uint16
 }
 
 // Key returns PublicKey, or the key of ToxID when PublicKey is zero.

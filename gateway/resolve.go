@@ -26,8 +26,8 @@ const (
 	SourceContacts               // the local address book
 	SourceDNS                    // a tox1 TXT record: UNAUTHENTICATED, see Resolver
 	// SourceFriend is a bare public key ("<64 hex>@tox") that is the key
-	// of a Tox friend of the node, such as an approved friend request.
-	// The address book never stores it.
+	// of a Tox friend of the node: a friend request it accepted (approved,
+	// or under friend_requests = "all"). The address book never stores it.
 	SourceFriend
 )
 
@@ -73,7 +73,7 @@ func ParseSource(s string) (Source, error) {
 			return Source(i), nil
 		}
 	}
-	return SourceUnknown, fmt.Errorf("gateway: unknown source %q (want toxid, contacts or dns)", s)
+	return SourceUnknown, fmt.Errorf("gateway: unknown source %q (want toxid, contacts, dns or friend)", s)
 }
 
 // MarshalText encodes the source as its String token.
@@ -222,7 +222,10 @@ func replyLine(s string) string {
 // sealed to. It tries, in order:
 //
 //  1. a raw address "<76 hex Tox ID>@tox" (any case): the ID's checksum must
-//     match, which catches typos; the address domain "tox" is reserved for this.
+//     match, which catches typos; the address domain "tox" is reserved for
+//     this, for contacts' names ("NAME@tox") and for bare public keys
+//     ("<64 hex>@tox"), taken only for an address book contact's key or,
+//     with IsFriend, a Tox friend's.
 //  2. the address book (Contacts): by full mail address, or by bare contact
 //     name when the address has no "@".
 //  3. tox1 DNS for "name@domain": the TXT record "v=tox1;id=<76 hex>" at
@@ -430,7 +433,7 @@ func (r *Resolver) resolveKey(addr string, pk envelope.PublicKey) (Resolution, e
 		return Resolution{Address: addr, ID: NewToxID(pk, [4]byte{}), Key: pk, Source: SourceFriend,
 			Detail: "bare public key of a Tox friend (not in the address book)"}, nil
 	}
-	whose := "no address book contact has it"
+	whose := "no address book contact has it (a running node also takes a Tox friend's)"
 	if r.IsFriend != nil {
 		whose = "it is no contact's and no Tox friend's here"
 	}

@@ -557,6 +557,14 @@ func (t *Transport) Peers() []PeerInfo {
 	return out
 }
 
+// IsFriend reports whether pk is a Tox friend now, from the transport's
+// own list: no call into libtoxcore, so any goroutine may ask.
+func (t *Transport) IsFriend(pk PublicKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byKey[pk] != nil
+}
+
 // Kind returns what kind of peer a friend is.
 func (t *Transport) Kind(pk PublicKey) PeerKind {
 	t.mu.Lock()

@@ -18,6 +18,7 @@ type nodeStatus struct {
 		Network string `json:"network"`
 		DHTKey  string `json:"dht_key"`
 		UDPPort uint16 `json:"udp_port"`
+		TCPPort uint16 `json:"tcp_port"`
 	} `json:"identity"`
 	Counts struct {
 		Contacts int            `json:"contacts"`
@@ -92,7 +93,11 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 	}
 	if id := st.Identity; id.DHTKey != "" && id.UDPPort != 0 {
 		fmt.Fprintf(w, "  bootstrap: your other nodes can join through this one, until it restarts (its DHT key is new at each start):\n")
-		fmt.Fprintf(w, "             [[tox.bootstrap]] with host = this machine's address, port = %d, public_key = %q\n", id.UDPPort, id.DHTKey)
+		tcp := ""
+		if id.TCPPort != 0 {
+			tcp = fmt.Sprintf(", tcp_port = %d", id.TCPPort)
+		}
+		fmt.Fprintf(w, "             [[tox.bootstrap]] with host = this machine's address, port = %d, public_key = %q%s\n", id.UDPPort, id.DHTKey, tcp)
 	}
 	fmt.Fprintf(w, "  contacts:  %d in the address book and %d other %s, %d online; %d friend %s waiting\n",
 		st.Counts.Contacts, st.Counts.Friends, plural.Noun(st.Counts.Friends, "friend"), st.Counts.Online,

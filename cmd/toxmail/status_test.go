@@ -31,3 +31,27 @@ func TestWriteStatusInbox(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteStatusBootstrap: the [[tox.bootstrap]] entry for the node,
+// with tcp_port only when it runs a TCP relay, and none while the node
+// does not know its DHT key or port.
+func TestWriteStatusBootstrap(t *testing.T) {
+	key := strings.Repeat("AB", 32)
+	for _, tc := range []struct {
+		dht       string
+		udp, tcp  uint16
+		want, not string
+	}{
+		{key, 33445, 0, `port = 33445, public_key = "` + key + `"` + "\n", "tcp_port"},
+		{key, 33445, 3389, `port = 33445, public_key = "` + key + `", tcp_port = 3389` + "\n", ""},
+		{"", 33445, 0, "", "bootstrap:"},
+	} {
+		var st nodeStatus
+		st.Identity.DHTKey, st.Identity.UDPPort, st.Identity.TCPPort = tc.dht, tc.udp, tc.tcp
+		var b strings.Builder
+		writeStatus(&b, &st)
+		if tc.want != "" && !strings.Contains(b.String(), tc.want) || tc.not != "" && strings.Contains(b.String(), tc.not) {
+			t.Errorf("%+v: status\n%s\nwant %q, not %q", st.Identity, b.String(), tc.want, tc.not)
+		}
+	}
+}
