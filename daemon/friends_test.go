@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"net/smtp"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,25 @@ func TestRemoveFriendNotInBook(t *testing.T) {
 	if err != nil || res.Key != dave.PublicKey() || res.Source != gateway.SourceFriend {
 		t.Fatalf("resolving dave's bare key: %+v, %v; want his key, from a Tox friend", res, err)
 	}
+	// And so does the SMTP server, where a mail client gives it.
+	rcpt := func() error {
+		t.Helper()
+		c, err := smtp.Dial(a.d.SMTPAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Auth(smtp.PlainAuth("", "alice", "secret", "127.0.0.1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Mail(a.d.ToxID().String() + "@tox"); err != nil {
+			t.Fatal(err)
+		}
+		return c.Rcpt(bare)
+	}
+	if err := rcpt(); err != nil {
+		t.Errorf("RCPT TO:<dave's bare key>: %v", err)
+	}
 	b := &backend{a.d}
 	// The dashboard's Remove button on such a row sends the key.
 	if err := b.RemoveContact(dave.PublicKey().String()); err != nil {
@@ -96,6 +116,9 @@ func TestRemoveFriendNotInBook(t *testing.T) {
 	}
 	if _, err := a.d.resolve.Resolve(t.Context(), bare); err == nil || !strings.Contains(err.Error(), "no Tox friend's here") {
 		t.Errorf("resolving the bare key of a friend no more: %v", err)
+	}
+	if err := rcpt(); err == nil || !strings.HasPrefix(err.Error(), "550 ") {
+		t.Errorf("RCPT TO:<the bare key of a friend no more>: %v, want 550", err)
 	}
 	if err := b.RemoveContact(erin.String()); err != nil { // the full Tox ID works too
 		t.Fatalf("RemoveContact(erin's Tox ID): %v", err)
