@@ -306,13 +306,14 @@ func (v *checker) checkSMTP() {
 // line or a tab would garble a friend's contact list), and not blanks
 // alone. Empty is allowed: no nickname.
 func CheckName(name string) error {
-	switch {
-	case len(name) > tox.MaxNameLength || !utf8.ValidString(name):
+	if len(name) > tox.MaxNameLength || !utf8.ValidString(name) {
 		return fmt.Errorf("want at most %d bytes of UTF-8", tox.MaxNameLength)
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		r := []rune(name)[slices.IndexFunc([]rune(name), unicode.IsControl)]
+	}
+	if i := strings.IndexFunc(name, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
 		return fmt.Errorf("has the control character %q: want printable text", r)
-	case name != "" && strings.TrimSpace(name) == "":
+	}
+	if name != "" && strings.TrimSpace(name) == "" {
 		return errors.New("only blanks: want a nickname, or nothing")
 	}
 	return nil

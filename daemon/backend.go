@@ -106,11 +106,8 @@ func (b *backend) AddContact(ctx context.Context, name, idOrAddress, address str
 		if err != nil {
 			return gateway.DashboardContact{}, err
 		}
-		if res.ID.IsZero() || res.Source == gateway.SourceFriend {
-			// A friend's bare key has no nospam to keep: the contact
-			// needs the Tox ID its owner gives out.
-			return gateway.DashboardContact{}, fmt.Errorf("%w: %s is a Tox friend's bare key, without its Tox ID; ask for the 76-digit Tox ID",
-				gateway.ErrContactInvalid, s)
+		if res.ID.IsZero() {
+			return gateway.DashboardContact{}, fmt.Errorf("%s resolved to a key without a full Tox ID; ask for the 76-digit Tox ID", s)
 		}
 		c.Address, c.ID, c.Source = s, res.ID, gateway.SourceDNS
 		if res.Source != gateway.SourceDNS {

@@ -107,6 +107,10 @@ func TestRemoveFriendNotInBook(t *testing.T) {
 		t.Errorf("RCPT TO:<dave's bare key>: %v", err)
 	}
 	b := &backend{a.d}
+	// The key is no address book entry: the book needs the Tox ID.
+	if _, err := b.AddContact(t.Context(), "dave", bare, ""); !errors.Is(err, gateway.ErrContactInvalid) || !strings.Contains(err.Error(), "76-digit Tox ID") {
+		t.Errorf("adding dave by his bare key: %v, want the book to ask for his Tox ID", err)
+	}
 	// The dashboard's Remove button on such a row sends the key.
 	if err := b.RemoveContact(dave.PublicKey().String()); err != nil {
 		t.Fatalf("RemoveContact(dave's key): %v", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,11 +26,9 @@ const (
 // outbox page shows them.
 var outboxStatuses = []mesh.Status{mesh.StatusQueued, mesh.StatusOffered, mesh.StatusDelivered, mesh.StatusExpired}
 
-// statusFilter is a set of outbox statuses; the zero value takes all.
-type statusFilter struct {
-	want [mesh.StatusExpired + 1]bool
-	any  bool // some status was named
-}
+// statusFilter is a set of outbox statuses, one bit per mesh.Status;
+// the zero value takes all.
+type statusFilter uint8
 
 // parseStatusFilter parses ?status=: empty for all, or a comma-separated
 // list of queued, offered, delivered and expired.
@@ -40,35 +39,24 @@ func parseStatusFilter(s string) (statusFilter, error) {
 	}
 	for name := range strings.SplitSeq(s, ",") {
 		name = strings.ToLower(strings.TrimSpace(name))
-		i := indexStatus(name)
+		i := slices.IndexFunc(outboxStatuses, func(st mesh.Status) bool { return st.String() == name })
 		if i < 0 {
-			return statusFilter{}, fmt.Errorf("unknown status %q; want a comma-separated list of queued, offered, delivered and expired",
+			return 0, fmt.Errorf("unknown status %q; want a comma-separated list of queued, offered, delivered and expired",
 				clipInput(name, dashEchoName))
 		}
-		f.want[outboxStatuses[i]], f.any = true, true
+		f |= 1 << outboxStatuses[i]
 	}
 	return f, nil
 }
 
-func indexStatus(name string) int {
-	for i, st := range outboxStatuses {
-		if st.String() == name {
-			return i
-		}
-	}
-	return -1
-}
-
 // takes reports whether the filter takes status st.
-func (f statusFilter) takes(st mesh.Status) bool {
-	return !f.any || int(st) < len(f.want) && f.want[st]
-}
+func (f statusFilter) takes(st mesh.Status) bool { return f == 0 || f&(1<<st) != 0 }
 
 // String is the filter as ?status= takes it, "" for all.
 func (f statusFilter) String() string {
 	var names []string
 	for _, st := range outboxStatuses {
-		if f.any && f.want[st] {
+		if f != 0 && f.takes(st) {
 			names = append(names, st.String())
 		}
 	}
@@ -77,7 +65,7 @@ func (f statusFilter) String() string {
 
 // filter returns the entries of out the filter takes, in order.
 func (f statusFilter) filter(out []mesh.OutboxEntry) []mesh.OutboxEntry {
-	if !f.any {
+	if f == 0 {
 		return out
 	}
 	kept := out[:0:0]
@@ -131,14 +119,10 @@ func (d *Dashboard) outboxPage(w http.ResponseWriter, r *http.Request, s *dashSe
 		d.renderError(w, http.StatusBadRequest, "The outbox cannot show this: "+err.Error()+".")
 		return
 	}
-	page := 1
-	if p := q.Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			d.renderError(w, http.StatusBadRequest, "The outbox has no page "+strconv.Quote(clipInput(p, dashEchoName))+"; pages are numbered from 1.")
-			return
-		}
-		page = n
+	page, err := queryInt(q, "page", 1, 1, -1)
+	if err != nil {
+		d.renderError(w, http.StatusBadRequest, "The outbox has no page "+strconv.Quote(clipInput(q.Get("page"), dashEchoName))+"; pages are numbered from 1.")
+		return
 	}
 	data := d.base(s, "Outbox", "outbox")
 	out := d.b.Outbox()
@@ -155,7 +139,7 @@ func (d *Dashboard) outboxPage(w http.ResponseWriter, r *http.Request, s *dashSe
 	v.Rows = d.outboxViews(out[lo:hi], d.b.Contacts())
 	link := func(p int) string {
 		u := url.Values{}
-		if f.any {
+		if f != 0 {
 			u.Set("status", f.String())
 		}
 		if p > 1 {

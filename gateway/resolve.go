@@ -60,8 +60,9 @@ func (s Source) Describe() string {
 }
 
 // Authenticated reports whether a key from this source can be trusted as far
-// as the user trusts what they typed or saved: true for a raw Tox ID and the
-// address book, false for tox1 DNS, whose records are unsigned.
+// as the user trusts what they typed or saved: true for a raw Tox ID, the
+// address book and a Tox friend's key, false for tox1 DNS, whose records
+// are unsigned.
 func (s Source) Authenticated() bool {
 	return s == SourceToxID || s == SourceContacts || s == SourceFriend
 }
@@ -312,7 +313,7 @@ func (r *Resolver) resolve(ctx context.Context, addr string) (Resolution, error)
 	// 1. Raw Tox ID, or a contact's name at the Tox pseudo-domain (mail
 	// clients refuse a bare name): "bob@tox".
 	if domain == ToxDomain {
-		if pk, err := envelope.ParsePublicKey(local); err == nil && len(local) == 2*envelope.KeySize {
+		if pk, err := envelope.ParsePublicKey(local); err == nil {
 			return r.resolveKey(norm, pk)
 		}
 		if looksLikeToxID(local) || checkContactName(local) != nil {

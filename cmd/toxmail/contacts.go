@@ -538,7 +538,7 @@ func runContactsDecide(c *cli, args []string, approve bool) error {
 		}
 		key = id.PublicKey().String()
 	}
-	if _, err := hex.DecodeString(key); err != nil || len(key) != 2*envelope.KeySize {
+	if _, err := envelope.ParsePublicKey(key); err != nil {
 		return usagef("%s is not a public key (64 hex digits) or a Tox ID (76); KEY is what `toxmail contacts requests` shows", clip(key))
 	}
 	cfg, err := c.loadConfig(*cfgFlag)

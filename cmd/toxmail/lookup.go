@@ -10,7 +10,6 @@ import (
 
 	"github.com/toxmail/toxmail/config"
 	"github.com/toxmail/toxmail/daemon"
-	"github.com/toxmail/toxmail/envelope"
 	"github.com/toxmail/toxmail/gateway"
 )
 
@@ -162,15 +161,16 @@ func checkAddressArg(addr, want string) error {
 	if err != nil {
 		return usagef("%s is not a mail address (%s); %s", clip(addr), malformedWhy(err), want)
 	}
-	// At @tox, 76 characters, or 32 hex digits and more (which no contact
-	// name may be), are meant as a Tox ID.
-	local, domain, _ := strings.Cut(norm, "@")
-	allHex := strings.Trim(local, "0123456789abcdefABCDEF") == ""
-	bareKey := allHex && len(local) == 2*envelope.KeySize // a contact's or a friend's key: the resolver decides
-	if domain == gateway.ToxDomain && !bareKey && (len(local) == gateway.ToxIDHexLen || len(local) >= 32 && allHex) {
-		if _, err := gateway.ParseToxID(local); err != nil {
-			return usagef("%s is not a valid Tox address (%s); copy the whole 76-hex-digit Tox ID again", clip(addr), clean(err))
-		}
+	if !strings.HasSuffix(norm, "@"+gateway.ToxDomain) {
+		return nil
+	}
+	// What a resolver with no address book and no DNS says of it: a raw
+	// Tox ID is checked, anything else is left to the real resolver.
+	_, err = (&gateway.Resolver{}).Resolve(context.Background(), norm)
+	var re *gateway.ResolveError
+	if errors.As(err, &re) && (errors.Is(err, gateway.ErrToxIDLength) || errors.Is(err, gateway.ErrToxIDHex) ||
+		errors.Is(err, gateway.ErrToxIDChecksum) || errors.Is(err, gateway.ErrToxIDKey)) {
+		return usagef("%s is not a valid Tox address (%s); copy the whole 76-hex-digit Tox ID again", clip(addr), clean(re.Err))
 	}
 	return nil
 }
