@@ -62,6 +62,10 @@ type chScenario struct {
 	steps  []chStep
 	mem    MemConfig
 	cfg    Config
+	// tight is a held budget of one to three envelopes: relays evict and
+	// turn mail away, so reach is no longer exact; only what a budget
+	// must not break is checked.
+	tight bool
 }
 
 func drawChScenario(t *rapid.T) chScenario {
@@ -136,6 +140,16 @@ func drawChScenario(t *rapid.T) chScenario {
 	sc.cfg.MaxInflightPerFriend = rapid.IntRange(1, 3).Draw(t, "max inflight per friend")
 	sc.cfg.MaxInflight = sc.cfg.MaxInflightPerFriend + rapid.IntRange(0, 3).Draw(t, "max inflight more")
 	sc.cfg.RequestTimeout = time.Duration(rapid.SampledFrom([]int{1, 30, 120}).Draw(t, "request timeout s")) * time.Second
+	if sc.tight = rapid.IntRange(0, 3).Draw(t, "tight budget") == 0; sc.tight {
+		k := rapid.IntRange(1, 3).Draw(t, "budget in envelopes")
+		sc.cfg.MaxEnvelopeSize = envelope.SealedSize(64)
+		sc.cfg.MaxHeldBytes = int64(k * sc.cfg.MaxEnvelopeSize)
+		if k > 1 && rapid.Bool().Draw(t, "friend share 1/2") {
+			sc.cfg.FriendShare = 0.5
+		} else {
+			sc.cfg.FriendShare = 1
+		}
+	}
 	return sc
 }
 
@@ -178,6 +192,9 @@ func (sc *chScenario) String() string {
 	}
 	fmt.Fprintf(&b, " network %+v; offer delay %v, batch %d, in flight %d/%d, request timeout %v",
 		sc.mem, sc.cfg.OfferDelay, sc.cfg.MaxBatch, sc.cfg.MaxInflightPerFriend, sc.cfg.MaxInflight, sc.cfg.RequestTimeout)
+	if sc.tight {
+		fmt.Fprintf(&b, "; held budget %d bytes, friend share %v", sc.cfg.MaxHeldBytes, sc.cfg.FriendShare)
+	}
 	return b.String()
 }
 
@@ -214,6 +231,13 @@ func (r *chRun) checkSafety() error {
 	byID := map[envelope.ID]int{}
 	for i, id := range r.ids {
 		byID[id] = i
+	}
+	for i, id := range r.ids {
+		m := r.sc.mails[i]
+		s := r.tn.status(chName(m.from), id)
+		if h := r.heldHops(m.from, i); (s == StatusQueued || s == StatusOffered) != (h == int(m.ttl)) {
+			return fmt.Errorf("mail %d: its sender n%d holds it with %d hops left (TTL %d, -1: not held) and its outbox says %v", i, m.from, h, m.ttl, s)
+		}
 	}
 	for x := range r.sc.nodes {
 		n := r.tn.nodes[chName(x)]
@@ -253,6 +277,8 @@ func (r *chRun) checkSafety() error {
 // held by exactly the nodes nearer than the TTL, each with the hops the
 // shortest path leaves it. A mail that has expired meanwhile is held by
 // nobody, and the sender's outbox shows it expired unless its ack came.
+// With a tight budget, only mail to a friend of the sender's must have
+// arrived, and only delivered mail is checked for copies.
 func (r *chRun) checkSettled() error {
 	for i, id := range r.ids {
 		m := r.sc.mails[i]
@@ -266,7 +292,10 @@ func (r *chRun) checkSettled() error {
 			}
 			continue // held by nobody: checkSafety
 		}
-		if got != reach {
+		// With a tight budget, mail may be turned away on the way; but
+		// the sender holds its own mail whatever the budget, so a
+		// friend of the sender's gets it.
+		if !r.sc.tight && got != reach || r.sc.tight && !got && d[m.to] == 1 {
 			return fmt.Errorf("mail %d (n%d to n%d, TTL %d, distance %d): delivered %v, want %v", i, m.from, m.to, m.ttl, d[m.to], got, reach)
 		}
 		if got {
@@ -275,6 +304,9 @@ func (r *chRun) checkSettled() error {
 			}
 		}
 		for x := range r.sc.nodes {
+			if r.sc.tight && !got {
+				break // the sender holds it: checkSafety
+			}
 			hops := r.heldHops(x, i)
 			want := -1 // not held
 			if !got && x != m.to && d[x] >= 0 && d[x] < int(m.ttl) {
@@ -370,8 +402,10 @@ func (r *chRun) play() error {
 	if err := r.checkSafety(); err != nil {
 		return err
 	}
-	if err := r.checkFlooded(down); err != nil {
-		return err
+	if !r.sc.tight {
+		if err := r.checkFlooded(down); err != nil {
+			return err
+		}
 	}
 	for x := range r.sc.nodes {
 		r.setOnline(x, true)
@@ -390,9 +424,10 @@ func (r *chRun) play() error {
 // bandwidths, batch sizes, offer delays, in-flight limits and request
 // timeouts:
 //   - at every step, no node holds a copy with more hops left than
-//     TTL minus its distance from the sender, or past its expiry, and no
-//     mail is delivered twice, to anyone but its recipient, or beyond its
-//     TTL;
+//     TTL minus its distance from the sender, or past its expiry; no mail
+//     is delivered twice, to anyone but its recipient, or beyond its TTL;
+//     and a sender holds its mail, with its whole TTL, exactly while its
+//     outbox says queued or offered;
 //   - with the recipients offline and everyone else online for six
 //     hours, each undelivered mail has reached every node its TTL reaches
 //     over online nodes, with at least the hops that path leaves (hop
@@ -404,10 +439,18 @@ func (r *chRun) play() error {
 //     each with the hops its shortest path leaves; a mail that expired is
 //     held by nobody and shown expired unless its ack came.
 //
+// In one case in four the held budget is one to three envelopes, so
+// relays evict and turn mail away; then reach is not exact, and what is
+// checked is that the sender holds its mail until it is delivered or
+// expires, that a friend of the sender's gets it, and that delivered mail
+// is purged everywhere and shown delivered (which found that an ack
+// arriving after its relay copy was evicted went no further:
+// TestRegressionAckAfterEviction).
+//
 // A copy left short of its hops (upgrades or raises switched off) shows in
 // one case in a few hundred, so the test runs ten times rapid's checks
-// (1,000 by default, about two seconds; -rapid.seed repeats one case ten
-// times).
+// (1,000 by default, about two seconds without -race; with -rapid.seed,
+// the same cases ten times).
 func TestFloodUnderChurnProperties(t *testing.T) {
 	for range 10 {
 		rapid.Check(t, func(rt *rapid.T) { checkChurnScenario(t, rt) })

@@ -575,15 +575,14 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 		return
 	}
 	if r == nil || r.held == nil {
-		n.stats.AcksUnknown++
+		if !n.takeEvictedAck(p, a, now) {
+			n.stats.AcksUnknown++
+		}
 		return
 	}
 	e := r.held
 	if !a.Verify(e.meta.AckHash) {
-		n.stats.AcksForged++
-		if ok, held := n.warnings().forgedAck.Allow(now); ok {
-			n.log.Warn("forged ack", "from", p.key, "id", a.ID, "not_logged_since_the_last", held)
-		}
+		n.forgedAck(p, a.ID, now)
 		return
 	}
 	rec := AckRecord{Ack: a, Expiry: e.meta.Expiry}
@@ -613,6 +612,15 @@ func (n *Node) takeAck(p *peer, a envelope.Ack, now time.Time) {
 	ae.target(e)
 	n.ackHeap.fit(ae)
 	n.floodAck(ae)
+}
+
+// forgedAck counts an ack that does not match its envelope's ack hash,
+// and logs it, spaced out: any friend can send them at will.
+func (n *Node) forgedAck(p *peer, id envelope.ID, now time.Time) {
+	n.stats.AcksForged++
+	if ok, held := n.warnings().forgedAck.Allow(now); ok {
+		n.log.Warn("forged ack", "from", p.key, "id", id, "not_logged_since_the_last", held)
+	}
 }
 
 // floodAck sends an ack to every mesh friend it is for that has not had it.

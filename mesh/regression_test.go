@@ -636,3 +636,44 @@ func TestLostAckLearnedFromOffer(t *testing.T) {
 		t.Errorf("S's outbox says %v, want delivered", got)
 	}
 }
+
+// An ack that reaches a relay after the relay evicted its copy for budget
+// went no further: the relay could not check it. Found by
+// TestFloodUnderChurnProperties. Line S-M-T-X; M holds one envelope. S's
+// mail for T waits at M while T is away; T comes back and, at once, takes
+// S's mail from M and hands M its own mail for X, which evicts S's (it
+// expires first). T's ack then finds M without the copy, and S's outbox
+// said "offered" until the mail expired, though T had it.
+func TestRegressionAckAfterEviction(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: time.Millisecond})
+	tight := testConfig()
+	tight.MaxEnvelopeSize = envelope.SealedSize(64)
+	tight.MaxHeldBytes = int64(tight.MaxEnvelopeSize)
+	tight.FriendShare = 1
+	tight.OfferDelay = 0
+	for _, n := range []string{"S", "M", "T", "X"} {
+		tn.add(n, tight, nil)
+	}
+	tn.friends("S", "M")
+	tn.friends("M", "T")
+	tn.friends("T", "X")
+	fromS := tn.send("S", "T", "for T", withTTL(2))
+	fromT := tn.send("T", "X", "for X", withTTL(2))
+	tn.online("S", "M")
+	tn.run(time.Minute)
+	if !tn.nodes["M"].node.Holds(fromS) {
+		t.Fatal("M does not hold S's mail while T is away")
+	}
+	tn.online("T")
+	tn.run(time.Minute)
+	tn.wantDelivered("T", "S", "for T", fromS)
+	if st := tn.nodes["M"].node.Stats(); st.Evicted == 0 || !tn.nodes["M"].node.Holds(fromT) {
+		t.Fatalf("M evicted %d copies and holds T's mail: %v; want S's evicted for T's (the case under test)", st.Evicted, tn.nodes["M"].node.Holds(fromT))
+	}
+	if got := tn.status("S", fromS); got != StatusDelivered {
+		t.Errorf("S's outbox says %v a minute after T received the mail, want delivered", got)
+	}
+	if tn.nodes["S"].node.Holds(fromS) {
+		t.Error("S still holds the delivered mail")
+	}
+}

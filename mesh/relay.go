@@ -141,6 +141,9 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 		return
 	}
 	n.stats.Evicted += uint64(len(victims))
+	for _, v := range victims {
+		n.rememberEvicted(v, now)
+	}
 	n.stats.Relayed++
 	if hops > h.Hops {
 		n.stats.Upgrades++
