@@ -38,6 +38,7 @@ const (
 	chToggle                // a node goes offline, or comes back
 	chRestart               // a node stops and starts again on its store
 	chSubmit                // the next mail is submitted
+	chRefuse                // a node's mailbox starts refusing for now (full), or takes mail again
 )
 
 func (s chStep) String() string {
@@ -48,6 +49,8 @@ func (s chStep) String() string {
 		return fmt.Sprintf("toggle n%d", s.node)
 	case chRestart:
 		return fmt.Sprintf("restart n%d", s.node)
+	case chRefuse:
+		return fmt.Sprintf("mailbox of n%d refuses or takes", s.node)
 	default:
 		return "submit"
 	}
@@ -114,7 +117,7 @@ func drawChScenario(t *rapid.T) chScenario {
 		sc.mails = append(sc.mails, chMail{from, to, ttl, life})
 	}
 	step := rapid.Custom(func(t *rapid.T) chStep {
-		switch k := chKind(rapid.IntRange(0, 3).Draw(t, "kind")); k {
+		switch k := chKind(rapid.IntRange(0, 4).Draw(t, "kind")); k {
 		case chWait:
 			ms := rapid.SampledFrom([]int{20, 300, 5_000, 40_000, 200_000, 900_000}).Draw(t, "ms")
 			return chStep{kind: k, d: time.Duration(ms) * time.Millisecond}
@@ -203,10 +206,13 @@ type chRun struct {
 	sc     *chScenario
 	tn     *testNet
 	online []bool
-	ids    []envelope.ID // submitted mails, in order
-	expiry []time.Time   // when each expires (0: in a week, past the test)
-	dist   [][]int       // dist[i]: from mail i's sender
-	log    []string      // what happened, for the failure message
+	// refusing marks the nodes whose mailbox refuses for now (full).
+	refusing  []bool
+	restarted bool          // some node has restarted
+	ids       []envelope.ID // submitted mails, in order
+	expiry    []time.Time   // when each expires (0: in a week, past the test)
+	dist      [][]int       // dist[i]: from mail i's sender
+	log       []string      // what happened, for the failure message
 }
 
 func chName(i int) string { return fmt.Sprintf("n%d", i) }
@@ -278,7 +284,8 @@ func (r *chRun) checkSafety() error {
 // shortest path leaves it. A mail that has expired meanwhile is held by
 // nobody, and the sender's outbox shows it expired unless its ack came.
 // With a tight budget, only mail to a friend of the sender's must have
-// arrived, and only delivered mail is checked for copies.
+// arrived, and only delivered mail is checked for copies, if no node
+// restarted.
 func (r *chRun) checkSettled() error {
 	for i, id := range r.ids {
 		m := r.sc.mails[i]
@@ -304,8 +311,12 @@ func (r *chRun) checkSettled() error {
 			}
 		}
 		for x := range r.sc.nodes {
-			if r.sc.tight && !got {
-				break // the sender holds it: checkSafety
+			if r.sc.tight && (!got || r.restarted) {
+				// Undelivered: the sender holds it (checkSafety).
+				// Delivered, after a restart: a relay that evicted its
+				// copy and then restarted has forgotten it, so the ack
+				// may stop there (README, Limitations).
+				break
 			}
 			hops := r.heldHops(x, i)
 			want := -1 // not held
@@ -373,6 +384,7 @@ func (r *chRun) play() error {
 		case chToggle:
 			r.setOnline(s.node, !r.online[s.node])
 		case chRestart:
+			r.restarted = true
 			n := r.tn.restart(chName(s.node), r.tn.nodes[chName(s.node)].store)
 			if r.online[s.node] {
 				r.tn.net.SetOnline(n.kp.Public, true)
@@ -381,12 +393,22 @@ func (r *chRun) play() error {
 			if len(r.ids) < len(r.sc.mails) {
 				r.submit()
 			}
+		case chRefuse:
+			r.refusing[s.node] = !r.refusing[s.node]
+			var err error
+			if r.refusing[s.node] {
+				err = tempErr{}
+			}
+			r.tn.nodes[chName(s.node)].box.setFail(err)
 		}
 		if err := r.checkSafety(); err != nil {
 			return err
 		}
 	}
-	r.log = append(r.log, "the rest submitted; all but the recipients online for 6h; all online for 6h")
+	r.log = append(r.log, "the rest submitted; every mailbox takes mail; all but the recipients online for 6h; all online for 6h")
+	for x := range r.sc.nodes {
+		r.tn.nodes[chName(x)].box.setFail(nil)
+	}
 	for len(r.ids) < len(r.sc.mails) {
 		r.submit()
 	}
@@ -420,9 +442,9 @@ func (r *chRun) play() error {
 // TestFloodUnderChurnProperties: over random graphs of up to nine nodes
 // (trees and rings with chords, and sparse random graphs), with nodes
 // going offline, coming back and restarting on their stores while mail is
-// in flight, mails that expire on the way, and random latencies,
-// bandwidths, batch sizes, offer delays, in-flight limits and request
-// timeouts:
+// in flight, mailboxes refusing mail for a while (full), mails that expire
+// on the way, and random latencies, bandwidths, batch sizes, offer
+// delays, in-flight limits and request timeouts:
 //   - at every step, no node holds a copy with more hops left than
 //     TTL minus its distance from the sender, or past its expiry; no mail
 //     is delivered twice, to anyone but its recipient, or beyond its TTL;
@@ -468,7 +490,7 @@ func checkChurnScenario(t *testing.T, rt *rapid.T) {
 	for _, e := range sc.edges {
 		tn.friends(chName(e[0]), chName(e[1]))
 	}
-	r := &chRun{sc: &sc, tn: tn, online: append([]bool(nil), sc.online...)}
+	r := &chRun{sc: &sc, tn: tn, online: append([]bool(nil), sc.online...), refusing: make([]bool, sc.nodes)}
 	for i, on := range sc.online {
 		r.setOnline(i, on)
 	}
