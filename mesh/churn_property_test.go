@@ -475,18 +475,44 @@ func (r *chRun) play() error {
 // the same cases ten times).
 func TestFloodUnderChurnProperties(t *testing.T) {
 	for range 10 {
-		rapid.Check(t, func(rt *rapid.T) { checkChurnScenario(t, rt) })
+		rapid.Check(t, func(rt *rapid.T) { checkChurnScenario(t, rt, nil) })
 	}
 }
 
-// checkChurnScenario plays one drawn scenario; t takes the harness's own
-// failures (set-up), rt the properties'.
-func checkChurnScenario(t *testing.T, rt *rapid.T) {
+// TestFloodUnderChurnPropertiesBadger is TestFloodUnderChurnProperties on
+// the nodes' real store, BadgerStore (in memory: a restarted node takes up
+// the same store, as from disk), a hundred cases a run.
+func TestFloodUnderChurnPropertiesBadger(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		checkChurnScenario(t, rt, func() Store {
+			s, err := OpenBadgerStore(BadgerOptions{InMemory: true, GCInterval: -1, MaxEnvelopeSize: 64 << 10})
+			if err != nil {
+				t.Fatalf("OpenBadgerStore: %v", err)
+			}
+			return s
+		})
+	})
+}
+
+// checkChurnScenario plays one drawn scenario on stores from open (nil:
+// MemStores); t takes the harness's own failures (set-up), rt the
+// properties'.
+func checkChurnScenario(t *testing.T, rt *rapid.T, open func() Store) {
 	sc := drawChScenario(rt)
 	tn := newTestNet(t, sc.mem)
 	for i := range sc.nodes {
-		tn.add(chName(i), sc.cfg, nil)
+		var s Store
+		if open != nil {
+			s = open()
+		}
+		tn.add(chName(i), sc.cfg, s)
 	}
+	defer func() {
+		for _, n := range tn.nodes {
+			n.node.Close()
+			n.store.Close()
+		}
+	}()
 	for _, e := range sc.edges {
 		tn.friends(chName(e[0]), chName(e[1]))
 	}
@@ -494,11 +520,6 @@ func checkChurnScenario(t *testing.T, rt *rapid.T) {
 	for i, on := range sc.online {
 		r.setOnline(i, on)
 	}
-	defer func() {
-		for _, n := range tn.nodes {
-			n.node.Close()
-		}
-	}()
 	if err := r.play(); err != nil {
 		rt.Fatalf("%v\nscenario: %v\nscript: %s\n%s", err, &sc, strings.Join(r.log, "; "), tn)
 	}
