@@ -55,7 +55,9 @@
 //     (the ack hash and those friends; see rememberEvicted). A node that
 //     never held the envelope cannot check the ack and does not forward
 //     it, so acks travel only where the envelope went; every holder gets
-//     the ack at least from the friend that sent it the envelope. A friend that offers
+//     the ack at least from the friend that sent it the envelope, unless
+//     that friend evicted its copy and then restarted, or had no room to
+//     remember the eviction. A friend that offers
 //     an acked envelope, or asks for it, is answered with the ack.
 //   - Budgets: Config.MaxHeldBytes bounds all held bytes; no friend's
 //     envelopes may fill more than Config.FriendShare of it. When a new

@@ -7,6 +7,13 @@ import (
 	"github.com/toxmail/toxmail/envelope"
 )
 
+// evictedEntry makes an evicted copy i, accounted to from (nil: none).
+func evictedEntry(i int, expiry time.Time, from *peer) *heldEntry {
+	var id envelope.ID
+	id[0], id[1], id[2] = byte(i), byte(i>>8), 1
+	return &heldEntry{meta: HeldMeta{ID: id, Expiry: expiry.Unix()}, from: from}
+}
+
 // TestEvictedBounded: a node remembers at most maxEvicted evicted copies
 // for their acks; past it, expired ones make room, and a new eviction is
 // not remembered while none has expired.
@@ -14,25 +21,90 @@ func TestEvictedBounded(t *testing.T) {
 	tn := newTestNet(t, MemConfig{})
 	n := tn.add("A", testConfig(), nil).node
 	now := tn.clock.Now()
-	entry := func(i int, expiry time.Time) *heldEntry {
-		var id envelope.ID
-		id[0], id[1], id[2] = byte(i), byte(i>>8), 1
-		return &heldEntry{meta: HeldMeta{ID: id, Expiry: expiry.Unix()}}
-	}
 	for i := range maxEvicted {
 		exp := now.Add(24 * time.Hour)
 		if i < 10 {
 			exp = now.Add(time.Hour) // these expire first
 		}
-		n.rememberEvicted(entry(i, exp), now)
+		n.rememberEvicted(evictedEntry(i, exp, nil), now)
 	}
-	late := entry(maxEvicted, now.Add(24*time.Hour))
+	late := evictedEntry(maxEvicted, now.Add(24*time.Hour), nil)
 	n.rememberEvicted(late, now)
-	if len(n.evicted) != maxEvicted || n.evicted[late.meta.ID] != nil {
-		t.Fatalf("full and nothing expired: %d remembered (want %d), the newest among them: %v", len(n.evicted), maxEvicted, n.evicted[late.meta.ID] != nil)
+	if got := len(n.evicted.byID); got != maxEvicted || n.evicted.byID[late.meta.ID] != nil {
+		t.Fatalf("full and nothing expired: %d remembered (want %d), the newest among them: %v", got, maxEvicted, n.evicted.byID[late.meta.ID] != nil)
 	}
 	n.rememberEvicted(late, now.Add(2*time.Hour))
-	if len(n.evicted) != maxEvicted-10+1 || n.evicted[late.meta.ID] == nil {
-		t.Fatalf("after ten expired: %d remembered, want %d with the newest", len(n.evicted), maxEvicted-9)
+	if got := len(n.evicted.byID); got != maxEvicted-10+1 || n.evicted.byID[late.meta.ID] == nil {
+		t.Fatalf("after ten expired: %d remembered, want %d with the newest", got, maxEvicted-9)
+	}
+	// The same ID evicted again (held again meanwhile) takes its old
+	// entry's place.
+	again := evictedEntry(maxEvicted, now.Add(48*time.Hour), nil)
+	n.rememberEvicted(again, now.Add(2*time.Hour))
+	if got := len(n.evicted.byID); got != maxEvicted-9 || n.evicted.byID[again.meta.ID] != again {
+		t.Fatalf("the same ID again: %d remembered, want %d with the new entry", got, maxEvicted-9)
+	}
+}
+
+// TestEvictedPerFriend: one friend's evicted copies fill at most its
+// FriendShare of the memory, so a friend that churns its own share cannot
+// crowd out the acks of mail from others.
+func TestEvictedPerFriend(t *testing.T) {
+	tn := newTestNet(t, MemConfig{})
+	n := tn.add("A", testConfig(), nil).node // FriendShare 0.25: 1,024 each
+	now := tn.clock.Now()
+	pushy, other := &peer{idx: 3}, &peer{idx: 4}
+	exp := now.Add(24 * time.Hour)
+	for i := range maxEvicted / 4 {
+		n.rememberEvicted(evictedEntry(i, exp, pushy), now)
+	}
+	one := evictedEntry(maxEvicted/4, exp, pushy)
+	n.rememberEvicted(one, now)
+	if n.evicted.byID[one.meta.ID] != nil {
+		t.Errorf("a friend's %dth evicted copy was remembered, past its share of %d", maxEvicted/4+1, maxEvicted/4)
+	}
+	theirs := evictedEntry(maxEvicted, exp, other)
+	n.rememberEvicted(theirs, now)
+	if n.evicted.byID[theirs.meta.ID] == nil {
+		t.Error("another friend's evicted copy was not remembered")
+	}
+	if got := n.evicted.perFriend[pushy.idx]; got != maxEvicted/4 {
+		t.Errorf("the friend is counted %d copies, want %d", got, maxEvicted/4)
+	}
+	n.forgetEvicted(evictedEntry(0, exp, pushy).meta.ID)
+	n.rememberEvicted(one, now)
+	if n.evicted.byID[one.meta.ID] == nil {
+		t.Error("with one of its copies forgotten, the friend's next was not remembered")
+	}
+}
+
+// TestEvictedForgedAck: a forged ack of an evicted copy is counted and
+// dropped, and the copy stays remembered, so the real ack, when it comes,
+// still reaches the sender. (Were the forged one taken, the real one would
+// later find an ack remembered and go no further.)
+func TestEvictedForgedAck(t *testing.T) {
+	tn, fromS, fromT := evictionLine(t)
+	// T's mailbox refuses for now, so T acks only when it takes the mail.
+	tn.nodes["T"].box.setFail(tempErr{})
+	tn.online("T")
+	tn.run(time.Second)
+	m := tn.nodes["M"]
+	if m.node.Stats().Evicted != 1 || m.node.Holds(fromS) || !m.node.Holds(fromT) {
+		t.Fatalf("M has not evicted S's mail for T's: %+v", m.node.Stats())
+	}
+	forged := envelope.Ack{ID: fromS}
+	forged.Secret[0] = 1
+	if err := tn.net.Transport(tn.nodes["S"].kp.Public).Send(m.kp.Public, encodeAcks(nil, []envelope.Ack{forged})); err != nil {
+		t.Fatal(err)
+	}
+	tn.run(time.Second)
+	if got := m.node.Stats().AcksForged; got != 1 {
+		t.Fatalf("M counted %d forged acks, want 1", got)
+	}
+	tn.nodes["T"].box.setFail(nil)
+	tn.run(time.Minute) // T tries its mailbox again after 30 s
+	tn.wantDelivered("T", "S", "for T", fromS)
+	if got := tn.status("S", fromS); got != StatusDelivered {
+		t.Errorf("S's outbox says %v after T's real ack, want delivered", got)
 	}
 }

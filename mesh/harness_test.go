@@ -335,7 +335,7 @@ func (tn *testNet) String() string {
 	var b bytes.Buffer
 	for _, name := range tn.order {
 		s := tn.nodes[name].node.Stats()
-		fmt.Fprintf(&b, "%s: held=%d acks=%d delivered=%d in=%d out=%d\n", name, s.Held, s.AcksKept, s.Delivered, s.EnvelopesIn, s.EnvelopesOut)
+		fmt.Fprintf(&b, "%s: held=%d acks=%d delivered=%d in=%d out=%d evicted=%d\n", name, s.Held, s.AcksKept, s.Delivered, s.EnvelopesIn, s.EnvelopesOut, s.Evicted)
 	}
 	return b.String()
 }

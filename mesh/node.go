@@ -74,10 +74,9 @@ type Node struct {
 	// noRoom are envelopes turned away for budget, by ID, with when an
 	// offer of them may be taken up again (Unix seconds); see noteNoRoom.
 	noRoom map[envelope.ID]int64
-	// evicted are relay copies evicted for budget, by ID, kept without
-	// their bodies so that their acks can still be checked and passed on
-	// (see rememberEvicted); nil until the first eviction.
-	evicted map[envelope.ID]*heldEntry
+	// evicted are relay copies evicted for budget, kept for their acks
+	// (see rememberEvicted); empty until the first eviction.
+	evicted evictedCopies
 	// waitingFor counts the request records waiting for each friend, by
 	// index (see inflight.waiting): a map, since they are rare, rather
 	// than a field every friend of every simulated node would carry.

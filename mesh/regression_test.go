@@ -645,7 +645,23 @@ func TestLostAckLearnedFromOffer(t *testing.T) {
 // expires first). T's ack then finds M without the copy, and S's outbox
 // said "offered" until the mail expired, though T had it.
 func TestRegressionAckAfterEviction(t *testing.T) {
-	tn := newTestNet(t, MemConfig{Latency: time.Millisecond})
+	tn, fromS, fromT := evictionLine(t)
+	tn.online("T")
+	tn.run(time.Minute)
+	checkEvictedForT(t, tn, fromS, fromT)
+	if got := tn.status("S", fromS); got != StatusDelivered {
+		t.Errorf("S's outbox says %v a minute after T received the mail, want delivered", got)
+	}
+	if tn.nodes["S"].node.Holds(fromS) {
+		t.Error("S still holds the delivered mail")
+	}
+}
+
+// evictionLine sets up TestRegressionAckAfterEviction's line until T is
+// about to come back: M holds S's mail for T, and T's own mail for X waits
+// at T.
+func evictionLine(t *testing.T) (tn *testNet, fromS, fromT envelope.ID) {
+	tn = newTestNet(t, MemConfig{Latency: time.Millisecond})
 	tight := testConfig()
 	tight.MaxEnvelopeSize = envelope.SealedSize(64)
 	tight.MaxHeldBytes = int64(tight.MaxEnvelopeSize)
@@ -657,23 +673,21 @@ func TestRegressionAckAfterEviction(t *testing.T) {
 	tn.friends("S", "M")
 	tn.friends("M", "T")
 	tn.friends("T", "X")
-	fromS := tn.send("S", "T", "for T", withTTL(2))
-	fromT := tn.send("T", "X", "for X", withTTL(2))
+	fromS = tn.send("S", "T", "for T", withTTL(2))
+	fromT = tn.send("T", "X", "for X", withTTL(2))
 	tn.online("S", "M")
 	tn.run(time.Minute)
 	if !tn.nodes["M"].node.Holds(fromS) {
 		t.Fatal("M does not hold S's mail while T is away")
 	}
-	tn.online("T")
-	tn.run(time.Minute)
+	return tn, fromS, fromT
+}
+
+// checkEvictedForT checks that T has S's mail and M evicted it for T's.
+func checkEvictedForT(t *testing.T, tn *testNet, fromS, fromT envelope.ID) {
+	t.Helper()
 	tn.wantDelivered("T", "S", "for T", fromS)
 	if st := tn.nodes["M"].node.Stats(); st.Evicted == 0 || !tn.nodes["M"].node.Holds(fromT) {
 		t.Fatalf("M evicted %d copies and holds T's mail: %v; want S's evicted for T's (the case under test)", st.Evicted, tn.nodes["M"].node.Holds(fromT))
-	}
-	if got := tn.status("S", fromS); got != StatusDelivered {
-		t.Errorf("S's outbox says %v a minute after T received the mail, want delivered", got)
-	}
-	if tn.nodes["S"].node.Holds(fromS) {
-		t.Error("S still holds the delivered mail")
 	}
 }

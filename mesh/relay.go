@@ -149,6 +149,7 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 		n.stats.Upgrades++
 	}
 	n.index(e)
+	n.forgetEvicted(id)     // held again: its ack is checked against this copy
 	e.known.union(offerers) // they offered it while we fetched it: they have it
 	e.known.add(p.idx)
 	if e.meta.Hops == 0 {
