@@ -414,7 +414,7 @@ var schema = []section{
 			{key: "lifetime", field: "Lifetime", rng: "1m..14d",
 				doc: `Envelope lifetime of the simulated nodes (mesh.lifetime).`,
 				ptr: func(c *Config) any { return &c.Sim.Lifetime }},
-			{key: "max_held_bytes", field: "MaxHeldBytes", size: true, rng: "at least 1MiB",
+			{key: "max_held_bytes", field: "MaxHeldBytes", size: true, rng: "at least 1MiB and four times the largest sealed mail (size_max)",
 				doc: `Budget of each simulated node for held envelopes (mesh.max_held_bytes).`,
 				ptr: func(c *Config) any { return &c.Sim.MaxHeldBytes }},
 			{key: "ttl", field: "TTLs", rng: fmt.Sprintf("each 1..%d; at least one with a flood strategy", sim.MaxTTL),

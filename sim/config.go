@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/toxmail/toxmail/envelope"
+	"github.com/toxmail/toxmail/mesh"
 )
 
 // Strategy names, as in Config.Strategies.
@@ -256,8 +259,9 @@ func (c *Config) Validate() error {
 		return bad("size_sigma", "0..5", c.SizeSigma)
 	case c.Lifetime < time.Minute || c.Lifetime > 14*24*time.Hour:
 		return bad("lifetime", "1m..336h", c.Lifetime)
-	case c.MaxHeldBytes < 1<<20:
-		return bad("max_held_bytes", ">= 1048576", c.MaxHeldBytes)
+	case c.MaxHeldBytes < minHeldBytes(c.SizeMax):
+		return bad("max_held_bytes", fmt.Sprintf(">= %d: four times the largest sealed mail (size_max %d), since one friend's share of the budget (mesh.friend_share, 0.25) must hold it",
+			minHeldBytes(c.SizeMax), c.SizeMax), c.MaxHeldBytes)
 	case len(c.TTLs) == 0 && (slices.Contains(c.Strategies, StrategyFlood) || slices.Contains(c.Strategies, StrategyFloodNoAck)):
 		return &KnobError{Knob: "ttl", Problem: fmt.Sprintf("empty; give at least one hop limit (1..%d)", MaxTTL)}
 	case len(c.Strategies) == 0:
@@ -291,4 +295,12 @@ func (c *Config) Validate() error {
 // rather than an edge-list file.
 func IsGenerated(graph string) bool {
 	return slices.Contains([]string{"er", "ws", "ba", "hk"}, graph)
+}
+
+// minHeldBytes is the smallest budget in which a simulated node can relay
+// the largest mail: one friend's share of it (mesh.DefaultConfig's
+// FriendShare) must hold the mail sealed. Never less than 1 MiB.
+func minHeldBytes(sizeMax int) int64 {
+	share := mesh.DefaultConfig().FriendShare
+	return max(1<<20, int64(math.Ceil(float64(envelope.SealedSize(sizeMax))/share)))
 }

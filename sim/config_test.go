@@ -42,6 +42,10 @@ func TestValidate(t *testing.T) {
 		// that was fine before it changed.
 		{"size_max 0", func(c *Config) { c.SizeMax = 0 }, "sim: size_max = 0 "},
 		{"size_median past size_max", func(c *Config) { c.SizeMax = 100 }, "sim: size_median = 4096 is out of range (1..size_max, which is 100)"},
+		// A friend's share of the budget (a quarter) must hold the
+		// largest mail: before, 1 MiB..4 MiB passed here and every run
+		// failed in the mesh's own check.
+		{"max_held_bytes under four sealed mails", func(c *Config) { c.MaxHeldBytes = 2 << 20 }, "sim: max_held_bytes = 2097152 is out of range (>= 4325920: four times the largest sealed mail (size_max 1048576)"},
 	}
 	for _, tt := range tests {
 		c := DefaultConfig()

@@ -200,7 +200,9 @@ func meshConfig(c *Config, p *plan, mails int) mesh.Config {
 	mc.Lifetime = c.Lifetime
 	mc.MaxLifetime = max(mc.MaxLifetime, c.Lifetime)
 	mc.MaxHeldBytes = c.MaxHeldBytes
-	mc.MaxEnvelopeSize = min(mc.MaxEnvelopeSize, int(c.MaxHeldBytes))
+	// One friend's share must hold the largest envelope (Config.Validate
+	// checks that the largest mail fits).
+	mc.MaxEnvelopeSize = min(mc.MaxEnvelopeSize, int(float64(c.MaxHeldBytes)*mc.FriendShare))
 	mc.NoAcks = p.noAcks
 	// The seen set is a bitset in memory: no cache in front of it.
 	mc.DedupeSize = 0
