@@ -25,7 +25,7 @@ import (
 //	'v'                            → schema version (1 byte, currently 2)
 //	'h' | id                       → held meta record   (HeldMeta, envelope length)
 //	'e' | id | chunk               → one chunk of the held envelope's bytes
-//	's' | id                       → seen record        (expiry)
+//	's' | id                       → seen record        (expiry; the ack hash of an evicted envelope)
 //	'a' | id                       → ack record         (AckRecord)
 //	'o' | id                       → outbox record      (OutboxEntry)
 //	'x' | kind | expiry | id       → empty: the expiry index
@@ -385,6 +385,30 @@ func (s *BadgerStore) Seen(id envelope.ID) (bool, error) {
 		return false, fmt.Errorf("mesh: badger store: reading seen %s: %w", id.Short(), err)
 	}
 	return seen, nil
+}
+
+// EvictedAckHash implements Store.
+func (s *BadgerStore) EvictedAckHash(id envelope.ID) ([envelope.AckHashSize]byte, int64, bool, error) {
+	if err := s.gate.enter(); err != nil {
+		return [envelope.AckHashSize]byte{}, 0, false, err
+	}
+	defer s.gate.leave()
+	var rec badgerSeen
+	err := s.db.View(func(txn *badger.Txn) error {
+		raw, err := badgerGet(txn, badgerKey(badgerPrefixSeen, id))
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rec, err = badgerDecodeSeen(raw)
+		return err
+	})
+	if err != nil {
+		return [envelope.AckHashSize]byte{}, 0, false, fmt.Errorf("mesh: badger store: reading seen %s: %w", id.Short(), err)
+	}
+	return rec.ackHash, rec.expiry, rec.evicted, nil
 }
 
 // Load implements Store. It walks one consistent snapshot, held envelopes

@@ -46,10 +46,14 @@ const (
 	// 1 + 128 chunks.
 	badgerMaxEnvelope = envelope.HeaderSize + envelope.MaxCiphertext
 
-	badgerHeldSize   = 1 + envelope.IDSize + 8 + 1 + 8 + envelope.TagSize + envelope.AckHashSize + envelope.KeySize + 1 + 8
-	badgerSeenSize   = 1 + 8
-	badgerAckSize    = 1 + envelope.AckSize + 8
-	badgerOutboxBase = 1 + envelope.IDSize + envelope.KeySize + 8 + 8 + 8 + 1 + 8 + 8 + 1
+	badgerHeldSize = 1 + envelope.IDSize + 8 + 1 + 8 + envelope.TagSize + envelope.AckHashSize + envelope.KeySize + 1 + 8
+	badgerSeenSize = 1 + 8
+	// badgerSeenEvictedSize is a seen record that keeps an evicted
+	// envelope's ack hash, whose first byte is badgerSeenEvictedV2.
+	badgerSeenEvictedSize = badgerSeenSize + envelope.AckHashSize
+	badgerSeenEvictedV2   = 2
+	badgerAckSize         = 1 + envelope.AckSize + 8
+	badgerOutboxBase      = 1 + envelope.IDSize + envelope.KeySize + 8 + 8 + 8 + 1 + 8 + 8 + 1
 
 	// badgerMaxLabel bounds OutboxEntry.Label.
 	badgerMaxLabel = 255
@@ -160,6 +164,10 @@ func badgerCheckOp(op *Op) error {
 			return fmt.Errorf("mesh: put held %s: negative size %d", op.ID.Short(), op.Meta.Size)
 		}
 	case OpDeleteHeld, OpSetHops, OpMarkSeen:
+	case OpEvict:
+		if op.Meta.ID != op.ID {
+			return fmt.Errorf("mesh: evict %s: op ID differs from meta ID %s", op.ID.Short(), op.Meta.ID.Short())
+		}
 	case OpPutAck:
 		if op.Ack.Ack.ID != op.ID {
 			return fmt.Errorf("mesh: put ack %s: op ID differs from ack ID %s", op.ID.Short(), op.Ack.Ack.ID.Short())
@@ -239,19 +247,39 @@ func badgerDecodeHeld(b []byte) (HeldMeta, int, error) {
 	return m, int(envLen), nil
 }
 
-// Seen record, version 1 (9 bytes): version(1) | expiry(8)
+// Seen record, version 1 (9 bytes): version(1) | expiry(8); or, for an
+// envelope evicted for budget, version 2 (41 bytes): version(1) = 2 |
+// expiry(8) | ackHash(32).
 
-func badgerEncodeSeen(expiry int64) []byte {
-	b := make([]byte, 0, badgerSeenSize)
-	b = append(b, badgerRecordV1)
-	return binary.BigEndian.AppendUint64(b, uint64(expiry))
+// badgerSeen is a decoded seen record.
+type badgerSeen struct {
+	expiry  int64
+	evicted bool                       // version 2: the envelope was evicted
+	ackHash [envelope.AckHashSize]byte // its ack hash, if evicted
 }
 
-func badgerDecodeSeen(b []byte) (int64, error) {
-	if err := badgerCheckRecord("seen", b, badgerSeenSize); err != nil {
-		return 0, err
+func badgerEncodeSeen(s badgerSeen) []byte {
+	if !s.evicted {
+		b := make([]byte, 0, badgerSeenSize)
+		b = append(b, badgerRecordV1)
+		return binary.BigEndian.AppendUint64(b, uint64(s.expiry))
 	}
-	return int64(binary.BigEndian.Uint64(b[1:])), nil
+	b := make([]byte, 0, badgerSeenEvictedSize)
+	b = append(b, badgerSeenEvictedV2)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.expiry))
+	return append(b, s.ackHash[:]...)
+}
+
+func badgerDecodeSeen(b []byte) (badgerSeen, error) {
+	var s badgerSeen
+	if len(b) == badgerSeenEvictedSize && b[0] == badgerSeenEvictedV2 {
+		s.evicted = true
+		copy(s.ackHash[:], b[9:])
+	} else if err := badgerCheckRecord("seen", b, badgerSeenSize); err != nil {
+		return s, err
+	}
+	s.expiry = int64(binary.BigEndian.Uint64(b[1:9]))
+	return s, nil
 }
 
 // Ack record, version 1 (73 bytes): version(1) | id(32) | secret(32) | expiry(8)

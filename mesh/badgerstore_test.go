@@ -622,7 +622,8 @@ func FuzzBadgerDecode(f *testing.F) {
 	held := HeldMeta{ID: stID(1), Expiry: 5, Hops: 3, Size: 900, Tag: envelope.Tag{1}, Own: true}
 	f.Add(badgerEncodeHeld(&held, 900))
 	f.Add(badgerChunkKey(stID(5), 7))
-	f.Add(badgerEncodeSeen(-7))
+	f.Add(badgerEncodeSeen(badgerSeen{expiry: -7}))
+	f.Add(badgerEncodeSeen(badgerSeen{expiry: 9, evicted: true, ackHash: [envelope.AckHashSize]byte{4}}))
 	f.Add(badgerEncodeAck(&AckRecord{Ack: envelope.Ack{ID: stID(2), Secret: envelope.AckSecret{3}}, Expiry: 9}))
 	f.Add(badgerEncodeOutbox(&OutboxEntry{ID: stID(3), Status: StatusExpired, Label: "label"}))
 	f.Add(badgerIndexKey(badgerPrefixSeen, -1, stID(4)))

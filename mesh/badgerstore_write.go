@@ -90,6 +90,11 @@ func (w *badgerWriter) apply(op *Op) error {
 		return w.setHops(op.ID, op.Hops)
 	case OpMarkSeen:
 		return w.markSeen(op.ID, op.Expiry)
+	case OpEvict:
+		if err := w.deleteHeld(op.ID); err != nil {
+			return err
+		}
+		return w.markEvicted(op.ID, op.Meta.Expiry, op.Meta.AckHash)
 	case OpPutAck:
 		if err := w.putRecord(badgerPrefixAck, op.ID, op.Ack.Expiry, badgerEncodeAck(&op.Ack), true); err != nil {
 			return err
@@ -235,7 +240,34 @@ func (w *badgerWriter) markSeen(id envelope.ID, expiry int64) error {
 	if !ok {
 		w.seenAdded++
 	}
-	return w.putRecord(badgerPrefixSeen, id, expiry, badgerEncodeSeen(expiry), true)
+	rec := badgerSeen{expiry: expiry}
+	if ok && old.indexed { // a later expiry: keep an evicted envelope's ack hash
+		raw, err := w.get(key)
+		if err != nil {
+			return err
+		}
+		if s, err := badgerDecodeSeen(raw); err == nil && s.evicted {
+			rec.evicted, rec.ackHash = true, s.ackHash
+		}
+	}
+	return w.putRecord(badgerPrefixSeen, id, expiry, badgerEncodeSeen(rec), true)
+}
+
+// markEvicted records id as seen until the later of expiry and the expiry
+// already there, with the ack hash of its evicted envelope.
+func (w *badgerWriter) markEvicted(id envelope.ID, expiry int64, ackHash [envelope.AckHashSize]byte) error {
+	key := badgerKey(badgerPrefixSeen, id)
+	old, ok, err := w.oldExpiry(badgerPrefixSeen, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		w.seenAdded++
+	}
+	if ok && old.indexed {
+		expiry = max(expiry, old.expiry)
+	}
+	return w.putRecord(badgerPrefixSeen, id, expiry, badgerEncodeSeen(badgerSeen{expiry: expiry, evicted: true, ackHash: ackHash}), true)
 }
 
 // putRecord writes the record kind|id and its index key, dropping the index
@@ -314,7 +346,8 @@ func badgerRecordExpiry(kind byte, raw []byte) (int64, error) {
 		m, _, err := badgerDecodeHeld(raw)
 		return m.Expiry, err
 	case badgerPrefixSeen:
-		return badgerDecodeSeen(raw)
+		s, err := badgerDecodeSeen(raw)
+		return s.expiry, err
 	case badgerPrefixAck:
 		a, err := badgerDecodeAck(raw)
 		return a.Expiry, err

@@ -208,13 +208,10 @@ type chRun struct {
 	online []bool
 	// refusing marks the nodes whose mailbox refuses for now (full).
 	refusing []bool
-	// forgotEvictions: a node restarted after evicting copies, so it has
-	// forgotten them (README, Limitations).
-	forgotEvictions bool
-	ids             []envelope.ID // submitted mails, in order
-	expiry          []time.Time   // when each expires (0: in a week, past the test)
-	dist            [][]int       // dist[i]: from mail i's sender
-	log             []string      // what happened, for the failure message
+	ids      []envelope.ID // submitted mails, in order
+	expiry   []time.Time   // when each expires (0: in a week, past the test)
+	dist     [][]int       // dist[i]: from mail i's sender
+	log      []string      // what happened, for the failure message
 }
 
 func chName(i int) string { return fmt.Sprintf("n%d", i) }
@@ -286,8 +283,7 @@ func (r *chRun) checkSafety() error {
 // shortest path leaves it. A mail that has expired meanwhile is held by
 // nobody, and the sender's outbox shows it expired unless its ack came.
 // With a tight budget, only mail to a friend of the sender's must have
-// arrived, and delivered mail is checked for copies and the sender's
-// status only if no node restarted after evicting copies.
+// arrived.
 func (r *chRun) checkSettled() error {
 	for i, id := range r.ids {
 		m := r.sc.mails[i]
@@ -307,18 +303,14 @@ func (r *chRun) checkSettled() error {
 		if !r.sc.tight && got != reach || r.sc.tight && !got && d[m.to] == 1 {
 			return fmt.Errorf("mail %d (n%d to n%d, TTL %d, distance %d): delivered %v, want %v", i, m.from, m.to, m.ttl, d[m.to], got, reach)
 		}
-		if got && !(r.sc.tight && r.forgotEvictions) {
+		if got {
 			if s := r.tn.status(chName(m.from), id); s != StatusDelivered {
 				return fmt.Errorf("mail %d was delivered, but its sender's outbox says %v", i, s)
 			}
 		}
 		for x := range r.sc.nodes {
-			if r.sc.tight && (!got || r.forgotEvictions) {
-				// Undelivered: the sender holds it (checkSafety).
-				// Delivered, after a restart: a relay that evicted its
-				// copy and then restarted has forgotten it, so the ack
-				// may stop there (README, Limitations).
-				break
+			if r.sc.tight && !got {
+				break // the sender holds it: checkSafety
 			}
 			hops := r.heldHops(x, i)
 			want := -1 // not held
@@ -386,9 +378,6 @@ func (r *chRun) play() error {
 		case chToggle:
 			r.setOnline(s.node, !r.online[s.node])
 		case chRestart:
-			if r.tn.nodes[chName(s.node)].node.Stats().Evicted > 0 {
-				r.forgotEvictions = true
-			}
 			n := r.tn.restart(chName(s.node), r.tn.nodes[chName(s.node)].store)
 			if r.online[s.node] {
 				r.tn.net.SetOnline(n.kp.Public, true)

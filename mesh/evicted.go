@@ -15,7 +15,10 @@ const maxEvicted = 4096
 // them, an ack that arrives after the eviction cannot be checked, so it
 // goes no further, and the relays behind this one, and the sender, keep
 // their copies until expiry (the sender's outbox never shows the mail
-// delivered). They live in memory only: a restart forgets them.
+// delivered). They live in memory, with the friends to pass the ack to;
+// the store keeps each one's ack hash beside its seen entry (Batch.Evict),
+// which takes over after a restart, or when memory was full, and then the
+// ack goes to every friend.
 type evictedCopies struct {
 	byID map[envelope.ID]*heldEntry
 	// perFriend counts the entries by the friend each copy was accounted
@@ -32,8 +35,8 @@ type evictedCopies struct {
 // one friend fill at most Config.FriendShare of maxEvicted, so a friend
 // that churns its own share cannot crowd out the others'. When a friend's
 // part, or the whole, is full, expired entries are pruned; if that frees
-// nothing, the eviction is not remembered, and its ack stops here as
-// before.
+// nothing, the eviction is not remembered here, and its ack is checked
+// against the store's copy of the hash.
 func (n *Node) rememberEvicted(e *heldEntry, now time.Time) {
 	ev := &n.evicted
 	if ev.byID == nil {
@@ -94,7 +97,18 @@ func (n *Node) forgetEvicted(id envelope.ID) {
 func (n *Node) takeEvictedAck(p *peer, a envelope.Ack, now time.Time) bool {
 	e := n.evicted.byID[a.ID]
 	if e == nil {
-		return false
+		h, exp, ok, err := n.deps.Store.EvictedAckHash(a.ID)
+		if err != nil {
+			n.stats.StoreErrors++
+			n.log.Warn("reading an evicted envelope's ack hash failed", "id", a.ID, "err", err)
+			return false
+		}
+		if !ok {
+			return false
+		}
+		// Whom it went to was not stored: the ack goes to every friend,
+		// as for a copy loaded at start.
+		e = &heldEntry{meta: HeldMeta{ID: a.ID, Expiry: exp, AckHash: h}, loaded: true}
 	}
 	if e.meta.Expiry <= now.Unix() {
 		n.forgetEvicted(a.ID)

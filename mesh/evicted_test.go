@@ -108,3 +108,30 @@ func TestEvictedForgedAck(t *testing.T) {
 		t.Errorf("S's outbox says %v after T's real ack, want delivered", got)
 	}
 }
+
+// TestEvictedAckAfterRestart: a relay that restarts between evicting a
+// copy and its ack still checks the ack, against the hash its store kept
+// (Batch.Evict), and passes it on, to every friend, since whom the copy
+// went to was not stored.
+func TestEvictedAckAfterRestart(t *testing.T) {
+	tn, fromS, fromT := evictionLine(t)
+	tn.nodes["T"].box.setFail(tempErr{}) // T acks only when it takes the mail
+	tn.online("T")
+	tn.run(time.Second)
+	m := tn.nodes["M"]
+	if m.node.Stats().Evicted != 1 || m.node.Holds(fromS) || !m.node.Holds(fromT) {
+		t.Fatalf("M has not evicted S's mail for T's: %+v", m.node.Stats())
+	}
+	tn.restart("M", m.store)
+	tn.online("M")
+	tn.run(time.Second)
+	if len(tn.nodes["M"].node.evicted.byID) != 0 {
+		t.Fatal("M remembers its eviction in memory after a restart")
+	}
+	tn.nodes["T"].box.setFail(nil)
+	tn.run(time.Minute) // T tries its mailbox again after 30 s
+	tn.wantDelivered("T", "S", "for T", fromS)
+	if got := tn.status("S", fromS); got != StatusDelivered {
+		t.Errorf("S's outbox says %v after T's ack reached M, which had evicted its copy and restarted; want delivered", got)
+	}
+}

@@ -28,6 +28,8 @@ type memRec struct {
 	env  []byte   // the held envelope; nil when not held
 	meta HeldMeta // valid while env is not nil
 	ack  *AckRecord
+	// evicted is the ack hash an evict operation kept, while seen lasts.
+	evicted *[envelope.AckHashSize]byte
 }
 
 var _ Store = (*MemStore)(nil)
@@ -78,6 +80,11 @@ func (s *MemStore) Apply(b *Batch) error {
 			r.env, r.meta.Hops = env, op.Hops
 		case OpMarkSeen:
 			s.markSeen(s.rec(op.ID), op.Expiry)
+		case OpEvict:
+			r := s.rec(op.ID)
+			h := op.Meta.AckHash
+			r.env, r.meta, r.evicted = nil, HeldMeta{}, &h
+			s.markSeen(r, op.Meta.Expiry)
 		case OpPutAck:
 			r := s.rec(op.ID)
 			a := op.Ack
@@ -107,7 +114,7 @@ func (s *MemStore) heldBefore(b *Batch, before int, id envelope.ID) bool {
 			switch op.Kind {
 			case OpPutHeld:
 				return true
-			case OpDeleteHeld:
+			case OpDeleteHeld, OpEvict:
 				return false
 			}
 		}
@@ -146,6 +153,20 @@ func (s *MemStore) Seen(id envelope.ID) (bool, error) {
 	}
 	r := s.ids[id]
 	return r != nil && r.seen != 0, nil
+}
+
+// EvictedAckHash implements Store.
+func (s *MemStore) EvictedAckHash(id envelope.ID) ([envelope.AckHashSize]byte, int64, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return [envelope.AckHashSize]byte{}, 0, false, errClosed
+	}
+	r := s.ids[id]
+	if r == nil || r.seen == 0 || r.evicted == nil {
+		return [envelope.AckHashSize]byte{}, 0, false, nil
+	}
+	return *r.evicted, r.seen, true, nil
 }
 
 // Load implements Store. It walks a snapshot taken under the lock and
@@ -214,7 +235,7 @@ func (s *MemStore) Expire(now, retention int64) (int, error) {
 				n++
 			}
 			if r.seen != 0 && r.seen <= now {
-				r.seen = 0
+				r.seen, r.evicted = 0, nil
 				n++
 			}
 			if r.env == nil && r.ack == nil && r.seen == 0 {

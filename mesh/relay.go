@@ -127,7 +127,7 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 		return
 	}
 	for _, v := range victims {
-		n.batch.DeleteHeld(v.meta.ID)
+		n.batch.Evict(v.meta) // keeps its ack hash for an ack that comes later
 	}
 	n.batch.PutHeld(e.meta, b)
 	if hops > h.Hops {

@@ -87,6 +87,11 @@ type Store interface {
 	Envelope(id envelope.ID) ([]byte, error)
 	// Seen reports whether id is in the seen set.
 	Seen(id envelope.ID) (bool, error)
+	// EvictedAckHash returns the ack hash an evict operation kept for id,
+	// and the expiry of id's seen entry, for as long as that entry lasts
+	// (ok false otherwise), so that an ack arriving after the eviction can
+	// still be checked, even after a restart.
+	EvictedAckHash(id envelope.ID) (hash [envelope.AckHashSize]byte, expiry int64, ok bool, err error)
 	// Load calls the non-nil functions for every held envelope, ack and
 	// outbox entry; an error from a function stops the walk and is returned.
 	Load(held func(HeldMeta) error, ack func(AckRecord) error, outbox func(OutboxEntry) error) error
@@ -109,6 +114,7 @@ const (
 	OpMarkSeen                     // add ID to the seen set until Expiry
 	OpPutAck                       // remember Ack until Ack.Expiry (also marks seen)
 	OpPutOutbox                    // insert or replace Outbox
+	OpEvict                        // delete the held envelope ID, keeping Meta.AckHash with its seen entry (marked seen until Meta.Expiry)
 )
 
 // Op is one change in a Batch.
@@ -133,6 +139,10 @@ func (b *Batch) PutHeld(m HeldMeta, env []byte) {
 
 // DeleteHeld drops a held envelope.
 func (b *Batch) DeleteHeld(id envelope.ID) { b.Ops = append(b.Ops, Op{Kind: OpDeleteHeld, ID: id}) }
+
+// Evict drops a held envelope evicted for budget, and keeps its ack hash
+// beside its seen entry (see Store.EvictedAckHash).
+func (b *Batch) Evict(m HeldMeta) { b.Ops = append(b.Ops, Op{Kind: OpEvict, ID: m.ID, Meta: m}) }
 
 // SetHops changes a held envelope's hop counter (the envelope bytes and its
 // metadata).

@@ -60,12 +60,15 @@ type stModel struct {
 	seen   map[envelope.ID]int64
 	acks   map[envelope.ID]AckRecord
 	outbox map[envelope.ID]OutboxEntry
+	// evicted are the ack hashes evict operations kept, while seen lasts.
+	evicted map[envelope.ID][envelope.AckHashSize]byte
 }
 
 func (m *stModel) clone() *stModel {
 	return &stModel{
 		held: maps.Clone(m.held), seen: maps.Clone(m.seen),
 		acks: maps.Clone(m.acks), outbox: maps.Clone(m.outbox),
+		evicted: maps.Clone(m.evicted),
 	}
 }
 
@@ -85,6 +88,10 @@ func (m *stModel) apply(ops []Op) error {
 			n.markSeen(op.ID, op.Meta.Expiry)
 		case OpDeleteHeld:
 			delete(n.held, op.ID)
+		case OpEvict:
+			delete(n.held, op.ID)
+			n.markSeen(op.ID, op.Meta.Expiry)
+			n.evicted[op.ID] = op.Meta.AckHash
 		case OpSetHops:
 			h, ok := n.held[op.ID]
 			if !ok {
@@ -118,6 +125,7 @@ func (m *stModel) expire(now, retention int64) int {
 	for id, e := range m.seen {
 		if e <= now {
 			delete(m.seen, id)
+			delete(m.evicted, id)
 			n++
 		}
 	}
@@ -172,6 +180,10 @@ func (sm *stMachine) genOp(t *rapid.T, kind OpKind) Op {
 		return Op{Kind: OpPutHeld, ID: meta.ID, Meta: meta, Env: env}
 	case OpDeleteHeld:
 		return Op{Kind: OpDeleteHeld, ID: sm.genID(t)}
+	case OpEvict:
+		id := sm.genID(t)
+		meta := HeldMeta{ID: id, Expiry: sm.genExpiry(t), AckHash: [envelope.AckHashSize]byte{rapid.Byte().Draw(t, "ack hash")}}
+		return Op{Kind: OpEvict, ID: id, Meta: meta}
 	case OpSetHops:
 		return Op{Kind: OpSetHops, ID: sm.genID(t), Hops: rapid.Uint8Range(0, 9).Draw(t, "hops")}
 	case OpMarkSeen:
@@ -208,13 +220,14 @@ func (sm *stMachine) actions() map[string]func(*rapid.T) {
 	a := map[string]func(*rapid.T){
 		"PutHeld":    one(OpPutHeld),
 		"DeleteHeld": one(OpDeleteHeld),
+		"Evict":      one(OpEvict),
 		"SetHops":    one(OpSetHops),
 		"MarkSeen":   one(OpMarkSeen),
 		"PutAck":     one(OpPutAck),
 		"PutOutbox":  one(OpPutOutbox),
 		"Batch": func(t *rapid.T) {
 			kinds := rapid.SliceOfN(rapid.SampledFrom([]OpKind{
-				OpPutHeld, OpDeleteHeld, OpSetHops, OpMarkSeen, OpPutAck, OpPutOutbox,
+				OpPutHeld, OpDeleteHeld, OpEvict, OpSetHops, OpMarkSeen, OpPutAck, OpPutOutbox,
 			}), 2, 5).Draw(t, "kinds")
 			ops := make([]Op, len(kinds))
 			for i, k := range kinds {
@@ -255,6 +268,11 @@ func (sm *stMachine) checkAll(t *rapid.T) {
 		got, err := sm.store.Seen(id)
 		if err != nil || got != want {
 			t.Fatalf("Seen(%s): got %v, %v; want %v", id.Short(), got, err, want)
+		}
+		wantHash, evicted := sm.model.evicted[id]
+		hash, exp, ok, err := sm.store.EvictedAckHash(id)
+		if err != nil || ok != evicted || ok && (hash != wantHash || exp != sm.model.seen[id]) {
+			t.Fatalf("EvictedAckHash(%s): got %x, %d, %v, %v; want %x, %d, %v", id.Short(), hash[:1], exp, ok, err, wantHash[:1], sm.model.seen[id], evicted)
 		}
 		env, err := sm.store.Envelope(id)
 		h, held := sm.model.held[id]
@@ -300,6 +318,7 @@ func stStateMachine(t *testing.T, open func(t *testing.T) (s Store, reopen func(
 			model: &stModel{
 				held: map[envelope.ID]stHeld{}, seen: map[envelope.ID]int64{},
 				acks: map[envelope.ID]AckRecord{}, outbox: map[envelope.ID]OutboxEntry{},
+				evicted: map[envelope.ID][envelope.AckHashSize]byte{},
 			},
 			// A virtual clock in 1970 (behind the wall clock: no badger TTL)
 			// or in 2033 (ahead of it: TTLs set but never reached).
