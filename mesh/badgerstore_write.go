@@ -99,7 +99,7 @@ func (w *badgerWriter) apply(op *Op) error {
 		if err := w.putRecord(badgerPrefixAck, op.ID, op.Ack.Expiry, badgerEncodeAck(&op.Ack), true); err != nil {
 			return err
 		}
-		return w.markSeen(op.ID, op.Ack.Expiry)
+		return w.markAcked(op.ID, op.Ack.Expiry)
 	case OpPutOutbox:
 		return w.putRecord(badgerPrefixOutbox, op.ID, op.Outbox.Expiry, badgerEncodeOutbox(&op.Outbox), false)
 	}
@@ -253,6 +253,27 @@ func (w *badgerWriter) markSeen(id envelope.ID, expiry int64) error {
 	return w.putRecord(badgerPrefixSeen, id, expiry, badgerEncodeSeen(rec), true)
 }
 
+// markAcked records id as seen, as markSeen does, and drops the ack hash
+// an evicted envelope kept: the ack record answers for it now, and a
+// replayed ack, once the node has forgotten the one it took, is not taken
+// as new.
+func (w *badgerWriter) markAcked(id envelope.ID, expiry int64) error {
+	key := badgerKey(badgerPrefixSeen, id)
+	raw, err := w.get(key)
+	if errors.Is(err, ErrNotFound) {
+		return w.markSeen(id, expiry)
+	}
+	if err != nil {
+		return err
+	}
+	s, err := badgerDecodeSeen(raw)
+	if err != nil || !s.evicted {
+		return w.markSeen(id, expiry) // a corrupt record is replaced there
+	}
+	expiry = max(expiry, s.expiry)
+	return w.putRecord(badgerPrefixSeen, id, expiry, badgerEncodeSeen(badgerSeen{expiry: expiry}), true)
+}
+
 // markEvicted records id as seen until the later of expiry and the expiry
 // already there, with the ack hash of its evicted envelope.
 func (w *badgerWriter) markEvicted(id envelope.ID, expiry int64, ackHash [envelope.AckHashSize]byte) error {
@@ -285,6 +306,9 @@ func (w *badgerWriter) putRecord(kind byte, id envelope.ID, expiry int64, val []
 	}
 	if err := w.txn.SetEntry(w.entry(key, val, expiry, ttl)); err != nil {
 		return err
+	}
+	if ok && old.indexed && old.expiry == expiry {
+		return nil // its index key is there already: one entry less in the transaction
 	}
 	return w.txn.SetEntry(w.entry(badgerIndexKey(kind, expiry, id), nil, expiry, ttl))
 }

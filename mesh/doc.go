@@ -53,12 +53,15 @@
 //     whose history is not stored, to every friend. A relay that evicted
 //     its copy for budget does the same with what it kept of it: in memory
 //     the ack hash and those friends (see rememberEvicted), and in the
-//     store the ack hash beside the seen entry (Batch.Evict), which after a
-//     restart sends the ack to every friend. A node that never held the
-//     envelope cannot check the ack and does not forward it, so acks travel
-//     only where the envelope went; every holder gets the ack at least
-//     from the friend that sent it the envelope (unless that friend's seen
-//     set forgot the ID, past MaxSeen). A friend that offers
+//     store the ack hash beside the seen entry (Batch.Evict), which, after
+//     a restart or when memory had no room, sends the ack to every friend.
+//     A node that never held the envelope cannot check the ack and does
+//     not forward it, so acks travel only where the envelope went; every
+//     holder gets the ack at least from the friend that sent it the
+//     envelope, unless that friend's seen set forgot the ID (past
+//     MaxSeen), or it restarted after one envelope evicted more than
+//     maxStoredEvictions copies, or its remembered ack was forgotten (past
+//     MaxAcks) before the holder came back. A friend that offers
 //     an acked envelope, or asks for it, is answered with the ack.
 //   - Budgets: Config.MaxHeldBytes bounds all held bytes; no friend's
 //     envelopes may fill more than Config.FriendShare of it. When a new

@@ -100,7 +100,9 @@ func (n *Node) takeEvictedAck(p *peer, a envelope.Ack, now time.Time) bool {
 		h, exp, ok, err := n.deps.Store.EvictedAckHash(a.ID)
 		if err != nil {
 			n.stats.StoreErrors++
-			n.log.Warn("reading an evicted envelope's ack hash failed", "id", a.ID, "err", err)
+			if ok, held := n.warnings().evictedHash.Allow(now); ok {
+				n.log.Warn("reading an evicted envelope's ack hash failed", "id", a.ID, "err", err, "not_logged_since_the_last", held)
+			}
 			return false
 		}
 		if !ok {

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +134,46 @@ func TestEvictedAckAfterRestart(t *testing.T) {
 	tn.wantDelivered("T", "S", "for T", fromS)
 	if got := tn.status("S", fromS); got != StatusDelivered {
 		t.Errorf("S's outbox says %v after T's ack reached M, which had evicted its copy and restarted; want delivered", got)
+	}
+}
+
+// TestEvictionsFitOneWrite: a relay on disk, full of the smallest mails
+// (about 5,000), still takes a 3.2 MB mail that evicts all of them in one
+// store write. Keeping every victim's ack hash in that write (two records
+// more each) overflowed badger's transaction at about 4,300 victims; now
+// an unchanged index key is not written again, and only the first
+// maxStoredEvictions victims keep their hash in the store.
+func TestEvictionsFitOneWrite(t *testing.T) {
+	tn := newTestNet(t, MemConfig{Latency: time.Millisecond})
+	body := strings.Repeat("b", 3_200_000)
+	cfg := testConfig()
+	cfg.OfferDelay = 0
+	tight := cfg
+	tight.MaxEnvelopeSize = envelope.SealedSize(len(body) + 4096)
+	tight.MaxHeldBytes = int64(tight.MaxEnvelopeSize)
+	tight.FriendShare = 1
+	disk, err := OpenBadgerStore(BadgerOptions{Dir: t.TempDir(), GCInterval: -1, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { disk.Close() })
+	tn.add("S", cfg, nil)
+	m := tn.add("M", tight, disk).node
+	tn.add("T", cfg, nil)
+	tn.friends("S", "M")
+	tn.friends("M", "T")
+	tn.online("S", "M")
+	small := int(tight.MaxHeldBytes) / envelope.SealedSize(1)
+	for i := range small {
+		tn.send("S", "T", "x", withLifetime(24*time.Hour))
+		if i%500 == 499 {
+			tn.run(time.Second)
+		}
+	}
+	tn.run(time.Minute)
+	big := tn.send("S", "T", body)
+	tn.run(time.Minute)
+	if st := m.Stats(); !m.Holds(big) || st.Evicted < uint64(small)-1 || st.StoreErrors != 0 {
+		t.Fatalf("M holds the large mail: %v, evicted %d of %d small ones, %d store errors", m.Holds(big), st.Evicted, small, st.StoreErrors)
 	}
 }

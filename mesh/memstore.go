@@ -88,7 +88,7 @@ func (s *MemStore) Apply(b *Batch) error {
 		case OpPutAck:
 			r := s.rec(op.ID)
 			a := op.Ack
-			r.ack = &a
+			r.ack, r.evicted = &a, nil // the ack answers for an evicted copy now
 			s.markSeen(r, a.Expiry)
 		case OpPutOutbox:
 			s.outbox[op.ID] = op.Outbox

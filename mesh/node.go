@@ -484,7 +484,7 @@ func (n *Node) setInflight(id envelope.ID, in *inflight) {
 // nodeWarnings are the warnings a friend can provoke at will, each logged
 // once a minute at most.
 type nodeWarnings struct {
-	forgedAck, openFailure loglimit.Limit
+	forgedAck, openFailure, evictedHash loglimit.Limit
 }
 
 // warnings returns the node's warning limits, made at the first call.

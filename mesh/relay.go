@@ -126,8 +126,12 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 		n.noteNoRoom(id, h.Expiry, now)
 		return
 	}
-	for _, v := range victims {
-		n.batch.Evict(v.meta) // keeps its ack hash for an ack that comes later
+	for i, v := range victims {
+		if i < maxStoredEvictions {
+			n.batch.Evict(v.meta) // keeps its ack hash for an ack that comes later
+		} else {
+			n.batch.DeleteHeld(v.meta.ID)
+		}
 	}
 	n.batch.PutHeld(e.meta, b)
 	if hops > h.Hops {
@@ -138,6 +142,10 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 		for _, v := range victims {
 			n.index(v)
 		}
+		// Let its offers go for a while, as for one turned away for
+		// budget, rather than fetch the body again at every hand-over
+		// (a write too large for the store fails again).
+		n.noteNoRoom(id, h.Expiry, now)
 		return
 	}
 	n.stats.Evicted += uint64(len(victims))
@@ -167,6 +175,12 @@ func (n *Node) hold(p *peer, b []byte, h *envelope.Header, id envelope.ID, offer
 		}
 	}
 }
+
+// maxStoredEvictions is how many of the copies one envelope evicts keep
+// their ack hash in the store (Batch.Evict): an Evict costs the store one
+// record more than a delete, and all of them go in the envelope's write,
+// which a store bounds. The rest keep it in memory only (rememberEvicted).
+const maxStoredEvictions = 256
 
 // makeRoom picks relay copies to evict so that e fits both the friend's
 // share and the node's budget: those expiring first, as long as they expire

@@ -112,7 +112,7 @@ const (
 	OpDeleteHeld                   // delete the held envelope ID (the seen entry stays)
 	OpSetHops                      // change the hop counter of held envelope ID to Hops
 	OpMarkSeen                     // add ID to the seen set until Expiry
-	OpPutAck                       // remember Ack until Ack.Expiry (also marks seen)
+	OpPutAck                       // remember Ack until Ack.Expiry (also marks seen, and drops an evicted envelope's ack hash)
 	OpPutOutbox                    // insert or replace Outbox
 	OpEvict                        // delete the held envelope ID, keeping Meta.AckHash with its seen entry (marked seen until Meta.Expiry)
 )

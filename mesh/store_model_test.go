@@ -106,6 +106,7 @@ func (m *stModel) apply(ops []Op) error {
 		case OpPutAck:
 			n.acks[op.ID] = op.Ack
 			n.markSeen(op.ID, op.Ack.Expiry)
+			delete(n.evicted, op.ID)
 		case OpPutOutbox:
 			n.outbox[op.ID] = op.Outbox
 		}

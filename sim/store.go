@@ -26,6 +26,8 @@ type sealed struct {
 	refs   int32  // nodes holding it
 	expiry int64
 	ack    *mesh.AckRecord // nil until a node has it
+	// ackHash is the envelope's ack hash, once a node has evicted it.
+	ackHash [envelope.AckHashSize]byte
 }
 
 func newCatalog() *catalog { return &catalog{index: make(map[envelope.ID]int32)} }
@@ -107,13 +109,16 @@ func (b bitset) count() int {
 // It also keeps the held-bytes accounting the simulator reports. It is
 // used by one node, on the simulator's goroutine.
 type store struct {
-	w      *world
-	held   bitset
-	seen   bitset
-	acks   bitset
-	outbox map[envelope.ID]mesh.OutboxEntry
-	bytes  int64 // bytes held now
-	peak   int64 // most bytes held at once
+	w    *world
+	held bitset
+	seen bitset
+	acks bitset
+	// evicted are the envelopes evicted for budget whose ack hash the
+	// store keeps (mesh.Batch.Evict); the hash is in the catalog.
+	evicted bitset
+	outbox  map[envelope.ID]mesh.OutboxEntry
+	bytes   int64 // bytes held now
+	peak    int64 // most bytes held at once
 	// expired counts the catalog's byExpiry entries already swept here.
 	expired int
 }
@@ -134,13 +139,18 @@ func (s *store) Apply(b *mesh.Batch) error {
 				s.addBytes(int64(len(op.Env)))
 			}
 			s.seen.set(k)
-		case mesh.OpDeleteHeld, mesh.OpEvict:
-			// An evicted envelope's ack hash is not kept: simulated
-			// nodes never restart, and the node remembers its
-			// evictions itself while it runs.
+		case mesh.OpDeleteHeld:
 			if k := c.lookup(op.ID); k >= 0 && s.held.has(k) {
 				s.drop(k)
 			}
+		case mesh.OpEvict:
+			k := c.add(op.ID, op.Meta.Expiry)
+			if s.held.has(k) {
+				s.drop(k)
+			}
+			c.envs[k].ackHash = op.Meta.AckHash
+			s.evicted.set(k)
+			s.seen.set(k)
 		case mesh.OpSetHops:
 			if k := c.lookup(op.ID); k < 0 || !s.held.has(k) {
 				return mesh.ErrNotFound
@@ -156,6 +166,7 @@ func (s *store) Apply(b *mesh.Batch) error {
 			}
 			s.acks.set(k)
 			s.seen.set(k)
+			s.evicted.unset(k) // the ack answers for it now
 		case mesh.OpPutOutbox:
 			if s.outbox == nil {
 				s.outbox = make(map[envelope.ID]mesh.OutboxEntry)
@@ -196,8 +207,12 @@ func (s *store) Seen(id envelope.ID) (bool, error) {
 	return k >= 0 && s.seen.has(k), nil
 }
 
-// EvictedAckHash implements mesh.Store: never found (see Apply).
-func (s *store) EvictedAckHash(envelope.ID) ([envelope.AckHashSize]byte, int64, bool, error) {
+// EvictedAckHash implements mesh.Store.
+func (s *store) EvictedAckHash(id envelope.ID) ([envelope.AckHashSize]byte, int64, bool, error) {
+	c := s.w.catalog
+	if k := c.lookup(id); k >= 0 && s.evicted.has(k) && s.seen.has(k) {
+		return c.envs[k].ackHash, c.envs[k].expiry, true, nil
+	}
 	return [envelope.AckHashSize]byte{}, 0, false, nil
 }
 
@@ -227,6 +242,7 @@ func (s *store) Expire(now, retention int64) (int, error) {
 				n++
 			}
 		}
+		s.evicted.unset(k) // goes with the seen entry
 	}
 	for id, o := range s.outbox {
 		if o.Expiry <= now-retention {
