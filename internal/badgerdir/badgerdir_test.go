@@ -353,9 +353,11 @@ func TestPrepareStoreInUse(t *testing.T) {
 }
 
 // cutManifest writes the shortest prefix of the MANIFEST whole that lists
-// a table, as if its later records were lost.
+// a table, and only tables still on disk, as if its later records were
+// lost.
 func cutManifest(t *testing.T, path string, whole []byte) {
 	t.Helper()
+	dir := filepath.Dir(path)
 	for end := 8; end+8 <= len(whole); {
 		end += 8 + int(binary.BigEndian.Uint32(whole[end:end+4]))
 		if err := os.WriteFile(path, whole[:end], 0o600); err != nil {
@@ -370,11 +372,24 @@ func cutManifest(t *testing.T, path string, whole []byte) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(mf.Tables) > 0 {
+		// The cut must list tables that are all still there: an early
+		// record may list one that a compaction has since deleted,
+		// which Prepare rightly refuses as damage.
+		if len(mf.Tables) > 0 && allExist(dir, mf.Tables) {
 			return
 		}
 	}
-	t.Fatal("no record of the MANIFEST lists a table")
+	t.Fatal("no record of the MANIFEST lists a table, with every table it lists still on disk")
+}
+
+// allExist reports whether every table listed is in dir.
+func allExist(dir string, tables map[uint64]badger.TableManifest) bool {
+	for id := range tables {
+		if _, err := os.Stat(filepath.Join(dir, fmt.Sprintf("%06d.sst", id))); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // BenchmarkPrepare measures the check at open on a store shaped like the
