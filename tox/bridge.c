@@ -42,6 +42,12 @@ static void cb_friend_name(Tox *tox, uint32_t fn, const uint8_t *name, size_t le
     toxmailFriendName((uintptr_t)ud, fn, (uint8_t *)name, len);
 }
 
+static void cb_friend_read_receipt(Tox *tox, uint32_t fn, uint32_t message_id, void *ud)
+{
+    (void)tox;
+    toxmailFriendReadReceipt((uintptr_t)ud, fn, message_id);
+}
+
 void toxmail_install_callbacks(Tox *tox)
 {
     tox_callback_self_connection_status(tox, cb_self_connection);
@@ -50,6 +56,7 @@ void toxmail_install_callbacks(Tox *tox)
     tox_callback_friend_message(tox, cb_friend_message);
     tox_callback_friend_lossless_packet(tox, cb_friend_lossless);
     tox_callback_friend_name(tox, cb_friend_name);
+    tox_callback_friend_read_receipt(tox, cb_friend_read_receipt);
 }
 
 void toxmail_iterate(Tox *tox, uintptr_t handle)

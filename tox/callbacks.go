@@ -49,6 +49,11 @@ type Callbacks struct {
 	FriendLossless func(fn uint32, pk PublicKey, data []byte)
 	// FriendName reports a friend's new nickname.
 	FriendName func(fn uint32, pk PublicKey, name string)
+	// FriendReadReceipt reports that the friend's Tox instance received
+	// the text message SendMessage numbered id. libtoxcore sends the
+	// receipt itself on arrival, whatever the client; it sends none for a
+	// message lost with its connection.
+	FriendReadReceipt func(fn uint32, pk PublicKey, id uint32)
 }
 
 // fromHandle returns the instance behind a callback's user_data.
@@ -126,6 +131,15 @@ func toxmailFriendName(h C.uintptr_t, fn C.uint32_t, name *C.uint8_t, n C.size_t
 	defer t.recoverCallback("FriendName")
 	if f := t.cb.FriendName; f != nil {
 		f(uint32(fn), t.friendKey(fn), C.GoStringN((*C.char)(unsafe.Pointer(name)), C.int(n)))
+	}
+}
+
+//export toxmailFriendReadReceipt
+func toxmailFriendReadReceipt(h C.uintptr_t, fn C.uint32_t, id C.uint32_t) {
+	t := fromHandle(h)
+	defer t.recoverCallback("FriendReadReceipt")
+	if f := t.cb.FriendReadReceipt; f != nil {
+		f(uint32(fn), t.friendKey(fn), uint32(id))
 	}
 }
 

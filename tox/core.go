@@ -415,8 +415,9 @@ func (c *Core) FriendStatusMessage(fn uint32) (string, error) {
 }
 
 // SendMessage queues a text message (1..MaxMessageLength bytes of UTF-8)
-// to an online friend and returns its message ID. ErrSendQ and
-// ErrFriendNotConnected are temporary.
+// to an online friend and returns its message ID, which
+// Callbacks.FriendReadReceipt reports once the friend's instance has it.
+// ErrSendQ and ErrFriendNotConnected are temporary.
 func (c *Core) SendMessage(fn uint32, typ MessageType, text string) (uint32, error) {
 	const op = opFriendSendMessage
 	if c.closed() {

@@ -24,15 +24,20 @@ import (
 // line and the body, split into messages of at most MaxMessageLength bytes.
 // Their text messages come back as mail (MailFromText).
 
-// maxTextQueue bounds the text waiting for one friend.
+// maxTextQueue bounds the text kept for one friend: waiting to be sent,
+// or sent and not yet confirmed.
 const maxTextQueue = 1 << 20
 
 // ErrTextQueueFull means too much text is already waiting for the friend.
 var ErrTextQueueFull = errors.New("tox: text queue for friend is full")
 
 // SendText queues text for a friend as one or more Tox text messages. It
-// is sent when the friend is online, in order; it is kept in memory only.
-// Invalid UTF-8 (which libtoxcore refuses) is replaced by U+FFFD.
+// is sent when the friend is online, in order, and kept until the
+// friend's Tox instance confirms it (its read receipt): a text whose
+// connection dies first is sent again on the next one, so it may arrive
+// twice but is not lost with the link. It is kept in memory only: it is
+// lost if the node stops first. Invalid UTF-8 (which libtoxcore refuses)
+// is replaced by U+FFFD.
 func (t *Transport) SendText(to PublicKey, text string) error {
 	text = strings.ToValidUTF8(text, "\uFFFD")
 	parts := SplitText(text, MaxMessageLength)

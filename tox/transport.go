@@ -92,6 +92,8 @@ type TransportStats struct {
 	InboundDropped        uint64 // frames dropped over MaxInbound
 	TextsOut, TextsIn     uint64 // text messages
 	TextsDropped          uint64 // texts libtoxcore refused for good, or over MaxInbound
+	TextsConfirmed        uint64 // texts whose read receipt came back
+	TextsResent           uint64 // texts sent again after their connection died unconfirmed
 }
 
 // friend is the transport's state for one Tox friend.
@@ -103,13 +105,52 @@ type friend struct {
 	kind        PeerKind
 	connectedAt time.Time
 	q           sendQueue
-	texts       []string // text messages waiting to be sent (kept while offline)
-	textBytes   int
+	texts       []string   // text messages waiting to be sent (kept while offline)
+	unread      []sentText // texts libtoxcore took, oldest first, until their receipts
+	textBytes   int        // of texts and unread together
 	in          reassembler
 	announce    bool // pktPresent is still to go on this connection
 }
 
 func (f *friend) online() bool { return f.conn != ConnectionNone }
+
+// sentText is a text message libtoxcore took, by the ID it gave it.
+type sentText struct {
+	id   uint32
+	text string
+}
+
+// requeueUnread puts the texts whose receipts have not come back in front
+// of those waiting, to be sent again on the next connection: libtoxcore
+// loses what it had not delivered when a connection dies. A text whose
+// receipt alone was lost arrives twice. It returns how many it requeued.
+func (f *friend) requeueUnread() int {
+	n := len(f.unread)
+	if n == 0 {
+		return 0
+	}
+	texts := make([]string, 0, n+len(f.texts))
+	for _, u := range f.unread {
+		texts = append(texts, u.text)
+	}
+	f.texts = append(texts, f.texts...)
+	f.unread = nil
+	return n
+}
+
+// confirm forgets the sent text numbered id, whose receipt came back. It
+// reports false for an ID it does not hold (a receipt of a text already
+// requeued).
+func (f *friend) confirm(id uint32) bool {
+	for i, u := range f.unread {
+		if u.id == id {
+			f.textBytes -= len(u.text)
+			f.unread = append(f.unread[:i], f.unread[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
 
 // Transport carries mesh frames over Tox lossless custom packets and
 // implements mesh.Transport. It also sends and receives plain text
@@ -175,12 +216,13 @@ func NewTransport(cfg TransportConfig) *Transport {
 // Callbacks returns the libtoxcore callbacks the transport needs.
 func (t *Transport) Callbacks() Callbacks {
 	return Callbacks{
-		FriendRequest:    t.onFriendRequest,
-		FriendConnection: t.onFriendConnection,
-		FriendMessage:    t.onFriendMessage,
-		FriendLossless:   t.onFriendLossless,
-		FriendName:       t.onFriendName,
-		SelfConnection:   t.onSelfConnection,
+		FriendRequest:     t.onFriendRequest,
+		FriendConnection:  t.onFriendConnection,
+		FriendMessage:     t.onFriendMessage,
+		FriendLossless:    t.onFriendLossless,
+		FriendName:        t.onFriendName,
+		FriendReadReceipt: t.onFriendReadReceipt,
+		SelfConnection:    t.onSelfConnection,
 	}
 }
 
@@ -366,24 +408,34 @@ func (t *Transport) pump(c *Core) {
 				t.stats.BytesOut += uint64(frameLen)
 			}
 		}
-		for len(f.texts) > 0 {
-			if _, err := c.SendMessage(f.num, MessageNormal, f.texts[0]); err != nil {
-				if mesh.Temporary(err) {
-					break // SENDQ or not connected: try again later
-				}
-				t.stats.TextsDropped++
-				t.log.Warn("text message refused; dropped", "friend", f.pk, "err", err)
-			} else {
-				t.stats.TextsOut++
-			}
-			f.textBytes -= len(f.texts[0])
-			f.texts = f.texts[1:]
-		}
+		t.sendTextsLocked(f, c.SendMessage)
 		if f.kind == PeerUnknown && now.Sub(f.connectedAt) >= t.cfg.HelloTimeout {
 			f.kind = PeerPlain
 			t.log.Info("friend is a plain Tox client (no mesh hello)", "friend", f.pk)
 			t.events.push(event{kind: evOnline, pk: f.pk, online: false})
 		}
+	}
+}
+
+// sendTextsLocked hands the friend's waiting texts to libtoxcore (send is
+// Core.SendMessage) until it reports a temporary error, and keeps each
+// one it took until its read receipt. t.mu is held.
+func (t *Transport) sendTextsLocked(f *friend, send func(fn uint32, typ MessageType, text string) (uint32, error)) {
+	for len(f.texts) > 0 {
+		id, err := send(f.num, MessageNormal, f.texts[0])
+		if err != nil {
+			if mesh.Temporary(err) {
+				return // SENDQ or not connected: try again later
+			}
+			t.stats.TextsDropped++
+			t.log.Warn("text message refused; dropped", "friend", f.pk, "err", err)
+			f.textBytes -= len(f.texts[0])
+		} else {
+			t.stats.TextsOut++
+			f.unread = append(f.unread, sentText{id: id, text: f.texts[0]})
+		}
+		f.texts[0] = ""
+		f.texts = f.texts[1:]
 	}
 }
 
@@ -406,6 +458,10 @@ func (t *Transport) onFriendConnection(num uint32, pk PublicKey, c Connection) {
 	case !now && was:
 		lost := f.q.drop()
 		t.stats.FramesLost += uint64(lost)
+		if n := f.requeueUnread(); n > 0 {
+			t.stats.TextsResent += uint64(n)
+			t.log.Debug("texts unconfirmed when the friend went offline; sent again when it is back", "friend", f.pk, "texts", n)
+		}
 		if f.in.reset() {
 			t.stats.PartialsLost++
 		}
@@ -453,6 +509,15 @@ func (t *Transport) onFriendLossless(num uint32, pk PublicKey, data []byte) {
 			t.stats.InboundDropped++
 			t.noteInboundDrop("mesh frame", pk)
 		}
+	}
+	t.mu.Unlock()
+}
+
+// onFriendReadReceipt runs on the Tox goroutine.
+func (t *Transport) onFriendReadReceipt(num uint32, pk PublicKey, id uint32) {
+	t.mu.Lock()
+	if t.addFriendLocked(num, pk).confirm(id) {
+		t.stats.TextsConfirmed++
 	}
 	t.mu.Unlock()
 }

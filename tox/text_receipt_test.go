@@ -1,0 +1,142 @@
+package tox
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// fakeSend stands in for Core.SendMessage: it records what it took and
+// numbers it, until room texts are taken; then it reports a full send
+// queue (a temporary error).
+type fakeSend struct {
+	next  uint32
+	room  int
+	taken []string
+}
+
+func (s *fakeSend) send(_ uint32, _ MessageType, text string) (uint32, error) {
+	if s.room == 0 {
+		return 0, ErrSendQ
+	}
+	s.room--
+	s.next++
+	s.taken = append(s.taken, text)
+	return s.next, nil
+}
+
+// friendTexts returns what the transport keeps for pk: waiting, and sent
+// but not confirmed, and their bytes.
+func friendTexts(tr *Transport, pk PublicKey) (waiting, unread []string, bytes int) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	f := tr.byKey[pk]
+	for _, u := range f.unread {
+		unread = append(unread, u.text)
+	}
+	return slices.Clone(f.texts), unread, f.textBytes
+}
+
+// TestTextsKeptUntilReceipt: a text libtoxcore took is kept until its
+// read receipt; when the connection dies first, the unconfirmed texts go
+// back in front of those still waiting, in their order, and are sent
+// again on the next connection. A receipt for a text no longer held (sent
+// again since) changes nothing.
+func TestTextsKeptUntilReceipt(t *testing.T) {
+	tr := NewTransport(TransportConfig{})
+	defer tr.Close()
+	pk := mustKeyPair(t).Public
+	tr.onFriendConnection(0, pk, ConnectionUDP)
+	for _, s := range []string{"one", "two", "three", "four"} {
+		if err := tr.SendText(pk, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake := &fakeSend{room: 3}
+	tr.mu.Lock()
+	tr.sendTextsLocked(tr.byKey[pk], fake.send) // takes one (1), two (2), three (3)
+	tr.mu.Unlock()
+	tr.onFriendReadReceipt(0, pk, 2) // "two" arrived
+	waiting, unread, n := friendTexts(tr, pk)
+	if !slices.Equal(waiting, []string{"four"}) || !slices.Equal(unread, []string{"one", "three"}) || n != len("onethreefour") {
+		t.Fatalf("after one receipt: waiting %q, unread %q, %d bytes", waiting, unread, n)
+	}
+
+	tr.onFriendConnection(0, pk, ConnectionNone) // "one" and "three" lost with the link
+	tr.onFriendReadReceipt(0, pk, 1)             // a stale receipt: ignored
+	waiting, unread, n = friendTexts(tr, pk)
+	if !slices.Equal(waiting, []string{"one", "three", "four"}) || len(unread) != 0 || n != len("onethreefour") {
+		t.Fatalf("after the drop: waiting %q, unread %q, %d bytes", waiting, unread, n)
+	}
+
+	tr.onFriendConnection(0, pk, ConnectionTCP)
+	fake.room = 10
+	tr.mu.Lock()
+	tr.sendTextsLocked(tr.byKey[pk], fake.send) // one (4), three (5), four (6)
+	tr.mu.Unlock()
+	if want := []string{"one", "two", "three", "one", "three", "four"}; !slices.Equal(fake.taken, want) {
+		t.Fatalf("libtoxcore took %q, want %q", fake.taken, want)
+	}
+	for id := uint32(4); id <= 6; id++ {
+		tr.onFriendReadReceipt(0, pk, id)
+	}
+	waiting, unread, n = friendTexts(tr, pk)
+	if len(waiting) != 0 || len(unread) != 0 || n != 0 {
+		t.Fatalf("after every receipt: waiting %q, unread %q, %d bytes", waiting, unread, n)
+	}
+	st := tr.Stats()
+	if st.TextsOut != 6 || st.TextsConfirmed != 4 || st.TextsResent != 2 {
+		t.Errorf("stats: out %d, confirmed %d, resent %d; want 6, 4, 2", st.TextsOut, st.TextsConfirmed, st.TextsResent)
+	}
+}
+
+// TestTextQueueCountsUnconfirmed: texts sent but not confirmed count
+// against the friend's text limit, so a friend that never confirms cannot
+// make the node keep more than maxTextQueue for it.
+func TestTextQueueCountsUnconfirmed(t *testing.T) {
+	tr := NewTransport(TransportConfig{})
+	defer tr.Close()
+	pk := mustKeyPair(t).Public
+	tr.onFriendConnection(0, pk, ConnectionUDP)
+	half := string(make([]byte, maxTextQueue/2))
+	if err := tr.SendText(pk, half); err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeSend{room: 1 << 20}
+	tr.mu.Lock()
+	tr.sendTextsLocked(tr.byKey[pk], fake.send)
+	tr.mu.Unlock()
+	if err := tr.SendText(pk, half); err != nil {
+		t.Fatalf("second half: %v", err)
+	}
+	if err := tr.SendText(pk, "x"); err != ErrTextQueueFull {
+		t.Fatalf("past the limit with the first half unconfirmed: %v, want ErrTextQueueFull", err)
+	}
+}
+
+// TestTransportTextReadReceipt: over real libtoxcore on loopback, the
+// read receipt of a text comes back and the transport forgets the text.
+func TestTransportTextReadReceipt(t *testing.T) {
+	t.Parallel()
+	rec := newPairRecorder()
+	ob := pairOptions(t)
+	ob.Callbacks = rec.Callbacks()
+	p := pairConnect(t, pairOptions(t), ob)
+	tr := NewTransport(TransportConfig{})
+	t.Cleanup(func() { tr.Close() })
+	if err := tr.Attach(p.A); err != nil {
+		t.Fatal(err)
+	}
+	text := "Subject: hello\n\n" + "a text in three messages: " + string(slices.Repeat([]byte("x"), 2*MaxMessageLength))
+	if err := tr.SendText(p.B.PublicKey(), text); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "three read receipts", func() bool { return tr.Stats().TextsConfirmed == 3 })
+	if got := rec.messageCount(); got != 3 {
+		t.Errorf("B received %d messages, want 3", got)
+	}
+	waiting, unread, n := friendTexts(tr, p.B.PublicKey())
+	if len(waiting) != 0 || len(unread) != 0 || n != 0 {
+		t.Errorf("after the receipts A keeps %d waiting, %d unread, %d bytes", len(waiting), len(unread), n)
+	}
+}
