@@ -1,7 +1,9 @@
 package tox
 
 import (
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -138,5 +140,31 @@ func TestTransportTextReadReceipt(t *testing.T) {
 	waiting, unread, n := friendTexts(tr, p.B.PublicKey())
 	if len(waiting) != 0 || len(unread) != 0 || n != 0 {
 		t.Errorf("after the receipts A keeps %d waiting, %d unread, %d bytes", len(waiting), len(unread), n)
+	}
+}
+
+// TestCloseReportsLostTexts: texts still waiting or unconfirmed when the
+// transport closes are lost (unless an unconfirmed one arrived), and the
+// log says how many, per friend.
+func TestCloseReportsLostTexts(t *testing.T) {
+	var logs strings.Builder
+	tr := NewTransport(TransportConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	pk := mustKeyPair(t).Public
+	tr.onFriendConnection(0, pk, ConnectionUDP)
+	for _, s := range []string{"sent", "waiting"} {
+		if err := tr.SendText(pk, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.mu.Lock()
+	tr.sendTextsLocked(tr.byKey[pk], (&fakeSend{room: 1}).send)
+	tr.mu.Unlock()
+	tr.Close()
+	tr.Close()
+	if got := strings.Count(logs.String(), "text messages to a plain Tox friend lost"); got != 1 {
+		t.Fatalf("%d warnings of lost texts, want 1; log:\n%s", got, logs.String())
+	}
+	if !strings.Contains(logs.String(), "texts=2 bytes=11") {
+		t.Errorf("the warning does not count 2 texts of 11 bytes:\n%s", logs.String())
 	}
 }

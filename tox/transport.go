@@ -274,9 +274,20 @@ func (t *Transport) Attach(x *Tox) error {
 }
 
 // Close stops the dispatch goroutine. It does not close the Tox instance.
+// Texts not yet confirmed by their friends are lost with the transport:
+// Close logs how many, per friend.
 func (t *Transport) Close() error {
 	t.events.close()
 	<-t.done
+	t.mu.Lock()
+	for _, f := range t.byKey {
+		if n := len(f.texts) + len(f.unread); n > 0 {
+			t.log.Warn("text messages to a plain Tox friend lost, unless they arrived: the node stopped before the friend confirmed them",
+				"friend", f.pk, "texts", n, "bytes", f.textBytes)
+			f.texts, f.unread, f.textBytes = nil, nil, 0
+		}
+	}
+	t.mu.Unlock()
 	return nil
 }
 
