@@ -27,15 +27,7 @@ func TestRegressionTextFromMailLatin1(t *testing.T) {
 // to that friend is stuck too.
 func TestRegressionInvalidTextWedgesQueue(t *testing.T) {
 	t.Parallel()
-	rec := newPairRecorder()
-	ob := pairOptions(t)
-	ob.Callbacks = rec.Callbacks()
-	p := pairConnect(t, pairOptions(t), ob)
-	tr := NewTransport(TransportConfig{})
-	t.Cleanup(func() { tr.Close() })
-	if err := tr.Attach(p.A); err != nil {
-		t.Fatal(err)
-	}
+	p, rec, tr := plainPair(t)
 	bad, _ := TextFromMail([]byte("From: a@x\r\nSubject: s\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nGr\xfc\xdfe\r\n"))
 	if err := tr.SendText(p.B.PublicKey(), bad); err != nil {
 		t.Fatalf("SendText(latin-1 mail): %v", err)

@@ -116,10 +116,11 @@ func TestTextQueueCountsUnconfirmed(t *testing.T) {
 	}
 }
 
-// TestTransportTextReadReceipt: over real libtoxcore on loopback, the
-// read receipt of a text comes back and the transport forgets the text.
-func TestTransportTextReadReceipt(t *testing.T) {
-	t.Parallel()
+// plainPair connects a pair over loopback whose A has a Transport and
+// whose B is a plain Tox client that records what it receives. It takes
+// about 10 s.
+func plainPair(t *testing.T) (*pair, *pairRecorder, *Transport) {
+	t.Helper()
 	rec := newPairRecorder()
 	ob := pairOptions(t)
 	ob.Callbacks = rec.Callbacks()
@@ -129,6 +130,14 @@ func TestTransportTextReadReceipt(t *testing.T) {
 	if err := tr.Attach(p.A); err != nil {
 		t.Fatal(err)
 	}
+	return p, rec, tr
+}
+
+// TestTransportTextReadReceipt: over real libtoxcore on loopback, the
+// read receipt of a text comes back and the transport forgets the text.
+func TestTransportTextReadReceipt(t *testing.T) {
+	t.Parallel()
+	p, rec, tr := plainPair(t)
 	text := "Subject: hello\n\n" + "a text in three messages: " + string(slices.Repeat([]byte("x"), 2*MaxMessageLength))
 	if err := tr.SendText(p.B.PublicKey(), text); err != nil {
 		t.Fatal(err)
