@@ -362,6 +362,15 @@ func LoadEdgeList(r io.Reader) (*Graph, error) {
 		v, err := id(b)
 		return [2]int32{u, v}, err == nil, err
 	}
+	// lineErr is the error of a line that does not parse, unless reading
+	// failed under it: the scanner hands over what it read before a read
+	// error as a last line, which a truncated file cuts anywhere.
+	lineErr := func(err error) error {
+		if rerr := sc.Err(); rerr != nil && !errors.Is(rerr, bufio.ErrTooLong) {
+			return fmt.Errorf("sim: edge list: %w", rerr)
+		}
+		return err
+	}
 	var edges [][2]int32
 	line := 1
 	for ; sc.Scan(); line++ {
@@ -375,11 +384,11 @@ func LoadEdgeList(r io.Reader) (*Graph, error) {
 		}
 		f := strings.Fields(text)
 		if len(f) < 2 {
-			return nil, fmt.Errorf("sim: edge list line %d: %s: want two node ids", line, quoteClip(text))
+			return nil, lineErr(fmt.Errorf("sim: edge list line %d: %s: want two node ids", line, quoteClip(text)))
 		}
 		e, ok, err := edge(f)
 		if err != nil {
-			return nil, fmt.Errorf("sim: edge list line %d: %w", line, err)
+			return nil, lineErr(fmt.Errorf("sim: edge list line %d: %w", line, err))
 		}
 		if ok {
 			edges = append(edges, e)

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"bytes"
 	"compress/gzip"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -662,5 +664,30 @@ func BenchmarkBuildGraph(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestEdgeListGzipCutAnywhere: a gzip edge list cut short is called
+// truncated wherever the cut falls, also inside a line (whose first part
+// the scanner hands over as a last line before the read error).
+func TestEdgeListGzipCutAnywhere(t *testing.T) {
+	var raw bytes.Buffer
+	for i := range 20000 {
+		fmt.Fprintf(&raw, "%d\t%d\n", i*7919%100003, i*104729%100019)
+	}
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(raw.Bytes())
+	zw.Close()
+	dir := t.TempDir()
+	for i := 1; i <= 16; i++ {
+		n := zipped.Len() * i / 17
+		cut := filepath.Join(dir, fmt.Sprintf("cut%d.gz", i))
+		if err := os.WriteFile(cut, zipped.Bytes()[:n], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadEdgeListFile(cut); err == nil || !strings.Contains(err.Error(), "truncated or corrupt") {
+			t.Errorf("gzip cut after %d of %d bytes: got %v, want it called truncated", n, zipped.Len(), err)
+		}
 	}
 }
