@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/toxmail/toxmail/gateway"
+	"github.com/toxmail/toxmail/sim"
 	"github.com/toxmail/toxmail/tox"
 )
 
@@ -127,7 +128,11 @@ func (v *checker) owner(section string, validate func(*Config) error) {
 			return // its default clashes with another value: reported once
 		}
 		seen[k.key] = true
-		v.bad(section+"."+k.key, ownerMsg(section, m[2]))
+		msg := ownerMsg(section, m[2])
+		if ke := (*sim.KnobError)(nil); errors.As(err, &ke) && ke.Item {
+			msg = ke.Value + " is " + msg // the list's item at fault
+		}
+		v.bad(section+"."+k.key, msg)
 		reflect.ValueOf(k.ptr(&c)).Elem().Set(reflect.ValueOf(k.ptr(&def)).Elem())
 	}
 }

@@ -181,6 +181,19 @@ type KnobError struct {
 	// Problem says what is wrong and what is allowed: "out of range
 	// (1..1000)".
 	Problem string
+	// Item is set when Value is one item of a list knob (ttl, strategies)
+	// rather than the knob's whole value.
+	Item bool
+}
+
+// Reason is Problem for the knob's value as a whole: for a list, it names
+// the item at fault ("9999 is out of range (1..64)"), which a config
+// file's line, showing the whole list, does not.
+func (e *KnobError) Reason() string {
+	if e.Item {
+		return e.Value + " is " + e.Problem
+	}
+	return e.Problem
 }
 
 // Error reads "sim: seeds = 0 is out of range (1..1000)", or "sim: ttl is
@@ -277,7 +290,9 @@ func (c *Config) Validate() error {
 	}
 	for _, t := range c.TTLs {
 		if t < 1 || t > MaxTTL {
-			return bad("ttl", fmt.Sprintf("1..%d", MaxTTL), t)
+			e := bad("ttl", fmt.Sprintf("1..%d", MaxTTL), t).(*KnobError)
+			e.Item = len(c.TTLs) > 1
+			return e
 		}
 	}
 	for _, s := range c.Strategies {
@@ -285,7 +300,8 @@ func (c *Config) Validate() error {
 			return &KnobError{Knob: "strategies", Problem: `missing one: an empty item ("", or a stray comma)`}
 		}
 		if !slices.Contains(Strategies, s) {
-			return &KnobError{Knob: "strategies", Value: strconv.Quote(s), Problem: fmt.Sprintf("not one of %v", Strategies)}
+			return &KnobError{Knob: "strategies", Value: strconv.Quote(s), Problem: fmt.Sprintf("not one of %v", Strategies),
+				Item: len(c.Strategies) > 1}
 		}
 	}
 	return nil

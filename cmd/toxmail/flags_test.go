@@ -169,8 +169,9 @@ func TestSimInvalid(t *testing.T) {
 	f.Float64("always-on", 0, "")
 	f.Int("size", 0, "")
 	f.Int("seeds", 0, "")
+	f.String("strategies", "", "")
 	cfg := filepath.Join(t.TempDir(), "toxmail.toml")
-	if err := os.WriteFile(cfg, []byte("[sim]\n# a comment\nseeds = 0\nmean_on = \"0s\"\nmean_off = \"4h\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("[sim]\n# a comment\nseeds = 0\nmean_on = \"0s\"\nmean_off = \"4h\"\nstrategies = [\"flood\", \"bogus\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	knob := func(k, v, problem string) error { return &sim.KnobError{Knob: k, Value: v, Problem: problem} }
@@ -195,6 +196,9 @@ func TestSimInvalid(t *testing.T) {
 			cfg + ":3: sim.seeds = 0: out of range (1..1000); change seeds in the [sim] section of " + cfg + ", or give --seeds"},
 		{knob("mean_on", "0s", "out of range (> 0)"), "", cfg, exitFailure,
 			cfg + `:4: sim.mean_on = "0s": out of range (> 0); change mean_on in the [sim] section of ` + cfg},
+		// A list's line shows the whole list: the error names the item.
+		{&sim.KnobError{Knob: "strategies", Value: `"bogus"`, Problem: "not one of [direct relay flood flood-noack]", Item: true}, "", cfg, exitFailure,
+			cfg + `:6: sim.strategies = ["flood", "bogus"]: "bogus" is not one of [direct relay flood flood-noack]; change strategies in the [sim] section of ` + cfg + ", or give --strategies"},
 		// The flag replaced the file's value: the flag is wrong.
 		{knob("seeds", "0", "out of range (1..1000)"), "seeds", cfg, exitUsage,
 			"seeds = 0 is out of range (1..1000); change --seeds (or seeds in the [sim] section of the config)"},
