@@ -115,10 +115,20 @@ func (v *checker) owner(section string, validate func(*Config) error) {
 		if err == nil {
 			return
 		}
-		m := ownerErr.FindStringSubmatch(err.Error())
+		// The knob at fault and what is wrong with it: from a
+		// *sim.KnobError as it is, else parsed from the error's text.
+		var name, msg string
+		if ke := (*sim.KnobError)(nil); errors.As(err, &ke) {
+			name, msg = ke.Knob, ownerMsg(section, ke.Problem)
+			if ke.Item {
+				msg = ke.Value + " is " + msg // the list's item at fault
+			}
+		} else if m := ownerErr.FindStringSubmatch(err.Error()); m != nil {
+			name, msg = m[1], ownerMsg(section, m[2])
+		}
 		var k *knob
-		if m != nil {
-			k = findKnob(section, m[1])
+		if name != "" {
+			k = findKnob(section, name)
 		}
 		if k == nil {
 			v.errs = append(v.errs, &Error{Key: section, Msg: err.Error()})
@@ -128,10 +138,6 @@ func (v *checker) owner(section string, validate func(*Config) error) {
 			return // its default clashes with another value: reported once
 		}
 		seen[k.key] = true
-		msg := ownerMsg(section, m[2])
-		if ke := (*sim.KnobError)(nil); errors.As(err, &ke) && ke.Item {
-			msg = ke.Value + " is " + msg // the list's item at fault
-		}
 		v.bad(section+"."+k.key, msg)
 		reflect.ValueOf(k.ptr(&c)).Elem().Set(reflect.ValueOf(k.ptr(&def)).Elem())
 	}

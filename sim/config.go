@@ -288,12 +288,16 @@ func (c *Config) Validate() error {
 	case c.Jobs < 0 || c.Jobs > 256:
 		return bad("jobs", "0 (one per CPU)..256", c.Jobs)
 	}
-	for _, t := range c.TTLs {
-		if t < 1 || t > MaxTTL {
-			e := bad("ttl", fmt.Sprintf("1..%d", MaxTTL), t).(*KnobError)
-			e.Item = len(c.TTLs) > 1
-			return e
+	// A range's items were not written one by one: the error names the
+	// smallest item when one is too small, else the largest, each an end
+	// of what the user wrote ("1-100": 100 is out of range).
+	if lo, hi := slices.Min(c.TTLs), slices.Max(c.TTLs); lo < 1 || hi > MaxTTL {
+		if lo < 1 {
+			hi = lo
 		}
+		e := bad("ttl", fmt.Sprintf("1..%d", MaxTTL), hi).(*KnobError)
+		e.Item = len(c.TTLs) > 1
+		return e
 	}
 	for _, s := range c.Strategies {
 		if s == "" {

@@ -105,7 +105,7 @@ func TestParseTTLSyntax(t *testing.T) {
 	}
 	c := DefaultConfig()
 	c.TTLs = got
-	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "sim: ttl = 99 is out of range (1..64)") {
+	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "sim: ttl = 100 is out of range (1..64)") {
 		t.Errorf("Validate: %v", err)
 	}
 	for _, in := range []string{"1-1000000000", "0", "5-2", "1,,2"} {

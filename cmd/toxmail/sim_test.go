@@ -302,7 +302,7 @@ func TestSimConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = runInv(t, invocation{args: []string{"sim", "--json", "--config", wide}})
-	r.failed(t, exitFailure, "toxmail sim: ", wide+":6: sim.ttl = \"1-100\": out of range", "--ttl")
+	r.failed(t, exitFailure, "toxmail sim: ", wide+":6: sim.ttl = \"1-100\": 100 is out of range", "--ttl")
 	if rep = report(runInv(t, invocation{args: []string{"sim", "--json", "--config", wide, "--ttl", "2", "--strategies", "flood"}})); len(rep.Runs) != 1 || rep.Runs[0].TTL != 2 {
 		t.Errorf("--ttl over a file's TTLs out of range: runs %+v", rep.Runs)
 	}
