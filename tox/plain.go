@@ -36,8 +36,8 @@ var ErrTextQueueFull = errors.New("tox: text queue for friend is full")
 // friend's Tox instance confirms it (its read receipt): a text whose
 // connection dies first is sent again on the next one, so it may arrive
 // twice but is not lost with the link. It is kept in memory only: it is
-// lost if the node stops first (Close logs how many were). Invalid UTF-8 (which libtoxcore refuses)
-// is replaced by U+FFFD.
+// lost if the node stops first (Close logs how many were). Invalid UTF-8
+// (which libtoxcore refuses) is replaced by U+FFFD.
 func (t *Transport) SendText(to PublicKey, text string) error {
 	text = strings.ToValidUTF8(text, "\uFFFD")
 	parts := SplitText(text, MaxMessageLength)

@@ -93,7 +93,7 @@ type TransportStats struct {
 	TextsOut, TextsIn     uint64 // text messages
 	TextsDropped          uint64 // texts libtoxcore refused for good, or over MaxInbound
 	TextsConfirmed        uint64 // texts whose read receipt came back
-	TextsResent           uint64 // texts sent again after their connection died unconfirmed
+	TextsResent           uint64 // texts sent again (counted in TextsOut too) after their connection died unconfirmed
 }
 
 // friend is the transport's state for one Tox friend.
@@ -108,6 +108,7 @@ type friend struct {
 	texts       []string   // text messages waiting to be sent (kept while offline)
 	unread      []sentText // texts libtoxcore took, oldest first, until their receipts
 	textBytes   int        // of texts and unread together
+	resend      int        // how many of texts, from the first, go again (requeueUnread)
 	in          reassembler
 	announce    bool // pktPresent is still to go on this connection
 }
@@ -135,6 +136,7 @@ func (f *friend) requeueUnread() int {
 	}
 	f.texts = append(texts, f.texts...)
 	f.unread = nil
+	f.resend += n
 	return n
 }
 
@@ -142,6 +144,12 @@ func (f *friend) requeueUnread() int {
 // reports false for an ID it does not hold (a receipt of a text already
 // requeued).
 func (f *friend) confirm(id uint32) bool {
+	if len(f.unread) > 0 && f.unread[0].id == id { // receipts come in order
+		f.textBytes -= len(f.unread[0].text)
+		f.unread[0] = sentText{}
+		f.unread = f.unread[1:]
+		return true
+	}
 	for i, u := range f.unread {
 		if u.id == id {
 			f.textBytes -= len(u.text)
@@ -281,10 +289,10 @@ func (t *Transport) Close() error {
 	<-t.done
 	t.mu.Lock()
 	for _, f := range t.byKey {
-		if n := len(f.texts) + len(f.unread); n > 0 {
-			t.log.Warn("text messages to a plain Tox friend lost, unless they arrived: the node stopped before the friend confirmed them",
-				"friend", f.pk, "texts", n, "bytes", f.textBytes)
-			f.texts, f.unread, f.textBytes = nil, nil, 0
+		if len(f.texts)+len(f.unread) > 0 {
+			t.log.Warn("text messages to a plain Tox friend lost: the node stopped before they were sent, or before the friend confirmed them (those may have arrived)",
+				"friend", f.pk, "unsent", len(f.texts), "unconfirmed", len(f.unread), "bytes", f.textBytes)
+			f.texts, f.unread, f.textBytes, f.resend = nil, nil, 0, 0
 		}
 	}
 	t.mu.Unlock()
@@ -443,8 +451,12 @@ func (t *Transport) sendTextsLocked(f *friend, send func(fn uint32, typ MessageT
 			f.textBytes -= len(f.texts[0])
 		} else {
 			t.stats.TextsOut++
+			if f.resend > 0 {
+				t.stats.TextsResent++
+			}
 			f.unread = append(f.unread, sentText{id: id, text: f.texts[0]})
 		}
+		f.resend = max(0, f.resend-1)
 		f.texts[0] = ""
 		f.texts = f.texts[1:]
 	}
@@ -470,7 +482,6 @@ func (t *Transport) onFriendConnection(num uint32, pk PublicKey, c Connection) {
 		lost := f.q.drop()
 		t.stats.FramesLost += uint64(lost)
 		if n := f.requeueUnread(); n > 0 {
-			t.stats.TextsResent += uint64(n)
 			t.log.Debug("texts unconfirmed when the friend went offline; sent again when it is back", "friend", f.pk, "texts", n)
 		}
 		if f.in.reset() {
