@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/netip"
 	"strings"
 	"time"
@@ -174,6 +175,13 @@ type SMTPConfig struct {
 	// PlainSender. Nil: every recipient gets an envelope.
 	Plain PlainSender
 
+	// From is put in a From field of a mail that has none (RFC 6409 §8.1
+	// lets a submission server add it), as RFC 5322 writes an address:
+	// the daemon gives the node's own, "Name <Tox ID@tox>", which the
+	// recipient's From check ties to the sender's key. Without it such a
+	// mail shows no sender. Empty: none is added.
+	From string
+
 	// Logger receives the server's log. Passwords and mail bodies are
 	// never logged; recipients' addresses only at Debug level. Nil
 	// discards.
@@ -294,6 +302,14 @@ func (c SMTPConfig) Validate() error {
 	}
 	if err := smtpCheckToken(c.Domain, smtpMaxDomain); err != nil {
 		return fmt.Errorf("gateway: SMTPConfig.Domain: %w", err)
+	}
+	if c.From != "" {
+		if strings.ContainsAny(c.From, "\r\n") {
+			return errors.New("gateway: SMTPConfig.From has a line break")
+		}
+		if _, err := mail.ParseAddress(c.From); err != nil {
+			return fmt.Errorf("gateway: SMTPConfig.From %q is not an address: %w", c.From, err)
+		}
 	}
 	return c.validateUsers()
 }

@@ -46,40 +46,52 @@ func startTestNode(t testing.TB, kp envelope.KeyPair, network *mesh.MemNetwork, 
 	return n
 }
 
-// A mail submitted over SMTP to a real node crosses the mesh and lands in
-// the recipient's inbox: delivery headers, then exactly the submitted bytes.
-func TestSMTPThroughMeshToInbox(t *testing.T) {
-	clock := mesh.NewVirtualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	network := mesh.NewMemNetwork(clock, mesh.MemConfig{Latency: 20 * time.Millisecond, ConnectDelay: time.Second})
-	alice, err := envelope.GenerateKeyPair(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := envelope.GenerateKeyPair(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ib, err := inbox.Open(inbox.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ib.Close() })
-	box, err := gateway.NewMailbox(gateway.MailboxConfig{Inbox: ib, Hostname: "bob.local",
-		Directory: senderDir{alice.Public: "alice@example.org"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceNode := startTestNode(t, alice, network, clock, mesh.NewMemStore(), nil)
-	startTestNode(t, bob, network, clock, mesh.NewMemStore(), box)
-	network.Befriend(alice.Public, bob.Public)
-	network.SetOnline(alice.Public, true)
-	network.SetOnline(bob.Public, true)
-	runVirtual(clock, 5*time.Second)
+// meshSMTP is alice's node with an SMTP server, befriended over a
+// MemNetwork with bob's node, whose mailbox is ib: alice's key, bob's,
+// the server's address and what it submits to.
+type meshSMTP struct {
+	clock      *mesh.VirtualClock
+	alice, bob envelope.KeyPair
+	aliceNode  *mesh.Node
+	ib         *inbox.Inbox
+	addr       string
+}
 
-	bobID := gateway.NewToxID(bob.Public, [4]byte{1, 2, 3, 4})
+// newMeshSMTP starts it; tweak, if set, changes the SMTP server's config.
+func newMeshSMTP(t *testing.T, tweak func(c *gateway.SMTPConfig, alice envelope.PublicKey)) *meshSMTP {
+	t.Helper()
+	m := &meshSMTP{clock: mesh.NewVirtualClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))}
+	network := mesh.NewMemNetwork(m.clock, mesh.MemConfig{Latency: 20 * time.Millisecond, ConnectDelay: time.Second})
+	var err error
+	if m.alice, err = envelope.GenerateKeyPair(nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.bob, err = envelope.GenerateKeyPair(nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.ib, err = inbox.Open(inbox.Options{InMemory: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.ib.Close() })
+	box, err := gateway.NewMailbox(gateway.MailboxConfig{Inbox: m.ib, Hostname: "bob.local",
+		Directory: senderDir{m.alice.Public: "alice@example.org"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.aliceNode = startTestNode(t, m.alice, network, m.clock, mesh.NewMemStore(), nil)
+	startTestNode(t, m.bob, network, m.clock, mesh.NewMemStore(), box)
+	network.Befriend(m.alice.Public, m.bob.Public)
+	network.SetOnline(m.alice.Public, true)
+	network.SetOnline(m.bob.Public, true)
+	runVirtual(m.clock, 5*time.Second)
+
+	bobID := gateway.NewToxID(m.bob.Public, [4]byte{1, 2, 3, 4})
 	book := newTestBook(t, gateway.Contact{Name: "bob", Address: "bob@example.org", ID: bobID})
-	srv, err := gateway.NewSMTPServer(gateway.SMTPConfig{Users: map[string]string{smtpTestUser: smtpTestHash()}},
-		&gateway.Resolver{Contacts: book}, aliceNode)
+	cfg := gateway.SMTPConfig{Users: map[string]string{smtpTestUser: smtpTestHash()}}
+	if tweak != nil {
+		tweak(&cfg, m.alice.Public)
+	}
+	srv, err := gateway.NewSMTPServer(cfg, &gateway.Resolver{Contacts: book}, m.aliceNode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,16 +101,15 @@ func TestSMTPThroughMeshToInbox(t *testing.T) {
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
+	m.addr = l.Addr().String()
+	return m
+}
 
-	body := "From: Alice <alice@example.org>\r\n" +
-		"To: Bob <bob@example.org>\r\n" +
-		"Subject: over the mesh\r\n" +
-		"Message-ID: <mesh-1@example.org>\r\n" +
-		"\r\n" +
-		"Hello Bob,\r\n" +
-		".this line starts with a dot\r\n" +
-		"8-bit: gr\xc3\xbc\xc3\x9fe\r\n"
-	cl, err := smtp.Dial(l.Addr().String())
+// send submits body from alice to bob@example.org and fails the test
+// unless it is accepted.
+func (m *meshSMTP) send(t *testing.T, body string) {
+	t.Helper()
+	cl, err := smtp.Dial(m.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,25 +120,47 @@ func TestSMTPThroughMeshToInbox(t *testing.T) {
 	if err := cl.SendMail("alice@example.org", []string{"bob@example.org"}, strings.NewReader(body)); err != nil {
 		t.Fatalf("SendMail: %v", err)
 	}
-	// 250 means durably queued: the outbox has it before any virtual time passes.
-	out := aliceNode.Outbox()
-	if len(out) != 1 || out[0].Label != "<mesh-1@example.org> over the mesh" || out[0].To != bob.Public {
-		t.Fatalf("outbox after 250: %+v", out)
-	}
+}
 
-	runVirtual(clock, time.Minute)
-
-	msgs, err := ib.List()
+// received runs the mesh for a minute and returns the one mail in bob's
+// inbox.
+func (m *meshSMTP) received(t *testing.T) []byte {
+	t.Helper()
+	runVirtual(m.clock, time.Minute)
+	msgs, err := m.ib.List()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(msgs) != 1 {
 		t.Fatalf("bob's inbox holds %d mails, want 1", len(msgs))
 	}
-	_, data, err := ib.Get(msgs[0].UID)
+	_, data, err := m.ib.Get(msgs[0].UID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+// A mail submitted over SMTP to a real node crosses the mesh and lands in
+// the recipient's inbox: delivery headers, then exactly the submitted bytes.
+func TestSMTPThroughMeshToInbox(t *testing.T) {
+	m := newMeshSMTP(t, nil)
+	alice, bob, aliceNode := m.alice, m.bob, m.aliceNode
+	body := "From: Alice <alice@example.org>\r\n" +
+		"To: Bob <bob@example.org>\r\n" +
+		"Subject: over the mesh\r\n" +
+		"Message-ID: <mesh-1@example.org>\r\n" +
+		"\r\n" +
+		"Hello Bob,\r\n" +
+		".this line starts with a dot\r\n" +
+		"8-bit: gr\xc3\xbc\xc3\x9fe\r\n"
+	m.send(t, body)
+	// 250 means durably queued: the outbox has it before any virtual time passes.
+	out := aliceNode.Outbox()
+	if len(out) != 1 || out[0].Label != "<mesh-1@example.org> over the mesh" || out[0].To != bob.Public {
+		t.Fatalf("outbox after 250: %+v", out)
+	}
+	data := m.received(t)
 	if !bytes.HasSuffix(data, []byte(body)) {
 		t.Fatalf("stored mail does not end with the submitted bytes:\n%q", data)
 	}
@@ -147,6 +180,26 @@ func TestSMTPThroughMeshToInbox(t *testing.T) {
 	}
 	if e, ok := aliceNode.OutboxEntry(out[0].ID); !ok || e.Status != mesh.StatusDelivered {
 		t.Errorf("alice's outbox: got %+v, want delivered (the ack came back)", e)
+	}
+}
+
+// A mail without a From field (a script's) gets the node's own address
+// from the SMTP server, which the recipient's From check ties to the
+// sender's key; without it the mail showed no sender, and failed the check.
+func TestSMTPAddsOwnFrom(t *testing.T) {
+	var from string
+	m := newMeshSMTP(t, func(c *gateway.SMTPConfig, alice envelope.PublicKey) {
+		from = "Alice <" + gateway.NewToxID(alice, [4]byte{9, 9, 9, 9}).Address() + ">"
+		c.From = from
+	})
+	body := "Subject: from a script\r\n\r\nno From above\r\n"
+	m.send(t, body)
+	data := string(m.received(t))
+	if !strings.Contains(data, "\r\nFrom: "+from+"\r\n") || !strings.HasSuffix(data, body) {
+		t.Fatalf("the mail lacks the From %q the server adds:\n%s", from, data)
+	}
+	if !strings.Contains(data, "X-Toxmail-From-Check: pass") {
+		t.Errorf("the added From does not pass the recipient's check:\n%s", data)
 	}
 }
 

@@ -318,7 +318,7 @@ func (s *smtpSession) Data(r io.Reader) error {
 	}
 	// A mail at the size limit is sealed as it is rather than refused
 	// for what the server would add.
-	if full, added := completeHeader(body, time.Now()); len(added) > 0 && int64(len(full)) <= limit {
+	if full, added := completeHeader(body, time.Now(), s.srv.cfg.From); len(added) > 0 && int64(len(full)) <= limit {
 		body = full
 		s.log.Debug("SMTP mail: header fields added", "fields", added)
 	}

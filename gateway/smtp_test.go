@@ -831,6 +831,8 @@ func TestSMTPConfigValidate(t *testing.T) {
 		{"write timeout", func(c *gateway.SMTPConfig) { c.WriteTimeout = 2 * time.Hour }, "SMTPConfig.WriteTimeout 2h0m0s out of range (0, 1h]"},
 		{"ttl", func(c *gateway.SMTPConfig) { c.TTL = 65 }, "SMTPConfig.TTL 65 out of range [0, 64]"},
 		{"lifetime", func(c *gateway.SMTPConfig) { c.Lifetime = 30 * time.Second }, "SMTPConfig.Lifetime 30s out of range"},
+		{"from with a line break", func(c *gateway.SMTPConfig) { c.From = "a@tox\r\nBcc: x@y" }, "SMTPConfig.From has a line break"},
+		{"from not an address", func(c *gateway.SMTPConfig) { c.From = "Alice" }, `SMTPConfig.From "Alice" is not an address`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

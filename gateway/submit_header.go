@@ -21,13 +21,18 @@ import (
 const messageIDDomain = "toxmail.invalid"
 
 // completeHeader returns body with a Date field (now, in UTC, so as not to
-// tell the recipients the sender's time zone) and a Message-ID field
-// (<time.random@toxmail.invalid>) put before its header when it has none, and
-// which it added. Each new field ends with CRLF; a mail with no header
+// tell the recipients the sender's time zone), a Message-ID field
+// (<time.random@toxmail.invalid>) and, when from is not empty, a From
+// field with from, each put before its header when it has none, and which
+// it added. Each new field ends with CRLF; a mail with no header
 // (headerless) gets an empty line after them. body is returned as it is
-// when it has both.
-func completeHeader(body []byte, now time.Time) (out []byte, added []string) {
+// when it has them all.
+func completeHeader(body []byte, now time.Time, from string) (out []byte, added []string) {
 	var fields []byte
+	if from != "" && !hasField(body, "from") {
+		fields = append(fields, "From: "+from+"\r\n"...)
+		added = append(added, "From")
+	}
 	if !hasField(body, "date") {
 		fields = append(fields, "Date: "+now.UTC().Format(time.RFC1123Z)+"\r\n"...)
 		added = append(added, "Date")
