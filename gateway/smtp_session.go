@@ -280,6 +280,13 @@ func (s *smtpSession) Data(r io.Reader) error {
 	limit := s.srv.cfg.MaxMessageBytes
 	body, err := io.ReadAll(io.LimitReader(r, limit+1))
 	switch {
+	case errors.Is(err, smtp.ErrDataTooLarge) && !isBDAT(r):
+		// go-smtp's DATA reader stops at the limit before it can see the
+		// end of the data, so a mail of exactly SIZE bytes lands here too
+		// (see SMTPConfig.MaxMessageBytes): say what DATA takes.
+		s.log.Info("SMTP mail refused: too large", "limit", limit)
+		return smtpErr(552, [3]int{5, 3, 4}, fmt.Sprintf("Message too large: this server takes at most %d bytes by DATA "+
+			"(%d by BDAT)", limit-1, limit))
 	case errors.Is(err, smtp.ErrDataTooLarge) || err == nil && int64(len(body)) > limit:
 		s.log.Info("SMTP mail refused: too large", "limit", limit)
 		return smtpErr(552, [3]int{5, 3, 4}, fmt.Sprintf("Message larger than this server's limit of %d bytes", limit))
