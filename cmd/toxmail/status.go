@@ -92,12 +92,17 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		fmt.Fprintf(w, "  network:   not connected to the Tox network; if that lasts, check [[tox.bootstrap]] (host, port, public_key, tcp_port)\n")
 	}
 	if id := st.Identity; id.DHTKey != "" && id.UDPPort != 0 {
+		// TOML as it goes into another node's config (indented lines
+		// are TOML too).
 		fmt.Fprintf(w, "  bootstrap: your other nodes can join through this one, until it restarts (its DHT key is new at each start):\n")
-		tcp := ""
+		fmt.Fprintf(w, "             put this in their config, with host the address of this machine as they reach it\n")
+		fmt.Fprintf(w, "               [[tox.bootstrap]]\n")
+		fmt.Fprintf(w, "               host = \"127.0.0.1\"\n")
+		fmt.Fprintf(w, "               port = %d\n", id.UDPPort)
+		fmt.Fprintf(w, "               public_key = %q\n", id.DHTKey)
 		if id.TCPPort != 0 {
-			tcp = fmt.Sprintf(", tcp_port = %d", id.TCPPort)
+			fmt.Fprintf(w, "               tcp_port = %d\n", id.TCPPort)
 		}
-		fmt.Fprintf(w, "             [[tox.bootstrap]] with host = this machine's address, port = %d, public_key = %q%s\n", id.UDPPort, id.DHTKey, tcp)
 	}
 	fmt.Fprintf(w, "  contacts:  %d in the address book and %d other %s, %d online; %d friend %s waiting\n",
 		st.Counts.Contacts, st.Counts.Friends, plural.Noun(st.Counts.Friends, "friend"), st.Counts.Online,

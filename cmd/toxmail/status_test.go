@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/toxmail/toxmail/config"
 )
 
 // The summary's inbox line gives the quota, and says what a full inbox
@@ -32,26 +34,47 @@ func TestWriteStatusInbox(t *testing.T) {
 	}
 }
 
-// TestWriteStatusBootstrap: the [[tox.bootstrap]] entry for the node,
-// with tcp_port only when it runs a TCP relay, and none while the node
-// does not know its DHT key or port.
+// TestWriteStatusBootstrap: the [[tox.bootstrap]] entry for the node, as
+// TOML that another node's config takes as it is, with tcp_port only when
+// the node runs a TCP relay, and none while the node does not know its
+// DHT key or port.
 func TestWriteStatusBootstrap(t *testing.T) {
 	key := strings.Repeat("AB", 32)
 	for _, tc := range []struct {
-		dht       string
-		udp, tcp  uint16
-		want, not string
+		dht      string
+		udp, tcp uint16
 	}{
-		{key, 33445, 0, `port = 33445, public_key = "` + key + `"` + "\n", "tcp_port"},
-		{key, 33445, 3389, `port = 33445, public_key = "` + key + `", tcp_port = 3389` + "\n", ""},
-		{"", 33445, 0, "", "bootstrap:"},
+		{key, 33445, 0},
+		{key, 33445, 3389},
+		{"", 33445, 0},
 	} {
 		var st nodeStatus
 		st.Identity.DHTKey, st.Identity.UDPPort, st.Identity.TCPPort = tc.dht, tc.udp, tc.tcp
 		var b strings.Builder
 		writeStatus(&b, &st)
-		if tc.want != "" && !strings.Contains(b.String(), tc.want) || tc.not != "" && strings.Contains(b.String(), tc.not) {
-			t.Errorf("%+v: status\n%s\nwant %q, not %q", st.Identity, b.String(), tc.want, tc.not)
+		out := b.String()
+		_, entry, ok := strings.Cut(out, "               [[tox.bootstrap]]\n")
+		if tc.dht == "" {
+			if strings.Contains(out, "bootstrap") {
+				t.Errorf("status without a DHT key names a bootstrap entry:\n%s", out)
+			}
+			continue
+		}
+		var lines []string
+		for _, l := range strings.SplitAfter(entry, "\n") {
+			if !strings.HasPrefix(l, "               ") {
+				break
+			}
+			lines = append(lines, l)
+		}
+		other := "[dashboard]\ntoken = \"" + strings.Repeat("t", 32) + "\"\n\n[[tox.bootstrap]]\n" + strings.Join(lines, "")
+		c, err := config.Parse([]byte(other), "other.toml")
+		if !ok || err != nil || len(c.Tox.Bootstrap) != 1 {
+			t.Fatalf("%+v: the entry in\n%s\ndoes not parse as a config's: %v", st.Identity, out, err)
+		}
+		got := c.Tox.Bootstrap[0]
+		if got.Host != "127.0.0.1" || got.Port != tc.udp || got.TCPPort != tc.tcp || got.PublicKey.String() != key {
+			t.Errorf("%+v: the pasted entry reads %+v", st.Identity, got)
 		}
 	}
 }
