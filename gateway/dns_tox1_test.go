@@ -117,6 +117,12 @@ func TestTox1Name(t *testing.T) {
 		{local: "josé", domain: "example.org", msg: `has 'é', which`},
 		{local: "alice", domain: strings.Repeat("a", 64) + ".org", msg: "labels are 1 to 63"},
 		{local: "alice", domain: strings.Repeat(strings.Repeat("a", 60)+".", 4) + "org", msg: "longer than a DNS name"},
+		// Special-use names are never looked up (RFC 6761, 7686).
+		{local: "x", domain: "example.invalid", msg: "special-use name that DNS never answers"},
+		{local: "x", domain: "Host.LOCALHOST.", msg: "special-use name"},
+		{local: "x", domain: "localhost", msg: "special-use name"},
+		{local: "x", domain: "abc.onion", msg: "special-use name"},
+		{local: "x", domain: "invalid.example.org", want: "x._tox.invalid.example.org."},
 	}
 	for _, tt := range tests {
 		got, err := gateway.Tox1Name(tt.local, tt.domain)
