@@ -347,6 +347,17 @@ func runContactsList(c *cli, args []string) error {
 	return tw.Flush()
 }
 
+// wholeSeconds writes an RFC 3339 time from the node's API in UTC and
+// whole seconds, as the address book's times are shown; anything else is
+// shown as it came.
+func wholeSeconds(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
 func dash(s string) string {
 	if s == "" {
 		return "-"
@@ -507,7 +518,7 @@ one with `+"`toxmail contacts approve KEY`"+`, or deny it.`)
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tRECEIVED\tMESSAGE")
 	for _, r := range reqs {
-		fmt.Fprintf(tw, "%s\t%s\t%q\n", r.PublicKey, dash(r.Received), r.Message)
+		fmt.Fprintf(tw, "%s\t%s\t%q\n", r.PublicKey, dash(wholeSeconds(r.Received)), r.Message)
 	}
 	return tw.Flush()
 }

@@ -197,3 +197,19 @@ func TestContactsBookLost(t *testing.T) {
 	}
 	toxmail(t, "contacts", "add", "carol", carol.String(), "--config", n.config).ok(t, "contacts add after contacts.applied was deleted")
 }
+
+// TestWholeSeconds: request times are shown like the address book's, in
+// UTC and whole seconds.
+func TestWholeSeconds(t *testing.T) {
+	for in, want := range map[string]string{
+		"2026-12-08T03:12:55.25252641Z": "2026-12-08T03:12:55Z",
+		"2026-12-08T04:12:55.9+01:00":   "2026-12-08T03:12:55Z",
+		"2026-12-08T03:12:55Z":          "2026-12-08T03:12:55Z",
+		"yesterday":                     "yesterday",
+		"":                              "",
+	} {
+		if got := wholeSeconds(in); got != want {
+			t.Errorf("wholeSeconds(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
