@@ -174,6 +174,7 @@ var schema = []section{
 		tables: []table{{
 			key: "users",
 			doc: "Users: who may log in. SMTP needs a login before it takes mail, and POP3 logins use these same names and passwords. " +
+				"The node has one mailbox, that of its Tox ID: every user is a login to it, not a mailbox of its own. " +
 				"One [[smtp.users]] table per user; the password is stored only as a bcrypt hash (`toxmail init` makes one), like this:",
 			example: []string{
 				`[[smtp.users]]`,

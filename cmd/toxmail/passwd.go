@@ -25,9 +25,11 @@ func runPasswd(c *cli, args []string) error {
 	f := c.flags("passwd", "toxmail passwd [--user USER] [--add] [--stdin] [--config FILE]", `
 Sets a new SMTP/POP3 password for USER (one of the [[smtp.users]] of the
 config; the only one when there is one), or with --add makes USER a new
-user, added at the end of the config. The new password is random and
-printed once, or read from the first line of standard input with --stdin
-(8 to 72 bytes). Only its bcrypt hash is stored: the password_hash line of
+user, added at the end of the config. A node has one mailbox, that of its
+Tox ID: every user is a login to it (for another device, or a program that
+sends mail), and POP3 lets one session at a time hold it. The new password
+is random and printed once, or read from the first line of standard input
+with --stdin (8 to 72 bytes). Only its bcrypt hash is stored: the password_hash line of
 USER in FILE is replaced, the rest of the file (comments included) is kept,
 and the file stays mode 0600.
 
