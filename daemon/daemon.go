@@ -328,7 +328,7 @@ func (d *Daemon) openGateway() error {
 	sc.Failures = failures
 	sc.Plain = plainSender{d}
 	sc.SpaceCheck = d.roomCheck()
-	sc.From = d.ownMailbox()
+	sc.From = gateway.OwnFrom(d.cfg.Name, d.ToxID())
 	sc.Logger = d.log // the gateway's servers name their own component
 	if d.smtp, err = gateway.NewSMTPServer(sc, d.resolve, d.node); err != nil {
 		return fmt.Errorf("daemon: smtp: %w", err)

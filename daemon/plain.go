@@ -111,11 +111,11 @@ func (d *Daemon) bounceText(to tox.PublicKey, why string) {
 	}
 }
 
-// ownMailbox is the node's own address, "<Tox ID>@tox", which is what
-// friends write to and what the user's mail client has as its address,
-// named after the login user when there is one (else the node's name): the
-// To of a text message stored as mail, and the From the SMTP server puts
-// in a mail that has none.
+// ownMailbox is the To of a text message stored as mail: the node's own
+// address, "<Tox ID>@tox", which is what friends write to and what the
+// user's mail client has as its address, named after the login user when
+// there is one (else the node's name). It stays in the node's own inbox;
+// mail that leaves the node is named with gateway.OwnFrom instead.
 func (d *Daemon) ownMailbox() string {
 	name := d.cfg.Name
 	if len(d.cfg.SMTP.Users) == 1 {

@@ -45,16 +45,18 @@ const (
 	maxDNSName  = 254
 )
 
-// specialUse are the top-level names that DNS resolvers must not send
-// out (RFC 6761 §6.3, §6.4; RFC 7686): a lookup of them is never asked.
-var specialUse = map[string]bool{"invalid": true, "localhost": true, "onion": true}
+// specialUse are the top-level names that unicast DNS never answers, so a
+// lookup of them is never asked: .invalid and .localhost (RFC 6761 §6.4,
+// §6.3), .onion (RFC 7686), .local (multicast DNS only, RFC 6762) and
+// .alt (RFC 9476).
+var specialUse = map[string]bool{"invalid": true, "localhost": true, "onion": true, "local": true, "alt": true}
 
 // Tox1Name returns the DNS name holding the tox1 record of local@domain,
 // "local._tox.domain.", lower-cased. The local part must be one DNS label of
 // characters a mail local part may hold without quoting (letters, digits and
 // !#$%&'*+-/=?^_`{|}~), no dots; the domain must be a valid DNS name other
 // than the reserved "tox", and not under a special-use name DNS never
-// answers (.invalid, .localhost, .onion).
+// answers (specialUse).
 func Tox1Name(local, domain string) (string, error) {
 	if local == "" || len(local) > maxDNSLabel {
 		return "", fmt.Errorf("local part %q must be 1 to %d characters for tox1 DNS", clipForError(local), maxDNSLabel)
@@ -71,7 +73,7 @@ func Tox1Name(local, domain string) (string, error) {
 	}
 	if tld := domain[strings.LastIndexByte(domain, '.')+1:]; specialUse[tld] {
 		// Asking would only tell a DNS server whom the mail is for.
-		return "", fmt.Errorf("domain %q is a special-use name that DNS never answers (RFC 6761, RFC 7686), "+
+		return "", fmt.Errorf("domain %q is a special-use name that DNS never answers (RFC 6761), "+
 			"so it has no tox1 DNS records", clipForError(domain))
 	}
 	for _, label := range strings.Split(domain, ".") {

@@ -122,6 +122,8 @@ func TestTox1Name(t *testing.T) {
 		{local: "x", domain: "Host.LOCALHOST.", msg: "special-use name"},
 		{local: "x", domain: "localhost", msg: "special-use name"},
 		{local: "x", domain: "abc.onion", msg: "special-use name"},
+		{local: "x", domain: "printer.local", msg: "special-use name"},
+		{local: "x", domain: "a.alt", msg: "special-use name"},
 		{local: "x", domain: "invalid.example.org", want: "x._tox.invalid.example.org."},
 	}
 	for _, tt := range tests {

@@ -175,11 +175,12 @@ type SMTPConfig struct {
 	// PlainSender. Nil: every recipient gets an envelope.
 	Plain PlainSender
 
-	// From is put in a From field of a mail that has none (RFC 6409 §8.1
-	// lets a submission server add it), as RFC 5322 writes an address:
-	// the daemon gives the node's own, "Name <Tox ID@tox>", which the
-	// recipient's From check ties to the sender's key. Without it such a
-	// mail shows no sender. Empty: none is added.
+	// From is put in a From field of a mail that has none (RFC 5322
+	// requires one; RFC 6409 §8 lets a submission server complete a
+	// message), as RFC 5322 writes an address, in ASCII: the daemon gives
+	// the node's own (OwnFrom), which the recipient's From check ties to
+	// the sender's key. Without it such a mail shows no sender. Empty:
+	// none is added.
 	From string
 
 	// Logger receives the server's log. Passwords and mail bodies are
@@ -306,6 +307,11 @@ func (c SMTPConfig) Validate() error {
 	if c.From != "" {
 		if strings.ContainsAny(c.From, "\r\n") {
 			return errors.New("gateway: SMTPConfig.From has a line break")
+		}
+		for i := 0; i < len(c.From); i++ {
+			if c.From[i] >= 0x80 {
+				return fmt.Errorf("gateway: SMTPConfig.From %q is not ASCII: RFC 2047-encode its name (OwnFrom does)", c.From)
+			}
 		}
 		if _, err := mail.ParseAddress(c.From); err != nil {
 			return fmt.Errorf("gateway: SMTPConfig.From %q is not an address: %w", c.From, err)

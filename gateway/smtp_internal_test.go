@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"log/slog"
+	"net/mail"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,40 @@ func TestWithoutTrailingDot(t *testing.T) {
 		got, ok := withoutTrailingDot(tc.in)
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("withoutTrailingDot(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestOwnFromAnyName: whatever nickname a node has, OwnFrom gives a From
+// that SMTPConfig takes, that reads back as the node's own address, and
+// whose name the recipient's From check does not take for another
+// address.
+func TestOwnFromAnyName(t *testing.T) {
+	var id ToxID
+	for i := range id {
+		id[i] = byte(i * 7)
+	}
+	addr := id.Address()
+	for _, name := range []string{
+		"", "Alice", "  Alice  ", `Bob "the" Builder`, `back\slash`, "Zoë", "日本語の名前", "x, y; z",
+		"(a comment)", "<angle>", "=?utf-8?q?x?=", "alice@example.org", "Bob (bob@work.example)", "me @ tox",
+		"alice@tox", addr, strings.Repeat("n", 128),
+	} {
+		from := OwnFrom(name, id)
+		c := DefaultSMTPConfig()
+		c.Users = map[string]string{"u": "$2a$04$" + strings.Repeat("a", 53)}
+		c.From = from
+		if err := c.Validate(); err != nil {
+			t.Errorf("OwnFrom(%q) = %q: %v", name, from, err)
+			continue
+		}
+		a, err := mail.ParseAddress(from)
+		if err != nil || !strings.EqualFold(a.Address, addr) {
+			t.Errorf("OwnFrom(%q) = %q reads back as %v, %v", name, from, a, err)
+			continue
+		}
+		if shown, ok := nameShowsAddress(a.Name, a.Address); ok {
+			t.Errorf("OwnFrom(%q) = %q: its name shows %s, which the From check fails", name, from, shown)
 		}
 	}
 }

@@ -184,22 +184,45 @@ func TestSMTPThroughMeshToInbox(t *testing.T) {
 }
 
 // A mail without a From field (a script's) gets the node's own address
-// from the SMTP server, which the recipient's From check ties to the
-// sender's key; without it the mail showed no sender, and failed the check.
+// from the SMTP server (OwnFrom, as the daemon makes it), which the
+// recipient's From check ties to the sender's key; without it the mail
+// showed no sender, and failed the check. A nickname that shows an
+// address is left out (the check would take it for a forgery), one in
+// another script is encoded, and a mail that has a From keeps it.
 func TestSMTPAddsOwnFrom(t *testing.T) {
-	var from string
-	m := newMeshSMTP(t, func(c *gateway.SMTPConfig, alice envelope.PublicKey) {
-		from = "Alice <" + gateway.NewToxID(alice, [4]byte{9, 9, 9, 9}).Address() + ">"
-		c.From = from
-	})
-	body := "Subject: from a script\r\n\r\nno From above\r\n"
-	m.send(t, body)
-	data := string(m.received(t))
-	if !strings.Contains(data, "\r\nFrom: "+from+"\r\n") || !strings.HasSuffix(data, body) {
-		t.Fatalf("the mail lacks the From %q the server adds:\n%s", from, data)
-	}
-	if !strings.Contains(data, "X-Toxmail-From-Check: pass") {
-		t.Errorf("the added From does not pass the recipient's check:\n%s", data)
+	for _, tc := range []struct {
+		nick, body string
+		want       string // the From field the recipient sees; "" for the mail's own
+	}{
+		{"Alice", "Subject: from a script\r\n\r\nno From above\r\n", `"Alice" <ID>`},
+		{"", "Subject: x\r\n\r\ny\r\n", "<ID>"},
+		{"alice@example.org", "Subject: x\r\n\r\ny\r\n", "<ID>"},
+		{"Zoë", "Subject: x\r\n\r\ny\r\n", "=?utf-8?q?Zo=C3=AB?= <ID>"},
+		{"Alice", "a headerless text whose second line\r\nFrom: x@y\r\nlooks like a field\r\n", `"Alice" <ID>`},
+		{"Alice", "From: Alice <ID>\r\nSubject: has one\r\n\r\nz\r\n", ""},
+	} {
+		t.Run(tc.nick, func(t *testing.T) {
+			var id string
+			m := newMeshSMTP(t, func(c *gateway.SMTPConfig, alice envelope.PublicKey) {
+				tid := gateway.NewToxID(alice, [4]byte{9, 9, 9, 9})
+				id = tid.Address()
+				c.From = gateway.OwnFrom(tc.nick, tid)
+			})
+			body := strings.ReplaceAll(tc.body, "ID", id)
+			m.send(t, body)
+			data := string(m.received(t))
+			if !strings.HasSuffix(data, body) || strings.Count(data, "\nFrom: ") != 1+strings.Count(body, "\nFrom: ") {
+				t.Fatalf("the mail is not the submitted one with at most one From added:\n%s", data)
+			}
+			if tc.want != "" {
+				if want := "\r\nFrom: " + strings.ReplaceAll(tc.want, "ID", id) + "\r\n"; !strings.Contains(data, want) {
+					t.Fatalf("the mail lacks the From %q the server adds:\n%s", want, data)
+				}
+			}
+			if !strings.Contains(data, "X-Toxmail-From-Check: pass") {
+				t.Errorf("the From does not pass the recipient's check:\n%s", data)
+			}
+		})
 	}
 }
 

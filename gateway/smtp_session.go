@@ -323,9 +323,9 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if blind > 0 {
 		s.log.Info("SMTP mail: Bcc fields removed before sealing", "fields", blind)
 	}
-	// A mail at the size limit is sealed as it is rather than refused
-	// for what the server would add.
-	if full, added := completeHeader(body, time.Now(), s.srv.cfg.From); len(added) > 0 && int64(len(full)) <= limit {
+	// A mail near the size limit gets the fields that fit, rather than
+	// being refused for what the server would add.
+	if full, added := completeHeader(body, time.Now(), s.srv.cfg.From, limit-int64(len(body))); len(added) > 0 {
 		body = full
 		s.log.Debug("SMTP mail: header fields added", "fields", added)
 	}

@@ -835,6 +835,7 @@ func TestSMTPConfigValidate(t *testing.T) {
 		{"lifetime", func(c *gateway.SMTPConfig) { c.Lifetime = 30 * time.Second }, "SMTPConfig.Lifetime 30s out of range"},
 		{"from with a line break", func(c *gateway.SMTPConfig) { c.From = "a@tox\r\nBcc: x@y" }, "SMTPConfig.From has a line break"},
 		{"from not an address", func(c *gateway.SMTPConfig) { c.From = "Alice" }, `SMTPConfig.From "Alice" is not an address`},
+		{"from not ascii", func(c *gateway.SMTPConfig) { c.From = "Zoë <z@tox>" }, `is not ASCII`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1074,9 +1075,15 @@ func TestSMTPHeaderCompleted(t *testing.T) {
 	if got := submitted(obs); got != obs {
 		t.Errorf("a From field with a space before its colon became %q", got)
 	}
-	// 250 bytes fit the 300-byte limit, the fields would not.
+	// 250 bytes fit the 300-byte limit with a Date (39 bytes), not with a
+	// Message-ID as well: it gets what fits, in order.
 	big := "Subject: big\r\n\r\n" + strings.Repeat("y", 232) + "\r\n"
-	if got := submitted(big); got != big {
-		t.Errorf("a mail near the limit: got %d bytes, want it as it came (%d)", len(got), len(big))
+	if got := submitted(big); !strings.HasPrefix(got, "Date: ") || !strings.HasSuffix(got, "\r\n"+big) || len(got) != 289 {
+		t.Errorf("a mail near the limit: got %q, want it with a Date only", got)
+	}
+	// At the most DATA takes (299 bytes), nothing fits: it goes as it came.
+	full := "Subject: full\r\n\r\n" + strings.Repeat("y", 280) + "\r\n"
+	if got := submitted(full); got != full {
+		t.Errorf("a mail at the limit: got %d bytes, want it as it came (%d)", len(got), len(full))
 	}
 }

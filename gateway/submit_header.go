@@ -3,16 +3,19 @@ package gateway
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"net/mail"
+	"strings"
 	"time"
 )
 
-// Completing a submitted mail's header. RFC 5322 §3.6 requires a Date
-// field and asks for a Message-ID; a client that leaves them out (a
+// Completing a submitted mail's header. RFC 5322 §3.6 requires From and
+// Date fields and asks for a Message-ID; a client that leaves them out (a
 // script piping to sendmail, `curl --upload-file`) expects the submission
-// server to add them, as RFC 6409 §8.2 and §8.3 allow and as Postfix and
-// Exim do. Without them the recipient's client sorts the mail by when it
-// was fetched, replies cannot thread, and a non-delivery report cannot
-// say which mail it is about.
+// server to add them, as RFC 6409 §8 lets it complete a message (§8.2 and
+// §8.3 name Date and Message-ID) and as sendmail, Postfix and Exim do.
+// Without them the mail shows no sender, the recipient's client sorts it
+// by when it was fetched, replies cannot thread, and a non-delivery report
+// cannot say which mail it is about.
 
 // messageIDDomain is the right side of the message IDs the server makes:
 // a name that tells the recipients nothing (not the configured SMTP
@@ -20,34 +23,54 @@ import (
 // (RFC 2606); 128 random bits make the ID unique.
 const messageIDDomain = "toxmail.invalid"
 
-// completeHeader returns body with a Date field (now, in UTC, so as not to
-// tell the recipients the sender's time zone), a Message-ID field
-// (<time.random@toxmail.invalid>) and, when from is not empty, a From
-// field with from, each put before its header when it has none, and which
-// it added. Each new field ends with CRLF; a mail with no header
-// (headerless) gets an empty line after them. body is returned as it is
-// when it has them all.
-func completeHeader(body []byte, now time.Time, from string) (out []byte, added []string) {
+// completeHeader returns body with, put before its header when it has
+// none, a From field with from (when from is not empty), a Date field
+// (now, in UTC, so as not to tell the recipients the sender's time zone)
+// and a Message-ID field (<time.random@toxmail.invalid>), and which it
+// added. It adds them in that order, each only if the mail then grows by
+// at most room bytes, so a mail near the size limit gets what fits. Each
+// new field ends with CRLF; a mail with no header (headerless), which has
+// none of them whatever its text says, gets an empty line after them.
+// body is returned as it is when nothing is added.
+func completeHeader(body []byte, now time.Time, from string, room int64) (out []byte, added []string) {
+	hl := headerless(body)
 	var fields []byte
-	if from != "" && !hasField(body, "from") {
-		fields = append(fields, "From: "+from+"\r\n"...)
-		added = append(added, "From")
+	if hl {
+		room -= 2 // the empty line that ends the new header
 	}
-	if !hasField(body, "date") {
-		fields = append(fields, "Date: "+now.UTC().Format(time.RFC1123Z)+"\r\n"...)
-		added = append(added, "Date")
+	add := func(name, value string) {
+		f := name + ": " + value + "\r\n"
+		if !hl && hasField(body, strings.ToLower(name)) || int64(len(fields)+len(f)) > room {
+			return
+		}
+		fields = append(fields, f...)
+		added = append(added, name)
 	}
-	if !hasField(body, "message-id") {
-		fields = append(fields, "Message-ID: "+newMessageID(now)+"\r\n"...)
-		added = append(added, "Message-ID")
+	if from != "" {
+		add("From", from)
 	}
+	add("Date", now.UTC().Format(time.RFC1123Z))
+	add("Message-ID", newMessageID(now))
 	if len(fields) == 0 {
 		return body, nil
 	}
-	if headerless(body) {
+	if hl {
 		fields = append(fields, "\r\n"...) // the mail is all body
 	}
 	return append(fields, body...), added
+}
+
+// OwnFrom is the From field a node puts in a mail submitted without one:
+// its own address, <Tox ID>@tox, which the recipient's From check ties to
+// the sender's key, named name (the node's nickname) unless that is empty
+// or shows a mail address, which the check would take for a forgery. The
+// name is quoted or RFC 2047-encoded as it needs.
+func OwnFrom(name string, id ToxID) string {
+	addr := id.Address()
+	if _, shows := nameShowsAddress(name, addr); shows {
+		name = ""
+	}
+	return (&mail.Address{Name: strings.TrimSpace(name), Address: addr}).String()
 }
 
 // newMessageID returns a globally unique message ID (RFC 5322 §3.6.4):

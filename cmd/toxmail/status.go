@@ -97,7 +97,7 @@ func writeStatus(w io.Writer, st *nodeStatus) {
 		fmt.Fprintf(w, "  bootstrap: your other nodes can join through this one, until it restarts (its DHT key is new at each start):\n")
 		fmt.Fprintf(w, "             put this in their config, with host the address of this machine as they reach it\n")
 		fmt.Fprintf(w, "               [[tox.bootstrap]]\n")
-		fmt.Fprintf(w, "               host = \"127.0.0.1\"\n")
+		fmt.Fprintf(w, "               host = \"127.0.0.1\"  # this machine; from another one, its address\n")
 		fmt.Fprintf(w, "               port = %d\n", id.UDPPort)
 		fmt.Fprintf(w, "               public_key = %q\n", id.DHTKey)
 		if id.TCPPort != 0 {
