@@ -119,10 +119,7 @@ func (v *checker) owner(section string, validate func(*Config) error) {
 		// *sim.KnobError as it is, else parsed from the error's text.
 		var name, msg string
 		if ke := (*sim.KnobError)(nil); errors.As(err, &ke) {
-			name, msg = ke.Knob, ownerMsg(section, ke.Problem)
-			if ke.Item {
-				msg = ke.Value + " is " + msg // the list's item at fault
-			}
+			name, msg = ke.Knob, simKnobMsg(ke)
 		} else if m := ownerErr.FindStringSubmatch(err.Error()); m != nil {
 			name, msg = m[1], ownerMsg(section, m[2])
 		}
@@ -141,6 +138,27 @@ func (v *checker) owner(section string, validate func(*Config) error) {
 		v.bad(section+"."+k.key, msg)
 		reflect.ValueOf(k.ptr(&c)).Elem().Set(reflect.ValueOf(k.ptr(&def)).Elem())
 	}
+}
+
+// simKnobMsg is what a config file's error says of a value sim refuses:
+// its problem in this file's terms, naming a list's item at fault.
+func simKnobMsg(ke *sim.KnobError) string {
+	msg := ownerMsg("sim", ke.Problem)
+	if ke.Item {
+		msg = ke.Value + " is " + msg
+	}
+	return msg
+}
+
+// SimKnobError is the *Error of the config file at path for a value of
+// its [sim] section that sim refuses: at the value's line, in the words
+// Validate uses for it ("sim.seeds = 0: out of range: want 1..1000").
+func SimKnobError(path string, ke *sim.KnobError) *Error {
+	key := ke.Knob
+	if k := findKnob("sim", ke.Knob); k != nil {
+		key = k.key
+	}
+	return ErrorAt(path, "sim."+key, simKnobMsg(ke))
 }
 
 // ownerMsg rewrites the tail of an owner's error in this file's terms:

@@ -186,16 +186,6 @@ type KnobError struct {
 	Item bool
 }
 
-// Reason is Problem for the knob's value as a whole: for a list, it names
-// the item at fault ("9999 is out of range (1..64)"), which a config
-// file's line, showing the whole list, does not.
-func (e *KnobError) Reason() string {
-	if e.Item {
-		return e.Value + " is " + e.Problem
-	}
-	return e.Problem
-}
-
 // Error reads "sim: seeds = 0 is out of range (1..1000)", or "sim: ttl is
 // empty; ..." without a value.
 func (e *KnobError) Error() string {

@@ -193,9 +193,9 @@ func TestSimInvalid(t *testing.T) {
 		{errors.New("sim: something else"), "", cfg, exitUsage, "something else; see `toxmail sim --help`"},
 		// From the file: at its line, with its value as written.
 		{knob("seeds", "0", "out of range (1..1000)"), "", cfg, exitFailure,
-			cfg + ":3: sim.seeds = 0: out of range (1..1000); change seeds in the [sim] section of " + cfg + ", or give --seeds"},
+			cfg + ":3: sim.seeds = 0: out of range: want 1..1000; change seeds in the [sim] section of " + cfg + ", or give --seeds"},
 		{knob("mean_on", "0s", "out of range (> 0)"), "", cfg, exitFailure,
-			cfg + `:4: sim.mean_on = "0s": out of range (> 0); change mean_on in the [sim] section of ` + cfg},
+			cfg + `:4: sim.mean_on = "0s": out of range: want > 0; change mean_on in the [sim] section of ` + cfg},
 		// A list's line shows the whole list: the error names the item.
 		{&sim.KnobError{Knob: "strategies", Value: `"bogus"`, Problem: "not one of [direct relay flood flood-noack]", Item: true}, "", cfg, exitFailure,
 			cfg + `:6: sim.strategies = ["flood", "bogus"]: "bogus" is not one of [direct relay flood flood-noack]; change strategies in the [sim] section of ` + cfg + ", or give --strategies"},

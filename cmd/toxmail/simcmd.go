@@ -273,7 +273,7 @@ func simInvalid(f *flagSet, err error, given map[string]bool, cfgPath string) er
 	k := ke.Knob
 	flagName := simFlag(f, k)
 	if cfgPath != "" && !given[flagName] {
-		if e := config.ErrorAt(cfgPath, "sim."+k, ke.Reason()); e.Line > 0 {
+		if e := config.SimKnobError(cfgPath, ke); e.Line > 0 {
 			hint := "change " + k + " in the [sim] section of " + cfgPath
 			if flagName != "" {
 				hint += ", or give --" + flagName
