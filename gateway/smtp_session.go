@@ -323,9 +323,14 @@ func (s *smtpSession) Data(r io.Reader) error {
 	if blind > 0 {
 		s.log.Info("SMTP mail: Bcc fields removed before sealing", "fields", blind)
 	}
-	// A mail near the size limit gets the fields that fit, rather than
-	// being refused for what the server would add.
-	if full, added := completeHeader(body, time.Now(), s.srv.cfg.From, limit-int64(len(body))); len(added) > 0 {
+	// A mail near the size limit, or whose copies are near the
+	// transaction's, gets the fields that fit, rather than being refused
+	// for what the server would add.
+	room := limit
+	if n := meshRcpts(rcpts); n > 0 {
+		room = min(room, s.srv.cfg.MaxTransactionBytes/n)
+	}
+	if full, added := completeHeader(body, time.Now(), s.srv.cfg.From, room-int64(len(body))); len(added) > 0 {
 		body = full
 		s.log.Debug("SMTP mail: header fields added", "fields", added)
 	}

@@ -582,6 +582,23 @@ func TestSMTPTooLarge(t *testing.T) {
 	}
 }
 
+// The fields the server adds stay within the transaction's bound too: a
+// mail whose copies fill MaxTransactionBytes exactly is sealed as it came,
+// not refused for a Date the client never asked for.
+func TestSMTPHeaderFitsTransaction(t *testing.T) {
+	f := newSMTPFixture(t, func(c *gateway.SMTPConfig) { c.MaxMessageBytes, c.MaxTransactionBytes = 1000, 1900 })
+	c := dialSMTP(t, f.addr)
+	c.login()
+	body := "Subject: two copies\r\n\r\n" + strings.Repeat("z", 950-len("Subject: two copies\r\n\r\n")-2) + "\r\n"
+	if code, msg := c.send(body, f.raw.Address(), "bob@example.org"); code != 250 {
+		t.Fatalf("a mail of 950 bytes to 2 recipients (1,900 of 1,900): got %d %q, want 250", code, msg)
+	}
+	calls := f.sub.recorded()
+	if len(calls) != 1 || len(calls[0]) != 2 || string(calls[0][0].Body) != body {
+		t.Fatalf("submitted %d mails; want one of 2 copies as it came", len(calls))
+	}
+}
+
 // The node's own limit applies too: a mail the server let through but the
 // node cannot seal is 552 as well.
 func TestSMTPNodeTooLarge(t *testing.T) {

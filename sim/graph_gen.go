@@ -89,7 +89,7 @@ func checkGenerated(c *Config) error {
 		return &KnobError{Knob: "nodes", Value: strconv.Itoa(n), Problem: fmt.Sprintf("out of range (2..%d)", maxNodes)}
 	}
 	if !(c.Degree >= 1 && c.Degree < float64(n)) {
-		return badDegree(c, "1..nodes-1")
+		return &KnobError{Knob: "degree", Value: fmt.Sprint(c.Degree), Problem: "out of range (1..nodes-1)"}
 	}
 	switch c.Graph {
 	case "er":
@@ -114,9 +114,10 @@ func checkGenerated(c *Config) error {
 	return nil
 }
 
-// badDegree refuses c's degree: out of range (why).
+// badDegree refuses c's degree, within 1..nodes-1 but too large for the
+// generator: why says what it needs.
 func badDegree(c *Config, why string) error {
-	return &KnobError{Knob: "degree", Value: fmt.Sprint(c.Degree), Problem: "out of range (" + why + ")"}
+	return &KnobError{Knob: "degree", Value: fmt.Sprint(c.Degree), Problem: "too large for this graph (" + why + ")"}
 }
 
 // wattsStrogatz builds the Watts–Strogatz model (Nature 393, 1998) in b, as

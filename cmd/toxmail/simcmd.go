@@ -262,9 +262,10 @@ func simFlag(f *flagSet, knob string) string {
 }
 
 // simInvalid explains a sim.Config.Validate error. A value the config
-// file set is a problem of the file, shown at its line
-// ("toxmail.toml:4: sim.seeds = 0: out of range (1..1000)"); a value a
-// flag set, or a default, is a usage error that names the flag.
+// file set is a problem of the file, shown at its line in the config
+// check's words ("toxmail.toml:4: sim.seeds = 0: out of range: want
+// 1..1000"); a value a flag set, or a default, is a usage error that
+// names the flag.
 func simInvalid(f *flagSet, err error, given map[string]bool, cfgPath string) error {
 	var ke *sim.KnobError
 	if !errors.As(err, &ke) {
