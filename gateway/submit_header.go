@@ -38,19 +38,22 @@ func completeHeader(body []byte, now time.Time, from string, room int64) (out []
 	if hl {
 		room -= 2 // the empty line that ends the new header
 	}
-	add := func(name, value string) {
-		f := name + ": " + value + "\r\n"
-		if !hl && hasField(body, strings.ToLower(name)) || int64(len(fields)+len(f)) > room {
+	add := func(name string, value func() string) {
+		if !hl && hasField(body, strings.ToLower(name)) {
+			return
+		}
+		f := name + ": " + value() + "\r\n"
+		if int64(len(fields)+len(f)) > room {
 			return
 		}
 		fields = append(fields, f...)
 		added = append(added, name)
 	}
 	if from != "" {
-		add("From", from)
+		add("From", func() string { return from })
 	}
-	add("Date", now.UTC().Format(time.RFC1123Z))
-	add("Message-ID", newMessageID(now))
+	add("Date", func() string { return now.UTC().Format(time.RFC1123Z) })
+	add("Message-ID", func() string { return newMessageID(now) })
 	if len(fields) == 0 {
 		return body, nil
 	}

@@ -282,10 +282,11 @@ func (c *Config) Validate() error {
 	// smallest item when one is too small, else the largest, each an end
 	// of what the user wrote ("1-100": 100 is out of range).
 	if lo, hi := slices.Min(c.TTLs), slices.Max(c.TTLs); lo < 1 || hi > MaxTTL {
+		named := hi
 		if lo < 1 {
-			hi = lo
+			named = lo
 		}
-		e := bad("ttl", fmt.Sprintf("1..%d", MaxTTL), hi).(*KnobError)
+		e := bad("ttl", fmt.Sprintf("1..%d", MaxTTL), named).(*KnobError)
 		e.Item = len(c.TTLs) > 1
 		return e
 	}

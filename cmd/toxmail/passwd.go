@@ -29,9 +29,9 @@ user, added at the end of the config. A node has one mailbox, that of its
 Tox ID: every user is a login to it (for another device, or a program that
 sends mail), and POP3 lets one session at a time hold it. The new password
 is random and printed once, or read from the first line of standard input
-with --stdin (8 to 72 bytes). Only its bcrypt hash is stored: the password_hash line of
-USER in FILE is replaced, the rest of the file (comments included) is kept,
-and the file stays mode 0600.
+with --stdin (8 to 72 bytes). Only its bcrypt hash is stored: the
+password_hash line of USER in FILE is replaced, the rest of the file
+(comments included) is kept, and the file stays mode 0600.
 
 A running node follows the file: it takes the new password within a few
 seconds, and the old one no longer works. Then give the new password to
